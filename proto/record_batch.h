@@ -1,0 +1,94 @@
+/* Kafka record batches, magic v2: header parsing, validation without
+ * decompression, and the in-place rewrites the broker makes on append.
+ *
+ * Layout (big-endian): baseOffset int64 @0, batchLength int32 @8 (bytes after
+ * this field), partitionLeaderEpoch int32 @12, magic int8 @16, crc uint32 @17
+ * (CRC32C of bytes @21..end), attributes int16 @21, lastOffsetDelta int32 @23,
+ * baseTimestamp int64 @27, maxTimestamp int64 @35, producerId int64 @43,
+ * producerEpoch int16 @51, baseSequence int32 @53, recordCount int32 @57,
+ * records @61. */
+#ifndef SLUICE_PROTO_RECORD_BATCH_H
+#define SLUICE_PROTO_RECORD_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	RECORD_BATCH_HEADER_BYTES = 61,
+	RECORD_BATCH_LOG_OVERHEAD = 12, /* baseOffset + batchLength */
+	RECORD_BATCH_CRC_START = 21,
+	RECORD_BATCH_MAGIC_V2 = 2,
+};
+
+/* Attribute bits. */
+enum {
+	BATCH_ATTR_COMPRESSION_MASK = 0x07,
+	BATCH_ATTR_LOG_APPEND_TIME = 0x08,
+	BATCH_ATTR_TRANSACTIONAL = 0x10,
+	BATCH_ATTR_CONTROL = 0x20,
+	BATCH_ATTR_DELETE_HORIZON = 0x40,
+};
+
+struct record_batch_header {
+	int64_t base_offset;
+	int32_t batch_length;
+	int32_t partition_leader_epoch;
+	int8_t magic;
+	uint32_t crc;
+	int16_t attributes;
+	int32_t last_offset_delta;
+	int64_t base_timestamp;
+	int64_t max_timestamp;
+	int64_t producer_id;
+	int16_t producer_epoch;
+	int32_t base_sequence;
+	int32_t record_count;
+};
+
+/* Reads the fixed header; needs len >= RECORD_BATCH_HEADER_BYTES. */
+void record_batch_header_read(const uint8_t *p, struct record_batch_header *h);
+
+/* Total bytes the batch occupies on the wire/log: batchLength + 12. */
+static inline uint64_t record_batch_total_bytes(const struct record_batch_header *h)
+{
+	return (uint64_t)(uint32_t)h->batch_length + RECORD_BATCH_LOG_OVERHEAD;
+}
+
+struct batch_limits {
+	uint32_t max_batch_bytes; /* message.max.bytes (whole batch incl. overhead) */
+	bool deep;                /* also walk records (decompressing when compressed) */
+};
+
+struct batch_verdict {
+	int16_t error_code;   /* 0, or CORRUPT_MESSAGE / MESSAGE_TOO_LARGE / INVALID_RECORD / UNSUPPORTED_COMPRESSION_TYPE */
+	const char *reason;   /* static text for the log line and error message */
+	struct record_batch_header header;
+};
+
+/* Validates the records field of one partition of a Produce request: exactly one
+ * v2 batch (Kafka's rule for Produce v3+) filling the buffer exactly, batchLength
+ * consistent, magic 2, CRC32C, lastOffsetDelta == recordCount - 1, recordCount
+ * >= 1, compression codec known, not a control batch, size within
+ * max_batch_bytes; for uncompressed batches the records are walked and must
+ * fill the batch exactly (count, varint lengths, offset deltas 0..n-1). With
+ * `deep`, compressed batches are decompressed and walked the same way.
+ * Returns the verdict; on success header is filled. */
+void record_batch_validate(const uint8_t *buf, size_t len, const struct batch_limits *lim,
+			   struct batch_verdict *out);
+
+/* Rewrites baseOffset and partitionLeaderEpoch (not covered by the CRC). */
+void record_batch_assign_offset(uint8_t *batch, int64_t base_offset, int32_t leader_epoch);
+
+/* LogAppendTime: sets the timestamp-type bit and maxTimestamp, recomputes CRC. */
+void record_batch_set_log_append_time(uint8_t *batch, size_t len, int64_t now_ms);
+
+/* For log recovery and scanning: looks at the batch starting at buf (len bytes
+ * available). Returns RECORD_SCAN_OK with h filled when a whole batch with a
+ * valid CRC (when check_crc) is there, RECORD_SCAN_TORN when the bytes end
+ * before the batch does, RECORD_SCAN_CORRUPT otherwise. */
+enum record_scan { RECORD_SCAN_OK, RECORD_SCAN_TORN, RECORD_SCAN_CORRUPT };
+enum record_scan record_batch_scan(const uint8_t *buf, size_t len, bool check_crc,
+				   struct record_batch_header *h);
+
+#endif
