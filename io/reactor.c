@@ -1,0 +1,368 @@
+/* The io_uring reactor behind reactor.h: one ring, completions reaped in
+ * batches and dispatched after the CQ is advanced, and a min-heap of timers
+ * that bounds each wait. The only file that includes liburing. */
+#include "io/reactor.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+enum {
+	REACTOR_CQE_BATCH = 256,    /* completions copied out per reap */
+	REACTOR_SUBMIT_RETRIES = 8, /* a full SQ is drained this many times */
+};
+
+struct reactor_completion {
+	struct io_op *op;
+	int32_t res;
+	uint32_t flags;
+};
+
+struct reactor {
+	struct io_uring ring;
+	uint32_t inflight;
+	struct io_timer **heap;
+	uint32_t heap_len;
+	uint32_t heap_cap;
+	/* sendmsg's header: the kernel copies it during the submit that
+	 * io_sendmsg does at once, so one per reactor suffices. */
+	struct msghdr msghdr;
+	struct reactor_completion batch[REACTOR_CQE_BATCH];
+};
+
+static const uint8_t reactor_required_ops[] = {
+	IORING_OP_ACCEPT, IORING_OP_RECV,  IORING_OP_SEND,  IORING_OP_SENDMSG,
+	IORING_OP_POLL_ADD, IORING_OP_SPLICE, IORING_OP_WRITE, IORING_OP_WRITEV,
+	IORING_OP_FSYNC, IORING_OP_CLOSE, IORING_OP_ASYNC_CANCEL,
+};
+
+uint64_t reactor_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int reactor_probe(struct reactor *r, char *err, size_t errlen)
+{
+	struct io_uring_probe *probe = io_uring_get_probe_ring(&r->ring);
+	if (!probe) {
+		snprintf(err, errlen, "io_uring: the kernel cannot report supported operations");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(reactor_required_ops); i++) {
+		if (!io_uring_opcode_supported(probe, reactor_required_ops[i])) {
+			snprintf(err, errlen, "io_uring: the kernel lacks opcode %u, which sluice needs",
+				 reactor_required_ops[i]);
+			io_uring_free_probe(probe);
+			return -1;
+		}
+	}
+	io_uring_free_probe(probe);
+	return 0;
+}
+
+struct reactor *reactor_create(const struct reactor_config *cfg, char *err, size_t errlen)
+{
+	struct reactor *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, errlen, "io_uring: out of memory");
+		return NULL;
+	}
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	p.cq_entries = cfg->sq_entries * 4;
+	int rc = io_uring_queue_init_params(cfg->sq_entries, &r->ring, &p);
+	if (rc == -EINVAL) {
+		/* Older kernels: no single-issuer/deferred task work. */
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE;
+		p.cq_entries = cfg->sq_entries * 4;
+		rc = io_uring_queue_init_params(cfg->sq_entries, &r->ring, &p);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "io_uring_queue_init: %s", strerror(-rc));
+		free(r);
+		return NULL;
+	}
+	if (reactor_probe(r, err, errlen) != 0) {
+		io_uring_queue_exit(&r->ring);
+		free(r);
+		return NULL;
+	}
+	r->heap_cap = cfg->timers_max;
+	r->heap = calloc(r->heap_cap ? r->heap_cap : 1, sizeof(*r->heap));
+	if (!r->heap) {
+		snprintf(err, errlen, "io_uring: out of memory for timers");
+		io_uring_queue_exit(&r->ring);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void reactor_destroy(struct reactor *r)
+{
+	io_uring_queue_exit(&r->ring);
+	free(r->heap);
+	free(r);
+}
+
+uint32_t reactor_inflight(const struct reactor *r)
+{
+	return r->inflight;
+}
+
+/* An SQE, submitting queued ones to make room; a ring that stays full is a
+ * bug in sizing, not a runtime condition. */
+static struct io_uring_sqe *reactor_sqe(struct reactor *r, struct io_op *op)
+{
+	assert(op && op->done);
+	for (int i = 0; i < REACTOR_SUBMIT_RETRIES; i++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+		if (sqe) {
+			io_uring_sqe_set_data(sqe, op);
+			r->inflight++;
+			return sqe;
+		}
+		io_uring_submit(&r->ring);
+	}
+	fprintf(stderr, "reactor: submission queue stays full\n");
+	abort();
+}
+
+void io_accept_multishot(struct reactor *r, int listen_fd, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_multishot_accept(sqe, listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_recv(struct reactor *r, int fd, void *buf, size_t len, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_recv(sqe, fd, buf, len, 0);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_send(struct reactor *r, int fd, const void *buf, size_t len, int msg_flags,
+	     struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_send(sqe, fd, buf, len, msg_flags | MSG_NOSIGNAL);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_sendmsg(struct reactor *r, int fd, const struct iovec *iov, unsigned iovcnt,
+		int msg_flags, struct io_op *op)
+{
+	struct msghdr *mh = &r->msghdr;
+	memset(mh, 0, sizeof(*mh));
+	mh->msg_iov = (struct iovec *)iov;
+	mh->msg_iovlen = iovcnt;
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_sendmsg(sqe, fd, mh, (unsigned)(msg_flags | MSG_NOSIGNAL));
+	io_uring_sqe_set_data(sqe, op);
+	/* Submit now so the kernel has copied the header and iovecs before
+	 * the caller's stack frame goes away. */
+	io_uring_submit(&r->ring);
+}
+
+void io_poll(struct reactor *r, int fd, unsigned poll_mask, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_poll_add(sqe, fd, poll_mask);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_splice(struct reactor *r, int fd_in, int64_t off_in, int fd_out, int64_t off_out,
+	       uint32_t len, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, len, 0);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_write(struct reactor *r, int fd, const void *buf, size_t len, uint64_t off,
+	      struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_write(sqe, fd, buf, (unsigned)len, off);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_writev(struct reactor *r, int fd, const struct iovec *iov, unsigned iovcnt,
+	       uint64_t off, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_writev(sqe, fd, iov, iovcnt, off);
+	io_uring_sqe_set_data(sqe, op);
+	io_uring_submit(&r->ring);
+}
+
+void io_fsync(struct reactor *r, int fd, bool datasync, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_fsync(sqe, fd, datasync ? IORING_FSYNC_DATASYNC : 0);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_close(struct reactor *r, int fd, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_close(sqe, fd);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_cancel_fd(struct reactor *r, int fd, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+/* ---- timers: a binary min-heap on deadline ---- */
+
+static void heap_swap(struct reactor *r, uint32_t a, uint32_t b)
+{
+	struct io_timer *t = r->heap[a];
+	r->heap[a] = r->heap[b];
+	r->heap[b] = t;
+	r->heap[a]->heap_index = a;
+	r->heap[b]->heap_index = b;
+}
+
+static void heap_up(struct reactor *r, uint32_t i)
+{
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+		if (r->heap[parent]->deadline_ns <= r->heap[i]->deadline_ns)
+			break;
+		heap_swap(r, i, parent);
+		i = parent;
+	}
+}
+
+static void heap_down(struct reactor *r, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, rr = l + 1, min = i;
+		if (l < r->heap_len && r->heap[l]->deadline_ns < r->heap[min]->deadline_ns)
+			min = l;
+		if (rr < r->heap_len && r->heap[rr]->deadline_ns < r->heap[min]->deadline_ns)
+			min = rr;
+		if (min == i)
+			return;
+		heap_swap(r, i, min);
+		i = min;
+	}
+}
+
+void io_timer_stop(struct reactor *r, struct io_timer *t)
+{
+	if (!io_timer_armed(t))
+		return;
+	uint32_t i = t->heap_index;
+	assert(i < r->heap_len && r->heap[i] == t);
+	r->heap_len--;
+	if (i != r->heap_len) {
+		r->heap[i] = r->heap[r->heap_len];
+		r->heap[i]->heap_index = i;
+		heap_down(r, i);
+		heap_up(r, i);
+	}
+	t->heap_index = UINT32_MAX;
+}
+
+void io_timer_arm(struct reactor *r, struct io_timer *t, uint64_t delay_ns, io_timer_fn fire)
+{
+	io_timer_stop(r, t);
+	if (r->heap_len == r->heap_cap) {
+		fprintf(stderr, "reactor: more than %u timers armed\n", r->heap_cap);
+		abort();
+	}
+	t->fire = fire;
+	t->deadline_ns = reactor_now_ns() + delay_ns;
+	t->heap_index = r->heap_len;
+	r->heap[r->heap_len++] = t;
+	heap_up(r, t->heap_index);
+}
+
+static int reactor_fire_timers(struct reactor *r)
+{
+	int fired = 0;
+	uint64_t now = reactor_now_ns();
+	while (r->heap_len > 0 && r->heap[0]->deadline_ns <= now) {
+		struct io_timer *t = r->heap[0];
+		io_timer_stop(r, t);
+		t->fire(t);
+		fired++;
+	}
+	return fired;
+}
+
+/* ---- the loop ---- */
+
+static unsigned reactor_reap(struct reactor *r)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+	io_uring_for_each_cqe(&r->ring, head, cqe)
+	{
+		if (n == REACTOR_CQE_BATCH)
+			break;
+		r->batch[n].op = io_uring_cqe_get_data(cqe);
+		r->batch[n].res = cqe->res;
+		r->batch[n].flags = cqe->flags;
+		n++;
+	}
+	io_uring_cq_advance(&r->ring, n);
+	return n;
+}
+
+int reactor_run_once(struct reactor *r, uint64_t max_wait_ns)
+{
+	uint64_t wait_ns = max_wait_ns;
+	if (r->heap_len > 0) {
+		uint64_t now = reactor_now_ns();
+		uint64_t until = r->heap[0]->deadline_ns > now ? r->heap[0]->deadline_ns - now : 0;
+		if (until < wait_ns)
+			wait_ns = until;
+	}
+	if (io_uring_cq_ready(&r->ring) > 0)
+		wait_ns = 0;
+	int rc;
+	if (wait_ns == 0) {
+		/* Deferred task work only runs when the ring is entered for
+		 * events, so even a non-waiting pass asks for them. */
+		rc = io_uring_submit(&r->ring);
+		if (rc >= 0)
+			rc = io_uring_get_events(&r->ring);
+	} else {
+		struct __kernel_timespec ts = { .tv_sec = (long long)(wait_ns / 1000000000ull),
+						.tv_nsec = (long long)(wait_ns % 1000000000ull) };
+		struct io_uring_cqe *cqe = NULL;
+		rc = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, &ts, NULL);
+	}
+	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+		fprintf(stderr, "reactor: io_uring wait: %s\n", strerror(-rc));
+		abort();
+	}
+	unsigned n = reactor_reap(r);
+	for (unsigned i = 0; i < n; i++) {
+		struct reactor_completion *c = &r->batch[i];
+		if (!(c->flags & IORING_CQE_F_MORE)) {
+			assert(r->inflight > 0);
+			r->inflight--;
+		}
+		c->op->done(c->op, c->res, c->flags & IORING_CQE_F_MORE ? IO_MORE : 0);
+	}
+	return (int)n + reactor_fire_timers(r);
+}

@@ -1,0 +1,109 @@
+/* The per-shard reactor: one io_uring, its completions, and its timers.
+ *
+ * Every asynchronous operation is described by an intrusive `struct io_op` that
+ * its owner embeds (recover the owner with container_of). The op's `done`
+ * callback runs from reactor_run_once, after the batch of completions has been
+ * reaped, never from inside a submission call, so callbacks may submit freely.
+ * An op must stay alive until its final completion (for multishot ops: until a
+ * completion arrives without IO_MORE). Results are the kernel's: >= 0 on
+ * success, -errno on failure.
+ *
+ * Timers are not ring operations: they live in a min-heap owned by the reactor,
+ * and the ring wait is bounded by the earliest deadline, so stopping a timer is
+ * immediate and never races a completion.
+ *
+ * One reactor belongs to one thread; nothing here is thread-safe, by design
+ * (cross-shard messages arrive through io_msg_ring/doorbells). */
+#ifndef SLUICE_IO_REACTOR_H
+#define SLUICE_IO_REACTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+struct reactor;
+struct io_op;
+
+/* cqe_flags carries IO_MORE while a multishot op stays armed. */
+enum { IO_MORE = 1u << 1 };
+
+typedef void (*io_done_fn)(struct io_op *op, int32_t res, uint32_t cqe_flags);
+
+struct io_op {
+	io_done_fn done;
+};
+
+struct io_timer;
+typedef void (*io_timer_fn)(struct io_timer *t);
+
+struct io_timer {
+	io_timer_fn fire;
+	uint64_t deadline_ns; /* monotonic */
+	uint32_t heap_index;  /* UINT32_MAX when not armed */
+};
+
+struct reactor_config {
+	unsigned sq_entries;     /* submission queue size; the CQ is sized 4x */
+	unsigned timers_max;     /* bound on armed timers */
+};
+
+/* Creates a ring, probing the kernel for every op used below; on a missing
+ * feature returns NULL and writes a message naming it into err (len errlen). */
+struct reactor *reactor_create(const struct reactor_config *cfg, char *err, size_t errlen);
+void reactor_destroy(struct reactor *r);
+
+/* Submits what is queued, waits for at least one completion or the earliest
+ * timer (or at most max_wait_ns; 0 = don't wait), then runs every reaped
+ * callback and every expired timer. Returns the number of callbacks run. */
+int reactor_run_once(struct reactor *r, uint64_t max_wait_ns);
+
+/* Number of ops submitted whose final completion has not yet run. */
+uint32_t reactor_inflight(const struct reactor *r);
+
+uint64_t reactor_now_ns(void);
+
+/* Sockets. */
+void io_accept_multishot(struct reactor *r, int listen_fd, struct io_op *op);
+void io_recv(struct reactor *r, int fd, void *buf, size_t len, struct io_op *op);
+/* msg_flags: MSG_MORE etc. (MSG_NOSIGNAL is always added). */
+void io_send(struct reactor *r, int fd, const void *buf, size_t len, int msg_flags,
+	     struct io_op *op);
+void io_sendmsg(struct reactor *r, int fd, const struct iovec *iov, unsigned iovcnt,
+		int msg_flags, struct io_op *op);
+/* One-shot poll (POLLIN/POLLOUT mask); result is the returned mask. */
+void io_poll(struct reactor *r, int fd, unsigned poll_mask, struct io_op *op);
+/* Splice between a file/socket and a pipe; off = -1 for "no offset". */
+void io_splice(struct reactor *r, int fd_in, int64_t off_in, int fd_out, int64_t off_out,
+	       uint32_t len, struct io_op *op);
+
+/* Files. */
+void io_write(struct reactor *r, int fd, const void *buf, size_t len, uint64_t off,
+	      struct io_op *op);
+void io_writev(struct reactor *r, int fd, const struct iovec *iov, unsigned iovcnt,
+	       uint64_t off, struct io_op *op);
+void io_fsync(struct reactor *r, int fd, bool datasync, struct io_op *op);
+void io_close(struct reactor *r, int fd, struct io_op *op);
+
+/* Cancels every op on fd (e.g. a multishot accept or a pending recv); the
+ * cancelled ops complete with -ECANCELED; `op` completes with the count. */
+void io_cancel_fd(struct reactor *r, int fd, struct io_op *op);
+
+/* Timers (see above). Arming an armed timer moves it. */
+void io_timer_arm(struct reactor *r, struct io_timer *t, uint64_t delay_ns, io_timer_fn fire);
+void io_timer_stop(struct reactor *r, struct io_timer *t);
+static inline bool io_timer_armed(const struct io_timer *t)
+{
+	return t->heap_index != UINT32_MAX;
+}
+static inline void io_timer_init(struct io_timer *t)
+{
+	t->fire = NULL;
+	t->deadline_ns = 0;
+	t->heap_index = UINT32_MAX;
+}
+
+#endif
