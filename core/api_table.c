@@ -1,0 +1,74 @@
+/* The dispatch table: API key -> versions (from the generated schema table),
+ * handler, and the bound on a request's decoded structures. */
+#include <assert.h>
+#include <stddef.h>
+
+#include "core/handlers.h"
+#include "core/request.h"
+#include "proto/messages.h"
+
+enum {
+	ARENA_SMALL_BYTES = 1u << 20,  /* header-sized requests */
+	ARENA_LARGE_BYTES = 16u << 20, /* requests listing many partitions */
+};
+
+struct api_handler_row {
+	int16_t key;
+	api_handler_fn handle;
+	uint32_t arena_bytes_max;
+};
+
+static const struct api_handler_row api_handler_rows[] = {
+	{ API_PRODUCE, handle_produce, ARENA_LARGE_BYTES },
+	{ API_FETCH, handle_fetch, ARENA_LARGE_BYTES },
+	{ API_LIST_OFFSETS, handle_list_offsets, ARENA_LARGE_BYTES },
+	{ API_METADATA, handle_metadata, ARENA_LARGE_BYTES },
+	{ API_API_VERSIONS, handle_api_versions, ARENA_SMALL_BYTES },
+	{ API_CREATE_TOPICS, handle_create_topics, ARENA_LARGE_BYTES },
+	{ API_DELETE_TOPICS, handle_delete_topics, ARENA_LARGE_BYTES },
+};
+
+enum { API_ROWS = sizeof(api_handler_rows) / sizeof(api_handler_rows[0]) };
+
+static struct api_entry api_table[API_ROWS];
+static size_t api_table_len;
+
+/* Joins handler rows with the generated version table; called once at start,
+ * before any shard runs, so the table is read-only afterwards. A row without a
+ * schema is our bug. */
+void api_table_init(void)
+{
+	for (size_t i = 0; i < API_ROWS; i++) {
+		const struct proto_api_info *info = proto_api_find(api_handler_rows[i].key);
+		assert(info);
+		api_table[i] = (struct api_entry){
+			.key = info->key,
+			.name = info->name,
+			.min_version = info->min_version,
+			.max_version = info->max_version,
+			.flexible_from = info->flexible_from,
+			.handle = api_handler_rows[i].handle,
+			.arena_bytes_max = api_handler_rows[i].arena_bytes_max,
+		};
+	}
+	for (size_t i = 1; i < API_ROWS; i++)
+		assert(api_table[i - 1].key < api_table[i].key);
+	api_table_len = API_ROWS;
+}
+
+const struct api_entry *api_entries(size_t *count)
+{
+	assert(api_table_len == API_ROWS);
+	*count = api_table_len;
+	return api_table;
+}
+
+const struct api_entry *api_lookup(int16_t key)
+{
+	size_t n;
+	const struct api_entry *t = api_entries(&n);
+	for (size_t i = 0; i < n; i++)
+		if (t[i].key == key)
+			return &t[i];
+	return NULL;
+}

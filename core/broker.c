@@ -1,0 +1,246 @@
+/* Broker start and stop: the data directory, the clean-shutdown marker, the
+ * metadata store, topics and their logs, the shards, and periodic checkpoints. */
+#include "core/broker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/log_checkpoint.h"
+#include "core/metadata_store.h"
+#include "core/metrics_http.h"
+#include "core/partition_log.h"
+#include "core/request.h"
+#include "core/shard.h"
+
+/* Kafka's name for the marker, so that either can tell how the other stopped. */
+static const char CLEAN_SHUTDOWN_MARKER[] = ".kafka_cleanshutdown";
+
+enum {
+	SHARD_SQ_ENTRIES = 4096,
+	SHARD_TIMERS_MAX = 65536,
+	BROKER_SHARDS = 1, /* one shard until the thread-per-core layout lands */
+};
+
+static int broker_mkdirs(const char *dir)
+{
+	char path[PATH_MAX + 64];
+	int n = snprintf(path, sizeof(path), "%s", dir);
+	if (n <= 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void broker_marker_path(const struct broker *b, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s", b->cfg.log_dir, CLEAN_SHUTDOWN_MARKER);
+}
+
+/* Reads and removes the marker: from now on a crash must look unclean. */
+static bool broker_take_clean_marker(const struct broker *b)
+{
+	char path[PATH_MAX + 64];
+	broker_marker_path(b, path, sizeof(path));
+	bool clean = access(path, F_OK) == 0;
+	if (clean && unlink(path) != 0)
+		slog_warn("broker", "cannot remove %s: %s", path, strerror(errno));
+	return clean;
+}
+
+static void broker_write_clean_marker(const struct broker *b)
+{
+	char path[PATH_MAX + 64];
+	broker_marker_path(b, path, sizeof(path));
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || fsync(fd) != 0)
+		slog_error("broker", "cannot write %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	int dfd = open(b->cfg.log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+}
+
+struct checkpoint_fill {
+	struct checkpoint_entry *recovery;
+	struct checkpoint_entry *start;
+	size_t n;
+	size_t cap;
+};
+
+static void broker_checkpoint_count(struct topic *t, void *ctx)
+{
+	((struct checkpoint_fill *)ctx)->cap += (size_t)t->partition_count;
+}
+
+static void broker_checkpoint_add(struct topic *t, void *ctx)
+{
+	struct checkpoint_fill *f = ctx;
+	for (int32_t i = 0; i < t->partition_count && f->n < f->cap; i++) {
+		struct partition_log *log = t->partitions[i].log;
+		if (!log)
+			continue;
+		struct checkpoint_entry *r = &f->recovery[f->n];
+		struct checkpoint_entry *s = &f->start[f->n];
+		snprintf(r->topic, sizeof(r->topic), "%s", t->name);
+		snprintf(s->topic, sizeof(s->topic), "%s", t->name);
+		r->partition = s->partition = i;
+		r->offset = partition_log_recovery_point(log);
+		s->offset = partition_log_start_offset(log);
+		f->n++;
+	}
+}
+
+void broker_write_checkpoints(struct broker *b)
+{
+	struct checkpoint_fill f = { 0 };
+	topics_for_each(&b->topics, broker_checkpoint_count, &f);
+	f.recovery = calloc(f.cap + 1, sizeof(*f.recovery));
+	f.start = calloc(f.cap + 1, sizeof(*f.start));
+	if (!f.recovery || !f.start) {
+		slog_error("broker", "out of memory writing checkpoints");
+	} else {
+		topics_for_each(&b->topics, broker_checkpoint_add, &f);
+		char path[PATH_MAX + 64];
+		snprintf(path, sizeof(path), "%s/recovery-point-offset-checkpoint", b->cfg.log_dir);
+		if (log_checkpoint_write(path, f.recovery, f.n) != 0)
+			slog_error("broker", "cannot write %s", path);
+		snprintf(path, sizeof(path), "%s/log-start-offset-checkpoint", b->cfg.log_dir);
+		if (log_checkpoint_write(path, f.start, f.n) != 0)
+			slog_error("broker", "cannot write %s", path);
+	}
+	free(f.recovery);
+	free(f.start);
+}
+
+static void broker_on_housekeeping(struct io_timer *t)
+{
+	struct shard *s = container_of(t, struct shard, housekeeping_timer);
+	struct broker *b = s->broker;
+	broker_write_checkpoints(b);
+	io_timer_arm(s->reactor, t, (uint64_t)b->cfg.log_flush_offset_checkpoint_interval_ms * 1000000,
+		     broker_on_housekeeping);
+}
+
+static int broker_shards_create(struct broker *b)
+{
+	b->shard_count = BROKER_SHARDS;
+	b->shards = calloc(b->shard_count, sizeof(*b->shards));
+	if (!b->shards)
+		return -1;
+	struct reactor_config rc = { .sq_entries = SHARD_SQ_ENTRIES, .timers_max = SHARD_TIMERS_MAX };
+	for (uint32_t i = 0; i < b->shard_count; i++) {
+		struct shard *s = &b->shards[i];
+		char err[256];
+		s->id = i;
+		s->broker = b;
+		s->listen_fd = -1;
+		s->request_bytes_max = b->cfg.queued_max_request_bytes / b->shard_count;
+		io_timer_init(&s->housekeeping_timer);
+		s->reactor = reactor_create(&rc, err, sizeof(err));
+		if (!s->reactor) {
+			slog_error("broker", "shard %u: %s", i, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int broker_start(struct broker *b)
+{
+	api_table_init();
+	int rc = broker_mkdirs(b->cfg.log_dir);
+	if (rc != 0) {
+		slog_error("broker", "log.dirs: cannot create %s: %s", b->cfg.log_dir, strerror(-rc));
+		return -1;
+	}
+	char err[512];
+	if (metadata_store_open(b->cfg.log_dir, b->cfg.node_id, &b->meta, err, sizeof(err)) != 0) {
+		slog_error("broker", "%s", err);
+		return -1;
+	}
+	bool clean = broker_take_clean_marker(b);
+	if (!clean)
+		slog_info("broker", "no clean-shutdown marker in %s: recovering logs after their "
+			  "recovery points", b->cfg.log_dir);
+	if (broker_shards_create(b) != 0 || topics_load(b, clean) != 0)
+		return -1;
+	for (uint32_t i = 0; i < b->shard_count; i++) {
+		if (shard_start_listener(&b->shards[i], err, sizeof(err)) != 0) {
+			slog_error("broker", "%s", err);
+			return -1;
+		}
+	}
+	if (b->cfg.metrics_port && metrics_http_start(b, &b->shards[0], err, sizeof(err)) != 0) {
+		slog_error("broker", "%s", err);
+		return -1;
+	}
+	struct shard *s0 = &b->shards[0];
+	io_timer_arm(s0->reactor, &s0->housekeeping_timer,
+		     (uint64_t)b->cfg.log_flush_offset_checkpoint_interval_ms * 1000000,
+		     broker_on_housekeeping);
+	slog_info("broker", "sluice ready: listening on %s:%u (advertised %s:%u), node %d, "
+		  "cluster %s, data in %s, %zu topic(s)",
+		  b->cfg.listen_host[0] ? b->cfg.listen_host : "*", b->cfg.listen_port,
+		  b->cfg.advertised_host, b->cfg.advertised_port, b->cfg.node_id,
+		  metadata_store_cluster_id(b->meta), b->cfg.log_dir, b->topics.count);
+	b->started = true;
+	return 0;
+}
+
+void broker_run(struct broker *b)
+{
+	shard_run(&b->shards[0]);
+}
+
+static void broker_sync_topic(struct topic *t, void *ctx)
+{
+	(void)ctx;
+	for (int32_t i = 0; i < t->partition_count; i++)
+		if (t->partitions[i].log && partition_log_sync(t->partitions[i].log) != 0)
+			slog_error("broker", "cannot sync %s-%d at shutdown", t->name, i);
+}
+
+void broker_stop(struct broker *b)
+{
+	slog_info("broker", "shutting down");
+	metrics_http_free(b);
+	if (b->shards) {
+		for (uint32_t i = 0; i < b->shard_count; i++)
+			io_timer_stop(b->shards[i].reactor, &b->shards[i].housekeeping_timer);
+	}
+	topics_for_each(&b->topics, broker_sync_topic, NULL);
+	broker_write_checkpoints(b);
+	topics_close_all(b);
+	if (b->meta) {
+		metadata_store_close(b->meta);
+		b->meta = NULL;
+		/* Only a broker that recovered and ran may vouch for its logs. */
+		if (b->started)
+			broker_write_clean_marker(b);
+	}
+	for (uint32_t i = 0; b->shards && i < b->shard_count; i++)
+		if (b->shards[i].reactor)
+			reactor_destroy(b->shards[i].reactor);
+	free(b->shards);
+	b->shards = NULL;
+	slog_info("broker", "stopped");
+}

@@ -1,0 +1,63 @@
+/* Broker configuration: Kafka's key names, one table of settings with their
+ * types, defaults and bounds, read from server.properties and --set. */
+#ifndef SLUICE_CORE_CONFIG_H
+#define SLUICE_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum { CONFIG_HOST_BYTES = 256, CONFIG_PATH_BYTES = 4096, CONFIG_LISTENER_BYTES = 512 };
+
+struct broker_config {
+	char listeners[CONFIG_LISTENER_BYTES];
+	char advertised_listeners[CONFIG_LISTENER_BYTES];
+	char listen_host[CONFIG_HOST_BYTES];
+	uint16_t listen_port;
+	char advertised_host[CONFIG_HOST_BYTES];
+	uint16_t advertised_port;
+	char log_dir[CONFIG_PATH_BYTES];
+	int32_t node_id;
+	int32_t broker_id;
+	int32_t num_partitions;
+	bool auto_create_topics_enable;
+	int16_t default_replication_factor;
+	uint64_t log_segment_bytes;
+	uint64_t log_roll_ms;
+	uint64_t log_roll_hours;
+	uint32_t log_index_interval_bytes;
+	uint32_t log_index_size_max_bytes;
+	int64_t log_retention_ms;
+	int64_t log_retention_minutes;
+	int64_t log_retention_hours;
+	int64_t log_retention_bytes;
+	int64_t log_flush_interval_messages;
+	int64_t log_flush_interval_ms;
+	int64_t log_flush_offset_checkpoint_interval_ms;
+	uint32_t message_max_bytes;
+	uint32_t socket_request_max_bytes;
+	uint64_t queued_max_request_bytes;
+	uint32_t num_network_threads;
+	uint32_t num_io_threads;
+	uint32_t fetch_max_bytes;
+	uint32_t max_connections;
+	char log_message_timestamp_type[16];
+	uint16_t metrics_port;
+	/* keys given explicitly (to tell "unset" from "default") */
+	bool set_log_dir, set_node_id, set_broker_id, set_roll_ms, set_retention_ms,
+		set_retention_minutes, set_advertised;
+};
+
+void config_defaults(struct broker_config *c);
+/* Java properties syntax. Returns 0, or -1 with a message naming file, line
+ * and key in err. Unknown keys only warn. */
+int config_load_file(struct broker_config *c, const char *path, char *err, size_t errlen);
+/* One setting; a bad value fails with a message naming the key. */
+int config_set(struct broker_config *c, const char *key, const char *value, char *err,
+	       size_t errlen);
+/* Cross-field checks and derived values (listeners, ids, time units). */
+int config_finish(struct broker_config *c, char *err, size_t errlen);
+void config_log(const struct broker_config *c, FILE *out);
+
+#endif

@@ -1,0 +1,510 @@
+/* Client connections: receive framing, in-order responses, zero-copy send.
+ * See conn.h for the contract. */
+#include "core/conn.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/broker.h"
+#include "core/log.h"
+#include "core/request.h"
+#include "core/shard.h"
+
+static void conn_recv_arm(struct conn *c);
+static void conn_send_next(struct conn *c);
+
+static const struct broker_config *conn_cfg(const struct conn *c)
+{
+	return &c->shard->broker->cfg;
+}
+
+static void conn_peer_name(struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+			port = ntohs(in->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			port = ntohs(in6->sin6_port);
+		}
+	}
+	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+}
+
+static void conn_on_recv(struct io_op *op, int32_t res, uint32_t flags);
+static void conn_on_send(struct io_op *op, int32_t res, uint32_t flags);
+static void conn_on_splice(struct io_op *op, int32_t res, uint32_t flags);
+static void conn_on_cancel(struct io_op *op, int32_t res, uint32_t flags);
+
+void conn_open(struct shard *s, int fd)
+{
+	if (s->conn_count >= s->broker->cfg.max_connections) {
+		slog_warn("conn", "refusing a connection: max.connections=%u reached",
+			  s->broker->cfg.max_connections);
+		close(fd);
+		return;
+	}
+	struct conn *c = calloc(1, sizeof(*c));
+	uint8_t *rbuf = malloc(CONN_RECV_BUF_BYTES);
+	if (!c || !rbuf) {
+		slog_error("conn", "out of memory accepting a connection");
+		free(c);
+		free(rbuf);
+		close(fd);
+		return;
+	}
+	c->shard = s;
+	c->fd = fd;
+	c->rbuf = rbuf;
+	c->id = ++s->next_conn_id;
+	c->pipe_fds[0] = c->pipe_fds[1] = -1;
+	c->recv_op.done = conn_on_recv;
+	c->send_op.done = conn_on_send;
+	c->splice_op.done = conn_on_splice;
+	c->cancel_op.done = conn_on_cancel;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conn_peer_name(c);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->conn_count++;
+	s->metrics.connections_accepted++;
+	slog_debug("conn", "accepted %s (connection %llu)", c->peer, (unsigned long long)c->id);
+	conn_recv_arm(c);
+}
+
+/* ---- receive ---- */
+
+static void conn_recv_arm(struct conn *c)
+{
+	if (c->closing || c->recv_armed)
+		return;
+	if (c->req_count >= CONN_REQUESTS_IN_FLIGHT_MAX || shard_over_budget(c->shard)) {
+		shard_pause_conn(c->shard, c);
+		return;
+	}
+	c->recv_armed = true;
+	c->ops_in_flight++;
+	if (c->big_frame) {
+		io_recv(c->shard->reactor, c->fd, c->big_frame + c->big_frame_filled,
+			c->big_frame_len - c->big_frame_filled, &c->recv_op);
+	} else {
+		assert(c->rbuf_len < CONN_RECV_BUF_BYTES);
+		io_recv(c->shard->reactor, c->fd, c->rbuf + c->rbuf_len,
+			CONN_RECV_BUF_BYTES - c->rbuf_len, &c->recv_op);
+	}
+}
+
+void conn_resume(struct conn *c)
+{
+	c->paused = false;
+	conn_recv_arm(c);
+}
+
+/* Allocates a frame buffer, accounting it against the shard's budget. */
+static uint8_t *conn_frame_alloc(struct conn *c, uint32_t size)
+{
+	uint8_t *frame = malloc(size ? size : 1);
+	if (frame)
+		shard_request_bytes_add(c->shard, size);
+	return frame;
+}
+
+/* Splits rbuf into frames. Whole frames are copied out and dispatched; a frame
+ * that continues past the bytes received gets its own buffer. */
+static void conn_parse_frames(struct conn *c)
+{
+	uint32_t pos = 0;
+	uint32_t max = conn_cfg(c)->socket_request_max_bytes;
+	while (!c->closing && c->rbuf_len - pos >= FRAME_SIZE_BYTES) {
+		uint32_t size = (uint32_t)be_load(c->rbuf + pos, 4);
+		if (size > max || size < REQUEST_HEADER_FIXED_BYTES) {
+			slog_warn("conn", "closing %s: request size %u outside [%d, %u] "
+				  "(socket.request.max.bytes)", c->peer, size,
+				  REQUEST_HEADER_FIXED_BYTES, max);
+			c->shard->metrics.request_errors++;
+			conn_close(c, NULL);
+			return;
+		}
+		uint32_t avail = c->rbuf_len - pos - FRAME_SIZE_BYTES;
+		uint8_t *frame = conn_frame_alloc(c, size);
+		if (!frame) {
+			slog_error("conn", "closing %s: out of memory for a %u-byte request",
+				   c->peer, size);
+			conn_close(c, NULL);
+			return;
+		}
+		uint8_t *src = c->rbuf + pos + FRAME_SIZE_BYTES;
+		if (avail >= size) {
+			memcpy(frame, src, size);
+			pos += FRAME_SIZE_BYTES + size;
+			request_dispatch(c, frame, size);
+			continue;
+		}
+		memcpy(frame, src, avail);
+		c->big_frame = frame;
+		c->big_frame_len = size;
+		c->big_frame_filled = avail;
+		pos = c->rbuf_len;
+	}
+	memmove(c->rbuf, c->rbuf + pos, c->rbuf_len - pos);
+	c->rbuf_len -= pos;
+}
+
+/* Handles received bytes; may dispatch requests, which may close c. */
+static void conn_received(struct conn *c, int32_t res)
+{
+	if (res == 0) {
+		conn_close(c, NULL);
+		return;
+	}
+	if (res < 0) {
+		if (res != -EINTR && res != -EAGAIN)
+			conn_close(c, res == -ECONNRESET ? NULL : strerror(-res));
+		return;
+	}
+	if (!c->big_frame) {
+		c->rbuf_len += (uint32_t)res;
+		conn_parse_frames(c);
+		return;
+	}
+	c->big_frame_filled += (uint32_t)res;
+	if (c->big_frame_filled == c->big_frame_len) {
+		uint8_t *frame = c->big_frame;
+		c->big_frame = NULL;
+		request_dispatch(c, frame, c->big_frame_len);
+	}
+}
+
+/* The receive op stays counted until the end, so that a handler closing the
+ * connection during dispatch cannot free it under this loop. */
+static void conn_on_recv(struct io_op *op, int32_t res, uint32_t flags)
+{
+	struct conn *c = container_of(op, struct conn, recv_op);
+	(void)flags;
+	c->recv_armed = false;
+	if (!c->closing)
+		conn_received(c, res);
+	c->ops_in_flight--;
+	if (c->closing)
+		conn_maybe_free(c);
+	else
+		conn_recv_arm(c);
+}
+
+/* ---- send ---- */
+
+/* Bytes of memory before the next file range of r (or its end). */
+static size_t conn_mem_boundary(const struct request *r, uint32_t range)
+{
+	return range < r->ranges_len ? r->ranges[range].mem_pos : r->resp_len;
+}
+
+/* Drops finished requests at the head that have nothing (left) to send. */
+static void conn_pop_sent(struct conn *c)
+{
+	while (c->req_head && c->req_head->done) {
+		struct request *r = c->req_head;
+		bool sent = r->no_response ||
+			    (c->send_mem_pos >= r->resp_len && c->send_range >= r->ranges_len);
+		if (!sent)
+			return;
+		c->req_head = r->next;
+		if (!c->req_head)
+			c->req_tail = NULL;
+		c->req_count--;
+		c->send_mem_pos = 0;
+		c->send_range = 0;
+		c->send_range_done = 0;
+		request_free(r);
+	}
+}
+
+/* Gathers memory bytes from the head onwards until a file range or a request
+ * that is not done. */
+static unsigned conn_gather(struct conn *c, struct iovec *iov, bool *more)
+{
+	unsigned n = 0;
+	size_t pos = c->send_mem_pos;
+	uint32_t range = c->send_range;
+	*more = false;
+	for (struct request *r = c->req_head; r && r->done; r = r->next) {
+		if (r->no_response)
+			continue;
+		if (n == CONN_SEND_IOV_MAX) {
+			*more = true;
+			break;
+		}
+		size_t end = conn_mem_boundary(r, range);
+		if (pos < end) {
+			iov[n].iov_base = r->resp + pos;
+			iov[n].iov_len = end - pos;
+			n++;
+		}
+		if (range < r->ranges_len) {
+			*more = true;
+			break;
+		}
+		pos = 0;
+		range = 0;
+	}
+	return n;
+}
+
+/* Advances the send position by n memory bytes, across requests. */
+static void conn_advance(struct conn *c, size_t n)
+{
+	while (n > 0) {
+		struct request *r = c->req_head;
+		assert(r && r->done);
+		if (r->no_response) {
+			conn_pop_sent(c);
+			continue;
+		}
+		size_t end = conn_mem_boundary(r, c->send_range);
+		size_t step = end - c->send_mem_pos < n ? end - c->send_mem_pos : n;
+		c->send_mem_pos += step;
+		n -= step;
+		conn_pop_sent(c);
+	}
+}
+
+static bool conn_pipe_ready(struct conn *c)
+{
+	if (c->pipe_fds[0] >= 0)
+		return true;
+	if (pipe2(c->pipe_fds, O_CLOEXEC) != 0) {
+		slog_error("conn", "closing %s: pipe2: %s", c->peer, strerror(errno));
+		c->pipe_fds[0] = c->pipe_fds[1] = -1;
+		return false;
+	}
+	/* A bigger pipe moves more per splice; the kernel may cap it
+	 * (fs/pipe-max-size), which only costs throughput. */
+	(void)fcntl(c->pipe_fds[1], F_SETPIPE_SZ, CONN_PIPE_BYTES);
+	return true;
+}
+
+/* Moves the next piece of the head's current file range into the pipe. */
+static void conn_send_file_range(struct conn *c)
+{
+	struct request *r = c->req_head;
+	struct wfile_range *fr = &r->ranges[c->send_range];
+	if (!conn_pipe_ready(c)) {
+		conn_close(c, NULL);
+		return;
+	}
+	uint32_t left = fr->len - c->send_range_done;
+	uint32_t len = left < CONN_PIPE_BYTES ? left : CONN_PIPE_BYTES;
+	c->sending = true;
+	c->ops_in_flight++;
+	io_splice(c->shard->reactor, fr->fd, (int64_t)(fr->off + c->send_range_done),
+		  c->pipe_fds[1], -1, len, &c->splice_op);
+}
+
+static void conn_send_pipe(struct conn *c)
+{
+	c->sending = true;
+	c->ops_in_flight++;
+	io_splice(c->shard->reactor, c->pipe_fds[0], -1, c->fd, -1, c->pipe_bytes, &c->send_op);
+}
+
+static void conn_send_next(struct conn *c)
+{
+	if (c->sending || c->closing)
+		return;
+	if (c->pipe_bytes > 0) {
+		conn_send_pipe(c);
+		return;
+	}
+	conn_pop_sent(c);
+	struct request *r = c->req_head;
+	if (!r || !r->done)
+		return;
+	struct iovec iov[CONN_SEND_IOV_MAX];
+	bool more;
+	unsigned n = conn_gather(c, iov, &more);
+	if (n > 0) {
+		c->sending = true;
+		c->ops_in_flight++;
+		io_sendmsg(c->shard->reactor, c->fd, iov, n, more ? MSG_MORE : 0, &c->send_op);
+		return;
+	}
+	assert(c->send_range < r->ranges_len);
+	conn_send_file_range(c);
+}
+
+void conn_request_done(struct conn *c)
+{
+	if (c->closing) {
+		conn_maybe_free(c);
+		return;
+	}
+	conn_send_next(c);
+}
+
+static bool conn_io_failed(struct conn *c, int32_t res, const char *what)
+{
+	if (res >= 0)
+		return false;
+	if (res != -EPIPE && res != -ECONNRESET && res != -ECANCELED)
+		slog_warn("conn", "closing %s: %s: %s", c->peer, what, strerror(-res));
+	conn_close(c, NULL);
+	return true;
+}
+
+/* Completion of a sendmsg, or of a pipe -> socket splice. */
+static void conn_sent(struct conn *c, int32_t res)
+{
+	if (conn_io_failed(c, res, "send"))
+		return;
+	c->shard->metrics.response_bytes += (uint64_t)res;
+	if (c->pipe_bytes > 0) {
+		assert((uint32_t)res <= c->pipe_bytes);
+		c->pipe_bytes -= (uint32_t)res;
+		c->shard->metrics.fetch_bytes_zero_copy += (uint64_t)res;
+	} else {
+		conn_advance(c, (size_t)res);
+	}
+	conn_send_next(c);
+}
+
+static void conn_on_send(struct io_op *op, int32_t res, uint32_t flags)
+{
+	struct conn *c = container_of(op, struct conn, send_op);
+	(void)flags;
+	c->sending = false;
+	if (!c->closing)
+		conn_sent(c, res);
+	c->ops_in_flight--;
+	if (c->closing)
+		conn_maybe_free(c);
+}
+
+/* Completion of a file -> pipe splice. */
+static void conn_spliced(struct conn *c, int32_t res)
+{
+	if (conn_io_failed(c, res, "splice from segment"))
+		return;
+	struct request *r = c->req_head;
+	struct wfile_range *fr = &r->ranges[c->send_range];
+	if (res == 0) {
+		/* The segment ended before the planned range did: the response
+		 * frame cannot be completed, so the connection must go. */
+		slog_error("conn", "closing %s: segment file ended %u bytes early",
+			   c->peer, fr->len - c->send_range_done);
+		conn_close(c, NULL);
+		return;
+	}
+	c->pipe_bytes = (uint32_t)res;
+	c->send_range_done += (uint32_t)res;
+	if (c->send_range_done == fr->len) {
+		c->send_range++;
+		c->send_range_done = 0;
+	}
+	conn_send_pipe(c);
+}
+
+static void conn_on_splice(struct io_op *op, int32_t res, uint32_t flags)
+{
+	struct conn *c = container_of(op, struct conn, splice_op);
+	(void)flags;
+	c->sending = false;
+	if (!c->closing)
+		conn_spliced(c, res);
+	c->ops_in_flight--;
+	if (c->closing)
+		conn_maybe_free(c);
+}
+
+/* ---- lifetime ---- */
+
+static void conn_on_cancel(struct io_op *op, int32_t res, uint32_t flags)
+{
+	struct conn *c = container_of(op, struct conn, cancel_op);
+	(void)res;
+	(void)flags;
+	c->ops_in_flight--;
+	conn_maybe_free(c);
+}
+
+void conn_close(struct conn *c, const char *why)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	if (why)
+		slog_info("conn", "closing %s: %s", c->peer, why);
+	/* Wake anything blocked on the socket (a splice in a kernel worker),
+	 * then cancel what is queued on it. */
+	shutdown(c->fd, SHUT_RDWR);
+	if (c->ops_in_flight > 0) {
+		c->ops_in_flight++;
+		io_cancel_fd(c->shard->reactor, c->fd, &c->cancel_op);
+	}
+	conn_maybe_free(c);
+}
+
+static bool conn_requests_held(const struct conn *c)
+{
+	for (const struct request *r = c->req_head; r; r = r->next)
+		if (!r->done)
+			return true;
+	return false;
+}
+
+void conn_maybe_free(struct conn *c)
+{
+	if (!c->closing || c->ops_in_flight > 0 || conn_requests_held(c))
+		return;
+	struct shard *s = c->shard;
+	while (c->req_head) {
+		struct request *r = c->req_head;
+		c->req_head = r->next;
+		request_free(r);
+	}
+	if (c->paused) {
+		for (struct conn **p = &s->paused_head; *p; p = &(*p)->paused_next) {
+			if (*p == c) {
+				*p = c->paused_next;
+				break;
+			}
+		}
+	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->conn_count--;
+	s->metrics.connections_closed++;
+	if (c->big_frame) {
+		shard_request_bytes_sub(s, c->big_frame_len);
+		free(c->big_frame);
+	}
+	if (c->pipe_fds[0] >= 0) {
+		close(c->pipe_fds[0]);
+		close(c->pipe_fds[1]);
+	}
+	close(c->fd);
+	free(c->rbuf);
+	free(c);
+}

@@ -1,0 +1,19 @@
+/* The Kafka API handlers, one file each (core/handle_<api>.c). */
+#ifndef SLUICE_CORE_HANDLERS_H
+#define SLUICE_CORE_HANDLERS_H
+
+struct request;
+
+void handle_produce(struct request *req);
+void handle_fetch(struct request *req);
+void handle_list_offsets(struct request *req);
+void handle_metadata(struct request *req);
+void handle_api_versions(struct request *req);
+void handle_create_topics(struct request *req);
+void handle_delete_topics(struct request *req);
+
+/* ApiVersions at a version we do not serve: answered in v0 with
+ * UNSUPPORTED_VERSION and our ranges, as Kafka does. */
+void handle_api_versions_unsupported(struct request *req);
+
+#endif

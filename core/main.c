@@ -1,0 +1,105 @@
+/* sluice: `sluice [--config server.properties] [--set key=value ...]`.
+ * Loads the configuration (file, then --set overrides in order), starts the
+ * broker, and runs it until SIGTERM or SIGINT. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/broker.h"
+#include "core/config.h"
+#include "core/log.h"
+
+static struct broker the_broker;
+
+static void main_on_signal(int sig)
+{
+	(void)sig;
+	the_broker.stop_requested = 1;
+}
+
+static void main_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: sluice [--config FILE] [--set key=value ...]\n"
+		"  --config FILE     a server.properties file (Kafka's key names)\n"
+		"  --set key=value   override one setting; later ones win\n"
+		"  --help            this text\n"
+		"Defaults: listeners=PLAINTEXT://127.0.0.1:9092, log.dirs=/tmp/sluice-logs.\n");
+}
+
+/* Applies the command line; returns 0, 1 for --help, or -1 after a message. */
+static int main_parse_args(struct broker_config *cfg, int argc, char **argv)
+{
+	char err[512];
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			main_usage(stdout);
+			return 1;
+		}
+		bool takes_value = strcmp(arg, "--config") == 0 || strcmp(arg, "--set") == 0;
+		if (!takes_value) {
+			fprintf(stderr, "sluice: unknown argument '%s'\n", arg);
+			main_usage(stderr);
+			return -1;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "sluice: %s needs a value\n", arg);
+			return -1;
+		}
+		const char *value = argv[++i];
+		if (strcmp(arg, "--config") == 0) {
+			if (config_load_file(cfg, value, err, sizeof(err)) != 0) {
+				fprintf(stderr, "sluice: %s\n", err);
+				return -1;
+			}
+			continue;
+		}
+		const char *eq = strchr(value, '=');
+		if (!eq || eq == value) {
+			fprintf(stderr, "sluice: --set needs key=value, got '%s'\n", value);
+			return -1;
+		}
+		char key[256];
+		size_t klen = (size_t)(eq - value);
+		if (klen >= sizeof(key)) {
+			fprintf(stderr, "sluice: --set key too long: '%s'\n", value);
+			return -1;
+		}
+		memcpy(key, value, klen);
+		key[klen] = '\0';
+		if (config_set(cfg, key, eq + 1, err, sizeof(err)) != 0) {
+			fprintf(stderr, "sluice: %s\n", err);
+			return -1;
+		}
+	}
+	if (config_finish(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "sluice: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct broker *b = &the_broker;
+	config_defaults(&b->cfg);
+	int rc = main_parse_args(&b->cfg, argc, argv);
+	if (rc != 0)
+		return rc > 0 ? 0 : 2;
+	config_log(&b->cfg, stderr);
+	struct sigaction sa = { .sa_handler = main_on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (broker_start(b) != 0) {
+		broker_stop(b);
+		return 1;
+	}
+	broker_run(b);
+	broker_stop(b);
+	return 0;
+}

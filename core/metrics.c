@@ -1,0 +1,77 @@
+/* Prometheus text rendering of every shard's counters. */
+#include "core/metrics.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/broker.h"
+#include "core/request.h"
+#include "core/shard.h"
+
+struct metrics_out {
+	char *buf;
+	size_t cap;
+	size_t len;
+};
+
+static void metrics_printf(struct metrics_out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void metrics_printf(struct metrics_out *o, const char *fmt, ...)
+{
+	if (o->len >= o->cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len = o->len + (size_t)n < o->cap ? o->len + (size_t)n : o->cap;
+}
+
+/* One counter: HELP, TYPE, then a sample per shard. */
+static void metrics_counter(struct metrics_out *o, struct broker *b, const char *name,
+			    const char *help, size_t field_offset)
+{
+	metrics_printf(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (uint32_t i = 0; i < b->shard_count; i++) {
+		const char *base = (const char *)&b->shards[i].metrics;
+		uint64_t v = *(const uint64_t *)(base + field_offset);
+		metrics_printf(o, "%s{shard=\"%u\"} %llu\n", name, i, (unsigned long long)v);
+	}
+}
+
+#define METRICS_COUNTER(o, b, field, help) \
+	metrics_counter(o, b, "sluice_" #field "_total", help, offsetof(struct shard_metrics, field))
+
+size_t metrics_render(struct broker *b, char *buf, size_t cap)
+{
+	struct metrics_out o = { buf, cap, 0 };
+	METRICS_COUNTER(&o, b, connections_accepted, "Client connections accepted.");
+	METRICS_COUNTER(&o, b, connections_closed, "Client connections closed.");
+	METRICS_COUNTER(&o, b, request_errors, "Connections closed for a malformed request.");
+	METRICS_COUNTER(&o, b, produce_bytes, "Record batch bytes appended by Produce.");
+	METRICS_COUNTER(&o, b, produce_batches, "Record batches appended by Produce.");
+	METRICS_COUNTER(&o, b, fetch_bytes_zero_copy,
+			"Log bytes sent to consumers by splice, never entering user space.");
+	METRICS_COUNTER(&o, b, fetch_bytes_copied,
+			"Log bytes sent to consumers from user-space buffers.");
+	METRICS_COUNTER(&o, b, response_bytes, "Response bytes written to sockets.");
+	metrics_printf(&o, "# HELP sluice_requests_total Requests received, by API.\n"
+			   "# TYPE sluice_requests_total counter\n");
+	size_t n;
+	const struct api_entry *apis = api_entries(&n);
+	for (size_t k = 0; k < n; k++) {
+		uint64_t v = 0;
+		for (uint32_t i = 0; i < b->shard_count; i++)
+			v += b->shards[i].metrics.requests[apis[k].key];
+		metrics_printf(&o, "sluice_requests_total{api=\"%s\"} %llu\n", apis[k].name,
+			       (unsigned long long)v);
+	}
+	metrics_printf(&o, "# HELP sluice_shards Shards (threads) of this broker.\n"
+			   "# TYPE sluice_shards gauge\nsluice_shards %u\n", b->shard_count);
+	metrics_printf(&o, "# HELP sluice_topics Topics.\n# TYPE sluice_topics gauge\n"
+			   "sluice_topics %zu\n", b->topics.count);
+	return o.len;
+}

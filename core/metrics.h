@@ -1,0 +1,26 @@
+/* Counters each shard keeps for itself (no atomics: one writer), summed when
+ * the metrics endpoint renders them. */
+#ifndef SLUICE_CORE_METRICS_H
+#define SLUICE_CORE_METRICS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct shard_metrics {
+	uint64_t connections_accepted;
+	uint64_t connections_closed;
+	uint64_t requests[64];          /* by API key (keys below 64) */
+	uint64_t request_errors;        /* closed for a malformed request */
+	uint64_t produce_bytes;
+	uint64_t produce_batches;
+	uint64_t fetch_bytes_zero_copy; /* log bytes sent by splice */
+	uint64_t fetch_bytes_copied;    /* log bytes sent from user-space memory */
+	uint64_t response_bytes;
+};
+
+struct broker;
+
+/* Renders Prometheus text exposition of every shard's counters into buf. */
+size_t metrics_render(struct broker *b, char *buf, size_t cap);
+
+#endif

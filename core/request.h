@@ -1,0 +1,92 @@
+/* A Kafka request from its frame to its response, and the dispatch table.
+ *
+ * A request owns its frame buffer and an arena for decoded structures. Its
+ * handler runs on the connection's shard, may finish at once or later (a
+ * produce waiting for its writes, a fetch waiting for data), and ends by
+ * building a response with request_response_begin/request_finish. The
+ * connection sends responses in request order. */
+#ifndef SLUICE_CORE_REQUEST_H
+#define SLUICE_CORE_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/arena.h"
+#include "proto/cursor.h"
+#include "proto/header.h"
+
+struct conn;
+struct shard;
+struct broker;
+struct request;
+
+typedef void (*api_handler_fn)(struct request *req);
+
+/* One row of the dispatch table. Versions come from the generated schema
+ * table; the handler is ours. The table guarantees to handlers that the key is
+ * known and the version is within [min_version, max_version]. */
+struct api_entry {
+	int16_t key;
+	const char *name;
+	int16_t min_version;
+	int16_t max_version;
+	int16_t flexible_from;
+	api_handler_fn handle;
+	uint32_t arena_bytes_max; /* bound on decoded structures of one request */
+};
+
+/* Builds the table; once, at start, before any shard runs. */
+void api_table_init(void);
+const struct api_entry *api_lookup(int16_t key);
+/* Every served API, in key order (ApiVersions advertises exactly these). */
+const struct api_entry *api_entries(size_t *count);
+
+struct request {
+	struct conn *conn;
+	struct request *next;      /* the connection's in-order queue */
+	const struct api_entry *api;
+	struct request_header header;
+	uint8_t *frame;            /* owned; the bytes after the size field */
+	uint32_t frame_len;
+	struct rcursor body;       /* positioned after the header */
+	struct arena arena;
+	uint64_t received_ns;
+
+	/* The response: memory bytes, with file ranges interleaved. */
+	uint8_t *resp;
+	size_t resp_len;
+	struct wfile_range *ranges;
+	uint32_t ranges_len;
+	struct wcursor writer;
+	bool done;
+	bool no_response;          /* acks=0 produce */
+};
+
+/* Handlers' view of where they run. */
+struct shard *request_shard(const struct request *req);
+struct broker *request_broker(const struct request *req);
+
+/* Allocates the response for a body of `body_wire_bytes` (as *_size computed;
+ * includes `file_bytes` that will come from at most `max_ranges` file ranges),
+ * writes the response header, and returns the writer for the body encoder. */
+struct wcursor *request_response_begin(struct request *req, size_t body_wire_bytes,
+				       size_t file_bytes, uint32_t max_ranges);
+/* Marks the request done (its response fully encoded, or none) and lets the
+ * connection send what is now in order. Checks that the encoder filled the
+ * buffer exactly: a mismatch is our bug. */
+void request_finish(struct request *req);
+void request_finish_without_response(struct request *req);
+/* The body did not decode (req->body.err says why): one log line naming the
+ * peer, API and offset, then the connection closes. */
+void request_reject_malformed(struct request *req);
+
+/* Allocation from the request's arena that must not fail for lack of bounds:
+ * the handler's own bookkeeping. Returns NULL past the API's bound. */
+void *request_alloc(struct request *req, size_t count, size_t size);
+
+/* Called by the connection for each complete frame; takes ownership. */
+void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len);
+void request_free(struct request *req);
+
+#endif

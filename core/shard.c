@@ -1,0 +1,151 @@
+/* A shard's listener, accept loop, run loop and request-byte budget. */
+#include "core/shard.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/broker.h"
+#include "core/conn.h"
+#include "core/fetch_wait.h"
+#include "core/log.h"
+#include "core/metrics_http.h"
+
+enum { SHARD_LISTEN_BACKLOG = 1024 };
+
+/* The longest the loop sleeps before it looks at the stop flag. */
+static const uint64_t SHARD_POLL_NS = 100ull * 1000 * 1000;
+
+void shard_request_bytes_add(struct shard *s, uint64_t n)
+{
+	s->request_bytes_in_flight += n;
+}
+
+bool shard_over_budget(const struct shard *s)
+{
+	return s->request_bytes_in_flight > s->request_bytes_max;
+}
+
+void shard_pause_conn(struct shard *s, struct conn *c)
+{
+	if (c->paused)
+		return;
+	c->paused = true;
+	c->paused_next = s->paused_head;
+	s->paused_head = c;
+}
+
+void shard_request_bytes_sub(struct shard *s, uint64_t n)
+{
+	assert(s->request_bytes_in_flight >= n);
+	s->request_bytes_in_flight -= n;
+	if (shard_over_budget(s) || !s->paused_head)
+		return;
+	/* Detach first: a connection still at its own request limit pauses
+	 * itself again onto the fresh list. */
+	struct conn *list = s->paused_head;
+	s->paused_head = NULL;
+	while (list) {
+		struct conn *c = list;
+		list = c->paused_next;
+		c->paused_next = NULL;
+		conn_resume(c);
+	}
+}
+
+static void shard_on_accept(struct io_op *op, int32_t res, uint32_t flags)
+{
+	struct shard *s = container_of(op, struct shard, accept_op);
+	if (!(flags & IO_MORE))
+		s->accept_armed = false;
+	if (res >= 0) {
+		if (s->stopping)
+			close(res);
+		else
+			conn_open(s, res);
+	} else if (res != -ECANCELED && res != -EINTR && res != -ECONNABORTED) {
+		slog_warn("shard", "accept on shard %u: %s", s->id, strerror(-res));
+	}
+	if (!s->accept_armed && !s->stopping) {
+		s->accept_armed = true;
+		io_accept_multishot(s->reactor, s->listen_fd, &s->accept_op);
+	}
+}
+
+static void shard_on_listen_cancel(struct io_op *op, int32_t res, uint32_t flags)
+{
+	(void)op;
+	(void)res;
+	(void)flags;
+}
+
+/* Binds the configured listener with SO_REUSEPORT so that later shards can
+ * bind the same address and the kernel spreads connections over them. */
+int shard_start_listener(struct shard *s, char *err, size_t errlen)
+{
+	const struct broker_config *cfg = &s->broker->cfg;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char port[8];
+	snprintf(port, sizeof(port), "%u", cfg->listen_port);
+	const char *host = cfg->listen_host[0] ? cfg->listen_host : NULL;
+	int gai = getaddrinfo(host, port, &hints, &res);
+	if (gai != 0) {
+		snprintf(err, errlen, "listeners: cannot resolve '%s': %s", cfg->listen_host,
+			 gai_strerror(gai));
+		return -1;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SHARD_LISTEN_BACKLOG) != 0) {
+		snprintf(err, errlen, "listeners: cannot listen on %s:%u: %s",
+			 cfg->listen_host[0] ? cfg->listen_host : "*", cfg->listen_port,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	s->listen_fd = fd;
+	s->accept_op.done = shard_on_accept;
+	s->accept_armed = true;
+	io_accept_multishot(s->reactor, fd, &s->accept_op);
+	return 0;
+}
+
+/* Runs the loop until the broker asks to stop, then closes every connection
+ * and drains the ring. */
+void shard_run(struct shard *s)
+{
+	while (!s->broker->stop_requested)
+		reactor_run_once(s->reactor, SHARD_POLL_NS);
+	s->stopping = true;
+	if (s->listen_fd >= 0 && s->accept_armed) {
+		s->listen_cancel_op.done = shard_on_listen_cancel;
+		io_cancel_fd(s->reactor, s->listen_fd, &s->listen_cancel_op);
+	}
+	if (s->id == 0)
+		metrics_http_stop(s->broker);
+	fetch_waiters_finish_all(s);
+	for (struct conn *c = s->conns; c;) {
+		struct conn *next = c->next;
+		conn_close(c, NULL);
+		c = next;
+	}
+	while (reactor_inflight(s->reactor) > 0 || s->conns)
+		reactor_run_once(s->reactor, SHARD_POLL_NS);
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
+		s->listen_fd = -1;
+	}
+}

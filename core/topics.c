@@ -1,0 +1,565 @@
+/* The topic registry: lookups by name and id, creation with Kafka's rules,
+ * deletion, and loading every topic's logs at start. See topics.h. */
+#include "core/topics.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core/broker.h"
+#include "core/fetch_wait.h"
+#include "core/log.h"
+#include "core/log_checkpoint.h"
+#include "core/metadata_store.h"
+#include "core/partition_log.h"
+#include "core/shard.h"
+#include "proto/kafka_errors.h"
+
+static uint32_t topics_hash(const char *p, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)p[i]) * 16777619u;
+	return h % TOPIC_REGISTRY_BUCKETS;
+}
+
+struct topic *topics_find(struct topic_registry *r, struct kstr name)
+{
+	if (name.len <= 0 || name.len > TOPIC_NAME_MAX)
+		return NULL;
+	for (struct topic *t = r->buckets[topics_hash(name.ptr, (size_t)name.len)]; t;
+	     t = t->next_by_name)
+		if (t->name_len == (size_t)name.len && memcmp(t->name, name.ptr, t->name_len) == 0)
+			return t;
+	return NULL;
+}
+
+struct topic *topics_find_id(struct topic_registry *r, struct kuuid id)
+{
+	if (kuuid_is_zero(id))
+		return NULL;
+	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
+		for (struct topic *t = r->buckets[i]; t; t = t->next_by_name)
+			if (memcmp(t->id.b, id.b, sizeof(id.b)) == 0)
+				return t;
+	return NULL;
+}
+
+void topics_for_each(struct topic_registry *r, void (*fn)(struct topic *t, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++) {
+		struct topic *t = r->buckets[i];
+		while (t) {
+			struct topic *next = t->next_by_name;
+			fn(t, ctx);
+			t = next;
+		}
+	}
+}
+
+struct partition *topic_partition(struct topic *t, int32_t index)
+{
+	if (index < 0 || index >= t->partition_count)
+		return NULL;
+	return &t->partitions[index];
+}
+
+const char *topic_name_invalid(struct kstr name)
+{
+	if (name.len <= 0)
+		return "Topic name is illegal, it can't be empty";
+	if (name.len > TOPIC_NAME_MAX)
+		return "Topic name is illegal, it can't be longer than 249 characters";
+	if ((name.len == 1 && name.ptr[0] == '.') ||
+	    (name.len == 2 && name.ptr[0] == '.' && name.ptr[1] == '.'))
+		return "Topic name cannot be \".\" or \"..\"";
+	for (int32_t i = 0; i < name.len; i++) {
+		char ch = name.ptr[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+		if (!ok)
+			return "Topic name is illegal, it contains a character other than "
+			       "ASCII alphanumerics, '.', '_' and '-'";
+	}
+	return NULL;
+}
+
+/* Kafka refuses names that differ only in '.' versus '_' (metric names
+ * would collide). */
+static struct topic *topics_find_colliding(struct topic_registry *r, struct kstr name)
+{
+	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++) {
+		for (struct topic *t = r->buckets[i]; t; t = t->next_by_name) {
+			if (t->name_len != (size_t)name.len)
+				continue;
+			bool same = true;
+			for (size_t k = 0; k < t->name_len && same; k++) {
+				char a = t->name[k] == '.' ? '_' : t->name[k];
+				char b = name.ptr[k] == '.' ? '_' : name.ptr[k];
+				same = a == b;
+			}
+			if (same)
+				return t;
+		}
+	}
+	return NULL;
+}
+
+static void topics_insert(struct topic_registry *r, struct topic *t)
+{
+	uint32_t h = topics_hash(t->name, t->name_len);
+	t->next_by_name = r->buckets[h];
+	r->buckets[h] = t;
+	r->count++;
+}
+
+static void topics_unlink(struct topic_registry *r, struct topic *t)
+{
+	for (struct topic **p = &r->buckets[topics_hash(t->name, t->name_len)]; *p;
+	     p = &(*p)->next_by_name) {
+		if (*p == t) {
+			*p = t->next_by_name;
+			r->count--;
+			return;
+		}
+	}
+	assert(!"topic not in registry");
+}
+
+static void topics_on_advance(void *ctx)
+{
+	fetch_waiters_wake(ctx);
+}
+
+static int topics_partition_dir(const struct broker *b, const struct topic *t, int32_t index,
+				char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/%s-%d", b->cfg.log_dir, t->name, index);
+	return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
+}
+
+/* Opens (creating when new) every partition's log of t. */
+static int topics_open_logs(struct broker *b, struct topic *t, bool clean_shutdown,
+			    const struct checkpoint_entry *recovery, size_t recovery_count)
+{
+	struct log_config lc = {
+		.segment_bytes = t->cfg.segment_bytes,
+		.segment_ms = (uint64_t)t->cfg.segment_ms,
+		.index_interval_bytes = t->cfg.index_interval_bytes,
+		.segment_index_bytes = t->cfg.segment_index_bytes,
+	};
+	for (int32_t i = 0; i < t->partition_count; i++) {
+		struct partition *p = &t->partitions[i];
+		char dir[PATH_MAX + 320];
+		char err[256];
+		if (topics_partition_dir(b, t, i, dir, sizeof(dir)) != 0) {
+			slog_error("topics", "partition directory name too long for %s-%d", t->name, i);
+			return -1;
+		}
+		int64_t recovery_point = 0;
+		for (size_t k = 0; k < recovery_count; k++)
+			if (recovery[k].partition == i && strcmp(recovery[k].topic, t->name) == 0)
+				recovery_point = recovery[k].offset;
+		struct log_open_params params = {
+			.dir = dir,
+			.topic_id = t->id,
+			.recovery_point = recovery_point,
+			.clean_shutdown = clean_shutdown,
+			.cfg = &lc,
+			.reactor = b->shards[p->shard].reactor,
+		};
+		if (partition_log_open(&params, &p->log, err, sizeof(err)) != 0) {
+			slog_error("topics", "cannot open %s: %s", dir, err);
+			return -1;
+		}
+		partition_log_set_advance_hook(p->log, topics_on_advance, p);
+	}
+	return 0;
+}
+
+/* Picks the io shard with the fewest partitions for each new partition. */
+static void topics_place(struct broker *b, struct topic *t)
+{
+	uint32_t shards = b->shard_count;
+	uint32_t *load = calloc(shards, sizeof(*load));
+	assert(load);
+	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
+		for (struct topic *o = b->topics.buckets[i]; o; o = o->next_by_name)
+			for (int32_t k = 0; k < o->partition_count; k++)
+				load[o->partitions[k].shard]++;
+	for (int32_t k = 0; k < t->partition_count; k++) {
+		uint32_t best = 0;
+		for (uint32_t s = 1; s < shards; s++)
+			if (load[s] < load[best])
+				best = s;
+		t->partitions[k].shard = best;
+		load[best]++;
+	}
+	free(load);
+}
+
+static struct topic *topic_alloc(const char *name, size_t name_len, int32_t partitions)
+{
+	struct topic *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->partitions = calloc((size_t)partitions, sizeof(*t->partitions));
+	if (!t->partitions) {
+		free(t);
+		return NULL;
+	}
+	memcpy(t->name, name, name_len);
+	t->name_len = name_len;
+	t->partition_count = partitions;
+	for (int32_t i = 0; i < partitions; i++) {
+		t->partitions[i].topic = t;
+		t->partitions[i].index = i;
+	}
+	return t;
+}
+
+static void topic_free(struct topic *t)
+{
+	for (size_t i = 0; i < t->override_count; i++) {
+		free(t->overrides[i].key);
+		free(t->overrides[i].value);
+	}
+	free(t->overrides);
+	free(t->partitions);
+	free(t);
+}
+
+static char *topics_strndup(const char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+	if (s) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+/* Applies configs to t->cfg and keeps them as overrides. */
+static int16_t topics_apply_configs(struct broker *b, struct topic *t, size_t n,
+				    const struct kstr *keys, const struct kstr *values, char *msg,
+				    size_t msglen)
+{
+	topic_config_from_broker(&t->cfg, &b->cfg);
+	if (n > TOPIC_CONFIGS_MAX) {
+		snprintf(msg, msglen, "too many topic configs (%zu > %d)", n, TOPIC_CONFIGS_MAX);
+		return KERR_INVALID_CONFIG;
+	}
+	t->overrides = calloc(n ? n : 1, sizeof(*t->overrides));
+	if (!t->overrides)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	for (size_t i = 0; i < n; i++) {
+		if (values[i].len < 0) {
+			snprintf(msg, msglen, "Null value not supported for topic config %.*s",
+				 keys[i].len, keys[i].ptr);
+			return KERR_INVALID_CONFIG;
+		}
+		int16_t err = topic_config_set(&t->cfg, keys[i].ptr, (size_t)keys[i].len,
+					       values[i].ptr, (size_t)values[i].len, msg, msglen);
+		if (err != KERR_NONE)
+			return err;
+		t->overrides[i].key = topics_strndup(keys[i].ptr, (size_t)keys[i].len);
+		t->overrides[i].value = topics_strndup(values[i].ptr, (size_t)values[i].len);
+		t->override_count = i + 1;
+		if (!t->overrides[i].key || !t->overrides[i].value)
+			return KERR_UNKNOWN_SERVER_ERROR;
+	}
+	return KERR_NONE;
+}
+
+static int16_t topics_check_args(struct broker *b, const struct topic_create_args *a,
+				 int32_t *partitions, char *msg, size_t msglen)
+{
+	const char *bad = topic_name_invalid(a->name);
+	if (bad) {
+		snprintf(msg, msglen, "%s", bad);
+		return KERR_INVALID_TOPIC_EXCEPTION;
+	}
+	if (topics_find(&b->topics, a->name)) {
+		snprintf(msg, msglen, "Topic '%.*s' already exists.", a->name.len, a->name.ptr);
+		return KERR_TOPIC_ALREADY_EXISTS;
+	}
+	struct topic *other = topics_find_colliding(&b->topics, a->name);
+	if (other) {
+		snprintf(msg, msglen, "Topic '%.*s' collides with existing topic: %s", a->name.len,
+			 a->name.ptr, other->name);
+		return KERR_INVALID_TOPIC_EXCEPTION;
+	}
+	*partitions = a->partitions == -1 ? b->cfg.num_partitions : a->partitions;
+	if (*partitions < 1 || *partitions > TOPIC_PARTITIONS_MAX) {
+		snprintf(msg, msglen, "Number of partitions must be between 1 and %d.",
+			 TOPIC_PARTITIONS_MAX);
+		return KERR_INVALID_PARTITIONS;
+	}
+	int32_t rf = a->replication_factor == -1 ? b->cfg.default_replication_factor
+						 : a->replication_factor;
+	if (rf != 1) {
+		snprintf(msg, msglen, "Unable to replicate the partition %d time(s): The target "
+			 "replication factor of %d cannot be reached because only 1 broker(s) "
+			 "are registered.", rf, rf);
+		return KERR_INVALID_REPLICATION_FACTOR;
+	}
+	return KERR_NONE;
+}
+
+static void topics_random_id(struct kuuid *id)
+{
+	do {
+		if (getrandom(id->b, sizeof(id->b), 0) != (ssize_t)sizeof(id->b)) {
+			slog_error("topics", "getrandom: %s", strerror(errno));
+			abort();
+		}
+	} while (kuuid_is_zero(*id));
+}
+
+static int topics_persist(struct broker *b, const struct topic *t)
+{
+	struct meta_topic mt;
+	memset(&mt, 0, sizeof(mt));
+	memcpy(mt.name, t->name, t->name_len + 1);
+	mt.id = t->id;
+	mt.partition_count = t->partition_count;
+	int32_t *shards = calloc((size_t)t->partition_count, sizeof(*shards));
+	struct meta_kv *kv = calloc(t->override_count + 1, sizeof(*kv));
+	int rc = -ENOMEM;
+	if (shards && kv) {
+		for (int32_t i = 0; i < t->partition_count; i++)
+			shards[i] = (int32_t)t->partitions[i].shard;
+		for (size_t i = 0; i < t->override_count; i++) {
+			kv[i].key = t->overrides[i].key;
+			kv[i].value = t->overrides[i].value;
+		}
+		mt.partition_shard = shards;
+		mt.config_count = t->override_count;
+		mt.configs = kv;
+		rc = metadata_store_topic_create(b->meta, &mt);
+	}
+	free(shards);
+	free(kv);
+	return rc;
+}
+
+int16_t topics_create(struct broker *b, const struct topic_create_args *a, struct topic **out,
+		      struct topic_config *effective, char *msg, size_t msglen)
+{
+	int32_t partitions = 0;
+	msg[0] = '\0';
+	int16_t err = topics_check_args(b, a, &partitions, msg, msglen);
+	if (err != KERR_NONE)
+		return err;
+	struct topic *t = topic_alloc(a->name.ptr, (size_t)a->name.len, partitions);
+	if (!t)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	err = topics_apply_configs(b, t, a->config_count, a->config_keys, a->config_values, msg,
+				   msglen);
+	if (err == KERR_NONE && effective)
+		*effective = t->cfg;
+	if (err != KERR_NONE || a->validate_only) {
+		topic_free(t);
+		return err;
+	}
+	topics_random_id(&t->id);
+	topics_place(b, t);
+	if (topics_persist(b, t) != 0) {
+		snprintf(msg, msglen, "cannot record the topic in the metadata store");
+		topic_free(t);
+		return KERR_KAFKA_STORAGE_ERROR;
+	}
+	if (topics_open_logs(b, t, true, NULL, 0) != 0) {
+		/* Recorded but unopenable: keep the record (the directory may be
+		 * fixed and the broker restarted) and report it. */
+		snprintf(msg, msglen, "cannot create the partition directories in %s",
+			 b->cfg.log_dir);
+		for (int32_t i = 0; i < t->partition_count; i++)
+			if (t->partitions[i].log)
+				partition_log_close(t->partitions[i].log);
+		topic_free(t);
+		return KERR_KAFKA_STORAGE_ERROR;
+	}
+	topics_insert(&b->topics, t);
+	slog_info("topics", "created topic %s with %d partition(s)", t->name, t->partition_count);
+	if (out)
+		*out = t;
+	return KERR_NONE;
+}
+
+struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allow_create,
+				   int16_t *err)
+{
+	struct topic *t = topics_find(&b->topics, name);
+	if (t) {
+		*err = KERR_NONE;
+		return t;
+	}
+	if (topic_name_invalid(name)) {
+		*err = KERR_INVALID_TOPIC_EXCEPTION;
+		return NULL;
+	}
+	if (!allow_create || !b->cfg.auto_create_topics_enable) {
+		*err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return NULL;
+	}
+	struct topic_create_args a = { .name = name, .partitions = -1, .replication_factor = -1 };
+	char msg[256];
+	*err = topics_create(b, &a, &t, NULL, msg, sizeof(msg));
+	if (*err != KERR_NONE) {
+		slog_warn("topics", "auto-creating %.*s: %s", name.len, name.ptr, msg);
+		return NULL;
+	}
+	return t;
+}
+
+/* ---- deletion ---- */
+
+static const uint64_t TOPICS_REAP_INTERVAL_NS = 10ull * 1000 * 1000;
+
+static bool topics_try_remove_logs(struct topic *t)
+{
+	bool all = true;
+	for (int32_t i = 0; i < t->partition_count; i++) {
+		struct partition *p = &t->partitions[i];
+		if (!p->log)
+			continue;
+		if (partition_log_pending_appends(p->log) > 0) {
+			all = false;
+			continue;
+		}
+		if (partition_log_delete(p->log) != 0)
+			slog_error("topics", "could not remove every file of %s-%d", t->name, i);
+		p->log = NULL;
+	}
+	return all;
+}
+
+/* Deleted topics whose logs still had appends in flight wait in the
+ * registry's graveyard; this timer removes them once their writes completed. */
+static void topics_reap_registry(struct topic_registry *r)
+{
+	struct topic **pp = &r->graveyard;
+	while (*pp) {
+		struct topic *t = *pp;
+		if (topics_try_remove_logs(t)) {
+			*pp = t->next_by_name;
+			topic_free(t);
+		} else {
+			pp = &t->next_by_name;
+		}
+	}
+}
+
+static void topics_reap(struct io_timer *timer)
+{
+	struct topic_registry *r = container_of(timer, struct topic_registry, reaper);
+	topics_reap_registry(r);
+	if (r->graveyard)
+		io_timer_arm(r->reaper_reactor, &r->reaper, TOPICS_REAP_INTERVAL_NS, topics_reap);
+}
+
+int16_t topics_delete(struct broker *b, struct topic *t)
+{
+	if (metadata_store_topic_delete(b->meta, t->name) != 0) {
+		slog_error("topics", "cannot record the deletion of %s", t->name);
+		return KERR_KAFKA_STORAGE_ERROR;
+	}
+	topics_unlink(&b->topics, t);
+	for (int32_t i = 0; i < t->partition_count; i++)
+		fetch_waiters_finish(&t->partitions[i]);
+	slog_info("topics", "deleted topic %s", t->name);
+	if (topics_try_remove_logs(t)) {
+		topic_free(t);
+		return KERR_NONE;
+	}
+	struct topic_registry *r = &b->topics;
+	t->next_by_name = r->graveyard;
+	r->graveyard = t;
+	r->reaper_reactor = b->shards[t->partitions[0].shard].reactor;
+	if (!io_timer_armed(&r->reaper))
+		io_timer_arm(r->reaper_reactor, &r->reaper, TOPICS_REAP_INTERVAL_NS, topics_reap);
+	return KERR_NONE;
+}
+
+/* ---- start and stop ---- */
+
+int topics_load(struct broker *b, bool clean_shutdown)
+{
+	io_timer_init(&b->topics.reaper);
+	char path[PATH_MAX + 64];
+	char err[256];
+	struct checkpoint_entry *recovery = NULL;
+	size_t recovery_count = 0;
+	snprintf(path, sizeof(path), "%s/recovery-point-offset-checkpoint", b->cfg.log_dir);
+	if (log_checkpoint_read(path, &recovery, &recovery_count, err, sizeof(err)) != 0)
+		slog_warn("topics", "%s: %s; recovering every log from its start", path, err);
+	size_t n = 0;
+	const struct meta_topic *mt = metadata_store_topics(b->meta, &n);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct topic *t = topic_alloc(mt[i].name, strlen(mt[i].name), mt[i].partition_count);
+		if (!t) {
+			rc = -1;
+			break;
+		}
+		t->id = mt[i].id;
+		struct kstr *keys = calloc(mt[i].config_count + 1, sizeof(*keys));
+		struct kstr *values = calloc(mt[i].config_count + 1, sizeof(*values));
+		for (size_t k = 0; keys && values && k < mt[i].config_count; k++) {
+			keys[k] = kstr_from_cstr(mt[i].configs[k].key);
+			values[k] = kstr_from_cstr(mt[i].configs[k].value);
+		}
+		char msg[256] = "";
+		int16_t cerr = keys && values ? topics_apply_configs(b, t, mt[i].config_count, keys,
+								      values, msg, sizeof(msg))
+					      : KERR_UNKNOWN_SERVER_ERROR;
+		free(keys);
+		free(values);
+		if (cerr != KERR_NONE)
+			slog_warn("topics", "topic %s: stored config rejected (%s); using defaults",
+				  t->name, msg);
+		for (int32_t k = 0; k < t->partition_count; k++) {
+			int32_t s = mt[i].partition_shard ? mt[i].partition_shard[k] : 0;
+			t->partitions[k].shard = s >= 0 && (uint32_t)s < b->shard_count ? (uint32_t)s : 0;
+		}
+		if (topics_open_logs(b, t, clean_shutdown, recovery, recovery_count) != 0) {
+			topic_free(t);
+			rc = -1;
+			break;
+		}
+		topics_insert(&b->topics, t);
+	}
+	free(recovery);
+	return rc;
+}
+
+static void topics_close_one(struct topic *t, void *ctx)
+{
+	(void)ctx;
+	for (int32_t i = 0; i < t->partition_count; i++)
+		if (t->partitions[i].log)
+			partition_log_close(t->partitions[i].log);
+	topic_free(t);
+}
+
+void topics_close_all(struct broker *b)
+{
+	struct topic_registry *r = &b->topics;
+	topics_reap_registry(r);
+	if (io_timer_armed(&r->reaper))
+		io_timer_stop(r->reaper_reactor, &r->reaper);
+	for (struct topic *t = r->graveyard; t;) {
+		struct topic *next = t->next_by_name;
+		slog_warn("topics", "deleted topic %s still had writes in flight at shutdown", t->name);
+		topics_close_one(t, NULL);
+		t = next;
+	}
+	r->graveyard = NULL;
+	topics_for_each(&b->topics, topics_close_one, NULL);
+	memset(&b->topics, 0, sizeof(b->topics));
+}

@@ -1,0 +1,104 @@
+/* Topics and partitions: the registry every handler looks names up in.
+ *
+ * The registry is the broker's metadata image: created and changed by the
+ * control path (CreateTopics, DeleteTopics, auto-creation), read by every
+ * handler. Each partition's log belongs to one io shard. */
+#ifndef SLUICE_CORE_TOPICS_H
+#define SLUICE_CORE_TOPICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/topic_config.h"
+#include "io/reactor.h"
+#include "proto/cursor.h"
+
+struct partition_log;
+struct broker;
+struct fetch_waiter;
+
+enum {
+	TOPIC_NAME_MAX = 249,
+	TOPIC_PARTITIONS_MAX = 10000,
+	TOPIC_REGISTRY_BUCKETS = 1024,
+	TOPIC_CONFIGS_MAX = 64,
+};
+
+struct partition {
+	struct topic *topic;
+	int32_t index;
+	uint32_t shard;
+	struct partition_log *log;
+	struct fetch_waiter *waiters; /* fetches long-polling on this partition */
+};
+
+struct topic_override {
+	char *key;
+	char *value;
+};
+
+struct topic {
+	struct topic *next_by_name;
+	char name[TOPIC_NAME_MAX + 1];
+	size_t name_len;
+	struct kuuid id;
+	int32_t partition_count;
+	struct partition *partitions;
+	struct topic_config cfg;
+	size_t override_count;
+	struct topic_override *overrides;
+	bool internal;
+};
+
+struct topic_registry {
+	struct topic *buckets[TOPIC_REGISTRY_BUCKETS];
+	size_t count;
+	/* Deleted topics whose logs still have appends in flight. */
+	struct topic *graveyard;
+	struct io_timer reaper;
+	struct reactor *reaper_reactor;
+};
+
+struct topic *topics_find(struct topic_registry *r, struct kstr name);
+struct topic *topics_find_id(struct topic_registry *r, struct kuuid id);
+/* Calls fn for every topic (order unspecified). */
+void topics_for_each(struct topic_registry *r, void (*fn)(struct topic *t, void *ctx), void *ctx);
+
+/* Kafka's topic name rules: 1..249 chars of [a-zA-Z0-9._-], not "." or "..".
+ * Returns NULL if valid, else the reason. */
+const char *topic_name_invalid(struct kstr name);
+
+struct topic_create_args {
+	struct kstr name;
+	int32_t partitions;           /* -1: num.partitions */
+	int16_t replication_factor;   /* -1: default.replication.factor */
+	size_t config_count;
+	const struct kstr *config_keys;
+	const struct kstr *config_values;
+	bool validate_only;
+};
+
+/* Creates a topic (or only validates). Returns a Kafka error code, with a
+ * message for the response's error_message in `msg`. On success and not
+ * validate_only, *out (when given) is the new topic, persisted in the
+ * metadata store with its logs open; *effective (when given) receives the
+ * topic's resulting configuration, also for validate_only. */
+int16_t topics_create(struct broker *b, const struct topic_create_args *a, struct topic **out,
+		      struct topic_config *effective, char *msg, size_t msglen);
+/* Deletes a topic: fails its waiting fetches, removes logs and files, records
+ * the deletion. Returns a Kafka error code. */
+int16_t topics_delete(struct broker *b, struct topic *t);
+
+/* For produce/metadata: the topic, auto-created when allowed. Returns NULL with
+ * *err set (UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION, ...). */
+struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allow_create,
+				   int16_t *err);
+
+struct partition *topic_partition(struct topic *t, int32_t index);
+
+/* Opens logs of every topic in the metadata store (startup). */
+int topics_load(struct broker *b, bool clean_shutdown);
+void topics_close_all(struct broker *b);
+
+#endif
