@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Fresh machine -> every test: installs what is missing, builds the broker
+# twice (optimised, and with AddressSanitizer + UndefinedBehaviorSanitizer),
+# runs the whole ctest suite against each, and closes with one summary line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --tests || exit 1
+
+JOBS=$(nproc)
+total_pass=0
+total_fail=0
+
+run_suite() {
+  local dir=$1; shift
+  cmake -S . -B "$dir" "$@" >/dev/null || return 1
+  cmake --build "$dir" -j"$JOBS" || return 1
+  local log="$dir/ctest.log"
+  (cd "$dir" && ctest --output-on-failure --timeout 900 2>&1) | tee "$log"
+  local pass fail
+  pass=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
+  if [[ -z "$pass" ]]; then
+    total_fail=$((total_fail + 1))
+    return 1
+  fi
+  fail=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+)/\1/' <<<"$pass")
+  local all
+  all=$(sed -E 's/.* out of ([0-9]+)/\1/' <<<"$pass")
+  total_pass=$((total_pass + all - fail))
+  total_fail=$((total_fail + fail))
+}
+
+echo "== optimised build =="
+run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_BENCH=ON
+echo "== sanitizer build (ASan + UBSan) =="
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+SLUICE_TEST_SANITIZED=1 \
+  run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON -DSLUICE_BENCH=OFF
+
+echo "${total_pass} passed, ${total_fail} failed"
+[[ $total_fail -eq 0 ]]
