@@ -312,6 +312,18 @@ static int segment_open(struct partition_log *l, int64_t base, bool create, stru
 	if (fstat(s->fd, &st) != 0)
 		return -errno;
 	s->size = s->visible_size = (uint64_t)st.st_size;
+	if (create) {
+		/* Like Kafka, a segment has its index files from the start; their
+		 * entries are written at roll, sync and close. */
+		const char *exts[2] = { ".index", ".timeindex" };
+		for (int k = 0; k < 2; k++) {
+			segment_path(l, base, exts[k], path, sizeof(path));
+			int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+			if (fd < 0)
+				return -errno;
+			close(fd);
+		}
+	}
 	return 0;
 }
 

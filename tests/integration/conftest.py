@@ -1,0 +1,156 @@
+"""Harness for integration tests: starts the built broker on a free loopback
+port with its own data directory, waits until it is ready, and stops it (by
+PID) afterwards. Every wait is bounded."""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+SLUICE_BIN = os.environ.get("SLUICE_BIN", "build/sluice")
+SANITIZED = os.environ.get("SLUICE_TEST_SANITIZED") == "1"
+READY_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 30
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    """One sluice process; restartable on the same data directory."""
+
+    def __init__(self, data_dir, settings=None):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.metrics_port = free_port()
+        self.settings = dict(settings or {})
+        self.proc = None
+        self.log_path = data_dir + ".log"
+        self.log_file = None
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.port}"
+
+    def start(self):
+        args = [SLUICE_BIN,
+                "--set", f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "--set", f"log.dirs={self.data_dir}",
+                "--set", f"sluice.metrics.port={self.metrics_port}"]
+        for k, v in self.settings.items():
+            args += ["--set", f"{k}={v}"]
+        self.log_file = open(self.log_path, "ab")
+        log_start = self.log_file.tell()
+        self.proc = subprocess.Popen(args, stdout=self.log_file, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.time() + READY_TIMEOUT_S
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"broker exited with {self.proc.returncode}:\n{self.log_tail()}")
+            if "sluice ready" in self.log_text()[log_start:]:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return self
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError(f"broker not ready in {READY_TIMEOUT_S}s:\n{self.log_tail()}")
+
+    def stop(self, sig=signal.SIGTERM):
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise RuntimeError(f"broker ignored signal {sig}:\n{self.log_tail()}")
+        self.log_file.close()
+        return rc
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(10)
+        self.log_file.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=40):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def metrics(self):
+        body = urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
+                                      timeout=5).read().decode()
+        values = {}
+        for line in body.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            name, value = line.rsplit(" ", 1)
+            base = name.split("{", 1)[0]
+            values[base] = values.get(base, 0) + float(value)
+        return values
+
+
+@pytest.fixture
+def data_dir():
+    with tempfile.TemporaryDirectory(prefix="sluice-it-") as d:
+        yield os.path.join(d, "data")
+
+
+@pytest.fixture
+def make_broker(data_dir):
+    """Factory: make_broker(settings) -> a started Broker; all are stopped after."""
+    started = []
+
+    def make(settings=None):
+        b = Broker(data_dir, settings).start()
+        started.append(b)
+        return b
+
+    yield make
+    errors = []
+    for b in started:
+        if b.alive():
+            rc = b.stop()
+            if rc != 0:
+                errors.append(f"broker exited with {rc} at shutdown:\n{b.log_tail()}")
+        text = b.log_text()
+        if "AddressSanitizer" in text or "runtime error:" in text:
+            errors.append(f"sanitizer report:\n{b.log_tail(80)}")
+    assert not errors, "\n".join(errors)
+
+
+@pytest.fixture
+def broker(make_broker):
+    return make_broker()
+
+
+def run(cmd, timeout=120, input_bytes=None, check=True):
+    """Runs a client command, bounded; returns stdout bytes."""
+    p = subprocess.run(cmd, input=input_bytes, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{cmd[0]} failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
+    return p.stdout
+
+
+def scaled(n):
+    """Message counts are kept, except under sanitizers where they shrink 4x
+    for the slowest loops (callers say which)."""
+    return n // 4 if SANITIZED else n

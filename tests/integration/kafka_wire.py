@@ -1,0 +1,146 @@
+"""A minimal Kafka wire encoder/decoder for tests that need exact bytes:
+request headers, record batch v2 with CRC32C, Produce v3, Fetch v4,
+ApiVersions, Metadata. Written for the tests, from the protocol page."""
+import socket
+import struct
+import time
+
+_CRC_TABLE = []
+for n in range(256):
+    c = n
+    for _ in range(8):
+        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    _CRC_TABLE.append(c)
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def varint(n):
+    n = (n << 1) ^ (n >> 63)
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def string(s):
+    if s is None:
+        return struct.pack(">h", -1)
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def record_batch(values, ts=None, corrupt_crc=False):
+    ts = int(time.time() * 1000) if ts is None else ts
+    recs = b""
+    for i, v in enumerate(values):
+        body = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
+        recs += varint(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, ts, ts, -1, -1, -1, len(values)) + recs
+    crc = crc32c(after_crc) ^ (1 if corrupt_crc else 0)
+    after_len = struct.pack(">ibI", 0, 2, crc) + after_crc
+    return struct.pack(">qi", 0, len(after_len)) + after_len
+
+
+class Conn:
+    def __init__(self, bootstrap, timeout=10):
+        host, port = bootstrap.split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        self.corr = 0
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, payload):
+        self.sock.sendall(payload)
+
+    def request(self, key, version, body, flexible=False, client_id="it"):
+        self.corr += 1
+        hdr = struct.pack(">hhi", key, version, self.corr) + string(client_id)
+        if flexible:
+            hdr += b"\x00"
+        frame = hdr + body
+        self.sock.sendall(struct.pack(">i", len(frame)) + frame)
+        return self.corr
+
+    def response(self):
+        size = struct.unpack(">i", self._read(4))[0]
+        return self._read(size)
+
+    def _read(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("closed by broker")
+            buf += chunk
+        return buf
+
+    def closed_by_peer(self, wait_s=5):
+        self.sock.settimeout(wait_s)
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+
+def api_versions(conn, version=0):
+    conn.request(18, version, b"")
+    r = conn.response()
+    corr, err, n = struct.unpack(">ihi", r[:10])
+    ranges = {}
+    for i in range(n):
+        k, lo, hi = struct.unpack(">hhh", r[10 + 6 * i:16 + 6 * i])
+        ranges[k] = (lo, hi)
+    return err, ranges
+
+
+def produce_v3(conn, topic, partition, records, acks=1):
+    body = string(None) + struct.pack(">hii", acks, 10000, 1) + string(topic)
+    body += struct.pack(">ii", 1, partition) + struct.pack(">i", len(records)) + records
+    conn.request(0, 3, body)
+    r = conn.response()
+    pos = 4 + 4
+    (tlen,) = struct.unpack(">h", r[pos:pos + 2])
+    pos += 2 + tlen + 4
+    part, err, base = struct.unpack(">ihq", r[pos:pos + 14])
+    return err, base
+
+
+def fetch_v4(conn, topic, partition, offset, max_wait_ms=0, min_bytes=0, max_bytes=50 << 20,
+             partition_max_bytes=1 << 20):
+    body = struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, 0) + struct.pack(">i", 1)
+    body += string(topic) + struct.pack(">iiqi", 1, partition, offset, partition_max_bytes)
+    conn.request(1, 4, body)
+    r = conn.response()
+    pos = 4 + 4 + 4
+    (tlen,) = struct.unpack(">h", r[pos:pos + 2])
+    pos += 2 + tlen + 4
+    part, err, hw, lso = struct.unpack(">ihqq", r[pos:pos + 22])
+    pos += 22
+    (naborted,) = struct.unpack(">i", r[pos:pos + 4])
+    pos += 4 + max(naborted, 0) * 16
+    (rlen,) = struct.unpack(">i", r[pos:pos + 4])
+    records = r[pos + 4:pos + 4 + rlen] if rlen > 0 else b""
+    return err, hw, records
+
+
+def batches(records):
+    """(base offset, total bytes) of each batch in a records blob."""
+    out, pos = [], 0
+    while pos + 12 <= len(records):
+        base, length = struct.unpack(">qi", records[pos:pos + 12])
+        out.append((base, length + 12))
+        pos += length + 12
+    return out
