@@ -362,7 +362,8 @@ static int log_list_segments(struct partition_log *l, int64_t **bases, uint32_t 
 		(*bases)[(*n)++] = strtoll(e->d_name, NULL, 10);
 	}
 	closedir(d);
-	qsort(*bases, *n, sizeof(**bases), cmp_i64);
+	if (*n > 1)
+		qsort(*bases, *n, sizeof(**bases), cmp_i64);
 	return 0;
 }
 
