@@ -80,7 +80,7 @@ static int meta_properties(struct metadata_store *ms, int32_t node_id, char *err
 		while (fgets(line, sizeof(line), f)) {
 			line[strcspn(line, "\r\n")] = '\0';
 			if (strncmp(line, "cluster.id=", 11) == 0)
-				snprintf(ms->cluster_id, sizeof(ms->cluster_id), "%s", line + 11);
+				snprintf(ms->cluster_id, sizeof(ms->cluster_id), "%.*s", (int)sizeof(ms->cluster_id) - 1, line + 11);
 			else if (strncmp(line, "node.id=", 8) == 0)
 				stored_node = (int32_t)strtol(line + 8, NULL, 10);
 		}

@@ -69,7 +69,7 @@ static int topic_config_apply(struct topic_config *t, const char *k, const char 
 		static const char *const ok[] = { "producer", "uncompressed", "gzip", "snappy", "lz4", "zstd" };
 		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 			if (strcmp(v, ok[i]) == 0) {
-				snprintf(t->compression_type, sizeof(t->compression_type), "%s", v);
+				snprintf(t->compression_type, sizeof(t->compression_type), "%s", ok[i]);
 				return 0;
 			}
 		}

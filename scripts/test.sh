@@ -12,8 +12,11 @@ total_fail=0
 
 run_suite() {
   local dir=$1; shift
-  cmake -S . -B "$dir" "$@" >/dev/null || return 1
-  cmake --build "$dir" -j"$JOBS" || return 1
+  if ! cmake -S . -B "$dir" "$@" >/dev/null || ! cmake --build "$dir" -j"$JOBS"; then
+    echo "BUILD FAILED in $dir"
+    total_fail=$((total_fail + 1))
+    return 1
+  fi
   local log="$dir/ctest.log"
   (cd "$dir" && ctest --output-on-failure --timeout 900 2>&1) | tee "$log"
   local pass fail

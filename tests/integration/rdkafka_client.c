@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { PAYLOAD_BYTES = 64, POLL_MS = 100, DEADLINE_S = 60 };
+enum { PAYLOAD_BYTES = 80, POLL_MS = 100, DEADLINE_S = 60 };
 
 static long delivered_ok;
 static long delivered_err;
@@ -45,7 +45,11 @@ static rd_kafka_conf_t *conf_new(const char *bootstrap)
 
 static void value_of(long i, char *buf)
 {
-	snprintf(buf, PAYLOAD_BYTES, "value-%ld-%0*ld", i, (int)(i % 40), i);
+	int width = (int)(i % 40);
+	int n = snprintf(buf, PAYLOAD_BYTES, "value-%ld-", i);
+	for (int k = 0; k < width && n + 1 < PAYLOAD_BYTES; k++)
+		buf[n++] = (char)('0' + (i + k) % 10);
+	buf[n] = '\0';
 }
 
 static int produce(const char *bootstrap, const char *topic, long n)
