@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "proto/compression.h"
 #include "proto/kafka_errors.h"
 
 enum {
@@ -30,6 +31,8 @@ enum {
 	SCAN_HEADER_BYTES = RECORD_BATCH_HEADER_BYTES,
 	RECOVERY_BUF_BYTES = 1 << 20,
 	SEGMENT_NAME_DIGITS = 20,
+	/* Bound on a batch's records when decompressed for a time lookup. */
+	LOG_DECOMPRESS_MAX_BYTES = 64 << 20,
 };
 
 struct offset_entry {
@@ -822,16 +825,41 @@ int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max
 
 /* ---- time lookups ---- */
 
-/* Within an uncompressed batch, the offset and timestamp of the first record
- * whose timestamp is >= ts; the batch's base offset and max timestamp when
- * the records are compressed (they are not decompressed for a lookup). */
-static void log_record_for_time(const struct segment *s, uint64_t pos,
+/* Walks records (already uncompressed) for the first with timestamp >= ts. */
+static bool log_walk_for_time(uint8_t *recs, size_t len, const struct record_batch_header *h,
+			      int64_t ts, int64_t *offset, int64_t *timestamp)
+{
+	struct rcursor c;
+	rc_init(&c, recs, len);
+	for (int32_t i = 0; i < h->record_count && c.err == RC_OK; i++) {
+		int32_t rec_len = rc_varint(&c);
+		uint8_t *rec = rc_take(&c, rec_len > 0 ? (size_t)rec_len : 0, "record");
+		if (!rec)
+			return false;
+		struct rcursor r;
+		rc_init(&r, rec, (size_t)rec_len);
+		(void)rc_int8(&r);
+		int64_t t = h->base_timestamp + rc_varlong(&r);
+		int32_t delta = rc_varint(&r);
+		if (r.err == RC_OK && t >= ts) {
+			*offset = h->base_offset + delta;
+			*timestamp = t;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Within a batch whose max timestamp is >= ts: the offset and timestamp of
+ * the first record at or after ts, decompressing the records when needed, as
+ * Kafka does. Under LogAppendTime every record has the batch's timestamp. */
+static void log_record_for_time(const struct partition_log *l, const struct segment *s, uint64_t pos,
 				const struct record_batch_header *h, int64_t ts, int64_t *offset,
 				int64_t *timestamp)
 {
 	*offset = h->base_offset;
 	*timestamp = h->max_timestamp;
-	if ((h->attributes & (BATCH_ATTR_COMPRESSION_MASK | BATCH_ATTR_LOG_APPEND_TIME)) != 0)
+	if (h->attributes & BATCH_ATTR_LOG_APPEND_TIME)
 		return;
 	uint64_t total = record_batch_total_bytes(h);
 	uint8_t *buf = malloc(total);
@@ -839,24 +867,24 @@ static void log_record_for_time(const struct segment *s, uint64_t pos,
 		free(buf);
 		return;
 	}
-	struct rcursor c;
-	rc_init(&c, buf + RECORD_BATCH_HEADER_BYTES, total - RECORD_BATCH_HEADER_BYTES);
-	for (int32_t i = 0; i < h->record_count && c.err == RC_OK; i++) {
-		int32_t len = rc_varint(&c);
-		uint8_t *rec = rc_take(&c, len > 0 ? (size_t)len : 0, "record");
-		if (!rec)
-			break;
-		struct rcursor r;
-		rc_init(&r, rec, (size_t)len);
-		(void)rc_int8(&r);
-		int64_t t = h->base_timestamp + rc_varlong(&r);
-		int32_t delta = rc_varint(&r);
-		if (r.err == RC_OK && t >= ts) {
-			*offset = h->base_offset + delta;
-			*timestamp = t;
-			break;
+	uint8_t *recs = buf + RECORD_BATCH_HEADER_BYTES;
+	size_t len = total - RECORD_BATCH_HEADER_BYTES;
+	int codec = h->attributes & BATCH_ATTR_COMPRESSION_MASK;
+	uint8_t *plain = NULL;
+	if (codec != CODEC_NONE) {
+		plain = malloc(LOG_DECOMPRESS_MAX_BYTES);
+		if (!plain || compression_decompress((enum compression_codec)codec, recs, len, plain,
+						     LOG_DECOMPRESS_MAX_BYTES, &len) != 0) {
+			slog_warn("log", "%s: batch at offset %" PRId64 " does not decompress; "
+				  "answering with its first offset", l->dir, h->base_offset);
+			free(plain);
+			free(buf);
+			return;
 		}
+		recs = plain;
 	}
+	log_walk_for_time(recs, len, h, ts, offset, timestamp);
+	free(plain);
 	free(buf);
 }
 
@@ -876,7 +904,7 @@ void partition_log_offset_for_time(struct partition_log *l, int64_t ts, int64_t 
 		struct record_batch_header h;
 		while (log_batch_at(s, pos, &h)) {
 			if (h.max_timestamp >= ts) {
-				log_record_for_time(s, pos, &h, ts, offset, timestamp);
+				log_record_for_time(l, s, pos, &h, ts, offset, timestamp);
 				return;
 			}
 			pos += record_batch_total_bytes(&h);

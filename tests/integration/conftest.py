@@ -2,6 +2,7 @@
 port with its own data directory, waits until it is ready, and stops it (by
 PID) afterwards. Every wait is bounded."""
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -17,10 +18,21 @@ READY_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 30
 
 
+# Below Linux's ephemeral range, so a client's outgoing connection cannot take
+# a port the broker must bind again after a restart.
+PORT_RANGE = (20000, 32000)
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    for _ in range(1000):
+        port = random.randrange(*PORT_RANGE)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port")
 
 
 class Broker:

@@ -130,3 +130,22 @@ def test_confluent_kafka(broker):
     fs = admin.delete_topics(["ck"])
     fs["ck"].result(30)
     assert "ck" not in admin.list_topics(timeout=10).topics
+
+
+def test_offsets_for_times_inside_compressed_batches(broker):
+    """One compressed batch holding ten timestamps: ListOffsets finds the
+    record, not just the batch, as Kafka does."""
+    for codec in ("gzip", "zstd", "lz4", "snappy"):
+        topic = f"times-{codec}"
+        p = confluent_kafka.Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 200,
+                                      "compression.type": codec})
+        for i in range(10):
+            p.produce(topic, value=b"%d" % i, partition=0, timestamp=1_000_000 + 1000 * i)
+        assert p.flush(30) == 0
+        c = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None)
+        tp = TopicPartition(topic, 0)
+        found = c.offsets_for_times({tp: 1_000_000 + 5000})[tp]
+        assert (found.offset, found.timestamp) == (5, 1_005_000), codec
+        found = c.offsets_for_times({tp: 1_000_000 + 4500})[tp]
+        assert (found.offset, found.timestamp) == (5, 1_005_000), codec
+        c.close()
