@@ -20,7 +20,7 @@ enum {
 	META_RECORD_MAX_BYTES = 16 << 20,
 	META_TOPIC_CREATED = 1,
 	META_TOPIC_DELETED = 2,
-	META_CLUSTER_ID_BYTES = 23,
+	META_CLUSTER_ID_BYTES = KUUID_TEXT_BYTES,
 	META_TOPICS_MAX = 100000,
 	META_PARTITIONS_MAX = 100000,
 	META_CONFIGS_MAX = 1024,
@@ -46,27 +46,6 @@ static void meta_topic_free(struct meta_topic *t)
 	}
 	free(t->configs);
 	free(t->partition_shard);
-}
-
-/* Kafka's Uuid text form: URL-safe base64 of 16 bytes, no padding. */
-static void meta_uuid_text(const uint8_t *b, char *out)
-{
-	static const char abc[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (int i = 0; i < 16; i++) {
-		acc = (acc << 8) | b[i];
-		bits += 8;
-		while (bits >= 6) {
-			out[o++] = abc[(acc >> (bits - 6)) & 63];
-			bits -= 6;
-		}
-	}
-	if (bits)
-		out[o++] = abc[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
 }
 
 static int meta_properties(struct metadata_store *ms, int32_t node_id, char *err, size_t errlen)
@@ -96,15 +75,15 @@ static int meta_properties(struct metadata_store *ms, int32_t node_id, char *err
 		}
 		return 0;
 	}
-	uint8_t id[16], dir_id[16];
-	char dir_text[META_CLUSTER_ID_BYTES];
-	if (getrandom(id, sizeof(id), 0) != sizeof(id) ||
-	    getrandom(dir_id, sizeof(dir_id), 0) != sizeof(dir_id)) {
+	struct kuuid id, dir_id;
+	char dir_text[KUUID_TEXT_BYTES];
+	if (getrandom(id.b, sizeof(id.b), 0) != sizeof(id.b) ||
+	    getrandom(dir_id.b, sizeof(dir_id.b), 0) != sizeof(dir_id.b)) {
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
 		return -1;
 	}
-	meta_uuid_text(id, ms->cluster_id);
-	meta_uuid_text(dir_id, dir_text);
+	kuuid_format(id, ms->cluster_id);
+	kuuid_format(dir_id, dir_text);
 	char tmp[PATH_MAX + 40];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");

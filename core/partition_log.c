@@ -372,21 +372,8 @@ static int log_list_segments(struct partition_log *l, int64_t **bases, uint32_t 
 
 static void log_write_partition_metadata(struct partition_log *l, struct kuuid id)
 {
-	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	char text[24];
-	size_t o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (int i = 0; i < 16; i++) {
-		acc = (acc << 8) | id.b[i];
-		bits += 8;
-		while (bits >= 6) {
-			text[o++] = abc[(acc >> (bits - 6)) & 63];
-			bits -= 6;
-		}
-	}
-	text[o++] = abc[(acc << (6 - bits)) & 63];
-	text[o] = '\0';
+	char text[KUUID_TEXT_BYTES];
+	kuuid_format(id, text);
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/partition.metadata", l->dir);
 	if (access(path, F_OK) == 0)

@@ -281,3 +281,23 @@ size_t varlong_size(int64_t v)
 {
 	return uvarlong_size(((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
+
+void kuuid_format(struct kuuid u, char out[KUUID_TEXT_BYTES])
+{
+	static const char abc[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (int i = 0; i < 16; i++) {
+		acc = (acc << 8) | u.b[i];
+		bits += 8;
+		while (bits >= 6) {
+			out[o++] = abc[(acc >> (bits - 6)) & 63];
+			bits -= 6;
+		}
+	}
+	out[o++] = abc[(acc << (6 - bits)) & 63];
+	out[o] = '\0';
+	assert(o == KUUID_TEXT_BYTES - 1);
+}

@@ -322,6 +322,12 @@ static inline bool kstr_eq_cstr(struct kstr a, const char *s)
 	return kstr_eq(a, kstr_from_cstr(s));
 }
 
+enum { KUUID_TEXT_BYTES = 23 };
+
+/* Kafka's text form of a Uuid: URL-safe base64 of the 16 bytes, unpadded
+ * (22 characters), as in meta.properties and partition.metadata. */
+void kuuid_format(struct kuuid u, char out[KUUID_TEXT_BYTES]);
+
 static inline bool kuuid_is_zero(struct kuuid u)
 {
 	static const struct kuuid zero;
