@@ -144,3 +144,28 @@ def batches(records):
         out.append((base, length + 12))
         pos += length + 12
     return out
+
+
+def uvarint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def list_offsets_v7(conn, topic, partition, timestamp):
+    """ListOffsets v7 (flexible): returns (error, timestamp, offset)."""
+    body = struct.pack(">ib", -1, 0) + uvarint(2) + uvarint(len(topic) + 1) + topic.encode()
+    body += uvarint(2) + struct.pack(">iiq", partition, -1, timestamp) + b"\x00" + b"\x00" + b"\x00"
+    conn.request(2, 7, body, flexible=True)
+    r = conn.response()
+    pos = 4 + 1 + 4          # correlation id, header tags, throttle time
+    pos += 1                 # topics count
+    tlen = r[pos] - 1
+    pos += 1 + tlen + 1      # name, partitions count
+    part, err, ts, off, epoch = struct.unpack(">ihqqi", r[pos:pos + 26])
+    return err, ts, off
