@@ -97,7 +97,11 @@ static void conn_recv_arm(struct conn *c)
 {
 	if (c->closing || c->recv_armed)
 		return;
-	if (c->req_count >= CONN_REQUESTS_IN_FLIGHT_MAX || shard_over_budget(c->shard)) {
+	/* A frame whose buffer is already allocated is always received whole:
+	 * pausing it could leave every connection waiting on memory that only
+	 * finished requests can free. */
+	bool over = c->req_count >= CONN_REQUESTS_IN_FLIGHT_MAX || shard_over_budget(c->shard);
+	if (over && !c->big_frame) {
 		shard_pause_conn(c->shard, c);
 		return;
 	}

@@ -58,6 +58,8 @@ size_t metrics_render(struct broker *b, char *buf, size_t cap)
 	METRICS_COUNTER(&o, b, fetch_bytes_copied,
 			"Log bytes sent to consumers from user-space buffers.");
 	METRICS_COUNTER(&o, b, response_bytes, "Response bytes written to sockets.");
+	METRICS_COUNTER(&o, b, receive_pauses,
+			"Times a connection stopped being read because of queued.max.request.bytes.");
 	metrics_printf(&o, "# HELP sluice_requests_total Requests received, by API.\n"
 			   "# TYPE sluice_requests_total counter\n");
 	size_t n;

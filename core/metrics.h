@@ -16,6 +16,7 @@ struct shard_metrics {
 	uint64_t fetch_bytes_zero_copy; /* log bytes sent by splice */
 	uint64_t fetch_bytes_copied;    /* log bytes sent from user-space memory */
 	uint64_t response_bytes;
+	uint64_t receive_pauses;        /* connections paused by the byte budget */
 };
 
 struct broker;

@@ -37,6 +37,7 @@ void shard_pause_conn(struct shard *s, struct conn *c)
 	if (c->paused)
 		return;
 	c->paused = true;
+	s->metrics.receive_pauses++;
 	c->paused_next = s->paused_head;
 	s->paused_head = c;
 }
