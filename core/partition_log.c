@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +49,11 @@ struct time_entry {
 struct segment {
 	int64_t base_offset;
 	int fd;
+	/* A read-only mapping for planning reads: batch headers are memory loads,
+	 * not syscalls. It spans the file or segment_bytes, whichever is larger;
+	 * only bytes below visible_size are ever touched. */
+	const uint8_t *map;
+	size_t map_len;
 	uint64_t size;         /* bytes submitted */
 	uint64_t visible_size; /* bytes written and readable */
 	int64_t created_ms;
@@ -192,6 +198,8 @@ static int segment_write_indexes(struct partition_log *l, struct segment *s)
 
 static void segment_free(struct segment *s)
 {
+	if (s->map)
+		munmap((void *)s->map, s->map_len);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->idx);
@@ -315,6 +323,9 @@ static int segment_open(struct partition_log *l, int64_t base, bool create, stru
 	if (fstat(s->fd, &st) != 0)
 		return -errno;
 	s->size = s->visible_size = (uint64_t)st.st_size;
+	s->map_len = (size_t)st.st_size > l->cfg.segment_bytes ? (size_t)st.st_size : l->cfg.segment_bytes;
+	void *map = mmap(NULL, s->map_len, PROT_READ, MAP_SHARED, s->fd, 0);
+	s->map = map == MAP_FAILED ? NULL : map;
 	if (create) {
 		/* Like Kafka, a segment has its index files from the start; their
 		 * entries are written at roll, sync and close. */
@@ -322,8 +333,11 @@ static int segment_open(struct partition_log *l, int64_t base, bool create, stru
 		for (int k = 0; k < 2; k++) {
 			segment_path(l, base, exts[k], path, sizeof(path));
 			int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-			if (fd < 0)
-				return -errno;
+			if (fd < 0) {
+				int e = errno;
+				segment_free(s);
+				return -e;
+			}
 			close(fd);
 		}
 	}
@@ -746,8 +760,11 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 static bool log_batch_at(const struct segment *s, uint64_t pos, struct record_batch_header *h)
 {
 	uint8_t hdr[SCAN_HEADER_BYTES];
-	if (pos + SCAN_HEADER_BYTES > s->visible_size ||
-	    pread(s->fd, hdr, sizeof(hdr), (off_t)pos) != (ssize_t)sizeof(hdr))
+	if (pos + SCAN_HEADER_BYTES > s->visible_size)
+		return false;
+	if (s->map && pos + SCAN_HEADER_BYTES <= s->map_len)
+		memcpy(hdr, s->map + pos, sizeof(hdr));
+	else if (pread(s->fd, hdr, sizeof(hdr), (off_t)pos) != (ssize_t)sizeof(hdr))
 		return false;
 	record_batch_header_read(hdr, h);
 	return pos + record_batch_total_bytes(h) <= s->visible_size;

@@ -330,7 +330,7 @@ void kuuid_format(struct kuuid u, char out[KUUID_TEXT_BYTES]);
 
 static inline bool kuuid_is_zero(struct kuuid u)
 {
-	static const struct kuuid zero;
+	static const struct kuuid zero = { { 0 } };
 	return memcmp(u.b, zero.b, 16) == 0;
 }
 
