@@ -38,7 +38,7 @@ static void BM_record_batch_validate(benchmark::State &state)
 	int value_bytes = 1024;
 	int count = static_cast<int>(state.range(0) / (value_bytes + 8));
 	std::vector<uint8_t> batch = bench_batch(count, value_bytes);
-	struct batch_limits lim = { 1u << 30, false };
+	struct batch_limits lim = { 1u << 30 };
 	for (auto _ : state) {
 		struct batch_verdict v;
 		record_batch_validate(batch.data(), batch.size(), &lim, &v);

@@ -193,6 +193,11 @@ int broker_start(struct broker *b)
 		slog_error("broker", "%s", err);
 		return -1;
 	}
+	if (b->cfg.num_network_threads != 1 || b->cfg.num_io_threads != 1)
+		slog_info("broker", "core layout: 1 shard serves network and io "
+			  "(num.network.threads=%u, num.io.threads=%u apply once the "
+			  "thread-per-core layout lands)", b->cfg.num_network_threads,
+			  b->cfg.num_io_threads);
 	struct shard *s0 = &b->shards[0];
 	io_timer_arm(s0->reactor, &s0->housekeeping_timer,
 		     (uint64_t)b->cfg.log_flush_offset_checkpoint_interval_ms * 1000000,

@@ -195,9 +195,20 @@ static int config_apply(struct broker_config *c, const struct config_key *k, con
 	return 0;
 }
 
+/* Kafka settings that are parsed and validated but not acted on yet: setting
+ * one says so in the log rather than pretending. */
+static const char *const config_not_enforced[] = {
+	"log.retention.ms", "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
+	"log.flush.interval.messages", "log.flush.interval.ms",
+};
+
 int config_set(struct broker_config *c, const char *key, const char *value, char *err,
 	       size_t errlen)
 {
+	for (size_t i = 0; i < sizeof(config_not_enforced) / sizeof(config_not_enforced[0]); i++)
+		if (strcmp(config_not_enforced[i], key) == 0)
+			slog_warn("config", "%s is accepted but not enforced yet (no retention or "
+				  "flush policy: logs are kept and flushed at shutdown)", key);
 	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++)
 		if (strcmp(config_keys[i].key, key) == 0)
 			return config_apply(c, &config_keys[i], value, err, errlen);

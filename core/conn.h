@@ -66,7 +66,6 @@ struct conn {
 	/* lifetime */
 	uint32_t ops_in_flight;
 	bool closing;
-	struct io_op close_op;
 	struct io_op cancel_op;
 };
 

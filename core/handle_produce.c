@@ -36,6 +36,7 @@ struct produce_ctx {
 	struct produce_response resp;
 	uint32_t pending;
 	bool acks_none;
+	bool acks_all;
 	int16_t first_error; /* for acks=0, where no response can carry it */
 };
 
@@ -114,7 +115,12 @@ static void produce_partition(struct produce_ctx *ctx, struct topic *t,
 		produce_partition_error(req, out, KERR_CORRUPT_MESSAGE, "no record batch");
 		return;
 	}
-	struct batch_limits lim = { .max_batch_bytes = t->cfg.max_message_bytes, .deep = false };
+	if (ctx->acks_all && t->cfg.min_insync_replicas > 1) {
+		/* One replica can never satisfy a larger min.insync.replicas. */
+		out->error_code = KERR_NOT_ENOUGH_REPLICAS;
+		return;
+	}
+	struct batch_limits lim = { .max_batch_bytes = t->cfg.max_message_bytes };
 	struct batch_verdict v;
 	record_batch_validate(in->records.mem, (size_t)in->records.len, &lim, &v);
 	if (v.error_code != KERR_NONE) {
@@ -199,6 +205,7 @@ void handle_produce(struct request *req)
 	}
 	ctx->req = req;
 	ctx->acks_none = q.acks == 0;
+	ctx->acks_all = q.acks == -1;
 	produce_response_init(&ctx->resp);
 	int16_t acks_error = (q.acks == 0 || q.acks == 1 || q.acks == -1) ? KERR_NONE
 									  : KERR_INVALID_REQUIRED_ACKS;

@@ -607,14 +607,6 @@ int64_t partition_log_recovery_point(const struct partition_log *l)
 	return l->recovery_point;
 }
 
-uint64_t partition_log_size_bytes(const struct partition_log *l)
-{
-	uint64_t n = 0;
-	for (uint32_t i = 0; i < l->nsegs; i++)
-		n += l->segs[i].size;
-	return n;
-}
-
 /* ---- appends ---- */
 
 static void log_go_offline(struct partition_log *l, const char *what, int err)

@@ -125,7 +125,5 @@ int64_t partition_log_recovery_point(const struct partition_log *l);
  * the periodic flusher) and advances the recovery point. */
 int partition_log_sync(struct partition_log *l);
 
-/* Total bytes of all segments. */
-uint64_t partition_log_size_bytes(const struct partition_log *l);
 
 #endif

@@ -89,7 +89,6 @@ void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	req->frame = frame;
 	req->frame_len = frame_len;
 	req->body = rc;
-	req->received_ns = reactor_now_ns();
 	arena_init(&req->arena, api->arena_bytes_max);
 	request_enqueue(c, req);
 	if ((size_t)h.api_key < sizeof(c->shard->metrics.requests) / sizeof(uint64_t))

@@ -51,7 +51,6 @@ struct request {
 	uint32_t frame_len;
 	struct rcursor body;       /* positioned after the header */
 	struct arena arena;
-	uint64_t received_ns;
 
 	/* The response: memory bytes, with file ranges interleaved. */
 	uint8_t *resp;

@@ -158,3 +158,16 @@ size_t topic_config_list(const struct topic_config *t, struct topic_config_entry
 #undef TOPIC_ENTRY
 	return n;
 }
+
+const char *topic_config_not_enforced(const char *key, const char *value)
+{
+	if (!strcmp(key, "retention.ms") || !strcmp(key, "retention.bytes"))
+		return "retention is not enforced yet: every segment is kept";
+	if (!strcmp(key, "cleanup.policy") && strstr(value, "compact"))
+		return "compaction is not implemented yet: the log keeps every record";
+	if (!strcmp(key, "flush.messages") || !strcmp(key, "flush.ms"))
+		return "the flush policy is not implemented yet: logs are flushed at shutdown";
+	if (!strcmp(key, "compression.type") && strcmp(value, "producer") && strcmp(value, "uncompressed"))
+		return "batches are stored as the producer compressed them, not recompressed";
+	return NULL;
+}

@@ -39,6 +39,11 @@ void topic_config_from_broker(struct topic_config *t, const struct broker_config
 /* Sets one key. Returns 0 or INVALID_CONFIG with a message naming the key. */
 int16_t topic_config_set(struct topic_config *t, const char *key, size_t key_len,
 			 const char *value, size_t value_len, char *err, size_t errlen);
+/* For a key/value that is valid but whose behaviour sluice does not provide
+ * yet (retention, compaction, flush policy, broker-side recompression): the
+ * reason, to be logged at topic creation; NULL otherwise. */
+const char *topic_config_not_enforced(const char *key, const char *value);
+
 /* Every setting with its effective value; returns the count. */
 size_t topic_config_list(const struct topic_config *t, struct topic_config_entry *out, size_t max);
 

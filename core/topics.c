@@ -271,6 +271,10 @@ static int16_t topics_apply_configs(struct broker *b, struct topic *t, size_t n,
 		t->override_count = i + 1;
 		if (!t->overrides[i].key || !t->overrides[i].value)
 			return KERR_UNKNOWN_SERVER_ERROR;
+		const char *why = topic_config_not_enforced(t->overrides[i].key, t->overrides[i].value);
+		if (why)
+			slog_warn("topics", "topic %s: %s=%s: %s", t->name, t->overrides[i].key,
+				  t->overrides[i].value, why);
 	}
 	return KERR_NONE;
 }

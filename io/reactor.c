@@ -37,9 +37,8 @@ struct reactor {
 };
 
 static const uint8_t reactor_required_ops[] = {
-	IORING_OP_ACCEPT, IORING_OP_RECV,  IORING_OP_SEND,  IORING_OP_SENDMSG,
-	IORING_OP_POLL_ADD, IORING_OP_SPLICE, IORING_OP_WRITE, IORING_OP_WRITEV,
-	IORING_OP_FSYNC, IORING_OP_CLOSE, IORING_OP_ASYNC_CANCEL,
+	IORING_OP_ACCEPT, IORING_OP_RECV,  IORING_OP_SEND, IORING_OP_SENDMSG,
+	IORING_OP_SPLICE, IORING_OP_WRITE, IORING_OP_ASYNC_CANCEL,
 };
 
 uint64_t reactor_now_ns(void)
@@ -175,13 +174,6 @@ void io_sendmsg(struct reactor *r, int fd, const struct iovec *iov, unsigned iov
 	io_uring_submit(&r->ring);
 }
 
-void io_poll(struct reactor *r, int fd, unsigned poll_mask, struct io_op *op)
-{
-	struct io_uring_sqe *sqe = reactor_sqe(r, op);
-	io_uring_prep_poll_add(sqe, fd, poll_mask);
-	io_uring_sqe_set_data(sqe, op);
-}
-
 void io_splice(struct reactor *r, int fd_in, int64_t off_in, int fd_out, int64_t off_out,
 	       uint32_t len, struct io_op *op)
 {
@@ -195,29 +187,6 @@ void io_write(struct reactor *r, int fd, const void *buf, size_t len, uint64_t o
 {
 	struct io_uring_sqe *sqe = reactor_sqe(r, op);
 	io_uring_prep_write(sqe, fd, buf, (unsigned)len, off);
-	io_uring_sqe_set_data(sqe, op);
-}
-
-void io_writev(struct reactor *r, int fd, const struct iovec *iov, unsigned iovcnt,
-	       uint64_t off, struct io_op *op)
-{
-	struct io_uring_sqe *sqe = reactor_sqe(r, op);
-	io_uring_prep_writev(sqe, fd, iov, iovcnt, off);
-	io_uring_sqe_set_data(sqe, op);
-	io_uring_submit(&r->ring);
-}
-
-void io_fsync(struct reactor *r, int fd, bool datasync, struct io_op *op)
-{
-	struct io_uring_sqe *sqe = reactor_sqe(r, op);
-	io_uring_prep_fsync(sqe, fd, datasync ? IORING_FSYNC_DATASYNC : 0);
-	io_uring_sqe_set_data(sqe, op);
-}
-
-void io_close(struct reactor *r, int fd, struct io_op *op)
-{
-	struct io_uring_sqe *sqe = reactor_sqe(r, op);
-	io_uring_prep_close(sqe, fd);
 	io_uring_sqe_set_data(sqe, op);
 }
 

@@ -74,8 +74,6 @@ void io_send(struct reactor *r, int fd, const void *buf, size_t len, int msg_fla
 	     struct io_op *op);
 void io_sendmsg(struct reactor *r, int fd, const struct iovec *iov, unsigned iovcnt,
 		int msg_flags, struct io_op *op);
-/* One-shot poll (POLLIN/POLLOUT mask); result is the returned mask. */
-void io_poll(struct reactor *r, int fd, unsigned poll_mask, struct io_op *op);
 /* Splice between a file/socket and a pipe; off = -1 for "no offset". */
 void io_splice(struct reactor *r, int fd_in, int64_t off_in, int fd_out, int64_t off_out,
 	       uint32_t len, struct io_op *op);
@@ -83,10 +81,6 @@ void io_splice(struct reactor *r, int fd_in, int64_t off_in, int fd_out, int64_t
 /* Files. */
 void io_write(struct reactor *r, int fd, const void *buf, size_t len, uint64_t off,
 	      struct io_op *op);
-void io_writev(struct reactor *r, int fd, const struct iovec *iov, unsigned iovcnt,
-	       uint64_t off, struct io_op *op);
-void io_fsync(struct reactor *r, int fd, bool datasync, struct io_op *op);
-void io_close(struct reactor *r, int fd, struct io_op *op);
 
 /* Cancels every op on fd (e.g. a multishot accept or a pending recv); the
  * cancelled ops complete with -ECANCELED; `op` completes with the count. */

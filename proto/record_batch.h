@@ -57,7 +57,6 @@ static inline uint64_t record_batch_total_bytes(const struct record_batch_header
 
 struct batch_limits {
 	uint32_t max_batch_bytes; /* message.max.bytes (whole batch incl. overhead) */
-	bool deep;                /* also walk records (decompressing when compressed) */
 };
 
 struct batch_verdict {
@@ -71,8 +70,9 @@ struct batch_verdict {
  * consistent, magic 2, CRC32C, lastOffsetDelta == recordCount - 1, recordCount
  * >= 1, compression codec known, not a control batch, size within
  * max_batch_bytes; for uncompressed batches the records are walked and must
- * fill the batch exactly (count, varint lengths, offset deltas 0..n-1). With
- * `deep`, compressed batches are decompressed and walked the same way.
+ * fill the batch exactly (count, varint lengths, offset deltas 0..n-1).
+ * Compressed batches are not decompressed here (the design's produce path
+ * stores them as sent).
  * Returns the verdict; on success header is filled. */
 void record_batch_validate(const uint8_t *buf, size_t len, const struct batch_limits *lim,
 			   struct batch_verdict *out);

@@ -91,3 +91,13 @@ def test_unknown_topic_without_auto_create(make_broker):
     assert err == UNKNOWN_TOPIC_OR_PARTITION
     c.close()
     healthy(b)
+
+
+def test_min_insync_replicas_above_one(broker):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic("isr2", 1, 1, config={"min.insync.replicas": "2"})])["isr2"].result(30)
+    c = Conn(broker.bootstrap)
+    assert produce_v3(c, "isr2", 0, record_batch([b"v"]), acks=-1)[0] == 19  # NOT_ENOUGH_REPLICAS
+    assert produce_v3(c, "isr2", 0, record_batch([b"v"]), acks=1) == (0, 0)
+    c.close()
