@@ -20,6 +20,8 @@ enum {
 	METRICS_HTTP_REQUEST_BYTES = 4096,
 	METRICS_HTTP_BODY_BYTES = 256 * 1024,
 	METRICS_HTTP_CLIENTS_MAX = 16,
+	METRICS_HTTP_BIND_TRIES = 100,
+	METRICS_HTTP_BIND_RETRY_US = 50000, /* 100 x 50 ms: five seconds at most */
 };
 
 struct metrics_client {
@@ -147,9 +149,18 @@ int metrics_http_start(struct broker *b, struct shard *s, char *err, size_t errl
 	const char *host = b->cfg.listen_host[0] ? b->cfg.listen_host : "0.0.0.0";
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
-	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1 || fd < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 64) != 0) {
+	bool ok = inet_pton(AF_INET, host, &addr.sin_addr) == 1 && fd >= 0 &&
+		  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0;
+	/* A previous broker killed with SIGKILL keeps its listener until the
+	 * kernel has torn its ring down; wait for that, boundedly. */
+	for (int i = 0; ok && i < METRICS_HTTP_BIND_TRIES; i++) {
+		if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			break;
+		ok = errno == EADDRINUSE && i + 1 < METRICS_HTTP_BIND_TRIES;
+		if (ok)
+			usleep(METRICS_HTTP_BIND_RETRY_US);
+	}
+	if (!ok || listen(fd, 64) != 0) {
 		snprintf(err, errlen, "sluice.metrics.port: cannot listen on %s:%u: %s", host,
 			 b->cfg.metrics_port, fd < 0 ? strerror(errno) : strerror(errno));
 		if (fd >= 0)
