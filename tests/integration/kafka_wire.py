@@ -20,8 +20,7 @@ def crc32c(data):
     return c ^ 0xFFFFFFFF
 
 
-def varint(n):
-    n = (n << 1) ^ (n >> 63)
+def uvarint(n):
     out = b""
     while True:
         b = n & 0x7F
@@ -30,6 +29,10 @@ def varint(n):
             out += bytes([b | 0x80])
         else:
             return out + bytes([b])
+
+
+def varint(n):
+    return uvarint(((n << 1) ^ (n >> 63)) & 0xFFFFFFFFFFFFFFFF)
 
 
 def string(s):
@@ -144,17 +147,6 @@ def batches(records):
         out.append((base, length + 12))
         pos += length + 12
     return out
-
-
-def uvarint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out += bytes([b | 0x80])
-        else:
-            return out + bytes([b])
 
 
 def list_offsets_v7(conn, topic, partition, timestamp):
