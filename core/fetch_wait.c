@@ -35,27 +35,22 @@ void fetch_waiter_detach(struct fetch_waiter *w)
 	w->partition = NULL;
 }
 
-/* Wakes waiters one at a time from the head: a woken fetch may detach any
- * number of waiters (its own, on this and other partitions), so the list is
- * re-read after every call instead of being walked with saved pointers. A
- * waiter that stays attached is moved behind a marker so each is woken once. */
+/* Wakes every waiter of p once. A woken fetch may detach any of its waiters,
+ * including ones of p not yet woken, so the old list is kept reachable from a
+ * marker node: detaching unlinks through prev/next as usual, and the loop
+ * continues from marker.next. Each waiter is re-attached to p before its wake
+ * so that a fetch which keeps waiting stays on the (new) list. */
 static void fetch_waiters_run(struct partition *p, bool final)
 {
 	struct fetch_waiter marker = { 0 };
 	struct fetch_waiter *pending = p->waiters;
 	p->waiters = NULL;
-	/* Rebuild: pending holds the old list; survivors re-attach to p. */
 	while (pending) {
 		struct fetch_waiter *w = pending;
 		pending = w->next;
-		if (pending)
-			pending->prev = NULL;
 		w->prev = w->next = NULL;
 		w->partition = NULL;
 		fetch_waiter_attach(w, p, w->wake);
-		/* Keep the old list reachable while w runs: a wake that detaches
-		 * other waiters of p finds them via their own links, so park the
-		 * remainder on the marker. */
 		marker.next = pending;
 		if (pending)
 			pending->prev = &marker;
