@@ -23,9 +23,20 @@ static const struct api_handler_row api_handler_rows[] = {
 	{ API_FETCH, handle_fetch, ARENA_LARGE_BYTES },
 	{ API_LIST_OFFSETS, handle_list_offsets, ARENA_LARGE_BYTES },
 	{ API_METADATA, handle_metadata, ARENA_LARGE_BYTES },
+	{ API_OFFSET_COMMIT, handle_offset_commit, ARENA_LARGE_BYTES },
+	{ API_OFFSET_FETCH, handle_offset_fetch, ARENA_LARGE_BYTES },
+	{ API_FIND_COORDINATOR, handle_find_coordinator, ARENA_SMALL_BYTES },
+	{ API_JOIN_GROUP, handle_join_group, ARENA_LARGE_BYTES },
+	{ API_HEARTBEAT, handle_heartbeat, ARENA_SMALL_BYTES },
+	{ API_LEAVE_GROUP, handle_leave_group, ARENA_SMALL_BYTES },
+	{ API_SYNC_GROUP, handle_sync_group, ARENA_LARGE_BYTES },
+	{ API_DESCRIBE_GROUPS, handle_describe_groups, ARENA_LARGE_BYTES },
+	{ API_LIST_GROUPS, handle_list_groups, ARENA_LARGE_BYTES },
 	{ API_API_VERSIONS, handle_api_versions, ARENA_SMALL_BYTES },
 	{ API_CREATE_TOPICS, handle_create_topics, ARENA_LARGE_BYTES },
 	{ API_DELETE_TOPICS, handle_delete_topics, ARENA_LARGE_BYTES },
+	{ API_DELETE_GROUPS, handle_delete_groups, ARENA_SMALL_BYTES },
+	{ API_OFFSET_DELETE, handle_offset_delete, ARENA_LARGE_BYTES },
 };
 
 enum { API_ROWS = sizeof(api_handler_rows) / sizeof(api_handler_rows[0]) };

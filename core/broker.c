@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/group_coordinator.h"
 #include "core/log.h"
 #include "core/log_checkpoint.h"
 #include "core/metadata_store.h"
@@ -183,6 +184,9 @@ int broker_start(struct broker *b)
 			  "recovery points", b->cfg.log_dir);
 	if (broker_shards_create(b) != 0 || topics_load(b, clean) != 0)
 		return -1;
+	for (uint32_t i = 0; i < b->shard_count; i++)
+		if (group_coordinator_start(b, &b->shards[i]) != 0)
+			return -1;
 	for (uint32_t i = 0; i < b->shard_count; i++) {
 		if (shard_start_listener(&b->shards[i], err, sizeof(err)) != 0) {
 			slog_error("broker", "%s", err);
@@ -232,6 +236,8 @@ void broker_stop(struct broker *b)
 		for (uint32_t i = 0; i < b->shard_count; i++)
 			io_timer_stop(b->shards[i].reactor, &b->shards[i].housekeeping_timer);
 	}
+	for (uint32_t i = 0; b->shards && i < b->shard_count; i++)
+		group_coordinator_free(&b->shards[i]);
 	topics_for_each(&b->topics, broker_sync_topic, NULL);
 	broker_write_checkpoints(b);
 	topics_close_all(b);

@@ -11,6 +11,8 @@
 
 #include "core/log.h"
 
+enum { OFFSETS_TOPIC_PARTITIONS_MAX = 10000 }; /* TOPIC_PARTITIONS_MAX in topics.h */
+
 enum config_type { CT_BOOL, CT_I16, CT_I32, CT_I64, CT_U16, CT_U32, CT_U64, CT_STR, CT_ENUM };
 
 struct config_key {
@@ -63,6 +65,18 @@ static const struct config_key config_keys[] = {
 	  sizeof(((struct broker_config *)0)->log_message_timestamp_type), 0, 0,
 	  "CreateTime|LogAppendTime", 0 },
 	CFG_NUM("sluice.metrics.port", CT_U16, metrics_port, 0, 65535),
+	CFG_NUM("group.min.session.timeout.ms", CT_U32, group_min_session_timeout_ms, 0, INT32_MAX),
+	CFG_NUM("group.max.session.timeout.ms", CT_U32, group_max_session_timeout_ms, 1, INT32_MAX),
+	CFG_NUM("group.initial.rebalance.delay.ms", CT_U32, group_initial_rebalance_delay_ms, 0,
+		INT32_MAX),
+	CFG_NUM("group.max.size", CT_U32, group_max_size, 1, INT32_MAX),
+	CFG_NUM("offsets.topic.num.partitions", CT_U32, offsets_topic_num_partitions, 1,
+		OFFSETS_TOPIC_PARTITIONS_MAX),
+	CFG_NUM("offsets.topic.segment.bytes", CT_U64, offsets_topic_segment_bytes, 14, INT32_MAX),
+	CFG_NUM("offsets.retention.minutes", CT_U32, offsets_retention_minutes, 1, INT32_MAX),
+	CFG_NUM("offsets.retention.check.interval.ms", CT_U64, offsets_retention_check_interval_ms,
+		1, INT64_MAX),
+	CFG_NUM("offset.metadata.max.bytes", CT_U32, offset_metadata_max_bytes, 0, INT32_MAX),
 };
 
 /* Kafka keys that sluice accepts but does not act on yet: a warning says so. */
@@ -72,7 +86,7 @@ static const char *const config_known_inert[] = {
 	"controller.listener.names", "num.recovery.threads.per.data.dir",
 	"offsets.topic.replication.factor", "transaction.state.log.replication.factor",
 	"transaction.state.log.min.isr", "log.retention.check.interval.ms",
-	"group.initial.rebalance.delay.ms", "socket.send.buffer.bytes",
+	"offsets.commit.timeout.ms", "offsets.load.buffer.size", "socket.send.buffer.bytes",
 	"socket.receive.buffer.bytes",
 };
 
@@ -88,6 +102,14 @@ enum {
 	DEFAULT_FETCH_MAX_BYTES = 57671680,
 	DEFAULT_MAX_CONNECTIONS = 10000,
 	DEFAULT_CHECKPOINT_INTERVAL_MS = 60000,
+	DEFAULT_GROUP_MIN_SESSION_MS = 6000,
+	DEFAULT_GROUP_MAX_SESSION_MS = 1800000,
+	DEFAULT_GROUP_INITIAL_DELAY_MS = 3000,
+	DEFAULT_OFFSETS_PARTITIONS = 50,
+	DEFAULT_OFFSETS_SEGMENT_BYTES = 100 * 1024 * 1024,
+	DEFAULT_OFFSETS_RETENTION_MINUTES = 7 * 24 * 60,
+	DEFAULT_OFFSETS_RETENTION_CHECK_MS = 600000,
+	DEFAULT_OFFSET_METADATA_MAX_BYTES = 4096,
 };
 /* Kafka's queued.max.request.bytes is unbounded (-1); sluice bounds it. */
 static const uint64_t DEFAULT_QUEUED_REQUEST_BYTES = 512ull << 20;
@@ -127,6 +149,15 @@ void config_defaults(struct broker_config *c)
 	c->fetch_max_bytes = DEFAULT_FETCH_MAX_BYTES;
 	c->max_connections = DEFAULT_MAX_CONNECTIONS;
 	snprintf(c->log_message_timestamp_type, sizeof(c->log_message_timestamp_type), "CreateTime");
+	c->group_min_session_timeout_ms = DEFAULT_GROUP_MIN_SESSION_MS;
+	c->group_max_session_timeout_ms = DEFAULT_GROUP_MAX_SESSION_MS;
+	c->group_initial_rebalance_delay_ms = DEFAULT_GROUP_INITIAL_DELAY_MS;
+	c->group_max_size = INT32_MAX;
+	c->offsets_topic_num_partitions = DEFAULT_OFFSETS_PARTITIONS;
+	c->offsets_topic_segment_bytes = DEFAULT_OFFSETS_SEGMENT_BYTES;
+	c->offsets_retention_minutes = DEFAULT_OFFSETS_RETENTION_MINUTES;
+	c->offsets_retention_check_interval_ms = DEFAULT_OFFSETS_RETENTION_CHECK_MS;
+	c->offset_metadata_max_bytes = DEFAULT_OFFSET_METADATA_MAX_BYTES;
 }
 
 static int config_number(const struct config_key *k, const char *value, int64_t *out, char *err,
@@ -349,6 +380,12 @@ int config_finish(struct broker_config *c, char *err, size_t errlen)
 	}
 	if (!c->log_dir[0]) {
 		snprintf(err, errlen, "log.dirs: empty");
+		return -1;
+	}
+	if (c->group_min_session_timeout_ms > c->group_max_session_timeout_ms) {
+		snprintf(err, errlen, "group.min.session.timeout.ms (%u) exceeds "
+			 "group.max.session.timeout.ms (%u)", c->group_min_session_timeout_ms,
+			 c->group_max_session_timeout_ms);
 		return -1;
 	}
 	if (c->set_node_id && c->set_broker_id && c->broker_id != c->node_id) {

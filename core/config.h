@@ -44,6 +44,15 @@ struct broker_config {
 	uint32_t max_connections;
 	char log_message_timestamp_type[16];
 	uint16_t metrics_port;
+	uint32_t group_min_session_timeout_ms;
+	uint32_t group_max_session_timeout_ms;
+	uint32_t group_initial_rebalance_delay_ms;
+	uint32_t group_max_size;
+	uint32_t offsets_topic_num_partitions;
+	uint64_t offsets_topic_segment_bytes;
+	uint32_t offsets_retention_minutes;
+	uint64_t offsets_retention_check_interval_ms;
+	uint32_t offset_metadata_max_bytes;
 	/* keys given explicitly (to tell "unset" from "default") */
 	bool set_log_dir, set_node_id, set_broker_id, set_roll_ms, set_retention_ms,
 		set_retention_minutes, set_advertised;

@@ -168,6 +168,11 @@ static void produce_topic(struct produce_ctx *ctx, struct produce_request_topic_
 	struct topic *t = NULL;
 	if (topic_error == KERR_NONE)
 		t = topics_get_or_create(request_broker(req), in->name, true, &topic_error);
+	if (t && t->internal) {
+		/* Only the broker writes its internal topics, as in Kafka. */
+		topic_error = KERR_INVALID_TOPIC_EXCEPTION;
+		t = NULL;
+	}
 	for (int32_t i = 0; i < in->partition_data_count; i++) {
 		struct produce_response_partition_produce_response *po = &out->partition_responses[i];
 		produce_response_partition_produce_response_init(po);

@@ -14,6 +14,7 @@
 #include "core/broker.h"
 #include "core/conn.h"
 #include "core/fetch_wait.h"
+#include "core/group_coordinator.h"
 #include "core/log.h"
 #include "core/metrics_http.h"
 
@@ -138,6 +139,7 @@ void shard_run(struct shard *s)
 	if (s->id == 0)
 		metrics_http_stop(s->broker);
 	fetch_waiters_finish_all(s);
+	group_coordinator_shutdown(s);
 	for (struct conn *c = s->conns; c;) {
 		struct conn *next = c->next;
 		conn_close(c, NULL);

@@ -14,6 +14,7 @@
 
 struct broker;
 struct conn;
+struct group_coordinator;
 
 struct shard {
 	uint32_t id;
@@ -34,6 +35,7 @@ struct shard {
 	uint64_t request_bytes_max;
 	struct conn *paused_head;
 
+	struct group_coordinator *groups; /* groups whose __consumer_offsets partition is ours */
 	struct io_timer housekeeping_timer;
 	struct shard_metrics metrics;
 	bool stopping;

@@ -202,6 +202,15 @@ static void topics_place(struct broker *b, struct topic *t)
 	free(load);
 }
 
+bool topic_name_is_internal(const char *name, size_t len)
+{
+	static const char *const internal[] = { "__consumer_offsets", "__transaction_state" };
+	for (size_t i = 0; i < sizeof(internal) / sizeof(internal[0]); i++)
+		if (strlen(internal[i]) == len && memcmp(internal[i], name, len) == 0)
+			return true;
+	return false;
+}
+
 static struct topic *topic_alloc(const char *name, size_t name_len, int32_t partitions)
 {
 	struct topic *t = calloc(1, sizeof(*t));
@@ -214,6 +223,7 @@ static struct topic *topic_alloc(const char *name, size_t name_len, int32_t part
 	}
 	memcpy(t->name, name, name_len);
 	t->name_len = name_len;
+	t->internal = topic_name_is_internal(name, name_len);
 	t->partition_count = partitions;
 	for (int32_t i = 0; i < partitions; i++) {
 		t->partitions[i].topic = t;
@@ -407,7 +417,9 @@ struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allo
 		*err = KERR_INVALID_TOPIC_EXCEPTION;
 		return NULL;
 	}
-	if (!allow_create || !b->cfg.auto_create_topics_enable) {
+	/* Internal topics are created by their owner, with their own settings. */
+	if (!allow_create || !b->cfg.auto_create_topics_enable ||
+	    topic_name_is_internal(name.ptr, (size_t)name.len)) {
 		*err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		return NULL;
 	}

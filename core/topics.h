@@ -69,6 +69,10 @@ void topics_for_each(struct topic_registry *r, void (*fn)(struct topic *t, void 
  * Returns NULL if valid, else the reason. */
 const char *topic_name_invalid(struct kstr name);
 
+/* Kafka's internal topics (__consumer_offsets, __transaction_state): clients
+ * may read them but not produce to them. */
+bool topic_name_is_internal(const char *name, size_t len);
+
 struct topic_create_args {
 	struct kstr name;
 	int32_t partitions;           /* -1: num.partitions */

@@ -8,7 +8,7 @@ M_size (exact encoded size) and M_encode. Version and flexible-version logic
 lives only here and in what it generates.
 
 Schema format, one API per file:
-    api <key> <Name> <min>-<max> flexible <N>+
+    api <key> <Name> <min>-<max> flexible <N>+|none
     request | response            (a section; fields follow, indented)
     <name> <type> [versions] [null=<versions>] [tag=<n>] [tagged=<versions>] [=<default>]
 Types: int8 int16 int32 int64 uint16 uint32 float64 bool string bytes records
@@ -122,11 +122,11 @@ def parse_file(path):
             indent = len(line) - len(line.lstrip(" "))
             tokens = line.split()
             if indent == 0 and tokens[0] == "api":
-                m = re.fullmatch(r"api (\d+) (\w+) (\d+)-(\d+) flexible (\d+)\+", line)
+                m = re.fullmatch(r"api (\d+) (\w+) (\d+)-(\d+) flexible (?:(\d+)\+|none)", line)
                 if not m:
-                    raise SchemaError(f"{where}: expected 'api KEY Name MIN-MAX flexible N+'")
-                api = Api(int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4)),
-                          int(m.group(5)))
+                    raise SchemaError(f"{where}: expected 'api KEY Name MIN-MAX flexible N+|none'")
+                flex = int(m.group(5)) if m.group(5) is not None else VERSION_MAX
+                api = Api(int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4)), flex)
                 continue
             if indent == 0 and tokens[0] in ("request", "response"):
                 if api is None:

@@ -1,0 +1,252 @@
+/* OffsetFetch (key 9), v0-v9: committed offsets of the listed partitions, or
+ * of every partition the group committed (null topics, v2+); several groups in
+ * one request from v8. A partition without a commit answers offset -1. */
+#include <assert.h>
+
+#include "core/group_coordinator.h"
+#include "core/handlers.h"
+#include "core/request.h"
+#include "proto/kafka_errors.h"
+#include "proto/messages.h"
+
+/* One answered partition, whatever the version's struct. */
+struct fetched {
+	struct kstr topic;
+	int32_t partition;
+	int64_t offset;
+	int32_t leader_epoch;
+	struct kstr metadata;
+};
+
+struct fetched_list {
+	struct fetched *items;
+	size_t n;
+	size_t cap;
+};
+
+static void fetched_add(struct fetched_list *l, struct kstr topic, int32_t partition,
+			const struct group_offset *o)
+{
+	assert(l->n < l->cap);
+	l->items[l->n++] = (struct fetched){
+		.topic = topic,
+		.partition = partition,
+		.offset = o ? o->offset : -1,
+		.leader_epoch = o ? o->leader_epoch : -1,
+		.metadata = o ? kstr_from_cstr(o->metadata) : kstr_from_cstr(""),
+	};
+}
+
+static void fetched_add_offset(struct group_offset *o, void *ctx)
+{
+	fetched_add(ctx, kstr_from_cstr(o->topic), o->partition, o);
+}
+
+/* Groups the flat list by topic, in first-seen order. */
+struct topic_span {
+	struct kstr name;
+	size_t count;
+	size_t first;
+};
+
+/* Answers one group's partitions into l; returns the group-level error. */
+static int16_t offset_fetch_group(struct request *req, struct kstr group_id, bool all,
+				  int32_t topics_count, const struct kstr *topic_names,
+				  const int32_t *partition_counts, int32_t *const *partitions,
+				  struct fetched_list *l)
+{
+	int32_t partition;
+	int16_t err;
+	struct group_coordinator *gc = group_coordinator_route(request_broker(req), group_id,
+							       &partition, &err);
+	if (!gc)
+		return err;
+	struct group *g = group_coordinator_find(gc, group_id);
+	if (all) {
+		size_t total = g ? g->offsets.count : 0;
+		l->items = request_alloc(req, total + 1, sizeof(*l->items));
+		l->cap = l->items ? total : 0;
+		l->n = 0;
+		if (g && l->items)
+			group_offset_for_each(&g->offsets, fetched_add_offset, l);
+		return l->items ? KERR_NONE : KERR_UNKNOWN_SERVER_ERROR;
+	}
+	size_t total = 0;
+	for (int32_t i = 0; i < topics_count; i++)
+		total += (size_t)partition_counts[i];
+	l->items = request_alloc(req, total + 1, sizeof(*l->items));
+	l->cap = l->items ? total : 0;
+	l->n = 0;
+	if (!l->items)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	for (int32_t i = 0; i < topics_count; i++)
+		for (int32_t j = 0; j < partition_counts[i]; j++)
+			fetched_add(l, topic_names[i], partitions[i][j],
+				    g ? group_offset_find(&g->offsets, topic_names[i], partitions[i][j]) : NULL);
+	return KERR_NONE;
+}
+
+/* Splits l into per-topic spans (allocated from the request). */
+static struct topic_span *offset_fetch_spans(struct request *req, const struct fetched_list *l,
+					     int32_t *count)
+{
+	struct topic_span *spans = request_alloc(req, l->n + 1, sizeof(*spans));
+	size_t *order = request_alloc(req, l->n + 1, sizeof(*order));
+	if (!spans || !order)
+		return NULL;
+	int32_t n = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		int32_t s = 0;
+		while (s < n && !kstr_eq(spans[s].name, l->items[i].topic))
+			s++;
+		if (s == n)
+			spans[n++] = (struct topic_span){ .name = l->items[i].topic };
+		spans[s].count++;
+	}
+	size_t pos = 0;
+	for (int32_t s = 0; s < n; s++) {
+		spans[s].first = pos;
+		pos += spans[s].count;
+		spans[s].count = 0;
+	}
+	struct fetched *sorted = request_alloc(req, l->n + 1, sizeof(*sorted));
+	if (!sorted)
+		return NULL;
+	for (size_t i = 0; i < l->n; i++) {
+		int32_t s = 0;
+		while (!kstr_eq(spans[s].name, l->items[i].topic))
+			s++;
+		sorted[spans[s].first + spans[s].count++] = l->items[i];
+	}
+	for (size_t i = 0; i < l->n; i++)
+		l->items[i] = sorted[i];
+	*count = n;
+	return spans;
+}
+
+static bool offset_fetch_legacy(struct request *req, const struct offset_fetch_request *q,
+				struct offset_fetch_response *r)
+{
+	int32_t tc = q->topics_count > 0 ? q->topics_count : 0;
+	struct kstr *names = request_alloc(req, (size_t)tc + 1, sizeof(*names));
+	int32_t *counts = request_alloc(req, (size_t)tc + 1, sizeof(*counts));
+	int32_t **parts = request_alloc(req, (size_t)tc + 1, sizeof(*parts));
+	if (!names || !counts || !parts)
+		return false;
+	for (int32_t i = 0; i < tc; i++) {
+		names[i] = q->topics[i].name;
+		counts[i] = q->topics[i].partition_indexes_count;
+		parts[i] = q->topics[i].partition_indexes;
+	}
+	struct fetched_list l = { 0 };
+	int16_t err = offset_fetch_group(req, q->group_id, q->topics_count < 0, tc, names, counts,
+					 parts, &l);
+	r->error_code = err;
+	int32_t spans_n = 0;
+	struct topic_span *spans = offset_fetch_spans(req, &l, &spans_n);
+	if (!spans)
+		return false;
+	r->topics = request_alloc(req, (size_t)spans_n + 1, sizeof(*r->topics));
+	if (!r->topics)
+		return false;
+	r->topics_count = spans_n;
+	for (int32_t s = 0; s < spans_n; s++) {
+		struct offset_fetch_response_offset_fetch_response_topic *t = &r->topics[s];
+		offset_fetch_response_offset_fetch_response_topic_init(t);
+		t->name = spans[s].name;
+		t->partitions = request_alloc(req, spans[s].count + 1, sizeof(*t->partitions));
+		if (!t->partitions)
+			return false;
+		t->partitions_count = (int32_t)spans[s].count;
+		for (size_t j = 0; j < spans[s].count; j++) {
+			const struct fetched *f = &l.items[spans[s].first + j];
+			struct offset_fetch_response_offset_fetch_response_partition *p = &t->partitions[j];
+			offset_fetch_response_offset_fetch_response_partition_init(p);
+			p->partition_index = f->partition;
+			p->committed_offset = f->offset;
+			p->committed_leader_epoch = f->leader_epoch;
+			p->metadata = f->metadata;
+			/* Before v2 there is no group-level error: each partition carries it. */
+			p->error_code = req->header.api_version < 2 ? err : KERR_NONE;
+		}
+	}
+	return true;
+}
+
+static bool offset_fetch_groups(struct request *req, const struct offset_fetch_request *q,
+				struct offset_fetch_response *r)
+{
+	r->groups = request_alloc(req, (size_t)q->groups_count + 1, sizeof(*r->groups));
+	if (!r->groups)
+		return false;
+	r->groups_count = q->groups_count;
+	for (int32_t gi = 0; gi < q->groups_count; gi++) {
+		const struct offset_fetch_request_offset_fetch_request_group *qg = &q->groups[gi];
+		struct offset_fetch_response_offset_fetch_response_group *rg = &r->groups[gi];
+		offset_fetch_response_offset_fetch_response_group_init(rg);
+		rg->group_id = qg->group_id;
+		int32_t tc = qg->topics_count > 0 ? qg->topics_count : 0;
+		struct kstr *names = request_alloc(req, (size_t)tc + 1, sizeof(*names));
+		int32_t *counts = request_alloc(req, (size_t)tc + 1, sizeof(*counts));
+		int32_t **parts = request_alloc(req, (size_t)tc + 1, sizeof(*parts));
+		if (!names || !counts || !parts)
+			return false;
+		for (int32_t i = 0; i < tc; i++) {
+			names[i] = qg->topics[i].name;
+			counts[i] = qg->topics[i].partition_indexes_count;
+			parts[i] = qg->topics[i].partition_indexes;
+		}
+		struct fetched_list l = { 0 };
+		rg->error_code = offset_fetch_group(req, qg->group_id, qg->topics_count < 0, tc, names,
+						    counts, parts, &l);
+		int32_t spans_n = 0;
+		struct topic_span *spans = offset_fetch_spans(req, &l, &spans_n);
+		if (!spans)
+			return false;
+		rg->topics = request_alloc(req, (size_t)spans_n + 1, sizeof(*rg->topics));
+		if (!rg->topics)
+			return false;
+		rg->topics_count = spans_n;
+		for (int32_t s = 0; s < spans_n; s++) {
+			struct offset_fetch_response_offset_fetch_response_topics *t = &rg->topics[s];
+			offset_fetch_response_offset_fetch_response_topics_init(t);
+			t->name = spans[s].name;
+			t->partitions = request_alloc(req, spans[s].count + 1, sizeof(*t->partitions));
+			if (!t->partitions)
+				return false;
+			t->partitions_count = (int32_t)spans[s].count;
+			for (size_t j = 0; j < spans[s].count; j++) {
+				const struct fetched *f = &l.items[spans[s].first + j];
+				struct offset_fetch_response_offset_fetch_response_partitions *p =
+					&t->partitions[j];
+				offset_fetch_response_offset_fetch_response_partitions_init(p);
+				p->partition_index = f->partition;
+				p->committed_offset = f->offset;
+				p->committed_leader_epoch = f->leader_epoch;
+				p->metadata = f->metadata;
+			}
+		}
+	}
+	return true;
+}
+
+void handle_offset_fetch(struct request *req)
+{
+	int16_t version = req->header.api_version;
+	struct offset_fetch_request q;
+	if (offset_fetch_request_decode(&req->body, version, &req->arena, &q) != 0) {
+		request_reject_malformed(req);
+		return;
+	}
+	struct offset_fetch_response r;
+	offset_fetch_response_init(&r);
+	bool ok = version >= 8 ? offset_fetch_groups(req, &q, &r) : offset_fetch_legacy(req, &q, &r);
+	if (!ok) {
+		req->body.err = RC_ALLOC;
+		request_reject_malformed(req);
+		return;
+	}
+	size_t size = offset_fetch_response_size(&r, version);
+	offset_fetch_response_encode(request_response_begin(req, size, 0, 0), version, &r);
+	request_finish(req);
+}
