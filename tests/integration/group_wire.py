@@ -340,3 +340,26 @@ def offset_delete_v0(conn, group, partitions):
             p, e = r.take(">ih")
             out[(t, p)] = e
     return err, out
+
+
+def offset_commit_v2(conn, group, generation, member_id, retention_ms, offsets):
+    """OffsetCommit v2 (with retention_time_ms); returns {(t, p): error}."""
+    by_topic = {}
+    for (t, p), off in offsets.items():
+        by_topic.setdefault(t, []).append((p, off))
+    body = string(group) + struct.pack(">i", generation) + string(member_id)
+    body += struct.pack(">qi", retention_ms, len(by_topic))
+    for t, parts in by_topic.items():
+        body += string(t) + struct.pack(">i", len(parts))
+        for p, off in parts:
+            body += struct.pack(">iq", p, off) + string("")
+    conn.request(8, 2, body)
+    r = Reader(conn.response())
+    r.take(">i")
+    out = {}
+    for _ in range(r.take(">i")):
+        t = r.string()
+        for _ in range(r.take(">i")):
+            p, err = r.take(">ih")
+            out[(t, p)] = err
+    return out
