@@ -175,6 +175,21 @@ static void sync_answer_error(struct group_sync_waiter *w, int16_t err)
 	w->done(w, &r);
 }
 
+/* Answers the member's waiting JoinGroup and SyncGroup, if any, with err. */
+static void member_answer_waiters(struct group_member *m, int16_t err)
+{
+	if (m->join_wait) {
+		struct group_join_waiter *w = m->join_wait;
+		m->join_wait = NULL;
+		join_answer_error(w, err, m->id);
+	}
+	if (m->sync_wait) {
+		struct group_sync_waiter *w = m->sync_wait;
+		m->sync_wait = NULL;
+		sync_answer_error(w, err);
+	}
+}
+
 static void list_unlink(struct group_member **head, struct group_member *m)
 {
 	for (struct group_member **p = head; *p; p = &(*p)->next) {
@@ -211,16 +226,7 @@ static void member_remove_raw(struct group *g, struct group_member *m, int16_t e
 			g->leader_id = NULL;
 		}
 	}
-	if (m->join_wait) {
-		struct group_join_waiter *w = m->join_wait;
-		m->join_wait = NULL;
-		join_answer_error(w, err, m->id);
-	}
-	if (m->sync_wait) {
-		struct group_sync_waiter *w = m->sync_wait;
-		m->sync_wait = NULL;
-		sync_answer_error(w, err);
-	}
+	member_answer_waiters(m, err);
 	group_member_free(m);
 }
 
@@ -632,16 +638,7 @@ static void group_replace_static_member(struct group *g, struct group_member *m,
 					const struct group_join_args *a, struct group_join_waiter *w)
 {
 	slog_info("group", "static member %s of group %s rejoins as %s", m->instance_id, g->id, new_id);
-	if (m->join_wait) {
-		struct group_join_waiter *old = m->join_wait;
-		m->join_wait = NULL;
-		join_answer_error(old, KERR_FENCED_INSTANCE_ID, m->id);
-	}
-	if (m->sync_wait) {
-		struct group_sync_waiter *old = m->sync_wait;
-		m->sync_wait = NULL;
-		sync_answer_error(old, KERR_FENCED_INSTANCE_ID);
-	}
+	member_answer_waiters(m, KERR_FENCED_INSTANCE_ID);
 	bool was_leader = g->leader_id && strcmp(g->leader_id, m->id) == 0;
 	bool same_protocols = member_protocols_match(m, a);
 	char *client_id = group_strdup(a->client_id.len >= 0 ? a->client_id : kstr_from_cstr(""));
@@ -1586,16 +1583,7 @@ static void group_shutdown_one(struct group *g, void *ctx)
 	for (size_t l = 0; l < 2; l++) {
 		for (struct group_member *m = lists[l]; m; m = m->next) {
 			io_timer_stop(r, &m->session_timer);
-			if (m->join_wait) {
-				struct group_join_waiter *w = m->join_wait;
-				m->join_wait = NULL;
-				join_answer_error(w, KERR_NOT_COORDINATOR, m->id);
-			}
-			if (m->sync_wait) {
-				struct group_sync_waiter *w = m->sync_wait;
-				m->sync_wait = NULL;
-				sync_answer_error(w, KERR_NOT_COORDINATOR);
-			}
+			member_answer_waiters(m, KERR_NOT_COORDINATOR);
 		}
 	}
 }
