@@ -24,8 +24,9 @@ def test_api_versions_ranges(broker):
     c = Conn(broker.bootstrap)
     err, ranges = api_versions(c)
     assert err == 0
-    assert ranges == {0: (3, 11), 1: (4, 17), 2: (1, 10), 3: (0, 12), 18: (0, 4),
-                      19: (2, 7), 20: (1, 6)}
+    assert ranges == {0: (3, 11), 1: (4, 17), 2: (1, 10), 3: (0, 12), 8: (0, 9), 9: (0, 9),
+                      10: (0, 6), 11: (0, 9), 12: (0, 4), 13: (0, 5), 14: (0, 5), 15: (0, 5),
+                      16: (0, 5), 18: (0, 4), 19: (2, 7), 20: (1, 6), 42: (0, 2), 47: (0, 0)}
     err, ranges = api_versions(c, version=99)
     assert err == UNSUPPORTED_VERSION and ranges[18] == (0, 4)
     c.close()
