@@ -1,5 +1,7 @@
 """sluice-perf drives the broker: produce at a fixed rate with JSON results,
-then consume everything back; bad flags get a usage message naming them."""
+then consume everything back (by assignment and in a group); the raw engine's
+produce and fetch; end-to-end latency; bad flags get a usage message naming
+them."""
 import json
 import os
 import subprocess
@@ -23,9 +25,53 @@ def test_perf_produce_consume(broker, tmp_path):
     assert text.startswith("consume: 5000 messages, 2560000 bytes")
 
 
+def test_perf_group_consume(broker):
+    run([PERF, "produce", "--brokers", broker.bootstrap, "--topic", "pg", "--partitions", "2",
+         "--size", "100", "--count", "1000"], timeout=120)
+    text = run([PERF, "consume", "--brokers", broker.bootstrap, "--topic", "pg", "--group", "perf-g",
+                "--count", "1000"], timeout=120).decode()
+    assert text.startswith("consume: 1000 messages, 100000 bytes")
+
+
+def test_perf_raw_engine(broker, tmp_path):
+    out = tmp_path / "raw.json"
+    run([PERF, "produce", "--engine", "raw", "--brokers", broker.bootstrap, "--topic", "raw",
+         "--partitions", "3", "--size", "1000", "--request-bytes", "300000", "--count", "5000",
+         "--connections", "2", "--inflight", "2", "--acks", "1", "--json", str(out)], timeout=120)
+    res = json.loads(out.read_text())
+    # Requests carry 99 records per partition; the run stops after the one that crosses 5000.
+    assert res["errors"] == 0 and res["messages"] >= 5000 and res["messages"] % 297 == 0
+    assert res["bytes"] == res["messages"] * 1000 and res["requests"] >= res["messages"] // 297
+    produced = res["messages"]
+    out = tmp_path / "fetch.json"
+    run([PERF, "consume", "--engine", "raw", "--brokers", broker.bootstrap, "--topic", "raw",
+         "--count", str(produced), "--connections", "2", "--json", str(out)], timeout=120)
+    res = json.loads(out.read_text())
+    assert res["errors"] == 0 and res["messages"] == produced
+    assert res["latency"] == "Fetch request -> response"
+
+
+def test_perf_end_to_end(broker, tmp_path):
+    out = tmp_path / "e2e.json"
+    run([PERF, "e2e", "--brokers", broker.bootstrap, "--topic", "e2e", "--partitions", "2",
+         "--size", "64", "--rate", "500", "--count", "1000", "--json", str(out)], timeout=120)
+    res = json.loads(out.read_text())
+    assert res["messages"] == 1000 and res["errors"] == 0
+    lat = res["latency_us"]
+    assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99.9"] <= lat["max"]
+
+
 def test_perf_bad_flags():
     for args, flag in [(["produce", "--brokers", "x", "--topic", "t", "--count", "zero"], "--count"),
                        (["produce", "--brokers", "x", "--topic", "t", "--count", "1", "--bogus", "1"], "--bogus"),
-                       (["fly"], "produce or consume")]:
+                       (["produce", "--brokers", "x", "--topic", "t", "--count", "1", "--engine", "x"], "--engine"),
+                       (["e2e", "--brokers", "x", "--topic", "t", "--count", "1"], "--rate"),
+                       (["e2e", "--brokers", "x", "--topic", "t", "--count", "1", "--rate", "1",
+                         "--engine", "raw"], "--engine raw"),
+                       (["consume", "--brokers", "x", "--topic", "t", "--count", "1", "--engine", "raw",
+                         "--group", "g"], "--group"),
+                       (["produce", "--brokers", "x", "--topic", "t", "--count", "1", "--inflight", "0"],
+                        "--inflight"),
+                       (["fly"], "produce, consume or e2e")]:
         p = subprocess.run([PERF] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
         assert p.returncode == 2 and flag.encode() in p.stderr

@@ -1,0 +1,370 @@
+/* The rdkafka engine: produce, consume (by assignment or in a group) and
+ * end-to-end latency with librdkafka, a client users actually run. */
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "perf.h"
+
+enum {
+	PERF_POLL_MS = 100,
+	PERF_FLUSH_MS = 60000,
+	PERF_KEY_BYTES = 32,
+	PERF_METADATA_MS = 10000,
+	E2E_GRACE_MS = 10000,       /* how long the consumer waits after the last send */
+};
+
+static void conf_set(rd_kafka_conf_t *c, const char *key, const char *value)
+{
+	char err[PERF_ERR_BYTES];
+	if (rd_kafka_conf_set(c, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+		fprintf(stderr, "sluice-perf: %s\n", err);
+		exit(2);
+	}
+}
+
+static rd_kafka_conf_t *producer_conf(const struct perf_args *a)
+{
+	char num[32];
+	rd_kafka_conf_t *c = rd_kafka_conf_new();
+	conf_set(c, "bootstrap.servers", a->brokers);
+	conf_set(c, "acks", a->acks);
+	conf_set(c, "compression.codec", a->compression);
+	snprintf(num, sizeof(num), "%ld", a->linger_ms);
+	conf_set(c, "linger.ms", num);
+	snprintf(num, sizeof(num), "%ld", a->batch_bytes);
+	conf_set(c, "batch.size", num);
+	return c;
+}
+
+static rd_kafka_conf_t *consumer_conf(const struct perf_args *a)
+{
+	rd_kafka_conf_t *c = rd_kafka_conf_new();
+	conf_set(c, "bootstrap.servers", a->brokers);
+	/* Without --group the id is only required by the client, never used. */
+	conf_set(c, "group.id", a->group ? a->group : "sluice-perf");
+	conf_set(c, "enable.auto.commit", a->group ? "true" : "false");
+	conf_set(c, "auto.offset.reset", a->from);
+	conf_set(c, "fetch.wait.max.ms", "10");
+	return c;
+}
+
+static rd_kafka_t *client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf)
+{
+	char err[PERF_ERR_BYTES];
+	rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof(err));
+	if (!rk)
+		fprintf(stderr, "sluice-perf: %s\n", err);
+	return rk;
+}
+
+void perf_create_topic(rd_kafka_t *rk, const struct perf_args *a)
+{
+	char err[PERF_ERR_BYTES];
+	rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(a->topic, (int)a->partitions, -1, err, sizeof(err));
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, PERF_METADATA_MS);
+	const rd_kafka_CreateTopics_result_t *res = ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
+	size_t n = 0;
+	const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+	if (n == 1 && rd_kafka_topic_result_error(tr[0]) &&
+	    rd_kafka_topic_result_error(tr[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+		fprintf(stderr, "sluice-perf: creating %s: %s (continuing with auto-creation)\n", a->topic,
+			rd_kafka_topic_result_error_string(tr[0]));
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_NewTopic_destroy(nt);
+}
+
+static int topic_partition_count(rd_kafka_t *rk, const char *topic)
+{
+	rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+	const struct rd_kafka_metadata *md = NULL;
+	int n = -1;
+	if (!rd_kafka_metadata(rk, 0, t, &md, PERF_METADATA_MS) && md->topic_cnt == 1 &&
+	    !md->topics[0].err)
+		n = md->topics[0].partition_cnt;
+	else
+		fprintf(stderr, "sluice-perf: no metadata for topic %s\n", topic);
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(t);
+	return n;
+}
+
+int perf_topic_partitions(const struct perf_args *a)
+{
+	rd_kafka_t *rk = client_new(RD_KAFKA_PRODUCER, producer_conf(a));
+	if (!rk)
+		return -1;
+	if (a->partitions)
+		perf_create_topic(rk, a);
+	int n = topic_partition_count(rk, a->topic);
+	rd_kafka_destroy(rk);
+	return n;
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	if (m->err) {
+		perf_stats.errors++;
+		return;
+	}
+	if (perf_stats.latency_what) {
+		uint64_t intended_ns = (uint64_t)(uintptr_t)m->_private;
+		histogram_record(&perf_stats.latency_us, (perf_now_ns() - intended_ns) / 1000);
+	}
+	perf_stats.messages++;
+	perf_stats.bytes += m->len;
+}
+
+/* Sends at --rate (or as fast as the client takes them) until the run is over;
+ * with `stamp` the payload starts with the intended send time. */
+static void produce_loop(rd_kafka_t *rk, const struct perf_args *a, bool stamp)
+{
+	char *payload = malloc((size_t)a->size + 1);
+	memset(payload, 'p', (size_t)a->size);
+	uint64_t start = perf_now_ns(), last = start, sent = 0;
+	while (!perf_done(a, sent, start)) {
+		uint64_t intended = a->rate > 0 ? start + (uint64_t)((double)sent * 1e9 / a->rate) : perf_now_ns();
+		while (a->rate > 0 && perf_now_ns() < intended && !perf_stop)
+			rd_kafka_poll(rk, 0);
+		if (stamp)
+			memcpy(payload, &intended, sizeof(intended));
+		char key[PERF_KEY_BYTES];
+		int klen = a->keys ? snprintf(key, sizeof(key), "k%" PRIu64, sent % (uint64_t)a->keys) : 0;
+		rd_kafka_headers_t *hdrs = NULL;
+		if (a->headers) {
+			hdrs = rd_kafka_headers_new((size_t)a->headers);
+			for (long h = 0; h < a->headers; h++)
+				rd_kafka_header_add(hdrs, "sluice-perf", -1, "header-value", -1);
+		}
+		rd_kafka_resp_err_t e = rd_kafka_producev(
+			rk, RD_KAFKA_V_TOPIC(a->topic), RD_KAFKA_V_VALUE(payload, (size_t)a->size),
+			RD_KAFKA_V_KEY(klen ? key : NULL, (size_t)klen),
+			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)intended),
+			RD_KAFKA_V_HEADERS(hdrs),
+			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+		if (e && hdrs)
+			rd_kafka_headers_destroy(hdrs);
+		if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			rd_kafka_poll(rk, 1);
+			continue;
+		}
+		if (e) {
+			fprintf(stderr, "sluice-perf: produce: %s\n", rd_kafka_err2str(e));
+			perf_stats.errors++;
+			break;
+		}
+		sent++;
+		rd_kafka_poll(rk, 0);
+		perf_progress(start, &last);
+	}
+	rd_kafka_flush(rk, PERF_FLUSH_MS);
+	perf_stats.seconds = (double)(perf_now_ns() - start) / 1e9;
+	perf_stats.errors += (uint64_t)rd_kafka_outq_len(rk);
+	free(payload);
+}
+
+int perf_rdkafka_produce(const struct perf_args *a)
+{
+	rd_kafka_conf_t *conf = producer_conf(a);
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_t *rk = client_new(RD_KAFKA_PRODUCER, conf);
+	if (!rk)
+		return 1;
+	if (a->partitions)
+		perf_create_topic(rk, a);
+	perf_stats.latency_what = "send -> delivery report";
+	produce_loop(rk, a, false);
+	rd_kafka_destroy(rk);
+	return 0;
+}
+
+/* Assigns every partition at `offset`, or at its high watermark when
+ * `at_end_now` (so that nothing produced after this call is missed). */
+static int consumer_assign_all(rd_kafka_t *rk, const char *topic, int64_t offset, bool at_end_now)
+{
+	int n = topic_partition_count(rk, topic);
+	if (n < 0)
+		return -1;
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
+	for (int i = 0; i < n; i++) {
+		int64_t lo = 0, hi = offset;
+		if (at_end_now && rd_kafka_query_watermark_offsets(rk, topic, i, &lo, &hi, PERF_METADATA_MS)) {
+			fprintf(stderr, "sluice-perf: no watermarks for %s-%d\n", topic, i);
+			rd_kafka_topic_partition_list_destroy(parts);
+			return -1;
+		}
+		rd_kafka_topic_partition_list_add(parts, topic, i)->offset = hi;
+	}
+	rd_kafka_assign(rk, parts);
+	rd_kafka_topic_partition_list_destroy(parts);
+	return 0;
+}
+
+int perf_rdkafka_consume(const struct perf_args *a)
+{
+	rd_kafka_t *rk = client_new(RD_KAFKA_CONSUMER, consumer_conf(a));
+	if (!rk)
+		return 1;
+	if (a->group) {
+		rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+		rd_kafka_topic_partition_list_add(sub, a->topic, RD_KAFKA_PARTITION_UA);
+		rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, sub);
+		rd_kafka_topic_partition_list_destroy(sub);
+		if (e) {
+			fprintf(stderr, "sluice-perf: subscribe: %s\n", rd_kafka_err2str(e));
+			rd_kafka_destroy(rk);
+			return 1;
+		}
+	} else if (consumer_assign_all(rk, a->topic, strcmp(a->from, "earliest") ? RD_KAFKA_OFFSET_END
+										: RD_KAFKA_OFFSET_BEGINNING,
+				       false) != 0) {
+		rd_kafka_destroy(rk);
+		return 1;
+	}
+	uint64_t start = 0, last = 0;
+	while (!perf_done(a, perf_stats.messages, start ? start : perf_now_ns())) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, PERF_POLL_MS);
+		if (!m)
+			continue;
+		if (!m->err) {
+			if (!start)
+				start = last = perf_now_ns();
+			perf_stats.messages++;
+			perf_stats.bytes += m->len;
+		}
+		rd_kafka_message_destroy(m);
+		if (start)
+			perf_progress(start, &last);
+	}
+	perf_stats.seconds = start ? (double)(perf_now_ns() - start) / 1e9 : 0;
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	return 0;
+}
+
+struct e2e_consumer {
+	rd_kafka_t *rk;
+	uint64_t want;
+	volatile int producer_done;
+	uint64_t received;
+	uint64_t bytes;
+	struct histogram latency_us;
+};
+
+/* The send time travels as CLOCK_MONOTONIC nanoseconds: producer and consumer
+ * share this process, so one clock measures both ends. */
+static void *e2e_consume(void *arg)
+{
+	struct e2e_consumer *c = arg;
+	uint64_t idle_since = 0;
+	while (c->received < c->want && !perf_stop) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, PERF_POLL_MS);
+		uint64_t now = perf_now_ns();
+		if (!m) {
+			if (c->producer_done && !idle_since)
+				idle_since = now;
+			if (idle_since && now - idle_since > (uint64_t)E2E_GRACE_MS * 1000000)
+				break;
+			continue;
+		}
+		if (!m->err && m->len >= sizeof(uint64_t)) {
+			uint64_t sent;
+			memcpy(&sent, m->payload, sizeof(sent));
+			histogram_record(&c->latency_us, now > sent ? (now - sent) / 1000 : 0);
+			c->received++;
+			c->bytes += m->len;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	return NULL;
+}
+
+/* Waits until the consumer has reached the end of every partition, so that
+ * its connection and first fetches are not counted as latency. */
+static int e2e_wait_fetching(rd_kafka_t *rk)
+{
+	rd_kafka_topic_partition_list_t *assigned = NULL;
+	if (rd_kafka_assignment(rk, &assigned) || !assigned)
+		return -1;
+	int want = assigned->cnt, eofs = 0;
+	rd_kafka_topic_partition_list_destroy(assigned);
+	uint64_t deadline = perf_now_ns() + (uint64_t)E2E_GRACE_MS * 1000000;
+	while (eofs < want && perf_now_ns() < deadline && !perf_stop) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, PERF_POLL_MS);
+		if (!m)
+			continue;
+		eofs += m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+		rd_kafka_message_destroy(m);
+	}
+	if (eofs < want)
+		fprintf(stderr, "sluice-perf: the e2e consumer did not reach the end of %d of %d partitions\n",
+			want - eofs, want);
+	return eofs < want ? -1 : 0;
+}
+
+int perf_rdkafka_e2e(const struct perf_args *a)
+{
+	rd_kafka_conf_t *pconf = producer_conf(a);
+	rd_kafka_conf_set_dr_msg_cb(pconf, on_delivery);
+	rd_kafka_t *producer = client_new(RD_KAFKA_PRODUCER, pconf);
+	if (!producer)
+		return 1;
+	if (a->partitions)
+		perf_create_topic(producer, a);
+	/* One unmeasured message first: the producer learns the partition
+	 * leaders and connects before the clock starts. */
+	char *warm = calloc(1, (size_t)a->size + 1);
+	rd_kafka_resp_err_t werr = warm ? rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(a->topic),
+							     RD_KAFKA_V_VALUE(warm, (size_t)a->size),
+							     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+							     RD_KAFKA_V_END)
+					: RD_KAFKA_RESP_ERR__FAIL;
+	free(warm);
+	if (werr || rd_kafka_flush(producer, PERF_FLUSH_MS)) {
+		fprintf(stderr, "sluice-perf: the e2e warm-up message was not delivered\n");
+		rd_kafka_destroy(producer);
+		return 1;
+	}
+	perf_stats = (struct perf_stats){ 0 };
+	struct e2e_consumer c = { .want = a->count ? (uint64_t)a->count : UINT64_MAX };
+	rd_kafka_conf_t *cconf = consumer_conf(a);
+	conf_set(cconf, "enable.partition.eof", "true");
+	c.rk = client_new(RD_KAFKA_CONSUMER, cconf);
+	if (!c.rk || consumer_assign_all(c.rk, a->topic, 0, true) != 0) {
+		rd_kafka_destroy(producer);
+		if (c.rk)
+			rd_kafka_destroy(c.rk);
+		return 1;
+	}
+	if (e2e_wait_fetching(c.rk) != 0) {
+		rd_kafka_destroy(c.rk);
+		rd_kafka_destroy(producer);
+		return 1;
+	}
+	pthread_t th;
+	pthread_create(&th, NULL, e2e_consume, &c);
+	produce_loop(producer, a, true);
+	uint64_t sent = perf_stats.messages;
+	c.want = sent;
+	c.producer_done = 1;
+	pthread_join(th, NULL);
+	perf_stats.messages = c.received;
+	perf_stats.bytes = c.bytes;
+	perf_stats.errors += sent - c.received;
+	perf_stats.latency_us = c.latency_us;
+	perf_stats.latency_what = "end to end: intended send -> consumer";
+	rd_kafka_consumer_close(c.rk);
+	rd_kafka_destroy(c.rk);
+	rd_kafka_destroy(producer);
+	return 0;
+}
