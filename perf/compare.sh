@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # One run, side by side: this machine's limits (loopback TCP with iperf3,
-# buffered sequential writes with fio), sluice with sluice-perf (produce, hot
-# fetch, cold fetch after dropping the segments from the page cache), the same
-# produce against librdkafka's mock broker, and the broker's CPU seconds per GB
-# from /proc. Every figure is also printed as a ratio to its limit or peer.
+# buffered sequential writes with fio); sluice with both sluice-perf engines
+# (produce, hot fetch, cold fetch after dropping the segments from the page
+# cache, end-to-end latency at a fixed rate); the same loads against
+# librdkafka's mock broker; and the broker's CPU seconds per GB (user and
+# system, from /proc). Every figure is also printed as a ratio to its limit or
+# peer, beside the target it is checked against.
 #
-#   perf/compare.sh [--messages N] [--size BYTES] [--partitions N]
+#   perf/compare.sh [--messages N] [--size BYTES] [--partitions N] [--e2e-rate MSG_PER_S]
 #
 # Builds what it needs in build-rel/. Servers listen on 127.0.0.1 only and are
 # stopped by PID on exit.
@@ -15,12 +17,16 @@ cd "$(dirname "$0")/.."
 MESSAGES=300000
 SIZE=1024
 PARTITIONS=6
+E2E_RATE=10000
+E2E_SECONDS=10
+RAW_REQUEST_BYTES=$((1 << 20))
 while (($#)); do
   case "$1" in
     --messages) MESSAGES=$2; shift 2 ;;
     --size) SIZE=$2; shift 2 ;;
     --partitions) PARTITIONS=$2; shift 2 ;;
-    *) echo "compare.sh: unknown flag $1 (--messages N, --size BYTES, --partitions N)" >&2; exit 2 ;;
+    --e2e-rate) E2E_RATE=$2; shift 2 ;;
+    *) echo "compare.sh: unknown flag $1 (--messages N, --size BYTES, --partitions N, --e2e-rate R)" >&2; exit 2 ;;
   esac
 done
 
@@ -47,7 +53,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ticks_per_s=$(getconf CLK_TCK)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
-mbps() { sed -E 's/.* ([0-9.]+) MB\/s.*/\1/' <<<"$1"; }
+mbps() { local v; v=$(sed -nE 's/.* ([0-9.]+) MB\/s.*/\1/p' <<<"$1"); echo "${v:-n/a}"; }
 
 echo "== limits"
 IPERF_PORT=$(free_port)
@@ -64,24 +70,56 @@ SLUICE_PORT=$(free_port)
 build-rel/sluice --set "listeners=PLAINTEXT://127.0.0.1:$SLUICE_PORT" --set "log.dirs=$WORK/data" \
   --set "num.partitions=$PARTITIONS" >"$WORK/sluice.log" 2>&1 & SLUICE=$!; PIDS+=($SLUICE)
 MOCK_PORT=$(free_port)
-build-rel/mock_broker -n 1 -P "$MOCK_PORT" -t "bench:$PARTITIONS" -f "$WORK/mock.txt" >"$WORK/mock.log" 2>&1 & PIDS+=($!)
+build-rel/mock_broker -n 1 -P "$MOCK_PORT" -t "bench:$PARTITIONS" -t "raw:$PARTITIONS" -t "e2e:1" \
+  -f "$WORK/mock.txt" >"$WORK/mock.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 100); do grep -q "sluice ready" "$WORK/sluice.log" && [[ -s $WORK/mock.txt ]] && break; sleep 0.1; done
+S="127.0.0.1:$SLUICE_PORT"
+M="127.0.0.1:$MOCK_PORT"
 
-perf_run() { build-rel/perf/sluice-perf "$@" 2>/dev/null | head -1; }
-GB=$(awk -v n="$MESSAGES" -v s="$SIZE" 'BEGIN { printf "%.3f", n * s / 1e9 }')
+# The first line of sluice-perf's summary, or "failed: <why>".
+perf_run() {
+  local out
+  if out=$(build-rel/perf/sluice-perf "$@" 2>"$WORK/perf.err"); then head -1 <<<"$out"
+  else echo "failed: $(grep -v '^ *[0-9.]*s ' "$WORK/perf.err" | tail -1)"; fi
+}
+latency_of() { build-rel/perf/sluice-perf "$@" 2>/dev/null | sed -n 2p; }
+pct() { sed -nE "s/.* $1 ([0-9]+) .*/\1/p" <<<"$2"; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
+per_gb() { awk -v t="$1" -v hz="$ticks_per_s" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", t / hz / (b / 1e9); else printf "-" }'; }
+bytes_of() { sed -nE 's/.* messages, ([0-9]+) bytes.*/\1/p' <<<"$1"; }
 
-echo "== produce ($MESSAGES x $SIZE B, acks=1, $PARTITIONS partitions)"
-t0=$(cpu_ticks $SLUICE)
-S_PRODUCE=$(perf_run produce --brokers "127.0.0.1:$SLUICE_PORT" --topic bench --size "$SIZE" --count "$MESSAGES" --acks 1)
-t1=$(cpu_ticks $SLUICE)
-M_PRODUCE=$(perf_run produce --brokers "127.0.0.1:$MOCK_PORT" --topic bench --size "$SIZE" --count "$MESSAGES" --acks 1)
-echo "sluice: $S_PRODUCE"
-echo "mock:   $M_PRODUCE"
+echo "== rdkafka engine: produce ($MESSAGES x $SIZE B, acks=1, $PARTITIONS partitions)"
+u0=$(user_ticks $SLUICE); s0=$(sys_ticks $SLUICE)
+S_PRODUCE=$(perf_run produce --brokers "$S" --topic bench --size "$SIZE" --count "$MESSAGES" --acks 1)
+u1=$(user_ticks $SLUICE); s1=$(sys_ticks $SLUICE)
+M_PRODUCE=$(perf_run produce --brokers "$M" --topic bench --size "$SIZE" --count "$MESSAGES" --acks 1)
+echo "sluice: $S_PRODUCE"; echo "mock:   $M_PRODUCE"
+PRODUCE_CPU=$(per_gb $((u1 - u0 + s1 - s0)) "$(bytes_of "$S_PRODUCE")")
 
-echo "== fetch"
-t2=$(cpu_ticks $SLUICE)
-S_HOT=$(perf_run consume --brokers "127.0.0.1:$SLUICE_PORT" --topic bench --count "$MESSAGES")
-t3=$(cpu_ticks $SLUICE)
+echo "== raw engine: produce (1 MiB requests, acks=1, $PARTITIONS partitions, 4 connections x 2 in flight)"
+RAW_COUNT=$((MESSAGES * 3))
+u0=$(user_ticks $SLUICE); s0=$(sys_ticks $SLUICE)
+S_RAW=$(perf_run produce --engine raw --brokers "$S" --topic raw --partitions "$PARTITIONS" --size "$SIZE" \
+  --count "$RAW_COUNT" --request-bytes "$RAW_REQUEST_BYTES" --acks 1)
+u1=$(user_ticks $SLUICE); s1=$(sys_ticks $SLUICE)
+M_RAW=$(perf_run produce --engine raw --brokers "$M" --topic raw --size "$SIZE" --count "$RAW_COUNT" \
+  --request-bytes "$RAW_REQUEST_BYTES" --acks 1)
+echo "sluice: $S_RAW"; echo "mock:   $M_RAW"
+RAW_PRODUCE_CPU=$(per_gb $((u1 - u0 + s1 - s0)) "$(bytes_of "$S_RAW")")
+
+echo "== fetch from the page cache"
+S_HOT=$(perf_run consume --brokers "$S" --topic bench --count "$MESSAGES")
+u0=$(user_ticks $SLUICE); s0=$(sys_ticks $SLUICE)
+S_RAW_HOT=$(perf_run consume --engine raw --brokers "$S" --topic raw --count "$RAW_COUNT" \
+  --request-bytes $((8 << 20)) --connections "$PARTITIONS")
+u1=$(user_ticks $SLUICE); s1=$(sys_ticks $SLUICE)
+RAW_FETCH_USER=$(per_gb $((u1 - u0)) "$(bytes_of "$S_RAW_HOT")")
+RAW_FETCH_SYS=$(per_gb $((s1 - s0)) "$(bytes_of "$S_RAW_HOT")")
+echo "rdkafka hot: $S_HOT"; echo "raw hot:     $S_RAW_HOT"
+
+echo "== fetch after dropping the segments from the page cache"
+drop_cache() {
 python3 - "$WORK/data" <<'EOF'
 import os, sys
 for root, _, files in os.walk(sys.argv[1]):
@@ -92,21 +130,37 @@ for root, _, files in os.walk(sys.argv[1]):
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             os.close(fd)
 EOF
-S_COLD=$(perf_run consume --brokers "127.0.0.1:$SLUICE_PORT" --topic bench --count "$MESSAGES")
-echo "hot:  $S_HOT"
-echo "cold: $S_COLD"
+}
+drop_cache
+S_COLD=$(perf_run consume --brokers "$S" --topic bench --count "$MESSAGES")
+drop_cache
+S_RAW_COLD=$(perf_run consume --engine raw --brokers "$S" --topic raw --count "$RAW_COUNT" \
+  --request-bytes $((8 << 20)) --connections "$PARTITIONS")
+echo "rdkafka cold: $S_COLD"; echo "raw cold:     $S_RAW_COLD"
 
-PRODUCE_CPU=$(awk -v t=$((t1 - t0)) -v hz="$ticks_per_s" -v gb="$GB" 'BEGIN { printf "%.2f", t / hz / gb }')
-FETCH_CPU=$(awk -v t=$((t3 - t2)) -v hz="$ticks_per_s" -v gb="$GB" 'BEGIN { printf "%.2f", t / hz / gb }')
+echo "== end-to-end latency ($E2E_RATE msg/s of $SIZE B, linger 0, ${E2E_SECONDS} s)"
+E2E_COUNT=$((E2E_RATE * E2E_SECONDS))
+S_E2E=$(latency_of e2e --brokers "$S" --topic e2e --partitions 1 --size "$SIZE" --rate "$E2E_RATE" --count "$E2E_COUNT")
+M_E2E=$(latency_of e2e --brokers "$M" --topic e2e --size "$SIZE" --rate "$E2E_RATE" --count "$E2E_COUNT")
+echo "sluice: $S_E2E"; echo "mock:   $M_E2E"
+
+us_to_ms() { awk -v u="$1" 'BEGIN { if (u ~ /^[0-9]+$/) printf "%.2f", u / 1000; else printf "-" }'; }
+S_P99=$(pct p99 "$S_E2E"); S_P999=$(pct p99.9 "$S_E2E")
+M_P99=$(pct p99 "$M_E2E"); M_P999=$(pct p99.9 "$M_E2E")
 
 echo
-echo "| figure | MB/s | ratio |"
-echo "| --- | --- | --- |"
-echo "| loopback TCP (iperf3) | $LOOPBACK | |"
-echo "| buffered write (fio) | $DISK | |"
-echo "| sluice produce | $(mbps "$S_PRODUCE") | $(ratio "$(mbps "$S_PRODUCE")" "$LIMIT") of the lower limit; $(ratio "$(mbps "$S_PRODUCE")" "$(mbps "$M_PRODUCE")") of the mock |"
-echo "| mock produce | $(mbps "$M_PRODUCE") | |"
-echo "| sluice hot fetch | $(mbps "$S_HOT") | $(ratio "$(mbps "$S_HOT")" "$LOOPBACK") of loopback |"
-echo "| sluice cold fetch | $(mbps "$S_COLD") | $(ratio "$(mbps "$S_COLD")" "$(mbps "$S_HOT")") of hot |"
-echo "| broker CPU per GB produced | ${PRODUCE_CPU} s | |"
-echo "| broker CPU per GB fetched (hot) | ${FETCH_CPU} s | |"
+echo "| figure | sluice | limit or peer | ratio | target |"
+echo "| --- | --- | --- | --- | --- |"
+echo "| loopback TCP (iperf3) | | $LOOPBACK MB/s | | |"
+echo "| buffered sequential write (fio) | | $DISK MB/s | | |"
+echo "| raw produce, 1 MiB requests, acks=1 | $(mbps "$S_RAW") MB/s | lower limit $LIMIT MB/s; mock $(mbps "$M_RAW") MB/s | $(ratio "$(mbps "$S_RAW")" "$LIMIT") of limit; $(ratio "$(mbps "$S_RAW")" "$(mbps "$M_RAW")") of mock | >= 0.70 of limit |"
+echo "| rdkafka produce, $SIZE B messages | $(mbps "$S_PRODUCE") MB/s | mock $(mbps "$M_PRODUCE") MB/s | $(ratio "$(mbps "$S_PRODUCE")" "$(mbps "$M_PRODUCE")") of mock | >= 2.0 of mock |"
+echo "| raw hot fetch | $(mbps "$S_RAW_HOT") MB/s | loopback $LOOPBACK MB/s | $(ratio "$(mbps "$S_RAW_HOT")" "$LOOPBACK") of loopback | >= 0.80 |"
+echo "| rdkafka hot fetch | $(mbps "$S_HOT") MB/s | loopback $LOOPBACK MB/s | $(ratio "$(mbps "$S_HOT")" "$LOOPBACK") of loopback | |"
+echo "| raw cold fetch | $(mbps "$S_RAW_COLD") MB/s | raw hot | $(ratio "$(mbps "$S_RAW_COLD")" "$(mbps "$S_RAW_HOT")") of hot | |"
+echo "| rdkafka cold fetch | $(mbps "$S_COLD") MB/s | rdkafka hot | $(ratio "$(mbps "$S_COLD")" "$(mbps "$S_HOT")") of hot | |"
+echo "| e2e p99 at $E2E_RATE msg/s | $(us_to_ms "$S_P99") ms | mock $(us_to_ms "$M_P99") ms | $(ratio "$S_P99" "$M_P99") of mock | < 1 ms |"
+echo "| e2e p99.9 at $E2E_RATE msg/s | $(us_to_ms "$S_P999") ms | mock $(us_to_ms "$M_P999") ms | $(ratio "$S_P999" "$M_P999") of mock | < 3 ms |"
+echo "| broker CPU per GB produced (rdkafka) | ${PRODUCE_CPU} s | | | |"
+echo "| broker CPU per GB produced (raw) | ${RAW_PRODUCE_CPU} s | | | |"
+echo "| broker CPU per GB fetched (raw, hot) | user ${RAW_FETCH_USER} s, system ${RAW_FETCH_SYS} s | | | user near 0 |"
