@@ -1,6 +1,6 @@
-// The partition log: appends through the reactor (page cache), and fetch
-// planning (segment search, offset index lookup, header scan) at random
-// offsets of a populated log.
+// The partition log: appends through the reactor (page cache), the offset
+// index lookup alone, and fetch planning (segment search, offset index lookup,
+// header scan) at random offsets of a populated log.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -11,6 +11,7 @@
 #include "batch_fixture.h"
 
 extern "C" {
+#include "core/offset_index.h"
 #include "core/partition_log.h"
 }
 
@@ -112,5 +113,25 @@ static void BM_fetch_plan(benchmark::State &state)
 	state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 
+// The binary search alone, over an index of n entries (a full 10 MiB index
+// holds 1.3M), at random offsets.
+static void BM_offset_index_lookup(benchmark::State &state)
+{
+	std::vector<struct offset_entry> idx(static_cast<size_t>(state.range(0)));
+	for (size_t i = 0; i < idx.size(); i++)
+		idx[i] = { static_cast<int32_t>(i * 10 + 9), static_cast<uint32_t>(i * 4096) };
+	int64_t span = static_cast<int64_t>(idx.size()) * 10;
+	uint64_t x = 88172645463325252ull;
+	for (auto _ : state) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		benchmark::DoNotOptimize(offset_index_lookup(idx.data(), static_cast<uint32_t>(idx.size()),
+							     static_cast<int64_t>(x % static_cast<uint64_t>(span))));
+	}
+	state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+BENCHMARK(BM_offset_index_lookup)->Arg(1 << 10)->Arg(1 << 20);
 BENCHMARK(BM_segment_append)->Arg(16 << 10)->Arg(256 << 10)->UseRealTime();
 BENCHMARK(BM_fetch_plan)->Arg(4 << 10)->Arg(1 << 20);

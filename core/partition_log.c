@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/offset_index.h"
 #include "proto/compression.h"
 #include "proto/kafka_errors.h"
 
@@ -34,11 +35,6 @@ enum {
 	SEGMENT_NAME_DIGITS = 20,
 	/* Bound on a batch's records when decompressed for a time lookup. */
 	LOG_DECOMPRESS_MAX_BYTES = 64 << 20,
-};
-
-struct offset_entry {
-	int32_t rel_offset; /* of the last offset of the indexed batch */
-	uint32_t pos;
 };
 
 struct time_entry {
@@ -762,23 +758,9 @@ static bool log_batch_at(const struct segment *s, uint64_t pos, struct record_ba
 	return pos + record_batch_total_bytes(h) <= s->visible_size;
 }
 
-/* The position to start scanning from for `offset` in s: the entry with the
- * largest last offset strictly below offset, as Kafka's lookup does. */
 static uint64_t segment_index_lookup(const struct segment *s, int64_t offset)
 {
-	int64_t rel = offset - s->base_offset;
-	uint32_t lo = 0, hi = s->idx_len;
-	uint64_t pos = 0;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (s->idx[mid].rel_offset < rel) {
-			pos = s->idx[mid].pos;
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
-	return pos;
+	return offset_index_lookup(s->idx, s->idx_len, offset - s->base_offset);
 }
 
 int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max_bytes,

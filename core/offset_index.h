@@ -1,0 +1,19 @@
+/* A segment's sparse offset index in memory, and its lookup. Entries are in
+ * Kafka's sense: the last offset (relative to the segment's base) of an indexed
+ * batch and the file position of that batch, both increasing. */
+#ifndef SLUICE_CORE_OFFSET_INDEX_H
+#define SLUICE_CORE_OFFSET_INDEX_H
+
+#include <stdint.h>
+
+struct offset_entry {
+	int32_t rel_offset; /* of the last offset of the indexed batch */
+	uint32_t pos;
+};
+
+/* The position to start scanning from for relative offset `rel`: that of the
+ * entry with the largest offset strictly below rel (0 when none), as Kafka's
+ * lookup does. */
+uint64_t offset_index_lookup(const struct offset_entry *idx, uint32_t len, int64_t rel);
+
+#endif
