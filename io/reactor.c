@@ -22,11 +22,13 @@ struct reactor_completion {
 	struct io_op *op;
 	int32_t res;
 	uint32_t flags;
+	bool uncounted;
 };
 
 struct reactor {
 	struct io_uring ring;
 	uint32_t inflight;
+	bool has_msg_ring;
 	struct io_timer **heap;
 	uint32_t heap_len;
 	uint32_t heap_cap;
@@ -38,8 +40,13 @@ struct reactor {
 
 static const uint8_t reactor_required_ops[] = {
 	IORING_OP_ACCEPT, IORING_OP_RECV,  IORING_OP_SEND, IORING_OP_SENDMSG,
-	IORING_OP_SPLICE, IORING_OP_WRITE, IORING_OP_ASYNC_CANCEL,
+	IORING_OP_SPLICE, IORING_OP_WRITE, IORING_OP_ASYNC_CANCEL, IORING_OP_READ,
 };
+
+/* Completions that this ring did not submit (doorbells from other rings, and
+ * the failure of a doorbell this ring sent) carry their op pointer with this
+ * bit set, so that they do not count against `inflight`. */
+static const uintptr_t REACTOR_UNCOUNTED = 1;
 
 uint64_t reactor_now_ns(void)
 {
@@ -63,6 +70,7 @@ static int reactor_probe(struct reactor *r, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	r->has_msg_ring = io_uring_opcode_supported(probe, IORING_OP_MSG_RING);
 	io_uring_free_probe(probe);
 	return 0;
 }
@@ -190,6 +198,48 @@ void io_write(struct reactor *r, int fd, const void *buf, size_t len, uint64_t o
 	io_uring_sqe_set_data(sqe, op);
 }
 
+void io_read(struct reactor *r, int fd, void *buf, size_t len, uint64_t off, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_read(sqe, fd, buf, (unsigned)len, off);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+bool reactor_has_msg_ring(const struct reactor *r)
+{
+	return r->has_msg_ring;
+}
+
+static void reactor_on_msg_ring_failed(struct io_op *op, int32_t res, uint32_t flags)
+{
+	(void)op;
+	(void)flags;
+	/* Both rings are ours and alive: a failed doorbell is our bug. */
+	fprintf(stderr, "reactor: IORING_OP_MSG_RING failed: %s\n", strerror(-res));
+	abort();
+}
+
+static struct io_op reactor_msg_ring_failed = { reactor_on_msg_ring_failed };
+
+void io_msg_ring(struct reactor *r, struct reactor *to, struct io_op *target)
+{
+	assert(r->has_msg_ring && target && target->done);
+	struct io_uring_sqe *sqe = NULL;
+	for (int i = 0; i < REACTOR_SUBMIT_RETRIES && !sqe; i++)
+		if (!(sqe = io_uring_get_sqe(&r->ring)))
+			io_uring_submit(&r->ring);
+	if (!sqe) {
+		fprintf(stderr, "reactor: submission queue stays full\n");
+		abort();
+	}
+	io_uring_prep_msg_ring(sqe, to->ring.ring_fd, 0,
+			       (uint64_t)((uintptr_t)target | REACTOR_UNCOUNTED), 0);
+	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)&reactor_msg_ring_failed | REACTOR_UNCOUNTED));
+	io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+	/* The doorbell should not wait for this ring's next loop turn. */
+	io_uring_submit(&r->ring);
+}
+
 void io_cancel_fd(struct reactor *r, int fd, struct io_op *op)
 {
 	struct io_uring_sqe *sqe = reactor_sqe(r, op);
@@ -287,7 +337,9 @@ static unsigned reactor_reap(struct reactor *r)
 	{
 		if (n == REACTOR_CQE_BATCH)
 			break;
-		r->batch[n].op = io_uring_cqe_get_data(cqe);
+		uintptr_t data = (uintptr_t)io_uring_cqe_get_data(cqe);
+		r->batch[n].uncounted = data & REACTOR_UNCOUNTED;
+		r->batch[n].op = (struct io_op *)(data & ~REACTOR_UNCOUNTED);
 		r->batch[n].res = cqe->res;
 		r->batch[n].flags = cqe->flags;
 		n++;
@@ -327,7 +379,7 @@ int reactor_run_once(struct reactor *r, uint64_t max_wait_ns)
 	unsigned n = reactor_reap(r);
 	for (unsigned i = 0; i < n; i++) {
 		struct reactor_completion *c = &r->batch[i];
-		if (!(c->flags & IORING_CQE_F_MORE)) {
+		if (!(c->flags & IORING_CQE_F_MORE) && !c->uncounted) {
 			assert(r->inflight > 0);
 			r->inflight--;
 		}

@@ -12,8 +12,9 @@
  * and the ring wait is bounded by the earliest deadline, so stopping a timer is
  * immediate and never races a completion.
  *
- * One reactor belongs to one thread; nothing here is thread-safe, by design
- * (cross-shard messages arrive through io_msg_ring/doorbells). */
+ * One reactor belongs to one thread, the one that created it (the ring is
+ * single-issuer); nothing here is thread-safe, by design: cross-shard messages
+ * arrive through mailboxes (io/mailbox.h) and their io_msg_ring doorbells. */
 #ifndef SLUICE_IO_REACTOR_H
 #define SLUICE_IO_REACTOR_H
 
@@ -78,9 +79,17 @@ void io_sendmsg(struct reactor *r, int fd, const struct iovec *iov, unsigned iov
 void io_splice(struct reactor *r, int fd_in, int64_t off_in, int fd_out, int64_t off_out,
 	       uint32_t len, struct io_op *op);
 
-/* Files. */
+/* Files (and eventfds: off is ignored for them). */
 void io_write(struct reactor *r, int fd, const void *buf, size_t len, uint64_t off,
 	      struct io_op *op);
+void io_read(struct reactor *r, int fd, void *buf, size_t len, uint64_t off, struct io_op *op);
+
+/* Cross-reactor doorbell (IORING_OP_MSG_RING): makes `target`, an op of the
+ * reactor `to` (another thread's), complete there with res 0. Nothing
+ * completes on r; `target` does not count in to's reactor_inflight and may be
+ * completed any number of times. Only where reactor_has_msg_ring(r). */
+void io_msg_ring(struct reactor *r, struct reactor *to, struct io_op *target);
+bool reactor_has_msg_ring(const struct reactor *r);
 
 /* Cancels every op on fd (e.g. a multishot accept or a pending recv); the
  * cancelled ops complete with -ECANCELED; `op` completes with the count. */
