@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 enum {
 	REACTOR_CQE_BATCH = 256,    /* completions copied out per reap */
@@ -84,13 +86,15 @@ struct reactor *reactor_create(const struct reactor_config *cfg, char *err, size
 	}
 	struct io_uring_params p;
 	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	unsigned disabled = cfg->owner_enables ? IORING_SETUP_R_DISABLED : 0;
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		  disabled;
 	p.cq_entries = cfg->sq_entries * 4;
 	int rc = io_uring_queue_init_params(cfg->sq_entries, &r->ring, &p);
 	if (rc == -EINVAL) {
 		/* Older kernels: no single-issuer/deferred task work. */
 		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE;
+		p.flags = IORING_SETUP_CQSIZE | disabled;
 		p.cq_entries = cfg->sq_entries * 4;
 		rc = io_uring_queue_init_params(cfg->sq_entries, &r->ring, &p);
 	}
@@ -113,6 +117,20 @@ struct reactor *reactor_create(const struct reactor_config *cfg, char *err, size
 		return NULL;
 	}
 	return r;
+}
+
+int reactor_set_worker_cpus(struct reactor *r, const cpu_set_t *cpus)
+{
+	return io_uring_register_iowq_aff(&r->ring, sizeof(*cpus), cpus);
+}
+
+int reactor_enable(struct reactor *r)
+{
+	/* Debian's liburing 2.3 declares io_uring_enable_rings but does not
+	 * export it: register directly. */
+	long rc = syscall(__NR_io_uring_register, r->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+			  NULL, 0);
+	return rc < 0 ? -errno : 0;
 }
 
 void reactor_destroy(struct reactor *r)
@@ -214,7 +232,10 @@ static void reactor_on_msg_ring_failed(struct io_op *op, int32_t res, uint32_t f
 {
 	(void)op;
 	(void)flags;
-	/* Both rings are ours and alive: a failed doorbell is our bug. */
+	/* A target thread that already finished (it had drained what it
+	 * needed before this doorbell left) is fine; anything else is our bug. */
+	if (res == -EOWNERDEAD)
+		return;
 	fprintf(stderr, "reactor: IORING_OP_MSG_RING failed: %s\n", strerror(-res));
 	abort();
 }

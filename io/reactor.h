@@ -18,6 +18,7 @@
 #ifndef SLUICE_IO_REACTOR_H
 #define SLUICE_IO_REACTOR_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,12 +51,21 @@ struct io_timer {
 struct reactor_config {
 	unsigned sq_entries;     /* submission queue size; the CQ is sized 4x */
 	unsigned timers_max;     /* bound on armed timers */
+	bool owner_enables;      /* created disabled: the thread that will own it
+				    calls reactor_enable before any op */
 };
 
 /* Creates a ring, probing the kernel for every op used below; on a missing
  * feature returns NULL and writes a message naming it into err (len errlen). */
 struct reactor *reactor_create(const struct reactor_config *cfg, char *err, size_t errlen);
 void reactor_destroy(struct reactor *r);
+/* For owner_enables reactors: makes the calling thread the ring's only
+ * submitter. Returns 0 or -errno. */
+int reactor_enable(struct reactor *r);
+/* The CPUs the kernel's io_uring workers of the calling (owning) thread may
+ * run on, e.g. all of the process's rather than the one the shard is pinned
+ * to. Returns 0 or -errno. */
+int reactor_set_worker_cpus(struct reactor *r, const cpu_set_t *cpus);
 
 /* Submits what is queued, waits for at least one completion or the earliest
  * timer (or at most max_wait_ns; 0 = don't wait), then runs every reaped
