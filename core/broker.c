@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "core/partition_log.h"
 #include "core/request.h"
 #include "core/shard.h"
+#include "core/shard_mail.h"
 
 /* Kafka's name for the marker, so that either can tell how the other stopped. */
 static const char CLEAN_SHUTDOWN_MARKER[] = ".kafka_cleanshutdown";
@@ -26,7 +28,7 @@ static const char CLEAN_SHUTDOWN_MARKER[] = ".kafka_cleanshutdown";
 enum {
 	SHARD_SQ_ENTRIES = 4096,
 	SHARD_TIMERS_MAX = 65536,
-	BROKER_SHARDS = 1, /* one shard until the thread-per-core layout lands */
+	BROKER_IO_SHARDS_MAX = 1, /* until requests are split across io shards */
 };
 
 static int broker_mkdirs(const char *dir)
@@ -141,28 +143,74 @@ static void broker_on_housekeeping(struct io_timer *t)
 		     broker_on_housekeeping);
 }
 
+/* The core layout: num.network.threads shards own connections and
+ * num.io.threads own partitions, shard k doing each job while k is below its
+ * count, pinned round-robin over cpu.affinity. Partitions and groups live on
+ * one io shard until requests are split across io shards; a larger
+ * num.io.threads is logged as such. */
+static int broker_layout(struct broker *b, int *cpus, int *ncpus)
+{
+	char err[256];
+	*ncpus = config_cpus(&b->cfg, cpus, CONFIG_CPUS_MAX, err, sizeof(err));
+	if (*ncpus < 1) {
+		slog_error("broker", "%s", err);
+		return -1;
+	}
+	CPU_ZERO(&b->worker_cpus);
+	for (int i = 0; i < *ncpus; i++)
+		CPU_SET(cpus[i], &b->worker_cpus);
+	b->network_shards = b->cfg.num_network_threads;
+	b->io_shards = BROKER_IO_SHARDS_MAX < b->cfg.num_io_threads ? BROKER_IO_SHARDS_MAX
+								      : b->cfg.num_io_threads;
+	b->shard_count = b->network_shards > b->io_shards ? b->network_shards : b->io_shards;
+	return 0;
+}
+
+static void broker_log_layout(const struct broker *b)
+{
+	for (uint32_t i = 0; i < b->shard_count; i++) {
+		const struct shard *s = &b->shards[i];
+		slog_info("broker", "core layout: shard %u on CPU %d: %s%s%s", i, s->cpu,
+			  s->network ? "network" : "", s->network && s->io ? " + " : "",
+			  s->io ? "io (partitions, groups)" : "");
+	}
+	if (b->cfg.num_io_threads > b->io_shards)
+		slog_warn("broker", "num.io.threads=%u: partitions are served by %u io shard(s); "
+			  "spreading them over more shards is not implemented yet",
+			  b->cfg.num_io_threads, b->io_shards);
+}
+
 static int broker_shards_create(struct broker *b)
 {
-	b->shard_count = BROKER_SHARDS;
+	int cpus[CONFIG_CPUS_MAX], ncpus;
+	if (broker_layout(b, cpus, &ncpus) != 0)
+		return -1;
 	b->shards = calloc(b->shard_count, sizeof(*b->shards));
 	if (!b->shards)
 		return -1;
-	struct reactor_config rc = { .sq_entries = SHARD_SQ_ENTRIES, .timers_max = SHARD_TIMERS_MAX };
 	for (uint32_t i = 0; i < b->shard_count; i++) {
 		struct shard *s = &b->shards[i];
 		char err[256];
 		s->id = i;
 		s->broker = b;
 		s->listen_fd = -1;
-		s->request_bytes_max = b->cfg.queued_max_request_bytes / b->shard_count;
+		s->network = i < b->network_shards;
+		s->io = i < b->io_shards;
+		s->cpu = cpus[i % (uint32_t)ncpus];
+		s->request_bytes_max = b->cfg.queued_max_request_bytes / b->network_shards;
 		io_timer_init(&s->housekeeping_timer);
+		/* Rings are single-issuer: every shard but the first (the main
+		 * thread's) takes its ring over on its own thread. */
+		struct reactor_config rc = { .sq_entries = SHARD_SQ_ENTRIES,
+					     .timers_max = SHARD_TIMERS_MAX, .owner_enables = i > 0 };
 		s->reactor = reactor_create(&rc, err, sizeof(err));
 		if (!s->reactor) {
 			slog_error("broker", "shard %u: %s", i, err);
 			return -1;
 		}
 	}
-	return 0;
+	atomic_store(&b->shards_running, b->shard_count);
+	return shard_mail_init(b);
 }
 
 int broker_start(struct broker *b)
@@ -184,11 +232,11 @@ int broker_start(struct broker *b)
 			  "recovery points", b->cfg.log_dir);
 	if (broker_shards_create(b) != 0 || topics_load(b, clean) != 0)
 		return -1;
-	for (uint32_t i = 0; i < b->shard_count; i++)
+	for (uint32_t i = 0; i < b->io_shards; i++)
 		if (group_coordinator_start(b, &b->shards[i]) != 0)
 			return -1;
-	for (uint32_t i = 0; i < b->shard_count; i++) {
-		if (shard_start_listener(&b->shards[i], err, sizeof(err)) != 0) {
+	for (uint32_t i = 0; i < b->network_shards; i++) {
+		if (shard_open_listener(&b->shards[i], err, sizeof(err)) != 0) {
 			slog_error("broker", "%s", err);
 			return -1;
 		}
@@ -197,11 +245,7 @@ int broker_start(struct broker *b)
 		slog_error("broker", "%s", err);
 		return -1;
 	}
-	if (b->cfg.num_network_threads != 1 || b->cfg.num_io_threads != 1)
-		slog_info("broker", "core layout: 1 shard serves network and io "
-			  "(num.network.threads=%u, num.io.threads=%u apply once the "
-			  "thread-per-core layout lands)", b->cfg.num_network_threads,
-			  b->cfg.num_io_threads);
+	broker_log_layout(b);
 	struct shard *s0 = &b->shards[0];
 	io_timer_arm(s0->reactor, &s0->housekeeping_timer,
 		     (uint64_t)b->cfg.log_flush_offset_checkpoint_interval_ms * 1000000,
@@ -217,7 +261,25 @@ int broker_start(struct broker *b)
 
 void broker_run(struct broker *b)
 {
-	shard_run(&b->shards[0]);
+	struct shard *s0 = &b->shards[0];
+	uint32_t spawned = 1;
+	for (; spawned < b->shard_count; spawned++) {
+		int rc = shard_spawn(&b->shards[spawned]);
+		if (rc != 0) {
+			slog_error("broker", "cannot start shard %u: %s", spawned, strerror(-rc));
+			atomic_store(&b->stop_requested, 1);
+			atomic_fetch_sub(&b->shards_running, b->shard_count - spawned);
+			break;
+		}
+	}
+	if (b->thread_init)
+		b->thread_init(0);
+	int rc = shard_pin(s0, pthread_self());
+	if (rc != 0)
+		slog_warn("broker", "shard 0: cannot pin to CPU %d: %s", s0->cpu, strerror(rc));
+	shard_run(s0);
+	for (uint32_t i = 1; i < spawned; i++)
+		pthread_join(b->shards[i].thread, NULL);
 }
 
 static void broker_sync_topic(struct topic *t, void *ctx)
@@ -248,6 +310,8 @@ void broker_stop(struct broker *b)
 		if (b->started)
 			broker_write_clean_marker(b);
 	}
+	if (b->shards)
+		shard_mail_free(b);
 	for (uint32_t i = 0; b->shards && i < b->shard_count; i++)
 		if (b->shards[i].reactor)
 			reactor_destroy(b->shards[i].reactor);

@@ -2,7 +2,8 @@
 #ifndef SLUICE_CORE_BROKER_H
 #define SLUICE_CORE_BROKER_H
 
-#include <signal.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,14 +13,24 @@
 struct metadata_store;
 struct shard;
 struct metrics_http;
+struct mailbox;
 
 struct broker {
 	struct broker_config cfg;
 	struct metadata_store *meta;
 	struct topic_registry topics;
 	struct shard *shards;
-	uint32_t shard_count;
-	volatile sig_atomic_t stop_requested;
+	uint32_t shard_count;         /* max(network shards, io shards) */
+	uint32_t network_shards;      /* shards 0..network_shards-1 own connections */
+	uint32_t io_shards;           /* shards 0..io_shards-1 own partitions */
+	cpu_set_t worker_cpus;        /* cpu.affinity: where io_uring workers may run */
+	struct mailbox *mailboxes;    /* shard_count x shard_count, [from][to] */
+	bool mailboxes_ready;
+	_Atomic uint32_t shards_running; /* shard threads not yet finished */
+	_Atomic int stop_requested;   /* set by the signal handler (lock-free) */
+	/* Runs first on every shard's thread (the executable gives each shard
+	 * its own allocator arena). */
+	void (*thread_init)(uint32_t shard);
 	bool started;
 	struct metrics_http *metrics_http;
 };

@@ -59,6 +59,7 @@ static const struct config_key config_keys[] = {
 	CFG_NUM("queued.max.request.bytes", CT_U64, queued_max_request_bytes, 1, INT64_MAX),
 	CFG_NUM("num.network.threads", CT_U32, num_network_threads, 1, 1024),
 	CFG_NUM("num.io.threads", CT_U32, num_io_threads, 1, 1024),
+	CFG_STR("cpu.affinity", cpu_affinity, 0),
 	CFG_NUM("fetch.max.bytes", CT_U32, fetch_max_bytes, 1024, INT32_MAX),
 	CFG_NUM("max.connections", CT_U32, max_connections, 1, INT32_MAX),
 	{ "log.message.timestamp.type", CT_ENUM, CFG_OFF(log_message_timestamp_type),
@@ -382,6 +383,9 @@ int config_finish(struct broker_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "log.dirs: empty");
 		return -1;
 	}
+	int cpus[CONFIG_CPUS_MAX];
+	if (config_cpus(c, cpus, CONFIG_CPUS_MAX, err, errlen) < 0)
+		return -1;
 	if (c->group_min_session_timeout_ms > c->group_max_session_timeout_ms) {
 		snprintf(err, errlen, "group.min.session.timeout.ms (%u) exceeds "
 			 "group.max.session.timeout.ms (%u)", c->group_min_session_timeout_ms,
@@ -433,4 +437,52 @@ void config_log(const struct broker_config *c, FILE *out)
 		(unsigned long long)c->log_segment_bytes, c->message_max_bytes,
 		c->socket_request_max_bytes, c->num_network_threads, c->num_io_threads,
 		(unsigned long long)c->queued_max_request_bytes);
+}
+
+int config_cpus(const struct broker_config *c, int *cpus, int max, char *err, size_t errlen)
+{
+	cpu_set_t allowed;
+	CPU_ZERO(&allowed);
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || CPU_COUNT(&allowed) == 0)
+		CPU_SET(0, &allowed);
+	int n = 0;
+	if (!c->cpu_affinity[0]) {
+		for (int cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++)
+			if (CPU_ISSET(cpu, &allowed))
+				cpus[n++] = cpu;
+		return n;
+	}
+	const char *p = c->cpu_affinity;
+	while (*p) {
+		char *end;
+		long lo = strtol(p, &end, 10), hi = lo;
+		if (end == p || lo < 0)
+			goto bad;
+		p = end;
+		if (*p == '-') {
+			hi = strtol(p + 1, &end, 10);
+			if (end == p + 1 || hi < lo)
+				goto bad;
+			p = end;
+		}
+		for (long cpu = lo; cpu <= hi; cpu++) {
+			if (cpu >= CPU_SETSIZE || !CPU_ISSET((int)cpu, &allowed)) {
+				snprintf(err, errlen, "cpu.affinity: CPU %ld is not one this process may use",
+					 cpu);
+				return -1;
+			}
+			if (n < max)
+				cpus[n++] = (int)cpu;
+		}
+		if (*p == ',')
+			p++;
+		else if (*p)
+			goto bad;
+	}
+	if (n > 0)
+		return n;
+bad:
+	snprintf(err, errlen, "cpu.affinity: expected CPU numbers and ranges like 0-3,6, got '%s'",
+		 c->cpu_affinity);
+	return -1;
 }

@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { CONFIG_HOST_BYTES = 256, CONFIG_PATH_BYTES = 4096, CONFIG_LISTENER_BYTES = 512 };
+enum { CONFIG_HOST_BYTES = 256, CONFIG_PATH_BYTES = 4096, CONFIG_LISTENER_BYTES = 512,
+       CONFIG_CPUS_MAX = 1024 };
 
 struct broker_config {
 	char listeners[CONFIG_LISTENER_BYTES];
@@ -40,6 +41,7 @@ struct broker_config {
 	uint64_t queued_max_request_bytes;
 	uint32_t num_network_threads;
 	uint32_t num_io_threads;
+	char cpu_affinity[CONFIG_LISTENER_BYTES]; /* "0-3,6"; empty: every allowed CPU */
 	uint32_t fetch_max_bytes;
 	uint32_t max_connections;
 	char log_message_timestamp_type[16];
@@ -68,5 +70,9 @@ int config_set(struct broker_config *c, const char *key, const char *value, char
 /* Cross-field checks and derived values (listeners, ids, time units). */
 int config_finish(struct broker_config *c, char *err, size_t errlen);
 void config_log(const struct broker_config *c, FILE *out);
+/* The CPUs shards are pinned to, in order: cpu.affinity, or every CPU the
+ * process may run on. Returns how many (>= 1), or -1 with a message naming
+ * the key in err. */
+int config_cpus(const struct broker_config *c, int *cpus, int max, char *err, size_t errlen);
 
 #endif

@@ -54,7 +54,9 @@ static void conn_on_cancel(struct io_op *op, int32_t res, uint32_t flags);
 
 void conn_open(struct shard *s, int fd)
 {
-	if (s->conn_count >= s->broker->cfg.max_connections) {
+	/* max.connections is the broker's; each network shard has its share. */
+	uint32_t share = s->broker->cfg.max_connections / s->broker->network_shards;
+	if (s->conn_count >= (share ? share : 1)) {
 		slog_warn("conn", "refusing a connection: max.connections=%u reached",
 			  s->broker->cfg.max_connections);
 		close(fd);
@@ -86,7 +88,7 @@ void conn_open(struct shard *s, int fd)
 		s->conns->prev = c;
 	s->conns = c;
 	s->conn_count++;
-	s->metrics.connections_accepted++;
+	METRIC_ADD(s->metrics.connections_accepted, 1);
 	slog_debug("conn", "accepted %s (connection %llu)", c->peer, (unsigned long long)c->id);
 	conn_recv_arm(c);
 }
@@ -144,7 +146,7 @@ static void conn_parse_frames(struct conn *c)
 			slog_warn("conn", "closing %s: request size %u outside [%d, %u] "
 				  "(socket.request.max.bytes)", c->peer, size,
 				  REQUEST_HEADER_FIXED_BYTES, max);
-			c->shard->metrics.request_errors++;
+			METRIC_ADD(c->shard->metrics.request_errors, 1);
 			conn_close(c, NULL);
 			return;
 		}
@@ -379,11 +381,11 @@ static void conn_sent(struct conn *c, int32_t res)
 {
 	if (conn_io_failed(c, res, "send"))
 		return;
-	c->shard->metrics.response_bytes += (uint64_t)res;
+	METRIC_ADD(c->shard->metrics.response_bytes, (uint64_t)res);
 	if (c->pipe_bytes > 0) {
 		assert((uint32_t)res <= c->pipe_bytes);
 		c->pipe_bytes -= (uint32_t)res;
-		c->shard->metrics.fetch_bytes_zero_copy += (uint64_t)res;
+		METRIC_ADD(c->shard->metrics.fetch_bytes_zero_copy, (uint64_t)res);
 	} else {
 		conn_advance(c, (size_t)res);
 	}
@@ -499,7 +501,7 @@ void conn_maybe_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->conn_count--;
-	s->metrics.connections_closed++;
+	METRIC_ADD(s->metrics.connections_closed, 1);
 	if (c->big_frame) {
 		shard_request_bytes_sub(s, c->big_frame_len);
 		free(c->big_frame);

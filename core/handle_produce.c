@@ -145,8 +145,8 @@ static void produce_partition(struct produce_ctx *ctx, struct topic *t,
 		out->error_code = err;
 		return;
 	}
-	s->metrics.produce_bytes += (uint64_t)in->records.len;
-	s->metrics.produce_batches++;
+	METRIC_ADD(s->metrics.produce_bytes, (uint64_t)in->records.len);
+	METRIC_ADD(s->metrics.produce_batches, 1);
 	ctx->pending++;
 }
 

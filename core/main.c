@@ -3,6 +3,9 @@
  * broker, and runs it until SIGTERM or SIGINT. */
 #include <errno.h>
 #include <signal.h>
+#ifdef SLUICE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +19,7 @@ static struct broker the_broker;
 static void main_on_signal(int sig)
 {
 	(void)sig;
-	the_broker.stop_requested = 1;
+	atomic_store(&the_broker.stop_requested, 1);
 }
 
 static void main_usage(FILE *out)
@@ -82,9 +85,26 @@ static int main_parse_args(struct broker_config *cfg, int argc, char **argv)
 	return 0;
 }
 
+#ifdef SLUICE_JEMALLOC
+/* Each shard allocates from its own jemalloc arena, so shards never contend
+ * on an arena lock; memory a message carries to another shard is freed
+ * there, which jemalloc returns to the owning arena. */
+static void main_shard_arena(uint32_t shard)
+{
+	unsigned arena;
+	size_t len = sizeof(arena);
+	if (mallctl("arenas.create", &arena, &len, NULL, 0) != 0 ||
+	    mallctl("thread.arena", NULL, NULL, &arena, sizeof(arena)) != 0)
+		fprintf(stderr, "sluice: shard %u keeps the default allocator arena\n", shard);
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	struct broker *b = &the_broker;
+#ifdef SLUICE_JEMALLOC
+	b->thread_init = main_shard_arena;
+#endif
 	config_defaults(&b->cfg);
 	int rc = main_parse_args(&b->cfg, argc, argv);
 	if (rc != 0)

@@ -36,8 +36,8 @@ static void metrics_counter(struct metrics_out *o, struct broker *b, const char 
 {
 	metrics_printf(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
 	for (uint32_t i = 0; i < b->shard_count; i++) {
-		const char *base = (const char *)&b->shards[i].metrics;
-		uint64_t v = *(const uint64_t *)(base + field_offset);
+		char *base = (char *)&b->shards[i].metrics;
+		uint64_t v = METRIC_READ(*(uint64_t *)(base + field_offset));
 		metrics_printf(o, "%s{shard=\"%u\"} %llu\n", name, i, (unsigned long long)v);
 	}
 }
@@ -58,6 +58,8 @@ size_t metrics_render(struct broker *b, char *buf, size_t cap)
 	METRICS_COUNTER(&o, b, fetch_bytes_copied,
 			"Log bytes sent to consumers from user-space buffers.");
 	METRICS_COUNTER(&o, b, response_bytes, "Response bytes written to sockets.");
+	METRICS_COUNTER(&o, b, requests_forwarded,
+			"Requests this shard received and handed to the io shard that owns their data.");
 	METRICS_COUNTER(&o, b, receive_pauses,
 			"Times a connection stopped being read because of queued.max.request.bytes.");
 	metrics_printf(&o, "# HELP sluice_requests_total Requests received, by API.\n"
@@ -67,12 +69,18 @@ size_t metrics_render(struct broker *b, char *buf, size_t cap)
 	for (size_t k = 0; k < n; k++) {
 		uint64_t v = 0;
 		for (uint32_t i = 0; i < b->shard_count; i++)
-			v += b->shards[i].metrics.requests[apis[k].key];
+			v += METRIC_READ(b->shards[i].metrics.requests[apis[k].key]);
 		metrics_printf(&o, "sluice_requests_total{api=\"%s\"} %llu\n", apis[k].name,
 			       (unsigned long long)v);
 	}
 	metrics_printf(&o, "# HELP sluice_shards Shards (threads) of this broker.\n"
 			   "# TYPE sluice_shards gauge\nsluice_shards %u\n", b->shard_count);
+	metrics_printf(&o, "# HELP sluice_shard_info The core layout: each shard's CPU and roles.\n"
+			   "# TYPE sluice_shard_info gauge\n");
+	for (uint32_t i = 0; i < b->shard_count; i++)
+		metrics_printf(&o, "sluice_shard_info{shard=\"%u\",cpu=\"%d\",network=\"%s\",io=\"%s\"} 1\n",
+			       i, b->shards[i].cpu, b->shards[i].network ? "true" : "false",
+			       b->shards[i].io ? "true" : "false");
 	metrics_printf(&o, "# HELP sluice_topics Topics.\n# TYPE sluice_topics gauge\n"
 			   "sluice_topics %zu\n", b->topics.count);
 	return o.len;

@@ -1,5 +1,7 @@
-/* Counters each shard keeps for itself (no atomics: one writer), summed when
- * the metrics endpoint renders them. */
+/* Counters each shard keeps for itself, summed when the metrics endpoint
+ * renders them. One writer (the shard's thread) stores with METRIC_ADD, a
+ * relaxed atomic store of the incremented value (plain instructions, no lock
+ * prefix); the endpoint on another shard reads with relaxed atomic loads. */
 #ifndef SLUICE_CORE_METRICS_H
 #define SLUICE_CORE_METRICS_H
 
@@ -17,7 +19,13 @@ struct shard_metrics {
 	uint64_t fetch_bytes_copied;    /* log bytes sent from user-space memory */
 	uint64_t response_bytes;
 	uint64_t receive_pauses;        /* connections paused by the byte budget */
+	uint64_t requests_forwarded;    /* sent to the io shard for handling */
 };
+
+#define METRIC_ADD(field, n) \
+	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (uint64_t)(n), \
+			 __ATOMIC_RELAXED)
+#define METRIC_READ(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 struct broker;
 

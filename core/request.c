@@ -6,15 +6,20 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/broker.h"
 #include "core/conn.h"
 #include "core/handlers.h"
 #include "core/log.h"
 #include "core/shard.h"
+#include "core/shard_mail.h"
 #include "proto/messages.h"
+
+/* The shard that owns partitions and groups while there is one io shard. */
+enum { REQUEST_IO_SHARD = 0 };
 
 struct shard *request_shard(const struct request *req)
 {
-	return req->conn->shard;
+	return req->exec;
 }
 
 struct broker *request_broker(const struct request *req)
@@ -44,6 +49,26 @@ static void request_discard(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	free(frame);
 }
 
+/* Runs the handler on the calling shard (the io shard, or the connection's
+ * own when it is one). A shard that is stopping only gives the request back:
+ * its connection is closing. */
+static void request_run_here(void *arg)
+{
+	struct request *req = arg;
+	struct shard *self = &req->conn->shard->broker->shards[REQUEST_IO_SHARD];
+	req->exec = req->conn->shard->io ? req->conn->shard : self;
+	if (req->exec->stopping && req->exec != req->conn->shard) {
+		request_finish_without_response(req);
+		return;
+	}
+	bool supported = req->header.api_version >= req->api->min_version &&
+			 req->header.api_version <= req->api->max_version;
+	if (!supported)
+		handle_api_versions_unsupported(req);
+	else
+		req->api->handle(req);
+}
+
 void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 {
 	struct rcursor rc;
@@ -53,7 +78,7 @@ void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	const struct api_entry *api = api_lookup(h.api_key);
 	if (!api) {
 		slog_warn("request", "closing %s: unknown API key %d", c->peer, h.api_key);
-		c->shard->metrics.request_errors++;
+		METRIC_ADD(c->shard->metrics.request_errors, 1);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
 		return;
@@ -62,7 +87,7 @@ void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	if (!supported && h.api_key != API_API_VERSIONS) {
 		slog_warn("request", "closing %s: %s v%d is not supported (v%d-v%d)", c->peer,
 			  api->name, h.api_version, api->min_version, api->max_version);
-		c->shard->metrics.request_errors++;
+		METRIC_ADD(c->shard->metrics.request_errors, 1);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
 		return;
@@ -71,7 +96,7 @@ void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	if (rc.err != RC_OK && supported) {
 		slog_warn("request", "closing %s: malformed %s v%d request header: %s at byte %zu",
 			  c->peer, api->name, h.api_version, rc_error_name(rc.err), rc.err_off);
-		c->shard->metrics.request_errors++;
+		METRIC_ADD(c->shard->metrics.request_errors, 1);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
 		return;
@@ -92,22 +117,31 @@ void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	arena_init(&req->arena, api->arena_bytes_max);
 	request_enqueue(c, req);
 	if ((size_t)h.api_key < sizeof(c->shard->metrics.requests) / sizeof(uint64_t))
-		c->shard->metrics.requests[h.api_key]++;
-	if (!supported)
-		handle_api_versions_unsupported(req);
-	else
-		api->handle(req);
+		METRIC_ADD(c->shard->metrics.requests[h.api_key], 1);
+	req->exec = c->shard;
+	if (!c->shard->io) {
+		METRIC_ADD(c->shard->metrics.requests_forwarded, 1);
+		shard_post(c->shard, REQUEST_IO_SHARD, request_run_here, req);
+		return;
+	}
+	request_run_here(req);
 }
 
 void request_reject_malformed(struct request *req)
+{
+	req->rejected = true;
+	request_finish_without_response(req);
+}
+
+/* On the connection's shard. */
+static void request_close_rejected(struct request *req)
 {
 	struct conn *c = req->conn;
 	slog_warn("request", "closing %s: malformed %s v%d request: %s (%s) at byte %zu", c->peer,
 		  req->api->name, req->header.api_version, rc_error_name(req->body.err),
 		  req->body.err_what ? req->body.err_what : "?", req->body.err_off);
-	c->shard->metrics.request_errors++;
+	METRIC_ADD(c->shard->metrics.request_errors, 1);
 	conn_close(c, NULL);
-	request_finish_without_response(req);
 }
 
 struct wcursor *request_response_begin(struct request *req, size_t body_wire_bytes,
@@ -131,11 +165,24 @@ struct wcursor *request_response_begin(struct request *req, size_t body_wire_byt
 	return &req->writer;
 }
 
-static void request_mark_done(struct request *req)
+/* On the connection's shard: the response (or its absence) is ready. */
+static void request_done_here(void *arg)
 {
+	struct request *req = arg;
 	assert(!req->done);
+	if (req->rejected)
+		request_close_rejected(req);
+	req->exec = req->conn->shard;
 	req->done = true;
 	conn_request_done(req->conn);
+}
+
+static void request_mark_done(struct request *req)
+{
+	if (req->exec != req->conn->shard)
+		shard_post(req->exec, req->conn->shard->id, request_done_here, req);
+	else
+		request_done_here(req);
 }
 
 void request_finish(struct request *req)

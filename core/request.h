@@ -1,10 +1,13 @@
 /* A Kafka request from its frame to its response, and the dispatch table.
  *
- * A request owns its frame buffer and an arena for decoded structures. Its
- * handler runs on the connection's shard, may finish at once or later (a
- * produce waiting for its writes, a fetch waiting for data), and ends by
- * building a response with request_response_begin/request_finish. The
- * connection sends responses in request order. */
+ * A request owns its frame buffer and an arena for decoded structures. It is
+ * received on the connection's (network) shard; its handler runs on the io
+ * shard that owns the data (the same shard when it does both: no hop), may
+ * finish at once or later (a produce waiting for its writes, a fetch waiting
+ * for data), and ends by building a response with request_response_begin/
+ * request_finish. Finishing on another shard posts the request back to the
+ * connection's shard, which sends responses in request order. While the
+ * handler has it, the connection's shard does not touch the request. */
 #ifndef SLUICE_CORE_REQUEST_H
 #define SLUICE_CORE_REQUEST_H
 
@@ -44,6 +47,7 @@ const struct api_entry *api_entries(size_t *count);
 
 struct request {
 	struct conn *conn;
+	struct shard *exec;        /* the shard running the handler */
 	struct request *next;      /* the connection's in-order queue */
 	const struct api_entry *api;
 	struct request_header header;
@@ -60,9 +64,10 @@ struct request {
 	struct wcursor writer;
 	bool done;
 	bool no_response;          /* acks=0 produce */
+	bool rejected;             /* malformed: the connection closes when it returns */
 };
 
-/* Handlers' view of where they run. */
+/* Handlers' view of where they run (timers, metrics, owned data). */
 struct shard *request_shard(const struct request *req);
 struct broker *request_broker(const struct request *req);
 

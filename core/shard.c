@@ -3,6 +3,10 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -17,6 +21,7 @@
 #include "core/group_coordinator.h"
 #include "core/log.h"
 #include "core/metrics_http.h"
+#include "core/shard_mail.h"
 
 enum { SHARD_LISTEN_BACKLOG = 1024 };
 
@@ -38,7 +43,7 @@ void shard_pause_conn(struct shard *s, struct conn *c)
 	if (c->paused)
 		return;
 	c->paused = true;
-	s->metrics.receive_pauses++;
+	METRIC_ADD(s->metrics.receive_pauses, 1);
 	c->paused_next = s->paused_head;
 	s->paused_head = c;
 }
@@ -88,8 +93,9 @@ static void shard_on_listen_cancel(struct io_op *op, int32_t res, uint32_t flags
 }
 
 /* Binds the configured listener with SO_REUSEPORT so that later shards can
- * bind the same address and the kernel spreads connections over them. */
-int shard_start_listener(struct shard *s, char *err, size_t errlen)
+ * bind the same address and the kernel spreads connections over them. The
+ * shard starts accepting on its own thread. */
+int shard_open_listener(struct shard *s, char *err, size_t errlen)
 {
 	const struct broker_config *cfg = &s->broker->cfg;
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
@@ -119,18 +125,55 @@ int shard_start_listener(struct shard *s, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	s->listen_fd = fd;
-	s->accept_op.done = shard_on_accept;
-	s->accept_armed = true;
-	io_accept_multishot(s->reactor, fd, &s->accept_op);
 	return 0;
 }
 
-/* Runs the loop until the broker asks to stop, then closes every connection
- * and drains the ring. */
+static void shard_arm_accept(struct shard *s)
+{
+	if (s->listen_fd < 0)
+		return;
+	s->accept_op.done = shard_on_accept;
+	s->accept_armed = true;
+	io_accept_multishot(s->reactor, s->listen_fd, &s->accept_op);
+}
+
+/* Whether the shard may leave its loop after the stop: its connections are
+ * gone, its ring is idle, its outgoing messages left, and (the first shard,
+ * which owns the data the others send requests to) every other shard is done. */
+static bool shard_finished(struct shard *s)
+{
+	if (s->conns || reactor_inflight(s->reactor) > 0 || !shard_mail_sent(s))
+		return false;
+	return s->id != 0 || atomic_load(&s->broker->shards_running) == 1;
+}
+
+static void shard_turn(struct shard *s)
+{
+	bool more = shard_mail_drain(s);
+	reactor_run_once(s->reactor, more ? 0 : SHARD_POLL_NS);
+}
+
+/* The shard's thread stays on its CPU, but the kernel workers that copy its
+ * buffered appends into the page cache may run on any of cpu.affinity:
+ * confined to the shard's CPU they would queue behind it. */
+static void shard_free_workers(struct shard *s)
+{
+	int rc = reactor_set_worker_cpus(s->reactor, &s->broker->worker_cpus);
+	if (rc != 0)
+		slog_warn("shard", "shard %u: io_uring workers stay on CPU %d: %s", s->id, s->cpu,
+			  strerror(-rc));
+}
+
+/* Runs the loop until the broker asks to stop, then closes every connection,
+ * answers what waits on this shard's data, and stays until no other shard
+ * can still need it. */
 void shard_run(struct shard *s)
 {
-	while (!s->broker->stop_requested)
-		reactor_run_once(s->reactor, SHARD_POLL_NS);
+	shard_free_workers(s);
+	shard_mail_attach(s);
+	shard_arm_accept(s);
+	while (!atomic_load(&s->broker->stop_requested))
+		shard_turn(s);
 	s->stopping = true;
 	if (s->listen_fd >= 0 && s->accept_armed) {
 		s->listen_cancel_op.done = shard_on_listen_cancel;
@@ -138,17 +181,65 @@ void shard_run(struct shard *s)
 	}
 	if (s->id == 0)
 		metrics_http_stop(s->broker);
-	fetch_waiters_finish_all(s);
-	group_coordinator_shutdown(s);
+	if (s->io) {
+		fetch_waiters_finish_all(s);
+		group_coordinator_shutdown(s);
+	}
 	for (struct conn *c = s->conns; c;) {
 		struct conn *next = c->next;
 		conn_close(c, NULL);
 		c = next;
 	}
-	while (reactor_inflight(s->reactor) > 0 || s->conns)
+	while (!shard_finished(s))
+		shard_turn(s);
+	if (s->id != 0)
+		atomic_fetch_sub(&s->broker->shards_running, 1);
+	shard_mail_detach(s);
+	while (!shard_mail_detached(s) || reactor_inflight(s->reactor) > 0)
 		reactor_run_once(s->reactor, SHARD_POLL_NS);
 	if (s->listen_fd >= 0) {
 		close(s->listen_fd);
 		s->listen_fd = -1;
 	}
+}
+
+static void *shard_thread_main(void *arg)
+{
+	struct shard *s = arg;
+	struct broker *b = s->broker;
+	if (b->thread_init)
+		b->thread_init(s->id);
+	int rc = reactor_enable(s->reactor);
+	if (rc != 0) {
+		slog_error("shard", "shard %u cannot own its ring: %s", s->id, strerror(-rc));
+		abort();
+	}
+	shard_run(s);
+	return NULL;
+}
+
+int shard_pin(struct shard *s, pthread_t thread)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(s->cpu, &set);
+	return pthread_setaffinity_np(thread, sizeof(set), &set);
+}
+
+
+int shard_spawn(struct shard *s)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	/* Signals go to the main thread, which runs the first shard. */
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&s->thread, NULL, shard_thread_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -rc;
+	s->own_thread = true;
+	rc = shard_pin(s, s->thread);
+	if (rc != 0)
+		slog_warn("shard", "shard %u: cannot pin to CPU %d: %s", s->id, s->cpu, strerror(rc));
+	return 0;
 }

@@ -1,11 +1,10 @@
-/* A shard: one thread, one reactor, the connections and partitions it owns.
- *
- * This issue's broker runs one shard; every piece of data-path state lives
- * here and not in globals, so that more shards only add mailboxes between
- * them. */
+/* A shard: one thread pinned to one CPU, one reactor, and what it owns:
+ * client connections (network shards) and partitions with their groups (io
+ * shards). Shards talk only through mailboxes (shard_mail.h). */
 #ifndef SLUICE_CORE_SHARD_H
 #define SLUICE_CORE_SHARD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,11 +14,18 @@
 struct broker;
 struct conn;
 struct group_coordinator;
+struct shard_outbox;
 
 struct shard {
 	uint32_t id;
 	struct broker *broker;
 	struct reactor *reactor;
+	bool network;                 /* owns client connections */
+	bool io;                      /* owns partitions (and their groups) */
+	int cpu;                      /* pinned to this CPU */
+	pthread_t thread;
+	bool own_thread;              /* not the main thread */
+	struct shard_outbox *outbox;  /* per destination shard */
 
 	int listen_fd;
 	struct io_op accept_op;
@@ -47,7 +53,13 @@ void shard_request_bytes_sub(struct shard *s, uint64_t n);
 bool shard_over_budget(const struct shard *s);
 void shard_pause_conn(struct shard *s, struct conn *c);
 
-int shard_start_listener(struct shard *s, char *err, size_t errlen);
+int shard_open_listener(struct shard *s, char *err, size_t errlen);
+/* The shard's loop, on its own thread (shard 0: the main thread). */
 void shard_run(struct shard *s);
+/* Starts a shard (other than the first) on a new thread pinned to its CPU.
+ * Returns 0 or -errno. */
+int shard_spawn(struct shard *s);
+/* Pins `thread` to the shard's CPU; returns 0 or an errno. */
+int shard_pin(struct shard *s, pthread_t thread);
 
 #endif

@@ -184,8 +184,8 @@ static int topics_open_logs(struct broker *b, struct topic *t, bool clean_shutdo
 /* Picks the io shard with the fewest partitions for each new partition. */
 static void topics_place(struct broker *b, struct topic *t)
 {
-	uint32_t shards = b->shard_count;
-	uint32_t *load = calloc(shards, sizeof(*load));
+	uint32_t shards = b->io_shards;
+	uint32_t *load = calloc(b->shard_count, sizeof(*load));
 	assert(load);
 	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
 		for (struct topic *o = b->topics.buckets[i]; o; o = o->next_by_name)
@@ -541,7 +541,9 @@ int topics_load(struct broker *b, bool clean_shutdown)
 				  t->name, msg);
 		for (int32_t k = 0; k < t->partition_count; k++) {
 			int32_t s = mt[i].partition_shard ? mt[i].partition_shard[k] : 0;
-			t->partitions[k].shard = s >= 0 && (uint32_t)s < b->shard_count ? (uint32_t)s : 0;
+			/* A partition whose shard no longer owns partitions in this
+			 * layout moves to the first io shard. */
+			t->partitions[k].shard = s >= 0 && (uint32_t)s < b->io_shards ? (uint32_t)s : 0;
 		}
 		if (topics_open_logs(b, t, clean_shutdown, recovery, recovery_count) != 0) {
 			topic_free(t);

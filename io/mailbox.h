@@ -56,6 +56,7 @@ struct mailbox {
 	struct mailbox_msg *slots;
 	struct mailbox_bell to_consumer;
 	struct mailbox_bell to_producer;
+	void *user;                   /* the owners' context; never touched here */
 };
 
 /* Sets up a mailbox from `producer`'s reactor to `consumer`'s with room for
