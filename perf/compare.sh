@@ -49,11 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-ticks_per_s=$(getconf CLK_TCK)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
-mbps() { local v; v=$(sed -nE 's/.* ([0-9.]+) MB\/s.*/\1/p' <<<"$1"); echo "${v:-n/a}"; }
+source perf/common.sh
 
 echo "== limits"
 IPERF_PORT=$(free_port)
@@ -84,10 +80,6 @@ perf_run() {
 }
 latency_of() { build-rel/perf/sluice-perf "$@" 2>/dev/null | sed -n 2p; }
 pct() { sed -nE "s/.* $1 ([0-9]+) .*/\1/p" <<<"$2"; }
-user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
-sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
-per_gb() { awk -v t="$1" -v hz="$ticks_per_s" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", t / hz / (b / 1e9); else printf "-" }'; }
-bytes_of() { sed -nE 's/.* messages, ([0-9]+) bytes.*/\1/p' <<<"$1"; }
 
 echo "== rdkafka engine: produce ($MESSAGES x $SIZE B, acks=1, $PARTITIONS partitions)"
 u0=$(user_ticks $SLUICE); s0=$(sys_ticks $SLUICE)

@@ -143,7 +143,7 @@ def make_broker(data_dir):
             if rc != 0:
                 errors.append(f"broker exited with {rc} at shutdown:\n{b.log_tail()}")
         text = b.log_text()
-        if "AddressSanitizer" in text or "runtime error:" in text:
+        if "AddressSanitizer" in text or "ThreadSanitizer" in text or "runtime error:" in text:
             errors.append(f"sanitizer report:\n{b.log_tail(80)}")
     assert not errors, "\n".join(errors)
 

@@ -1,0 +1,157 @@
+"""The broker as shards: every core layout (network and io shard counts,
+more shards than cores) serves produce and fetch exactly, with per-partition
+order, over connections the kernel spreads across the network shards; a few
+hundred connections at once; the layout is logged and exported."""
+import re
+import struct
+import urllib.request
+
+import pytest
+
+import kafka_wire as kw
+
+PARTITIONS = 6
+
+
+def metrics_text(broker):
+    return urllib.request.urlopen(f"http://127.0.0.1:{broker.metrics_port}/metrics",
+                                  timeout=5).read().decode()
+
+
+def create_topic(bootstrap, name, partitions):
+    from kafka.admin import KafkaAdminClient, NewTopic
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(name, partitions, 1)])
+    admin.close()
+
+
+def produce_request(topic, partition, values):
+    batch = kw.record_batch(values)
+    body = kw.string(None) + struct.pack(">hii", 1, 10000, 1) + kw.string(topic)
+    body += struct.pack(">ii", 1, partition) + struct.pack(">i", len(batch)) + batch
+    return body
+
+
+def read_values(records):
+    """Values of every record in an uncompressed records blob, in order."""
+    out, pos = [], 0
+    while pos + 61 <= len(records):
+        base, length = struct.unpack(">qi", records[pos:pos + 12])
+        count = struct.unpack(">i", records[pos + 57:pos + 61])[0]
+        r = pos + 61
+        for _ in range(count):
+            n, r = varint_at(records, r)
+            end = r + n
+            r += 1
+            _, r = varint_at(records, r)   # timestamp delta
+            _, r = varint_at(records, r)   # offset delta
+            klen, r = varint_at(records, r)
+            r += max(klen, 0)
+            vlen, r = varint_at(records, r)
+            out.append(records[r:r + vlen])
+            r = end
+        pos += 12 + length
+    return out
+
+
+def varint_at(buf, pos):
+    shift = v = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        v |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return (v >> 1) ^ -(v & 1), pos
+        shift += 7
+
+
+def fetch_all(bootstrap, topic, partition):
+    c = kw.Conn(bootstrap)
+    values, offset = [], 0
+    while True:
+        err, hw, records = kw.fetch_v4(c, topic, partition, offset, max_bytes=8 << 20,
+                                       partition_max_bytes=8 << 20)
+        assert err == 0
+        got = read_values(records)
+        if not got:
+            break
+        values += got
+        offset += len(got)
+        if offset >= hw:
+            break
+    c.close()
+    return values
+
+
+def run_load(bootstrap, topic, connections, requests_each):
+    """Each connection pipelines its produce requests to one partition, then
+    reads every response; returns the values sent per partition, in order."""
+    conns = [kw.Conn(bootstrap, timeout=60) for _ in range(connections)]
+    sent = {p: [] for p in range(PARTITIONS)}
+    for i, c in enumerate(conns):
+        p = i % PARTITIONS
+        for k in range(requests_each):
+            values = [b"c%d-r%d-%d" % (i, k, j) for j in range(3)]
+            c.request(0, 3, produce_request(topic, p, values))
+            sent[p].append(values)
+    bases = {}
+    for i, c in enumerate(conns):
+        p = i % PARTITIONS
+        last = -1
+        for k in range(requests_each):
+            r = c.response()
+            pos = 4 + 4
+            (tlen,) = struct.unpack(">h", r[pos:pos + 2])
+            pos += 2 + tlen + 4
+            part, err, base = struct.unpack(">ihq", r[pos:pos + 14])
+            assert (part, err) == (p, 0)
+            assert base > last, "responses on one connection left out of order"
+            last = base
+            bases[(i, k)] = base
+        c.close()
+    return sent, bases
+
+
+def check_exact(bootstrap, topic, connections, requests_each, sent):
+    for p in range(PARTITIONS):
+        got = fetch_all(bootstrap, topic, p)
+        expected = [v for values in sent[p] for v in values]
+        assert sorted(got) == sorted(expected), f"partition {p}: lost or duplicated records"
+        # Each connection's records keep their order within the partition.
+        for i in range(p, connections, PARTITIONS):
+            mine = [v for v in got if v.startswith(b"c%d-" % i)]
+            assert mine == [v for v in expected if v.startswith(b"c%d-" % i)]
+
+
+@pytest.mark.parametrize("network,io", [(1, 1), (2, 1), (1, 2), (2, 2), (3, 3), (4, 4)])
+def test_layouts_serve_exactly(make_broker, network, io):
+    b = make_broker({"num.network.threads": network, "num.io.threads": io})
+    log = b.log_text()
+    shards = max(network, 1)
+    layout = re.findall(r"core layout: shard (\d+) on CPU (\d+): (.*)", log)
+    assert len(layout) == shards, log
+    assert all(("network" in roles) == (int(k) < network) for k, _, roles in layout)
+    assert metrics_text(b).count("sluice_shard_info{") == shards
+    create_topic(b.bootstrap, "spread", PARTITIONS)
+    connections = 4 * max(network, 2)
+    sent, _ = run_load(b.bootstrap, "spread", connections, 20)
+    check_exact(b.bootstrap, "spread", connections, 20, sent)
+    accepted = re.findall(r'sluice_connections_accepted_total\{shard="(\d+)"\} (\d+)', metrics_text(b))
+    assert sum(int(n) for _, n in accepted) >= connections
+    if network > 1:
+        # The kernel spread the connections: more than one shard accepted some.
+        assert sum(1 for _, n in accepted if int(n) > 0) > 1
+
+
+def test_hundreds_of_connections(make_broker):
+    b = make_broker({"num.network.threads": 2, "num.io.threads": 2})
+    create_topic(b.bootstrap, "crowd", PARTITIONS)
+    sent, _ = run_load(b.bootstrap, "crowd", 300, 5)
+    check_exact(b.bootstrap, "crowd", 300, 5, sent)
+    assert b.alive()
+
+
+def test_bad_cpu_affinity_stops_the_start(make_broker):
+    with pytest.raises(RuntimeError) as e:
+        make_broker({"cpu.affinity": "0-x"})
+    assert "cpu.affinity" in str(e.value)
