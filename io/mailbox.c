@@ -22,7 +22,10 @@ static void bell_on_op(struct io_op *op, int32_t res, uint32_t flags)
 			fprintf(stderr, "mailbox: doorbell read: %d\n", res);
 			abort();
 		}
-		bell_arm(b);
+		/* A ring that beat the cancel must not re-arm what is being
+		 * detached: the cancel has already missed it. */
+		if (!b->detaching)
+			bell_arm(b);
 	}
 	b->ring(b->box);
 }
@@ -101,6 +104,7 @@ void mailbox_attach(struct mailbox_bell *b)
 
 void mailbox_detach(struct mailbox_bell *b)
 {
+	b->detaching = true;
 	if (b->armed)
 		io_cancel_fd(b->owner, b->eventfd, &b->cancel_op);
 }

@@ -44,6 +44,7 @@ struct mailbox_bell {
 	int eventfd;                  /* -1 with MSG_RING */
 	uint64_t eventfd_value;
 	bool armed;                   /* eventfd mode: a read is in flight */
+	bool detaching;               /* no more re-arming */
 	void (*ring)(struct mailbox *m); /* runs on the owner when rung */
 };
 
