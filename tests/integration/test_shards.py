@@ -155,3 +155,64 @@ def test_bad_cpu_affinity_stops_the_start(make_broker):
     with pytest.raises(RuntimeError) as e:
         make_broker({"cpu.affinity": "0-x"})
     assert "cpu.affinity" in str(e.value)
+
+
+def vm_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_flooded_shards_stay_bounded(make_broker):
+    """Forty connections push 200 MiB of produce requests as fast as the
+    sockets take them into a broker with a 4 MiB request budget (2 MiB per
+    network shard): its peak resident memory grows by far less than the
+    load, and every record is written."""
+    import threading
+    from conftest import SANITIZED
+    b = make_broker({"num.network.threads": 2, "num.io.threads": 1,
+                     "queued.max.request.bytes": 4 << 20})
+    create_topic(b.bootstrap, "flood", PARTITIONS)
+    pid = b.proc.pid
+    base_kib = vm_kib(pid, "VmRSS")
+    value = b"f" * 8000
+    requests_each, records_per_request = 20, 32   # 256 KiB requests, 200 MiB in all
+    failures = []
+
+    def one(i):
+        c = kw.Conn(b.bootstrap, timeout=120)
+        p = i % PARTITIONS
+        body = produce_request("flood", p, [value] * records_per_request)
+
+        def reader():
+            for _ in range(requests_each):
+                r = c.response()
+                pos = 4 + 4
+                (tlen,) = struct.unpack(">h", r[pos:pos + 2])
+                pos += 2 + tlen + 4
+                if struct.unpack(">ihq", r[pos:pos + 14])[1] != 0:
+                    failures.append(i)
+        t = threading.Thread(target=reader)
+        t.start()
+        for _ in range(requests_each):
+            c.request(0, 3, body)
+        t.join(120)
+        c.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    assert not failures
+    peak_growth_mib = (vm_kib(pid, "VmHWM") - base_kib) / 1024
+    request_bytes = len(produce_request("flood", 0, [value] * records_per_request))
+    assert 40 * requests_each * request_bytes > 190 << 20
+    print(f"peak RSS growth {peak_growth_mib:.1f} MiB for {40 * requests_each * request_bytes >> 20} MiB sent")
+    if not SANITIZED:
+        assert peak_growth_mib < 64, f"peak RSS grew by {peak_growth_mib:.0f} MiB under a 4 MiB budget"
+    assert b.metrics()["sluice_receive_pauses_total"] > 0, "the budget was never reached"
+    got = sum(len(fetch_all(b.bootstrap, "flood", p)) for p in range(PARTITIONS))
+    assert got == 40 * requests_each * records_per_request
