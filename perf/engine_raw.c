@@ -84,6 +84,7 @@ struct raw_engine {
 	struct raw_conn *conns;
 	uint32_t conn_count;
 	bool produce;
+	bool expect_responses;        /* false for acks=0 produce */
 	uint64_t start_ns;
 	uint64_t last_ns;
 	bool stopping;
@@ -156,6 +157,18 @@ static void raw_conn_fail(struct raw_conn *c, const char *what, int err)
 }
 
 static void raw_on_send(struct io_op *op, int32_t res, uint32_t flags);
+static void raw_record_latency(struct raw_conn *c);
+
+/* acks=0: the broker answers nothing, so a request is done once it is sent. */
+static void raw_sent_unanswered(struct raw_conn *c)
+{
+	struct raw_engine *e = c->e;
+	raw_record_latency(c);
+	perf_stats.messages += e->records_per_request;
+	perf_stats.bytes += e->record_bytes_per_request;
+	if (!e->stopping)
+		c->to_send++;
+}
 
 static void raw_send_next(struct raw_conn *c)
 {
@@ -185,8 +198,11 @@ static void raw_on_send(struct io_op *op, int32_t res, uint32_t flags)
 		return;
 	}
 	c->req_sent += (size_t)res;
-	if (c->req_sent == c->req_len)
+	if (c->req_sent == c->req_len) {
 		c->req_sent = 0;
+		if (!c->e->expect_responses)
+			raw_sent_unanswered(c);
+	}
 	raw_send_next(c);
 }
 
@@ -468,7 +484,8 @@ static void raw_free(struct raw_engine *e)
 
 static int raw_setup(struct raw_engine *e, const struct perf_args *a, bool produce)
 {
-	*e = (struct raw_engine){ .a = a, .produce = produce };
+	*e = (struct raw_engine){ .a = a, .produce = produce,
+				  .expect_responses = !produce || strcmp(a->acks, "0") != 0 };
 	arena_init(&e->arena, RAW_ARENA_BYTES);
 	if (a->inflight > RAW_INFLIGHT_MAX || a->connections > RAW_CONNECTIONS_MAX) {
 		fprintf(stderr, "sluice-perf: at most %d connections and %d requests in flight each\n",
@@ -507,7 +524,8 @@ int perf_raw_produce(const struct perf_args *a)
 	struct raw_engine e;
 	int rc = 1;
 	if (raw_setup(&e, a, true) == 0) {
-		perf_stats.latency_what = "Produce request -> response";
+		perf_stats.latency_what = e.expect_responses ? "Produce request -> response"
+						     : "Produce request -> sent (acks=0: no response)";
 		size_t len = 0;
 		uint8_t *proto = raw_produce_request(&e, partitions, &len);
 		for (uint32_t i = 0; proto && i < e.conn_count; i++) {

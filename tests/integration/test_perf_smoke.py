@@ -51,6 +51,17 @@ def test_perf_raw_engine(broker, tmp_path):
     assert res["latency"] == "Fetch request -> response"
 
 
+def test_perf_raw_engine_acks_zero(broker, tmp_path):
+    # No responses come back: a request counts once it is sent, and the run ends.
+    out = tmp_path / "raw0.json"
+    run([PERF, "produce", "--engine", "raw", "--brokers", broker.bootstrap, "--topic", "raw0",
+         "--partitions", "2", "--size", "1000", "--request-bytes", "100000", "--count", "3000",
+         "--acks", "0", "--json", str(out)], timeout=60)
+    res = json.loads(out.read_text())
+    assert res["errors"] == 0 and res["messages"] >= 3000
+    assert res["latency"] == "Produce request -> sent (acks=0: no response)"
+
+
 def test_perf_end_to_end(broker, tmp_path):
     out = tmp_path / "e2e.json"
     run([PERF, "e2e", "--brokers", broker.bootstrap, "--topic", "e2e", "--partitions", "2",
