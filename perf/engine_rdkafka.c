@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,7 +127,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 /* Sends at --rate (or as fast as the client takes them) until the run is over;
- * with `stamp` the payload starts with the intended send time. */
+ * with `stamp` the payload starts with the intended send time, and the
+ * progress line is left to the e2e consumer, which has the latencies. */
 static void produce_loop(rd_kafka_t *rk, const struct perf_args *a, bool stamp)
 {
 	char *payload = malloc((size_t)a->size + 1);
@@ -165,7 +167,8 @@ static void produce_loop(rd_kafka_t *rk, const struct perf_args *a, bool stamp)
 		}
 		sent++;
 		rd_kafka_poll(rk, 0);
-		perf_progress(start, &last);
+		if (!stamp)
+			perf_progress(&perf_stats, start, &last);
 	}
 	rd_kafka_flush(rk, PERF_FLUSH_MS);
 	perf_stats.seconds = (double)(perf_now_ns() - start) / 1e9;
@@ -231,8 +234,10 @@ int perf_rdkafka_consume(const struct perf_args *a)
 		rd_kafka_destroy(rk);
 		return 1;
 	}
-	uint64_t start = 0, last = 0;
-	while (!perf_done(a, perf_stats.messages, start ? start : perf_now_ns())) {
+	/* Throughput counts from the first message; --duration from launch, so a
+	 * topic that stays empty still ends the run. */
+	uint64_t launched = perf_now_ns(), start = 0, last = 0;
+	while (!perf_done(a, perf_stats.messages, launched)) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, PERF_POLL_MS);
 		if (!m)
 			continue;
@@ -244,7 +249,7 @@ int perf_rdkafka_consume(const struct perf_args *a)
 		}
 		rd_kafka_message_destroy(m);
 		if (start)
-			perf_progress(start, &last);
+			perf_progress(&perf_stats, start, &last);
 	}
 	perf_stats.seconds = start ? (double)(perf_now_ns() - start) / 1e9 : 0;
 	rd_kafka_consumer_close(rk);
@@ -254,24 +259,24 @@ int perf_rdkafka_consume(const struct perf_args *a)
 
 struct e2e_consumer {
 	rd_kafka_t *rk;
-	uint64_t want;
-	volatile int producer_done;
-	uint64_t received;
-	uint64_t bytes;
-	struct histogram latency_us;
+	_Atomic uint64_t want;       /* lowered to what was delivered once the producer is done */
+	atomic_bool producer_done;
+	struct perf_stats stats; /* this thread's own: the producer thread never reads it */
 };
 
 /* The send time travels as CLOCK_MONOTONIC nanoseconds: producer and consumer
- * share this process, so one clock measures both ends. */
+ * share this process (and so one host and one clock), which is what makes the
+ * two ends comparable. */
 static void *e2e_consume(void *arg)
 {
 	struct e2e_consumer *c = arg;
-	uint64_t idle_since = 0;
-	while (c->received < c->want && !perf_stop) {
+	uint64_t idle_since = 0, start = perf_now_ns(), last = start;
+	while (c->stats.messages < atomic_load(&c->want) && !perf_stop) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, PERF_POLL_MS);
 		uint64_t now = perf_now_ns();
+		perf_progress(&c->stats, start, &last);
 		if (!m) {
-			if (c->producer_done && !idle_since)
+			if (atomic_load(&c->producer_done) && !idle_since)
 				idle_since = now;
 			if (idle_since && now - idle_since > (uint64_t)E2E_GRACE_MS * 1000000)
 				break;
@@ -280,9 +285,9 @@ static void *e2e_consume(void *arg)
 		if (!m->err && m->len >= sizeof(uint64_t)) {
 			uint64_t sent;
 			memcpy(&sent, m->payload, sizeof(sent));
-			histogram_record(&c->latency_us, now > sent ? (now - sent) / 1000 : 0);
-			c->received++;
-			c->bytes += m->len;
+			histogram_record(&c->stats.latency_us, now > sent ? (now - sent) / 1000 : 0);
+			c->stats.messages++;
+			c->stats.bytes += m->len;
 		}
 		rd_kafka_message_destroy(m);
 	}
@@ -337,6 +342,7 @@ int perf_rdkafka_e2e(const struct perf_args *a)
 	}
 	perf_stats = (struct perf_stats){ 0 };
 	struct e2e_consumer c = { .want = a->count ? (uint64_t)a->count : UINT64_MAX };
+	c.stats.latency_what = "end to end: intended send -> consumer";
 	rd_kafka_conf_t *cconf = consumer_conf(a);
 	conf_set(cconf, "enable.partition.eof", "true");
 	c.rk = client_new(RD_KAFKA_CONSUMER, cconf);
@@ -352,17 +358,21 @@ int perf_rdkafka_e2e(const struct perf_args *a)
 		return 1;
 	}
 	pthread_t th;
-	pthread_create(&th, NULL, e2e_consume, &c);
+	if (pthread_create(&th, NULL, e2e_consume, &c) != 0) {
+		fprintf(stderr, "sluice-perf: cannot start the e2e consumer thread\n");
+		rd_kafka_destroy(c.rk);
+		rd_kafka_destroy(producer);
+		return 1;
+	}
 	produce_loop(producer, a, true);
 	uint64_t sent = perf_stats.messages;
-	c.want = sent;
-	c.producer_done = 1;
+	atomic_store(&c.want, sent);
+	atomic_store(&c.producer_done, true);
 	pthread_join(th, NULL);
-	perf_stats.messages = c.received;
-	perf_stats.bytes = c.bytes;
-	perf_stats.errors += sent - c.received;
-	perf_stats.latency_us = c.latency_us;
-	perf_stats.latency_what = "end to end: intended send -> consumer";
+	/* Throughput is the producer's: the consumer's clock started before it. */
+	c.stats.seconds = perf_stats.seconds;
+	c.stats.errors += perf_stats.errors + (sent > c.stats.messages ? sent - c.stats.messages : 0);
+	perf_stats = c.stats;
 	rd_kafka_consumer_close(c.rk);
 	rd_kafka_destroy(c.rk);
 	rd_kafka_destroy(producer);

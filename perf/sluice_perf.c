@@ -15,6 +15,7 @@
  * summary to stdout, and with --json to a file. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,27 +39,27 @@ uint64_t perf_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void perf_progress(uint64_t start_ns, uint64_t *last_ns)
+void perf_progress(const struct perf_stats *st, uint64_t start_ns, uint64_t *last_ns)
 {
 	uint64_t now = perf_now_ns();
 	if (now - *last_ns < 1000000000ull)
 		return;
 	*last_ns = now;
 	double s = (double)(now - start_ns) / 1e9;
-	fprintf(stderr, "%6.1fs %10.0f msg/s %8.1f MB/s", s, (double)perf_stats.messages / s,
-		(double)perf_stats.bytes / s / 1e6);
-	if (perf_stats.latency_what)
-		fprintf(stderr, "  p99 %" PRIu64 " us", histogram_quantile(&perf_stats.latency_us, 0.99));
-	fprintf(stderr, "  errors %" PRIu64 "\n", perf_stats.errors);
+	fprintf(stderr, "%6.1fs %10.0f msg/s %8.1f MB/s", s, (double)st->messages / s,
+		(double)st->bytes / s / 1e6);
+	if (st->latency_what)
+		fprintf(stderr, "  p99 %" PRIu64 " us", histogram_quantile(&st->latency_us, 0.99));
+	fprintf(stderr, "  errors %" PRIu64 "\n", st->errors);
 }
 
 bool perf_done(const struct perf_args *a, uint64_t done, uint64_t start_ns)
 {
 	if (perf_stop)
 		return true;
-	if (a->count)
-		return done >= (uint64_t)a->count;
-	return (double)(perf_now_ns() - start_ns) / 1e9 >= a->duration_s;
+	if (a->count && done >= (uint64_t)a->count)
+		return true;
+	return a->duration_s > 0 && (double)(perf_now_ns() - start_ns) / 1e9 >= a->duration_s;
 }
 
 _Noreturn void perf_usage(const char *why)
@@ -66,7 +67,7 @@ _Noreturn void perf_usage(const char *why)
 	if (why)
 		fprintf(stderr, "sluice-perf: %s\n", why);
 	fprintf(stderr,
-		"usage: sluice-perf produce|consume|e2e --brokers H:P --topic T [--count N | --duration S]\n"
+		"usage: sluice-perf produce|consume|e2e --brokers H:P --topic T [--count N] [--duration S]\n"
 		"  --engine rdkafka|raw       rdkafka: a librdkafka client (default); raw: pre-encoded\n"
 		"                             requests over io_uring (produce and consume only)\n"
 		"  produce/e2e: [--size B] [--rate MSG_PER_S] [--acks 0|1|all] [--partitions N]\n"
@@ -74,18 +75,19 @@ _Noreturn void perf_usage(const char *why)
 		"               [--keys N] [--headers N]\n"
 		"  consume:     [--from earliest|latest] [--group G]\n"
 		"  raw:         [--connections N] [--request-bytes B] [--inflight N]\n"
-		"  any:         [--json FILE]\n");
+		"  any:         [--json FILE]\n"
+		"  --count and --duration may both be given: the run ends at whichever comes first.\n");
 	exit(2);
 }
 
-static long perf_long(const char *flag, const char *v, long min)
+static long perf_long(const char *flag, const char *v, long min, long max)
 {
 	char *end = NULL;
 	errno = 0;
 	long n = strtol(v, &end, 10);
-	if (errno || !*v || *end || n < min) {
-		char why[128];
-		snprintf(why, sizeof(why), "%s: '%s' is not an integer >= %ld", flag, v, min);
+	if (errno || !*v || *end || n < min || n > max) {
+		char why[160];
+		snprintf(why, sizeof(why), "%s: '%s' is not an integer from %ld to %ld", flag, v, min, max);
 		perf_usage(why);
 	}
 	return n;
@@ -129,22 +131,22 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		if (!strcmp(f, "--brokers")) a->brokers = v;
 		else if (!strcmp(f, "--topic")) a->topic = v;
 		else if (!strcmp(f, "--engine")) a->engine = v;
-		else if (!strcmp(f, "--size")) a->size = perf_long(f, v, 0);
-		else if (!strcmp(f, "--count")) a->count = perf_long(f, v, 1);
+		else if (!strcmp(f, "--size")) a->size = perf_long(f, v, 0, PERF_SIZE_MAX);
+		else if (!strcmp(f, "--count")) a->count = perf_long(f, v, 1, LONG_MAX);
 		else if (!strcmp(f, "--duration")) a->duration_s = perf_double(f, v);
 		else if (!strcmp(f, "--rate")) a->rate = perf_double(f, v);
 		else if (!strcmp(f, "--acks")) a->acks = v;
 		else if (!strcmp(f, "--compression")) a->compression = v;
-		else if (!strcmp(f, "--linger-ms")) a->linger_ms = perf_long(f, v, 0);
-		else if (!strcmp(f, "--batch-bytes")) a->batch_bytes = perf_long(f, v, 1);
-		else if (!strcmp(f, "--partitions")) a->partitions = perf_long(f, v, 1);
-		else if (!strcmp(f, "--keys")) a->keys = perf_long(f, v, 0);
-		else if (!strcmp(f, "--headers")) a->headers = perf_long(f, v, 0);
+		else if (!strcmp(f, "--linger-ms")) a->linger_ms = perf_long(f, v, 0, PERF_LINGER_MS_MAX);
+		else if (!strcmp(f, "--batch-bytes")) a->batch_bytes = perf_long(f, v, 1, PERF_BATCH_BYTES_MAX);
+		else if (!strcmp(f, "--partitions")) a->partitions = perf_long(f, v, 1, PERF_PARTITIONS_MAX);
+		else if (!strcmp(f, "--keys")) a->keys = perf_long(f, v, 0, PERF_KEYS_MAX);
+		else if (!strcmp(f, "--headers")) a->headers = perf_long(f, v, 0, PERF_HEADERS_MAX);
 		else if (!strcmp(f, "--from")) a->from = v;
 		else if (!strcmp(f, "--group")) a->group = v;
-		else if (!strcmp(f, "--connections")) a->connections = perf_long(f, v, 1);
-		else if (!strcmp(f, "--request-bytes")) a->request_bytes = perf_long(f, v, 1);
-		else if (!strcmp(f, "--inflight")) a->inflight = perf_long(f, v, 1);
+		else if (!strcmp(f, "--connections")) a->connections = perf_long(f, v, 1, PERF_CONNECTIONS_MAX);
+		else if (!strcmp(f, "--request-bytes")) a->request_bytes = perf_long(f, v, 1, PERF_REQUEST_BYTES_MAX);
+		else if (!strcmp(f, "--inflight")) a->inflight = perf_long(f, v, 1, PERF_INFLIGHT_MAX);
 		else if (!strcmp(f, "--json")) a->json = v;
 		else {
 			char why[128];
@@ -158,6 +160,9 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		perf_usage("give --count or --duration");
 	if (!perf_is(a->acks, "0", "1") && !perf_is(a->acks, "all", "-1"))
 		perf_usage("--acks: 0, 1 or all");
+	if (!perf_is(a->compression, "none", "gzip") && !perf_is(a->compression, "snappy", "lz4") &&
+	    strcmp(a->compression, "zstd"))
+		perf_usage("--compression: none, gzip, snappy, lz4 or zstd");
 	if (!perf_is(a->from, "earliest", "latest"))
 		perf_usage("--from: earliest or latest");
 	if (!perf_is(a->engine, "rdkafka", "raw"))
@@ -172,6 +177,12 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		perf_usage("--group: the raw engine reads by assignment");
 	if (!strcmp(a->engine, "raw") && strcmp(a->from, "earliest"))
 		perf_usage("--from: the raw engine reads from the earliest offset");
+	if (!strcmp(a->engine, "raw") && a->rate > 0)
+		perf_usage("--rate: the raw engine sends as fast as the broker answers");
+	if (!strcmp(a->engine, "raw") && (a->keys || a->headers))
+		perf_usage("--keys/--headers: the raw engine sends values only");
+	if (!strcmp(a->engine, "raw") && strcmp(a->compression, "none"))
+		perf_usage("--compression: the raw engine sends uncompressed batches");
 	if (a->linger_ms < 0)
 		a->linger_ms = strcmp(a->mode, "e2e") ? 5 : 0;
 }
@@ -188,6 +199,8 @@ static void perf_report(const struct perf_args *a, FILE *out, bool json)
 			",\"errors\":%" PRIu64, a->mode, a->engine, perf_stats.messages, perf_stats.bytes,
 			perf_stats.requests, s, (double)perf_stats.messages / s,
 			(double)perf_stats.bytes / s / 1e6, perf_stats.errors);
+		if (perf_stats.protocol[0])
+			fprintf(out, ",\"protocol\":\"%s\"", perf_stats.protocol);
 		if (perf_stats.latency_what) {
 			fprintf(out, ",\"latency\":\"%s\",\"latency_us\":{", perf_stats.latency_what);
 			for (int i = 0; i < 5; i++)
@@ -197,9 +210,12 @@ static void perf_report(const struct perf_args *a, FILE *out, bool json)
 		fprintf(out, "}\n");
 		return;
 	}
-	fprintf(out, "%s: %" PRIu64 " messages, %" PRIu64 " bytes in %.3f s: %.0f msg/s, %.2f MB/s, %" PRIu64 " errors\n",
+	fprintf(out, "%s: %" PRIu64 " messages, %" PRIu64 " bytes in %.3f s: %.0f msg/s, %.2f MB/s, %" PRIu64 " errors",
 		a->mode, perf_stats.messages, perf_stats.bytes, s, (double)perf_stats.messages / s,
 		(double)perf_stats.bytes / s / 1e6, perf_stats.errors);
+	if (perf_stats.protocol[0])
+		fprintf(out, " (%s)", perf_stats.protocol);
+	fputc('\n', out);
 	if (perf_stats.latency_what) {
 		fprintf(out, "latency (%s, us):", perf_stats.latency_what);
 		for (int i = 0; i < 5; i++)
