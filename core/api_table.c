@@ -12,31 +12,37 @@ enum {
 	ARENA_LARGE_BYTES = 16u << 20, /* requests listing many partitions */
 };
 
+/* Where a handler runs: on the connection's shard (splitting partition work
+ * over the shards that own it), or on the control shard, which owns the topic
+ * registry and the group coordinator. */
+enum api_home { ON_CONNECTION = 0, ON_CONTROL = 1 };
+
 struct api_handler_row {
 	int16_t key;
 	api_handler_fn handle;
 	uint32_t arena_bytes_max;
+	enum api_home home;
 };
 
 static const struct api_handler_row api_handler_rows[] = {
-	{ API_PRODUCE, handle_produce, ARENA_LARGE_BYTES },
-	{ API_FETCH, handle_fetch, ARENA_LARGE_BYTES },
-	{ API_LIST_OFFSETS, handle_list_offsets, ARENA_LARGE_BYTES },
-	{ API_METADATA, handle_metadata, ARENA_LARGE_BYTES },
-	{ API_OFFSET_COMMIT, handle_offset_commit, ARENA_LARGE_BYTES },
-	{ API_OFFSET_FETCH, handle_offset_fetch, ARENA_LARGE_BYTES },
-	{ API_FIND_COORDINATOR, handle_find_coordinator, ARENA_SMALL_BYTES },
-	{ API_JOIN_GROUP, handle_join_group, ARENA_LARGE_BYTES },
-	{ API_HEARTBEAT, handle_heartbeat, ARENA_SMALL_BYTES },
-	{ API_LEAVE_GROUP, handle_leave_group, ARENA_SMALL_BYTES },
-	{ API_SYNC_GROUP, handle_sync_group, ARENA_LARGE_BYTES },
-	{ API_DESCRIBE_GROUPS, handle_describe_groups, ARENA_LARGE_BYTES },
-	{ API_LIST_GROUPS, handle_list_groups, ARENA_LARGE_BYTES },
-	{ API_API_VERSIONS, handle_api_versions, ARENA_SMALL_BYTES },
-	{ API_CREATE_TOPICS, handle_create_topics, ARENA_LARGE_BYTES },
-	{ API_DELETE_TOPICS, handle_delete_topics, ARENA_LARGE_BYTES },
-	{ API_DELETE_GROUPS, handle_delete_groups, ARENA_SMALL_BYTES },
-	{ API_OFFSET_DELETE, handle_offset_delete, ARENA_LARGE_BYTES },
+	{ API_PRODUCE, handle_produce, ARENA_LARGE_BYTES, ON_CONNECTION },
+	{ API_FETCH, handle_fetch, ARENA_LARGE_BYTES, ON_CONNECTION },
+	{ API_LIST_OFFSETS, handle_list_offsets, ARENA_LARGE_BYTES, ON_CONNECTION },
+	{ API_METADATA, handle_metadata, ARENA_LARGE_BYTES, ON_CONNECTION },
+	{ API_OFFSET_COMMIT, handle_offset_commit, ARENA_LARGE_BYTES, ON_CONTROL },
+	{ API_OFFSET_FETCH, handle_offset_fetch, ARENA_LARGE_BYTES, ON_CONTROL },
+	{ API_FIND_COORDINATOR, handle_find_coordinator, ARENA_SMALL_BYTES, ON_CONTROL },
+	{ API_JOIN_GROUP, handle_join_group, ARENA_LARGE_BYTES, ON_CONTROL },
+	{ API_HEARTBEAT, handle_heartbeat, ARENA_SMALL_BYTES, ON_CONTROL },
+	{ API_LEAVE_GROUP, handle_leave_group, ARENA_SMALL_BYTES, ON_CONTROL },
+	{ API_SYNC_GROUP, handle_sync_group, ARENA_LARGE_BYTES, ON_CONTROL },
+	{ API_DESCRIBE_GROUPS, handle_describe_groups, ARENA_LARGE_BYTES, ON_CONTROL },
+	{ API_LIST_GROUPS, handle_list_groups, ARENA_LARGE_BYTES, ON_CONTROL },
+	{ API_API_VERSIONS, handle_api_versions, ARENA_SMALL_BYTES, ON_CONNECTION },
+	{ API_CREATE_TOPICS, handle_create_topics, ARENA_LARGE_BYTES, ON_CONTROL },
+	{ API_DELETE_TOPICS, handle_delete_topics, ARENA_LARGE_BYTES, ON_CONTROL },
+	{ API_DELETE_GROUPS, handle_delete_groups, ARENA_SMALL_BYTES, ON_CONTROL },
+	{ API_OFFSET_DELETE, handle_offset_delete, ARENA_LARGE_BYTES, ON_CONTROL },
 };
 
 enum { API_ROWS = sizeof(api_handler_rows) / sizeof(api_handler_rows[0]) };
@@ -60,6 +66,7 @@ void api_table_init(void)
 			.flexible_from = info->flexible_from,
 			.handle = api_handler_rows[i].handle,
 			.arena_bytes_max = api_handler_rows[i].arena_bytes_max,
+			.on_control = api_handler_rows[i].home == ON_CONTROL,
 		};
 	}
 	for (size_t i = 1; i < API_ROWS; i++)

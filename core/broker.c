@@ -28,7 +28,6 @@ static const char CLEAN_SHUTDOWN_MARKER[] = ".kafka_cleanshutdown";
 enum {
 	SHARD_SQ_ENTRIES = 4096,
 	SHARD_TIMERS_MAX = 65536,
-	BROKER_IO_SHARDS_MAX = 1, /* until requests are split across io shards */
 };
 
 static int broker_mkdirs(const char *dir)
@@ -145,9 +144,8 @@ static void broker_on_housekeeping(struct io_timer *t)
 
 /* The core layout: num.network.threads shards own connections and
  * num.io.threads own partitions, shard k doing each job while k is below its
- * count, pinned round-robin over cpu.affinity. Partitions and groups live on
- * one io shard until requests are split across io shards; a larger
- * num.io.threads is logged as such. */
+ * count, pinned round-robin over cpu.affinity. Shard 0 is also the control
+ * shard: the topic registry and the group coordinator. */
 static int broker_layout(struct broker *b, int *cpus, int *ncpus)
 {
 	char err[256];
@@ -160,8 +158,7 @@ static int broker_layout(struct broker *b, int *cpus, int *ncpus)
 	for (int i = 0; i < *ncpus; i++)
 		CPU_SET(cpus[i], &b->worker_cpus);
 	b->network_shards = b->cfg.num_network_threads;
-	b->io_shards = BROKER_IO_SHARDS_MAX < b->cfg.num_io_threads ? BROKER_IO_SHARDS_MAX
-								      : b->cfg.num_io_threads;
+	b->io_shards = b->cfg.num_io_threads;
 	b->shard_count = b->network_shards > b->io_shards ? b->network_shards : b->io_shards;
 	return 0;
 }
@@ -170,14 +167,11 @@ static void broker_log_layout(const struct broker *b)
 {
 	for (uint32_t i = 0; i < b->shard_count; i++) {
 		const struct shard *s = &b->shards[i];
-		slog_info("broker", "core layout: shard %u on CPU %d: %s%s%s", i, s->cpu,
+		slog_info("broker", "core layout: shard %u on CPU %d: %s%s%s%s", i, s->cpu,
 			  s->network ? "network" : "", s->network && s->io ? " + " : "",
-			  s->io ? "io (partitions, groups)" : "");
+			  s->io ? "io (partitions)" : "",
+			  i == 0 ? " + control (topics, groups)" : "");
 	}
-	if (b->cfg.num_io_threads > b->io_shards)
-		slog_warn("broker", "num.io.threads=%u: partitions are served by %u io shard(s); "
-			  "spreading them over more shards is not implemented yet",
-			  b->cfg.num_io_threads, b->io_shards);
 }
 
 static int broker_shards_create(struct broker *b)
@@ -199,6 +193,7 @@ static int broker_shards_create(struct broker *b)
 		s->cpu = cpus[i % (uint32_t)ncpus];
 		s->request_bytes_max = b->cfg.queued_max_request_bytes / b->network_shards;
 		io_timer_init(&s->housekeeping_timer);
+		io_timer_init(&s->reaper_timer);
 		/* Rings are single-issuer: every shard but the first (the main
 		 * thread's) takes its ring over on its own thread. */
 		struct reactor_config rc = { .sq_entries = SHARD_SQ_ENTRIES,
@@ -230,7 +225,7 @@ int broker_start(struct broker *b)
 	if (!clean)
 		slog_info("broker", "no clean-shutdown marker in %s: recovering logs after their "
 			  "recovery points", b->cfg.log_dir);
-	if (broker_shards_create(b) != 0 || topics_load(b, clean) != 0)
+	if (broker_shards_create(b) != 0 || metadata_sync_init(b) != 0 || topics_load(b, clean) != 0)
 		return -1;
 	for (uint32_t i = 0; i < b->io_shards; i++)
 		if (group_coordinator_start(b, &b->shards[i]) != 0)
@@ -263,6 +258,7 @@ void broker_run(struct broker *b)
 {
 	struct shard *s0 = &b->shards[0];
 	uint32_t spawned = 1;
+	b->shards_running_loops = true;
 	for (; spawned < b->shard_count; spawned++) {
 		int rc = shard_spawn(&b->shards[spawned]);
 		if (rc != 0) {
@@ -303,6 +299,7 @@ void broker_stop(struct broker *b)
 	topics_for_each(&b->topics, broker_sync_topic, NULL);
 	broker_write_checkpoints(b);
 	topics_close_all(b);
+	metadata_sync_free(b);
 	if (b->meta) {
 		metadata_store_close(b->meta);
 		b->meta = NULL;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/metadata_sync.h"
 #include "core/topics.h"
 
 struct metadata_store;
@@ -18,11 +19,14 @@ struct mailbox;
 struct broker {
 	struct broker_config cfg;
 	struct metadata_store *meta;
-	struct topic_registry topics;
+	struct topic_registry topics;   /* the control shard's; others read the image */
+	struct metadata_image *_Atomic image; /* published by the control shard */
+	struct metadata_sync sync;      /* the control shard's rounds */
 	struct shard *shards;
 	uint32_t shard_count;         /* max(network shards, io shards) */
 	uint32_t network_shards;      /* shards 0..network_shards-1 own connections */
-	uint32_t io_shards;           /* shards 0..io_shards-1 own partitions */
+	uint32_t io_shards;           /* shards 0..io_shards-1 own partitions; shard 0 is
+				       * also the control shard (topics, groups) */
 	cpu_set_t worker_cpus;        /* cpu.affinity: where io_uring workers may run */
 	struct mailbox *mailboxes;    /* shard_count x shard_count, [from][to] */
 	bool mailboxes_ready;
@@ -32,6 +36,8 @@ struct broker {
 	 * its own allocator arena). */
 	void (*thread_init)(uint32_t shard);
 	bool started;
+	bool shards_running_loops;    /* set before the shard threads start */
+	_Atomic uint32_t network_shards_quiet; /* network shards stopped with no connection left */
 	struct metrics_http *metrics_http;
 };
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "core/broker.h"
+#include "core/metadata_image.h"
 #include "core/shard.h"
 #include "core/topics.h"
 
@@ -84,5 +85,7 @@ static void fetch_waiters_finish_topic(struct topic *t, void *ctx)
 
 void fetch_waiters_finish_all(struct shard *s)
 {
-	topics_for_each(&s->broker->topics, fetch_waiters_finish_topic, s);
+	struct metadata_image *im = metadata_current(s->broker);
+	for (size_t i = 0; i < im->topic_count; i++)
+		fetch_waiters_finish_topic(im->topics[i], s);
 }

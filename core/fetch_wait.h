@@ -4,7 +4,7 @@
  * A waiter is one (fetch, partition) link in the partition's list. Waking
  * calls the fetch's callback, which re-plans and either answers (and detaches
  * all its waiters) or keeps waiting. Waiters live on the shard that owns the
- * partition; this issue's broker runs one shard. */
+ * partition and are only touched there. */
 #ifndef SLUICE_CORE_FETCH_WAIT_H
 #define SLUICE_CORE_FETCH_WAIT_H
 

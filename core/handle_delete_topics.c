@@ -1,6 +1,8 @@
-/* DeleteTopics (key 20), v1-v6: by name, or from v6 by name or topic id. The
- * topic leaves the registry, its waiting fetches answer, and its partition
- * directories are removed. */
+/* DeleteTopics (key 20), v1-v6: by name, or from v6 by name or topic id. Runs
+ * on the control shard: each topic leaves the registry at once, and the
+ * response waits until every owning shard has answered the topic's waiting
+ * fetches and removed its partition directories, so that a client may create
+ * the name again as soon as it has the answer. */
 #include <string.h>
 
 #include "core/broker.h"
@@ -9,9 +11,41 @@
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
 
-static void delete_topics_one(struct broker *b, struct kstr name, struct kuuid id,
-			      struct delete_topics_response_deletable_topic_result *out)
+struct delete_topics_ctx;
+
+struct delete_topics_item {
+	struct topic_deletion deletion;
+	struct delete_topics_ctx *ctx;
+};
+
+struct delete_topics_ctx {
+	struct request *req;
+	struct delete_topics_response resp;
+	struct delete_topics_item *items; /* one per requested topic */
+	uint32_t pending;
+};
+
+static void delete_topics_settle(struct delete_topics_ctx *ctx)
 {
+	if (--ctx->pending > 0)
+		return;
+	struct request *req = ctx->req;
+	int16_t version = req->header.api_version;
+	size_t size = delete_topics_response_size(&ctx->resp, version);
+	delete_topics_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->resp);
+	request_finish(req);
+}
+
+static void delete_topics_item_done(struct topic_deletion *d)
+{
+	delete_topics_settle(container_of(d, struct delete_topics_item, deletion)->ctx);
+}
+
+static void delete_topics_one(struct delete_topics_ctx *ctx, struct kstr name, struct kuuid id,
+			      struct delete_topics_response_deletable_topic_result *out,
+			      struct delete_topics_item *item)
+{
+	struct broker *b = request_broker(ctx->req);
 	delete_topics_response_deletable_topic_result_init(out);
 	out->name = name;
 	out->topic_id = id;
@@ -29,38 +63,44 @@ static void delete_topics_one(struct broker *b, struct kstr name, struct kuuid i
 		return;
 	}
 	out->topic_id = t->id;
-	out->error_code = topics_delete(b, t);
-	/* The registry entry is gone: the name must not point into it. */
-	out->name = name;
+	item->ctx = ctx;
+	item->deletion.done = delete_topics_item_done;
+	out->error_code = topics_delete(b, t, &item->deletion);
+	if (out->error_code == KERR_NONE)
+		ctx->pending++;
 }
 
 void handle_delete_topics(struct request *req)
 {
-	struct broker *b = request_broker(req);
 	int16_t version = req->header.api_version;
 	struct delete_topics_request q;
-	if (delete_topics_request_decode(&req->body, version, &req->arena, &q) != 0) {
+	struct delete_topics_ctx *ctx = request_alloc(req, 1, sizeof(*ctx));
+	if (!ctx || delete_topics_request_decode(&req->body, version, &req->arena, &q) != 0) {
 		request_reject_malformed(req);
 		return;
 	}
 	int32_t n = version >= 6 ? q.topics_count : q.topic_names_count;
-	struct delete_topics_response r;
-	delete_topics_response_init(&r);
-	r.responses = request_alloc(req, (size_t)(n > 0 ? n : 0) + 1, sizeof(*r.responses));
-	if (!r.responses) {
+	size_t count = (size_t)(n > 0 ? n : 0);
+	ctx->req = req;
+	delete_topics_response_init(&ctx->resp);
+	ctx->resp.responses = request_alloc(req, count + 1, sizeof(*ctx->resp.responses));
+	ctx->items = request_alloc(req, count + 1, sizeof(*ctx->items));
+	if (!ctx->resp.responses || !ctx->items) {
 		req->body.err = RC_ALLOC;
 		request_reject_malformed(req);
 		return;
 	}
-	r.responses_count = n > 0 ? n : 0;
+	ctx->resp.responses_count = (int32_t)count;
 	static const struct kuuid no_id;
-	for (int32_t i = 0; i < r.responses_count; i++) {
+	/* One count for the loop itself. */
+	ctx->pending = 1;
+	for (size_t i = 0; i < count; i++) {
 		if (version >= 6)
-			delete_topics_one(b, q.topics[i].name, q.topics[i].topic_id, &r.responses[i]);
+			delete_topics_one(ctx, q.topics[i].name, q.topics[i].topic_id,
+					  &ctx->resp.responses[i], &ctx->items[i]);
 		else
-			delete_topics_one(b, q.topic_names[i], no_id, &r.responses[i]);
+			delete_topics_one(ctx, q.topic_names[i], no_id, &ctx->resp.responses[i],
+					  &ctx->items[i]);
 	}
-	size_t size = delete_topics_response_size(&r, version);
-	delete_topics_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	delete_topics_settle(ctx);
 }

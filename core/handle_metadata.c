@@ -1,8 +1,11 @@
 /* Metadata (key 3), v0-v12: brokers, the cluster id, and topics with their
  * partitions. A single node leads every partition; topics named in the
- * request are auto-created when both the broker and the request allow it. */
+ * request are auto-created when both the broker and the request allow it.
+ * Runs on the connection's shard from the metadata image; a topic to create
+ * sends the request to the control shard, which owns the registry. */
 #include "core/broker.h"
 #include "core/handlers.h"
+#include "core/metadata_image.h"
 #include "core/metadata_store.h"
 #include "core/request.h"
 #include "proto/kafka_errors.h"
@@ -47,15 +50,8 @@ static void metadata_topic_fill(struct metadata_fill *f, struct metadata_respons
 	}
 }
 
-static void metadata_all_topics_count(struct topic *t, void *ctx)
+static void metadata_all_topics_add(struct metadata_fill *f, struct topic *t)
 {
-	(void)t;
-	(*(size_t *)ctx)++;
-}
-
-static void metadata_all_topics_add(struct topic *t, void *ctx)
-{
-	struct metadata_fill *f = ctx;
 	if (f->failed)
 		return;
 	struct metadata_response_metadata_response_topic *out = &f->resp->topics[f->resp->topics_count++];
@@ -74,7 +70,7 @@ static void metadata_requested_topic(struct metadata_fill *f, const struct metad
 	out->topic_id = rt->topic_id;
 	out->topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
 	if (rt->name.len < 0) {
-		struct topic *t = kuuid_is_zero(rt->topic_id) ? NULL : topics_find_id(&b->topics, rt->topic_id);
+		struct topic *t = topics_lookup_id(b, rt->topic_id);
 		if (!t)
 			out->error_code = KERR_UNKNOWN_TOPIC_ID;
 		else
@@ -82,7 +78,15 @@ static void metadata_requested_topic(struct metadata_fill *f, const struct metad
 		return;
 	}
 	int16_t err = KERR_NONE;
-	struct topic *t = topics_get_or_create(b, rt->name, q->allow_auto_topic_creation, &err);
+	struct topic *t;
+	if (request_on_control(f->req)) {
+		t = topics_get_or_create(b, rt->name, q->allow_auto_topic_creation, &err);
+	} else {
+		t = topics_lookup(b, rt->name);
+		err = t ? KERR_NONE
+			: topic_name_invalid(rt->name) ? KERR_INVALID_TOPIC_EXCEPTION
+						       : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	}
 	if (!t)
 		out->error_code = err;
 	else
@@ -97,6 +101,14 @@ void handle_metadata(struct request *req)
 	if (metadata_request_decode(&req->body, version, &req->arena, &q) != 0) {
 		request_reject_malformed(req);
 		return;
+	}
+	for (int32_t i = 0; !request_on_control(req) && i < q.topics_count; i++) {
+		struct kstr name = q.topics[i].name;
+		if (name.len >= 0 && !topics_lookup(b, name) &&
+		    topics_auto_creatable(b, name, q.allow_auto_topic_creation)) {
+			request_forward_to_control(req);
+			return;
+		}
 	}
 	struct metadata_response r;
 	metadata_response_init(&r);
@@ -120,13 +132,12 @@ void handle_metadata(struct request *req)
 	/* v0 sends an empty list for "all topics"; v1+ sends null. */
 	bool all = q.topics_count < 0 || (version == 0 && q.topics_count == 0);
 	if (all) {
-		size_t n = 0;
-		topics_for_each(&b->topics, metadata_all_topics_count, &n);
-		r.topics = request_alloc(req, n ? n : 1, sizeof(*r.topics));
+		struct metadata_image *im = metadata_current(b);
+		r.topics = request_alloc(req, im->topic_count ? im->topic_count : 1, sizeof(*r.topics));
 		if (!r.topics)
 			f.failed = true;
-		else
-			topics_for_each(&b->topics, metadata_all_topics_add, &f);
+		for (size_t i = 0; !f.failed && i < im->topic_count; i++)
+			metadata_all_topics_add(&f, im->topics[i]);
 	} else {
 		r.topics = request_alloc(req, (size_t)q.topics_count ? (size_t)q.topics_count : 1,
 					 sizeof(*r.topics));

@@ -20,6 +20,7 @@ enum {
 	META_RECORD_MAX_BYTES = 16 << 20,
 	META_TOPIC_CREATED = 1,
 	META_TOPIC_DELETED = 2,
+	META_LAYOUT = 3,
 	META_CLUSTER_ID_BYTES = KUUID_TEXT_BYTES,
 	META_TOPICS_MAX = 100000,
 	META_PARTITIONS_MAX = 100000,
@@ -36,6 +37,7 @@ struct metadata_store {
 	struct meta_topic *topics;
 	size_t count;
 	size_t cap;
+	uint32_t io_shards; /* the layout placement was last recorded under; 0: none */
 };
 
 static void meta_topic_free(struct meta_topic *t)
@@ -248,6 +250,13 @@ static int meta_replay_record(struct metadata_store *ms, uint8_t *p, size_t len)
 	int8_t type = rc_int8(&c);
 	if (type == META_TOPIC_CREATED)
 		return meta_replay_created(ms, &c);
+	if (type == META_LAYOUT) {
+		uint32_t io_shards = rc_uint32(&c);
+		if (c.err != RC_OK)
+			return -1;
+		ms->io_shards = io_shards;
+		return 0;
+	}
 	if (type == META_TOPIC_DELETED) {
 		char *name = meta_take_str(&c);
 		if (!name)
@@ -382,6 +391,7 @@ int metadata_store_topic_create(struct metadata_store *ms, const struct meta_top
 		return rc;
 	struct meta_topic copy;
 	memset(&copy, 0, sizeof(copy));
+	meta_remove(ms, t->name);
 	if (meta_copy_topic(t, &copy) != 0 || meta_add(ms, &copy) != 0) {
 		meta_topic_free(&copy);
 		return -ENOMEM;
@@ -400,6 +410,24 @@ int metadata_store_topic_delete(struct metadata_store *ms, const char *name)
 	if (rc == 0)
 		meta_remove(ms, name);
 	return rc;
+}
+
+int metadata_store_set_layout(struct metadata_store *ms, uint32_t io_shards)
+{
+	struct meta_buf b = { 0 };
+	uint8_t type = META_LAYOUT;
+	mb_put(&b, &type, 1);
+	mb_u32(&b, io_shards);
+	int rc = meta_append(ms, &b);
+	free(b.p);
+	if (rc == 0)
+		ms->io_shards = io_shards;
+	return rc;
+}
+
+uint32_t metadata_store_layout(const struct metadata_store *ms)
+{
+	return ms->io_shards;
 }
 
 const struct meta_topic *metadata_store_topics(struct metadata_store *ms, size_t *count)

@@ -1,6 +1,8 @@
 /* The embedded single-node metadata store: `meta.properties` (Kafka's cluster
  * and node identity) and `__sluice_metadata.log`, an append-only log of
- * CRC-checked records (topic created, topic deleted) replayed at start. This is
+ * CRC-checked records (topic created, topic deleted, core layout) replayed at
+ * start. A topic recorded again (its partitions placed anew) replaces the
+ * earlier record. This is
  * the control path: appends are synchronous and fdatasync'd before returning. */
 #ifndef SLUICE_CORE_METADATA_STORE_H
 #define SLUICE_CORE_METADATA_STORE_H
@@ -35,6 +37,11 @@ void metadata_store_close(struct metadata_store *ms);
 
 int metadata_store_topic_create(struct metadata_store *ms, const struct meta_topic *t);
 int metadata_store_topic_delete(struct metadata_store *ms, const char *name);
+
+/* The number of io shards the recorded placement was made for (0: never
+ * recorded), and recording it. */
+uint32_t metadata_store_layout(const struct metadata_store *ms);
+int metadata_store_set_layout(struct metadata_store *ms, uint32_t io_shards);
 
 /* Current topics, in creation order. Valid until the next change. */
 const struct meta_topic *metadata_store_topics(struct metadata_store *ms, size_t *count);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "core/broker.h"
+#include "core/metadata_image.h"
 #include "core/request.h"
 #include "core/shard.h"
 
@@ -45,6 +46,21 @@ static void metrics_counter(struct metrics_out *o, struct broker *b, const char 
 #define METRICS_COUNTER(o, b, field, help) \
 	metrics_counter(o, b, "sluice_" #field "_total", help, offsetof(struct shard_metrics, field))
 
+/* Partitions placed on each io shard, from the metadata image. */
+static void metrics_partitions(struct metrics_out *o, struct broker *b)
+{
+	metrics_printf(o, "# HELP sluice_partitions Partitions owned by each io shard.\n"
+			  "# TYPE sluice_partitions gauge\n");
+	struct metadata_image *im = metadata_current(b);
+	for (uint32_t k = 0; k < b->io_shards; k++) {
+		uint64_t n = 0;
+		for (size_t i = 0; i < im->topic_count; i++)
+			for (int32_t p = 0; p < im->topics[i]->partition_count; p++)
+				n += im->topics[i]->partitions[p].shard == k;
+		metrics_printf(o, "sluice_partitions{shard=\"%u\"} %llu\n", k, (unsigned long long)n);
+	}
+}
+
 size_t metrics_render(struct broker *b, char *buf, size_t cap)
 {
 	struct metrics_out o = { buf, cap, 0 };
@@ -59,7 +75,9 @@ size_t metrics_render(struct broker *b, char *buf, size_t cap)
 			"Log bytes sent to consumers from user-space buffers.");
 	METRICS_COUNTER(&o, b, response_bytes, "Response bytes written to sockets.");
 	METRICS_COUNTER(&o, b, requests_forwarded,
-			"Requests this shard received and handed to the io shard that owns their data.");
+			"Requests this shard received and handed whole to the control shard (shard 0).");
+	METRICS_COUNTER(&o, b, shard_calls,
+			"Parts of requests this shard sent to the io shards that own their partitions.");
 	METRICS_COUNTER(&o, b, receive_pauses,
 			"Times a connection stopped being read because of queued.max.request.bytes.");
 	metrics_printf(&o, "# HELP sluice_requests_total Requests received, by API.\n"
@@ -83,5 +101,6 @@ size_t metrics_render(struct broker *b, char *buf, size_t cap)
 			       b->shards[i].io ? "true" : "false");
 	metrics_printf(&o, "# HELP sluice_topics Topics.\n# TYPE sluice_topics gauge\n"
 			   "sluice_topics %zu\n", b->topics.count);
+	metrics_partitions(&o, b);
 	return o.len;
 }

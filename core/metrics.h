@@ -19,7 +19,8 @@ struct shard_metrics {
 	uint64_t fetch_bytes_copied;    /* log bytes sent from user-space memory */
 	uint64_t response_bytes;
 	uint64_t receive_pauses;        /* connections paused by the byte budget */
-	uint64_t requests_forwarded;    /* sent to the io shard for handling */
+	uint64_t requests_forwarded;    /* handed whole to the control shard */
+	uint64_t shard_calls;           /* parts of requests sent to the shards owning their data */
 };
 
 #define METRIC_ADD(field, n) \

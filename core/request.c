@@ -14,8 +14,8 @@
 #include "core/shard_mail.h"
 #include "proto/messages.h"
 
-/* The shard that owns partitions and groups while there is one io shard. */
-enum { REQUEST_IO_SHARD = 0 };
+/* The shard that owns the topic registry and the group coordinator. */
+enum { REQUEST_CONTROL_SHARD = 0 };
 
 struct shard *request_shard(const struct request *req)
 {
@@ -49,24 +49,45 @@ static void request_discard(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	free(frame);
 }
 
-/* Runs the handler on the calling shard (the io shard, or the connection's
- * own when it is one). A shard that is stopping only gives the request back:
- * its connection is closing. */
-static void request_run_here(void *arg)
+/* Runs the handler on req->exec. */
+static void request_run(struct request *req)
 {
-	struct request *req = arg;
-	struct shard *self = &req->conn->shard->broker->shards[REQUEST_IO_SHARD];
-	req->exec = req->conn->shard->io ? req->conn->shard : self;
-	if (req->exec->stopping && req->exec != req->conn->shard) {
-		request_finish_without_response(req);
-		return;
-	}
 	bool supported = req->header.api_version >= req->api->min_version &&
 			 req->header.api_version <= req->api->max_version;
 	if (!supported)
 		handle_api_versions_unsupported(req);
 	else
 		req->api->handle(req);
+}
+
+/* On the control shard. A control shard that is stopping only gives the
+ * request back: its connection is closing. */
+static void request_run_on_control(void *arg)
+{
+	struct request *req = arg;
+	req->exec = &req->conn->shard->broker->shards[REQUEST_CONTROL_SHARD];
+	if (req->exec->stopping) {
+		request_finish_without_response(req);
+		return;
+	}
+	request_run(req);
+}
+
+bool request_on_control(const struct request *req)
+{
+	return req->exec->id == REQUEST_CONTROL_SHARD;
+}
+
+void request_forward_to_control(struct request *req)
+{
+	assert(!request_on_control(req) && !req->resp);
+	/* The handler starts over there: the body from its first byte and an
+	 * empty arena. */
+	req->body = req->body_start;
+	arena_release(&req->arena);
+	arena_init(&req->arena, req->api->arena_bytes_max);
+	METRIC_ADD(req->exec->metrics.requests_forwarded, 1);
+	shard_post(req->exec, REQUEST_CONTROL_SHARD, request_run_on_control, req);
 }
 
 void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
@@ -114,17 +135,17 @@ void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	req->frame = frame;
 	req->frame_len = frame_len;
 	req->body = rc;
+	req->body_start = rc;
 	arena_init(&req->arena, api->arena_bytes_max);
 	request_enqueue(c, req);
 	if ((size_t)h.api_key < sizeof(c->shard->metrics.requests) / sizeof(uint64_t))
 		METRIC_ADD(c->shard->metrics.requests[h.api_key], 1);
 	req->exec = c->shard;
-	if (!c->shard->io) {
-		METRIC_ADD(c->shard->metrics.requests_forwarded, 1);
-		shard_post(c->shard, REQUEST_IO_SHARD, request_run_here, req);
+	if (api->on_control && !request_on_control(req)) {
+		request_forward_to_control(req);
 		return;
 	}
-	request_run_here(req);
+	request_run(req);
 }
 
 void request_reject_malformed(struct request *req)

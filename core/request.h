@@ -1,13 +1,17 @@
 /* A Kafka request from its frame to its response, and the dispatch table.
  *
  * A request owns its frame buffer and an arena for decoded structures. It is
- * received on the connection's (network) shard; its handler runs on the io
- * shard that owns the data (the same shard when it does both: no hop), may
- * finish at once or later (a produce waiting for its writes, a fetch waiting
- * for data), and ends by building a response with request_response_begin/
- * request_finish. Finishing on another shard posts the request back to the
- * connection's shard, which sends responses in request order. While the
- * handler has it, the connection's shard does not touch the request. */
+ * received on the connection's (network) shard. Its handler runs there when
+ * it reads partitions (Produce, Fetch, ListOffsets, Metadata): it sends each
+ * owning io shard its part (shard_call.h) and assembles the answers. Requests
+ * about topics' existence and groups run on the control shard (shard 0),
+ * which owns the registry and the coordinator. A handler may finish at once or
+ * later (a produce waiting for its writes, a fetch waiting for data), and ends
+ * by building a response with request_response_begin/request_finish.
+ * Finishing on another shard posts the request back to the connection's
+ * shard, which sends responses in request order. While the handler has it,
+ * the connection's shard does not touch the request; while its parts are out,
+ * the handler touches only what the parts do not (the arena included). */
 #ifndef SLUICE_CORE_REQUEST_H
 #define SLUICE_CORE_REQUEST_H
 
@@ -37,6 +41,7 @@ struct api_entry {
 	int16_t flexible_from;
 	api_handler_fn handle;
 	uint32_t arena_bytes_max; /* bound on decoded structures of one request */
+	bool on_control;          /* runs on the control shard (topics, groups) */
 };
 
 /* Builds the table; once, at start, before any shard runs. */
@@ -54,6 +59,7 @@ struct request {
 	uint8_t *frame;            /* owned; the bytes after the size field */
 	uint32_t frame_len;
 	struct rcursor body;       /* positioned after the header */
+	struct rcursor body_start; /* the body as received, for a handler run anew */
 	struct arena arena;
 
 	/* The response: memory bytes, with file ranges interleaved. */
@@ -84,6 +90,13 @@ void request_finish_without_response(struct request *req);
 /* The body did not decode (req->body.err says why): one log line naming the
  * peer, API and offset, then the connection closes. */
 void request_reject_malformed(struct request *req);
+
+/* Whether the handler runs on the control shard. */
+bool request_on_control(const struct request *req);
+/* From a handler on the connection's shard that needs the control shard (a
+ * topic to auto-create): the handler runs again there, from the start, and
+ * nothing it did here may remain (no response, no parts out). */
+void request_forward_to_control(struct request *req);
 
 /* Allocation from the request's arena that must not fail for lack of bounds:
  * the handler's own bookkeeping. Returns NULL past the API's bound. */

@@ -25,6 +25,14 @@
 
 enum { SHARD_LISTEN_BACKLOG = 1024 };
 
+/* Which shard this thread runs: thread-local, never shared. */
+static __thread struct shard *shard_self;
+
+struct shard *shard_current(void)
+{
+	return shard_self;
+}
+
 /* The longest the loop sleeps before it looks at the stop flag. */
 static const uint64_t SHARD_POLL_NS = 100ull * 1000 * 1000;
 
@@ -138,17 +146,22 @@ static void shard_arm_accept(struct shard *s)
 }
 
 /* Whether the shard may leave its loop after the stop: its connections are
- * gone, its ring is idle, its outgoing messages left, and (the first shard,
- * which owns the data the others send requests to) every other shard is done. */
+ * gone, its ring is idle, its outgoing messages left, no network shard still
+ * has a connection (whose requests could need this shard's partitions), and
+ * (the control shard, which the others report to) every other shard is done. */
 static bool shard_finished(struct shard *s)
 {
 	if (s->conns || reactor_inflight(s->reactor) > 0 || !shard_mail_sent(s))
 		return false;
-	return s->id != 0 || atomic_load(&s->broker->shards_running) == 1;
+	struct broker *b = s->broker;
+	if (atomic_load(&b->network_shards_quiet) < b->network_shards)
+		return false;
+	return s->id != 0 || atomic_load(&b->shards_running) == 1;
 }
 
 static void shard_turn(struct shard *s)
 {
+	metadata_sync_turn(s);
 	bool more = shard_mail_drain(s);
 	reactor_run_once(s->reactor, more ? 0 : SHARD_POLL_NS);
 }
@@ -169,6 +182,7 @@ static void shard_free_workers(struct shard *s)
  * can still need it. */
 void shard_run(struct shard *s)
 {
+	shard_self = s;
 	shard_free_workers(s);
 	shard_mail_attach(s);
 	shard_arm_accept(s);
@@ -190,8 +204,14 @@ void shard_run(struct shard *s)
 		conn_close(c, NULL);
 		c = next;
 	}
-	while (!shard_finished(s))
+	bool quiet = !s->network;
+	while (!shard_finished(s)) {
+		if (!quiet && !s->conns) {
+			quiet = true;
+			atomic_fetch_add(&s->broker->network_shards_quiet, 1);
+		}
 		shard_turn(s);
+	}
 	if (s->id != 0)
 		atomic_fetch_sub(&s->broker->shards_running, 1);
 	shard_mail_detach(s);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/metadata_sync.h"
 #include "core/metrics.h"
 #include "io/reactor.h"
 
@@ -15,6 +16,7 @@ struct broker;
 struct conn;
 struct group_coordinator;
 struct shard_outbox;
+struct log_grave;
 
 struct shard {
 	uint32_t id;
@@ -42,6 +44,9 @@ struct shard {
 	struct conn *paused_head;
 
 	struct group_coordinator *groups; /* groups whose __consumer_offsets partition is ours */
+	struct metadata_sync_shard sync;
+	struct log_grave *graveyard;  /* logs of deleted partitions with writes in flight */
+	struct io_timer reaper_timer;
 	struct io_timer housekeeping_timer;
 	struct shard_metrics metrics;
 	bool stopping;
@@ -52,6 +57,9 @@ void shard_request_bytes_add(struct shard *s, uint64_t n);
 void shard_request_bytes_sub(struct shard *s, uint64_t n);
 bool shard_over_budget(const struct shard *s);
 void shard_pause_conn(struct shard *s, struct conn *c);
+
+/* The shard whose thread calls (NULL outside the shards' loops). */
+struct shard *shard_current(void);
 
 int shard_open_listener(struct shard *s, char *err, size_t errlen);
 /* The shard's loop, on its own thread (shard 0: the main thread). */

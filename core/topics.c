@@ -14,9 +14,12 @@
 #include "core/fetch_wait.h"
 #include "core/log.h"
 #include "core/log_checkpoint.h"
+#include "core/metadata_image.h"
 #include "core/metadata_store.h"
+#include "core/metadata_sync.h"
 #include "core/partition_log.h"
 #include "core/shard.h"
+#include "core/shard_call.h"
 #include "proto/kafka_errors.h"
 
 static uint32_t topics_hash(const char *p, size_t len)
@@ -47,6 +50,16 @@ struct topic *topics_find_id(struct topic_registry *r, struct kuuid id)
 			if (memcmp(t->id.b, id.b, sizeof(id.b)) == 0)
 				return t;
 	return NULL;
+}
+
+struct topic *topics_lookup(struct broker *b, struct kstr name)
+{
+	return metadata_image_find(metadata_current(b), name);
+}
+
+struct topic *topics_lookup_id(struct broker *b, struct kuuid id)
+{
+	return metadata_image_find_id(metadata_current(b), id);
 }
 
 void topics_for_each(struct topic_registry *r, void (*fn)(struct topic *t, void *ctx), void *ctx)
@@ -181,25 +194,49 @@ static int topics_open_logs(struct broker *b, struct topic *t, bool clean_shutdo
 	return 0;
 }
 
-/* Picks the io shard with the fewest partitions for each new partition. */
-static void topics_place(struct broker *b, struct topic *t)
+/* Partitions per io shard, of every topic in the registry but `skip`.
+ * Internal topics do not count: they stay on the control shard. */
+static uint32_t *topics_shard_load(struct broker *b, const struct topic *skip)
 {
-	uint32_t shards = b->io_shards;
 	uint32_t *load = calloc(b->shard_count, sizeof(*load));
-	assert(load);
+	if (!load)
+		return NULL;
 	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
 		for (struct topic *o = b->topics.buckets[i]; o; o = o->next_by_name)
-			for (int32_t k = 0; k < o->partition_count; k++)
+			for (int32_t k = 0; o != skip && !o->internal && k < o->partition_count; k++)
 				load[o->partitions[k].shard]++;
+	return load;
+}
+
+static uint32_t topics_least_loaded(const struct broker *b, const uint32_t *load)
+{
+	uint32_t best = 0;
+	for (uint32_t s = 1; s < b->io_shards; s++)
+		if (load[s] < load[best])
+			best = s;
+	return best;
+}
+
+/* Each new partition goes to the io shard with the fewest partitions.
+ * Internal topics (the group coordinator's __consumer_offsets) live on the
+ * control shard, where the coordinator runs. */
+static int topics_place(struct broker *b, struct topic *t)
+{
+	if (t->internal) {
+		for (int32_t k = 0; k < t->partition_count; k++)
+			t->partitions[k].shard = 0;
+		return 0;
+	}
+	uint32_t *load = topics_shard_load(b, t);
+	if (!load)
+		return -ENOMEM;
 	for (int32_t k = 0; k < t->partition_count; k++) {
-		uint32_t best = 0;
-		for (uint32_t s = 1; s < shards; s++)
-			if (load[s] < load[best])
-				best = s;
+		uint32_t best = topics_least_loaded(b, load);
 		t->partitions[k].shard = best;
 		load[best]++;
 	}
 	free(load);
+	return 0;
 }
 
 bool topic_name_is_internal(const char *name, size_t len)
@@ -381,7 +418,10 @@ int16_t topics_create(struct broker *b, const struct topic_create_args *a, struc
 		return err;
 	}
 	topics_random_id(&t->id);
-	topics_place(b, t);
+	if (topics_place(b, t) != 0) {
+		topic_free(t);
+		return KERR_UNKNOWN_SERVER_ERROR;
+	}
 	if (topics_persist(b, t) != 0) {
 		snprintf(msg, msglen, "cannot record the topic in the metadata store");
 		topic_free(t);
@@ -399,10 +439,18 @@ int16_t topics_create(struct broker *b, const struct topic_create_args *a, struc
 		return KERR_KAFKA_STORAGE_ERROR;
 	}
 	topics_insert(&b->topics, t);
+	metadata_publish(b);
 	slog_info("topics", "created topic %s with %d partition(s)", t->name, t->partition_count);
 	if (out)
 		*out = t;
 	return KERR_NONE;
+}
+
+bool topics_auto_creatable(const struct broker *b, struct kstr name, bool allow_create)
+{
+	/* Internal topics are created by their owner, with their own settings. */
+	return allow_create && b->cfg.auto_create_topics_enable && !topic_name_invalid(name) &&
+	       !topic_name_is_internal(name.ptr, (size_t)name.len);
 }
 
 struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allow_create,
@@ -417,9 +465,7 @@ struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allo
 		*err = KERR_INVALID_TOPIC_EXCEPTION;
 		return NULL;
 	}
-	/* Internal topics are created by their owner, with their own settings. */
-	if (!allow_create || !b->cfg.auto_create_topics_enable ||
-	    topic_name_is_internal(name.ptr, (size_t)name.len)) {
+	if (!topics_auto_creatable(b, name, allow_create)) {
 		*err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		return NULL;
 	}
@@ -437,76 +483,288 @@ struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allo
 
 static const uint64_t TOPICS_REAP_INTERVAL_NS = 10ull * 1000 * 1000;
 
-static bool topics_try_remove_logs(struct topic *t)
+/* A deleted partition's log whose writes are still in flight. */
+struct log_grave {
+	struct log_grave *next;
+	struct partition_log *log;
+	char name[TOPIC_NAME_MAX + 16];
+};
+
+static void topics_remove_log(struct partition_log *log, const char *name)
 {
-	bool all = true;
+	if (partition_log_delete(log) != 0)
+		slog_error("topics", "could not remove every file of %s", name);
+}
+
+/* The owner's graveyard: removes logs whose writes have completed. */
+static void topics_reap_graves(struct shard *s)
+{
+	struct log_grave **pp = &s->graveyard;
+	while (*pp) {
+		struct log_grave *g = *pp;
+		if (partition_log_pending_appends(g->log) > 0) {
+			pp = &g->next;
+			continue;
+		}
+		topics_remove_log(g->log, g->name);
+		*pp = g->next;
+		free(g);
+	}
+}
+
+static void topics_on_reaper(struct io_timer *timer)
+{
+	struct shard *s = container_of(timer, struct shard, reaper_timer);
+	topics_reap_graves(s);
+	if (s->graveyard)
+		io_timer_arm(s->reactor, &s->reaper_timer, TOPICS_REAP_INTERVAL_NS, topics_on_reaper);
+}
+
+/* On an owning shard: its partitions of the deleted topic answer their
+ * waiting fetches and lose their logs (at once, or once their writes are
+ * done). Nothing else can reach them any more (metadata_sync.h). */
+static void topics_delete_on_owner(struct shard_call *call)
+{
+	struct shard *s = call->target;
+	struct topic *t = ((struct topic_owner_call *)call)->topic;
 	for (int32_t i = 0; i < t->partition_count; i++) {
 		struct partition *p = &t->partitions[i];
-		if (!p->log)
+		if (p->shard != s->id || !p->log)
 			continue;
-		if (partition_log_pending_appends(p->log) > 0) {
-			all = false;
-			continue;
-		}
-		if (partition_log_delete(p->log) != 0)
-			slog_error("topics", "could not remove every file of %s-%d", t->name, i);
+		fetch_waiters_finish(p);
+		struct partition_log *log = p->log;
 		p->log = NULL;
-	}
-	return all;
-}
-
-/* Deleted topics whose logs still had appends in flight wait in the
- * registry's graveyard; this timer removes them once their writes completed. */
-static void topics_reap_registry(struct topic_registry *r)
-{
-	struct topic **pp = &r->graveyard;
-	while (*pp) {
-		struct topic *t = *pp;
-		if (topics_try_remove_logs(t)) {
-			*pp = t->next_by_name;
-			topic_free(t);
-		} else {
-			pp = &t->next_by_name;
+		/* Its last writes must not wake waiters of a freed partition. */
+		partition_log_set_advance_hook(log, NULL, NULL);
+		char name[TOPIC_NAME_MAX + 16];
+		snprintf(name, sizeof(name), "%s-%d", t->name, i);
+		if (partition_log_pending_appends(log) == 0) {
+			topics_remove_log(log, name);
+			continue;
 		}
+		struct log_grave *g = calloc(1, sizeof(*g));
+		if (!g) {
+			slog_error("topics", "out of memory: %s keeps its files until restart", name);
+			partition_log_close(log);
+			continue;
+		}
+		g->log = log;
+		snprintf(g->name, sizeof(g->name), "%s", name);
+		g->next = s->graveyard;
+		s->graveyard = g;
+		if (!io_timer_armed(&s->reaper_timer))
+			io_timer_arm(s->reactor, &s->reaper_timer, TOPICS_REAP_INTERVAL_NS,
+				     topics_on_reaper);
 	}
+	shard_call_return(call);
 }
 
-static void topics_reap(struct io_timer *timer)
+static void topics_deletion_finish(struct topic_deletion *d)
 {
-	struct topic_registry *r = container_of(timer, struct topic_registry, reaper);
-	topics_reap_registry(r);
-	if (r->graveyard)
-		io_timer_arm(r->reaper_reactor, &r->reaper, TOPICS_REAP_INTERVAL_NS, topics_reap);
+	slog_info("topics", "deleted topic %s", d->topic->name);
+	topic_free(d->topic);
+	free(d->owners);
+	d->topic = NULL;
+	d->owners = NULL;
+	d->done(d);
 }
 
-int16_t topics_delete(struct broker *b, struct topic *t)
+static void topics_deleted_on_owner(struct shard_call *call)
 {
+	struct topic_deletion *d = ((struct topic_owner_call *)call)->deletion;
+	if (--d->owners_pending == 0)
+		topics_deletion_finish(d);
+}
+
+/* Every shard has moved past the image that still had the topic: its
+ * owners may now let go of its partitions. */
+static void topics_deletion_synced(struct metadata_sync_waiter *w)
+{
+	struct topic_deletion *d = container_of(w, struct topic_deletion, sync);
+	struct broker *b = d->broker;
+	struct topic *t = d->topic;
+	d->owners_pending = 1;
+	for (uint32_t k = 0; k < b->io_shards; k++) {
+		bool owns = false;
+		for (int32_t i = 0; i < t->partition_count && !owns; i++)
+			owns = t->partitions[i].shard == k;
+		if (!owns)
+			continue;
+		struct topic_owner_call *oc = &d->owners[k];
+		oc->call = (struct shard_call){ .origin = &b->shards[0], .target = &b->shards[k],
+						.run = topics_delete_on_owner,
+						.done = topics_deleted_on_owner };
+		oc->topic = t;
+		oc->deletion = d;
+		d->owners_pending++;
+		shard_call_start(&oc->call);
+	}
+	if (--d->owners_pending == 0)
+		topics_deletion_finish(d);
+}
+
+int16_t topics_delete(struct broker *b, struct topic *t, struct topic_deletion *d)
+{
+	assert(shard_current() == NULL || shard_current()->id == 0);
+	d->owners = calloc(b->io_shards, sizeof(*d->owners));
+	if (!d->owners)
+		return KERR_UNKNOWN_SERVER_ERROR;
 	if (metadata_store_topic_delete(b->meta, t->name) != 0) {
 		slog_error("topics", "cannot record the deletion of %s", t->name);
+		free(d->owners);
+		d->owners = NULL;
 		return KERR_KAFKA_STORAGE_ERROR;
 	}
 	topics_unlink(&b->topics, t);
-	for (int32_t i = 0; i < t->partition_count; i++)
-		fetch_waiters_finish(&t->partitions[i]);
-	slog_info("topics", "deleted topic %s", t->name);
-	if (topics_try_remove_logs(t)) {
-		topic_free(t);
-		return KERR_NONE;
-	}
-	struct topic_registry *r = &b->topics;
-	t->next_by_name = r->graveyard;
-	r->graveyard = t;
-	r->reaper_reactor = b->shards[t->partitions[0].shard].reactor;
-	if (!io_timer_armed(&r->reaper))
-		io_timer_arm(r->reaper_reactor, &r->reaper, TOPICS_REAP_INTERVAL_NS, topics_reap);
+	metadata_publish(b);
+	d->broker = b;
+	d->topic = t;
+	d->sync.done = topics_deletion_synced;
+	metadata_sync_wait(b, &d->sync);
 	return KERR_NONE;
 }
 
 /* ---- start and stop ---- */
 
+/* A partition whose recorded shard is not an io shard of this layout. */
+static const uint32_t TOPICS_UNPLACED = UINT32_MAX;
+
+/* Moves one non-internal partition from shard `from` to `to`; returns its
+ * topic, or NULL when `from` has none. */
+static struct topic *topics_move_one(struct broker *b, uint32_t from, uint32_t to)
+{
+	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
+		for (struct topic *t = b->topics.buckets[i]; t; t = t->next_by_name)
+			for (int32_t k = 0; !t->internal && k < t->partition_count; k++)
+				if (t->partitions[k].shard == from) {
+					t->partitions[k].shard = to;
+					return t;
+				}
+	return NULL;
+}
+
+/* Placement follows the core layout. Under the layout it was recorded with it
+ * stays exactly as it is; after num.io.threads changed, partitions of shards
+ * that are gone go to the least-loaded shard, then partitions move from the
+ * most- to the least-loaded shard until no two differ by more than one, and
+ * every moved topic is recorded again. Internal topics stay on the control
+ * shard. Runs before any log is opened, since a log writes through its
+ * shard's ring. */
+static int topics_rebalance(struct broker *b)
+{
+	uint32_t recorded = metadata_store_layout(b->meta);
+	if (recorded == b->io_shards)
+		return 0;
+	uint32_t *load = calloc(b->shard_count, sizeof(*load));
+	struct topic **changed = calloc(b->topics.count + 1, sizeof(*changed));
+	size_t changed_count = 0;
+	uint32_t moved = 0;
+	int rc = load && changed ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < TOPIC_REGISTRY_BUCKETS; i++)
+		for (struct topic *t = b->topics.buckets[i]; t; t = t->next_by_name)
+			for (int32_t k = 0; !t->internal && k < t->partition_count; k++)
+				if (t->partitions[k].shard != TOPICS_UNPLACED)
+					load[t->partitions[k].shard]++;
+	for (size_t i = 0; rc == 0 && i < TOPIC_REGISTRY_BUCKETS; i++) {
+		for (struct topic *t = b->topics.buckets[i]; t; t = t->next_by_name) {
+			bool moved_here = false;
+			for (int32_t k = 0; k < t->partition_count; k++) {
+				struct partition *p = &t->partitions[k];
+				uint32_t want = t->internal ? 0 : p->shard;
+				if (want == TOPICS_UNPLACED) {
+					want = topics_least_loaded(b, load);
+					load[want]++;
+				}
+				moved_here |= want != p->shard;
+				moved += want != p->shard;
+				p->shard = want;
+			}
+			if (moved_here)
+				changed[changed_count++] = t;
+		}
+	}
+	while (rc == 0) {
+		uint32_t most = 0, least = 0;
+		for (uint32_t k = 1; k < b->io_shards; k++) {
+			if (load[k] > load[most])
+				most = k;
+			if (load[k] < load[least])
+				least = k;
+		}
+		if (load[most] <= load[least] + 1)
+			break;
+		struct topic *t = topics_move_one(b, most, least);
+		assert(t);
+		load[most]--;
+		load[least]++;
+		moved++;
+		bool listed = false;
+		for (size_t i = 0; i < changed_count && !listed; i++)
+			listed = changed[i] == t;
+		if (!listed)
+			changed[changed_count++] = t;
+	}
+	for (size_t i = 0; rc == 0 && i < changed_count; i++)
+		rc = topics_persist(b, changed[i]);
+	if (rc == 0)
+		rc = metadata_store_set_layout(b->meta, b->io_shards);
+	if (rc == 0 && (recorded != 0 || moved != 0))
+		slog_info("topics", "core layout changed from %u to %u io shard(s): %u partition(s) "
+			  "of %zu topic(s) moved", recorded, b->io_shards, moved, changed_count);
+	if (rc != 0)
+		slog_error("topics", "cannot record the partitions' placement for %u io shard(s)",
+			   b->io_shards);
+	free(load);
+	free(changed);
+	return rc == 0 ? 0 : -1;
+}
+
+static struct topic *topics_load_one(struct broker *b, const struct meta_topic *mt)
+{
+	struct topic *t = topic_alloc(mt->name, strlen(mt->name), mt->partition_count);
+	if (!t)
+		return NULL;
+	t->id = mt->id;
+	struct kstr *keys = calloc(mt->config_count + 1, sizeof(*keys));
+	struct kstr *values = calloc(mt->config_count + 1, sizeof(*values));
+	for (size_t k = 0; keys && values && k < mt->config_count; k++) {
+		keys[k] = kstr_from_cstr(mt->configs[k].key);
+		values[k] = kstr_from_cstr(mt->configs[k].value);
+	}
+	char msg[256] = "";
+	int16_t cerr = keys && values ? topics_apply_configs(b, t, mt->config_count, keys, values,
+							      msg, sizeof(msg))
+				      : KERR_UNKNOWN_SERVER_ERROR;
+	free(keys);
+	free(values);
+	if (cerr != KERR_NONE)
+		slog_warn("topics", "topic %s: stored config rejected (%s); using defaults", t->name,
+			  msg);
+	for (int32_t k = 0; k < t->partition_count; k++) {
+		int32_t s = mt->partition_shard ? mt->partition_shard[k] : -1;
+		t->partitions[k].shard = s >= 0 && (uint32_t)s < b->io_shards ? (uint32_t)s
+									    : TOPICS_UNPLACED;
+	}
+	return t;
+}
+
+struct topics_open_all {
+	struct broker *b;
+	bool clean_shutdown;
+	const struct checkpoint_entry *recovery;
+	size_t recovery_count;
+	int rc;
+};
+
+static void topics_open_one(struct topic *t, void *ctx)
+{
+	struct topics_open_all *o = ctx;
+	if (o->rc == 0)
+		o->rc = topics_open_logs(o->b, t, o->clean_shutdown, o->recovery, o->recovery_count);
+}
+
 int topics_load(struct broker *b, bool clean_shutdown)
 {
-	io_timer_init(&b->topics.reaper);
 	char path[PATH_MAX + 64];
 	char err[256];
 	struct checkpoint_entry *recovery = NULL;
@@ -518,41 +776,23 @@ int topics_load(struct broker *b, bool clean_shutdown)
 	const struct meta_topic *mt = metadata_store_topics(b->meta, &n);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct topic *t = topic_alloc(mt[i].name, strlen(mt[i].name), mt[i].partition_count);
-		if (!t) {
+		struct topic *t = topics_load_one(b, &mt[i]);
+		if (t)
+			topics_insert(&b->topics, t);
+		else
 			rc = -1;
-			break;
-		}
-		t->id = mt[i].id;
-		struct kstr *keys = calloc(mt[i].config_count + 1, sizeof(*keys));
-		struct kstr *values = calloc(mt[i].config_count + 1, sizeof(*values));
-		for (size_t k = 0; keys && values && k < mt[i].config_count; k++) {
-			keys[k] = kstr_from_cstr(mt[i].configs[k].key);
-			values[k] = kstr_from_cstr(mt[i].configs[k].value);
-		}
-		char msg[256] = "";
-		int16_t cerr = keys && values ? topics_apply_configs(b, t, mt[i].config_count, keys,
-								      values, msg, sizeof(msg))
-					      : KERR_UNKNOWN_SERVER_ERROR;
-		free(keys);
-		free(values);
-		if (cerr != KERR_NONE)
-			slog_warn("topics", "topic %s: stored config rejected (%s); using defaults",
-				  t->name, msg);
-		for (int32_t k = 0; k < t->partition_count; k++) {
-			int32_t s = mt[i].partition_shard ? mt[i].partition_shard[k] : 0;
-			/* A partition whose shard no longer owns partitions in this
-			 * layout moves to the first io shard. */
-			t->partitions[k].shard = s >= 0 && (uint32_t)s < b->io_shards ? (uint32_t)s : 0;
-		}
-		if (topics_open_logs(b, t, clean_shutdown, recovery, recovery_count) != 0) {
-			topic_free(t);
-			rc = -1;
-			break;
-		}
-		topics_insert(&b->topics, t);
+	}
+	if (rc == 0)
+		rc = topics_rebalance(b);
+	struct topics_open_all o = { .b = b, .clean_shutdown = clean_shutdown,
+				     .recovery = recovery, .recovery_count = recovery_count };
+	if (rc == 0) {
+		topics_for_each(&b->topics, topics_open_one, &o);
+		rc = o.rc;
 	}
 	free(recovery);
+	if (rc == 0)
+		rc = metadata_publish(b);
 	return rc;
 }
 
@@ -567,17 +807,20 @@ static void topics_close_one(struct topic *t, void *ctx)
 
 void topics_close_all(struct broker *b)
 {
-	struct topic_registry *r = &b->topics;
-	topics_reap_registry(r);
-	if (io_timer_armed(&r->reaper))
-		io_timer_stop(r->reaper_reactor, &r->reaper);
-	for (struct topic *t = r->graveyard; t;) {
-		struct topic *next = t->next_by_name;
-		slog_warn("topics", "deleted topic %s still had writes in flight at shutdown", t->name);
-		topics_close_one(t, NULL);
-		t = next;
+	for (uint32_t k = 0; b->shards && k < b->shard_count; k++) {
+		struct shard *s = &b->shards[k];
+		topics_reap_graves(s);
+		if (io_timer_armed(&s->reaper_timer))
+			io_timer_stop(s->reactor, &s->reaper_timer);
+		while (s->graveyard) {
+			struct log_grave *g = s->graveyard;
+			s->graveyard = g->next;
+			slog_warn("topics", "deleted partition %s still had writes in flight at "
+				  "shutdown; its files stay", g->name);
+			partition_log_close(g->log);
+			free(g);
+		}
 	}
-	r->graveyard = NULL;
 	topics_for_each(&b->topics, topics_close_one, NULL);
 	memset(&b->topics, 0, sizeof(b->topics));
 }

@@ -1,8 +1,10 @@
 /* Topics and partitions: the registry every handler looks names up in.
  *
- * The registry is the broker's metadata image: created and changed by the
- * control path (CreateTopics, DeleteTopics, auto-creation), read by every
- * handler. Each partition's log belongs to one io shard. */
+ * The registry belongs to the control shard (shard 0): CreateTopics,
+ * DeleteTopics and auto-creation change it there, and every change is
+ * published as an immutable image (metadata_image.h) that the other shards
+ * read through topics_lookup. A topic's fields are fixed once published;
+ * each partition's log and waiters belong to the io shard it is placed on. */
 #ifndef SLUICE_CORE_TOPICS_H
 #define SLUICE_CORE_TOPICS_H
 
@@ -10,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/metadata_sync.h"
+#include "core/shard_call.h"
 #include "core/topic_config.h"
 #include "io/reactor.h"
 #include "proto/cursor.h"
@@ -54,14 +58,15 @@ struct topic {
 struct topic_registry {
 	struct topic *buckets[TOPIC_REGISTRY_BUCKETS];
 	size_t count;
-	/* Deleted topics whose logs still have appends in flight. */
-	struct topic *graveyard;
-	struct io_timer reaper;
-	struct reactor *reaper_reactor;
 };
 
+/* Control shard: the registry itself. */
 struct topic *topics_find(struct topic_registry *r, struct kstr name);
 struct topic *topics_find_id(struct topic_registry *r, struct kuuid id);
+/* Any shard: the current image. The topic may be used until the caller
+ * returns to its loop (metadata_image.h). */
+struct topic *topics_lookup(struct broker *b, struct kstr name);
+struct topic *topics_lookup_id(struct broker *b, struct kuuid id);
 /* Calls fn for every topic (order unspecified). */
 void topics_for_each(struct topic_registry *r, void (*fn)(struct topic *t, void *ctx), void *ctx);
 
@@ -90,12 +95,35 @@ struct topic_create_args {
  * topic's resulting configuration, also for validate_only. */
 int16_t topics_create(struct broker *b, const struct topic_create_args *a, struct topic **out,
 		      struct topic_config *effective, char *msg, size_t msglen);
-/* Deletes a topic: fails its waiting fetches, removes logs and files, records
- * the deletion. Returns a Kafka error code. */
-int16_t topics_delete(struct broker *b, struct topic *t);
+/* One owning shard's part of a deletion. */
+struct topic_owner_call {
+	struct shard_call call;
+	struct topic *topic;
+	struct topic_deletion *deletion;
+};
 
-/* For produce/metadata: the topic, auto-created when allowed. Returns NULL with
- * *err set (UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION, ...). */
+/* A deletion in progress, owned by the caller until done runs. */
+struct topic_deletion {
+	struct metadata_sync_waiter sync;
+	struct broker *broker;
+	struct topic *topic;
+	struct topic_owner_call *owners; /* per io shard */
+	uint32_t owners_pending;
+	void (*done)(struct topic_deletion *d);
+};
+
+/* Control shard: deletes a topic. The deletion is recorded and the topic
+ * leaves the registry at once; once every shard has moved past the image
+ * that had it, its owners answer its waiting fetches and remove its logs
+ * and files, and then d->done runs (never before this returns). Returns
+ * NONE, or an error code without calling done. */
+int16_t topics_delete(struct broker *b, struct topic *t, struct topic_deletion *d);
+
+/* Whether topics_get_or_create would create `name` when it is missing. */
+bool topics_auto_creatable(const struct broker *b, struct kstr name, bool allow_create);
+/* Control shard, for produce/metadata: the topic, auto-created when allowed.
+ * Returns NULL with *err set (UNKNOWN_TOPIC_OR_PARTITION,
+ * INVALID_TOPIC_EXCEPTION, ...). */
 struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allow_create,
 				   int16_t *err);
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Scaling with shards, in one run on this machine: the same raw-engine produce
-# and hot fetch, and rdkafka-engine produce, against a broker with 1 and with 2
-# network shards (one io shard), with the broker's CPU seconds per GB; then the
-# cost of a cross-shard hop: 1 KiB Produce requests one at a time on a single
-# connection, classified by whether the kernel gave the connection to the io
-# shard (local) or to the other network shard (one hop there and one back).
+# and hot fetch, and rdkafka-engine produce, against a broker with 1 shard and
+# with 2 (num.network.threads = num.io.threads = 1, then 2: connections and
+# partitions both spread), with the broker's CPU seconds per GB; then the cost
+# of a cross-shard hop: 1 KiB Produce requests one at a time on a single
+# connection to a one-partition topic, classified by whether the kernel gave
+# the connection to the partition's shard (local) or to the other one (the
+# partition's part goes there and its answer comes back).
 #
 #   perf/shards.sh [--messages N] [--trials N]
 #
@@ -47,7 +49,7 @@ start_broker() {
   PORT=$(free_port); MPORT=$(free_port)
   rm -rf "$WORK/data"
   build-rel/sluice --set "listeners=PLAINTEXT://127.0.0.1:$PORT" --set "log.dirs=$WORK/data" \
-    --set "sluice.metrics.port=$MPORT" --set "num.network.threads=$1" --set num.io.threads=1 \
+    --set "sluice.metrics.port=$MPORT" --set "num.network.threads=$1" --set "num.io.threads=$1" \
     >"$WORK/broker-$1.log" 2>&1 & BROKER=$!
   for _ in $(seq 100); do grep -q "sluice ready" "$WORK/broker-$1.log" && break; sleep 0.1; done
 }
@@ -56,7 +58,7 @@ stop_broker() { kill "$BROKER"; wait "$BROKER" 2>/dev/null || true; BROKER=""; }
 declare -A RAW_P RAW_F RD_P CPU_P CPU_F
 RAW_COUNT=$((MESSAGES * 3))
 for n in 1 2; do
-  echo "== num.network.threads=$n"
+  echo "== num.network.threads=$n num.io.threads=$n"
   start_broker "$n"
   S="127.0.0.1:$PORT"
   t0=$(ticks "$BROKER")
@@ -73,16 +75,16 @@ for n in 1 2; do
   stop_broker
 done
 
-echo "== cross-shard hop (num.network.threads=2, $TRIALS single-connection trials)"
+echo "== cross-shard hop (2 shards, $TRIALS single-connection trials)"
 start_broker 2
 S="127.0.0.1:$PORT"
 build-rel/perf/sluice-perf produce --brokers "$S" --topic hop --partitions 1 --size 100 --count 1 >/dev/null 2>&1
 LOCAL=(); HOP=()
 for _ in $(seq "$TRIALS"); do
-  f0=$(metric 'sluice_requests_forwarded_total\{shard="1"\}')
+  f0=$(metric 'sluice_shard_calls_total\{shard="1"\}')
   line=$(build-rel/perf/sluice-perf produce --engine raw --brokers "$S" --topic hop --size 1000 \
     --request-bytes 1001 --connections 1 --inflight 1 --count 2000 2>/dev/null | sed -n 2p)
-  f1=$(metric 'sluice_requests_forwarded_total\{shard="1"\}')
+  f1=$(metric 'sluice_shard_calls_total\{shard="1"\}')
   p50=$(sed -nE 's/.* p50 ([0-9]+) .*/\1/p' <<<"$line")
   if (( f1 - f0 > 1000 )); then HOP+=("$p50"); else LOCAL+=("$p50"); fi
 done
@@ -91,7 +93,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END { if (NR) print a[
 L=$(median "${LOCAL[@]}"); H=$(median "${HOP[@]}")
 
 echo
-echo "| figure | 1 network shard | 2 network shards | 2 ÷ 1 |"
+echo "| figure | 1 shard | 2 shards | 2 ÷ 1 |"
 echo "| --- | --- | --- | --- |"
 echo "| raw produce, 1 MiB requests (MB/s) | ${RAW_P[1]} | ${RAW_P[2]} | $(ratio "${RAW_P[2]}" "${RAW_P[1]}") |"
 echo "| raw hot fetch (MB/s) | ${RAW_F[1]} | ${RAW_F[2]} | $(ratio "${RAW_F[2]}" "${RAW_F[1]}") |"
@@ -101,6 +103,6 @@ echo "| broker CPU s per GB fetched (raw) | ${CPU_F[1]} | ${CPU_F[2]} | |"
 echo
 echo "| 1 KiB Produce, one in flight | p50 latency (median of trials) | trials |"
 echo "| --- | --- | --- |"
-echo "| connection on the io shard (local) | ${L} us | ${#LOCAL[@]} |"
+echo "| connection on the partition's shard (local) | ${L} us | ${#LOCAL[@]} |"
 echo "| connection on the other shard (hop there and back) | ${H} us | ${#HOP[@]} |"
 echo "| cost of the hop | $(awk -v h="$H" -v l="$L" 'BEGIN { if (h ~ /^[0-9]+$/ && l ~ /^[0-9]+$/) print h - l " us"; else print "-" }') | |"

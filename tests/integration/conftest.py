@@ -14,6 +14,9 @@ import pytest
 
 SLUICE_BIN = os.environ.get("SLUICE_BIN", "build/sluice")
 SANITIZED = os.environ.get("SLUICE_TEST_SANITIZED") == "1"
+# "N+M": every broker a test starts without its own layout runs N network and
+# M io shards (scripts/test.sh runs the suite under several layouts).
+LAYOUT = os.environ.get("SLUICE_TEST_LAYOUT", "")
 READY_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 30
 
@@ -56,7 +59,11 @@ class Broker:
                 "--set", f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
                 "--set", f"log.dirs={self.data_dir}",
                 "--set", f"sluice.metrics.port={self.metrics_port}"]
-        for k, v in self.settings.items():
+        settings = dict(self.settings)
+        if LAYOUT and "num.network.threads" not in settings and "num.io.threads" not in settings:
+            network, io = LAYOUT.split("+")
+            settings.update({"num.network.threads": network, "num.io.threads": io})
+        for k, v in settings.items():
             args += ["--set", f"{k}={v}"]
         self.log_file = open(self.log_path, "ab")
         log_start = self.log_file.tell()

@@ -1,9 +1,15 @@
 """The broker as shards: every core layout (network and io shard counts,
 more shards than cores) serves produce and fetch exactly, with per-partition
-order, over connections the kernel spreads across the network shards; a few
-hundred connections at once; the layout is logged and exported."""
+order, over connections the kernel spreads across the network shards and
+partitions spread over the io shards; long polls woken by appends on other
+shards; deletion while fetches wait; placement kept across restarts and
+re-balanced when the layout changes; a few hundred connections at once; the
+layout is logged and exported."""
+import os
 import re
 import struct
+import threading
+import time
 import urllib.request
 
 import pytest
@@ -127,20 +133,123 @@ def check_exact(bootstrap, topic, connections, requests_each, sent):
 def test_layouts_serve_exactly(make_broker, network, io):
     b = make_broker({"num.network.threads": network, "num.io.threads": io})
     log = b.log_text()
-    shards = max(network, 1)
+    shards = max(network, io)
     layout = re.findall(r"core layout: shard (\d+) on CPU (\d+): (.*)", log)
     assert len(layout) == shards, log
     assert all(("network" in roles) == (int(k) < network) for k, _, roles in layout)
+    assert all(("io (partitions)" in roles) == (int(k) < io) for k, _, roles in layout)
     assert metrics_text(b).count("sluice_shard_info{") == shards
     create_topic(b.bootstrap, "spread", PARTITIONS)
+    assert partitions_per_shard(b) == balanced(PARTITIONS, io)
     connections = 4 * max(network, 2)
     sent, _ = run_load(b.bootstrap, "spread", connections, 20)
     check_exact(b.bootstrap, "spread", connections, 20, sent)
-    accepted = re.findall(r'sluice_connections_accepted_total\{shard="(\d+)"\} (\d+)', metrics_text(b))
+    text = metrics_text(b)
+    appended = re.findall(r'sluice_produce_bytes_total\{shard="(\d+)"\} (\d+)', text)
+    # Every io shard appended its partitions' records, and only io shards did.
+    assert {k for k, n in appended if int(n) > 0} == {str(k) for k in range(io)}, appended
+    accepted = re.findall(r'sluice_connections_accepted_total\{shard="(\d+)"\} (\d+)', text)
     assert sum(int(n) for _, n in accepted) >= connections
     if network > 1:
         # The kernel spread the connections: more than one shard accepted some.
         assert sum(1 for _, n in accepted if int(n) > 0) > 1
+
+
+def partitions_per_shard(b):
+    found = re.findall(r'sluice_partitions\{shard="(\d+)"\} (\d+)', metrics_text(b))
+    return [int(n) for _, n in sorted(found, key=lambda kv: int(kv[0]))]
+
+
+def balanced(partitions, shards):
+    return [partitions // shards + (k < partitions % shards) for k in range(shards)]
+
+
+def long_poll(bootstrap, topic, partition, max_wait_ms, out):
+    c = kw.Conn(bootstrap, timeout=30)
+    started = time.monotonic()
+    err, hw, records = kw.fetch_v4(c, topic, partition, 0, max_wait_ms=max_wait_ms, min_bytes=1)
+    out.append((time.monotonic() - started, err, records))
+    c.close()
+
+
+def test_long_poll_is_woken_by_an_append_on_another_shard(make_broker):
+    """One network shard, two io shards: a fetch waiting on a partition of
+    shard 1 is answered by the append, long before its 20 s wait."""
+    b = make_broker({"num.network.threads": 1, "num.io.threads": 2})
+    create_topic(b.bootstrap, "poll", 2)
+    # A fresh broker places partition k on io shard k mod 2 (least loaded first).
+    remote = 1
+    out = []
+    t = threading.Thread(target=long_poll, args=(b.bootstrap, "poll", remote, 20000, out))
+    t.start()
+    time.sleep(0.5)
+    c = kw.Conn(b.bootstrap)
+    assert kw.produce_v3(c, "poll", remote, kw.record_batch([b"wake"]))[0] == 0
+    c.close()
+    t.join(30)
+    waited, err, records = out[0]
+    assert err == 0 and read_values(records) == [b"wake"]
+    assert waited < 10, f"the fetch waited {waited:.1f} s for an append made after 0.5 s"
+
+
+def test_delete_topic_answers_fetches_waiting_on_other_shards(make_broker):
+    b = make_broker({"num.network.threads": 1, "num.io.threads": 2})
+    create_topic(b.bootstrap, "doomed", 2)
+    out = []
+    threads = [threading.Thread(target=long_poll, args=(b.bootstrap, "doomed", p, 20000, out))
+               for p in (0, 1)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    from kafka.admin import KafkaAdminClient, NewTopic
+    admin = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+    admin.delete_topics(["doomed"])
+    for t in threads:
+        t.join(30)
+    assert len(out) == 2
+    for waited, err, records in out:
+        assert err == 3 and records == b"", (err, records)   # UNKNOWN_TOPIC_OR_PARTITION
+        assert waited < 10
+    # The directories are gone when DeleteTopics answers: the name is free again.
+    assert not [d for d in os.listdir(b.data_dir) if d.startswith("doomed-")]
+    admin.create_topics([NewTopic("doomed", 2, 1)])
+    admin.close()
+    c = kw.Conn(b.bootstrap)
+    assert kw.produce_v3(c, "doomed", 1, kw.record_batch([b"again"]))[0] == 0
+    err, hw, records = kw.fetch_v4(c, "doomed", 1, 0)
+    assert (err, hw, read_values(records)) == (0, 1, [b"again"])
+    c.close()
+
+
+def test_placement_survives_restarts_and_follows_the_layout(make_broker):
+    b = make_broker({"num.network.threads": 1, "num.io.threads": 2})
+    create_topic(b.bootstrap, "placed", PARTITIONS)
+    c = kw.Conn(b.bootstrap)
+    for p in range(PARTITIONS):
+        assert kw.produce_v3(c, "placed", p, kw.record_batch([b"p%d" % p]))[0] == 0
+    c.close()
+    assert partitions_per_shard(b) == [3, 3]
+
+    def restart(io):
+        b.stop()
+        b.settings.update({"num.io.threads": io})
+        mark = len(b.log_text())
+        b.start()
+        return b.log_text()[mark:]
+
+    log = restart(2)
+    assert "core layout changed" not in log
+    assert partitions_per_shard(b) == [3, 3]
+    log = restart(3)
+    assert re.search(r"core layout changed from 2 to 3 io shard\(s\): 2 partition\(s\)", log), log
+    assert partitions_per_shard(b) == [2, 2, 2]
+    log = restart(3)
+    assert "core layout changed" not in log
+    assert partitions_per_shard(b) == [2, 2, 2]
+    log = restart(1)
+    assert partitions_per_shard(b) == [6]
+    for p in range(PARTITIONS):
+        assert fetch_all(b.bootstrap, "placed", p) == [b"p%d" % p]
 
 
 def test_hundreds_of_connections(make_broker):
