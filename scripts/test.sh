@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Fresh machine -> every test: installs what is missing, builds the broker
 # twice (optimised, and with AddressSanitizer + UndefinedBehaviorSanitizer),
-# runs the whole ctest suite against each, and closes with one summary line.
+# runs the whole ctest suite against each (the default core layout: one
+# network and one io shard per CPU), runs the integration tests again under
+# other layouts (1 shard; 1 network + 2 io; 4 + 4, more shards than CPUs), and
+# closes with one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --tests || exit 1
@@ -17,8 +20,14 @@ run_suite() {
     total_fail=$((total_fail + 1))
     return 1
   fi
-  local log="$dir/ctest.log"
-  (cd "$dir" && ctest --output-on-failure --timeout 900 2>&1) | tee "$log"
+  run_ctest "$dir" "$dir/ctest.log"
+}
+
+# Runs ctest in a built tree (extra ctest flags after the log path) and adds
+# its counts to the totals.
+run_ctest() {
+  local dir=$1 log=$2; shift 2
+  (cd "$dir" && ctest --output-on-failure --timeout 900 "$@" 2>&1) | tee "$log"
   local pass fail
   pass=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
   if [[ -z "$pass" ]]; then
@@ -34,6 +43,10 @@ run_suite() {
 
 echo "== optimised build =="
 run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_BENCH=ON
+for layout in 1+1 1+2 4+4; do
+  echo "== integration tests, num.network.threads+num.io.threads = $layout =="
+  SLUICE_TEST_LAYOUT=$layout run_ctest build-test "build-test/ctest-$layout.log" -R '^integration/'
+done
 echo "== sanitizer build (ASan + UBSan) =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 SLUICE_TEST_SANITIZED=1 \
