@@ -708,9 +708,12 @@ static int topics_rebalance(struct broker *b)
 		rc = topics_persist(b, changed[i]);
 	if (rc == 0)
 		rc = metadata_store_set_layout(b->meta, b->io_shards);
-	if (rc == 0 && (recorded != 0 || moved != 0))
+	if (rc == 0 && recorded != 0)
 		slog_info("topics", "core layout changed from %u to %u io shard(s): %u partition(s) "
 			  "of %zu topic(s) moved", recorded, b->io_shards, moved, changed_count);
+	else if (rc == 0 && moved != 0)
+		slog_info("topics", "no core layout was recorded: %u partition(s) of %zu topic(s) "
+			  "placed for %u io shard(s)", moved, changed_count, b->io_shards);
 	if (rc != 0)
 		slog_error("topics", "cannot record the partitions' placement for %u io shard(s)",
 			   b->io_shards);

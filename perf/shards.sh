@@ -6,7 +6,10 @@
 # of a cross-shard hop: 1 KiB Produce requests one at a time on a single
 # connection to a one-partition topic, classified by whether the kernel gave
 # the connection to the partition's shard (local) or to the other one (the
-# partition's part goes there and its answer comes back).
+# partition's part goes there and its answer comes back); and the cost of
+# fetching across shards: with one network shard and two io shards, one
+# connection consumes a topic on its own shard and one on the other (the plan
+# crosses, the bytes are spliced by the socket's shard either way).
 #
 #   perf/shards.sh [--messages N] [--trials N]
 #
@@ -45,13 +48,15 @@ metric() {
     "http://127.0.0.1:$MPORT/metrics" | sed -nE "s/^$1 ([0-9]+)$/\1/p"
 }
 
+# start_broker NETWORK [IO]: IO defaults to NETWORK.
 start_broker() {
   PORT=$(free_port); MPORT=$(free_port)
   rm -rf "$WORK/data"
+  local log="$WORK/broker-$1-${2:-$1}.log"
   build-rel/sluice --set "listeners=PLAINTEXT://127.0.0.1:$PORT" --set "log.dirs=$WORK/data" \
-    --set "sluice.metrics.port=$MPORT" --set "num.network.threads=$1" --set "num.io.threads=$1" \
-    >"$WORK/broker-$1.log" 2>&1 & BROKER=$!
-  for _ in $(seq 100); do grep -q "sluice ready" "$WORK/broker-$1.log" && break; sleep 0.1; done
+    --set "sluice.metrics.port=$MPORT" --set "num.network.threads=$1" --set "num.io.threads=${2:-$1}" \
+    >"$log" 2>&1 & BROKER=$!
+  for _ in $(seq 100); do grep -q "sluice ready" "$log" && break; sleep 0.1; done
 }
 stop_broker() { kill "$BROKER"; wait "$BROKER" 2>/dev/null || true; BROKER=""; }
 
@@ -89,6 +94,25 @@ for _ in $(seq "$TRIALS"); do
   if (( f1 - f0 > 1000 )); then HOP+=("$p50"); else LOCAL+=("$p50"); fi
 done
 stop_broker
+echo "== fetch across shards (1 network shard, 2 io shards, one connection)"
+start_broker 1 2
+S="127.0.0.1:$PORT"
+# Created in this order on a fresh broker: "near" on io shard 0, which also
+# owns the only connection; "far" on io shard 1.
+for topic in near far; do
+  perf produce --engine raw --brokers "$S" --topic "$topic" --partitions 1 --size 1024 \
+    --count "$RAW_COUNT" --request-bytes $((1 << 20)) --connections 1 --inflight 2 --acks 1 >/dev/null
+done
+declare -A XF XCPU
+for topic in near far near far; do
+  t0=$(ticks "$BROKER")
+  out=$(perf consume --engine raw --brokers "$S" --topic "$topic" --count "$RAW_COUNT" \
+    --request-bytes $((8 << 20)) --connections 1)
+  t1=$(ticks "$BROKER")
+  XF[$topic]=$(mbps "$out"); XCPU[$topic]=$(per_gb $((t1 - t0)) "$(bytes_of "$out")")
+  echo "$topic: $out"
+done
+stop_broker
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END { if (NR) print a[int((NR+1)/2)]; else print "-" }'; }
 L=$(median "${LOCAL[@]}"); H=$(median "${HOP[@]}")
 
@@ -106,3 +130,9 @@ echo "| --- | --- | --- |"
 echo "| connection on the partition's shard (local) | ${L} us | ${#LOCAL[@]} |"
 echo "| connection on the other shard (hop there and back) | ${H} us | ${#HOP[@]} |"
 echo "| cost of the hop | $(awk -v h="$H" -v l="$L" 'BEGIN { if (h ~ /^[0-9]+$/ && l ~ /^[0-9]+$/) print h - l " us"; else print "-" }') | |"
+echo
+echo "| raw fetch, one connection, 1 partition (second of two runs) | MB/s | broker CPU s per GB |"
+echo "| --- | --- | --- |"
+echo "| partition on the connection's shard | ${XF[near]} | ${XCPU[near]} |"
+echo "| partition on the other io shard | ${XF[far]} | ${XCPU[far]} |"
+echo "| across ÷ local | $(ratio "${XF[far]}" "${XF[near]}") | |"

@@ -277,11 +277,11 @@ def vm_kib(pid, key):
 def test_flooded_shards_stay_bounded(make_broker):
     """Forty connections push 200 MiB of produce requests as fast as the
     sockets take them into a broker with a 4 MiB request budget (2 MiB per
-    network shard): its peak resident memory grows by far less than the
-    load, and every record is written."""
+    network shard), their partitions on both io shards: its peak resident
+    memory grows by far less than the load, and every record is written."""
     import threading
     from conftest import SANITIZED
-    b = make_broker({"num.network.threads": 2, "num.io.threads": 1,
+    b = make_broker({"num.network.threads": 2, "num.io.threads": 2,
                      "queued.max.request.bytes": 4 << 20})
     create_topic(b.bootstrap, "flood", PARTITIONS)
     pid = b.proc.pid
