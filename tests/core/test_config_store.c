@@ -1,5 +1,6 @@
 /* Broker and topic configuration parsing, and the metadata store's
- * persistence, torn-tail truncation and corruption refusal. */
+ * persistence (topics, placement re-recorded, the core layout), torn-tail
+ * truncation and corruption refusal. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -154,6 +155,42 @@ static void test_metadata_store(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void test_metadata_store_placement(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sluice-meta-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char err[512];
+	struct metadata_store *ms;
+	assert_int_equal(metadata_store_open(dir, 0, &ms, err, sizeof(err)), 0);
+	assert_int_equal(metadata_store_layout(ms), 0);
+	int32_t shards[3] = { 0, 1, 0 };
+	struct meta_topic t = { .name = "a", .partition_count = 3, .partition_shard = shards };
+	t.id.b[0] = 1;
+	assert_int_equal(metadata_store_topic_create(ms, &t), 0);
+	assert_int_equal(metadata_store_set_layout(ms, 2), 0);
+	shards[2] = 2;
+	assert_int_equal(metadata_store_topic_create(ms, &t), 0); /* placed anew */
+	assert_int_equal(metadata_store_set_layout(ms, 3), 0);
+	size_t n;
+	metadata_store_topics(ms, &n);
+	assert_int_equal(n, 1);
+	metadata_store_close(ms);
+
+	assert_int_equal(metadata_store_open(dir, 0, &ms, err, sizeof(err)), 0);
+	assert_int_equal(metadata_store_layout(ms), 3);
+	const struct meta_topic *topics = metadata_store_topics(ms, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(topics[0].id.b[0], 1);
+	assert_int_equal(topics[0].partition_shard[0], 0);
+	assert_int_equal(topics[0].partition_shard[1], 1);
+	assert_int_equal(topics[0].partition_shard[2], 2);
+	metadata_store_close(ms);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values_name_the_key),
 		cmocka_unit_test(test_topic_config),
 		cmocka_unit_test(test_metadata_store),
+		cmocka_unit_test(test_metadata_store_placement),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
