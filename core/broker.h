@@ -38,6 +38,7 @@ struct broker {
 	bool started;
 	bool shards_running_loops;    /* set before the shard threads start */
 	_Atomic uint32_t network_shards_quiet; /* network shards stopped with no connection left */
+	_Atomic int control_quiet;    /* stopped, and the control shard sends nothing more */
 	struct metrics_http *metrics_http;
 };
 

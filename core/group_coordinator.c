@@ -21,6 +21,7 @@ static const uint64_t NS_PER_MS = 1000000;
 static const char CONSUMER_PROTOCOL_TYPE[] = "consumer";
 
 enum {
+	GROUP_COORDINATOR_SHARD = 0, /* the control shard, where group APIs run */
 	MEMBER_ID_BYTES_MAX = 512,  /* client id prefix + '-' + UUID */
 	UUID_TEXT_BYTES = 37,
 };
@@ -1563,10 +1564,13 @@ struct group_coordinator *group_coordinator_route(struct broker *b, struct kstr 
 		return NULL;
 	}
 	*partition = group_store_partition_of(group_id, t->partition_count);
-	struct partition *p = topic_partition(t, *partition);
-	assert(p && p->shard < b->shard_count);
 	*err = KERR_NONE;
-	return b->shards[p->shard].groups;
+	return b->shards[GROUP_COORDINATOR_SHARD].groups;
+}
+
+bool group_coordinator_idle(const struct shard *s)
+{
+	return !s->groups || s->groups->writes_in_flight == 0;
 }
 
 struct group *group_coordinator_find(struct group_coordinator *gc, struct kstr group_id)

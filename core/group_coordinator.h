@@ -31,14 +31,19 @@ struct group_coordinator {
 	struct shard *shard;
 	struct group_table groups;
 	struct io_timer retention_timer;
+	uint32_t writes_in_flight;  /* batches out to __consumer_offsets' shards */
 };
 
-/* Creates the shard's coordinator and replays __consumer_offsets. Returns 0 or
- * -1 after logging why. */
+/* Creates the coordinator on the control shard and replays
+ * __consumer_offsets (whose partitions are spread over the io shards like any
+ * other topic's; the coordinator writes to them through their shards).
+ * Returns 0 or -1 after logging why. */
 int group_coordinator_start(struct broker *b, struct shard *s);
 /* At shutdown: answers every waiting JoinGroup/SyncGroup with NOT_COORDINATOR
  * and stops the timers. */
 void group_coordinator_shutdown(struct shard *s);
+/* Whether nothing of the coordinator is still being written. */
+bool group_coordinator_idle(const struct shard *s);
 /* After the shard's ring drained. */
 void group_coordinator_free(struct shard *s);
 

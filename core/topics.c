@@ -194,8 +194,7 @@ static int topics_open_logs(struct broker *b, struct topic *t, bool clean_shutdo
 	return 0;
 }
 
-/* Partitions per io shard, of every topic in the registry but `skip`.
- * Internal topics do not count: they stay on the control shard. */
+/* Partitions per io shard, of every topic in the registry but `skip`. */
 static uint32_t *topics_shard_load(struct broker *b, const struct topic *skip)
 {
 	uint32_t *load = calloc(b->shard_count, sizeof(*load));
@@ -203,7 +202,7 @@ static uint32_t *topics_shard_load(struct broker *b, const struct topic *skip)
 		return NULL;
 	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
 		for (struct topic *o = b->topics.buckets[i]; o; o = o->next_by_name)
-			for (int32_t k = 0; o != skip && !o->internal && k < o->partition_count; k++)
+			for (int32_t k = 0; o != skip && k < o->partition_count; k++)
 				load[o->partitions[k].shard]++;
 	return load;
 }
@@ -217,16 +216,9 @@ static uint32_t topics_least_loaded(const struct broker *b, const uint32_t *load
 	return best;
 }
 
-/* Each new partition goes to the io shard with the fewest partitions.
- * Internal topics (the group coordinator's __consumer_offsets) live on the
- * control shard, where the coordinator runs. */
+/* Each new partition goes to the io shard with the fewest partitions. */
 static int topics_place(struct broker *b, struct topic *t)
 {
-	if (t->internal) {
-		for (int32_t k = 0; k < t->partition_count; k++)
-			t->partitions[k].shard = 0;
-		return 0;
-	}
 	uint32_t *load = topics_shard_load(b, t);
 	if (!load)
 		return -ENOMEM;
@@ -629,13 +621,13 @@ int16_t topics_delete(struct broker *b, struct topic *t, struct topic_deletion *
 /* A partition whose recorded shard is not an io shard of this layout. */
 static const uint32_t TOPICS_UNPLACED = UINT32_MAX;
 
-/* Moves one non-internal partition from shard `from` to `to`; returns its
- * topic, or NULL when `from` has none. */
+/* Moves one partition from shard `from` to `to`; returns its topic, or NULL
+ * when `from` has none. */
 static struct topic *topics_move_one(struct broker *b, uint32_t from, uint32_t to)
 {
 	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
 		for (struct topic *t = b->topics.buckets[i]; t; t = t->next_by_name)
-			for (int32_t k = 0; !t->internal && k < t->partition_count; k++)
+			for (int32_t k = 0; k < t->partition_count; k++)
 				if (t->partitions[k].shard == from) {
 					t->partitions[k].shard = to;
 					return t;
@@ -647,9 +639,8 @@ static struct topic *topics_move_one(struct broker *b, uint32_t from, uint32_t t
  * stays exactly as it is; after num.io.threads changed, partitions of shards
  * that are gone go to the least-loaded shard, then partitions move from the
  * most- to the least-loaded shard until no two differ by more than one, and
- * every moved topic is recorded again. Internal topics stay on the control
- * shard. Runs before any log is opened, since a log writes through its
- * shard's ring. */
+ * every moved topic is recorded again. Runs before any log is opened, since a
+ * log writes through its shard's ring. */
 static int topics_rebalance(struct broker *b)
 {
 	uint32_t recorded = metadata_store_layout(b->meta);
@@ -662,7 +653,7 @@ static int topics_rebalance(struct broker *b)
 	int rc = load && changed ? 0 : -1;
 	for (size_t i = 0; rc == 0 && i < TOPIC_REGISTRY_BUCKETS; i++)
 		for (struct topic *t = b->topics.buckets[i]; t; t = t->next_by_name)
-			for (int32_t k = 0; !t->internal && k < t->partition_count; k++)
+			for (int32_t k = 0; k < t->partition_count; k++)
 				if (t->partitions[k].shard != TOPICS_UNPLACED)
 					load[t->partitions[k].shard]++;
 	for (size_t i = 0; rc == 0 && i < TOPIC_REGISTRY_BUCKETS; i++) {
@@ -670,7 +661,7 @@ static int topics_rebalance(struct broker *b)
 			bool moved_here = false;
 			for (int32_t k = 0; k < t->partition_count; k++) {
 				struct partition *p = &t->partitions[k];
-				uint32_t want = t->internal ? 0 : p->shard;
+				uint32_t want = p->shard;
 				if (want == TOPICS_UNPLACED) {
 					want = topics_least_loaded(b, load);
 					load[want]++;

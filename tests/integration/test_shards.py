@@ -252,6 +252,39 @@ def test_placement_survives_restarts_and_follows_the_layout(make_broker):
         assert fetch_all(b.bootstrap, "placed", p) == [b"p%d" % p]
 
 
+def test_group_offsets_live_on_every_io_shard(make_broker):
+    """__consumer_offsets is placed like any topic; the coordinator (on the
+    control shard) writes each group's records through the partition's shard,
+    and a restart replays them from all of them."""
+    from group_wire import find_coordinator_v2, offset_commit_v7, offset_fetch_v5
+    b = make_broker({"num.network.threads": 1, "num.io.threads": 2,
+                     "offsets.topic.num.partitions": 8})
+    create_topic(b.bootstrap, "tracked", 2)
+    c = kw.Conn(b.bootstrap)
+    assert find_coordinator_v2(c, "g0")[0] == 0
+    groups = [f"group-{i}" for i in range(16)]
+    for i, g in enumerate(groups):
+        assert offset_commit_v7(c, g, -1, "", {("tracked", 0): (i, "m"), ("tracked", 1): (100 + i, None)}) \
+            == {("tracked", 0): 0, ("tracked", 1): 0}
+    c.close()
+    assert partitions_per_shard(b) == [5, 5]     # 2 + 8 partitions
+    # Placed after "tracked" (one partition on each shard), __consumer_offsets
+    # partition k is on shard k mod 2: records were written on both shards.
+    written = {k % 2 for k in range(8)
+               if os.path.getsize(os.path.join(b.data_dir, f"__consumer_offsets-{k}",
+                                               "00000000000000000000.log")) > 0}
+    assert written == {0, 1}
+    b.stop()
+    b.start()
+    c = kw.Conn(b.bootstrap)
+    for i, g in enumerate(groups):
+        err, offs = offset_fetch_v5(c, g, [("tracked", 0), ("tracked", 1)])
+        assert err == 0
+        assert offs[("tracked", 0)][:1] == (i,) and offs[("tracked", 1)][:1] == (100 + i,)
+    c.close()
+    assert partitions_per_shard(b) == [5, 5]
+
+
 def test_hundreds_of_connections(make_broker):
     b = make_broker({"num.network.threads": 2, "num.io.threads": 2})
     create_topic(b.bootstrap, "crowd", PARTITIONS)
