@@ -2,6 +2,7 @@
  * handler, and the bound on a request's decoded structures. */
 #include <assert.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/handlers.h"
 #include "core/request.h"
@@ -12,37 +13,40 @@ enum {
 	ARENA_LARGE_BYTES = 16u << 20, /* requests listing many partitions */
 };
 
-/* Where a handler runs: on the connection's shard (splitting partition work
- * over the shards that own it), or on the control shard, which owns the topic
- * registry and the group coordinator. */
-enum api_home { ON_CONNECTION = 0, ON_CONTROL = 1 };
-
 struct api_handler_row {
 	int16_t key;
 	api_handler_fn handle;
 	uint32_t arena_bytes_max;
 	enum api_home home;
+	int16_t group_first_until;
+};
+
+enum {
+	/* For group APIs: the first version whose body does not start with the
+	 * group's id (none, or OffsetFetch v8+, which lists several groups). */
+	GROUP_FIRST_EVERY_VERSION = INT16_MAX,
+	OFFSET_FETCH_GROUPS_FROM = 8,
 };
 
 static const struct api_handler_row api_handler_rows[] = {
-	{ API_PRODUCE, handle_produce, ARENA_LARGE_BYTES, ON_CONNECTION },
-	{ API_FETCH, handle_fetch, ARENA_LARGE_BYTES, ON_CONNECTION },
-	{ API_LIST_OFFSETS, handle_list_offsets, ARENA_LARGE_BYTES, ON_CONNECTION },
-	{ API_METADATA, handle_metadata, ARENA_LARGE_BYTES, ON_CONNECTION },
-	{ API_OFFSET_COMMIT, handle_offset_commit, ARENA_LARGE_BYTES, ON_CONTROL },
-	{ API_OFFSET_FETCH, handle_offset_fetch, ARENA_LARGE_BYTES, ON_CONTROL },
-	{ API_FIND_COORDINATOR, handle_find_coordinator, ARENA_SMALL_BYTES, ON_CONTROL },
-	{ API_JOIN_GROUP, handle_join_group, ARENA_LARGE_BYTES, ON_CONTROL },
-	{ API_HEARTBEAT, handle_heartbeat, ARENA_SMALL_BYTES, ON_CONTROL },
-	{ API_LEAVE_GROUP, handle_leave_group, ARENA_SMALL_BYTES, ON_CONTROL },
-	{ API_SYNC_GROUP, handle_sync_group, ARENA_LARGE_BYTES, ON_CONTROL },
-	{ API_DESCRIBE_GROUPS, handle_describe_groups, ARENA_LARGE_BYTES, ON_CONTROL },
-	{ API_LIST_GROUPS, handle_list_groups, ARENA_LARGE_BYTES, ON_CONTROL },
-	{ API_API_VERSIONS, handle_api_versions, ARENA_SMALL_BYTES, ON_CONNECTION },
-	{ API_CREATE_TOPICS, handle_create_topics, ARENA_LARGE_BYTES, ON_CONTROL },
-	{ API_DELETE_TOPICS, handle_delete_topics, ARENA_LARGE_BYTES, ON_CONTROL },
-	{ API_DELETE_GROUPS, handle_delete_groups, ARENA_SMALL_BYTES, ON_CONTROL },
-	{ API_OFFSET_DELETE, handle_offset_delete, ARENA_LARGE_BYTES, ON_CONTROL },
+	{ API_PRODUCE, handle_produce, ARENA_LARGE_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
+	{ API_FETCH, handle_fetch, ARENA_LARGE_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
+	{ API_LIST_OFFSETS, handle_list_offsets, ARENA_LARGE_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
+	{ API_METADATA, handle_metadata, ARENA_LARGE_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
+	{ API_OFFSET_COMMIT, handle_offset_commit, ARENA_LARGE_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
+	{ API_OFFSET_FETCH, handle_offset_fetch, ARENA_LARGE_BYTES, API_ON_GROUP, OFFSET_FETCH_GROUPS_FROM },
+	{ API_FIND_COORDINATOR, handle_find_coordinator, ARENA_SMALL_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_JOIN_GROUP, handle_join_group, ARENA_LARGE_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
+	{ API_HEARTBEAT, handle_heartbeat, ARENA_SMALL_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
+	{ API_LEAVE_GROUP, handle_leave_group, ARENA_SMALL_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
+	{ API_SYNC_GROUP, handle_sync_group, ARENA_LARGE_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
+	{ API_DESCRIBE_GROUPS, handle_describe_groups, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_LIST_GROUPS, handle_list_groups, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_API_VERSIONS, handle_api_versions, ARENA_SMALL_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
+	{ API_CREATE_TOPICS, handle_create_topics, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_DELETE_TOPICS, handle_delete_topics, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_DELETE_GROUPS, handle_delete_groups, ARENA_SMALL_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_OFFSET_DELETE, handle_offset_delete, ARENA_LARGE_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
 };
 
 enum { API_ROWS = sizeof(api_handler_rows) / sizeof(api_handler_rows[0]) };
@@ -66,7 +70,8 @@ void api_table_init(void)
 			.flexible_from = info->flexible_from,
 			.handle = api_handler_rows[i].handle,
 			.arena_bytes_max = api_handler_rows[i].arena_bytes_max,
-			.on_control = api_handler_rows[i].home == ON_CONTROL,
+			.home = api_handler_rows[i].home,
+			.group_first_until = api_handler_rows[i].group_first_until,
 		};
 	}
 	for (size_t i = 1; i < API_ROWS; i++)

@@ -227,8 +227,9 @@ int broker_start(struct broker *b)
 			  "recovery points", b->cfg.log_dir);
 	if (broker_shards_create(b) != 0 || metadata_sync_init(b) != 0 || topics_load(b, clean) != 0)
 		return -1;
-	if (group_coordinator_start(b, &b->shards[0]) != 0)
-		return -1;
+	for (uint32_t i = 0; i < b->io_shards; i++)
+		if (group_coordinator_start(b, &b->shards[i]) != 0)
+			return -1;
 	for (uint32_t i = 0; i < b->network_shards; i++) {
 		if (shard_open_listener(&b->shards[i], err, sizeof(err)) != 0) {
 			slog_error("broker", "%s", err);

@@ -25,8 +25,9 @@ struct broker {
 	struct shard *shards;
 	uint32_t shard_count;         /* max(network shards, io shards) */
 	uint32_t network_shards;      /* shards 0..network_shards-1 own connections */
-	uint32_t io_shards;           /* shards 0..io_shards-1 own partitions; shard 0 is
-				       * also the control shard (topics, groups) */
+	uint32_t io_shards;           /* shards 0..io_shards-1 own partitions (and coordinate
+				       * the groups of their __consumer_offsets partitions);
+				       * shard 0 is also the control shard (the registry) */
 	cpu_set_t worker_cpus;        /* cpu.affinity: where io_uring workers may run */
 	struct mailbox *mailboxes;    /* shard_count x shard_count, [from][to] */
 	bool mailboxes_ready;
@@ -38,7 +39,6 @@ struct broker {
 	bool started;
 	bool shards_running_loops;    /* set before the shard threads start */
 	_Atomic uint32_t network_shards_quiet; /* network shards stopped with no connection left */
-	_Atomic int control_quiet;    /* stopped, and the control shard sends nothing more */
 	struct metrics_http *metrics_http;
 };
 

@@ -13,6 +13,7 @@
 #include "core/broker.h"
 #include "core/group_store.h"
 #include "core/log.h"
+#include "core/request.h"
 #include "core/shard.h"
 #include "core/topics.h"
 #include "proto/kafka_errors.h"
@@ -21,7 +22,7 @@ static const uint64_t NS_PER_MS = 1000000;
 static const char CONSUMER_PROTOCOL_TYPE[] = "consumer";
 
 enum {
-	GROUP_COORDINATOR_SHARD = 0, /* the control shard, where group APIs run */
+	GROUP_TOPIC_CREATOR_SHARD = 0, /* the control shard creates __consumer_offsets */
 	MEMBER_ID_BYTES_MAX = 512,  /* client id prefix + '-' + UUID */
 	UUID_TEXT_BYTES = 37,
 };
@@ -1171,7 +1172,7 @@ void group_commit(struct group_coordinator *gc, int32_t partition, struct group_
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < a->count; i++) {
 		struct group_commit_partition *p = &a->parts[i];
-		struct topic *t = topics_find(&b->topics, p->topic);
+		struct topic *t = topics_lookup(b, p->topic);
 		if (!t || !topic_partition(t, p->partition)) {
 			p->error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 			continue;
@@ -1408,7 +1409,7 @@ void group_offset_delete(struct group_coordinator *gc, struct kstr group_id,
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		struct group_offset_delete_partition *p = &parts[i];
-		struct topic *t = topics_find(&gc->broker->topics, p->topic);
+		struct topic *t = topics_lookup(gc->broker, p->topic);
 		p->error = KERR_NONE;
 		if (!t || !topic_partition(t, p->partition)) {
 			p->error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -1555,23 +1556,42 @@ int group_coordinator_start(struct broker *b, struct shard *s)
 	return 0;
 }
 
+uint32_t group_coordinator_shard_of(struct broker *b, struct kstr group_id)
+{
+	struct topic *t = topics_lookup(b, kstr_from_cstr(GROUP_STORE_TOPIC));
+	if (!t)
+		return GROUP_TOPIC_CREATOR_SHARD;
+	return t->partitions[group_store_partition_of(group_id, t->partition_count)].shard;
+}
+
 struct group_coordinator *group_coordinator_route(struct broker *b, struct kstr group_id,
 						  int32_t *partition, int16_t *err)
 {
-	struct topic *t = group_store_topic(b);
+	/* Only the control shard may create the topic; elsewhere it exists, or
+	 * is being deleted. */
+	struct shard *self = shard_current();
+	struct topic *t = !self || self->id == GROUP_TOPIC_CREATOR_SHARD
+				  ? group_store_topic(b)
+				  : topics_lookup(b, kstr_from_cstr(GROUP_STORE_TOPIC));
 	if (!t) {
 		*err = KERR_COORDINATOR_NOT_AVAILABLE;
 		return NULL;
 	}
 	*partition = group_store_partition_of(group_id, t->partition_count);
+	struct partition *p = topic_partition(t, *partition);
+	assert(p && p->shard < b->io_shards);
 	*err = KERR_NONE;
-	return b->shards[GROUP_COORDINATOR_SHARD].groups;
+	return b->shards[p->shard].groups;
 }
 
-bool group_coordinator_idle(const struct shard *s)
+bool group_coordinator_here(struct request *req, const struct group_coordinator *gc)
 {
-	return !s->groups || s->groups->writes_in_flight == 0;
+	if (!gc || gc->shard == request_shard(req))
+		return true;
+	request_forward(req, gc->shard->id);
+	return false;
 }
+
 
 struct group *group_coordinator_find(struct group_coordinator *gc, struct kstr group_id)
 {

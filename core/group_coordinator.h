@@ -25,33 +25,36 @@
 
 struct broker;
 struct shard;
+struct request;
 
 struct group_coordinator {
 	struct broker *broker;
 	struct shard *shard;
 	struct group_table groups;
 	struct io_timer retention_timer;
-	uint32_t writes_in_flight;  /* batches out to __consumer_offsets' shards */
 };
 
-/* Creates the coordinator on the control shard and replays
- * __consumer_offsets (whose partitions are spread over the io shards like any
- * other topic's; the coordinator writes to them through their shards).
- * Returns 0 or -1 after logging why. */
+/* Creates the io shard's coordinator, for the groups whose __consumer_offsets
+ * partition the shard owns, and replays those partitions. Returns 0 or -1
+ * after logging why. */
 int group_coordinator_start(struct broker *b, struct shard *s);
 /* At shutdown: answers every waiting JoinGroup/SyncGroup with NOT_COORDINATOR
  * and stops the timers. */
 void group_coordinator_shutdown(struct shard *s);
-/* Whether nothing of the coordinator is still being written. */
-bool group_coordinator_idle(const struct shard *s);
 /* After the shard's ring drained. */
 void group_coordinator_free(struct shard *s);
 
-/* The coordinator of a group (creating __consumer_offsets when needed), with
- * the group's partition. NULL with *err = COORDINATOR_NOT_AVAILABLE when the
- * topic cannot be created. */
+/* The coordinator of a group (the control shard creates __consumer_offsets
+ * when needed), with the group's partition. NULL with *err =
+ * COORDINATOR_NOT_AVAILABLE when the topic cannot be had. */
 struct group_coordinator *group_coordinator_route(struct broker *b, struct kstr group_id,
 						  int32_t *partition, int16_t *err);
+/* Any shard: the shard coordinating the group (the control shard while
+ * __consumer_offsets does not exist). */
+uint32_t group_coordinator_shard_of(struct broker *b, struct kstr group_id);
+/* For a handler of one group: true when gc (possibly NULL) may be used here;
+ * otherwise the request has been sent to gc's shard to run anew there. */
+bool group_coordinator_here(struct request *req, const struct group_coordinator *gc);
 
 struct group *group_coordinator_find(struct group_coordinator *gc, struct kstr group_id);
 

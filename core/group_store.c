@@ -15,7 +15,6 @@
 #include "core/log.h"
 #include "core/partition_log.h"
 #include "core/shard.h"
-#include "core/shard_call.h"
 #include "core/topics.h"
 #include "proto/compression.h"
 #include "proto/kafka_errors.h"
@@ -101,54 +100,21 @@ struct topic *group_store_topic(struct broker *b)
 
 /* ---- appends ---------------------------------------------------------- */
 
-/* One batch on its way from the coordinator (the control shard) to the
- * partition's io shard and back. */
 struct group_store_write {
-	struct shard_call call;
-	struct log_append append;   /* on the owner */
-	struct partition *partition;
+	struct log_append append;
 	uint8_t *batch;
-	size_t batch_len;
-	struct record_batch_header header;
-	int16_t result;
 	struct group *group;
 	group_store_done_fn done;
 	void *ctx;
 };
 
-/* On the owning shard. */
-static void group_store_appended(struct log_append *a, int16_t err)
+static void group_store_written(struct log_append *a, int16_t err)
 {
 	struct group_store_write *w = container_of(a, struct group_store_write, append);
-	w->result = err;
-	shard_call_return(&w->call);
-}
-
-static void group_store_write_run(struct shard_call *call)
-{
-	struct group_store_write *w = container_of(call, struct group_store_write, call);
-	w->append.done = group_store_appended;
-	w->append.log_append_time = -1;
-	struct partition_log *log = w->partition->log;
-	int16_t err = log ? partition_log_append(log, w->batch, w->batch_len, &w->header, &w->append)
-			  : KERR_COORDINATOR_NOT_AVAILABLE;
-	if (err != KERR_NONE) {
-		w->result = err;
-		shard_call_return(call);
-	}
-}
-
-/* Back on the coordinator's shard. */
-static void group_store_written(struct shard_call *call)
-{
-	struct group_store_write *w = container_of(call, struct group_store_write, call);
 	struct group *g = w->group;
-	struct group_coordinator *gc = g->coord;
-	assert(gc->writes_in_flight > 0);
-	gc->writes_in_flight--;
 	/* The group stays counted until its callback returns, so the callback
 	 * may remove it from the table without freeing it under us. */
-	w->done(w->ctx, w->result);
+	w->done(w->ctx, err);
 	assert(g->writes_in_flight > 0);
 	g->writes_in_flight--;
 	if (g->removed && g->writes_in_flight == 0)
@@ -207,10 +173,12 @@ int16_t group_store_append(struct group *g, const struct group_store_record *rec
 {
 	assert(count > 0);
 	struct broker *b = g->coord->broker;
-	struct topic *t = topics_find(&b->topics, kstr_from_cstr(GROUP_STORE_TOPIC));
+	struct topic *t = topics_lookup(b, kstr_from_cstr(GROUP_STORE_TOPIC));
 	struct partition *p = t ? topic_partition(t, g->partition) : NULL;
 	if (!p || !p->log)
 		return KERR_COORDINATOR_NOT_AVAILABLE;
+	/* The coordinator runs on the partition's own shard. */
+	assert(&b->shards[p->shard] == g->coord->shard);
 	struct kstr gid = kstr_from_cstr(g->id);
 	size_t meta_len = 0;
 	uint8_t *meta = NULL;
@@ -267,17 +235,14 @@ int16_t group_store_append(struct group *g, const struct group_store_record *rec
 		err = KERR_COORDINATOR_NOT_AVAILABLE;
 	} else {
 		record_batch_build(batch, batch_len, kv, count, group_now_ms());
-		*gw = (struct group_store_write){ .partition = p, .batch = batch,
-						  .batch_len = batch_len, .group = g, .done = done,
-						  .ctx = ctx };
-		record_batch_header_read(batch, &gw->header);
-		gw->call = (struct shard_call){ .origin = g->coord->shard,
-						.target = &b->shards[p->shard],
-						.run = group_store_write_run,
-						.done = group_store_written };
-		g->writes_in_flight++;
-		g->coord->writes_in_flight++;
-		shard_call_start(&gw->call);
+		struct record_batch_header h;
+		record_batch_header_read(batch, &h);
+		*gw = (struct group_store_write){ .batch = batch, .group = g, .done = done, .ctx = ctx };
+		gw->append.done = group_store_written;
+		gw->append.log_append_time = -1;
+		err = partition_log_append(p->log, batch, batch_len, &h, &gw->append);
+		if (err == KERR_NONE)
+			g->writes_in_flight++;
 	}
 	if (err != KERR_NONE) {
 		free(batch);
@@ -561,7 +526,7 @@ int group_store_load(struct broker *b, struct group_coordinator *gc, struct grou
 	struct group_load ld = { .gc = gc, .table = t };
 	for (int32_t i = 0; i < topic->partition_count; i++) {
 		struct partition *p = &topic->partitions[i];
-		if (!p->log)
+		if (!p->log || &b->shards[p->shard] != gc->shard)
 			continue;
 		ld.partition = i;
 		if (load_partition(&ld, p->log) != 0)

@@ -39,18 +39,15 @@ struct group_store_record {
 
 typedef void (*group_store_done_fn)(void *ctx, int16_t error_code);
 
-/* Appends the records as one batch to the group's partition, through the io
- * shard that owns it; the group's metadata records are encoded from g's
- * current state. `done` runs on the coordinator's shard once the write
- * completed (error 0) or failed (KAFKA_STORAGE_ERROR for an offline
- * partition). Returns 0, or an error code without calling done:
- * MESSAGE_TOO_LARGE when the batch exceeds message.max.bytes, or
- * COORDINATOR_NOT_AVAILABLE. */
+/* Appends the records as one batch to the group's partition; the group's
+ * metadata records are encoded from g's current state. `done` runs once the
+ * write completed (error 0) or failed. Returns 0, or an error code without
+ * calling done: MESSAGE_TOO_LARGE when the batch exceeds message.max.bytes,
+ * KAFKA_STORAGE_ERROR for an offline partition, or COORDINATOR_NOT_AVAILABLE. */
 int16_t group_store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
 			   group_store_done_fn done, void *ctx);
 
-/* Replays every partition of the topic (when it exists) into the table, at
- * start, before the shards run:
+/* Replays every partition of the topic (when it exists) into the table:
  * offsets, then the last group metadata of each group. Malformed records are
  * logged with partition and offset and skipped. Returns 0, or -1 when a
  * partition cannot be read. */

@@ -1,8 +1,12 @@
 /* DeleteGroups (key 42), v0-v2: removes empty groups and their offsets
- * (tombstones in __consumer_offsets); answers when every deletion is written. */
+ * (tombstones in __consumer_offsets); answers when every deletion is written.
+ * The request visits each coordinating shard in turn (group_relay.h) and
+ * moves on once that shard's deletions are written. */
 #include "core/group_coordinator.h"
+#include "core/group_relay.h"
 #include "core/handlers.h"
 #include "core/request.h"
+#include "core/shard.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
 
@@ -18,7 +22,8 @@ struct delete_ctx {
 	struct request *req;
 	struct delete_groups_request q;
 	struct delete_one *parts;
-	int32_t pending;
+	struct group_relay relay;
+	int32_t pending;  /* this shard's deletions not yet written */
 };
 
 static void delete_respond(struct delete_ctx *ctx)
@@ -44,12 +49,41 @@ static void delete_respond(struct delete_ctx *ctx)
 	request_finish(req);
 }
 
+static void delete_continue(struct request *req);
+
+/* This shard's deletions are written: on to the next shard, or answer. */
+static void delete_shard_done(struct delete_ctx *ctx)
+{
+	uint32_t next = group_relay_next(&ctx->relay, ctx->req);
+	if (next != GROUP_RELAY_NONE)
+		request_relay(ctx->req, next, delete_continue);
+	else
+		delete_respond(ctx);
+}
+
 static void delete_one_done(struct group_done *d, int16_t err)
 {
 	struct delete_one *one = container_of(d, struct delete_one, done);
 	one->error = err;
 	if (--one->ctx->pending == 0)
-		delete_respond(one->ctx);
+		delete_shard_done(one->ctx);
+}
+
+/* Starts the deletions of the groups this shard coordinates. */
+static void delete_continue(struct request *req)
+{
+	struct delete_ctx *ctx = req->handler_ctx;
+	struct shard *here = request_shard(req);
+	/* One extra count keeps the shard from finishing before the loop ends. */
+	ctx->pending = 1;
+	for (int32_t i = 0; i < ctx->q.groups_names_count; i++) {
+		if (ctx->q.groups_names[i].len <= 0 || !group_relay_mine(&ctx->relay, req, i))
+			continue;
+		ctx->pending++;
+		group_delete(here->groups, ctx->q.groups_names[i], &ctx->parts[i].done);
+	}
+	if (--ctx->pending == 0)
+		delete_shard_done(ctx);
 }
 
 void handle_delete_groups(struct request *req)
@@ -62,27 +96,21 @@ void handle_delete_groups(struct request *req)
 	}
 	ctx->req = req;
 	ctx->parts = request_alloc(req, (size_t)ctx->q.groups_names_count + 1, sizeof(*ctx->parts));
-	if (!ctx->parts) {
+	if (!ctx->parts || !group_relay_init(&ctx->relay, req, ctx->q.groups_names,
+					     ctx->q.groups_names_count)) {
 		req->body.err = RC_ALLOC;
 		request_reject_malformed(req);
 		return;
 	}
-	/* One extra count keeps the response from leaving before the loop ends. */
-	ctx->pending = ctx->q.groups_names_count + 1;
 	for (int32_t i = 0; i < ctx->q.groups_names_count; i++) {
 		struct delete_one *one = &ctx->parts[i];
-		struct kstr id = ctx->q.groups_names[i];
 		one->ctx = ctx;
 		one->done.fn = delete_one_done;
-		int32_t partition;
-		int16_t err;
-		struct group_coordinator *gc = id.len > 0
-			? group_coordinator_route(request_broker(req), id, &partition, &err) : NULL;
-		if (gc)
-			group_delete(gc, id, &one->done);
-		else
-			delete_one_done(&one->done, id.len > 0 ? err : KERR_INVALID_GROUP_ID);
+		if (ctx->q.groups_names[i].len <= 0)
+			one->error = KERR_INVALID_GROUP_ID;
+		else if (ctx->relay.owners[i] == GROUP_RELAY_NONE)
+			one->error = ctx->relay.errors[i];
 	}
-	if (--ctx->pending == 0)
-		delete_respond(ctx);
+	req->handler_ctx = ctx;
+	delete_continue(req);
 }

@@ -19,6 +19,8 @@ void handle_heartbeat(struct request *req)
 	int32_t partition;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
 							       &partition, &r.error_code);
+	if (!group_coordinator_here(req, gc))
+		return;
 	if (gc)
 		r.error_code = group_heartbeat(gc, q.group_id, q.member_id,
 					       version >= 3 ? q.group_instance_id : (struct kstr){ NULL, -1 },

@@ -85,6 +85,8 @@ void handle_join_group(struct request *req)
 	int16_t err;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
 							       &partition, &err);
+	if (!group_coordinator_here(req, gc))
+		return;
 	if (!gc) {
 		struct group_join_result res = { .error = err, .generation = -1, .leader = "",
 						 .member_id = "" };

@@ -37,6 +37,8 @@ void handle_leave_group(struct request *req)
 	int32_t partition;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
 							       &partition, &r.error_code);
+	if (!group_coordinator_here(req, gc))
+		return;
 	if (gc)
 		r.error_code = group_leave(gc, q.group_id, lm, n);
 	if (version < 3 && r.error_code == KERR_NONE)

@@ -86,6 +86,8 @@ void handle_offset_delete(struct request *req)
 	int16_t err;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q->group_id,
 							       &partition, &err);
+	if (!group_coordinator_here(req, gc))
+		return;
 	if (!gc) {
 		offset_delete_respond(&ctx->done, err);
 		return;

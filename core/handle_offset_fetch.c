@@ -1,9 +1,11 @@
 /* OffsetFetch (key 9), v0-v9: committed offsets of the listed partitions, or
  * of every partition the group committed (null topics, v2+); several groups in
- * one request from v8. A partition without a commit answers offset -1. */
+ * one request from v8, answered by each group's shard in turn (group_relay.h).
+ * A partition without a commit answers offset -1. */
 #include <assert.h>
 
 #include "core/group_coordinator.h"
+#include "core/group_relay.h"
 #include "core/handlers.h"
 #include "core/request.h"
 #include "proto/kafka_errors.h"
@@ -18,7 +20,10 @@ struct fetched {
 	struct kstr metadata;
 };
 
+/* Strings taken from a group are copied into the request: a response of
+ * several groups is encoded on another shard. */
 struct fetched_list {
+	struct request *req;
 	struct fetched *items;
 	size_t n;
 	size_t cap;
@@ -33,13 +38,14 @@ static void fetched_add(struct fetched_list *l, struct kstr topic, int32_t parti
 		.partition = partition,
 		.offset = o ? o->offset : -1,
 		.leader_epoch = o ? o->leader_epoch : -1,
-		.metadata = o ? kstr_from_cstr(o->metadata) : kstr_from_cstr(""),
+		.metadata = o ? request_copy_cstr(l->req, o->metadata) : kstr_from_cstr(""),
 	};
 }
 
 static void fetched_add_offset(struct group_offset *o, void *ctx)
 {
-	fetched_add(ctx, kstr_from_cstr(o->topic), o->partition, o);
+	struct fetched_list *l = ctx;
+	fetched_add(l, request_copy_cstr(l->req, o->topic), o->partition, o);
 }
 
 /* Groups the flat list by topic, in first-seen order. */
@@ -138,7 +144,7 @@ static bool offset_fetch_legacy(struct request *req, const struct offset_fetch_r
 		counts[i] = q->topics[i].partition_indexes_count;
 		parts[i] = q->topics[i].partition_indexes;
 	}
-	struct fetched_list l = { 0 };
+	struct fetched_list l = { .req = req };
 	int16_t err = offset_fetch_group(req, q->group_id, q->topics_count < 0, tc, names, counts,
 					 parts, &l);
 	r->error_code = err;
@@ -173,80 +179,136 @@ static bool offset_fetch_legacy(struct request *req, const struct offset_fetch_r
 	return true;
 }
 
-static bool offset_fetch_groups(struct request *req, const struct offset_fetch_request *q,
-				struct offset_fetch_response *r)
+/* One group of a v8+ request, on its coordinating shard. */
+static bool offset_fetch_one_group(struct request *req,
+				   const struct offset_fetch_request_offset_fetch_request_group *qg,
+				   struct offset_fetch_response_offset_fetch_response_group *rg)
 {
-	r->groups = request_alloc(req, (size_t)q->groups_count + 1, sizeof(*r->groups));
-	if (!r->groups)
+	int32_t tc = qg->topics_count > 0 ? qg->topics_count : 0;
+	struct kstr *names = request_alloc(req, (size_t)tc + 1, sizeof(*names));
+	int32_t *counts = request_alloc(req, (size_t)tc + 1, sizeof(*counts));
+	int32_t **parts = request_alloc(req, (size_t)tc + 1, sizeof(*parts));
+	if (!names || !counts || !parts)
 		return false;
-	r->groups_count = q->groups_count;
-	for (int32_t gi = 0; gi < q->groups_count; gi++) {
-		const struct offset_fetch_request_offset_fetch_request_group *qg = &q->groups[gi];
-		struct offset_fetch_response_offset_fetch_response_group *rg = &r->groups[gi];
-		offset_fetch_response_offset_fetch_response_group_init(rg);
-		rg->group_id = qg->group_id;
-		int32_t tc = qg->topics_count > 0 ? qg->topics_count : 0;
-		struct kstr *names = request_alloc(req, (size_t)tc + 1, sizeof(*names));
-		int32_t *counts = request_alloc(req, (size_t)tc + 1, sizeof(*counts));
-		int32_t **parts = request_alloc(req, (size_t)tc + 1, sizeof(*parts));
-		if (!names || !counts || !parts)
+	for (int32_t i = 0; i < tc; i++) {
+		names[i] = qg->topics[i].name;
+		counts[i] = qg->topics[i].partition_indexes_count;
+		parts[i] = qg->topics[i].partition_indexes;
+	}
+	struct fetched_list l = { .req = req };
+	rg->error_code = offset_fetch_group(req, qg->group_id, qg->topics_count < 0, tc, names,
+					    counts, parts, &l);
+	int32_t spans_n = 0;
+	struct topic_span *spans = offset_fetch_spans(req, &l, &spans_n);
+	if (!spans)
+		return false;
+	rg->topics = request_alloc(req, (size_t)spans_n + 1, sizeof(*rg->topics));
+	if (!rg->topics)
+		return false;
+	rg->topics_count = spans_n;
+	for (int32_t s = 0; s < spans_n; s++) {
+		struct offset_fetch_response_offset_fetch_response_topics *t = &rg->topics[s];
+		offset_fetch_response_offset_fetch_response_topics_init(t);
+		t->name = spans[s].name;
+		t->partitions = request_alloc(req, spans[s].count + 1, sizeof(*t->partitions));
+		if (!t->partitions)
 			return false;
-		for (int32_t i = 0; i < tc; i++) {
-			names[i] = qg->topics[i].name;
-			counts[i] = qg->topics[i].partition_indexes_count;
-			parts[i] = qg->topics[i].partition_indexes;
-		}
-		struct fetched_list l = { 0 };
-		rg->error_code = offset_fetch_group(req, qg->group_id, qg->topics_count < 0, tc, names,
-						    counts, parts, &l);
-		int32_t spans_n = 0;
-		struct topic_span *spans = offset_fetch_spans(req, &l, &spans_n);
-		if (!spans)
-			return false;
-		rg->topics = request_alloc(req, (size_t)spans_n + 1, sizeof(*rg->topics));
-		if (!rg->topics)
-			return false;
-		rg->topics_count = spans_n;
-		for (int32_t s = 0; s < spans_n; s++) {
-			struct offset_fetch_response_offset_fetch_response_topics *t = &rg->topics[s];
-			offset_fetch_response_offset_fetch_response_topics_init(t);
-			t->name = spans[s].name;
-			t->partitions = request_alloc(req, spans[s].count + 1, sizeof(*t->partitions));
-			if (!t->partitions)
-				return false;
-			t->partitions_count = (int32_t)spans[s].count;
-			for (size_t j = 0; j < spans[s].count; j++) {
-				const struct fetched *f = &l.items[spans[s].first + j];
-				struct offset_fetch_response_offset_fetch_response_partitions *p =
-					&t->partitions[j];
-				offset_fetch_response_offset_fetch_response_partitions_init(p);
-				p->partition_index = f->partition;
-				p->committed_offset = f->offset;
-				p->committed_leader_epoch = f->leader_epoch;
-				p->metadata = f->metadata;
-			}
+		t->partitions_count = (int32_t)spans[s].count;
+		for (size_t j = 0; j < spans[s].count; j++) {
+			const struct fetched *f = &l.items[spans[s].first + j];
+			struct offset_fetch_response_offset_fetch_response_partitions *p = &t->partitions[j];
+			offset_fetch_response_offset_fetch_response_partitions_init(p);
+			p->partition_index = f->partition;
+			p->committed_offset = f->offset;
+			p->committed_leader_epoch = f->leader_epoch;
+			p->metadata = f->metadata;
 		}
 	}
-	return true;
+	return req->body.err == RC_OK;
 }
 
-void handle_offset_fetch(struct request *req)
+struct offset_fetch_ctx {
+	struct offset_fetch_request q;
+	struct offset_fetch_response r;
+	struct group_relay relay;
+};
+
+static void offset_fetch_respond(struct request *req, struct offset_fetch_response *r)
 {
 	int16_t version = req->header.api_version;
-	struct offset_fetch_request q;
-	if (offset_fetch_request_decode(&req->body, version, &req->arena, &q) != 0) {
-		request_reject_malformed(req);
-		return;
-	}
-	struct offset_fetch_response r;
-	offset_fetch_response_init(&r);
-	bool ok = version >= 8 ? offset_fetch_groups(req, &q, &r) : offset_fetch_legacy(req, &q, &r);
+	size_t size = offset_fetch_response_size(r, version);
+	offset_fetch_response_encode(request_response_begin(req, size, 0, 0), version, r);
+	request_finish(req);
+}
+
+/* v8+: answers the groups this shard coordinates, then goes on or answers. */
+static void offset_fetch_continue(struct request *req)
+{
+	struct offset_fetch_ctx *ctx = req->handler_ctx;
+	bool ok = true;
+	for (int32_t gi = 0; ok && gi < ctx->q.groups_count; gi++)
+		if (group_relay_mine(&ctx->relay, req, gi))
+			ok = offset_fetch_one_group(req, &ctx->q.groups[gi], &ctx->r.groups[gi]);
 	if (!ok) {
 		req->body.err = RC_ALLOC;
 		request_reject_malformed(req);
 		return;
 	}
-	size_t size = offset_fetch_response_size(&r, version);
-	offset_fetch_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	uint32_t next = group_relay_next(&ctx->relay, req);
+	if (next != GROUP_RELAY_NONE)
+		request_relay(req, next, offset_fetch_continue);
+	else
+		offset_fetch_respond(req, &ctx->r);
+}
+
+static void offset_fetch_groups(struct request *req, struct offset_fetch_ctx *ctx)
+{
+	const struct offset_fetch_request *q = &ctx->q;
+	struct offset_fetch_response *r = &ctx->r;
+	struct kstr *ids = request_alloc(req, (size_t)q->groups_count + 1, sizeof(*ids));
+	r->groups = request_alloc(req, (size_t)q->groups_count + 1, sizeof(*r->groups));
+	for (int32_t gi = 0; ids && gi < q->groups_count; gi++)
+		ids[gi] = q->groups[gi].group_id;
+	if (!ids || !r->groups || !group_relay_init(&ctx->relay, req, ids, q->groups_count)) {
+		req->body.err = RC_ALLOC;
+		request_reject_malformed(req);
+		return;
+	}
+	r->groups_count = q->groups_count;
+	for (int32_t gi = 0; gi < q->groups_count; gi++) {
+		struct offset_fetch_response_offset_fetch_response_group *rg = &r->groups[gi];
+		offset_fetch_response_offset_fetch_response_group_init(rg);
+		rg->group_id = q->groups[gi].group_id;
+		if (ctx->relay.owners[gi] == GROUP_RELAY_NONE)
+			rg->error_code = ctx->relay.errors[gi];
+	}
+	req->handler_ctx = ctx;
+	offset_fetch_continue(req);
+}
+
+void handle_offset_fetch(struct request *req)
+{
+	int16_t version = req->header.api_version;
+	struct offset_fetch_ctx *ctx = request_alloc(req, 1, sizeof(*ctx));
+	if (!ctx || offset_fetch_request_decode(&req->body, version, &req->arena, &ctx->q) != 0) {
+		request_reject_malformed(req);
+		return;
+	}
+	offset_fetch_response_init(&ctx->r);
+	if (version >= 8) {
+		offset_fetch_groups(req, ctx);
+		return;
+	}
+	int32_t partition;
+	int16_t err;
+	struct group_coordinator *gc = group_coordinator_route(request_broker(req), ctx->q.group_id,
+							       &partition, &err);
+	if (!group_coordinator_here(req, gc))
+		return;
+	if (!offset_fetch_legacy(req, &ctx->q, &ctx->r) || req->body.err != RC_OK) {
+		req->body.err = RC_ALLOC;
+		request_reject_malformed(req);
+		return;
+	}
+	offset_fetch_respond(req, &ctx->r);
 }

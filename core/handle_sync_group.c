@@ -42,6 +42,8 @@ void handle_sync_group(struct request *req)
 	int16_t err;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
 							       &partition, &err);
+	if (!group_coordinator_here(req, gc))
+		return;
 	if (!gc) {
 		struct group_sync_result res = { .error = err };
 		sync_respond(&ctx->waiter, &res);

@@ -4,10 +4,12 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/broker.h"
 #include "core/conn.h"
+#include "core/group_coordinator.h"
 #include "core/handlers.h"
 #include "core/log.h"
 #include "core/shard.h"
@@ -30,6 +32,33 @@ struct broker *request_broker(const struct request *req)
 void *request_alloc(struct request *req, size_t count, size_t size)
 {
 	return arena_calloc(&req->arena, count, size);
+}
+
+struct kstr request_copy_cstr(struct request *req, const char *s)
+{
+	if (!s)
+		return (struct kstr){ NULL, -1 };
+	size_t len = strlen(s);
+	char *copy = request_alloc(req, len + 1, 1);
+	if (!copy) {
+		req->body.err = RC_ALLOC;
+		return (struct kstr){ NULL, -1 };
+	}
+	memcpy(copy, s, len);
+	return (struct kstr){ copy, (int32_t)len };
+}
+
+struct kbytes request_copy_bytes(struct request *req, const uint8_t *p, int32_t len)
+{
+	if (!p || len < 0)
+		return (struct kbytes){ NULL, -1 };
+	uint8_t *copy = request_alloc(req, (size_t)len + 1, 1);
+	if (!copy) {
+		req->body.err = RC_ALLOC;
+		return (struct kbytes){ NULL, -1 };
+	}
+	memcpy(copy, p, (size_t)len);
+	return (struct kbytes){ copy, len };
 }
 
 static void request_enqueue(struct conn *c, struct request *req)
@@ -60,14 +89,20 @@ static void request_run(struct request *req)
 		req->api->handle(req);
 }
 
-/* On the control shard. A control shard that is stopping only gives the
- * request back: its connection is closing. */
-static void request_run_on_control(void *arg)
+/* On the shard the request was sent to. A shard that is stopping only gives
+ * the request back: its connection is closing. */
+static void request_run_moved(void *arg)
 {
 	struct request *req = arg;
-	req->exec = &req->conn->shard->broker->shards[REQUEST_CONTROL_SHARD];
+	req->exec = shard_current();
 	if (req->exec->stopping) {
 		request_finish_without_response(req);
+		return;
+	}
+	if (req->relay) {
+		void (*fn)(struct request *) = req->relay;
+		req->relay = NULL;
+		fn(req);
 		return;
 	}
 	request_run(req);
@@ -78,16 +113,53 @@ bool request_on_control(const struct request *req)
 	return req->exec->id == REQUEST_CONTROL_SHARD;
 }
 
-void request_forward_to_control(struct request *req)
+void request_forward(struct request *req, uint32_t to)
 {
-	assert(!request_on_control(req) && !req->resp);
+	assert(to != req->exec->id && !req->resp && !req->relay);
 	/* The handler starts over there: the body from its first byte and an
 	 * empty arena. */
 	req->body = req->body_start;
 	arena_release(&req->arena);
 	arena_init(&req->arena, req->api->arena_bytes_max);
 	METRIC_ADD(req->exec->metrics.requests_forwarded, 1);
-	shard_post(req->exec, REQUEST_CONTROL_SHARD, request_run_on_control, req);
+	shard_post(req->exec, to, request_run_moved, req);
+}
+
+void request_forward_to_control(struct request *req)
+{
+	request_forward(req, REQUEST_CONTROL_SHARD);
+}
+
+void request_relay(struct request *req, uint32_t to, void (*fn)(struct request *req))
+{
+	assert(to != req->exec->id && !req->resp && fn);
+	req->relay = fn;
+	shard_post(req->exec, to, request_run_moved, req);
+}
+
+/* Where a request of a group API goes: the shard coordinating the group its
+ * body names first, or the control shard when the body names several groups
+ * (the handler then visits their shards) or no valid one (the handler
+ * answers). */
+static uint32_t request_home(const struct request *req)
+{
+	const struct api_entry *api = req->api;
+	switch (api->home) {
+	case API_ON_CONNECTION:
+		return req->exec->id;
+	case API_ON_CONTROL:
+		return REQUEST_CONTROL_SHARD;
+	case API_ON_GROUP:
+		break;
+	}
+	if (req->header.api_version >= api->group_first_until)
+		return REQUEST_CONTROL_SHARD;
+	struct rcursor c = req->body_start;
+	bool flexible = req->header.api_version >= api->flexible_from;
+	struct kstr id = flexible ? rc_compact_string(&c) : rc_string(&c);
+	if (c.err != RC_OK || id.len <= 0)
+		return REQUEST_CONTROL_SHARD;
+	return group_coordinator_shard_of(request_broker(req), id);
 }
 
 void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
@@ -141,8 +213,9 @@ void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	if ((size_t)h.api_key < sizeof(c->shard->metrics.requests) / sizeof(uint64_t))
 		METRIC_ADD(c->shard->metrics.requests[h.api_key], 1);
 	req->exec = c->shard;
-	if (api->on_control && !request_on_control(req)) {
-		request_forward_to_control(req);
+	uint32_t home = request_home(req);
+	if (home != req->exec->id) {
+		request_forward(req, home);
 		return;
 	}
 	request_run(req);

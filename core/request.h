@@ -4,8 +4,10 @@
  * received on the connection's (network) shard. Its handler runs there when
  * it reads partitions (Produce, Fetch, ListOffsets, Metadata): it sends each
  * owning io shard its part (shard_call.h) and assembles the answers. Requests
- * about topics' existence and groups run on the control shard (shard 0),
- * which owns the registry and the coordinator. A handler may finish at once or
+ * about topics' existence run on the control shard (shard 0), which owns the
+ * registry; a group's requests on the io shard coordinating it; requests
+ * naming several groups start on the control shard and travel to each
+ * coordinating shard in turn (request_relay). A handler may finish at once or
  * later (a produce waiting for its writes, a fetch waiting for data), and ends
  * by building a response with request_response_begin/request_finish.
  * Finishing on another shard posts the request back to the connection's
@@ -30,6 +32,12 @@ struct request;
 
 typedef void (*api_handler_fn)(struct request *req);
 
+/* Where a handler runs: on the connection's shard (splitting partition work
+ * over the shards that own it); on the control shard, which owns the topic
+ * registry; or on the shard coordinating the group the request names first
+ * (the shard owning that group's __consumer_offsets partition). */
+enum api_home { API_ON_CONNECTION, API_ON_CONTROL, API_ON_GROUP };
+
 /* One row of the dispatch table. Versions come from the generated schema
  * table; the handler is ours. The table guarantees to handlers that the key is
  * known and the version is within [min_version, max_version]. */
@@ -41,7 +49,8 @@ struct api_entry {
 	int16_t flexible_from;
 	api_handler_fn handle;
 	uint32_t arena_bytes_max; /* bound on decoded structures of one request */
-	bool on_control;          /* runs on the control shard (topics, groups) */
+	enum api_home home;
+	int16_t group_first_until; /* API_ON_GROUP: versions below start with the group id */
 };
 
 /* Builds the table; once, at start, before any shard runs. */
@@ -71,6 +80,8 @@ struct request {
 	bool done;
 	bool no_response;          /* acks=0 produce */
 	bool rejected;             /* malformed: the connection closes when it returns */
+	void (*relay)(struct request *req); /* what runs next, on the shard it travels to */
+	void *handler_ctx;         /* the handler's state while the request travels */
 };
 
 /* Handlers' view of where they run (timers, metrics, owned data). */
@@ -93,14 +104,24 @@ void request_reject_malformed(struct request *req);
 
 /* Whether the handler runs on the control shard. */
 bool request_on_control(const struct request *req);
-/* From a handler on the connection's shard that needs the control shard (a
- * topic to auto-create): the handler runs again there, from the start, and
- * nothing it did here may remain (no response, no parts out). */
+/* From a handler on the wrong shard (a topic to auto-create needs the
+ * control shard; a group lives on another shard): the handler runs again on
+ * shard `to`, from the start, and nothing it did here may remain (no
+ * response, no parts out). */
+void request_forward(struct request *req, uint32_t to);
 void request_forward_to_control(struct request *req);
+/* Moves a running handler to shard `to`, where fn(req) continues it with its
+ * arena and state; only one shard holds the request at a time. */
+void request_relay(struct request *req, uint32_t to, void (*fn)(struct request *req));
 
 /* Allocation from the request's arena that must not fail for lack of bounds:
  * the handler's own bookkeeping. Returns NULL past the API's bound. */
 void *request_alloc(struct request *req, size_t count, size_t size);
+
+/* Copies into the request's arena: a C string (NULL: a null string), bytes
+ * (len < 0: null). Out of the arena's bound, req->body.err becomes RC_ALLOC. */
+struct kstr request_copy_cstr(struct request *req, const char *s);
+struct kbytes request_copy_bytes(struct request *req, const uint8_t *p, int32_t len);
 
 /* Called by the connection for each complete frame; takes ownership. */
 void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len);

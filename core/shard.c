@@ -147,16 +147,14 @@ static void shard_arm_accept(struct shard *s)
 
 /* Whether the shard may leave its loop after the stop: its connections are
  * gone, its ring is idle, its outgoing messages left, no network shard still
- * has a connection (whose requests could need this shard's partitions), the
- * control shard writes no more group records to them, and (the control shard,
- * which the others report to) every other shard is done. */
+ * has a connection (whose requests could need this shard's partitions), and
+ * (the control shard, which the others report to) every other shard is done. */
 static bool shard_finished(struct shard *s)
 {
 	if (s->conns || reactor_inflight(s->reactor) > 0 || !shard_mail_sent(s))
 		return false;
 	struct broker *b = s->broker;
-	if (atomic_load(&b->network_shards_quiet) < b->network_shards ||
-	    !atomic_load(&b->control_quiet))
+	if (atomic_load(&b->network_shards_quiet) < b->network_shards)
 		return false;
 	return s->id != 0 || atomic_load(&b->shards_running) == 1;
 }
@@ -212,8 +210,6 @@ void shard_run(struct shard *s)
 			quiet = true;
 			atomic_fetch_add(&s->broker->network_shards_quiet, 1);
 		}
-		if (s->id == 0 && !s->conns && group_coordinator_idle(s))
-			atomic_store(&s->broker->control_quiet, 1);
 		shard_turn(s);
 	}
 	if (s->id != 0)

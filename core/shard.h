@@ -1,7 +1,8 @@
 /* A shard: one thread pinned to one CPU, one reactor, and what it owns:
- * client connections (network shards), partitions (io shards), and on shard 0
- * the topic registry and the group coordinator (the control shard). Shards
- * talk only through mailboxes (shard_mail.h). */
+ * client connections (network shards), partitions and the groups whose
+ * __consumer_offsets partitions they are (io shards), and on shard 0 the
+ * topic registry (the control shard). Shards talk only through mailboxes
+ * (shard_mail.h). */
 #ifndef SLUICE_CORE_SHARD_H
 #define SLUICE_CORE_SHARD_H
 
@@ -44,7 +45,7 @@ struct shard {
 	uint64_t request_bytes_max;
 	struct conn *paused_head;
 
-	struct group_coordinator *groups; /* the control shard's: every group */
+	struct group_coordinator *groups; /* groups whose __consumer_offsets partition is ours */
 	struct metadata_sync_shard sync;
 	struct log_grave *graveyard;  /* logs of deleted partitions with writes in flight */
 	struct io_timer reaper_timer;

@@ -252,11 +252,14 @@ def test_placement_survives_restarts_and_follows_the_layout(make_broker):
         assert fetch_all(b.bootstrap, "placed", p) == [b"p%d" % p]
 
 
-def test_group_offsets_live_on_every_io_shard(make_broker):
-    """__consumer_offsets is placed like any topic; the coordinator (on the
-    control shard) writes each group's records through the partition's shard,
-    and a restart replays them from all of them."""
-    from group_wire import find_coordinator_v2, offset_commit_v7, offset_fetch_v5
+def test_groups_are_coordinated_by_every_io_shard(make_broker):
+    """__consumer_offsets is placed like any topic and each io shard
+    coordinates the groups of its partitions: commits land on both shards,
+    requests naming groups of both shards (ListGroups, DescribeGroups,
+    OffsetFetch v8, DeleteGroups) answer for all of them, and a restart
+    replays each shard's groups."""
+    from group_wire import (delete_groups_v1, describe_groups_v4, find_coordinator_v2,
+                            list_groups_v4, offset_commit_v7, offset_fetch_v5, offset_fetch_v8)
     b = make_broker({"num.network.threads": 1, "num.io.threads": 2,
                      "offsets.topic.num.partitions": 8})
     create_topic(b.bootstrap, "tracked", 2)
@@ -266,7 +269,6 @@ def test_group_offsets_live_on_every_io_shard(make_broker):
     for i, g in enumerate(groups):
         assert offset_commit_v7(c, g, -1, "", {("tracked", 0): (i, "m"), ("tracked", 1): (100 + i, None)}) \
             == {("tracked", 0): 0, ("tracked", 1): 0}
-    c.close()
     assert partitions_per_shard(b) == [5, 5]     # 2 + 8 partitions
     # Placed after "tracked" (one partition on each shard), __consumer_offsets
     # partition k is on shard k mod 2: records were written on both shards.
@@ -274,6 +276,15 @@ def test_group_offsets_live_on_every_io_shard(make_broker):
                if os.path.getsize(os.path.join(b.data_dir, f"__consumer_offsets-{k}",
                                                "00000000000000000000.log")) > 0}
     assert written == {0, 1}
+    err, listed = list_groups_v4(c)
+    assert err == 0 and set(listed) == set(groups)
+    described = describe_groups_v4(c, groups + ["nobody"])
+    assert all(described[g]["state"] == "Empty" and described[g]["error"] == 0 for g in groups)
+    assert described["nobody"]["state"] == "Dead"
+    fetched = offset_fetch_v8(c, {g: [("tracked", 0), ("tracked", 1)] for g in groups})
+    assert fetched == {g: (0, {("tracked", 0): i, ("tracked", 1): 100 + i})
+                       for i, g in enumerate(groups)}
+    c.close()
     b.stop()
     b.start()
     c = kw.Conn(b.bootstrap)
@@ -281,6 +292,9 @@ def test_group_offsets_live_on_every_io_shard(make_broker):
         err, offs = offset_fetch_v5(c, g, [("tracked", 0), ("tracked", 1)])
         assert err == 0
         assert offs[("tracked", 0)][:1] == (i,) and offs[("tracked", 1)][:1] == (100 + i,)
+    assert delete_groups_v1(c, groups[:8]) == {g: 0 for g in groups[:8]}
+    err, listed = list_groups_v4(c)
+    assert err == 0 and set(listed) == set(groups[8:])
     c.close()
     assert partitions_per_shard(b) == [5, 5]
 
