@@ -22,7 +22,6 @@ static const uint64_t NS_PER_MS = 1000000;
 static const char CONSUMER_PROTOCOL_TYPE[] = "consumer";
 
 enum {
-	GROUP_TOPIC_CREATOR_SHARD = 0, /* the control shard creates __consumer_offsets */
 	MEMBER_ID_BYTES_MAX = 512,  /* client id prefix + '-' + UUID */
 	UUID_TEXT_BYTES = 37,
 };
@@ -1560,7 +1559,7 @@ uint32_t group_coordinator_shard_of(struct broker *b, struct kstr group_id)
 {
 	struct topic *t = topics_lookup(b, kstr_from_cstr(GROUP_STORE_TOPIC));
 	if (!t)
-		return GROUP_TOPIC_CREATOR_SHARD;
+		return SHARD_CONTROL;
 	return t->partitions[group_store_partition_of(group_id, t->partition_count)].shard;
 }
 
@@ -1570,7 +1569,7 @@ struct group_coordinator *group_coordinator_route(struct broker *b, struct kstr 
 	/* Only the control shard may create the topic; elsewhere it exists, or
 	 * is being deleted. */
 	struct shard *self = shard_current();
-	struct topic *t = !self || self->id == GROUP_TOPIC_CREATOR_SHARD
+	struct topic *t = !self || self->id == SHARD_CONTROL
 				  ? group_store_topic(b)
 				  : topics_lookup(b, kstr_from_cstr(GROUP_STORE_TOPIC));
 	if (!t) {
@@ -1591,7 +1590,6 @@ bool group_coordinator_here(struct request *req, const struct group_coordinator 
 	request_forward(req, gc->shard->id);
 	return false;
 }
-
 
 struct group *group_coordinator_find(struct group_coordinator *gc, struct kstr group_id)
 {

@@ -78,15 +78,7 @@ static void metadata_requested_topic(struct metadata_fill *f, const struct metad
 		return;
 	}
 	int16_t err = KERR_NONE;
-	struct topic *t;
-	if (request_on_control(f->req)) {
-		t = topics_get_or_create(b, rt->name, q->allow_auto_topic_creation, &err);
-	} else {
-		t = topics_lookup(b, rt->name);
-		err = t ? KERR_NONE
-			: topic_name_invalid(rt->name) ? KERR_INVALID_TOPIC_EXCEPTION
-						       : KERR_UNKNOWN_TOPIC_OR_PARTITION;
-	}
+	struct topic *t = topics_get_or_create(b, rt->name, q->allow_auto_topic_creation, &err);
 	if (!t)
 		out->error_code = err;
 	else

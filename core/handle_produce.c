@@ -202,18 +202,6 @@ static void produce_route(struct produce_ctx *ctx, struct topic *t,
 	ps->parts = part;
 }
 
-static struct topic *produce_topic_lookup(struct request *req, struct kstr name, int16_t *err)
-{
-	struct broker *b = request_broker(req);
-	if (request_on_control(req))
-		return topics_get_or_create(b, name, true, err);
-	struct topic *t = topics_lookup(b, name);
-	*err = t ? KERR_NONE
-		 : topic_name_invalid(name) ? KERR_INVALID_TOPIC_EXCEPTION
-					    : KERR_UNKNOWN_TOPIC_OR_PARTITION;
-	return t;
-}
-
 static void produce_topic(struct produce_ctx *ctx, struct produce_request_topic_produce_data *in,
 			  struct produce_response_topic_produce_response *out, int16_t acks_error)
 {
@@ -231,7 +219,7 @@ static void produce_topic(struct produce_ctx *ctx, struct produce_request_topic_
 	int16_t topic_error = acks_error;
 	struct topic *t = NULL;
 	if (topic_error == KERR_NONE)
-		t = produce_topic_lookup(req, in->name, &topic_error);
+		t = topics_get_or_create(request_broker(req), in->name, true, &topic_error);
 	if (t && t->internal) {
 		/* Only the broker writes its internal topics, as in Kafka. */
 		topic_error = KERR_INVALID_TOPIC_EXCEPTION;

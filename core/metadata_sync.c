@@ -49,16 +49,22 @@ static void sync_free_retired_upto(struct metadata_sync *ms, uint64_t generation
 	}
 }
 
+static uint64_t sync_min(const uint64_t *v, uint32_t n)
+{
+	uint64_t min = v[0];
+	for (uint32_t i = 1; i < n; i++)
+		if (v[i] < min)
+			min = v[i];
+	return min;
+}
+
 /* Control shard: an io shard acknowledged; completes what it can. */
 static void sync_ack_apply(struct broker *b, uint32_t from, uint64_t generation)
 {
 	struct metadata_sync *ms = &b->sync;
 	if (generation > ms->acked[from])
 		ms->acked[from] = generation;
-	uint64_t complete = ms->acked[0];
-	for (uint32_t k = 1; k < b->io_shards; k++)
-		if (ms->acked[k] < complete)
-			complete = ms->acked[k];
+	uint64_t complete = sync_min(ms->acked, b->io_shards);
 	if (complete <= ms->complete)
 		return;
 	ms->complete = complete;
@@ -97,17 +103,14 @@ static void sync_flush_apply(struct shard *s, uint32_t from, uint64_t generation
 	assert(s->io && from < b->shard_count);
 	if (generation > s->sync.flushed_from[from])
 		s->sync.flushed_from[from] = generation;
-	uint64_t all = s->sync.flushed_from[0];
-	for (uint32_t c = 1; c < b->shard_count; c++)
-		if (s->sync.flushed_from[c] < all)
-			all = s->sync.flushed_from[c];
+	uint64_t all = sync_min(s->sync.flushed_from, b->shard_count);
 	if (all <= s->sync.acked)
 		return;
 	s->sync.acked = all;
-	if (s->id == 0)
-		sync_ack_apply(b, 0, all);
+	if (s->id == SHARD_CONTROL)
+		sync_ack_apply(b, SHARD_CONTROL, all);
 	else
-		shard_post(s, 0, sync_on_ack, sync_pack(all, s->id));
+		shard_post(s, SHARD_CONTROL, sync_on_ack, sync_pack(all, s->id));
 }
 
 static void sync_on_flush(void *arg)
@@ -142,7 +145,7 @@ static void sync_on_request(void *arg)
 void metadata_sync_turn(struct shard *s)
 {
 	struct metadata_sync *ms = &s->broker->sync;
-	if (s->id != 0 || !ms->self_pending)
+	if (s->id != SHARD_CONTROL || !ms->self_pending)
 		return;
 	ms->self_pending = false;
 	sync_shard(s, ms->generation);
@@ -170,9 +173,9 @@ int metadata_publish(struct broker *b)
 		return 0;
 	}
 	ms->self_pending = true;
-	struct shard *control = &b->shards[0];
+	struct shard *control = &b->shards[SHARD_CONTROL];
 	for (uint32_t c = 1; c < b->shard_count; c++)
-		shard_post(control, c, sync_on_request, sync_pack(ms->generation, 0));
+		shard_post(control, c, sync_on_request, sync_pack(ms->generation, SHARD_CONTROL));
 	return 0;
 }
 

@@ -16,9 +16,6 @@
 #include "core/shard_mail.h"
 #include "proto/messages.h"
 
-/* The shard that owns the topic registry and the group coordinator. */
-enum { REQUEST_CONTROL_SHARD = 0 };
-
 struct shard *request_shard(const struct request *req)
 {
 	return req->exec;
@@ -110,7 +107,7 @@ static void request_run_moved(void *arg)
 
 bool request_on_control(const struct request *req)
 {
-	return req->exec->id == REQUEST_CONTROL_SHARD;
+	return req->exec->id == SHARD_CONTROL;
 }
 
 void request_forward(struct request *req, uint32_t to)
@@ -127,7 +124,7 @@ void request_forward(struct request *req, uint32_t to)
 
 void request_forward_to_control(struct request *req)
 {
-	request_forward(req, REQUEST_CONTROL_SHARD);
+	request_forward(req, SHARD_CONTROL);
 }
 
 void request_relay(struct request *req, uint32_t to, void (*fn)(struct request *req))
@@ -148,17 +145,17 @@ static uint32_t request_home(const struct request *req)
 	case API_ON_CONNECTION:
 		return req->exec->id;
 	case API_ON_CONTROL:
-		return REQUEST_CONTROL_SHARD;
+		return SHARD_CONTROL;
 	case API_ON_GROUP:
 		break;
 	}
 	if (req->header.api_version >= api->group_first_until)
-		return REQUEST_CONTROL_SHARD;
+		return SHARD_CONTROL;
 	struct rcursor c = req->body_start;
 	bool flexible = req->header.api_version >= api->flexible_from;
 	struct kstr id = flexible ? rc_compact_string(&c) : rc_string(&c);
 	if (c.err != RC_OK || id.len <= 0)
-		return REQUEST_CONTROL_SHARD;
+		return SHARD_CONTROL;
 	return group_coordinator_shard_of(request_broker(req), id);
 }
 

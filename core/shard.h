@@ -20,6 +20,10 @@ struct group_coordinator;
 struct shard_outbox;
 struct log_grave;
 
+/* Shard 0 is also the control shard: it owns the topic registry (and
+ * publishes it, metadata_sync.h) and creates __consumer_offsets. */
+enum { SHARD_CONTROL = 0 };
+
 struct shard {
 	uint32_t id;
 	struct broker *broker;

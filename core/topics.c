@@ -194,7 +194,10 @@ static int topics_open_logs(struct broker *b, struct topic *t, bool clean_shutdo
 	return 0;
 }
 
-/* Partitions per io shard, of every topic in the registry but `skip`. */
+/* A partition whose recorded shard is not an io shard of this layout. */
+static const uint32_t TOPICS_UNPLACED = UINT32_MAX;
+
+/* Placed partitions per io shard, of every topic in the registry but `skip`. */
 static uint32_t *topics_shard_load(struct broker *b, const struct topic *skip)
 {
 	uint32_t *load = calloc(b->shard_count, sizeof(*load));
@@ -203,7 +206,8 @@ static uint32_t *topics_shard_load(struct broker *b, const struct topic *skip)
 	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
 		for (struct topic *o = b->topics.buckets[i]; o; o = o->next_by_name)
 			for (int32_t k = 0; o != skip && k < o->partition_count; k++)
-				load[o->partitions[k].shard]++;
+				if (o->partitions[k].shard != TOPICS_UNPLACED)
+					load[o->partitions[k].shard]++;
 	return load;
 }
 
@@ -448,7 +452,10 @@ bool topics_auto_creatable(const struct broker *b, struct kstr name, bool allow_
 struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allow_create,
 				   int16_t *err)
 {
-	struct topic *t = topics_find(&b->topics, name);
+	/* Before the shards run, the main thread is the control shard. */
+	struct shard *self = shard_current();
+	bool control = !self || self->id == SHARD_CONTROL;
+	struct topic *t = control ? topics_find(&b->topics, name) : topics_lookup(b, name);
 	if (t) {
 		*err = KERR_NONE;
 		return t;
@@ -457,7 +464,7 @@ struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allo
 		*err = KERR_INVALID_TOPIC_EXCEPTION;
 		return NULL;
 	}
-	if (!topics_auto_creatable(b, name, allow_create)) {
+	if (!control || !topics_auto_creatable(b, name, allow_create)) {
 		*err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		return NULL;
 	}
@@ -583,7 +590,7 @@ static void topics_deletion_synced(struct metadata_sync_waiter *w)
 		if (!owns)
 			continue;
 		struct topic_owner_call *oc = &d->owners[k];
-		oc->call = (struct shard_call){ .origin = &b->shards[0], .target = &b->shards[k],
+		oc->call = (struct shard_call){ .origin = &b->shards[SHARD_CONTROL], .target = &b->shards[k],
 						.run = topics_delete_on_owner,
 						.done = topics_deleted_on_owner };
 		oc->topic = t;
@@ -597,7 +604,7 @@ static void topics_deletion_synced(struct metadata_sync_waiter *w)
 
 int16_t topics_delete(struct broker *b, struct topic *t, struct topic_deletion *d)
 {
-	assert(shard_current() == NULL || shard_current()->id == 0);
+	assert(shard_current() == NULL || shard_current()->id == SHARD_CONTROL);
 	d->owners = calloc(b->io_shards, sizeof(*d->owners));
 	if (!d->owners)
 		return KERR_UNKNOWN_SERVER_ERROR;
@@ -617,9 +624,6 @@ int16_t topics_delete(struct broker *b, struct topic *t, struct topic_deletion *
 }
 
 /* ---- start and stop ---- */
-
-/* A partition whose recorded shard is not an io shard of this layout. */
-static const uint32_t TOPICS_UNPLACED = UINT32_MAX;
 
 /* Moves one partition from shard `from` to `to`; returns its topic, or NULL
  * when `from` has none. */
@@ -646,16 +650,11 @@ static int topics_rebalance(struct broker *b)
 	uint32_t recorded = metadata_store_layout(b->meta);
 	if (recorded == b->io_shards)
 		return 0;
-	uint32_t *load = calloc(b->shard_count, sizeof(*load));
+	uint32_t *load = topics_shard_load(b, NULL);
 	struct topic **changed = calloc(b->topics.count + 1, sizeof(*changed));
 	size_t changed_count = 0;
 	uint32_t moved = 0;
 	int rc = load && changed ? 0 : -1;
-	for (size_t i = 0; rc == 0 && i < TOPIC_REGISTRY_BUCKETS; i++)
-		for (struct topic *t = b->topics.buckets[i]; t; t = t->next_by_name)
-			for (int32_t k = 0; k < t->partition_count; k++)
-				if (t->partitions[k].shard != TOPICS_UNPLACED)
-					load[t->partitions[k].shard]++;
 	for (size_t i = 0; rc == 0 && i < TOPIC_REGISTRY_BUCKETS; i++) {
 		for (struct topic *t = b->topics.buckets[i]; t; t = t->next_by_name) {
 			bool moved_here = false;

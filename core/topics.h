@@ -121,9 +121,11 @@ int16_t topics_delete(struct broker *b, struct topic *t, struct topic_deletion *
 
 /* Whether topics_get_or_create would create `name` when it is missing. */
 bool topics_auto_creatable(const struct broker *b, struct kstr name, bool allow_create);
-/* Control shard, for produce/metadata: the topic, auto-created when allowed.
- * Returns NULL with *err set (UNKNOWN_TOPIC_OR_PARTITION,
- * INVALID_TOPIC_EXCEPTION, ...). */
+/* For produce/metadata: the topic, auto-created when allowed. Returns NULL
+ * with *err set (UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION, ...).
+ * Only the control shard creates: elsewhere this looks the name up in the
+ * image, so a handler that may need a topic created sends its request to the
+ * control shard first (topics_auto_creatable). */
 struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allow_create,
 				   int16_t *err);
 
