@@ -98,7 +98,8 @@ static void append_range(struct partition_log *l, int from, int to, int count)
 		assert_int_equal(partition_log_append(l, E->batches[i], n, &h, &E->appends[i]), 0);
 	}
 	uint64_t deadline = reactor_now_ns() + 5000 * MS;
-	while (E->done < to - from && reactor_now_ns() < deadline)
+	while ((E->done < to - from || partition_log_ops_in_flight(l) > 0) &&
+	       reactor_now_ns() < deadline)
 		reactor_run_once(E->reactor, 10 * MS);
 	assert_int_equal(E->done, to - from);
 	for (int i = from; i < to; i++)
