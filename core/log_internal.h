@@ -162,10 +162,14 @@ enum log_batch { LOG_BATCH_OK, LOG_BATCH_END, LOG_BATCH_CORRUPT };
 /* The header of the batch at pos in segment i, checked for sanity since bytes
  * read back from disk are not trusted: magic, lengths within the visible
  * bytes, offsets at or above min_offset and below the segment's limit, and
- * within int32 of its base; with verify_reads, the CRC. END exactly at the
- * visible end; CORRUPT with the reason in *why. */
+ * within int32 of its base. END exactly at the visible end; CORRUPT with the
+ * reason in *why. A sane header is enough to step over a batch. */
 enum log_batch log_batch_at(const struct partition_log *l, uint32_t i, uint64_t pos,
 			    int64_t min_offset, struct record_batch_header *h, const char **why);
+/* Whether the batch (with a sane header) may be served: in a segment where
+ * recovery kept batches failing their CRC, only one passing it. */
+bool log_batch_readable(const struct partition_log *l, uint32_t i, uint64_t pos,
+			const struct record_batch_header *h);
 /* Rebuilds segment i's indexes from its batch headers (no CRC). Returns the
  * position where the headers stop making sense (visible_size when they
  * never do), with the reason in *why. */

@@ -59,6 +59,24 @@ static bool log_index_was_wrong(struct partition_log *l, uint32_t i, uint64_t en
 	return wrong;
 }
 
+/* A walk met a batch it cannot step over before reaching offset: the next
+ * index entry may still name the batch holding it. */
+static bool log_seek_past_damage(const struct partition_log *l, uint32_t i,
+				 const struct offset_entry *e, int64_t offset, uint64_t damage,
+				 uint64_t *pos, struct record_batch_header *h)
+{
+	const struct segment *s = &l->segs[i];
+	const struct offset_entry *next = e ? e + 1 : s->idx;
+	const char *why;
+	if (next >= s->idx + s->idx_len || next->pos <= damage)
+		return false;
+	if (log_batch_at(l, i, next->pos, s->base_offset, h, &why) != LOG_BATCH_OK ||
+	    h->base_offset > offset || h->base_offset + h->last_offset_delta < offset)
+		return false;
+	*pos = next->pos;
+	return true;
+}
+
 /* Positions *pos on the first batch of segment i whose last offset is >=
  * offset, starting from the offset index and walking headers. An index entry
  * that does not lead to the batch it names is checked once against the
@@ -90,6 +108,9 @@ static enum log_batch log_seek(struct partition_log *l, uint32_t i, int64_t offs
 			p += record_batch_total_bytes(h);
 		}
 		*pos = p;
+		if (r == LOG_BATCH_CORRUPT && !mismatch &&
+		    log_seek_past_damage(l, i, e, offset, p, pos, h))
+			return LOG_BATCH_OK;
 		bool suspect = mismatch || (e && p == e->pos && r == LOG_BATCH_CORRUPT);
 		/* The active segment's index also covers writes in flight, which a
 		 * rebuild from the visible headers would lose. */
@@ -123,7 +144,7 @@ static void log_plan_range(struct partition_log *l, uint32_t i, uint64_t start,
 		}
 		end += total;
 	} while (log_batch_at(l, i, end, h.base_offset + h.last_offset_delta + 1, &h, &why) ==
-		 LOG_BATCH_OK);
+		 LOG_BATCH_OK && log_batch_readable(l, i, end, &h));
 	out->fd = s->fd;
 	out->file_off = start;
 	out->len = (uint32_t)(end - start);
@@ -150,6 +171,10 @@ int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max
 										&h, &why);
 		if (r == LOG_BATCH_END)
 			continue;
+		if (r == LOG_BATCH_OK && !log_batch_readable(l, i, pos, &h)) {
+			r = LOG_BATCH_CORRUPT;
+			why = "CRC mismatch";
+		}
 		if (r == LOG_BATCH_CORRUPT) {
 			log_report_corrupt(l, &l->segs[i], pos, why);
 			return KERR_CORRUPT_MESSAGE;
@@ -191,6 +216,10 @@ static int16_t log_time_locate(struct partition_log *l, int64_t ts, uint32_t *se
 		while (r == LOG_BATCH_OK && h.max_timestamp < ts) {
 			pos += record_batch_total_bytes(&h);
 			r = log_batch_at(l, i, pos, h.base_offset + h.last_offset_delta + 1, &h, &why);
+		}
+		if (r == LOG_BATCH_OK && !log_batch_readable(l, i, pos, &h)) {
+			r = LOG_BATCH_CORRUPT;
+			why = "CRC mismatch";
 		}
 		if (r == LOG_BATCH_CORRUPT) {
 			log_report_corrupt(l, s, pos, why);

@@ -342,10 +342,13 @@ bool segment_load_indexes(struct partition_log *l, uint32_t i)
 	return ok;
 }
 
-/* Batches failing their CRC are only looked for where recovery found one. */
-static bool segment_batch_crc_ok(const struct segment *s, uint64_t pos, uint64_t total,
-				 const struct record_batch_header *h)
+bool log_batch_readable(const struct partition_log *l, uint32_t i, uint64_t pos,
+			const struct record_batch_header *h)
 {
+	const struct segment *s = &l->segs[i];
+	if (!s->verify_reads)
+		return true;
+	uint64_t total = record_batch_total_bytes(h);
 	const uint8_t *p = s->map && pos + total <= s->map_len ? s->map + pos : NULL;
 	uint8_t *copy = NULL;
 	if (!p) {
@@ -395,8 +398,6 @@ enum log_batch log_batch_at(const struct partition_log *l, uint32_t i, uint64_t 
 		*why = "offsets beyond the segment's";
 	else if (h->base_offset + h->last_offset_delta - s->base_offset > INT32_MAX)
 		*why = "offsets beyond int32 of the segment's base";
-	else if (s->verify_reads && !segment_batch_crc_ok(s, pos, total, h))
-		*why = "CRC mismatch";
 	else
 		return LOG_BATCH_OK;
 	return LOG_BATCH_CORRUPT;

@@ -136,16 +136,18 @@ static void log_go_offline(struct partition_log *l, int64_t segment_base, const 
 		   "until a restart", path, what, strerror(err));
 }
 
-/* Starts refusing appends (once per failure, however many appends it
- * refuses). */
-static void log_refuse(struct partition_log *l, const char *path, uint64_t pos, const char *what,
-		       int err)
+/* Starts refusing appends (logged once per failure, however many appends it
+ * refuses). `what` failed on `path` with err; in_flight: the appends in flight
+ * fail too. */
+static void log_refuse(struct partition_log *l, const char *path, const char *what, int err,
+		       bool in_flight)
 {
 	if (!l->refusing)
-		slog_error("log", "%s: %s at byte %" PRIu64 " failed: %s; answering "
-			   "KAFKA_STORAGE_ERROR to the appends in flight and to new ones, "
-			   "retrying after %d ms; reads below the high watermark %" PRId64 " go on",
-			   path, what, pos, strerror(err), LOG_WRITE_RETRY_BACKOFF_MS, l->hw);
+		slog_error("log", "%s: %s failed: %s; answering KAFKA_STORAGE_ERROR to %s "
+			   "appends, retrying after %d ms; reads below the high watermark "
+			   "%" PRId64 " go on", path, what, strerror(err),
+			   in_flight ? "the pending and new" : "new", LOG_WRITE_RETRY_BACKOFF_MS,
+			   l->hw);
 	l->refusing = true;
 	l->refusal_errno = err;
 	l->retry_ns = reactor_now_ns() + LOG_WRITE_RETRY_BACKOFF_MS * NS_PER_MS;
@@ -330,9 +332,10 @@ static void log_revert(struct partition_log *l)
 
 static void log_write_failed(struct partition_log *l, const struct log_append *a)
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 32], what[64];
 	segment_path(l, a->segment_base, ".log", path, sizeof(path));
-	log_refuse(l, path, a->end_pos - a->len, "segment write", -a->result);
+	snprintf(what, sizeof(what), "writing at byte %" PRIu64, a->end_pos - a->len);
+	log_refuse(l, path, what, -a->result, true);
 	l->reverting = true;
 	l->revert_to = (struct segment_mark){
 		.segment_base = a->segment_base,
@@ -427,7 +430,7 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 		if (rc != 0) {
 			char path[PATH_MAX + 32];
 			segment_path(l, l->end_offset, ".log", path, sizeof(path));
-			log_refuse(l, path, 0, "rolling to a new segment", -rc);
+			log_refuse(l, path, "rolling to this new segment", -rc, false);
 			return KERR_KAFKA_STORAGE_ERROR;
 		}
 	}
