@@ -111,35 +111,115 @@ static void broker_checkpoint_add(struct topic *t, void *ctx)
 	}
 }
 
+static const char *const CHECKPOINT_FILES[] = { "recovery-point-offset-checkpoint",
+						 "log-start-offset-checkpoint" };
+enum { CHECKPOINT_FILE_COUNT = sizeof(CHECKPOINT_FILES) / sizeof(CHECKPOINT_FILES[0]) };
+
+/* Both files' entries for every partition, as the logs last published them. */
+static int broker_checkpoint_collect(struct broker *b, struct checkpoint_fill *f)
+{
+	memset(f, 0, sizeof(*f));
+	topics_for_each(&b->topics, broker_checkpoint_count, f);
+	f->recovery = calloc(f->cap + 1, sizeof(*f->recovery));
+	f->start = calloc(f->cap + 1, sizeof(*f->start));
+	if (!f->recovery || !f->start) {
+		free(f->recovery);
+		free(f->start);
+		slog_error("broker", "out of memory writing checkpoints");
+		return -ENOMEM;
+	}
+	topics_for_each(&b->topics, broker_checkpoint_add, f);
+	return 0;
+}
+
+static const struct checkpoint_entry *broker_checkpoint_entries(const struct checkpoint_fill *f,
+								 int file)
+{
+	return file == 0 ? f->recovery : f->start;
+}
+
+static void broker_checkpoint_path(const struct broker *b, int file, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s", b->cfg.log_dir, CHECKPOINT_FILES[file]);
+}
+
 void broker_write_checkpoints(struct broker *b)
 {
-	struct checkpoint_fill f = { 0 };
-	topics_for_each(&b->topics, broker_checkpoint_count, &f);
-	f.recovery = calloc(f.cap + 1, sizeof(*f.recovery));
-	f.start = calloc(f.cap + 1, sizeof(*f.start));
-	if (!f.recovery || !f.start) {
-		slog_error("broker", "out of memory writing checkpoints");
-	} else {
-		topics_for_each(&b->topics, broker_checkpoint_add, &f);
+	struct checkpoint_fill f;
+	if (broker_checkpoint_collect(b, &f) != 0)
+		return;
+	for (int k = 0; k < CHECKPOINT_FILE_COUNT; k++) {
 		char path[PATH_MAX + 64];
-		snprintf(path, sizeof(path), "%s/recovery-point-offset-checkpoint", b->cfg.log_dir);
-		if (log_checkpoint_write(path, f.recovery, f.n) != 0)
-			slog_error("broker", "cannot write %s", path);
-		snprintf(path, sizeof(path), "%s/log-start-offset-checkpoint", b->cfg.log_dir);
-		if (log_checkpoint_write(path, f.start, f.n) != 0)
-			slog_error("broker", "cannot write %s", path);
+		broker_checkpoint_path(b, k, path, sizeof(path));
+		int rc = log_checkpoint_write(path, broker_checkpoint_entries(&f, k), f.n);
+		if (rc != 0)
+			slog_error("broker", "cannot write %s: %s", path, strerror(-rc));
 	}
 	free(f.recovery);
 	free(f.start);
 }
 
+/* A periodic round writing both files, one after the other, without
+ * blocking shard 0's loop; the next round is timed from its end. */
+struct checkpoint_round {
+	struct shard *shard;
+	struct checkpoint_fill fill;
+	struct checkpoint_async write;
+	int file;
+};
+
+static void broker_on_housekeeping(struct io_timer *t);
+
+static void broker_arm_housekeeping(struct shard *s)
+{
+	io_timer_arm(s->reactor, &s->housekeeping_timer,
+		     (uint64_t)s->broker->cfg.log_flush_offset_checkpoint_interval_ms * 1000000,
+		     broker_on_housekeeping);
+}
+
+static void broker_checkpoint_next(struct checkpoint_round *c);
+
+static void broker_on_checkpoint_written(struct checkpoint_async *w, int rc)
+{
+	struct checkpoint_round *c = container_of(w, struct checkpoint_round, write);
+	if (rc != 0)
+		slog_error("broker", "cannot write %s: %s", w->path, strerror(-rc));
+	c->file++;
+	broker_checkpoint_next(c);
+}
+
+static void broker_checkpoint_next(struct checkpoint_round *c)
+{
+	struct shard *s = c->shard;
+	struct broker *b = s->broker;
+	for (; c->file < CHECKPOINT_FILE_COUNT; c->file++) {
+		char path[PATH_MAX + 64];
+		broker_checkpoint_path(b, c->file, path, sizeof(path));
+		c->write.done = broker_on_checkpoint_written;
+		int rc = log_checkpoint_write_async(s->reactor, path,
+						    broker_checkpoint_entries(&c->fill, c->file),
+						    c->fill.n, &c->write);
+		if (rc == 0)
+			return;
+		slog_error("broker", "cannot write %s: %s", path, strerror(-rc));
+	}
+	free(c->fill.recovery);
+	free(c->fill.start);
+	free(c);
+	broker_arm_housekeeping(s);
+}
+
 static void broker_on_housekeeping(struct io_timer *t)
 {
 	struct shard *s = container_of(t, struct shard, housekeeping_timer);
-	struct broker *b = s->broker;
-	broker_write_checkpoints(b);
-	io_timer_arm(s->reactor, t, (uint64_t)b->cfg.log_flush_offset_checkpoint_interval_ms * 1000000,
-		     broker_on_housekeeping);
+	struct checkpoint_round *c = calloc(1, sizeof(*c));
+	if (!c || broker_checkpoint_collect(s->broker, &c->fill) != 0) {
+		free(c);
+		broker_arm_housekeeping(s);
+		return;
+	}
+	c->shard = s;
+	broker_checkpoint_next(c);
 }
 
 /* The core layout: num.network.threads shards own connections and
