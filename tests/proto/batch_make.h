@@ -1,6 +1,6 @@
-/* Builds v2 record batches for the proto tests: records with chosen fields,
- * compressed by each codec's own library (snappy also in Kafka's xerial
- * framing), header and CRC32C set. */
+/* Builds v2 record batches for the proto tests and benchmarks (C and C++):
+ * records with chosen fields, compressed by each codec's own library (snappy
+ * also in Kafka's xerial framing), header and CRC32C set. */
 #ifndef SLUICE_TESTS_PROTO_BATCH_MAKE_H
 #define SLUICE_TESTS_PROTO_BATCH_MAKE_H
 
@@ -35,7 +35,7 @@ static inline void bb_grow(struct bytes_buf *o, size_t n)
 {
 	if (o->n + n > o->cap) {
 		o->cap = (o->n + n) * 2 + 64;
-		o->b = realloc(o->b, o->cap);
+		o->b = (uint8_t *)realloc(o->b, o->cap);
 	}
 }
 
@@ -71,9 +71,9 @@ static inline void bb_free(struct bytes_buf *o)
 	memset(o, 0, sizeof(*o));
 }
 
-/* Appends one record: key "k1", value_bytes of 'v', one header h=null. */
-static inline void bb_record(struct bytes_buf *o, int64_t ts_delta, int32_t off_delta,
-			     size_t value_bytes)
+/* Appends one record: key "k1", the value, one header h=null. */
+static inline void bb_record_value(struct bytes_buf *o, int64_t ts_delta, int32_t off_delta,
+				   const uint8_t *value, size_t value_bytes)
 {
 	struct bytes_buf rec = { 0 };
 	bb_put(&rec, "", 1); /* attributes */
@@ -82,7 +82,7 @@ static inline void bb_record(struct bytes_buf *o, int64_t ts_delta, int32_t off_
 	bb_varint(&rec, 2);
 	bb_put(&rec, "k1", 2);
 	bb_varint(&rec, (int64_t)value_bytes);
-	bb_fill(&rec, 'v', value_bytes);
+	bb_put(&rec, value, value_bytes);
 	bb_varint(&rec, 1);
 	bb_varint(&rec, 1);
 	bb_put(&rec, "h", 1);
@@ -90,6 +90,16 @@ static inline void bb_record(struct bytes_buf *o, int64_t ts_delta, int32_t off_
 	bb_varint(o, (int64_t)rec.n);
 	bb_put(o, rec.b, rec.n);
 	bb_free(&rec);
+}
+
+/* Appends one record whose value is value_bytes of 'v'. */
+static inline void bb_record(struct bytes_buf *o, int64_t ts_delta, int32_t off_delta,
+			     size_t value_bytes)
+{
+	uint8_t *value = (uint8_t *)malloc(value_bytes + 1);
+	memset(value, 'v', value_bytes);
+	bb_record_value(o, ts_delta, off_delta, value, value_bytes);
+	free(value);
 }
 
 /* `count` records, record i with timestamp delta 10*i and value_bytes. */
@@ -186,7 +196,7 @@ static inline struct bytes_buf batch_wrap(int attr_codec, const uint8_t *payload
 static inline struct bytes_buf batch_make(int test_codec, const struct bytes_buf *recs, int32_t count)
 {
 	size_t cap = recs->n * 2 + 1024;
-	uint8_t *payload = malloc(cap);
+	uint8_t *payload = (uint8_t *)malloc(cap);
 	size_t n = make_compressed(test_codec, recs->b, recs->n, payload, cap);
 	struct bytes_buf o = batch_wrap(test_codec_attr(test_codec), payload, n, count);
 	free(payload);
