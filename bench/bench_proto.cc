@@ -94,6 +94,21 @@ static const char *bench_codec_name(int codec)
 	return names[codec];
 }
 
+// Validates b in the benchmark's loop, which fails unless every verdict is
+// `expected`.
+static void bench_validate_loop(benchmark::State &state, const struct bytes_buf &b,
+				size_t inflated_max, int16_t expected)
+{
+	struct batch_limits lim = { 1u << 30, inflated_max };
+	for (auto _ : state) {
+		struct batch_verdict v;
+		record_batch_validate(b.b, b.n, &lim, &v);
+		if (v.error_code != expected)
+			state.SkipWithError(v.reason ? v.reason : "accepted");
+		benchmark::DoNotOptimize(v.error_code);
+	}
+}
+
 // Produce's validation of a compressed batch: streaming inflate through the
 // walk's window, every inner record checked. Bytes are inflated bytes.
 static void BM_batch_validate_compressed(benchmark::State &state)
@@ -101,14 +116,7 @@ static void BM_batch_validate_compressed(benchmark::State &state)
 	int codec = static_cast<int>(state.range(0));
 	const struct bytes_buf &b = bench_compressed_batch(codec);
 	size_t inflated = bench_text_records().n;
-	struct batch_limits lim = { 1u << 30, 64u << 20 };
-	for (auto _ : state) {
-		struct batch_verdict v;
-		record_batch_validate(b.b, b.n, &lim, &v);
-		if (v.error_code != 0)
-			state.SkipWithError(v.reason);
-		benchmark::DoNotOptimize(v.error_code);
-	}
+	bench_validate_loop(state, b, 64u << 20, KERR_NONE);
 	state.SetLabel(bench_codec_name(codec));
 	state.counters["ratio"] = static_cast<double>(inflated) / static_cast<double>(b.n);
 	state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * inflated));
@@ -174,13 +182,7 @@ static void BM_batch_validate_bomb(benchmark::State &state)
 		bb_free(&recs);
 	}
 	const struct bytes_buf &b = bombs[codec];
-	struct batch_limits lim = { 1u << 30, bound };
-	for (auto _ : state) {
-		struct batch_verdict v;
-		record_batch_validate(b.b, b.n, &lim, &v);
-		if (v.error_code != KERR_MESSAGE_TOO_LARGE)
-			state.SkipWithError("bomb not refused as too large");
-	}
+	bench_validate_loop(state, b, bound, KERR_MESSAGE_TOO_LARGE);
 	state.SetLabel(bench_codec_name(codec));
 	state.counters["bomb_bytes"] = static_cast<double>(b.n);
 	state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bound));
@@ -211,13 +213,7 @@ static void BM_batch_validate_tiny_records(benchmark::State &state)
 		bb_free(&recs);
 	}
 	const struct bytes_buf &b = batches[codec];
-	struct batch_limits lim = { 1u << 30, 64u << 20 };
-	for (auto _ : state) {
-		struct batch_verdict v;
-		record_batch_validate(b.b, b.n, &lim, &v);
-		if (v.error_code != 0)
-			state.SkipWithError(v.reason);
-	}
+	bench_validate_loop(state, b, 64u << 20, KERR_NONE);
 	state.SetLabel(bench_codec_name(codec));
 	state.counters["batch_bytes"] = static_cast<double>(b.n);
 	state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * count);
