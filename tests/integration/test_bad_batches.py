@@ -62,11 +62,12 @@ def record(i, value, length=None):
     return varint(len(body) if length is None else length) + body
 
 
-def batch(codec, payload, count):
+def batch(codec, payload, count, ts=None, max_ts=None):
     """A v2 batch around an already compressed payload, claiming `count`
     records (lastOffsetDelta count - 1), with a valid CRC."""
-    ts = int(time.time() * 1000)
-    after_crc = struct.pack(">hiqqqhii", CODECS[codec], count - 1, ts, ts, -1, -1, -1, count)
+    ts = int(time.time() * 1000) if ts is None else ts
+    max_ts = ts if max_ts is None else max_ts
+    after_crc = struct.pack(">hiqqqhii", CODECS[codec], count - 1, ts, max_ts, -1, -1, -1, count)
     after_crc += payload
     after_len = struct.pack(">ibI", 0, 2, crc32c(after_crc)) + after_crc
     return struct.pack(">qi", 0, len(after_len)) + after_len
@@ -136,15 +137,28 @@ def test_default_bound_refuses_bombs(broker):
 
 
 def test_length_minus_one_then_list_offsets_by_time(broker):
-    """Defect 1: a zstd batch whose inner record has length -1 was stored,
-    and ListOffsets by timestamp then walked it (heap overflow under ASan,
-    a timestamp of stray bytes on Release). It is refused at Produce now."""
+    """Defect 1: a zstd batch whose inner record has length -1 was stored, and
+    ListOffsets by timestamp then walked it in a 64 MiB buffer. Here the
+    records inflate to exactly 64 MiB and the -1 is their last byte, so the
+    walk read past that buffer (ASan: heap-buffer-overflow in rc_int8 from
+    log_walk_for_time; Release: a timestamp of stray bytes). It is refused at
+    Produce now: the records are within the default bound, the record is not."""
+    size = 64 << 20
+    value = size - 14
+    while len(record(0, b"")) + value + 1 > size:
+        value -= 1
+    first = record(0, b"\x00" * value)
+    assert len(first) + 1 == size
+    ts = int(time.time() * 1000)
+    records = batch("zstd", compress("zstd", first + varint(-1)), 2, ts=ts, max_ts=ts + 1)
     c = Conn(broker.bootstrap)
-    records = batch("zstd", compress("zstd", record(0, b"v" * 64, length=-1)), 1)
     err, _ = produce_v3(c, "minus-one", 0, records)
-    assert err == INVALID_RECORD
-    assert list_offsets_v7(c, "minus-one", 0, 0) == (0, -1, -1)
+    # Looked up whatever Produce answered: where the batch was stored, this
+    # is the lookup that read past the buffer.
+    found = list_offsets_v7(c, "minus-one", 0, ts + 1)
     c.close()
+    assert err == INVALID_RECORD
+    assert found == (0, -1, -1)
     assert_nothing_stored(broker, "minus-one")
 
 
