@@ -4,6 +4,8 @@
 // them.
 #include <benchmark/benchmark.h>
 
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "batch_fixture.h"
@@ -51,11 +53,13 @@ static void BM_record_batch_validate(benchmark::State &state)
 	state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * batch.size()));
 }
 
-// About 1 MiB of 1 KiB records whose values are text of a few hundred words
-// (compressing 3-5x, as log lines and JSON do), as a client batches them.
-static const struct bytes_buf &bench_text_records()
+// `count` 1 KiB records (1000: about 1 MiB, as a client batches them under
+// load; 16: a batch of a lightly loaded producer) whose values are text of a
+// few hundred words, compressing 3-5x as log lines and JSON do.
+static const struct bytes_buf &bench_text_records(int count)
 {
-	static struct bytes_buf recs = { 0 };
+	static std::map<int, struct bytes_buf> cache;
+	struct bytes_buf &recs = cache[count];
 	if (recs.n)
 		return recs;
 	static const char *const words[] = {
@@ -65,7 +69,7 @@ static const struct bytes_buf &bench_text_records()
 	};
 	uint32_t seed = 12345;
 	std::vector<uint8_t> value;
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 0; i < count; i++) {
 		value.clear();
 		while (value.size() < 1024) {
 			seed = seed * 1103515245u + 12345u;
@@ -80,12 +84,13 @@ static const struct bytes_buf &bench_text_records()
 	return recs;
 }
 
-static const struct bytes_buf &bench_compressed_batch(int codec)
+static const struct bytes_buf &bench_compressed_batch(int codec, int count)
 {
-	static struct bytes_buf batches[TEST_CODECS];
-	if (!batches[codec].n)
-		batches[codec] = batch_make(codec, &bench_text_records(), 1000);
-	return batches[codec];
+	static std::map<std::pair<int, int>, struct bytes_buf> cache;
+	struct bytes_buf &b = cache[{ codec, count }];
+	if (!b.n)
+		b = batch_make(codec, &bench_text_records(count), count);
+	return b;
 }
 
 static const char *bench_codec_name(int codec)
@@ -114,8 +119,9 @@ static void bench_validate_loop(benchmark::State &state, const struct bytes_buf 
 static void BM_batch_validate_compressed(benchmark::State &state)
 {
 	int codec = static_cast<int>(state.range(0));
-	const struct bytes_buf &b = bench_compressed_batch(codec);
-	size_t inflated = bench_text_records().n;
+	int count = static_cast<int>(state.range(1));
+	const struct bytes_buf &b = bench_compressed_batch(codec, count);
+	size_t inflated = bench_text_records(count).n;
 	bench_validate_loop(state, b, 64u << 20, KERR_NONE);
 	state.SetLabel(bench_codec_name(codec));
 	state.counters["ratio"] = static_cast<double>(inflated) / static_cast<double>(b.n);
@@ -127,10 +133,11 @@ static void BM_batch_validate_compressed(benchmark::State &state)
 static void BM_batch_decompress_plain(benchmark::State &state)
 {
 	int codec = static_cast<int>(state.range(0));
-	const struct bytes_buf &b = bench_compressed_batch(codec);
+	int count = static_cast<int>(state.range(1));
+	const struct bytes_buf &b = bench_compressed_batch(codec, count);
 	const uint8_t *in = b.b + RECORD_BATCH_HEADER_BYTES;
 	size_t in_len = b.n - RECORD_BATCH_HEADER_BYTES;
-	size_t inflated = bench_text_records().n;
+	size_t inflated = bench_text_records(count).n;
 	std::vector<uint8_t> out(inflated);
 	ZSTD_DCtx *zd = ZSTD_createDCtx();
 	LZ4F_dctx *ld = nullptr;
@@ -295,8 +302,9 @@ static void BM_fetch_request_decode(benchmark::State &state)
 
 BENCHMARK(BM_varint_decode);
 BENCHMARK(BM_record_batch_validate)->Arg(16 << 10)->Arg(1 << 20);
-BENCHMARK(BM_batch_validate_compressed)->DenseRange(CODEC_GZIP, CODEC_ZSTD)->Arg(TEST_SNAPPY_XERIAL);
-BENCHMARK(BM_batch_decompress_plain)->DenseRange(CODEC_GZIP, CODEC_ZSTD);
+BENCHMARK(BM_batch_validate_compressed)
+	->ArgsProduct({ { CODEC_GZIP, CODEC_SNAPPY, CODEC_LZ4, CODEC_ZSTD, TEST_SNAPPY_XERIAL }, { 16, 1000 } });
+BENCHMARK(BM_batch_decompress_plain)->ArgsProduct({ benchmark::CreateDenseRange(CODEC_GZIP, CODEC_ZSTD, 1), { 16, 1000 } });
 BENCHMARK(BM_batch_validate_bomb)->DenseRange(CODEC_GZIP, CODEC_ZSTD)->Arg(TEST_SNAPPY_XERIAL)
 	->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_batch_validate_tiny_records)->DenseRange(CODEC_NONE, CODEC_ZSTD)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <lz4frame.h>
+#include <pthread.h>
 #include <snappy-c.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,124 @@ enum {
 	XERIAL_HEADER_BYTES = 16,
 	XERIAL_BLOCK_LENGTH_BYTES = 4,
 	GZIP_WINDOW_BITS = 16 + MAX_WBITS, /* gzip wrapper, 32 KiB window */
+	/* A zstd context that grew past this (a frame with a large window) is
+	 * freed rather than kept for the next payload. */
+	ZSTD_CACHED_CTX_MAX_BYTES = 4 << 20,
 };
+
+/* Each thread (each shard) keeps one decoder context per codec between
+ * payloads: creating one costs more than inflating a small batch. Only the
+ * thread that owns them uses them, so they are not shared state; they are
+ * freed when the thread exits. */
+struct decoder_cache {
+	ZSTD_DCtx *zstd;
+	LZ4F_dctx *lz4;
+	z_stream *zlib;
+};
+static _Thread_local struct decoder_cache decoder_cache;
+static pthread_key_t decoder_cache_key;
+static pthread_once_t decoder_cache_once = PTHREAD_ONCE_INIT;
+static bool decoder_cache_keyed; /* set once, before any thread reads it */
+
+static void decoder_cache_free(void *arg)
+{
+	struct decoder_cache *c = arg;
+	ZSTD_freeDCtx(c->zstd);
+	if (c->lz4)
+		LZ4F_freeDecompressionContext(c->lz4);
+	if (c->zlib)
+		inflateEnd(c->zlib);
+	free(c->zlib);
+	memset(c, 0, sizeof(*c));
+}
+
+static void decoder_cache_key_create(void)
+{
+	decoder_cache_keyed = pthread_key_create(&decoder_cache_key, decoder_cache_free) == 0;
+}
+
+/* Whether this thread may keep contexts: only once its cache will be freed
+ * at its exit (without a key, every context is freed after its payload). */
+static bool decoder_cache_ready(void)
+{
+	pthread_once(&decoder_cache_once, decoder_cache_key_create);
+	return decoder_cache_keyed &&
+	       (pthread_getspecific(decoder_cache_key) ||
+		pthread_setspecific(decoder_cache_key, &decoder_cache) == 0);
+}
+
+static z_stream *zlib_context(void)
+{
+	z_stream *z = decoder_cache.zlib;
+	if (z) {
+		decoder_cache.zlib = NULL;
+		return z;
+	}
+	z = calloc(1, sizeof(*z));
+	if (z && inflateInit2(z, GZIP_WINDOW_BITS) != Z_OK) {
+		free(z);
+		return NULL;
+	}
+	return z;
+}
+
+static LZ4F_dctx *lz4_context(void)
+{
+	LZ4F_dctx *d = decoder_cache.lz4;
+	if (d) {
+		decoder_cache.lz4 = NULL;
+		return d;
+	}
+	return LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)) ? NULL : d;
+}
+
+static ZSTD_DCtx *zstd_context(void)
+{
+	ZSTD_DCtx *d = decoder_cache.zstd;
+	if (d) {
+		decoder_cache.zstd = NULL;
+		return d;
+	}
+	d = ZSTD_createDCtx();
+	if (d && ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax,
+						     COMPRESSION_ZSTD_WINDOW_LOG_MAX))) {
+		ZSTD_freeDCtx(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Gives a payload's contexts back to the cache, reset, or frees them. */
+static void zlib_context_done(z_stream *z)
+{
+	if (!decoder_cache.zlib && decoder_cache_ready() && inflateReset(z) == Z_OK) {
+		decoder_cache.zlib = z;
+		return;
+	}
+	inflateEnd(z);
+	free(z);
+}
+
+static void lz4_context_done(LZ4F_dctx *d)
+{
+	if (!decoder_cache.lz4 && decoder_cache_ready()) {
+		LZ4F_resetDecompressionContext(d);
+		decoder_cache.lz4 = d;
+		return;
+	}
+	LZ4F_freeDecompressionContext(d);
+}
+
+static void zstd_context_done(ZSTD_DCtx *d)
+{
+	if (!decoder_cache.zstd && ZSTD_sizeof_DCtx(d) <= ZSTD_CACHED_CTX_MAX_BYTES &&
+	    decoder_cache_ready() &&
+	    !ZSTD_isError(ZSTD_DCtx_reset(d, ZSTD_reset_session_only))) {
+		decoder_cache.zstd = d;
+		return;
+	}
+	ZSTD_freeDCtx(d);
+}
 
 int inflate_stream_open(struct inflate_stream *s, enum compression_codec codec, const uint8_t *in,
 			size_t in_len, size_t out_max)
@@ -31,34 +149,19 @@ int inflate_stream_open(struct inflate_stream *s, enum compression_codec codec, 
 	s->out_max = out_max;
 	switch (codec) {
 	case CODEC_GZIP:
-		s->ctx.zlib = calloc(1, sizeof(*s->ctx.zlib));
-		if (!s->ctx.zlib)
-			return -ENOMEM;
-		if (inflateInit2(s->ctx.zlib, GZIP_WINDOW_BITS) != Z_OK) {
-			free(s->ctx.zlib);
-			s->ctx.zlib = NULL;
-			return -ENOMEM;
-		}
-		return 0;
+		s->ctx.zlib = zlib_context();
+		return s->ctx.zlib ? 0 : -ENOMEM;
 	case CODEC_SNAPPY:
 		s->xerial = in_len >= XERIAL_HEADER_BYTES &&
 			    memcmp(in, XERIAL_MAGIC, sizeof(XERIAL_MAGIC)) == 0;
 		s->in_pos = s->xerial ? XERIAL_HEADER_BYTES : 0;
 		return 0;
 	case CODEC_LZ4:
-		return LZ4F_isError(LZ4F_createDecompressionContext(&s->ctx.lz4, LZ4F_VERSION))
-			       ? -ENOMEM : 0;
+		s->ctx.lz4 = lz4_context();
+		return s->ctx.lz4 ? 0 : -ENOMEM;
 	case CODEC_ZSTD:
-		s->ctx.zstd = ZSTD_createDStream();
-		if (!s->ctx.zstd)
-			return -ENOMEM;
-		if (ZSTD_isError(ZSTD_DCtx_setParameter(s->ctx.zstd, ZSTD_d_windowLogMax,
-							 COMPRESSION_ZSTD_WINDOW_LOG_MAX))) {
-			ZSTD_freeDStream(s->ctx.zstd);
-			s->ctx.zstd = NULL;
-			return -ENOMEM;
-		}
-		return 0;
+		s->ctx.zstd = zstd_context();
+		return s->ctx.zstd ? 0 : -ENOMEM;
 	case CODEC_NONE:
 		break;
 	}
@@ -70,15 +173,15 @@ void inflate_stream_close(struct inflate_stream *s)
 	switch (s->codec) {
 	case CODEC_GZIP:
 		if (s->ctx.zlib)
-			inflateEnd(s->ctx.zlib);
-		free(s->ctx.zlib);
+			zlib_context_done(s->ctx.zlib);
 		break;
 	case CODEC_LZ4:
 		if (s->ctx.lz4)
-			LZ4F_freeDecompressionContext(s->ctx.lz4);
+			lz4_context_done(s->ctx.lz4);
 		break;
 	case CODEC_ZSTD:
-		ZSTD_freeDStream(s->ctx.zstd);
+		if (s->ctx.zstd)
+			zstd_context_done(s->ctx.zstd);
 		break;
 	case CODEC_SNAPPY:
 	case CODEC_NONE:

@@ -30,8 +30,11 @@ struct ZSTD_DCtx_s;
 struct z_stream_s;
 struct LZ4F_dctx_s;
 
-/* One payload being inflated. The decoders' state is allocated by
- * inflate_stream_open and freed by inflate_stream_close; snappy, which has no
+/* One payload being inflated. inflate_stream_open takes the codec's decoder
+ * context from the calling thread's cache (creating one when there is none)
+ * and inflate_stream_close gives it back, reset, so that a small batch does
+ * not pay for creating one; the stream must be closed on the thread that
+ * opened it. Snappy, which has no
  * streaming decoder, decodes one block at a time into `block` after checking
  * the block's declared length against what is left of out_max. */
 struct inflate_stream {
