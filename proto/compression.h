@@ -34,9 +34,9 @@ struct LZ4F_dctx_s;
  * context from the calling thread's cache (creating one when there is none)
  * and inflate_stream_close gives it back, reset, so that a small batch does
  * not pay for creating one; the stream must be closed on the thread that
- * opened it. Snappy, which has no
- * streaming decoder, decodes one block at a time into `block` after checking
- * the block's declared length against what is left of out_max. */
+ * opened it. Snappy, which has no streaming decoder, decodes one block at a
+ * time into `block` after checking the block's declared length against what
+ * is left of out_max. */
 struct inflate_stream {
 	enum compression_codec codec;
 	const uint8_t *in;
