@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "proto/compression.h"
 #include "proto/kafka_errors.h"
 
 void log_report_corrupt(struct partition_log *l, const struct segment *s, uint64_t pos,
@@ -251,56 +250,6 @@ int16_t partition_log_time_locate(struct partition_log *l, int64_t ts, bool *fou
 	return err;
 }
 
-/* The first record of a stored batch (header and records, len bytes) with
- * timestamp >= ts: 1 found, 0 none, -EINVAL when the records do not parse,
- * -EMSGSIZE when they inflate past inflated_max. */
-static int log_batch_find_time(const uint8_t *batch, size_t len, int64_t ts, size_t inflated_max,
-			       int64_t *offset, int64_t *timestamp)
-{
-	struct record_batch_header h;
-	record_batch_header_read(batch, &h);
-	uint8_t *recs = (uint8_t *)batch + RECORD_BATCH_HEADER_BYTES;
-	size_t n = len - RECORD_BATCH_HEADER_BYTES;
-	uint8_t *plain = NULL;
-	int codec = h.attributes & BATCH_ATTR_COMPRESSION_MASK;
-	if (codec != CODEC_NONE) {
-		plain = malloc(inflated_max);
-		if (!plain)
-			return -ENOMEM;
-		int rc = compression_decompress((enum compression_codec)codec, recs, n, plain,
-						inflated_max, &n);
-		if (rc != 0) {
-			free(plain);
-			return rc;
-		}
-		recs = plain;
-	}
-	struct rcursor c;
-	rc_init(&c, recs, n);
-	int found = 0;
-	for (int32_t i = 0; i < h.record_count && c.err == RC_OK && !found; i++) {
-		int32_t rec_len = rc_varint(&c);
-		uint8_t *rec = rec_len >= 0 ? rc_take(&c, (size_t)rec_len, "record") : NULL;
-		if (!rec)
-			break;
-		struct rcursor r;
-		rc_init(&r, rec, (size_t)rec_len);
-		(void)rc_int8(&r);
-		int64_t t = h.base_timestamp + rc_varlong(&r);
-		int32_t delta = rc_varint(&r);
-		if (r.err != RC_OK || delta < 0 || delta > h.last_offset_delta)
-			break;
-		if (t >= ts) {
-			*offset = h.base_offset + delta;
-			*timestamp = t;
-			found = 1;
-		}
-	}
-	bool parsed = found || (c.err == RC_OK && rc_left(&c) == 0);
-	free(plain);
-	return parsed ? found : -EINVAL;
-}
-
 int16_t partition_log_offset_for_time(struct partition_log *l, int64_t ts, int64_t *offset,
 				      int64_t *timestamp)
 {
@@ -330,7 +279,7 @@ int16_t partition_log_offset_for_time(struct partition_log *l, int64_t ts, int64
 			   strerror(e));
 		return KERR_KAFKA_STORAGE_ERROR;
 	}
-	int rc = log_batch_find_time(buf, b.len, ts, LOG_DECOMPRESS_MAX_BYTES, offset, timestamp);
+	int rc = record_batch_find_time(buf, b.len, ts, LOG_DECOMPRESS_MAX_BYTES, offset, timestamp);
 	free(buf);
 	if (rc < 0) {
 		*offset = *timestamp = -1;
