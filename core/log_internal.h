@@ -111,6 +111,7 @@ struct partition_log {
 	bool refusing;
 	bool reverting;
 	int refusal_errno;
+	int64_t refusal_offset; /* a success from here on ends the refusal */
 	uint64_t retry_ns;
 	uint64_t refused_appends;
 	struct segment_mark revert_to; /* before the first failed append */

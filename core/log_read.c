@@ -65,10 +65,11 @@ static bool log_seek_past_damage(const struct partition_log *l, uint32_t i,
 				 uint64_t *pos, struct record_batch_header *h)
 {
 	const struct segment *s = &l->segs[i];
-	const struct offset_entry *next = e ? e + 1 : s->idx;
+	uint32_t k = e ? (uint32_t)(e - s->idx) + 1 : 0;
 	const char *why;
-	if (next >= s->idx + s->idx_len || next->pos <= damage)
+	if (k >= s->idx_len || s->idx[k].pos <= damage)
 		return false;
+	const struct offset_entry *next = &s->idx[k];
 	if (log_batch_at(l, i, next->pos, s->base_offset, h, &why) != LOG_BATCH_OK ||
 	    h->base_offset > offset || h->base_offset + h->last_offset_delta < offset)
 		return false;

@@ -335,11 +335,12 @@ static int log_list_segments(struct partition_log *l, int64_t **bases, uint32_t 
 }
 
 /* What recovery read back after a crash may still be only in the page cache:
- * flushing it lets the recovery point move to the end. At start, before any
- * loop runs. */
+ * the segments before the active one are flushed (at start, before any loop
+ * runs) so that the recovery point may pass them; the active one is left to
+ * its roll, as it would have been. */
 static int recovery_flush(struct partition_log *l, uint32_t from)
 {
-	for (uint32_t i = from; i < l->nsegs; i++)
+	for (uint32_t i = from; i + 1 < l->nsegs; i++)
 		if (fdatasync(l->segs[i].fd) != 0)
 			return -errno;
 	return 0;
@@ -403,7 +404,8 @@ static int log_load(struct partition_log *l, const struct log_open_params *p)
 	}
 	l->end_offset = end;
 	l->hw = end;
-	l->recovery_point = end;
+	l->recovery_point = p->clean_shutdown ? end : log_active(l)->base_offset;
+	log_active(l)->dirty = !p->clean_shutdown;
 	l->epoch_written = end > l->segs[0].base_offset;
 	return 0;
 }

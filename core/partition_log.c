@@ -137,10 +137,11 @@ static void log_go_offline(struct partition_log *l, int64_t segment_base, const 
 }
 
 /* Starts refusing appends (logged once per failure, however many appends it
- * refuses). `what` failed on `path` with err; in_flight: the appends in flight
- * fail too. */
-static void log_refuse(struct partition_log *l, const char *path, const char *what, int err,
-		       bool in_flight)
+ * refuses and retries fail) until an append at or after `from` succeeds.
+ * `what` failed on `path` with err; in_flight: the appends in flight fail
+ * too. */
+static void log_refuse(struct partition_log *l, int64_t from, const char *path, const char *what,
+		       int err, bool in_flight)
 {
 	if (!l->refusing)
 		slog_error("log", "%s: %s failed: %s; answering KAFKA_STORAGE_ERROR to %s "
@@ -149,6 +150,7 @@ static void log_refuse(struct partition_log *l, const char *path, const char *wh
 			   in_flight ? "the pending and new" : "new", LOG_WRITE_RETRY_BACKOFF_MS,
 			   l->hw);
 	l->refusing = true;
+	l->refusal_offset = from;
 	l->refusal_errno = err;
 	l->retry_ns = reactor_now_ns() + LOG_WRITE_RETRY_BACKOFF_MS * NS_PER_MS;
 }
@@ -335,7 +337,7 @@ static void log_write_failed(struct partition_log *l, const struct log_append *a
 	char path[PATH_MAX + 32], what[64];
 	segment_path(l, a->segment_base, ".log", path, sizeof(path));
 	snprintf(what, sizeof(what), "writing at byte %" PRIu64, a->end_pos - a->len);
-	log_refuse(l, path, what, -a->result, true);
+	log_refuse(l, a->base_offset, path, what, -a->result, true);
 	l->reverting = true;
 	l->revert_to = (struct segment_mark){
 		.segment_base = a->segment_base,
@@ -349,6 +351,14 @@ static void log_write_failed(struct partition_log *l, const struct log_append *a
 }
 
 /* ---- appends ---- */
+
+static void log_refusal_over(struct partition_log *l)
+{
+	slog_info("log", "%s: writes resumed after %s (%" PRIu64 " append(s) refused meanwhile)",
+		  l->dir, strerror(l->refusal_errno), l->refused_appends);
+	l->refusing = false;
+	l->refused_appends = 0;
+}
 
 /* Answers completed appends in offset order, advancing the high watermark;
  * from a failed write on, every append is answered KAFKA_STORAGE_ERROR. */
@@ -371,6 +381,8 @@ static void log_drain(struct partition_log *l)
 			s->visible_size = a->end_pos;
 			l->hw = a->end_offset;
 			advanced = true;
+			if (l->refusing && a->base_offset >= l->refusal_offset)
+				log_refusal_over(l);
 		}
 		a->done(a, err);
 	}
@@ -401,23 +413,21 @@ static void log_on_write(struct io_op *op, int32_t res, uint32_t flags)
 	log_drain(l);
 }
 
-/* Whether appends may go on: not offline, and any refusal over. */
+/* Whether appends may go on: not offline, and not refusing, or refusing
+ * with the backoff over: then the append is a retry, and the refusal ends
+ * when a write succeeds (a failing retry starts another backoff, with no new
+ * log line). */
 static bool log_accepting(struct partition_log *l)
 {
 	if (l->offline)
 		return false;
-	if (!l->refusing)
-		return true;
-	if (l->reverting || reactor_now_ns() < l->retry_ns) {
+	if (l->refusing && (l->reverting || reactor_now_ns() < l->retry_ns)) {
 		l->refused_appends++;
 		return false;
 	}
-	slog_info("log", "%s: retrying writes after %s (%" PRIu64 " append(s) refused meanwhile)",
-		  l->dir, strerror(l->refusal_errno), l->refused_appends);
-	l->refusing = false;
-	l->refused_appends = 0;
 	return true;
 }
+
 
 int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len,
 			     const struct record_batch_header *h, struct log_append *a)
@@ -430,7 +440,7 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 		if (rc != 0) {
 			char path[PATH_MAX + 32];
 			segment_path(l, l->end_offset, ".log", path, sizeof(path));
-			log_refuse(l, path, "rolling to this new segment", -rc, false);
+			log_refuse(l, l->end_offset, path, "rolling to this new segment", -rc, false);
 			return KERR_KAFKA_STORAGE_ERROR;
 		}
 	}

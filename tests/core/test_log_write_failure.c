@@ -42,6 +42,12 @@ static void test_short_write_reverts_and_resumes(void **state)
 	assert_int_equal(submit(l, 2, make_batch(E->batches[2], 1, 1020)), KERR_NONE);
 	assert_int_equal(submit(l, 3, make_batch(E->batches[3], 1, 1030)), KERR_NONE);
 	settle(l, 2);
+	/* A retry after the backoff that fails too is not logged again. */
+	sleep_ms(1100);
+	E->done = 0;
+	assert_int_equal(submit(l, 4, make_batch(E->batches[4], 1, 1040)), KERR_NONE);
+	settle(l, 1);
+	assert_int_equal(E->results[4], KERR_KAFKA_STORAGE_ERROR);
 	limit_file_size(RLIM_INFINITY);
 	assert_int_equal(capture_count(&cap, "File too large"), 1);
 	assert_int_equal(E->results[2], KERR_KAFKA_STORAGE_ERROR);
@@ -58,7 +64,9 @@ static void test_short_write_reverts_and_resumes(void **state)
 	sleep_ms(1100);
 	E->done = 0;
 	assert_int_equal(submit(l, 4, make_batch(E->batches[4], 1, 1040)), KERR_NONE);
+	capture_start(&cap);
 	settle(l, 1);
+	assert_int_equal(capture_count(&cap, "writes resumed"), 1);
 	assert_int_equal(E->results[4], KERR_NONE);
 	assert_int_equal(E->appends[4].base_offset, 2);
 	assert_int_equal(partition_log_read(l, 2, 1 << 20, true, &rd), KERR_NONE);
