@@ -263,8 +263,7 @@ void broker_run(struct broker *b)
 		int rc = shard_spawn(&b->shards[spawned]);
 		if (rc != 0) {
 			slog_error("broker", "cannot start shard %u: %s", spawned, strerror(-rc));
-			atomic_store(&b->stop_requested, 1);
-			atomic_fetch_sub(&b->shards_running, b->shard_count - spawned);
+			atomic_store(&b->start_abandoned, true);
 			break;
 		}
 	}

@@ -68,7 +68,8 @@ void shard_pause_conn(struct shard *s, struct conn *c);
 struct shard *shard_current(void);
 
 int shard_open_listener(struct shard *s, char *err, size_t errlen);
-/* The shard's loop, on its own thread (shard 0: the main thread). */
+/* The shard's loop, on its own thread (shard 0: the main thread), once every
+ * shard has enabled its ring; returns at once when the start was abandoned. */
 void shard_run(struct shard *s);
 /* Starts a shard (other than the first) on a new thread pinned to its CPU.
  * Returns 0 or -errno. */
