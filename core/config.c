@@ -78,6 +78,7 @@ static const struct config_key config_keys[] = {
 	CFG_NUM("offsets.retention.check.interval.ms", CT_U64, offsets_retention_check_interval_ms,
 		1, INT64_MAX),
 	CFG_NUM("offset.metadata.max.bytes", CT_U32, offset_metadata_max_bytes, 0, INT32_MAX),
+	CFG_NUM("sluice.batch.inflated.max.bytes", CT_U64, batch_inflated_max_bytes, 1, INT64_MAX),
 };
 
 /* Kafka keys that sluice accepts but does not act on yet: a warning says so. */
@@ -99,6 +100,7 @@ enum {
 	DEFAULT_INDEX_INTERVAL_BYTES = 4096,
 	DEFAULT_INDEX_MAX_BYTES = 10 * 1024 * 1024,
 	DEFAULT_MESSAGE_MAX_BYTES = 1048588,
+	DEFAULT_BATCH_INFLATED_MAX_BYTES = 64 << 20,
 	DEFAULT_REQUEST_MAX_BYTES = 100 * 1024 * 1024,
 	DEFAULT_FETCH_MAX_BYTES = 57671680,
 	DEFAULT_MAX_CONNECTIONS = 10000,
@@ -159,6 +161,7 @@ void config_defaults(struct broker_config *c)
 	c->offsets_retention_minutes = DEFAULT_OFFSETS_RETENTION_MINUTES;
 	c->offsets_retention_check_interval_ms = DEFAULT_OFFSETS_RETENTION_CHECK_MS;
 	c->offset_metadata_max_bytes = DEFAULT_OFFSET_METADATA_MAX_BYTES;
+	c->batch_inflated_max_bytes = DEFAULT_BATCH_INFLATED_MAX_BYTES;
 }
 
 static int config_number(const struct config_key *k, const char *value, int64_t *out, char *err,

@@ -55,6 +55,13 @@ struct broker_config {
 	uint32_t offsets_retention_minutes;
 	uint64_t offsets_retention_check_interval_ms;
 	uint32_t offset_metadata_max_bytes;
+	/* sluice.batch.inflated.max.bytes: the most a compressed batch's records
+	 * may inflate to (no Kafka key exists for this). Produce refuses a batch
+	 * beyond it with MESSAGE_TOO_LARGE, and it bounds what validating one
+	 * batch costs the shard's loop (a decompression bomb). Default 64 MiB:
+	 * 64 times librdkafka's default message.max.bytes and far above what a
+	 * client's batch.size (16 KiB Java, 1 MB librdkafka) inflates to. */
+	uint64_t batch_inflated_max_bytes;
 	/* keys given explicitly (to tell "unset" from "default") */
 	bool set_log_dir, set_node_id, set_broker_id, set_roll_ms, set_retention_ms,
 		set_retention_minutes, set_advertised;

@@ -1,5 +1,7 @@
-/* Produce (key 0), v3-v11: validate each partition's record batch without
- * decompressing it, assign offsets in place, append through the partition's
+/* Produce (key 0), v3-v11: validate each partition's record batch (a
+ * compressed one is inflated through a small window, bounded by
+ * sluice.batch.inflated.max.bytes, and every inner record checked, as
+ * Kafka's LogValidator does), assign offsets in place, append through the partition's
  * log, and answer once every append has completed (acks=1/all; on a single
  * node the in-sync replicas are this node), or send nothing (acks=0) but
  * still hold the request until its bytes are written, since the batches are
@@ -131,7 +133,10 @@ static void produce_partition(struct shard *s, struct produce_part *part)
 	struct produce_request_partition_produce_data *in = part->in;
 	struct produce_response_partition_produce_response *out = part->out;
 	struct partition_log *log = part->partition->log;
-	struct batch_limits lim = { .max_batch_bytes = t->cfg.max_message_bytes };
+	struct batch_limits lim = {
+		.max_batch_bytes = t->cfg.max_message_bytes,
+		.max_inflated_bytes = (size_t)s->broker->cfg.batch_inflated_max_bytes,
+	};
 	struct batch_verdict v;
 	record_batch_validate(in->records.mem, (size_t)in->records.len, &lim, &v);
 	if (v.error_code != KERR_NONE) {

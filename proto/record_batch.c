@@ -2,20 +2,21 @@
 #include "proto/record_batch.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "proto/compression.h"
 #include "proto/crc32c.h"
 #include "proto/cursor.h"
 #include "proto/kafka_errors.h"
+#include "proto/record_walk.h"
 
 enum {
 	RECORD_ATTRIBUTES_OFFSET = 21,
 	RECORD_MAX_TIMESTAMP_OFFSET = 35,
 	RECORD_CRC_OFFSET = 17,
 	RECORD_CODEC_MAX = 4, /* zstd */
-	/* The smallest possible record: length, attributes, timestamp delta,
-	 * offset delta, key length, value length, header count. */
-	RECORD_MIN_BYTES = 7,
 };
 
 void record_batch_header_read(const uint8_t *p, struct record_batch_header *h)
@@ -41,49 +42,47 @@ static void verdict_fail(struct batch_verdict *v, int16_t code, const char *reas
 	v->reason = reason;
 }
 
-/* Walks `count` records in [p, p+len): each must be well-formed, consume
- * exactly its length, and carry offset deltas 0..count-1; together they must
- * fill the region exactly. Returns NULL or the reason. */
-static const char *record_batch_walk(const uint8_t *p, size_t len, int32_t count)
+/* A walk over one batch's records, with what inflating them needs. */
+struct batch_walk {
+	struct record_walk walk;
+	struct inflate_stream inflate;
+	uint8_t *window; /* NULL for an uncompressed batch */
+};
+
+/* Starts walking the records of the batch in batch[0..total) whose header
+ * (already checked: magic, lengths, a known codec) is h. Returns 0 or
+ * -ENOMEM. */
+static int batch_walk_open(struct batch_walk *bw, const uint8_t *batch, size_t total,
+			   const struct record_batch_header *h, size_t inflated_max)
 {
-	struct rcursor c;
-	rc_init(&c, (uint8_t *)p, len);
-	if ((uint64_t)count * RECORD_MIN_BYTES > len)
-		return "record count exceeds the bytes of the batch";
-	for (int32_t i = 0; i < count; i++) {
-		int32_t rec_len = rc_varint(&c);
-		if (c.err || rec_len < RECORD_MIN_BYTES - 1 || (size_t)rec_len > rc_left(&c))
-			return "record length runs past the batch";
-		struct rcursor r;
-		rc_init(&r, c.pos, (size_t)rec_len);
-		c.pos += rec_len;
-		(void)rc_int8(&r);
-		(void)rc_varlong(&r);
-		if (rc_varint(&r) != i)
-			return "record offset deltas are not consecutive from 0";
-		int32_t key_len = rc_varint(&r);
-		if (key_len < -1 || (key_len > 0 && !rc_take(&r, (size_t)key_len, "key")))
-			return "record key runs past the record";
-		int32_t value_len = rc_varint(&r);
-		if (value_len < -1 || (value_len > 0 && !rc_take(&r, (size_t)value_len, "value")))
-			return "record value runs past the record";
-		int32_t headers = rc_varint(&r);
-		if (headers < 0 || (size_t)headers > rc_left(&r))
-			return "record header count is invalid";
-		for (int32_t h = 0; h < headers; h++) {
-			int32_t hk = rc_varint(&r);
-			if (hk < 0 || !rc_take(&r, (size_t)hk, "header key"))
-				return "record header key is invalid";
-			int32_t hv = rc_varint(&r);
-			if (hv < -1 || (hv > 0 && !rc_take(&r, (size_t)hv, "header value")))
-				return "record header value is invalid";
-		}
-		if (r.err || rc_left(&r) != 0)
-			return "record length does not match its fields";
+	const uint8_t *recs = batch + RECORD_BATCH_HEADER_BYTES;
+	size_t len = total - RECORD_BATCH_HEADER_BYTES;
+	int codec = h->attributes & BATCH_ATTR_COMPRESSION_MASK;
+	bw->window = NULL;
+	if (codec == CODEC_NONE) {
+		record_walk_plain(&bw->walk, recs, len, h->record_count);
+		return 0;
 	}
-	if (rc_left(&c) != 0)
-		return "bytes left after the last record";
-	return NULL;
+	int rc = inflate_stream_open(&bw->inflate, (enum compression_codec)codec, recs, len,
+				     inflated_max);
+	if (rc != 0)
+		return rc;
+	bw->window = malloc(RECORD_WALK_WINDOW_BYTES);
+	if (!bw->window) {
+		inflate_stream_close(&bw->inflate);
+		return -ENOMEM;
+	}
+	record_walk_inflating(&bw->walk, &bw->inflate, bw->window, RECORD_WALK_WINDOW_BYTES,
+			      h->record_count);
+	return 0;
+}
+
+static void batch_walk_close(struct batch_walk *bw)
+{
+	if (!bw->window)
+		return;
+	inflate_stream_close(&bw->inflate);
+	free(bw->window);
 }
 
 void record_batch_validate(const uint8_t *buf, size_t len, const struct batch_limits *lim,
@@ -135,13 +134,51 @@ void record_batch_validate(const uint8_t *buf, size_t len, const struct batch_li
 			     "lastOffsetDelta does not match the record count");
 		return;
 	}
-	if (codec == 0) {
-		const char *why = record_batch_walk(buf + RECORD_BATCH_HEADER_BYTES,
-						    (size_t)total - RECORD_BATCH_HEADER_BYTES,
-						    h->record_count);
-		if (why)
-			verdict_fail(out, KERR_INVALID_RECORD, why);
+	struct batch_walk bw;
+	if (batch_walk_open(&bw, buf, (size_t)total, h, lim->max_inflated_bytes) != 0) {
+		verdict_fail(out, KERR_UNKNOWN_SERVER_ERROR, "out of memory validating the batch");
+		return;
 	}
+	int rc;
+	while ((rc = record_walk_next(&bw.walk)) == 1)
+		;
+	batch_walk_close(&bw);
+	switch (rc) {
+	case 0: break;
+	case -EINVAL: verdict_fail(out, KERR_INVALID_RECORD, bw.walk.why); break;
+	case -EBADMSG: verdict_fail(out, KERR_CORRUPT_MESSAGE, bw.walk.why); break;
+	case -EMSGSIZE: verdict_fail(out, KERR_MESSAGE_TOO_LARGE, bw.walk.why); break;
+	default: verdict_fail(out, KERR_UNKNOWN_SERVER_ERROR, bw.walk.why); break;
+	}
+}
+
+int record_batch_find_time(const uint8_t *batch, size_t len, int64_t ts, size_t inflated_max,
+			   int64_t *offset, int64_t *timestamp)
+{
+	struct record_batch_header h;
+	if (len < RECORD_BATCH_HEADER_BYTES)
+		return -EINVAL;
+	record_batch_header_read(batch, &h);
+	if (h.magic != RECORD_BATCH_MAGIC_V2 ||
+	    h.batch_length < RECORD_BATCH_HEADER_BYTES - RECORD_BATCH_LOG_OVERHEAD ||
+	    record_batch_total_bytes(&h) != len || h.record_count < 0 ||
+	    (h.attributes & BATCH_ATTR_COMPRESSION_MASK) > RECORD_CODEC_MAX)
+		return -EINVAL;
+	struct batch_walk bw;
+	int rc = batch_walk_open(&bw, batch, len, &h, inflated_max);
+	if (rc != 0)
+		return rc;
+	while ((rc = record_walk_next(&bw.walk)) == 1) {
+		/* Wrapping, as Java's long arithmetic does: the bytes are not trusted. */
+		int64_t t = (int64_t)((uint64_t)h.base_timestamp + (uint64_t)bw.walk.timestamp_delta);
+		if (t >= ts) {
+			*offset = (int64_t)((uint64_t)h.base_offset + (uint64_t)bw.walk.offset_delta);
+			*timestamp = t;
+			break;
+		}
+	}
+	batch_walk_close(&bw);
+	return rc == -EBADMSG ? -EINVAL : rc;
 }
 
 void record_batch_assign_offset(uint8_t *batch, int64_t base_offset, int32_t leader_epoch)

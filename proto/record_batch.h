@@ -56,7 +56,8 @@ static inline uint64_t record_batch_total_bytes(const struct record_batch_header
 }
 
 struct batch_limits {
-	uint32_t max_batch_bytes; /* message.max.bytes (whole batch incl. overhead) */
+	uint32_t max_batch_bytes;  /* message.max.bytes (whole batch incl. overhead) */
+	size_t max_inflated_bytes; /* sluice.batch.inflated.max.bytes: a compressed batch's records */
 };
 
 struct batch_verdict {
@@ -65,17 +66,33 @@ struct batch_verdict {
 	struct record_batch_header header;
 };
 
-/* Validates the records field of one partition of a Produce request: exactly one
- * v2 batch (Kafka's rule for Produce v3+) filling the buffer exactly, batchLength
- * consistent, magic 2, CRC32C, lastOffsetDelta == recordCount - 1, recordCount
- * >= 1, compression codec known, not a control batch, size within
- * max_batch_bytes; for uncompressed batches the records are walked and must
- * fill the batch exactly (count, varint lengths, offset deltas 0..n-1).
- * Compressed batches are not decompressed here (the design's produce path
- * stores them as sent).
+/* Validates the records field of one partition of a Produce request, as
+ * Kafka's LogValidator does: exactly one v2 batch (Kafka's rule for Produce
+ * v3+) filling the buffer exactly, batchLength consistent, magic 2, CRC32C,
+ * lastOffsetDelta == recordCount - 1, recordCount >= 1, compression codec
+ * known, not a control batch, size within max_batch_bytes; then the records,
+ * inflated by a streaming decoder through a small window when compressed
+ * (never more than max_inflated_bytes of them), are walked and must be
+ * exactly recordCount well-formed records with offset deltas 0..n-1, ending
+ * exactly where the records (the payload) end.
+ * Errors: CORRUPT_MESSAGE for a bad batch structure or a payload that does
+ * not decode, INVALID_RECORD for a bad inner record or count,
+ * MESSAGE_TOO_LARGE beyond either bound, UNSUPPORTED_COMPRESSION_TYPE.
  * Returns the verdict; on success header is filled. */
 void record_batch_validate(const uint8_t *buf, size_t len, const struct batch_limits *lim,
 			   struct batch_verdict *out);
+
+/* In one whole stored batch (header + records, as on disk; bytes not
+ * trusted), the first record whose timestamp >= ts (base_timestamp +
+ * timestampDelta). Decompresses streaming with bounded memory and at most
+ * inflated_max bytes of output in total, stopping at the first match. Returns
+ * 1 with *offset and *timestamp set, 0 when no record qualifies, -EINVAL for a
+ * corrupt batch (bad lengths, record length < 0 or past the end, bad varints,
+ * undecodable payload), -EMSGSIZE when the records inflate beyond
+ * inflated_max, -ENOMEM. len must be the batch's whole size (batchLength +
+ * 12); the CRC is not checked. */
+int record_batch_find_time(const uint8_t *batch, size_t len, int64_t ts, size_t inflated_max,
+			   int64_t *offset, int64_t *timestamp);
 
 /* Rewrites baseOffset and partitionLeaderEpoch (not covered by the CRC). */
 void record_batch_assign_offset(uint8_t *batch, int64_t base_offset, int32_t leader_epoch);

@@ -1,5 +1,6 @@
 /* CRC32C (isa-l against the table version) and record batch v2 validation:
- * every corruption gets its Kafka error code; rewrites keep the CRC valid. */
+ * every corruption gets its Kafka error code, in plain and compressed batches
+ * of every codec (issue 10, defect 7); rewrites keep the CRC valid. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/crc32c.h"
-#include "proto/cursor.h"
+#include "batch_make.h"
 #include "proto/kafka_errors.h"
-#include "proto/record_batch.h"
 
 enum { BATCH_CAP = 65536 };
 
@@ -200,6 +199,131 @@ static void test_scan(void **state)
 	assert_int_equal(record_batch_scan(o.b, o.n, false, &h), RECORD_SCAN_CORRUPT);
 }
 
+enum { INFLATED_MAX = 4 << 20 };
+
+static int16_t validate_bb(const struct bytes_buf *b, size_t inflated_max)
+{
+	struct batch_limits lim = { .max_batch_bytes = 1 << 30, .max_inflated_bytes = inflated_max };
+	struct batch_verdict v;
+	record_batch_validate(b->b, b->n, &lim, &v);
+	return v.error_code;
+}
+
+/* Records of every codec, plain included, small and large enough that
+ * records straddle the walk's windows (one record larger than a window). */
+static void test_compressed_valid(void **state)
+{
+	(void)state;
+	struct bytes_buf many = bb_records(1000, 1000);
+	struct bytes_buf huge = bb_records(3, 150000);
+	for (int codec = 0; codec < TEST_CODECS; codec++) {
+		struct bytes_buf b = batch_make(codec, &many, 1000);
+		assert_int_equal(validate_bb(&b, INFLATED_MAX), KERR_NONE);
+		assert_int_equal(validate_bb(&b, many.n), KERR_NONE);
+		bb_free(&b);
+		b = batch_make(codec, &huge, 3);
+		assert_int_equal(validate_bb(&b, INFLATED_MAX), KERR_NONE);
+		bb_free(&b);
+	}
+	bb_free(&many);
+	bb_free(&huge);
+}
+
+static void test_compressed_garbage(void **state)
+{
+	(void)state;
+	uint8_t junk[512];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 37 + 11);
+	struct bytes_buf recs = bb_records(5, 20);
+	for (int codec = 1; codec < TEST_CODECS; codec++) {
+		struct bytes_buf g = batch_wrap(test_codec_attr(codec), junk, sizeof(junk), 5);
+		assert_int_equal(validate_bb(&g, INFLATED_MAX), KERR_CORRUPT_MESSAGE);
+		bb_free(&g);
+		/* A good payload with bytes after its end, and one cut short. */
+		struct bytes_buf b = batch_make(codec, &recs, 5);
+		size_t payload = b.n - RECORD_BATCH_HEADER_BYTES;
+		struct bytes_buf t = { 0 };
+		bb_put(&t, b.b + RECORD_BATCH_HEADER_BYTES, payload);
+		bb_put(&t, "trailing", 8);
+		struct bytes_buf tb = batch_wrap(test_codec_attr(codec), t.b, t.n, 5);
+		assert_int_equal(validate_bb(&tb, INFLATED_MAX), KERR_CORRUPT_MESSAGE);
+		struct bytes_buf cut = batch_wrap(test_codec_attr(codec), t.b, payload - 3, 5);
+		assert_int_equal(validate_bb(&cut, INFLATED_MAX), KERR_CORRUPT_MESSAGE);
+		bb_free(&cut);
+		bb_free(&tb);
+		bb_free(&t);
+		bb_free(&b);
+	}
+	bb_free(&recs);
+}
+
+/* Counts that do not match the records: more claimed (1,000,000 and
+ * 2^31-1, with a matching lastOffsetDelta), fewer claimed. */
+static void test_compressed_counts(void **state)
+{
+	(void)state;
+	struct bytes_buf recs = bb_records(3, 20);
+	for (int codec = 0; codec < TEST_CODECS; codec++) {
+		int32_t claims[] = { 1000000, INT32_MAX, 4, 2, 1 };
+		for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+			struct bytes_buf b = batch_make(codec, &recs, claims[i]);
+			assert_int_equal(validate_bb(&b, INFLATED_MAX), KERR_INVALID_RECORD);
+			bb_free(&b);
+		}
+	}
+	bb_free(&recs);
+}
+
+/* Bad inner records: length -1, a length past the payload, offset deltas
+ * not 0..n-1, a key longer than its record, bytes after the last record. */
+static void test_compressed_bad_records(void **state)
+{
+	(void)state;
+	struct bytes_buf bad[5] = { { 0 } };
+	bb_record(&bad[0], 0, 0, 10);
+	bb_varint(&bad[0], -1);
+	bb_fill(&bad[0], 0x41, 30);
+	bb_record(&bad[1], 0, 0, 10);
+	bb_varint(&bad[1], 100000);
+	bb_fill(&bad[1], 0x41, 30);
+	bb_record(&bad[2], 0, 0, 10);
+	bb_record(&bad[2], 10, 2, 10);
+	bb_varint(&bad[3], 8);
+	bb_put(&bad[3], "\0\0\0\x40", 4); /* key length 32 in a record of 8 bytes */
+	bb_fill(&bad[3], 0, 4);
+	bb_record(&bad[3], 0, 1, 1);
+	bb_record(&bad[4], 0, 0, 10);
+	bb_record(&bad[4], 10, 1, 10);
+	bb_put(&bad[4], "\x02", 1);
+	for (int codec = 0; codec < TEST_CODECS; codec++) {
+		for (size_t i = 0; i < 5; i++) {
+			struct bytes_buf b = batch_make(codec, &bad[i], 2);
+			assert_int_equal(validate_bb(&b, INFLATED_MAX), KERR_INVALID_RECORD);
+			bb_free(&b);
+		}
+	}
+	for (size_t i = 0; i < 5; i++)
+		bb_free(&bad[i]);
+}
+
+/* Records inflating past the bound: MESSAGE_TOO_LARGE, found while
+ * inflating (the bomb is never inflated whole). */
+static void test_compressed_bomb(void **state)
+{
+	(void)state;
+	struct bytes_buf recs = { 0 };
+	bb_record(&recs, 0, 0, 6 << 20);
+	for (int codec = 1; codec < TEST_CODECS; codec++) {
+		struct bytes_buf b = batch_make(codec, &recs, 1);
+		assert_true(b.n < (1 << 20));
+		assert_int_equal(validate_bb(&b, INFLATED_MAX), KERR_MESSAGE_TOO_LARGE);
+		assert_int_equal(validate_bb(&b, 8 << 20), KERR_NONE);
+		bb_free(&b);
+	}
+	bb_free(&recs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +332,11 @@ int main(void)
 		cmocka_unit_test(test_corruptions),
 		cmocka_unit_test(test_rewrites_keep_crc),
 		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_compressed_valid),
+		cmocka_unit_test(test_compressed_garbage),
+		cmocka_unit_test(test_compressed_counts),
+		cmocka_unit_test(test_compressed_bad_records),
+		cmocka_unit_test(test_compressed_bomb),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
