@@ -105,8 +105,8 @@ static void broker_checkpoint_add(struct topic *t, void *ctx)
 		snprintf(r->topic, sizeof(r->topic), "%s", t->name);
 		snprintf(s->topic, sizeof(s->topic), "%s", t->name);
 		r->partition = s->partition = i;
-		r->offset = partition_log_recovery_point(log);
-		s->offset = partition_log_start_offset(log);
+		/* The log belongs to its io shard: read what it published. */
+		partition_log_checkpoint_offsets(log, &r->offset, &s->offset);
 		f->n++;
 	}
 }

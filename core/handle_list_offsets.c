@@ -72,7 +72,8 @@ static void list_offsets_partition(struct list_offsets_slot *slot)
 			out->error_code = KERR_INVALID_REQUEST;
 			break;
 		}
-		partition_log_offset_for_time(log, in->timestamp, &out->offset, &out->timestamp);
+		out->error_code = partition_log_offset_for_time(log, in->timestamp, &out->offset,
+								 &out->timestamp);
 		break;
 	}
 }

@@ -11,9 +11,10 @@ struct offset_entry {
 	uint32_t pos;
 };
 
-/* The position to start scanning from for relative offset `rel`: that of the
- * entry with the largest offset strictly below rel (0 when none), as Kafka's
- * lookup does. */
-uint64_t offset_index_lookup(const struct offset_entry *idx, uint32_t len, int64_t rel);
+/* The entry to start scanning from for relative offset `rel`: the one with
+ * the largest offset strictly below rel (NULL when none: scan from the start),
+ * as Kafka's lookup does. */
+const struct offset_entry *offset_index_find(const struct offset_entry *idx, uint32_t len,
+					     int64_t rel);
 
 #endif

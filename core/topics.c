@@ -501,7 +501,7 @@ static void topics_reap_graves(struct shard *s)
 	struct log_grave **pp = &s->graveyard;
 	while (*pp) {
 		struct log_grave *g = *pp;
-		if (partition_log_pending_appends(g->log) > 0) {
+		if (partition_log_ops_in_flight(g->log) > 0) {
 			pp = &g->next;
 			continue;
 		}
@@ -537,7 +537,7 @@ static void topics_delete_on_owner(struct shard_call *call)
 		partition_log_set_advance_hook(log, NULL, NULL);
 		char name[TOPIC_NAME_MAX + 16];
 		snprintf(name, sizeof(name), "%s-%d", t->name, i);
-		if (partition_log_pending_appends(log) == 0) {
+		if (partition_log_ops_in_flight(log) == 0) {
 			topics_remove_log(log, name);
 			continue;
 		}

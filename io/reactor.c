@@ -223,6 +223,13 @@ void io_read(struct reactor *r, int fd, void *buf, size_t len, uint64_t off, str
 	io_uring_sqe_set_data(sqe, op);
 }
 
+void io_fsync(struct reactor *r, int fd, bool datasync, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_fsync(sqe, fd, datasync ? IORING_FSYNC_DATASYNC : 0);
+	io_uring_sqe_set_data(sqe, op);
+}
+
 bool reactor_has_msg_ring(const struct reactor *r)
 {
 	return r->has_msg_ring;

@@ -93,6 +93,10 @@ void io_splice(struct reactor *r, int fd_in, int64_t off_in, int fd_out, int64_t
 void io_write(struct reactor *r, int fd, const void *buf, size_t len, uint64_t off,
 	      struct io_op *op);
 void io_read(struct reactor *r, int fd, void *buf, size_t len, uint64_t off, struct io_op *op);
+/* fsync (datasync: fdatasync) in the kernel's workers, so that the loop never
+ * blocks on the disk. It orders against nothing: submit it once the writes it
+ * must cover have completed. */
+void io_fsync(struct reactor *r, int fd, bool datasync, struct io_op *op);
 
 /* Cross-reactor doorbell (IORING_OP_MSG_RING), rung from this reactor's
  * thread: makes `target`, an op of the reactor `to` (another thread's),

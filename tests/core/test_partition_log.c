@@ -1,138 +1,14 @@
 /* The partition log: appends through the reactor, Kafka-format index files,
  * read planning (index lookup, KIP-74, high watermark), rolls, clean reopen,
- * recovery from torn and corrupt tails, time lookups, and storage errors. */
+ * recovery from torn and corrupt tails, time lookups. Damage, recovery and
+ * write failures in depth: test_log_recovery.c, test_log_read.c,
+ * test_log_write_failure.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "core/partition_log.h"
-#include "proto/crc32c.h"
-#include "proto/kafka_errors.h"
-
-enum { BATCH_BYTES = 1000, BATCHES_MAX = 256 };
-
-static const uint64_t MS = 1000000;
-
-struct env {
-	char dir[64];
-	struct reactor *reactor;
-	struct log_config cfg;
-	uint8_t batches[BATCHES_MAX][BATCH_BYTES];
-	struct log_append appends[BATCHES_MAX];
-	int16_t results[BATCHES_MAX];
-	int done;
-};
-
-static struct env *E;
-
-/* A valid batch of `count` empty-value records, total BATCH_BYTES long
- * (the last record's value pads it), with timestamps ts..ts+count-1. */
-static size_t make_batch(uint8_t *b, int count, int64_t ts)
-{
-	memset(b, 0, BATCH_BYTES);
-	size_t n = RECORD_BATCH_HEADER_BYTES;
-	for (int i = 0; i < count; i++) {
-		size_t value = i == count - 1 ? BATCH_BYTES - n - 9 : 0;
-		uint8_t rec[BATCH_BYTES];
-		size_t r = 0;
-		rec[r++] = 0;
-		rec[r++] = (uint8_t)(i * 2); /* timestamp delta (zig-zag) */
-		rec[r++] = (uint8_t)(i * 2); /* offset delta */
-		rec[r++] = 1;                /* null key */
-		rec[r++] = (uint8_t)(0x80 | ((value * 2) & 0x7f));
-		rec[r++] = (uint8_t)((value * 2) >> 7);
-		memset(rec + r, 'v', value);
-		r += value;
-		rec[r++] = 0;
-		b[n++] = (uint8_t)(0x80 | ((r * 2) & 0x7f));
-		b[n++] = (uint8_t)((r * 2) >> 7);
-		memcpy(b + n, rec, r);
-		n += r;
-	}
-	be_store(b + 8, n - 12, 4);
-	b[16] = 2;
-	be_store(b + 23, (uint32_t)(count - 1), 4);
-	be_store(b + 27, (uint64_t)ts, 8);
-	be_store(b + 35, (uint64_t)(ts + count - 1), 8);
-	be_store(b + 57, (uint32_t)count, 4);
-	be_store(b + 17, crc32c(0, b + 21, n - 21), 4);
-	return n;
-}
-
-static void on_append(struct log_append *a, int16_t err)
-{
-	E->results[a - E->appends] = err;
-	E->done++;
-}
-
-static struct partition_log *open_log(bool clean, int64_t recovery_point)
-{
-	struct log_open_params p = { .dir = E->dir, .recovery_point = recovery_point,
-				     .clean_shutdown = clean, .cfg = &E->cfg,
-				     .reactor = E->reactor };
-	struct partition_log *l = NULL;
-	char err[256];
-	assert_int_equal(partition_log_open(&p, &l, err, sizeof(err)), 0);
-	return l;
-}
-
-/* Appends batches [from, to) of `count` records each and waits for them. */
-static void append_range(struct partition_log *l, int from, int to, int count)
-{
-	E->done = 0;
-	for (int i = from; i < to; i++) {
-		size_t n = make_batch(E->batches[i], count, 1000 + i * 10);
-		struct record_batch_header h;
-		record_batch_header_read(E->batches[i], &h);
-		E->appends[i].done = on_append;
-		E->appends[i].log_append_time = -1;
-		assert_int_equal(partition_log_append(l, E->batches[i], n, &h, &E->appends[i]), 0);
-	}
-	uint64_t deadline = reactor_now_ns() + 5000 * MS;
-	while (E->done < to - from && reactor_now_ns() < deadline)
-		reactor_run_once(E->reactor, 10 * MS);
-	assert_int_equal(E->done, to - from);
-	for (int i = from; i < to; i++)
-		assert_int_equal(E->results[i], KERR_NONE);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	E = calloc(1, sizeof(*E));
-	snprintf(E->dir, sizeof(E->dir), "/tmp/sluice-log-XXXXXX");
-	assert_non_null(mkdtemp(E->dir));
-	strcat(E->dir, "/t-0");
-	struct reactor_config rc = { .sq_entries = 64, .timers_max = 16 };
-	char err[256];
-	E->reactor = reactor_create(&rc, err, sizeof(err));
-	if (!E->reactor)
-		exit(77);
-	E->cfg = (struct log_config){ .segment_bytes = 10 * BATCH_BYTES, .segment_ms = UINT64_MAX / 2,
-				      .index_interval_bytes = 2 * BATCH_BYTES,
-				      .segment_index_bytes = 1 << 20 };
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	reactor_destroy(E->reactor);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %.*s", (int)(strlen(E->dir) - 4), E->dir);
-	assert_int_equal(system(cmd), 0);
-	free(E);
-	return 0;
-}
+#include "tests/core/log_fixture.h"
 
 static void test_append_read_and_limits(void **state)
 {
@@ -162,24 +38,12 @@ static void test_append_read_and_limits(void **state)
 	partition_log_close(l);
 }
 
-static int count_files(const char *dir, const char *ext)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		n += strlen(e->d_name) > strlen(ext) &&
-		     strcmp(e->d_name + strlen(e->d_name) - strlen(ext), ext) == 0;
-	closedir(d);
-	return n;
-}
-
 static void test_roll_index_files_and_reopen(void **state)
 {
 	(void)state;
 	struct partition_log *l = open_log(true, 0);
 	append_range(l, 0, 25, 2); /* 10 batches per segment: 3 segments */
-	assert_int_equal(count_files(E->dir, ".log"), 3);
+	assert_int_equal(count_files(".log"), 3);
 	struct log_read rd;
 	assert_int_equal(partition_log_read(l, 18, 1 << 20, true, &rd), 0);
 	assert_int_equal(rd.file_off, 9 * BATCH_BYTES);
@@ -247,35 +111,6 @@ static void test_recovery_truncates_torn_and_corrupt(void **state)
 	partition_log_close(l);
 }
 
-static void test_write_error_takes_partition_offline(void **state)
-{
-	(void)state;
-	struct partition_log *l = open_log(true, 0);
-	append_range(l, 0, 1, 1);
-	/* Swap the segment's descriptor for a read-only one behind its back. */
-	struct log_read rd;
-	assert_int_equal(partition_log_read(l, 0, 1 << 20, true, &rd), 0);
-	int ro = open("/dev/null", O_RDONLY);
-	assert_true(dup2(ro, rd.fd) >= 0);
-	close(ro);
-	E->done = 0;
-	size_t n = make_batch(E->batches[1], 1, 5);
-	struct record_batch_header h;
-	record_batch_header_read(E->batches[1], &h);
-	E->appends[1].done = on_append;
-	E->appends[1].log_append_time = -1;
-	assert_int_equal(partition_log_append(l, E->batches[1], n, &h, &E->appends[1]), 0);
-	while (E->done < 1)
-		reactor_run_once(E->reactor, 10 * MS);
-	assert_int_equal(E->results[1], KERR_KAFKA_STORAGE_ERROR);
-	assert_true(partition_log_offline(l));
-	assert_int_equal(partition_log_high_watermark(l), 1);
-	assert_int_equal(partition_log_append(l, E->batches[1], n, &h, &E->appends[2]),
-			 KERR_KAFKA_STORAGE_ERROR);
-	assert_int_equal(partition_log_read(l, 0, 100, true, &rd), KERR_KAFKA_STORAGE_ERROR);
-	partition_log_close(l);
-}
-
 static void test_delete_removes_directory(void **state)
 {
 	(void)state;
@@ -288,11 +123,10 @@ static void test_delete_removes_directory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_append_read_and_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_roll_index_files_and_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recovery_truncates_torn_and_corrupt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_error_takes_partition_offline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete_removes_directory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_read_and_limits, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_roll_index_files_and_reopen, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_truncates_torn_and_corrupt, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_delete_removes_directory, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
