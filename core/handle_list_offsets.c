@@ -115,6 +115,26 @@ static void list_offsets_part_answered(struct list_offsets_shard *ls)
 		shard_call_return(&ls->call);
 }
 
+/* The last time this shard logged a failed search: a peer that asks again
+ * and again about one bad batch gets one line per interval. Thread-local:
+ * each shard's own. */
+static __thread uint64_t list_offsets_warned_ns;
+static const uint64_t LIST_OFFSETS_WARN_INTERVAL_NS = 10ull * 1000 * 1000 * 1000;
+
+static void list_offsets_warn_search_failed(const struct list_offsets_slot *slot,
+					    const struct list_offsets_search *se)
+{
+	uint64_t now = reactor_now_ns();
+	if (list_offsets_warned_ns && now - list_offsets_warned_ns < LIST_OFFSETS_WARN_INTERVAL_NS)
+		return;
+	list_offsets_warned_ns = now;
+	slog_warn("list_offsets", "%.*s-%d: the batch at offset %" PRId64 " (file position %" PRIu64
+		  ") cannot be searched by time: %s (one line per %llu s)", (int)slot->topic.len,
+		  slot->topic.ptr, slot->in->partition_index, se->header.base_offset, se->file_off,
+		  strerror(-se->find_rc),
+		  (unsigned long long)(LIST_OFFSETS_WARN_INTERVAL_NS / 1000000000ull));
+}
+
 /* Back on the owner: the answer as of the batch the lookup located, even
  * if the partition was deleted since (the slot, not the partition, is read). */
 static void list_offsets_search_done(struct offload_job *job)
@@ -133,10 +153,7 @@ static void list_offsets_search_done(struct offload_job *job)
 	} else {
 		bool corrupt = se->find_rc == -EINVAL || se->find_rc == -EMSGSIZE;
 		out->error_code = corrupt ? KERR_CORRUPT_MESSAGE : KERR_KAFKA_STORAGE_ERROR;
-		slog_warn("list_offsets", "%.*s-%d: the batch at offset %" PRId64 " (file position "
-			  "%" PRIu64 ") cannot be searched by time: %s", (int)slot->topic.len,
-			  slot->topic.ptr, slot->in->partition_index, se->header.base_offset,
-			  se->file_off, strerror(-se->find_rc));
+		list_offsets_warn_search_failed(slot, se);
 	}
 	struct list_offsets_shard *ls = se->ls;
 	struct shard *s = ls->call.target;

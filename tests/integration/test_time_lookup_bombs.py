@@ -6,6 +6,7 @@ shard: a Metadata round trip on another connection to the same (single) shard
 completes quickly meanwhile (a generous bound: it used to wait for every
 lookup, seconds), and every lookup still gets its right answer."""
 import gzip
+import os
 import struct
 import threading
 import time
@@ -195,3 +196,29 @@ def test_topic_deleted_under_bomb_lookups(make_broker):
     assert produce_v3(c, "after", 0, gzip_bomb_batch(T0, 1 << 20)) == (0, 0)
     assert list_offsets_v7(c, "after", 0, T0 + 1) == (0, T0 + 1, 1)
     c.close()
+
+
+def test_stored_batch_that_does_not_inflate(make_broker):
+    """A batch on disk whose CRC holds but whose gzip payload is damaged (as a
+    log written elsewhere may have): its search fails on the helper, the
+    lookup answers CORRUPT_MESSAGE, and the shard logs it once per interval."""
+    b = make_broker({"num.network.threads": 1, "num.io.threads": 1})
+    c = Conn(b.bootstrap, timeout=60)
+    assert produce_v3(c, "damaged", 0, gzip_bomb_batch(T0, 1 << 20)) == (0, 0)
+    c.close()
+    assert b.stop() == 0
+    seg = os.path.join(b.data_dir, "damaged-0", "%020d.log" % 0)
+    with open(seg, "r+b") as f:
+        batch = bytearray(f.read())
+        middle = 61 + (len(batch) - 61) // 2
+        batch[middle:middle + 16] = b"\xff" * 16
+        batch[17:21] = struct.pack(">I", crc32c(bytes(batch[21:])))
+        f.seek(0)
+        f.write(batch)
+    b.start()
+    c = Conn(b.bootstrap, timeout=60)
+    for _ in range(3):
+        assert list_offsets_v7(c, "damaged", 0, T0 + 1) == (2, -1, -1)  # CORRUPT_MESSAGE
+    assert list_offsets_v7(c, "damaged", 0, -1) == (0, -1, 2)
+    c.close()
+    assert b.log_text().count("cannot be searched by time") == 1
