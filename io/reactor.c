@@ -119,8 +119,29 @@ struct reactor *reactor_create(const struct reactor_config *cfg, char *err, size
 	return r;
 }
 
+static void reactor_on_nop(struct io_op *op, int32_t res, uint32_t flags)
+{
+	(void)op;
+	(void)res;
+	(void)flags;
+}
+
+static struct io_op reactor_nop = { reactor_on_nop };
+
 int reactor_set_worker_cpus(struct reactor *r, const cpu_set_t *cpus)
 {
+	/* The kernel keeps worker settings per thread, in state it creates at
+	 * the thread's first submission: a thread that did not create the ring
+	 * has none yet (EINVAL), so it submits a no-op first. */
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)&reactor_nop | REACTOR_UNCOUNTED));
+	io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+	int rc = io_uring_submit(&r->ring);
+	if (rc < 0)
+		return rc;
 	return io_uring_register_iowq_aff(&r->ring, sizeof(*cpus), cpus);
 }
 
