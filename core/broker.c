@@ -21,6 +21,7 @@
 #include "core/request.h"
 #include "core/shard.h"
 #include "core/shard_mail.h"
+#include "io/offload.h"
 
 /* Kafka's name for the marker, so that either can tell how the other stopped. */
 static const char CLEAN_SHUTDOWN_MARKER[] = ".kafka_cleanshutdown";
@@ -283,6 +284,13 @@ static int broker_shards_create(struct broker *b)
 			slog_error("broker", "shard %u: %s", i, err);
 			return -1;
 		}
+		char name[32];
+		snprintf(name, sizeof(name), "sluice-off%u", i);
+		if (s->io && !(s->offload = offload_create(s->reactor, &b->worker_cpus, name, err,
+							   sizeof(err)))) {
+			slog_error("broker", "shard %u: %s", i, err);
+			return -1;
+		}
 	}
 	atomic_store(&b->shards_running, b->shard_count);
 	return shard_mail_init(b);
@@ -343,8 +351,7 @@ void broker_run(struct broker *b)
 		int rc = shard_spawn(&b->shards[spawned]);
 		if (rc != 0) {
 			slog_error("broker", "cannot start shard %u: %s", spawned, strerror(-rc));
-			atomic_store(&b->stop_requested, 1);
-			atomic_fetch_sub(&b->shards_running, b->shard_count - spawned);
+			atomic_store(&b->start_abandoned, true);
 			break;
 		}
 	}
@@ -389,9 +396,13 @@ void broker_stop(struct broker *b)
 	}
 	if (b->shards)
 		shard_mail_free(b);
-	for (uint32_t i = 0; b->shards && i < b->shard_count; i++)
+	for (uint32_t i = 0; b->shards && i < b->shard_count; i++) {
+		/* The loops have ended, so no job is in flight. */
+		if (b->shards[i].offload)
+			offload_destroy(b->shards[i].offload);
 		if (b->shards[i].reactor)
 			reactor_destroy(b->shards[i].reactor);
+	}
 	free(b->shards);
 	b->shards = NULL;
 	slog_info("broker", "stopped");

@@ -32,6 +32,8 @@ struct broker {
 	struct mailbox *mailboxes;    /* shard_count x shard_count, [from][to] */
 	bool mailboxes_ready;
 	_Atomic uint32_t shards_running; /* shard threads not yet finished */
+	_Atomic uint32_t shards_ready;  /* shards whose ring is enabled (the start barrier) */
+	_Atomic bool start_abandoned;   /* a shard could not start: none may serve */
 	_Atomic int stop_requested;   /* set by the signal handler (lock-free) */
 	/* Runs first on every shard's thread (the executable gives each shard
 	 * its own allocator arena). */

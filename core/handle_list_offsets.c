@@ -1,15 +1,32 @@
 /* ListOffsets (key 2), v1-v10: earliest, latest, max timestamp, and the first
  * offset at or after a timestamp (through the time index). The connection's
  * shard resolves the topics and asks each io shard about the partitions it
- * owns. */
+ * owns. A lookup by timestamp may have to inflate a compressed batch (up to
+ * LOG_DECOMPRESS_MAX_BYTES, which a peer can make costly), so the owner only
+ * locates the batch and its offload helper reads and searches it; the owner
+ * returns the call when every partition is answered. Each search holds a
+ * descriptor, so a shard runs at most LIST_OFFSETS_SEARCHES_MAX at once; a
+ * call that finds no room waits, in order, and its partitions are looked up
+ * again by name when it resumes (the topic may have been deleted meanwhile). */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "core/broker.h"
 #include "core/handlers.h"
+#include "core/log.h"
 #include "core/partition_log.h"
 #include "core/request.h"
 #include "core/shard.h"
 #include "core/shard_call.h"
+#include "io/offload.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
+#include "proto/record_batch.h"
 
 enum {
 	LIST_OFFSETS_LATEST = -1,
@@ -17,22 +34,49 @@ enum {
 	LIST_OFFSETS_MAX_TIMESTAMP = -3,
 	LIST_OFFSETS_EARLIEST_LOCAL = -4,
 	LIST_OFFSETS_LATEST_TIERED = -5,
+	LIST_OFFSETS_SEARCHES_MAX = OFFLOAD_QUEUE_MAX, /* per shard, in flight */
 };
 
 struct list_offsets_ctx;
+struct list_offsets_shard;
 
 /* One partition to answer, queued for its owner. */
 struct list_offsets_slot {
 	struct list_offsets_slot *next;
 	struct partition *partition;
+	struct kstr topic;
 	const struct list_offsets_request_list_offsets_partition *in;
 	struct list_offsets_response_list_offsets_partition_response *out;
+};
+
+/* A time lookup's search, on the owner's offload helper. Everything it reads
+ * is its own while it is in flight: a dup() of the segment's descriptor, so
+ * that a partition deleted meanwhile loses nothing under it, and the batch
+ * buffer while it runs. Allocated and freed by the owner. */
+struct list_offsets_search {
+	struct offload_job job;
+	struct list_offsets_shard *ls;
+	struct list_offsets_slot *slot;
+	int fd;
+	uint64_t file_off;
+	uint32_t len;
+	int64_t ts;
+	struct record_batch_header header;
+	int find_rc;                  /* record_batch_find_time's, or -errno of the read */
+	int64_t offset;
+	int64_t timestamp;
 };
 
 struct list_offsets_shard {
 	struct shard_call call;
 	struct list_offsets_ctx *ctx;
 	struct list_offsets_slot *slots;
+	/* On the owner. */
+	struct list_offsets_slot *next_slot; /* not looked at yet */
+	uint32_t searching;           /* searches not yet back, + 1 while slots remain */
+	bool resumed;                 /* has waited: its partitions are looked up again */
+	bool waiting;                 /* in the shard's queue of calls waiting for room */
+	struct list_offsets_shard *next_waiting;
 };
 
 struct list_offsets_ctx {
@@ -42,8 +86,124 @@ struct list_offsets_ctx {
 	uint32_t pending;
 };
 
+static void list_offsets_continue(struct shard *s, struct list_offsets_shard *ls);
+
+/* On the helper thread, which holds one batch at a time: the buffer is the
+ * job's for as long as it runs. */
+static void list_offsets_search_run(struct offload_job *job)
+{
+	struct list_offsets_search *se = container_of(job, struct list_offsets_search, job);
+	uint8_t *batch = malloc(se->len);
+	se->find_rc = batch ? 0 : -ENOMEM;
+	for (uint32_t got = 0; batch && got < se->len;) {
+		ssize_t n = pread(se->fd, batch + got, se->len - got, (off_t)(se->file_off + got));
+		if (n <= 0) {
+			se->find_rc = n < 0 ? -errno : -ENODATA;
+			break;
+		}
+		got += (uint32_t)n;
+	}
+	if (se->find_rc == 0)
+		se->find_rc = record_batch_find_time(batch, se->len, se->ts, LOG_DECOMPRESS_MAX_BYTES,
+						     &se->offset, &se->timestamp);
+	free(batch);
+}
+
+static void list_offsets_part_answered(struct list_offsets_shard *ls)
+{
+	if (--ls->searching == 0)
+		shard_call_return(&ls->call);
+}
+
+/* The last time this shard logged a failed search: a peer that asks again
+ * and again about one bad batch gets one line per interval. Thread-local:
+ * each shard's own. */
+static __thread uint64_t list_offsets_warned_ns;
+static const uint64_t LIST_OFFSETS_WARN_INTERVAL_NS = 10ull * 1000 * 1000 * 1000;
+
+static void list_offsets_warn_search_failed(const struct list_offsets_slot *slot,
+					    const struct list_offsets_search *se)
+{
+	uint64_t now = reactor_now_ns();
+	if (list_offsets_warned_ns && now - list_offsets_warned_ns < LIST_OFFSETS_WARN_INTERVAL_NS)
+		return;
+	list_offsets_warned_ns = now;
+	slog_warn("list_offsets", "%.*s-%d: the batch at offset %" PRId64 " (file position %" PRIu64
+		  ") cannot be searched by time: %s (one line per %llu s)", (int)slot->topic.len,
+		  slot->topic.ptr, slot->in->partition_index, se->header.base_offset, se->file_off,
+		  strerror(-se->find_rc),
+		  (unsigned long long)(LIST_OFFSETS_WARN_INTERVAL_NS / 1000000000ull));
+}
+
+/* Back on the owner: the answer as of the batch the lookup located, even
+ * if the partition was deleted since (the slot, not the partition, is read). */
+static void list_offsets_search_done(struct offload_job *job)
+{
+	struct list_offsets_search *se = container_of(job, struct list_offsets_search, job);
+	struct list_offsets_slot *slot = se->slot;
+	struct list_offsets_response_list_offsets_partition_response *out = slot->out;
+	if (se->find_rc == 1) {
+		out->offset = se->offset;
+		out->timestamp = se->timestamp;
+	} else if (se->find_rc == 0) {
+		/* The batch's max timestamp promised a record it does not
+		 * hold: its first offset, as for a LogAppendTime batch. */
+		out->offset = se->header.base_offset;
+		out->timestamp = se->header.max_timestamp;
+	} else {
+		bool corrupt = se->find_rc == -EINVAL || se->find_rc == -EMSGSIZE;
+		out->error_code = corrupt ? KERR_CORRUPT_MESSAGE : KERR_KAFKA_STORAGE_ERROR;
+		list_offsets_warn_search_failed(slot, se);
+	}
+	struct list_offsets_shard *ls = se->ls;
+	struct shard *s = ls->call.target;
+	close(se->fd);
+	free(se);
+	s->time_searches--;
+	list_offsets_part_answered(ls);
+	while (s->time_search_waiting && s->time_searches < LIST_OFFSETS_SEARCHES_MAX)
+		list_offsets_continue(s, s->time_search_waiting);
+}
+
+/* On the owner: the batch the time index points at; answered here when its
+ * records need no search, else searched by the helper. */
+static void list_offsets_by_time(struct shard *s, struct list_offsets_shard *ls,
+				 struct list_offsets_slot *slot)
+{
+	struct list_offsets_response_list_offsets_partition_response *out = slot->out;
+	bool found = false;
+	struct log_time_batch tb;
+	out->error_code = partition_log_time_locate(slot->partition->log, slot->in->timestamp,
+						    &found, &tb);
+	if (out->error_code != KERR_NONE || !found)
+		return;
+	if (!tb.search_records) {
+		out->offset = tb.header.base_offset;
+		out->timestamp = tb.header.max_timestamp;
+		return;
+	}
+	struct list_offsets_search *se = malloc(sizeof(*se));
+	int fd = se ? fcntl(tb.fd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (fd < 0) {
+		slog_warn("list_offsets", "shard %u: cannot search a batch by time: %s", s->id,
+			  se ? strerror(errno) : "out of memory");
+		free(se);
+		out->error_code = KERR_KAFKA_STORAGE_ERROR;
+		return;
+	}
+	*se = (struct list_offsets_search){ .ls = ls, .slot = slot, .fd = fd, .file_off = tb.file_off,
+					    .len = tb.len, .ts = slot->in->timestamp,
+					    .header = tb.header };
+	se->job.run = list_offsets_search_run;
+	se->job.done = list_offsets_search_done;
+	ls->searching++;
+	s->time_searches++;
+	offload_submit(s->offload, &se->job);
+}
+
 /* On the owning shard. */
-static void list_offsets_partition(struct list_offsets_slot *slot)
+static void list_offsets_partition(struct shard *s, struct list_offsets_shard *ls,
+				   struct list_offsets_slot *slot)
 {
 	const struct list_offsets_request_list_offsets_partition *in = slot->in;
 	struct list_offsets_response_list_offsets_partition_response *out = slot->out;
@@ -72,18 +232,69 @@ static void list_offsets_partition(struct list_offsets_slot *slot)
 			out->error_code = KERR_INVALID_REQUEST;
 			break;
 		}
-		out->error_code = partition_log_offset_for_time(log, in->timestamp, &out->offset,
-								 &out->timestamp);
+		list_offsets_by_time(s, ls, slot);
 		break;
 	}
 }
 
+/* A resumed call's partition, looked up again in the current image: the
+ * topic may have been deleted while the call waited. */
+static bool list_offsets_resolve(struct shard *s, struct list_offsets_slot *slot)
+{
+	struct topic *t = topics_lookup(s->broker, slot->topic);
+	struct partition *p = t ? topic_partition(t, slot->in->partition_index) : NULL;
+	if (!p || p->shard != s->id || !p->log) {
+		slot->out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return false;
+	}
+	slot->partition = p;
+	return true;
+}
+
+/* Answers the call's slots in order while the shard has room for searches;
+ * a call that runs out waits at the end of the shard's queue (the queue is
+ * only ever non-empty while the shard has no room). */
+static void list_offsets_continue(struct shard *s, struct list_offsets_shard *ls)
+{
+	while (ls->next_slot && s->time_searches < LIST_OFFSETS_SEARCHES_MAX) {
+		struct list_offsets_slot *slot = ls->next_slot;
+		ls->next_slot = slot->next;
+		if (!ls->resumed || list_offsets_resolve(s, slot))
+			list_offsets_partition(s, ls, slot);
+	}
+	if (ls->next_slot) {
+		ls->resumed = true;
+		if (!ls->waiting) {
+			ls->waiting = true;
+			ls->next_waiting = NULL;
+			if (s->time_search_waiting_tail)
+				s->time_search_waiting_tail->next_waiting = ls;
+			else
+				s->time_search_waiting = ls;
+			s->time_search_waiting_tail = ls;
+		}
+		return;
+	}
+	if (ls->waiting) {
+		assert(s->time_search_waiting == ls);
+		s->time_search_waiting = ls->next_waiting;
+		if (!s->time_search_waiting)
+			s->time_search_waiting_tail = NULL;
+		ls->waiting = false;
+	}
+	list_offsets_part_answered(ls);
+}
+
+/* The call counts itself while slots remain, so that no search coming back
+ * can return it before every partition has been looked at. */
 static void list_offsets_shard_run(struct shard_call *call)
 {
 	struct list_offsets_shard *ls = container_of(call, struct list_offsets_shard, call);
-	for (struct list_offsets_slot *slot = ls->slots; slot; slot = slot->next)
-		list_offsets_partition(slot);
-	shard_call_return(call);
+	ls->next_slot = ls->slots;
+	ls->searching = 1;
+	ls->resumed = false;
+	ls->waiting = false;
+	list_offsets_continue(call->target, ls);
 }
 
 static void list_offsets_respond(struct list_offsets_ctx *ctx)
@@ -106,7 +317,7 @@ static void list_offsets_shard_done(struct shard_call *call)
 static void list_offsets_route(struct list_offsets_ctx *ctx, struct topic *t,
 			       const struct list_offsets_request_list_offsets_partition *in,
 			       struct list_offsets_response_list_offsets_partition_response *out,
-			       struct list_offsets_slot *slot)
+			       struct kstr topic, struct list_offsets_slot *slot)
 {
 	list_offsets_response_list_offsets_partition_response_init(out);
 	out->partition_index = in->partition_index;
@@ -119,6 +330,7 @@ static void list_offsets_route(struct list_offsets_ctx *ctx, struct topic *t,
 	}
 	struct list_offsets_shard *ls = &ctx->shards[p->shard];
 	slot->partition = p;
+	slot->topic = topic;
 	slot->in = in;
 	slot->out = out;
 	slot->next = ls->slots;
@@ -159,7 +371,8 @@ void handle_list_offsets(struct request *req)
 		rt->partitions_count = qt->partitions_count;
 		struct topic *t = topics_lookup(b, qt->name);
 		for (int32_t j = 0; j < qt->partitions_count; j++)
-			list_offsets_route(ctx, t, &qt->partitions[j], &rt->partitions[j], &slots[j]);
+			list_offsets_route(ctx, t, &qt->partitions[j], &rt->partitions[j], qt->name,
+					   &slots[j]);
 	}
 	for (uint32_t k = 0; k < b->io_shards; k++) {
 		struct list_offsets_shard *ls = &ctx->shards[k];

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/broker.h"
@@ -23,7 +24,11 @@
 #include "core/metrics_http.h"
 #include "core/shard_mail.h"
 
-enum { SHARD_LISTEN_BACKLOG = 1024 };
+enum {
+	SHARD_LISTEN_BACKLOG = 1024,
+	SHARD_START_TIMEOUT_MS = 30000, /* every shard's thread is up by then */
+	SHARD_START_POLL_NS = 100000,   /* how often a shard looks at the start barrier */
+};
 
 /* Which shard this thread runs: thread-local, never shared. */
 static __thread struct shard *shard_self;
@@ -177,14 +182,35 @@ static void shard_free_workers(struct shard *s)
 			  strerror(-rc));
 }
 
-/* Runs the loop until the broker asks to stop, then closes every connection,
+/* The start barrier: nothing may be posted to a shard before its ring is
+ * enabled (a doorbell into a disabled ring is refused), so each shard, once
+ * its ring and mailboxes are ready, waits here for every other before it
+ * accepts a connection or sends a message. False when the start was
+ * abandoned (a shard's thread could not be created). */
+static bool shard_wait_for_all(struct shard *s)
+{
+	struct broker *b = s->broker;
+	atomic_fetch_add(&b->shards_ready, 1);
+	uint64_t deadline_ns = reactor_now_ns() + SHARD_START_TIMEOUT_MS * 1000000ull;
+	while (atomic_load(&b->shards_ready) < b->shard_count) {
+		if (atomic_load(&b->start_abandoned))
+			return false;
+		if (reactor_now_ns() > deadline_ns) {
+			slog_error("shard", "shard %u: the other shards did not start within %u ms",
+				   s->id, SHARD_START_TIMEOUT_MS);
+			abort();
+		}
+		struct timespec pause = { 0, SHARD_START_POLL_NS };
+		nanosleep(&pause, NULL);
+	}
+	return true;
+}
+
+/* Serves until the broker asks to stop, then closes every connection,
  * answers what waits on this shard's data, and stays until no other shard
  * can still need it. */
-void shard_run(struct shard *s)
+static void shard_serve(struct shard *s)
 {
-	shard_self = s;
-	shard_free_workers(s);
-	shard_mail_attach(s);
 	shard_arm_accept(s);
 	while (!atomic_load(&s->broker->stop_requested))
 		shard_turn(s);
@@ -214,6 +240,15 @@ void shard_run(struct shard *s)
 	}
 	if (s->id != 0)
 		atomic_fetch_sub(&s->broker->shards_running, 1);
+}
+
+void shard_run(struct shard *s)
+{
+	shard_self = s;
+	shard_free_workers(s);
+	shard_mail_attach(s);
+	if (shard_wait_for_all(s))
+		shard_serve(s);
 	shard_mail_detach(s);
 	while (!shard_mail_detached(s) || reactor_inflight(s->reactor) > 0)
 		reactor_run_once(s->reactor, SHARD_POLL_NS);

@@ -19,6 +19,8 @@ struct conn;
 struct group_coordinator;
 struct shard_outbox;
 struct log_grave;
+struct offload;
+struct list_offsets_shard;
 
 /* Shard 0 is also the control shard: it owns the topic registry (and
  * publishes it, metadata_sync.h) and creates __consumer_offsets. */
@@ -49,6 +51,11 @@ struct shard {
 	uint64_t request_bytes_max;
 	struct conn *paused_head;
 
+	struct offload *offload;      /* io shards: the helper thread for blocking work */
+	/* ListOffsets by time (handle_list_offsets.c): searches on the helper
+	 * (bounded: each holds a descriptor) and the calls waiting for room. */
+	uint32_t time_searches;
+	struct list_offsets_shard *time_search_waiting, *time_search_waiting_tail;
 	struct group_coordinator *groups; /* groups whose __consumer_offsets partition is ours */
 	struct metadata_sync_shard sync;
 	struct log_grave *graveyard;  /* logs of deleted partitions with writes in flight */
@@ -68,7 +75,8 @@ void shard_pause_conn(struct shard *s, struct conn *c);
 struct shard *shard_current(void);
 
 int shard_open_listener(struct shard *s, char *err, size_t errlen);
-/* The shard's loop, on its own thread (shard 0: the main thread). */
+/* The shard's loop, on its own thread (shard 0: the main thread), once every
+ * shard has enabled its ring; returns at once when the start was abandoned. */
 void shard_run(struct shard *s);
 /* Starts a shard (other than the first) on a new thread pinned to its CPU.
  * Returns 0 or -errno. */

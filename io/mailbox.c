@@ -49,7 +49,11 @@ static int bell_init(struct mailbox_bell *b, struct mailbox *m, struct reactor *
 	*b = (struct mailbox_bell){ .box = m, .owner = owner, .eventfd = -1, .ring = ring };
 	b->op.done = bell_on_op;
 	b->cancel_op.done = bell_on_cancel;
-	if (use_eventfd && (b->eventfd = eventfd(0, EFD_CLOEXEC)) < 0)
+	if (!use_eventfd) {
+		io_doorbell_init(&b->doorbell, owner, &b->op);
+		return 0;
+	}
+	if ((b->eventfd = eventfd(0, EFD_CLOEXEC)) < 0)
 		return -errno;
 	return 0;
 }
@@ -58,7 +62,7 @@ static int bell_init(struct mailbox_bell *b, struct mailbox *m, struct reactor *
 static void bell_ring(struct mailbox_bell *b, struct reactor *from)
 {
 	if (b->eventfd < 0) {
-		io_msg_ring(from, b->owner, &b->op);
+		io_doorbell_ring(from, &b->doorbell);
 		return;
 	}
 	uint64_t one = 1;

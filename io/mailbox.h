@@ -7,7 +7,9 @@
  * post: an IORING_OP_MSG_RING completion posted into its ring where the kernel
  * has the op, else a write to an eventfd that the consumer's reactor reads. It
  * is rung only when the consumer may have gone past the last one, so a burst of
- * posts costs one wake-up. A full mailbox refuses a post; the refused producer
+ * posts costs one wake-up. A MSG_RING doorbell the kernel refuses for now (the
+ * consumer's ring is not enabled yet) is retried by the ringing reactor
+ * (io_doorbell), which counts it in flight until it is delivered. A full mailbox refuses a post; the refused producer
  * is woken the same way (the space doorbell) once the consumer has drained.
  *
  * The ring's indexes and the two "rung"/"waiting" flags are all that both
@@ -41,6 +43,7 @@ struct mailbox_bell {
 	struct reactor *owner;        /* the reactor the op completes on */
 	struct io_op op;
 	struct io_op cancel_op;
+	struct io_doorbell doorbell;  /* MSG_RING: the other end's, which rings it */
 	int eventfd;                  /* -1 with MSG_RING */
 	uint64_t eventfd_value;
 	bool armed;                   /* eventfd mode: a read is in flight */

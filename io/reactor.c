@@ -119,8 +119,29 @@ struct reactor *reactor_create(const struct reactor_config *cfg, char *err, size
 	return r;
 }
 
+static void reactor_on_nop(struct io_op *op, int32_t res, uint32_t flags)
+{
+	(void)op;
+	(void)res;
+	(void)flags;
+}
+
+static struct io_op reactor_nop = { reactor_on_nop };
+
 int reactor_set_worker_cpus(struct reactor *r, const cpu_set_t *cpus)
 {
+	/* The kernel keeps worker settings per thread, in state it creates at
+	 * the thread's first submission: a thread that did not create the ring
+	 * has none yet (EINVAL), so it submits a no-op first. */
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)&reactor_nop | REACTOR_UNCOUNTED));
+	io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+	int rc = io_uring_submit(&r->ring);
+	if (rc < 0)
+		return rc;
 	return io_uring_register_iowq_aff(&r->ring, sizeof(*cpus), cpus);
 }
 
@@ -235,23 +256,18 @@ bool reactor_has_msg_ring(const struct reactor *r)
 	return r->has_msg_ring;
 }
 
-static void reactor_on_msg_ring_failed(struct io_op *op, int32_t res, uint32_t flags)
-{
-	(void)op;
-	(void)flags;
-	/* A target thread that already finished (it had drained what it
-	 * needed before this doorbell left) is fine; anything else is our bug. */
-	if (res == -EOWNERDEAD)
-		return;
-	fprintf(stderr, "reactor: IORING_OP_MSG_RING failed: %s\n", strerror(-res));
-	abort();
-}
+/* Retrying refused doorbells: the first retry waits this long, each next
+ * one twice as long up to the maximum, and a ring that still refuses after
+ * the last is not going to be enabled. */
+static const uint64_t IO_DOORBELL_BACKOFF_FIRST_NS = 50ull * 1000;
+static const uint64_t IO_DOORBELL_BACKOFF_MAX_NS = 20ull * 1000 * 1000;
+static const uint64_t IO_DOORBELL_RETRY_MAX_NS = 10ull * 1000 * 1000 * 1000;
 
-static struct io_op reactor_msg_ring_failed = { reactor_on_msg_ring_failed };
-
-void io_msg_ring(struct reactor *r, struct reactor *to, struct io_op *target)
+/* One MSG_RING from d->from to d->to; its failure (or, for a retry, its
+ * outcome) completes `result` on d->from. */
+static void io_doorbell_submit(struct io_doorbell *d, struct io_op *result, bool report_delivery)
 {
-	assert(r->has_msg_ring && target && target->done);
+	struct reactor *r = d->from;
 	struct io_uring_sqe *sqe = NULL;
 	for (int i = 0; i < REACTOR_SUBMIT_RETRIES && !sqe; i++)
 		if (!(sqe = io_uring_get_sqe(&r->ring)))
@@ -260,12 +276,112 @@ void io_msg_ring(struct reactor *r, struct reactor *to, struct io_op *target)
 		fprintf(stderr, "reactor: submission queue stays full\n");
 		abort();
 	}
-	io_uring_prep_msg_ring(sqe, to->ring.ring_fd, 0,
-			       (uint64_t)((uintptr_t)target | REACTOR_UNCOUNTED), 0);
-	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)&reactor_msg_ring_failed | REACTOR_UNCOUNTED));
-	io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+	io_uring_prep_msg_ring(sqe, d->to->ring.ring_fd, 0,
+			       (uint64_t)((uintptr_t)d->target | REACTOR_UNCOUNTED), 0);
+	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)result | REACTOR_UNCOUNTED));
+	if (!report_delivery)
+		io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
 	/* The doorbell should not wait for this ring's next loop turn. */
 	io_uring_submit(&r->ring);
+}
+
+static bool io_doorbell_refusal_passes(int32_t res)
+{
+	return res == -EBADFD || res == -EAGAIN || res == -EBUSY;
+}
+
+static void io_doorbell_fatal(int32_t res)
+{
+	fprintf(stderr, "reactor: IORING_OP_MSG_RING failed: %s\n", strerror(-res));
+	abort();
+}
+
+static void io_doorbell_on_retry_timer(struct io_timer *t)
+{
+	struct io_doorbell *d = container_of(t, struct io_doorbell, retry_timer);
+	d->retry_in_flight = true;
+	io_doorbell_submit(d, &d->retried, true);
+}
+
+static void io_doorbell_retry_later(struct io_doorbell *d)
+{
+	if (reactor_now_ns() - d->refused_since_ns > IO_DOORBELL_RETRY_MAX_NS) {
+		fprintf(stderr, "reactor: IORING_OP_MSG_RING still refused after %llu ms: the "
+			"target ring is never enabled\n",
+			(unsigned long long)(IO_DOORBELL_RETRY_MAX_NS / 1000000));
+		abort();
+	}
+	io_timer_arm(d->from, &d->retry_timer, d->backoff_ns, io_doorbell_on_retry_timer);
+	d->backoff_ns = d->backoff_ns * 2 < IO_DOORBELL_BACKOFF_MAX_NS ? d->backoff_ns * 2
+								       : IO_DOORBELL_BACKOFF_MAX_NS;
+}
+
+static void io_doorbell_stop_retrying(struct io_doorbell *d)
+{
+	io_timer_stop(d->from, &d->retry_timer);
+	d->refused_since_ns = 0;
+	d->refused_again = false;
+	assert(d->from->inflight > 0);
+	d->from->inflight--;
+}
+
+/* A first ring was refused. A ring is owed to it, and that ring must leave
+ * after the refusal was seen: a retry already in flight may have arrived
+ * before the message this ring was for. */
+static void io_doorbell_on_refused(struct io_op *op, int32_t res, uint32_t flags)
+{
+	(void)flags;
+	struct io_doorbell *d = container_of(op, struct io_doorbell, refused);
+	if (res == -EOWNERDEAD)
+		return; /* the target thread finished: it drained what it needed */
+	if (!io_doorbell_refusal_passes(res))
+		io_doorbell_fatal(res);
+	if (d->refused_since_ns == 0) {
+		d->refused_since_ns = reactor_now_ns();
+		d->backoff_ns = IO_DOORBELL_BACKOFF_FIRST_NS;
+		d->from->inflight++;
+	}
+	if (d->retry_in_flight)
+		d->refused_again = true;
+	else if (!io_timer_armed(&d->retry_timer))
+		io_doorbell_retry_later(d);
+}
+
+/* A retry's outcome: delivered (res 0) ends the retrying unless another
+ * refusal came in meanwhile. */
+static void io_doorbell_on_retried(struct io_op *op, int32_t res, uint32_t flags)
+{
+	(void)flags;
+	struct io_doorbell *d = container_of(op, struct io_doorbell, retried);
+	assert(d->retry_in_flight && d->refused_since_ns != 0);
+	d->retry_in_flight = false;
+	if (res == -EOWNERDEAD || (res == 0 && !d->refused_again)) {
+		io_doorbell_stop_retrying(d);
+		return;
+	}
+	if (res != 0 && !io_doorbell_refusal_passes(res))
+		io_doorbell_fatal(res);
+	d->refused_again = false;
+	io_doorbell_retry_later(d);
+}
+
+void io_doorbell_init(struct io_doorbell *d, struct reactor *to, struct io_op *target)
+{
+	assert(to && target && target->done);
+	*d = (struct io_doorbell){ .to = to, .target = target };
+	d->refused.done = io_doorbell_on_refused;
+	d->retried.done = io_doorbell_on_retried;
+	io_timer_init(&d->retry_timer);
+}
+
+void io_doorbell_ring(struct reactor *r, struct io_doorbell *d)
+{
+	assert(r->has_msg_ring && d->to && (!d->from || d->from == r));
+	d->from = r;
+	/* A retry waiting for its timer leaves after this ring, and covers it. */
+	if (io_timer_armed(&d->retry_timer))
+		return;
+	io_doorbell_submit(d, &d->refused, false);
 }
 
 void io_cancel_fd(struct reactor *r, int fd, struct io_op *op)

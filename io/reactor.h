@@ -14,7 +14,7 @@
  *
  * One reactor belongs to one thread, the one that created it (the ring is
  * single-issuer); nothing here is thread-safe, by design: cross-shard messages
- * arrive through mailboxes (io/mailbox.h) and their io_msg_ring doorbells. */
+ * arrive through mailboxes (io/mailbox.h) and their io_doorbell doorbells. */
 #ifndef SLUICE_IO_REACTOR_H
 #define SLUICE_IO_REACTOR_H
 
@@ -98,11 +98,36 @@ void io_read(struct reactor *r, int fd, void *buf, size_t len, uint64_t off, str
  * must cover have completed. */
 void io_fsync(struct reactor *r, int fd, bool datasync, struct io_op *op);
 
-/* Cross-reactor doorbell (IORING_OP_MSG_RING): makes `target`, an op of the
- * reactor `to` (another thread's), complete there with res 0. Nothing
- * completes on r; `target` does not count in to's reactor_inflight and may be
- * completed any number of times. Only where reactor_has_msg_ring(r). */
-void io_msg_ring(struct reactor *r, struct reactor *to, struct io_op *target);
+/* Cross-reactor doorbell (IORING_OP_MSG_RING), rung from this reactor's
+ * thread: makes `target`, an op of the reactor `to` (another thread's),
+ * complete there with res 0. `target` does not count in to's
+ * reactor_inflight and may be completed any number of times. Only where
+ * reactor_has_msg_ring(r).
+ *
+ * The kernel may refuse a doorbell for a while: the target ring is not
+ * enabled yet (EBADFD) or is busy (EAGAIN, EBUSY). A refused doorbell is rung
+ * again after a backoff (IO_DOORBELL_BACKOFF_FIRST_NS, doubling up to
+ * IO_DOORBELL_BACKOFF_MAX_NS) and, while it is being retried, counts in r's
+ * reactor_inflight, so that its owner does not stop before it is delivered.
+ * A target thread that has exited (EOWNERDEAD) needs no doorbell. Any other
+ * refusal, or one that lasts IO_DOORBELL_RETRY_MAX_NS, is our bug: abort,
+ * naming the error. The fields are the ringing thread's; set up with
+ * io_doorbell_init. */
+struct io_doorbell {
+	struct reactor *to;
+	struct io_op *target;
+	struct reactor *from;         /* the ringing reactor, set by the first ring */
+	struct io_op refused;         /* completes on `from` when a first ring is refused */
+	struct io_op retried;         /* completes on `from` with a retry's outcome */
+	struct io_timer retry_timer;
+	uint64_t refused_since_ns;    /* 0 while nothing is being retried */
+	uint64_t backoff_ns;
+	bool retry_in_flight;         /* a retry was submitted and has not completed */
+	bool refused_again;           /* refused while a retry was in flight */
+};
+
+void io_doorbell_init(struct io_doorbell *d, struct reactor *to, struct io_op *target);
+void io_doorbell_ring(struct reactor *r, struct io_doorbell *d);
 bool reactor_has_msg_ring(const struct reactor *r);
 
 /* Cancels every op on fd (e.g. a multishot accept or a pending recv); the

@@ -2,7 +2,8 @@
  * arrives once and in order, a full mailbox refuses and its producer is woken
  * when there is room again, replies travel back; with the MSG_RING doorbell
  * and with the eventfd one. The loops wait up to a second per turn: a lost
- * doorbell shows as a turn that timed out with work pending.
+ * doorbell shows as a turn that timed out with work pending. A post to a
+ * consumer whose ring its thread has not enabled yet is delivered once it is.
  * Exits 77 without io_uring. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +11,10 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "io/mailbox.h"
 
@@ -186,11 +189,87 @@ static void test_eventfd_doorbell(void **state)
 	exchange(MAILBOX_DOORBELL_EVENTFD);
 }
 
+/* The consumer's ring is created disabled (as every shard's but the first)
+ * and its thread enables it only after the producer has posted and rung. */
+struct late {
+	struct reactor *consumer_ring;
+	struct mailbox box;
+	pthread_barrier_t step;
+	_Atomic bool delivered;
+	uint64_t received;
+	uint64_t lost_wakeups;
+};
+
+static void late_on_message(void *arg)
+{
+	((struct late *)arg)->received++;
+}
+
+static void late_no_room(struct mailbox *m)
+{
+	(void)m;
+	fail_msg("a one-message post cannot have been refused");
+}
+
+static const uint64_t LATE_ENABLE_NS = 100ull * 1000 * 1000;
+
+static void *run_late_consumer(void *arg)
+{
+	struct late *l = arg;
+	pthread_barrier_wait(&l->step); /* the producer posted */
+	struct timespec pause = { 0, (long)LATE_ENABLE_NS };
+	nanosleep(&pause, NULL);
+	assert_int_equal(reactor_enable(l->consumer_ring), 0);
+	mailbox_attach(&l->box.to_consumer);
+	uint64_t deadline = reactor_now_ns() + 5 * TURN_NS;
+	while (l->received == 0 && reactor_now_ns() < deadline)
+		if (reactor_run_once(l->consumer_ring, TURN_NS) == 0 && mailbox_pending(&l->box))
+			l->lost_wakeups++;
+	atomic_store(&l->delivered, true);
+	mailbox_detach(&l->box.to_consumer);
+	while (mailbox_bell_armed(&l->box.to_consumer) || reactor_inflight(l->consumer_ring))
+		reactor_run_once(l->consumer_ring, TURN_NS);
+	return NULL;
+}
+
+static void test_post_before_consumer_enabled(void **state)
+{
+	(void)state;
+	struct late *l = calloc(1, sizeof(*l));
+	struct reactor *producer = new_reactor();
+	struct reactor_config rc = { .sq_entries = 64, .timers_max = 4, .owner_enables = true };
+	char err[256];
+	l->consumer_ring = reactor_create(&rc, err, sizeof(err));
+	assert_non_null(l->consumer_ring);
+	assert_int_equal(mailbox_init(&l->box, producer, l->consumer_ring, 4, MAILBOX_DOORBELL_AUTO,
+				      drain, late_no_room), 0);
+	pthread_barrier_init(&l->step, NULL, 2);
+	pthread_t t;
+	pthread_create(&t, NULL, run_late_consumer, l);
+	mailbox_attach(&l->box.to_producer);
+	assert_true(mailbox_post(&l->box, late_on_message, l));
+	pthread_barrier_wait(&l->step);
+	while (!atomic_load(&l->delivered))
+		reactor_run_once(producer, TURN_NS / 10);
+	pthread_join(t, NULL);
+	assert_int_equal(l->received, 1);
+	assert_int_equal(l->lost_wakeups, 0);
+	mailbox_detach(&l->box.to_producer);
+	while (mailbox_bell_armed(&l->box.to_producer) || reactor_inflight(producer))
+		reactor_run_once(producer, TURN_NS);
+	mailbox_destroy(&l->box);
+	reactor_destroy(producer);
+	reactor_destroy(l->consumer_ring);
+	pthread_barrier_destroy(&l->step);
+	free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_msg_ring_doorbell),
 		cmocka_unit_test(test_eventfd_doorbell),
+		cmocka_unit_test(test_post_before_consumer_enabled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

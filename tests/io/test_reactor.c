@@ -1,5 +1,6 @@
 /* The reactor: accept, recv/send, sendmsg, file writes, splice, cancel and
- * timers, against real sockets and files. Exits 77 without io_uring. */
+ * timers, against real sockets and files; a doorbell into a ring not yet
+ * enabled; worker CPUs of a ring enabled by another thread. Exits 77 without io_uring. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,12 +209,83 @@ static void test_timers(void **state)
 	reactor_destroy(r);
 }
 
+/* A doorbell into a ring that is not enabled yet is refused (EBADFD), counts
+ * in flight on the ringing reactor while it is retried, and arrives once the
+ * ring is enabled. */
+static void test_doorbell_waits_for_a_disabled_ring(void **state)
+{
+	(void)state;
+	struct reactor *from = new_reactor(8);
+	struct reactor_config cfg = { .sq_entries = 8, .timers_max = 4, .owner_enables = true };
+	char err[256];
+	struct reactor *to = reactor_create(&cfg, err, sizeof(err));
+	assert_non_null(to);
+	if (!reactor_has_msg_ring(from)) {
+		reactor_destroy(from);
+		reactor_destroy(to);
+		skip();
+	}
+	struct result_op target = { .op.done = result_done };
+	struct io_doorbell bell;
+	io_doorbell_init(&bell, to, &target.op);
+	io_doorbell_ring(from, &bell);
+	reactor_run_once(from, 0);
+	assert_int_equal(reactor_inflight(from), 1); /* refused, being retried */
+	for (int i = 0; i < 3; i++)
+		reactor_run_once(from, 5 * MS);
+	assert_int_equal(reactor_inflight(from), 1);
+	assert_int_equal(reactor_enable(to), 0);
+	uint64_t deadline = reactor_now_ns() + 5000 * MS;
+	while (reactor_inflight(from) > 0 && reactor_now_ns() < deadline)
+		reactor_run_once(from, 50 * MS);
+	assert_int_equal(reactor_inflight(from), 0);
+	run_until(to, &target.calls, 1);
+	assert_int_equal(target.res, 0);
+	assert_int_equal(reactor_inflight(to), 0);
+	reactor_destroy(from);
+	reactor_destroy(to);
+}
+
+struct taken_over {
+	struct reactor *r;
+	int enable_rc, workers_rc;
+};
+
+static void *take_over(void *arg)
+{
+	struct taken_over *t = arg;
+	t->enable_rc = reactor_enable(t->r);
+	cpu_set_t cpus;
+	sched_getaffinity(0, sizeof(cpus), &cpus);
+	t->workers_rc = reactor_set_worker_cpus(t->r, &cpus);
+	return NULL;
+}
+
+/* A ring created by one thread and enabled by another (as every shard's but
+ * the first): its owner can still choose where its kernel workers run. */
+static void test_worker_cpus_of_a_taken_over_ring(void **state)
+{
+	(void)state;
+	struct reactor_config cfg = { .sq_entries = 8, .timers_max = 4, .owner_enables = true };
+	char err[256];
+	struct taken_over t = { .r = reactor_create(&cfg, err, sizeof(err)) };
+	assert_non_null(t.r);
+	pthread_t thread;
+	pthread_create(&thread, NULL, take_over, &t);
+	pthread_join(thread, NULL);
+	assert_int_equal(t.enable_rc, 0);
+	assert_int_equal(t.workers_rc, 0);
+	reactor_destroy(t.r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accept_recv_send),
 		cmocka_unit_test(test_file_write_and_splice),
 		cmocka_unit_test(test_timers),
+		cmocka_unit_test(test_doorbell_waits_for_a_disabled_ring),
+		cmocka_unit_test(test_worker_cpus_of_a_taken_over_ring),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
