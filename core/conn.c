@@ -1,5 +1,5 @@
-/* Client connections: receive framing, in-order responses, zero-copy send.
- * See conn.h for the contract. */
+/* Client connections: receive framing, in-order responses, zero-copy send,
+ * and refusing what the shard cannot take. See conn.h for the contract. */
 #include "core/conn.h"
 
 #include <arpa/inet.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +26,127 @@ static void conn_send_next(struct conn *c);
 static const struct broker_config *conn_cfg(const struct conn *c)
 {
 	return &c->shard->broker->cfg;
+}
+
+static uint64_t conn_ms_to_ns(uint64_t ms)
+{
+	return ms * 1000000ull;
+}
+
+static uint64_t conn_clamp(uint64_t v, uint64_t lo, uint64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* ---- accepting ---- */
+
+static void conn_listener_report(struct conn_listener *l, uint64_t now_ns)
+{
+	static const char *const what[CONN_REFUSAL_KINDS] = {
+		[CONN_REFUSED_MAX_CONNECTIONS] = "over max.connections",
+		[CONN_REFUSED_FD_RESERVE] = "in the descriptor reserve",
+		[CONN_REFUSED_NO_FDS] = "not accepted",
+	};
+	char text[256];
+	size_t n = 0;
+	uint64_t total = 0;
+	for (int k = 0; k < CONN_REFUSAL_KINDS; k++) {
+		if (!l->refused[k] || n >= sizeof(text))
+			continue;
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%llu %s", total ? ", " : "",
+				      (unsigned long long)l->refused[k], what[k]);
+		total += l->refused[k];
+	}
+	if (l->refused[CONN_REFUSED_NO_FDS] && n < sizeof(text))
+		snprintf(text + n, sizeof(text) - n, " (%s: accepting again after %d ms)",
+			 strerror(l->accept_errno), CONN_ACCEPT_BACKOFF_MS);
+	if (total)
+		slog_warn("conn", "%s: refused %llu connection(s): %s; summed over %d s at most",
+			  l->name, (unsigned long long)total, text, CONN_REFUSALS_LOG_MS / 1000);
+	memset(l->refused, 0, sizeof(l->refused));
+	l->report_after_ns = now_ns + conn_ms_to_ns(CONN_REFUSALS_LOG_MS);
+}
+
+static void conn_listener_on_report(struct io_timer *t)
+{
+	struct conn_listener *l = container_of(t, struct conn_listener, report_timer);
+	conn_listener_report(l, reactor_now_ns());
+}
+
+static void conn_listener_on_backoff(struct io_timer *t)
+{
+	struct conn_listener *l = container_of(t, struct conn_listener, backoff_timer);
+	l->rearm(l);
+}
+
+void conn_listener_init(struct conn_listener *l, struct reactor *r, const char *name,
+			void (*rearm)(struct conn_listener *l))
+{
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->reactor = r;
+	l->rearm = rearm;
+	io_timer_init(&l->backoff_timer);
+	io_timer_init(&l->report_timer);
+}
+
+/* The first refusal is logged at once; later ones within the interval wait
+ * for the summary, so that a flood of them costs one line. */
+void conn_listener_refused(struct conn_listener *l, enum conn_refusal why)
+{
+	l->refused[why]++;
+	uint64_t now = reactor_now_ns();
+	if (now >= l->report_after_ns)
+		conn_listener_report(l, now);
+	else if (!io_timer_armed(&l->report_timer))
+		io_timer_arm(l->reactor, &l->report_timer, l->report_after_ns - now,
+			     conn_listener_on_report);
+}
+
+/* An accept that fails for want of descriptors leaves the connection in the
+ * backlog: arming again at once would fail again at once, forever. */
+bool conn_listener_failed(struct conn_listener *l, int32_t res)
+{
+	if (res != -EMFILE && res != -ENFILE)
+		return false;
+	l->accept_errno = -res;
+	conn_listener_refused(l, CONN_REFUSED_NO_FDS);
+	io_timer_arm(l->reactor, &l->backoff_timer, conn_ms_to_ns(CONN_ACCEPT_BACKOFF_MS),
+		     conn_listener_on_backoff);
+	return true;
+}
+
+bool conn_listener_backing_off(const struct conn_listener *l)
+{
+	return io_timer_armed(&l->backoff_timer);
+}
+
+void conn_listener_stop(struct conn_listener *l)
+{
+	io_timer_stop(l->reactor, &l->backoff_timer);
+	io_timer_stop(l->reactor, &l->report_timer);
+}
+
+/* The reserve: descriptors are handed out lowest first, so a socket given
+ * descriptor d means 0..d-1 are all taken; refusing every socket from
+ * fd_ceiling up keeps the top descriptors for the files the broker must
+ * still open (segment rolls, new partitions, checkpoints, the metadata
+ * store), however many clients come, across every shard and without a
+ * shared counter. */
+void conn_shard_init(struct shard *s)
+{
+	struct conn_shard *n = &s->net;
+	struct rlimit rl;
+	uint64_t limit = INT32_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < limit)
+		limit = rl.rlim_cur;
+	uint64_t reserve = conn_clamp(limit / 4, CONN_FD_RESERVE_MIN, CONN_FD_RESERVE_MAX);
+	n->fd_ceiling = limit > reserve ? (int)(limit - reserve) : 0;
+	io_timer_init(&n->listener.backoff_timer);
+	io_timer_init(&n->listener.report_timer);
+	if (s->id == 0)
+		slog_info("conn", "descriptors %d and up (RLIMIT_NOFILE %llu) are kept for files: "
+			  "no connection takes one", n->fd_ceiling, (unsigned long long)limit);
 }
 
 static void conn_peer_name(struct conn *c)
@@ -56,10 +178,11 @@ void conn_open(struct shard *s, int fd)
 {
 	/* max.connections is the broker's; each network shard has its share. */
 	uint32_t share = s->broker->cfg.max_connections / s->broker->network_shards;
-	if (s->conn_count >= (share ? share : 1)) {
-		slog_warn("conn", "refusing a connection: max.connections=%u reached",
-			  s->broker->cfg.max_connections);
+	if (s->conn_count >= (share ? share : 1) || fd >= s->net.fd_ceiling) {
 		close(fd);
+		conn_listener_refused(&s->net.listener, fd >= s->net.fd_ceiling
+								? CONN_REFUSED_FD_RESERVE
+								: CONN_REFUSED_MAX_CONNECTIONS);
 		return;
 	}
 	struct conn *c = calloc(1, sizeof(*c));
@@ -299,6 +422,15 @@ static bool conn_pipe_ready(struct conn *c)
 		return true;
 	if (pipe2(c->pipe_fds, O_CLOEXEC) != 0) {
 		slog_error("conn", "closing %s: pipe2: %s", c->peer, strerror(errno));
+		c->pipe_fds[0] = c->pipe_fds[1] = -1;
+		return false;
+	}
+	int ceiling = c->shard->net.fd_ceiling;
+	if (c->pipe_fds[0] >= ceiling || c->pipe_fds[1] >= ceiling) {
+		slog_warn("conn", "closing %s: its zero-copy pipe would take descriptors kept for "
+			  "files (%d and up)", c->peer, ceiling);
+		close(c->pipe_fds[0]);
+		close(c->pipe_fds[1]);
 		c->pipe_fds[0] = c->pipe_fds[1] = -1;
 		return false;
 	}

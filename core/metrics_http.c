@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/broker.h"
+#include "core/conn.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/shard.h"
@@ -45,6 +46,7 @@ struct metrics_http {
 	struct io_op cancel_op;
 	bool accept_armed;
 	bool stopping;
+	struct conn_listener listener;
 	uint32_t clients;
 	struct metrics_client *slots[METRICS_HTTP_CLIENTS_MAX];
 };
@@ -105,6 +107,16 @@ static void metrics_client_on_io(struct io_op *op, int32_t res, uint32_t flags)
 		io_recv(r, c->fd, c->req + c->req_len, sizeof(c->req) - 1 - c->req_len, &c->op);
 }
 
+/* Arms the multishot accept again (after it ended, or after a back-off). */
+static void metrics_http_accept_again(struct conn_listener *l)
+{
+	struct metrics_http *m = container_of(l, struct metrics_http, listener);
+	if (!m->accept_armed && !m->stopping) {
+		m->accept_armed = true;
+		io_accept_multishot(m->shard->reactor, m->listen_fd, &m->accept_op);
+	}
+}
+
 static void metrics_http_on_accept(struct io_op *op, int32_t res, uint32_t flags)
 {
 	struct metrics_http *m = container_of(op, struct metrics_http, accept_op);
@@ -126,11 +138,10 @@ static void metrics_http_on_accept(struct io_op *op, int32_t res, uint32_t flags
 			c->op.done = metrics_client_on_io;
 			io_recv(m->shard->reactor, res, c->req, sizeof(c->req) - 1, &c->op);
 		}
+	} else if (conn_listener_failed(&m->listener, res)) {
+		return; /* out of descriptors: accepting resumes after the back-off */
 	}
-	if (!m->accept_armed && !m->stopping) {
-		m->accept_armed = true;
-		io_accept_multishot(m->shard->reactor, m->listen_fd, &m->accept_op);
-	}
+	metrics_http_accept_again(&m->listener);
 }
 
 static void metrics_http_on_cancel(struct io_op *op, int32_t res, uint32_t flags)
@@ -173,6 +184,7 @@ int metrics_http_start(struct broker *b, struct shard *s, char *err, size_t errl
 	m->listen_fd = fd;
 	m->accept_op.done = metrics_http_on_accept;
 	m->cancel_op.done = metrics_http_on_cancel;
+	conn_listener_init(&m->listener, s->reactor, "metrics", metrics_http_accept_again);
 	m->accept_armed = true;
 	io_accept_multishot(s->reactor, fd, &m->accept_op);
 	b->metrics_http = m;
@@ -186,6 +198,7 @@ void metrics_http_stop(struct broker *b)
 	if (!m || m->stopping)
 		return;
 	m->stopping = true;
+	conn_listener_stop(&m->listener);
 	if (m->accept_armed)
 		io_cancel_fd(m->shard->reactor, m->listen_fd, &m->cancel_op);
 	/* A scraper that never finishes its request must not hold up the stop. */

@@ -74,6 +74,16 @@ void shard_request_bytes_sub(struct shard *s, uint64_t n)
 	}
 }
 
+/* Arms the multishot accept again (after it ended, or after a back-off). */
+static void shard_accept_again(struct conn_listener *l)
+{
+	struct shard *s = container_of(l, struct shard, net.listener);
+	if (!s->accept_armed && !s->stopping) {
+		s->accept_armed = true;
+		io_accept_multishot(s->reactor, s->listen_fd, &s->accept_op);
+	}
+}
+
 static void shard_on_accept(struct io_op *op, int32_t res, uint32_t flags)
 {
 	struct shard *s = container_of(op, struct shard, accept_op);
@@ -84,13 +94,12 @@ static void shard_on_accept(struct io_op *op, int32_t res, uint32_t flags)
 			close(res);
 		else
 			conn_open(s, res);
+	} else if (conn_listener_failed(&s->net.listener, res)) {
+		return; /* out of descriptors: accepting resumes after the back-off */
 	} else if (res != -ECANCELED && res != -EINTR && res != -ECONNABORTED) {
 		slog_warn("shard", "accept on shard %u: %s", s->id, strerror(-res));
 	}
-	if (!s->accept_armed && !s->stopping) {
-		s->accept_armed = true;
-		io_accept_multishot(s->reactor, s->listen_fd, &s->accept_op);
-	}
+	shard_accept_again(&s->net.listener);
 }
 
 static void shard_on_listen_cancel(struct io_op *op, int32_t res, uint32_t flags)
@@ -140,6 +149,9 @@ static void shard_arm_accept(struct shard *s)
 {
 	if (s->listen_fd < 0)
 		return;
+	char name[CONN_LISTENER_NAME_BYTES];
+	snprintf(name, sizeof(name), "shard %u", s->id);
+	conn_listener_init(&s->net.listener, s->reactor, name, shard_accept_again);
 	s->accept_op.done = shard_on_accept;
 	s->accept_armed = true;
 	io_accept_multishot(s->reactor, s->listen_fd, &s->accept_op);
