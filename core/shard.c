@@ -60,7 +60,7 @@ void shard_request_bytes_sub(struct shard *s, uint64_t n)
 {
 	assert(s->request_bytes_in_flight >= n);
 	s->request_bytes_in_flight -= n;
-	if (shard_over_budget(s) || !s->paused_head)
+	if ((shard_over_budget(s) && !conn_budget_needs_a_finisher(s)) || !s->paused_head)
 		return;
 	/* Detach first: a connection still at its own request limit pauses
 	 * itself again onto the fresh list. */

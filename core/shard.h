@@ -44,7 +44,7 @@ struct shard {
 	struct conn *conns;
 	uint32_t conn_count;
 	uint64_t next_conn_id;
-	struct conn_shard net;        /* descriptor reserve, accept back-off */
+	struct conn_shard net;        /* deadlines, descriptor reserve, accept back-off */
 
 	/* Back-pressure: bytes of requests received and not yet freed. */
 	uint64_t request_bytes_in_flight;

@@ -1,11 +1,12 @@
-"""Exhaustion: many clients and a process out of file descriptors must never
-stop the broker from serving everyone else. Every attack here is bounded in
-time; while it runs, a new client's Metadata round trip must complete within
-a few seconds."""
+"""Exhaustion: slow clients, idle clients, many clients and a process out of
+file descriptors must never stop the broker from serving everyone else. Every
+attack here is bounded in time; while it runs, a new client's Metadata round
+trip must complete within a few seconds (before the fixes it never did)."""
 import os
 import re
 import socket
 import struct
+import threading
 import time
 
 import confluent_kafka
@@ -15,6 +16,7 @@ import conftest
 from kafka_wire import Conn
 
 ROUND_TRIP_S = 5            # generous: the machine is shared and noisy
+DECLARED_FRAME_BYTES = 100_000_000  # below socket.request.max.bytes (100 MiB)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -51,6 +53,26 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def peer_name(sock):
+    host, port = sock.getsockname()
+    return f"{host}:{port}"
+
+
+def closed_within(sock, wait_s):
+    """Whether the broker closes sock within wait_s (reading what it sends)."""
+    sock.settimeout(wait_s)
+    deadline = time.time() + wait_s
+    try:
+        while time.time() < deadline:
+            if sock.recv(65536) == b"":
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+    return False
+
+
 def connect_many(bootstrap, n):
     host, port = bootstrap.split(":")
     socks = []
@@ -65,6 +87,121 @@ def connect_many(bootstrap, n):
 def close_all(socks):
     for s in socks:
         s.close()
+
+
+def test_slowloris_frames_do_not_block_new_clients(make_broker):
+    # One network shard, so that every attacker shares the new client's budget
+    # (512 MiB by default: five declared 100 MB frames are more than it).
+    b = make_broker({"num.network.threads": 1})
+    attackers = connect_many(b.bootstrap, 6)
+    stop = threading.Event()
+    for s in attackers:
+        s.sendall(struct.pack(">i", DECLARED_FRAME_BYTES) + struct.pack(">hhi", 3, 1, 1))
+
+    def trickle():
+        while not stop.wait(0.2):
+            for s in attackers:
+                s.sendall(b"\x00")
+
+    t = threading.Thread(target=trickle)
+    t.start()
+    try:
+        time.sleep(0.5)
+        for _ in range(3):
+            metadata_round_trip(b)
+    finally:
+        stop.set()
+        t.join(10)
+        close_all(attackers)
+    assert b.alive()
+
+
+def vm_kib(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def test_frames_sent_in_full_stay_within_the_budget(make_broker):
+    # Frames whose bytes really arrive are charged as they arrive; past the
+    # budget only one of them goes on, so memory stays near the budget plus
+    # one frame, not the sum of what was declared.
+    budget, declared, sent, clients = 8 << 20, 30 << 20, 28 << 20, 10
+    b = make_broker({"num.network.threads": 1, "queued.max.request.bytes": budget,
+                     "socket.request.max.bytes": 32 << 20,
+                     "sluice.request.receive.timeout.ms": 3000})
+    pid = b.proc.pid
+    rss_before_kib = vm_kib(pid, "VmRSS")
+    socks = connect_many(b.bootstrap, clients)
+    chunk = b"\x00" * (1 << 20)
+
+    def send(s):
+        s.settimeout(1)
+        try:
+            s.sendall(struct.pack(">i", declared) + struct.pack(">hhi", 3, 1, 1))
+            for _ in range(sent // len(chunk)):
+                s.sendall(chunk)
+        except OSError:
+            pass  # the broker stopped reading, or closed it at the deadline
+
+    threads = [threading.Thread(target=send, args=(s,)) for s in socks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    try:
+        grown_mib = (vm_kib(pid, "VmHWM") - rss_before_kib) / 1024
+        assert grown_mib < 150, f"memory grew by {grown_mib:.0f} MiB"
+        # The receive deadline frees the budget for everyone else.
+        metadata_round_trip(b, timeout_s=10)
+    finally:
+        close_all(socks)
+
+
+def test_stalled_frame_closed_at_receive_deadline(make_broker):
+    b = make_broker({"sluice.request.receive.timeout.ms": 500})
+    stalled = Conn(b.bootstrap)
+    stalled.send_raw(struct.pack(">i", 100) + struct.pack(">hhi", 3, 1, 1))
+    # A frame that keeps trickling is no better: the deadline covers the frame.
+    trickling = Conn(b.bootstrap)
+    trickling.send_raw(struct.pack(">i", 1000))
+    quiet = Conn(b.bootstrap)  # no request started: not subject to this deadline
+    try:
+        for _ in range(10):
+            trickling.send_raw(b"\x00")
+            time.sleep(0.1)
+    except OSError:
+        pass  # closed at the deadline while it trickled
+    assert closed_within(stalled.sock, 10)
+    assert closed_within(trickling.sock, 10)
+    quiet.send_raw(metadata_v1_frame(3))
+    assert struct.unpack(">i", quiet.response()[:4])[0] == 3
+    text = b.log_text()
+    for c in (stalled, trickling):
+        assert re.search(rf"closing {re.escape(peer_name(c.sock))}: .*"
+                         r"sluice\.request\.receive\.timeout\.ms", text), b.log_tail()
+        c.close()
+    quiet.close()
+
+
+def test_idle_connection_closed_after_connections_max_idle_ms(make_broker):
+    b = make_broker({"connections.max.idle.ms": 1000})
+    idle = Conn(b.bootstrap)
+    busy = Conn(b.bootstrap)
+    started = time.time()
+    # A connection with a request every 300 ms is never idle that long.
+    for i in range(8):
+        busy.send_raw(metadata_v1_frame(i))
+        busy.response()
+        time.sleep(0.3)
+    assert closed_within(idle.sock, 10)
+    assert time.time() - started >= 0.9
+    busy.send_raw(metadata_v1_frame(99))
+    assert struct.unpack(">i", busy.response()[:4])[0] == 99
+    idle.close()
+    busy.close()
 
 
 def test_many_idle_connections_and_refusals(make_broker):
