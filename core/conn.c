@@ -47,6 +47,7 @@ static void conn_listener_report(struct conn_listener *l, uint64_t now_ns)
 		[CONN_REFUSED_MAX_CONNECTIONS] = "over max.connections",
 		[CONN_REFUSED_FD_RESERVE] = "in the descriptor reserve",
 		[CONN_REFUSED_NO_FDS] = "not accepted",
+		[CONN_REFUSED_BUSY] = "with every slot busy",
 	};
 	char text[256];
 	size_t n = 0;

@@ -63,6 +63,7 @@ enum conn_refusal {
 	CONN_REFUSED_MAX_CONNECTIONS, /* this shard's share of max.connections */
 	CONN_REFUSED_FD_RESERVE,      /* its descriptor is in the reserve */
 	CONN_REFUSED_NO_FDS,          /* accept failed: EMFILE or ENFILE */
+	CONN_REFUSED_BUSY,            /* every slot serving (the metrics endpoint) */
 	CONN_REFUSAL_KINDS,
 };
 

@@ -1,13 +1,16 @@
-"""Exhaustion: slow clients, idle clients, many clients and a process out of
-file descriptors must never stop the broker from serving everyone else. Every
-attack here is bounded in time; while it runs, a new client's Metadata round
-trip must complete within a few seconds (before the fixes it never did)."""
+"""Exhaustion: slow clients, idle clients, many clients, a process out of file
+descriptors and a crowded metrics endpoint must never stop the broker from
+serving everyone else. Every attack here is bounded in time; while it runs, a
+new client's Metadata round trip must complete within a few seconds (before
+the fixes it never did)."""
 import os
 import re
 import socket
 import struct
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import confluent_kafka
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -295,3 +298,29 @@ def test_out_of_descriptors_backs_off_and_keeps_a_reserve(make_broker, tmp_path,
     text = b.log_text()
     assert re.search(rf"RLIMIT_NOFILE: {FD_LIMIT} ", text), "the limit is not logged"
     assert re.search(r"refused \d+ connection", text), b.log_tail()
+
+
+def http_get(port, path, timeout_s=ROUND_TRIP_S):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout_s) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_metrics_endpoint_survives_idle_and_headless_clients(broker):
+    idle = connect_many(f"127.0.0.1:{broker.metrics_port}", 20)
+    headless = connect_many(f"127.0.0.1:{broker.metrics_port}", 1)[0]
+    headless.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    try:
+        status, body = http_get(broker.metrics_port, "/metrics")
+        assert status == 200 and b"sluice_" in body
+        assert http_get(broker.metrics_port, "/metrics?name[]=x")[0] == 200
+        assert http_get(broker.metrics_port, "/metrics/anything")[0] == 404
+        assert http_get(broker.metrics_port, "/metricsx")[0] == 404
+        # The head never ends: the read deadline closes it.
+        assert closed_within(headless, 15)
+    finally:
+        close_all(idle)
+        headless.close()
+    assert http_get(broker.metrics_port, "/metrics")[0] == 200
