@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/conn.h"
 #include "core/group_coordinator.h"
 #include "core/log.h"
 #include "core/log_checkpoint.h"
@@ -273,6 +274,7 @@ static int broker_shards_create(struct broker *b)
 		s->io = i < b->io_shards;
 		s->cpu = cpus[i % (uint32_t)ncpus];
 		s->request_bytes_max = b->cfg.queued_max_request_bytes / b->network_shards;
+		conn_shard_init(s);
 		io_timer_init(&s->housekeeping_timer);
 		io_timer_init(&s->reaper_timer);
 		/* Rings are single-issuer: every shard but the first (the main

@@ -62,6 +62,9 @@ static const struct config_key config_keys[] = {
 	CFG_STR("cpu.affinity", cpu_affinity, 0),
 	CFG_NUM("fetch.max.bytes", CT_U32, fetch_max_bytes, 1024, INT32_MAX),
 	CFG_NUM("max.connections", CT_U32, max_connections, 1, INT32_MAX),
+	CFG_NUM("connections.max.idle.ms", CT_U32, connections_max_idle_ms, 1, INT32_MAX),
+	CFG_NUM("sluice.request.receive.timeout.ms", CT_U32, request_receive_timeout_ms, 1,
+		INT32_MAX),
 	{ "log.message.timestamp.type", CT_ENUM, CFG_OFF(log_message_timestamp_type),
 	  sizeof(((struct broker_config *)0)->log_message_timestamp_type), 0, 0,
 	  "CreateTime|LogAppendTime", 0 },
@@ -104,6 +107,11 @@ enum {
 	DEFAULT_REQUEST_MAX_BYTES = 100 * 1024 * 1024,
 	DEFAULT_FETCH_MAX_BYTES = 57671680,
 	DEFAULT_MAX_CONNECTIONS = 10000,
+	DEFAULT_CONNECTIONS_MAX_IDLE_MS = 600000, /* Kafka's */
+	/* Kafka has no deadline for a request still arriving; clients give up on
+	 * a request after request.timeout.ms (30000 by default), so a frame
+	 * still incomplete by then is from a client that has given up. */
+	DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS = 30000,
 	DEFAULT_CHECKPOINT_INTERVAL_MS = 60000,
 	DEFAULT_GROUP_MIN_SESSION_MS = 6000,
 	DEFAULT_GROUP_MAX_SESSION_MS = 1800000,
@@ -151,6 +159,8 @@ void config_defaults(struct broker_config *c)
 	c->num_io_threads = c->num_network_threads;
 	c->fetch_max_bytes = DEFAULT_FETCH_MAX_BYTES;
 	c->max_connections = DEFAULT_MAX_CONNECTIONS;
+	c->connections_max_idle_ms = DEFAULT_CONNECTIONS_MAX_IDLE_MS;
+	c->request_receive_timeout_ms = DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS;
 	snprintf(c->log_message_timestamp_type, sizeof(c->log_message_timestamp_type), "CreateTime");
 	c->group_min_session_timeout_ms = DEFAULT_GROUP_MIN_SESSION_MS;
 	c->group_max_session_timeout_ms = DEFAULT_GROUP_MAX_SESSION_MS;

@@ -44,6 +44,9 @@ struct broker_config {
 	char cpu_affinity[CONFIG_LISTENER_BYTES]; /* "0-3,6"; empty: every allowed CPU */
 	uint32_t fetch_max_bytes;
 	uint32_t max_connections;
+	uint32_t connections_max_idle_ms;    /* no request in progress, no byte moving */
+	uint32_t request_receive_timeout_ms; /* sluice.request.receive.timeout.ms: a started
+						request must arrive whole by then */
 	char log_message_timestamp_type[16];
 	uint16_t metrics_port;
 	uint32_t group_min_session_timeout_ms;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "core/broker.h"
 #include "core/config.h"
@@ -99,6 +100,34 @@ static void main_shard_arena(uint32_t shard)
 }
 #endif
 
+/* Every connection, segment file and pipe is a descriptor: the soft limit
+ * (often 1024) goes up to the hard limit, which only an administrator can
+ * raise; the figure is logged, since the connections' reserve is cut from it. */
+static void main_raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		slog_warn("broker", "RLIMIT_NOFILE: cannot read it: %s", strerror(errno));
+		return;
+	}
+	rlim_t was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			slog_warn("broker", "RLIMIT_NOFILE: cannot raise the soft limit %llu to the hard "
+				  "limit %llu: %s", (unsigned long long)was,
+				  (unsigned long long)rl.rlim_max, strerror(errno));
+			return;
+		}
+	}
+	if (was < rl.rlim_cur)
+		slog_info("broker", "RLIMIT_NOFILE: %llu open files (the soft limit raised from %llu "
+			  "to the hard limit)", (unsigned long long)rl.rlim_cur, (unsigned long long)was);
+	else
+		slog_info("broker", "RLIMIT_NOFILE: %llu open files (the hard limit)",
+			  (unsigned long long)rl.rlim_cur);
+}
+
 int main(int argc, char **argv)
 {
 	struct broker *b = &the_broker;
@@ -110,6 +139,7 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
 	config_log(&b->cfg, stderr);
+	main_raise_fd_limit();
 	struct sigaction sa = { .sa_handler = main_on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);

@@ -65,7 +65,7 @@ void shard_request_bytes_sub(struct shard *s, uint64_t n)
 {
 	assert(s->request_bytes_in_flight >= n);
 	s->request_bytes_in_flight -= n;
-	if (shard_over_budget(s) || !s->paused_head)
+	if ((shard_over_budget(s) && !conn_budget_needs_a_finisher(s)) || !s->paused_head)
 		return;
 	/* Detach first: a connection still at its own request limit pauses
 	 * itself again onto the fresh list. */
@@ -79,6 +79,16 @@ void shard_request_bytes_sub(struct shard *s, uint64_t n)
 	}
 }
 
+/* Arms the multishot accept again (after it ended, or after a back-off). */
+static void shard_accept_again(struct conn_listener *l)
+{
+	struct shard *s = container_of(l, struct shard, net.listener);
+	if (!s->accept_armed && !s->stopping) {
+		s->accept_armed = true;
+		io_accept_multishot(s->reactor, s->listen_fd, &s->accept_op);
+	}
+}
+
 static void shard_on_accept(struct io_op *op, int32_t res, uint32_t flags)
 {
 	struct shard *s = container_of(op, struct shard, accept_op);
@@ -89,13 +99,12 @@ static void shard_on_accept(struct io_op *op, int32_t res, uint32_t flags)
 			close(res);
 		else
 			conn_open(s, res);
+	} else if (conn_listener_failed(&s->net.listener, res)) {
+		return; /* out of descriptors: accepting resumes after the back-off */
 	} else if (res != -ECANCELED && res != -EINTR && res != -ECONNABORTED) {
 		slog_warn("shard", "accept on shard %u: %s", s->id, strerror(-res));
 	}
-	if (!s->accept_armed && !s->stopping) {
-		s->accept_armed = true;
-		io_accept_multishot(s->reactor, s->listen_fd, &s->accept_op);
-	}
+	shard_accept_again(&s->net.listener);
 }
 
 static void shard_on_listen_cancel(struct io_op *op, int32_t res, uint32_t flags)
@@ -145,6 +154,9 @@ static void shard_arm_accept(struct shard *s)
 {
 	if (s->listen_fd < 0)
 		return;
+	char name[CONN_LISTENER_NAME_BYTES];
+	snprintf(name, sizeof(name), "shard %u", s->id);
+	conn_listener_init(&s->net.listener, s->reactor, name, shard_accept_again);
 	s->accept_op.done = shard_on_accept;
 	s->accept_armed = true;
 	io_accept_multishot(s->reactor, s->listen_fd, &s->accept_op);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/conn.h"
 #include "core/metadata_sync.h"
 #include "core/metrics.h"
 #include "io/reactor.h"
@@ -45,6 +46,7 @@ struct shard {
 	struct conn *conns;
 	uint32_t conn_count;
 	uint64_t next_conn_id;
+	struct conn_shard net;        /* deadlines, descriptor reserve, accept back-off */
 
 	/* Back-pressure: bytes of requests received and not yet freed. */
 	uint64_t request_bytes_in_flight;
