@@ -177,8 +177,15 @@ int16_t group_store_append(struct group *g, const struct group_store_record *rec
 	struct partition *p = t ? topic_partition(t, g->partition) : NULL;
 	if (!p || !p->log)
 		return KERR_COORDINATOR_NOT_AVAILABLE;
-	/* The coordinator runs on the partition's own shard. */
-	assert(&b->shards[p->shard] == g->coord->shard);
+	/* Only the partition's own shard may write to its log; a coordinator
+	 * elsewhere (the topic's placement changed under it) is refused, in
+	 * Release builds too. */
+	if (&b->shards[p->shard] != g->coord->shard) {
+		slog_error("group", "group %s: %s-%d is owned by shard %u, not by the coordinator's "
+			   "shard %u; append refused", g->id, GROUP_STORE_TOPIC, g->partition,
+			   p->shard, g->coord->shard->id);
+		return KERR_NOT_COORDINATOR;
+	}
 	struct kstr gid = kstr_from_cstr(g->id);
 	size_t meta_len = 0;
 	uint8_t *meta = NULL;
