@@ -48,7 +48,7 @@ static void list_offsets_partition(struct list_offsets_slot *slot)
 	const struct list_offsets_request_list_offsets_partition *in = slot->in;
 	struct list_offsets_response_list_offsets_partition_response *out = slot->out;
 	struct partition_log *log = slot->partition->log;
-	if (partition_log_offline(log)) {
+	if (!log || partition_log_offline(log)) {
 		out->error_code = KERR_KAFKA_STORAGE_ERROR;
 		return;
 	}
