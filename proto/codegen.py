@@ -564,7 +564,12 @@ class Gen:
         for a in apis:
             self.h.append(f"\tAPI_{a.snake.upper()} = {a.key},")
         self.h += ["};", "",
-                   "struct proto_api_info {", "\tint16_t key;", "\tconst char *name;",
+                   "/* Every API as X(key, message prefix), for code that visits them all",
+                   " * (the request fuzz target): X(API_HEARTBEAT, heartbeat) names",
+                   " * heartbeat_request and heartbeat_response. */",
+                   "#define PROTO_APIS(X) \\"]
+        self.h += [f"\tX(API_{a.snake.upper()}, {a.snake}) \\" for a in apis]
+        self.h += ["", "struct proto_api_info {", "\tint16_t key;", "\tconst char *name;",
                    "\tint16_t min_version;", "\tint16_t max_version;", "\tint16_t flexible_from;",
                    "};", "", "extern const struct proto_api_info proto_apis[];",
                    "extern const size_t proto_apis_len;",

@@ -9,7 +9,7 @@ PACKAGES=(
   zlib1g-dev libssl-dev libbenchmark-dev libcmocka-dev libzookeeper-mt-dev librdkafka-dev
 )
 if [[ "${1:-}" == "--tests" ]]; then
-  PACKAGES+=(kcat python3-kafka python3-confluent-kafka python3-pytest iperf3 fio golang-go golang-github-shopify-sarama-dev clang libfuzzer-14-dev e2fsprogs)
+  PACKAGES+=(kcat python3-kafka python3-confluent-kafka python3-pytest iperf3 fio golang-go golang-github-shopify-sarama-dev clang libfuzzer-14-dev libclang-rt-14-dev e2fsprogs)
 fi
 
 missing=()
