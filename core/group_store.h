@@ -45,7 +45,8 @@ typedef void (*group_store_done_fn)(void *ctx, int16_t error_code);
  * calling done: MESSAGE_TOO_LARGE when the batch exceeds message.max.bytes,
  * KAFKA_STORAGE_ERROR for an offline partition, NOT_COORDINATOR when the
  * calling shard does not own the group's partition (logged; nothing is
- * written), or COORDINATOR_NOT_AVAILABLE. */
+ * written), INVALID_REQUEST when a string is too long for the records'
+ * format (logged; nothing is written), or COORDINATOR_NOT_AVAILABLE. */
 int16_t group_store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
 			   group_store_done_fn done, void *ctx);
 
