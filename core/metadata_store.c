@@ -240,10 +240,13 @@ static int meta_replay_created(struct metadata_store *ms, struct rcursor *c)
 	free(name);
 	t.id = id;
 	t.partition_count = parts;
-	t.partition_shard = calloc((size_t)parts, sizeof(int32_t));
 	uint32_t nconf = rc_uint32(c);
-	if (nconf > META_CONFIGS_MAX)
-		rc_fail(c, RC_TOO_MANY, "configs");
+	/* Nothing is allocated for more than the record can hold: a partition
+	 * takes 4 bytes, a config at least 8. */
+	if (c->err != RC_OK || nconf > META_CONFIGS_MAX ||
+	    rc_left(c) < (size_t)parts * 4 + (size_t)nconf * 8)
+		return -1;
+	t.partition_shard = calloc((size_t)parts, sizeof(int32_t));
 	t.configs = calloc(nconf + 1, sizeof(*t.configs));
 	if (!t.partition_shard || !t.configs) {
 		meta_topic_free(&t);
