@@ -52,6 +52,24 @@ int64_t group_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t group_offset_expire_ms(int64_t commit_ms, int64_t retention_ms)
+{
+	if (retention_ms == -1)
+		return -1;
+	int64_t at;
+	if (__builtin_add_overflow(commit_ms, retention_ms, &at))
+		return retention_ms > 0 ? INT64_MAX : 0;
+	return at < 0 ? 0 : at;
+}
+
+bool group_elapsed(int64_t now_ms, int64_t since_ms, int64_t age_ms)
+{
+	int64_t elapsed;
+	if (__builtin_sub_overflow(now_ms, since_ms, &elapsed))
+		return since_ms < 0; /* since_ms is far in the past (or future) */
+	return elapsed >= age_ms;
+}
+
 static uint64_t hash_bytes(const char *p, size_t n, uint64_t seed)
 {
 	uint64_t h = 1469598103934665603ull ^ seed;

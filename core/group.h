@@ -171,4 +171,12 @@ char *group_strdup(struct kstr s);
 /* Wall clock in milliseconds (commit timestamps, as Kafka's). */
 int64_t group_now_ms(void);
 
+/* OffsetCommit v2-v4's retention_time_ms: -1 (Kafka's DEFAULT_RETENTION_TIME)
+ * leaves the offset to the broker's retention policy (returns -1); any other
+ * value expires it at commit_ms + retention_ms, saturated to [0, INT64_MAX]
+ * (a peer's INT64_MAX means never, not a time in the past). */
+int64_t group_offset_expire_ms(int64_t commit_ms, int64_t retention_ms);
+/* Whether `age_ms` have passed from since_ms to now_ms, for any values. */
+bool group_elapsed(int64_t now_ms, int64_t since_ms, int64_t age_ms);
+
 #endif

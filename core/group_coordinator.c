@@ -1186,7 +1186,7 @@ void group_commit(struct group_coordinator *gc, int32_t partition, struct group_
 			.leader_epoch = p->leader_epoch,
 			.metadata = p->metadata.len >= 0 ? p->metadata : kstr_from_cstr(""),
 			.commit_timestamp = ts,
-			.expire_timestamp = a->retention_ms >= 0 ? ts + a->retention_ms : -1,
+			.expire_timestamp = group_offset_expire_ms(ts, a->retention_ms),
 		};
 		recs[n++] = (struct group_store_record){
 			.topic = p->topic, .partition = p->partition, .offset = &values[i],
@@ -1451,7 +1451,7 @@ static bool offset_expired(const struct group_offset *o, void *ctx)
 	/* KIP-211: a consumer group's offsets expire together, counted from when
 	 * it became empty; a group that only commits, from each commit. */
 	int64_t base = e->group->protocol_type ? e->group->state_timestamp : o->commit_timestamp;
-	return e->now - base >= e->retention_ms;
+	return group_elapsed(e->now, base, e->retention_ms);
 }
 
 struct expiry_write {

@@ -156,6 +156,12 @@ static uint8_t *group_metadata_encode(const struct group *g, size_t *len)
 		.member_count = n,
 		.members = mv,
 	};
+	if (!group_metadata_value_fits(&v)) {
+		slog_error("group", "group %s: a member's or protocol's name is longer than %d bytes; "
+			   "its metadata cannot be recorded", g->id, INT16_MAX);
+		free(mv);
+		return NULL;
+	}
 	*len = group_metadata_value_size(&v);
 	uint8_t *buf = malloc(*len);
 	if (buf) {
@@ -177,9 +183,27 @@ int16_t group_store_append(struct group *g, const struct group_store_record *rec
 	struct partition *p = t ? topic_partition(t, g->partition) : NULL;
 	if (!p || !p->log)
 		return KERR_COORDINATOR_NOT_AVAILABLE;
-	/* The coordinator runs on the partition's own shard. */
-	assert(&b->shards[p->shard] == g->coord->shard);
+	/* Only the partition's own shard may write to its log; a coordinator
+	 * elsewhere (the topic's placement changed under it) is refused, in
+	 * Release builds too. */
+	if (&b->shards[p->shard] != g->coord->shard) {
+		slog_error("group", "group %s: %s-%d is owned by shard %u, not by the coordinator's "
+			   "shard %u; append refused", g->id, GROUP_STORE_TOPIC, g->partition,
+			   p->shard, g->coord->shard->id);
+		return KERR_NOT_COORDINATOR;
+	}
 	struct kstr gid = kstr_from_cstr(g->id);
+	/* The records' keys and values have int16 string lengths: a longer
+	 * string would be written as a record that never replays. */
+	bool fits = group_record_str_fits(gid);
+	for (uint32_t i = 0; fits && i < count; i++)
+		fits = recs[i].is_metadata || (group_record_str_fits(recs[i].topic) &&
+						(recs[i].tombstone || group_offset_value_fits(recs[i].offset)));
+	if (!fits) {
+		slog_error("group", "group %.64s%s: an id, topic or metadata string is longer than %d "
+			   "bytes; not recorded", g->id, strlen(g->id) > 64 ? "..." : "", INT16_MAX);
+		return KERR_INVALID_REQUEST;
+	}
 	size_t meta_len = 0;
 	uint8_t *meta = NULL;
 	size_t scratch_len = 0;

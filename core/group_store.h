@@ -43,7 +43,10 @@ typedef void (*group_store_done_fn)(void *ctx, int16_t error_code);
  * metadata records are encoded from g's current state. `done` runs once the
  * write completed (error 0) or failed. Returns 0, or an error code without
  * calling done: MESSAGE_TOO_LARGE when the batch exceeds message.max.bytes,
- * KAFKA_STORAGE_ERROR for an offline partition, or COORDINATOR_NOT_AVAILABLE. */
+ * KAFKA_STORAGE_ERROR for an offline partition, NOT_COORDINATOR when the
+ * calling shard does not own the group's partition (logged; nothing is
+ * written), INVALID_REQUEST when a string is too long for the records'
+ * format (logged; nothing is written), or COORDINATOR_NOT_AVAILABLE. */
 int16_t group_store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
 			   group_store_done_fn done, void *ctx);
 

@@ -1,7 +1,10 @@
 /* CreateTopics (key 19), v2-v7: Kafka's rules for names, partitions, the
  * replication factor (1 on a single node), manual assignments and configs;
  * validate_only checks everything and creates nothing. From v5 the result
- * carries the topic's partitions, replication factor and every config. */
+ * carries the topic's partitions, replication factor and every config.
+ * Internal topics are created by their coordinators with their own settings:
+ * a client's request for one is refused with INVALID_REQUEST, as Kafka
+ * refuses __cluster_metadata. */
 #include <stdio.h>
 #include <string.h>
 
@@ -99,6 +102,13 @@ static void create_topics_one(struct request *req, const struct create_topics_re
 			out->error_message = create_topics_copy(req, "Duplicate topic name in the request");
 			return;
 		}
+	}
+	if (topic_name_is_internal(ct->name.ptr, ct->name.len > 0 ? (size_t)ct->name.len : 0)) {
+		snprintf(msg, sizeof(msg), "Creation of internal topic %.*s is prohibited.",
+			 ct->name.len, ct->name.ptr);
+		out->error_code = KERR_INVALID_REQUEST;
+		out->error_message = create_topics_copy(req, msg);
+		return;
 	}
 	struct topic_create_args a = {
 		.name = ct->name,

@@ -2,7 +2,10 @@
  * on the control shard: each topic leaves the registry at once, and the
  * response waits until every owning shard has answered the topic's waiting
  * fetches and removed its partition directories, so that a client may create
- * the name again as soon as it has the answer. */
+ * the name again as soon as it has the answer. Internal topics belong to
+ * their coordinators: no client may delete them (TOPIC_AUTHORIZATION_FAILED,
+ * what Kafka answers a principal its authorizer denies DELETE on a topic). */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/broker.h"
@@ -10,6 +13,8 @@
 #include "core/request.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
+
+enum { DELETE_TOPICS_MESSAGE_BYTES = 128 };
 
 struct delete_topics_ctx;
 
@@ -41,6 +46,18 @@ static void delete_topics_item_done(struct topic_deletion *d)
 	delete_topics_settle(container_of(d, struct delete_topics_item, deletion)->ctx);
 }
 
+static void delete_topics_refuse_internal(struct request *req, struct kstr name,
+					  struct delete_topics_response_deletable_topic_result *out)
+{
+	out->error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+	char *msg = request_alloc(req, DELETE_TOPICS_MESSAGE_BYTES, 1);
+	if (!msg)
+		return;
+	int n = snprintf(msg, DELETE_TOPICS_MESSAGE_BYTES,
+			 "Topic %.*s is an internal topic and cannot be deleted.", name.len, name.ptr);
+	out->error_message = (struct kstr){ msg, n < DELETE_TOPICS_MESSAGE_BYTES ? n : DELETE_TOPICS_MESSAGE_BYTES - 1 };
+}
+
 static void delete_topics_one(struct delete_topics_ctx *ctx, struct kstr name, struct kuuid id,
 			      struct delete_topics_response_deletable_topic_result *out,
 			      struct delete_topics_item *item)
@@ -49,6 +66,10 @@ static void delete_topics_one(struct delete_topics_ctx *ctx, struct kstr name, s
 	delete_topics_response_deletable_topic_result_init(out);
 	out->name = name;
 	out->topic_id = id;
+	if (name.len >= 0 && topic_name_is_internal(name.ptr, (size_t)name.len)) {
+		delete_topics_refuse_internal(ctx->req, name, out);
+		return;
+	}
 	struct topic *t = NULL;
 	if (name.len >= 0)
 		t = topics_find(&b->topics, name);
@@ -63,6 +84,11 @@ static void delete_topics_one(struct delete_topics_ctx *ctx, struct kstr name, s
 		return;
 	}
 	out->topic_id = t->id;
+	if (t->internal) {
+		out->name = (struct kstr){ t->name, (int32_t)t->name_len };
+		delete_topics_refuse_internal(ctx->req, out->name, out);
+		return;
+	}
 	item->ctx = ctx;
 	item->deletion.done = delete_topics_item_done;
 	out->error_code = topics_delete(b, t, &item->deletion);

@@ -98,6 +98,10 @@ static void fetch_plan_partition(struct fetch_slot *slot)
 {
 	struct fetch_response_partition_data *out = slot->out;
 	struct partition_log *log = slot->partition->log;
+	if (!log) {
+		out->error_code = KERR_KAFKA_STORAGE_ERROR;
+		return;
+	}
 	out->high_watermark = partition_log_high_watermark(log);
 	out->last_stable_offset = out->high_watermark;
 	out->log_start_offset = partition_log_start_offset(log);

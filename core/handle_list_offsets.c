@@ -208,7 +208,7 @@ static void list_offsets_partition(struct shard *s, struct list_offsets_shard *l
 	const struct list_offsets_request_list_offsets_partition *in = slot->in;
 	struct list_offsets_response_list_offsets_partition_response *out = slot->out;
 	struct partition_log *log = slot->partition->log;
-	if (partition_log_offline(log)) {
+	if (!log || partition_log_offline(log)) {
 		out->error_code = KERR_KAFKA_STORAGE_ERROR;
 		return;
 	}

@@ -133,6 +133,10 @@ static void produce_partition(struct shard *s, struct produce_part *part)
 	struct produce_request_partition_produce_data *in = part->in;
 	struct produce_response_partition_produce_response *out = part->out;
 	struct partition_log *log = part->partition->log;
+	if (!log) {
+		produce_partition_error(out, KERR_KAFKA_STORAGE_ERROR, "the partition is offline");
+		return;
+	}
 	struct batch_limits lim = {
 		.max_batch_bytes = t->cfg.max_message_bytes,
 		.max_inflated_bytes = (size_t)s->broker->cfg.batch_inflated_max_bytes,

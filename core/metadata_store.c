@@ -33,6 +33,8 @@ static const char META_PROPERTIES[] = "meta.properties";
 struct metadata_store {
 	char dir[PATH_MAX];
 	int fd;
+	off_t size;         /* of the log up to its last whole, durable record */
+	int failed_errno;   /* set when a failed append could not be undone */
 	char cluster_id[META_CLUSTER_ID_BYTES];
 	struct meta_topic *topics;
 	size_t count;
@@ -145,21 +147,40 @@ static void mb_str(struct meta_buf *b, const char *s)
 	mb_put(b, s, n);
 }
 
+/* Appends one record and makes it durable. A record that fails (a short
+ * write on a full disk, a failed fdatasync) is cut off again, so that a
+ * change the caller reports as failed is never replayed and no later record
+ * follows a torn one. When even that fails, the store refuses every later
+ * append: the torn record stays the last, and the next start truncates it. */
 static int meta_append(struct metadata_store *ms, const struct meta_buf *payload)
 {
 	if (payload->failed)
 		return -ENOMEM;
+	if (ms->failed_errno) {
+		slog_error("metadata", "%s/%s is read-only after an earlier failure (%s)", ms->dir,
+			   META_LOG, strerror(ms->failed_errno));
+		return -ms->failed_errno;
+	}
 	uint8_t hdr[META_RECORD_HEADER_BYTES];
 	be_store(hdr, payload->len, 4);
 	be_store(hdr + 4, crc32c(0, payload->p, payload->len), 4);
 	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { payload->p, payload->len } };
 	ssize_t want = (ssize_t)(sizeof(hdr) + payload->len);
-	if (writev(ms->fd, iov, 2) != want || fdatasync(ms->fd) != 0) {
-		int e = errno ? errno : EIO;
-		slog_error("metadata", "cannot append to %s/%s: %s", ms->dir, META_LOG, strerror(e));
-		return -e;
+	ssize_t wrote = writev(ms->fd, iov, 2);
+	int e = wrote == want ? 0 : wrote < 0 ? errno : ENOSPC; /* short: the disk is full */
+	if (e == 0 && fdatasync(ms->fd) != 0)
+		e = errno;
+	if (e == 0) {
+		ms->size += want;
+		return 0;
 	}
-	return 0;
+	slog_error("metadata", "cannot append to %s/%s: %s", ms->dir, META_LOG, strerror(e));
+	if (ftruncate(ms->fd, ms->size) != 0 || fdatasync(ms->fd) != 0) {
+		ms->failed_errno = errno ? errno : EIO;
+		slog_error("metadata", "cannot cut the failed record off %s/%s: %s; no more changes "
+			   "are recorded until a restart", ms->dir, META_LOG, strerror(ms->failed_errno));
+	}
+	return -e;
 }
 
 /* ---- replay ---- */
@@ -219,10 +240,13 @@ static int meta_replay_created(struct metadata_store *ms, struct rcursor *c)
 	free(name);
 	t.id = id;
 	t.partition_count = parts;
-	t.partition_shard = calloc((size_t)parts, sizeof(int32_t));
 	uint32_t nconf = rc_uint32(c);
-	if (nconf > META_CONFIGS_MAX)
-		rc_fail(c, RC_TOO_MANY, "configs");
+	/* Nothing is allocated for more than the record can hold: a partition
+	 * takes 4 bytes, a config at least 8. */
+	if (c->err != RC_OK || nconf > META_CONFIGS_MAX ||
+	    rc_left(c) < (size_t)parts * 4 + (size_t)nconf * 8)
+		return -1;
+	t.partition_shard = calloc((size_t)parts, sizeof(int32_t));
 	t.configs = calloc(nconf + 1, sizeof(*t.configs));
 	if (!t.partition_shard || !t.configs) {
 		meta_topic_free(&t);
@@ -294,8 +318,11 @@ static int meta_replay(struct metadata_store *ms, char *err, size_t errlen)
 		if (tail || (bad_crc && last)) {
 			slog_warn("metadata", "%s/%s: torn record at byte %zu; truncating", ms->dir,
 				  META_LOG, pos);
-			if (ftruncate(ms->fd, (off_t)pos) != 0)
+			if (ftruncate(ms->fd, (off_t)pos) != 0) {
+				snprintf(err, errlen, "%s/%s: cannot truncate: %s", ms->dir, META_LOG,
+					 strerror(errno));
 				rc = -1;
+			}
 			break;
 		}
 		if (bad_crc || meta_replay_record(ms, buf + pos + 8, len) != 0) {
@@ -307,6 +334,7 @@ static int meta_replay(struct metadata_store *ms, char *err, size_t errlen)
 		pos += META_RECORD_HEADER_BYTES + len;
 	}
 	free(buf);
+	ms->size = (off_t)pos;
 	return rc;
 }
 

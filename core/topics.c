@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "core/broker.h"
 #include "core/fetch_wait.h"
@@ -143,6 +145,9 @@ static void topics_unlink(struct topic_registry *r, struct topic *t)
 	assert(!"topic not in registry");
 }
 
+/* Directories nftw may hold open while removing a failed creation's files. */
+enum { TOPICS_DISCARD_FDS = 4 };
+
 static void topics_on_advance(void *ctx)
 {
 	fetch_waiters_wake(ctx);
@@ -155,43 +160,88 @@ static int topics_partition_dir(const struct broker *b, const struct topic *t, i
 	return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
 }
 
-/* Opens (creating when new) every partition's log of t. */
-static int topics_open_logs(struct broker *b, struct topic *t, bool clean_shutdown,
-			    const struct checkpoint_entry *recovery, size_t recovery_count)
+/* Opens (creating when new) the log of t's partition i. Returns 0, or
+ * -errno with the reason, naming the directory, in err. */
+static int topics_open_partition(struct broker *b, struct topic *t, int32_t i, bool clean_shutdown,
+				 const struct checkpoint_entry *recovery, size_t recovery_count,
+				 char *err, size_t errlen)
 {
+	char dir[PATH_MAX + 320];
 	struct log_config lc = {
 		.segment_bytes = t->cfg.segment_bytes,
 		.segment_ms = (uint64_t)t->cfg.segment_ms,
 		.index_interval_bytes = t->cfg.index_interval_bytes,
 		.segment_index_bytes = t->cfg.segment_index_bytes,
 	};
-	for (int32_t i = 0; i < t->partition_count; i++) {
-		struct partition *p = &t->partitions[i];
-		char dir[PATH_MAX + 320];
-		char err[256];
-		if (topics_partition_dir(b, t, i, dir, sizeof(dir)) != 0) {
-			slog_error("topics", "partition directory name too long for %s-%d", t->name, i);
-			return -1;
-		}
-		int64_t recovery_point = 0;
-		for (size_t k = 0; k < recovery_count; k++)
-			if (recovery[k].partition == i && strcmp(recovery[k].topic, t->name) == 0)
-				recovery_point = recovery[k].offset;
-		struct log_open_params params = {
-			.dir = dir,
-			.topic_id = t->id,
-			.recovery_point = recovery_point,
-			.clean_shutdown = clean_shutdown,
-			.cfg = &lc,
-			.reactor = b->shards[p->shard].reactor,
-		};
-		if (partition_log_open(&params, &p->log, err, sizeof(err)) != 0) {
-			slog_error("topics", "cannot open %s: %s", dir, err);
-			return -1;
-		}
-		partition_log_set_advance_hook(p->log, topics_on_advance, p);
+	struct partition *p = &t->partitions[i];
+	if (topics_partition_dir(b, t, i, dir, sizeof(dir)) != 0) {
+		snprintf(err, errlen, "%s/%s-%d: directory name too long", b->cfg.log_dir, t->name, i);
+		return -ENAMETOOLONG;
 	}
+	int64_t recovery_point = 0;
+	for (size_t k = 0; k < recovery_count; k++)
+		if (recovery[k].partition == i && strcmp(recovery[k].topic, t->name) == 0)
+			recovery_point = recovery[k].offset;
+	struct log_open_params params = {
+		.dir = dir,
+		.topic_id = t->id,
+		.recovery_point = recovery_point,
+		.clean_shutdown = clean_shutdown,
+		.cfg = &lc,
+		.reactor = b->shards[p->shard].reactor,
+	};
+	int rc = partition_log_open(&params, &p->log, err, errlen);
+	if (rc != 0) {
+		p->log = NULL;
+		return rc;
+	}
+	partition_log_set_advance_hook(p->log, topics_on_advance, p);
 	return 0;
+}
+
+static const char *topics_errno_name(int e)
+{
+	const char *name = strerrorname_np(e);
+	return name ? name : "unknown errno";
+}
+
+static int topics_unlink_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Removes the directory of t's partition i and what it holds, for a
+ * partition without an open log. */
+static int topics_remove_partition_dir(struct broker *b, const struct topic *t, int32_t i)
+{
+	char dir[PATH_MAX + 320];
+	if (topics_partition_dir(b, t, i, dir, sizeof(dir)) != 0)
+		return -ENAMETOOLONG;
+	if (nftw(dir, topics_unlink_entry, TOPICS_DISCARD_FDS, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Undoes a creation that failed: removes the files of the partitions
+ * [0, upto] of t, opened or not. Nothing was recorded, so no topic owns them. */
+static void topics_discard_logs(struct broker *b, struct topic *t, int32_t upto)
+{
+	for (int32_t i = 0; i <= upto && i < t->partition_count; i++) {
+		struct partition *p = &t->partitions[i];
+		int rc;
+		if (p->log) {
+			rc = partition_log_delete(p->log);
+			p->log = NULL;
+		} else {
+			rc = topics_remove_partition_dir(b, t, i);
+		}
+		if (rc != 0)
+			slog_error("topics", "could not remove every file of %s-%d", t->name, i);
+	}
 }
 
 /* A partition whose recorded shard is not an io shard of this layout. */
@@ -418,19 +468,24 @@ int16_t topics_create(struct broker *b, const struct topic_create_args *a, struc
 		topic_free(t);
 		return KERR_UNKNOWN_SERVER_ERROR;
 	}
+	/* The creation is recorded only once every log is open: a failed one
+	 * leaves neither a record nor files behind. */
+	for (int32_t i = 0; i < t->partition_count; i++) {
+		char why[PATH_MAX + 400];
+		int rc = topics_open_partition(b, t, i, true, NULL, 0, why, sizeof(why));
+		if (rc != 0) {
+			slog_error("topics", "creating topic %s: %s [%s]; nothing created", t->name, why,
+				   topics_errno_name(-rc));
+			snprintf(msg, msglen, "cannot create partition %d in %s: %s", i, b->cfg.log_dir,
+				 strerror(-rc));
+			topics_discard_logs(b, t, i);
+			topic_free(t);
+			return KERR_KAFKA_STORAGE_ERROR;
+		}
+	}
 	if (topics_persist(b, t) != 0) {
 		snprintf(msg, msglen, "cannot record the topic in the metadata store");
-		topic_free(t);
-		return KERR_KAFKA_STORAGE_ERROR;
-	}
-	if (topics_open_logs(b, t, true, NULL, 0) != 0) {
-		/* Recorded but unopenable: keep the record (the directory may be
-		 * fixed and the broker restarted) and report it. */
-		snprintf(msg, msglen, "cannot create the partition directories in %s",
-			 b->cfg.log_dir);
-		for (int32_t i = 0; i < t->partition_count; i++)
-			if (t->partitions[i].log)
-				partition_log_close(t->partitions[i].log);
+		topics_discard_logs(b, t, t->partition_count - 1);
 		topic_free(t);
 		return KERR_KAFKA_STORAGE_ERROR;
 	}
@@ -528,8 +583,16 @@ static void topics_delete_on_owner(struct shard_call *call)
 	struct topic *t = ((struct topic_owner_call *)call)->topic;
 	for (int32_t i = 0; i < t->partition_count; i++) {
 		struct partition *p = &t->partitions[i];
-		if (p->shard != s->id || !p->log)
+		if (p->shard != s->id)
 			continue;
+		if (!p->log) {
+			/* Offline since start: its directory goes too, so that the name
+			 * can be created anew without meeting old files. */
+			fetch_waiters_finish(p);
+			if (topics_remove_partition_dir(s->broker, t, i) != 0)
+				slog_error("topics", "could not remove every file of %s-%d", t->name, i);
+			continue;
+		}
 		fetch_waiters_finish(p);
 		struct partition_log *log = p->log;
 		p->log = NULL;
@@ -746,14 +809,26 @@ struct topics_open_all {
 	bool clean_shutdown;
 	const struct checkpoint_entry *recovery;
 	size_t recovery_count;
-	int rc;
+	uint32_t offline;
 };
 
+/* A partition whose log cannot be opened stays offline (no log: every
+ * request for it answers KAFKA_STORAGE_ERROR) and the broker starts anyway;
+ * what a topic's files hold must never make a start impossible. */
 static void topics_open_one(struct topic *t, void *ctx)
 {
 	struct topics_open_all *o = ctx;
-	if (o->rc == 0)
-		o->rc = topics_open_logs(o->b, t, o->clean_shutdown, o->recovery, o->recovery_count);
+	for (int32_t i = 0; i < t->partition_count; i++) {
+		char why[PATH_MAX + 400];
+		int rc = topics_open_partition(o->b, t, i, o->clean_shutdown, o->recovery,
+					       o->recovery_count, why, sizeof(why));
+		if (rc == 0)
+			continue;
+		o->offline++;
+		slog_error("topics", "partition %s-%d: %s [%s]; offline (KAFKA_STORAGE_ERROR) until "
+			   "this is fixed and the broker restarts", t->name, i, why,
+			   topics_errno_name(-rc));
+	}
 }
 
 int topics_load(struct broker *b, bool clean_shutdown)
@@ -779,10 +854,10 @@ int topics_load(struct broker *b, bool clean_shutdown)
 		rc = topics_rebalance(b);
 	struct topics_open_all o = { .b = b, .clean_shutdown = clean_shutdown,
 				     .recovery = recovery, .recovery_count = recovery_count };
-	if (rc == 0) {
+	if (rc == 0)
 		topics_for_each(&b->topics, topics_open_one, &o);
-		rc = o.rc;
-	}
+	if (o.offline)
+		slog_error("topics", "%u partition(s) offline: their logs could not be opened", o.offline);
 	free(recovery);
 	if (rc == 0)
 		rc = metadata_publish(b);

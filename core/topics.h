@@ -33,7 +33,7 @@ struct partition {
 	struct topic *topic;
 	int32_t index;
 	uint32_t shard;
-	struct partition_log *log;
+	struct partition_log *log;    /* NULL: offline, its log could not be opened at start */
 	struct fetch_waiter *waiters; /* fetches long-polling on this partition */
 };
 
@@ -90,9 +90,11 @@ struct topic_create_args {
 
 /* Creates a topic (or only validates). Returns a Kafka error code, with a
  * message for the response's error_message in `msg`. On success and not
- * validate_only, *out (when given) is the new topic, persisted in the
- * metadata store with its logs open; *effective (when given) receives the
- * topic's resulting configuration, also for validate_only. */
+ * validate_only, *out (when given) is the new topic, its logs open, then
+ * persisted in the metadata store; a creation that fails on the way
+ * (KAFKA_STORAGE_ERROR) leaves neither a record nor files. *effective (when
+ * given) receives the topic's resulting configuration, also for
+ * validate_only. */
 int16_t topics_create(struct broker *b, const struct topic_create_args *a, struct topic **out,
 		      struct topic_config *effective, char *msg, size_t msglen);
 /* One owning shard's part of a deletion. */
@@ -131,7 +133,9 @@ struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allo
 
 struct partition *topic_partition(struct topic *t, int32_t index);
 
-/* Opens logs of every topic in the metadata store (startup). */
+/* Opens logs of every topic in the metadata store (startup). A partition
+ * whose log cannot be opened is logged and left offline; it does not stop
+ * the start. */
 int topics_load(struct broker *b, bool clean_shutdown);
 void topics_close_all(struct broker *b);
 

@@ -2,6 +2,7 @@
 #include "proto/group_records.h"
 
 #include <assert.h>
+#include <stdint.h>
 
 enum {
 	GROUP_VALUE_FLEXIBLE_FROM = 4,
@@ -23,6 +24,28 @@ static struct kbytes read_bytes(struct rcursor *c, bool flex)
 static size_t str_size(struct kstr s)
 {
 	return 2 + (size_t)(s.len > 0 ? s.len : 0);
+}
+
+bool group_record_str_fits(struct kstr s)
+{
+	return s.len <= INT16_MAX;
+}
+
+bool group_offset_value_fits(const struct group_offset_value *v)
+{
+	return group_record_str_fits(v->metadata);
+}
+
+bool group_metadata_value_fits(const struct group_metadata_value *v)
+{
+	bool fits = group_record_str_fits(v->protocol_type) && group_record_str_fits(v->protocol) &&
+		    group_record_str_fits(v->leader);
+	for (int32_t i = 0; fits && i < v->member_count; i++) {
+		const struct group_member_value *m = &v->members[i];
+		fits = group_record_str_fits(m->member_id) && group_record_str_fits(m->instance_id) &&
+		       group_record_str_fits(m->client_id) && group_record_str_fits(m->client_host);
+	}
+	return fits;
 }
 
 enum group_record_kind group_record_key_read(struct kbytes key, struct group_record_key *out)
@@ -87,6 +110,10 @@ int group_offset_value_read(struct kbytes value, struct group_offset_value *out)
 	out->metadata = read_str(&c, flex, false);
 	out->commit_timestamp = rc_int64(&c);
 	out->expire_timestamp = version == 1 ? rc_int64(&c) : -1;
+	/* Only -1 means "none" (Kafka's sentinel); any other time before the
+	 * epoch is one long past, which 0 says in our representation. */
+	if (out->expire_timestamp < -1)
+		out->expire_timestamp = 0;
 	if (flex)
 		rc_skip_tagged_fields(&c);
 	return c.err == RC_OK ? 0 : -1;

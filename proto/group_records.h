@@ -10,6 +10,7 @@
 #ifndef SLUICE_PROTO_GROUP_RECORDS_H
 #define SLUICE_PROTO_GROUP_RECORDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,11 @@ struct group_offset_value {
 	int64_t expire_timestamp; /* -1: none (the retention policy decides) */
 };
 
+/* Whether a string fits the records' non-flexible string fields (int16
+ * length); the writers below must only be given strings that do. */
+bool group_record_str_fits(struct kstr s);
+bool group_offset_value_fits(const struct group_offset_value *v);
+
 /* Returns 0, or -1 for a malformed or unknown-version value. */
 int group_offset_value_read(struct kbytes value, struct group_offset_value *out);
 /* Written as v1 when an expire timestamp is set, else v3. */
@@ -85,6 +91,7 @@ struct group_metadata_value {
  * an unknown version or more members than members_cap. */
 int group_metadata_value_read(struct kbytes value, struct group_metadata_value *out,
 			      struct group_member_value *members, int32_t members_cap);
+bool group_metadata_value_fits(const struct group_metadata_value *v);
 size_t group_metadata_value_size(const struct group_metadata_value *v);
 void group_metadata_value_write(struct wcursor *w, const struct group_metadata_value *v);
 

@@ -3,8 +3,9 @@
 # twice (optimised, and with AddressSanitizer + UndefinedBehaviorSanitizer),
 # runs the whole ctest suite against each (the default core layout: one
 # network and one io shard per CPU), runs the integration tests again under
-# other layouts (1 shard; 1 network + 2 io; 4 + 4, more shards than CPUs), and
-# closes with one summary line.
+# other layouts (1 shard; 1 network + 2 io; 4 + 4, more shards than CPUs),
+# runs each libFuzzer target briefly (SLUICE_FUZZ_SECONDS, default 15; long
+# runs: scripts/fuzz.sh), and closes with one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --tests || exit 1
@@ -51,6 +52,10 @@ echo "== sanitizer build (ASan + UBSan) =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 SLUICE_TEST_SANITIZED=1 \
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON -DSLUICE_BENCH=OFF
+
+echo "== fuzz targets (clang libFuzzer, ASan + UBSan; ${SLUICE_FUZZ_SECONDS:-15}s each over the seeds) =="
+CC=clang CXX=clang++ run_suite build-fuzz -DSLUICE_FUZZ=ON -DSLUICE_BENCH=OFF \
+  -DSLUICE_FUZZ_SECONDS="${SLUICE_FUZZ_SECONDS:-15}"
 
 echo "${total_pass} passed, ${total_fail} failed"
 [[ $total_fail -eq 0 ]]

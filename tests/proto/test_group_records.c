@@ -91,6 +91,45 @@ static void test_group_metadata_value(void **state)
 	free(buf);
 }
 
+/* Found by fuzz_group_records: a v1 value's expire time below -1 was kept as
+ * "none" (rewritten as a non-expiring v3); Kafka treats only -1 as none. */
+static void test_expire_before_epoch_is_past(void **state)
+{
+	(void)state;
+	uint8_t v1[2 + 8 + 2 + 8 + 8] = { 0, 1 };
+	struct group_offset_value r;
+	be_store(v1 + 20, (uint64_t)-2, 8);
+	assert_int_equal(group_offset_value_read(view(v1, sizeof(v1)), &r), 0);
+	assert_true(r.expire_timestamp == 0);
+	be_store(v1 + 20, (uint64_t)-1, 8);
+	assert_int_equal(group_offset_value_read(view(v1, sizeof(v1)), &r), 0);
+	assert_true(r.expire_timestamp == -1);
+}
+
+/* Strings longer than an int16 length (possible in the flexible v4 values
+ * Kafka writes, and in ids from flexible requests) do not fit the versions
+ * the writers use. */
+static void test_fits(void **state)
+{
+	(void)state;
+	static char big[INT16_MAX + 2];
+	memset(big, 'm', sizeof(big) - 1);
+	struct kstr longest = { big, INT16_MAX }, too_long = { big, INT16_MAX + 1 };
+	assert_true(group_record_str_fits(longest));
+	assert_false(group_record_str_fits(too_long));
+	assert_true(group_record_str_fits((struct kstr){ NULL, -1 }));
+	struct group_offset_value ov = { .metadata = too_long };
+	assert_false(group_offset_value_fits(&ov));
+	struct group_member_value m = { .member_id = kstr_from_cstr("m"), .instance_id = { NULL, -1 },
+					.client_id = too_long, .client_host = kstr_from_cstr("/h") };
+	struct group_metadata_value gv = { .protocol_type = kstr_from_cstr("consumer"),
+					   .protocol = { NULL, -1 }, .leader = { NULL, -1 },
+					   .member_count = 1, .members = &m };
+	assert_false(group_metadata_value_fits(&gv));
+	m.client_id = longest;
+	assert_true(group_metadata_value_fits(&gv));
+}
+
 static void test_batch_build_and_read(void **state)
 {
 	(void)state;
@@ -126,6 +165,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_offset_key_and_values),
 		cmocka_unit_test(test_group_metadata_value),
+		cmocka_unit_test(test_expire_before_epoch_is_past),
+		cmocka_unit_test(test_fits),
 		cmocka_unit_test(test_batch_build_and_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
