@@ -294,6 +294,24 @@ static void config_unescape(char *s)
 
 enum { CONFIG_LINE_BYTES = 8192 };
 
+/* fgets, and whether the line was longer than the buffer: its rest would
+ * come back from the next fgets as a line of its own (a comment's tail read
+ * as a setting). fgets ends what it read with a NUL, in the last byte only
+ * when it filled the buffer, so NUL bytes in the line cannot hide a cut. A
+ * full buffer is a whole line when its end (newline or end of file) is next. */
+static char *config_read_line(char *line, size_t size, FILE *f, bool *cut)
+{
+	line[size - 1] = 1;
+	if (!fgets(line, (int)size, f))
+		return NULL;
+	*cut = false;
+	if (line[size - 1] == '\0' && line[size - 2] != '\n') {
+		int next = getc(f);
+		*cut = next != EOF && next != '\n';
+	}
+	return line;
+}
+
 int config_load_file(struct broker_config *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
@@ -305,8 +323,14 @@ int config_load_file(struct broker_config *c, const char *path, char *err, size_
 	char logical[CONFIG_LINE_BYTES];
 	size_t logical_len = 0;
 	int lineno = 0, rc = 0;
-	while (rc == 0 && fgets(line, sizeof(line), f)) {
+	bool cut = false;
+	while (rc == 0 && config_read_line(line, sizeof(line), f, &cut)) {
 		lineno++;
+		if (cut) {
+			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+			rc = -1;
+			break;
+		}
 		char *t = logical_len ? config_trim(line) : line;
 		size_t n = strlen(t);
 		while (n && (t[n - 1] == '\n' || t[n - 1] == '\r'))
