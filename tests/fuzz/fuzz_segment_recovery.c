@@ -14,6 +14,7 @@
  * read answers data or an error, never nothing; ranges stay in their files;
  * closing and reopening cleanly gives the same log end. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,23 +43,14 @@ enum {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char fuzz_dir[64];
+static char fuzz_base[64];
+static char fuzz_dir[80];
 
-static void fuzz_prepare_dir(void)
+static void fuzz_empty_dir(void)
 {
-	if (!fuzz_dir[0]) {
-		char base[] = "/dev/shm/sluice-fuzz-XXXXXX";
-		if (!mkdtemp(base))
-			abort();
-		snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/p-0", base);
-		slog_set_level((enum slog_level)(SLOG_ERROR + 1)); /* quiet: damage is the point */
-	}
 	DIR *d = opendir(fuzz_dir);
-	if (!d) {
-		if (mkdir(fuzz_dir, 0755) != 0)
-			abort();
+	if (!d)
 		return;
-	}
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		char path[160];
@@ -68,6 +60,28 @@ static void fuzz_prepare_dir(void)
 		unlink(path);
 	}
 	closedir(d);
+}
+
+static void fuzz_remove_dir(void)
+{
+	fuzz_empty_dir();
+	rmdir(fuzz_dir);
+	rmdir(fuzz_base);
+}
+
+static void fuzz_prepare_dir(void)
+{
+	if (!fuzz_base[0]) {
+		snprintf(fuzz_base, sizeof(fuzz_base), "/dev/shm/sluice-fuzz-XXXXXX");
+		if (!mkdtemp(fuzz_base))
+			abort();
+		snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/p-0", fuzz_base);
+		atexit(fuzz_remove_dir);
+		slog_set_level((enum slog_level)(SLOG_ERROR + 1)); /* quiet: damage is the point */
+	}
+	fuzz_empty_dir();
+	if (mkdir(fuzz_dir, 0755) != 0 && errno != EEXIST)
+		abort();
 }
 
 static void fuzz_write(int64_t base, const char *ext, const uint8_t *p, size_t n)

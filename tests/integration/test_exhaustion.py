@@ -282,7 +282,7 @@ def test_out_of_descriptors_backs_off_and_keeps_a_reserve(make_broker, tmp_path,
         more = connect_many(b.bootstrap, 20) + connect_many(f"127.0.0.1:{b.metrics_port}", 5)
         time.sleep(3)
         close_all(more)
-        assert cpu_seconds(pid) - cpu_before < 1.5, "the broker spins"
+        assert cpu_seconds(pid) - cpu_before < 0.5, "the broker spins"
         assert log_lines(b) - lines_before <= 6, b.log_tail()
         assert open_fds(pid) <= FD_LIMIT
     finally:
