@@ -126,8 +126,8 @@ static void BM_offset_index_lookup(benchmark::State &state)
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		benchmark::DoNotOptimize(offset_index_lookup(idx.data(), static_cast<uint32_t>(idx.size()),
-							     static_cast<int64_t>(x % static_cast<uint64_t>(span))));
+		benchmark::DoNotOptimize(offset_index_find(idx.data(), static_cast<uint32_t>(idx.size()),
+							   static_cast<int64_t>(x % static_cast<uint64_t>(span))));
 	}
 	state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
