@@ -44,6 +44,9 @@ struct bench_log {
 
 	~bench_log()
 	{
+		/* A roll's flush may still be in flight. */
+		while (partition_log_ops_in_flight(log) > 0)
+			reactor_run_once(reactor, 1000000000ull);
 		partition_log_delete(log);
 		reactor_destroy(reactor);
 		std::string cmd = std::string("rm -rf ") + dir;
