@@ -16,7 +16,8 @@ from kafka_wire import Conn, crc32c, list_offsets_v7, produce_v3, uvarint, varin
 BATCHES = 4
 LOOKUPS = 40
 MANY = 200                 # partitions named in one request: past a shard's searches in flight
-ZEROS = 60 << 20           # each batch's first record: inflates to this, under 64 MiB
+ZEROS = 60 << 20           # each batch's first record: inflates to this, under INFLATED_MAX
+INFLATED_MAX = 64 << 20    # sluice.batch.inflated.max.bytes for these brokers (default 16 MiB)
 T0 = 1_700_000_000_000
 ROUND_TRIP_MAX_S = 2.0     # generous: it took seconds before the lookups left the loop
 LOOKUPS_DEADLINE_S = 240
@@ -80,7 +81,8 @@ def metadata_round_trip_s(conn):
 
 
 def test_bomb_lookups_leave_the_loop_free(make_broker):
-    b = make_broker({"num.network.threads": 1, "num.io.threads": 1})
+    b = make_broker({"num.network.threads": 1, "num.io.threads": 1,
+                     "sluice.batch.inflated.max.bytes": INFLATED_MAX})
     c = Conn(b.bootstrap, timeout=60)
     for i in range(BATCHES):
         assert produce_v3(c, "bombs", 0, gzip_bomb_batch(T0 + 10 * i)) == (0, 2 * i)
@@ -130,7 +132,8 @@ def test_more_searches_than_a_shard_runs_at_once(make_broker):
     """Requests naming one partition hundreds of times: more searches than a
     shard holds in flight; the rest wait their turn and every one is answered
     in its place."""
-    b = make_broker({"num.network.threads": 1, "num.io.threads": 1})
+    b = make_broker({"num.network.threads": 1, "num.io.threads": 1,
+                     "sluice.batch.inflated.max.bytes": INFLATED_MAX})
     c = Conn(b.bootstrap, timeout=60)
     for i in range(BATCHES):
         assert produce_v3(c, "many", 0, gzip_bomb_batch(T0 + 10 * i, 1 << 20)) == (0, 2 * i)
@@ -158,7 +161,8 @@ def test_topic_deleted_under_bomb_lookups(make_broker):
     costs nothing, each lookup is answered (with its offset, or as for a
     topic that no longer exists) and the broker goes on."""
     from confluent_kafka.admin import AdminClient
-    b = make_broker({"num.network.threads": 1, "num.io.threads": 1})
+    b = make_broker({"num.network.threads": 1, "num.io.threads": 1,
+                     "sluice.batch.inflated.max.bytes": INFLATED_MAX})
     c = Conn(b.bootstrap, timeout=60)
     for i in range(BATCHES):
         assert produce_v3(c, "doomed", 0, gzip_bomb_batch(T0 + 10 * i)) == (0, 2 * i)
@@ -202,7 +206,8 @@ def test_stored_batch_that_does_not_inflate(make_broker):
     """A batch on disk whose CRC holds but whose gzip payload is damaged (as a
     log written elsewhere may have): its search fails on the helper, the
     lookup answers CORRUPT_MESSAGE, and the shard logs it once per interval."""
-    b = make_broker({"num.network.threads": 1, "num.io.threads": 1})
+    b = make_broker({"num.network.threads": 1, "num.io.threads": 1,
+                     "sluice.batch.inflated.max.bytes": INFLATED_MAX})
     c = Conn(b.bootstrap, timeout=60)
     assert produce_v3(c, "damaged", 0, gzip_bomb_batch(T0, 1 << 20)) == (0, 0)
     c.close()
