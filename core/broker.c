@@ -266,7 +266,6 @@ static int broker_shards_create(struct broker *b)
 		return -1;
 	for (uint32_t i = 0; i < b->shard_count; i++) {
 		struct shard *s = &b->shards[i];
-		char err[256];
 		s->id = i;
 		s->broker = b;
 		s->listen_fd = -1;
@@ -277,6 +276,12 @@ static int broker_shards_create(struct broker *b)
 		conn_shard_init(s);
 		io_timer_init(&s->housekeeping_timer);
 		io_timer_init(&s->reaper_timer);
+	}
+	/* Every shard is initialised above before any ring is made: a start
+	 * that fails below stops the shards it never reached, too. */
+	for (uint32_t i = 0; i < b->shard_count; i++) {
+		struct shard *s = &b->shards[i];
+		char err[256];
 		/* Rings are single-issuer: every shard but the first (the main
 		 * thread's) takes its ring over on its own thread. */
 		struct reactor_config rc = { .sq_entries = SHARD_SQ_ENTRIES,
@@ -344,7 +349,7 @@ int broker_start(struct broker *b)
 	return 0;
 }
 
-void broker_run(struct broker *b)
+int broker_run(struct broker *b)
 {
 	struct shard *s0 = &b->shards[0];
 	uint32_t spawned = 1;
@@ -365,6 +370,7 @@ void broker_run(struct broker *b)
 	shard_run(s0);
 	for (uint32_t i = 1; i < spawned; i++)
 		pthread_join(b->shards[i].thread, NULL);
+	return atomic_load(&b->start_abandoned) ? -1 : 0;
 }
 
 static void broker_sync_topic(struct topic *t, void *ctx)

@@ -48,7 +48,7 @@ struct broker {
  * unclean stop), then the listener. Returns 0 or -1 after logging why. */
 int broker_start(struct broker *b);
 /* Runs the shards until stop_requested. */
-void broker_run(struct broker *b);
+int broker_run(struct broker *b);
 /* Syncs logs, writes checkpoints and the clean-shutdown marker, closes. */
 void broker_stop(struct broker *b);
 

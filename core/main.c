@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 		broker_stop(b);
 		return 1;
 	}
-	broker_run(b);
+	rc = broker_run(b);
 	broker_stop(b);
-	return 0;
+	return rc == 0 ? 0 : 1;
 }
