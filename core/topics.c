@@ -4,11 +4,11 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 

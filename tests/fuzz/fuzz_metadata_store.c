@@ -35,6 +35,16 @@ static char fuzz_log_path[128];
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The scratch directory goes when the run ends. */
+static void fuzz_remove_dir(void)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "%s/meta.properties", fuzz_dir);
+	unlink(path);
+	unlink(fuzz_log_path);
+	rmdir(fuzz_dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -52,6 +62,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fprintf(f, "node.id=%d\ncluster.id=fuzzfuzzfuzzfuzzfuzzzz\nversion=1\n", FUZZ_NODE_ID);
 	assert(fclose(f) == 0);
 	snprintf(fuzz_log_path, sizeof(fuzz_log_path), "%s/__sluice_metadata.log", fuzz_dir);
+	atexit(fuzz_remove_dir);
 	return 0;
 }
 
