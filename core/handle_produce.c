@@ -10,7 +10,11 @@
  * The connection's shard resolves topics in the metadata image and sends each
  * io shard the partitions it owns (validation and appends run there, on the
  * request's own buffer); a topic to auto-create sends the whole request to the
- * control shard first. */
+ * control shard first. The owner's loop inflates at most
+ * PRODUCE_INLINE_INFLATED_MAX_BYTES of a batch itself: a larger one (a bomb,
+ * or a legitimately large batch) is validated on the owner's offload helper,
+ * and the produce parts that reach the owner after it wait behind it, so
+ * that offsets follow arrival order. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
