@@ -13,8 +13,8 @@
  * control shard first. The owner's loop inflates at most
  * PRODUCE_INLINE_INFLATED_MAX_BYTES of a batch itself: a larger one (a bomb,
  * or a legitimately large batch) is validated on the owner's offload helper,
- * and the produce parts that reach the owner after it wait behind it, so
- * that offsets follow arrival order. */
+ * and the produce parts that reach the owner after it and name one of its
+ * partitions wait behind it, so that offsets follow arrival order. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +43,9 @@ enum {
 	 * (librdkafka's batch.size is 1 MB of records) fits, and inflating
 	 * this much costs the loop a millisecond or two even for gzip. */
 	PRODUCE_INLINE_INFLATED_MAX_BYTES = 1 << 20,
+	/* Partition comparisons one arriving part may spend to learn that it
+	 * can go past the parts waiting (past this it waits behind them). */
+	PRODUCE_QUEUE_COMPARISONS_MAX = 4096,
 };
 /* What one produce part may spend on its loop validating compressed
  * batches: past it, its later compressed batches go to the helper, so that
@@ -305,8 +308,8 @@ static void produce_wait(struct shard *s, struct produce_shard *ps)
 
 /* Looks at the part's partitions in request order: validates each inline
  * and appends it, until one is a compressed batch too large for the loop
- * (or past the part's inline time): from there on the part waits, at the
- * head of the shard's produce queue, its compressed batches are handed to
+ * (or past the part's inline time): from there on the part waits in the
+ * shard's produce queue; at its head, its compressed batches are handed to
  * the helper and the rest is appended, in order, once they are back.
  * `stale`: the part has waited, its partitions are looked up again. */
 static void produce_shard_start(struct shard *s, struct produce_shard *ps, bool stale)
@@ -316,7 +319,7 @@ static void produce_shard_start(struct shard *s, struct produce_shard *ps, bool 
 								      : PRODUCE_INLINE_INFLATED_MAX_BYTES;
 	uint64_t spent_ns = 0;
 	ps->started = true;
-	for (struct produce_part *part = ps->parts; part; part = part->next) {
+	for (struct produce_part *part = ps->resume ? ps->resume : ps->parts; part; part = part->next) {
 		if (stale && !produce_resolve(s, part))
 			continue;
 		bool compressed = produce_compressed(part->in);
@@ -343,12 +346,19 @@ static void produce_shard_start(struct shard *s, struct produce_shard *ps, bool 
 			if (!to_helper)
 				produce_append(s, part, &v);
 		}
-		if (to_helper) {
-			ps->resume = part;
-			if (!ps->waiting)
-				produce_wait(s, ps);
-			produce_hand_over(s, ps, part);
+		if (!to_helper)
+			continue;
+		ps->resume = part;
+		if (!ps->waiting && s->produce_waiting) {
+			/* It went past the parts waiting: it waits behind them
+			 * now, and hands over once at the head. */
+			ps->started = false;
+			produce_wait(s, ps);
+			return;
 		}
+		if (!ps->waiting)
+			produce_wait(s, ps);
+		produce_hand_over(s, ps, part);
 	}
 }
 
@@ -391,9 +401,33 @@ static void produce_queue_drain(struct shard *s)
 	}
 }
 
-/* Offsets follow the order in which produce parts reach the owner: while a
- * part waits for the helper, every later one waits behind it, whatever its
- * partitions. */
+static bool produce_same_partition(const struct produce_part *a, const struct produce_part *b)
+{
+	return a->in->index == b->in->index &&
+	       memcmp(&a->topic_id, &b->topic_id, sizeof(a->topic_id)) == 0;
+}
+
+/* Whether a part just arrived names a partition that a waiting part has not
+ * answered yet (or the queue is too long to tell cheaply). */
+static bool produce_behind_waiting(const struct shard *s, const struct produce_shard *ps)
+{
+	uint32_t comparisons = 0;
+	for (const struct produce_shard *w = s->produce_waiting; w; w = w->next_waiting)
+		for (const struct produce_part *a = w->resume ? w->resume : w->parts; a; a = a->next) {
+			if (a->state == PART_ANSWERED)
+				continue;
+			for (const struct produce_part *b = ps->parts; b; b = b->next)
+				if (produce_same_partition(a, b) ||
+				    ++comparisons > PRODUCE_QUEUE_COMPARISONS_MAX)
+					return true;
+		}
+	return false;
+}
+
+/* Offsets follow, per partition, the order in which produce parts reach the
+ * owner: a part that names a partition of a waiting part waits behind it
+ * (behind the whole queue); one that does not goes past the queue, so that
+ * bombs queued for the helper delay only those who write where they do. */
 static void produce_shard_run(struct shard_call *call)
 {
 	struct produce_shard *ps = container_of(call, struct produce_shard, call);
@@ -401,7 +435,7 @@ static void produce_shard_run(struct shard_call *call)
 	/* One extra count so that appends completing during the loop cannot
 	 * return the call before every partition has been looked at. */
 	ps->pending = 1;
-	if (s->produce_waiting) {
+	if (s->produce_waiting && produce_behind_waiting(s, ps)) {
 		produce_wait(s, ps);
 		return;
 	}

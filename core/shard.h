@@ -60,7 +60,7 @@ struct shard {
 	uint32_t time_searches;
 	struct list_offsets_shard *time_search_waiting, *time_search_waiting_tail;
 	/* Produce parts (handle_produce.c) waiting, in arrival order, behind
-	 * the first one whose batches are being validated on the helper. */
+	 * the first one, whose batches are being validated on the helper. */
 	struct produce_shard *produce_waiting, *produce_waiting_tail;
 	struct group_coordinator *groups; /* groups whose __consumer_offsets partition is ours */
 	struct metadata_sync_shard sync;

@@ -138,24 +138,37 @@ def create_topic(bootstrap, name, partitions):
     admin.create_topics([NewTopic(name, partitions, 1)])[name].result(60)
 
 
-def test_metadata_answered_before_a_produce_of_bombs(make_broker):
+def answered_first(conn, other):
+    """Whether conn's response comes before other's."""
+    ready, _, _ = select.select([conn.sock, other.sock], [], [], WAIT_S)
+    return conn.sock in ready and other.sock not in ready
+
+
+def test_others_answered_before_a_produce_of_bombs(make_broker):
     """Twenty bombs in one request used to hold the shard for twenty times
     the bound's inflation (seconds at 64 MiB): a Metadata request sent on
-    another connection while it ran was answered only after it."""
+    another connection while it ran was answered only after it, and so was
+    a produce to another topic."""
     b = make_broker(one_shard())
     create_topic(b.bootstrap, "bombs", BOMB_PARTITIONS)
     c = Conn(b.bootstrap, timeout=WAIT_S)
     probe = Conn(b.bootstrap, timeout=WAIT_S)
     metadata_round_trip_s(probe)
+    victim = Conn(b.bootstrap, timeout=WAIT_S)
+    send_produce(victim, "victim", [(0, record_batch([b"before"]))])
+    assert read_produce(victim) == [(0, 0, 0)]
     payload = bomb()
     send_produce(c, "bombs", [(p, payload) for p in range(BOMB_PARTITIONS)])
     time.sleep(0.2)  # the produce has reached the shard
     probe.request(3, 1, struct.pack(">i", 0))
-    ready, _, _ = select.select([c.sock, probe.sock], [], [], WAIT_S)
-    first_is_metadata = probe.sock in ready and c.sock not in ready
+    metadata_first = answered_first(probe, c)
     probe.response()
+    send_produce(victim, "victim", [(0, record_batch([b"during"]))])
+    victim_first = answered_first(victim, c)
+    assert read_produce(victim) == [(0, 0, 1)]
     answers = read_produce(c)
-    assert first_is_metadata, "the Metadata response waited for the bombs' validation"
+    assert metadata_first, "the Metadata response waited for the bombs' validation"
+    assert victim_first, "a produce to another topic waited for the bombs' validation"
     assert [(p, err) for p, err, _ in answers] == [(p, MESSAGE_TOO_LARGE)
                                                    for p in range(BOMB_PARTITIONS)]
     assert_nothing_stored(probe, "bombs", BOMB_PARTITIONS)
@@ -208,30 +221,46 @@ def test_round_trips_stay_short_under_bombs(make_broker):
 
 def test_offsets_follow_request_order(make_broker):
     """Pipelined on one connection, large batches (validated on the helper)
-    and small plain ones (validated on the loop) to one partition: the
-    offsets are handed out in request order and every record is stored
-    once, where its request's offsets say."""
+    and small plain ones (validated on the loop) to two partitions, some
+    requests naming both, and large ones to another topic (which go past the
+    requests waiting, then wait themselves): each partition hands out its
+    offsets in request order and stores every record once, where its
+    request's offsets say."""
     b = make_broker(one_shard())
+    create_topic(b.bootstrap, "order", 2)
+    create_topic(b.bootstrap, "side", 1)
     c = Conn(b.bootstrap, timeout=WAIT_S)
+
+    def large(tag):
+        return (tag, LARGE_RECORDS, large_batch(tag))
+
+    def small(tag):
+        return (tag, 2, record_batch([tag + b"/0:", tag + b"/1:"]))
+
     requests = []
-    for i in range(16):
-        if i % 3 == 0:
-            requests.append((b"L%d" % i, LARGE_RECORDS, large_batch(b"L%d" % i)))
+    for i in range(24):
+        kind = i % 4
+        if kind == 0:
+            requests.append(("order", [(0, large(b"L%d" % i))]))
+        elif kind == 1:
+            requests.append(("order", [(0, small(b"S%d" % i)), (1, small(b"T%d" % i))]))
+        elif kind == 2:
+            requests.append(("order", [(1, large(b"M%d" % i)), (0, small(b"U%d" % i))]))
         else:
-            requests.append((b"S%d" % i, 2, record_batch([b"S%d/0:" % i, b"S%d/1:" % i])))
-    for _, _, records in requests:
-        send_produce(c, "order", [(0, records)])
-    bases = []
-    for _ in requests:
-        [(partition, err, base)] = read_produce(c)
-        assert (partition, err) == (0, 0)
-        bases.append(base)
-    expected, offset = [], 0
-    for (tag, count, _), base in zip(requests, bases):
-        assert base == offset, (tag, bases)
-        expected += [(offset + k, b"%s/%d:" % (tag, k)) for k in range(count)]
-        offset += count
-    assert stored_records(c, "order", 0) == expected
+            requests.append(("side", [(0, large(b"X%d" % i))]))
+    for topic, parts in requests:
+        send_produce(c, topic, [(p, records) for p, (_, _, records) in parts])
+    offsets, expected = {}, {}
+    for topic, parts in requests:
+        answers = read_produce(c)
+        for (p, (tag, count, _)), (partition, err, base) in zip(parts, answers):
+            at = offsets.get((topic, p), 0)
+            assert (partition, err, base) == (p, 0, at), (topic, tag, answers)
+            expected.setdefault((topic, p), []).extend(
+                (at + k, b"%s/%d:" % (tag, k)) for k in range(count))
+            offsets[(topic, p)] = at + count
+    for (topic, p), records in expected.items():
+        assert stored_records(c, topic, p) == records
     c.close()
 
 
