@@ -278,8 +278,11 @@ static void produce_validate_done(struct offload_job *job)
 	struct shard *s = ps->call.target;
 	part->state = PART_VALIDATED;
 	/* Only the queue's head hands validations over. */
-	if (s->produce_waiting != ps || ps->on_helper == 0)
+	if (s->produce_waiting != ps || ps->on_helper == 0) {
+		slog_error("produce", "shard %u: a validation came back to a part that is not the "
+			   "head of the produce queue", s->id);
 		abort();
+	}
 	if (--ps->on_helper == 0)
 		produce_queue_drain(s);
 }
