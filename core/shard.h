@@ -22,6 +22,7 @@ struct shard_outbox;
 struct log_grave;
 struct offload;
 struct list_offsets_shard;
+struct produce_shard;
 
 /* Shard 0 is also the control shard: it owns the topic registry (and
  * publishes it, metadata_sync.h) and creates __consumer_offsets. */
@@ -58,6 +59,9 @@ struct shard {
 	 * (bounded: each holds a descriptor) and the calls waiting for room. */
 	uint32_t time_searches;
 	struct list_offsets_shard *time_search_waiting, *time_search_waiting_tail;
+	/* Produce parts (handle_produce.c) waiting, in arrival order, behind
+	 * the first one, whose batches are being validated on the helper. */
+	struct produce_shard *produce_waiting, *produce_waiting_tail;
 	struct group_coordinator *groups; /* groups whose __consumer_offsets partition is ours */
 	struct metadata_sync_shard sync;
 	struct log_grave *graveyard;  /* logs of deleted partitions with writes in flight */

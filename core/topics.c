@@ -537,12 +537,23 @@ struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allo
 
 static const uint64_t TOPICS_REAP_INTERVAL_NS = 10ull * 1000 * 1000;
 
-/* A deleted partition's log whose writes are still in flight. */
+/* A deleted partition's log whose writes are still in flight, and the
+ * owner's part of the deletion, which returns once its files are gone: the
+ * name may be created anew as soon as the deletion is answered. */
 struct log_grave {
 	struct log_grave *next;
 	struct partition_log *log;
+	struct shard_call *deletion;
 	char name[TOPIC_NAME_MAX + 16];
 };
+
+static bool topics_grave_of(const struct log_grave *g, const struct shard_call *deletion)
+{
+	for (; g; g = g->next)
+		if (g->deletion == deletion)
+			return true;
+	return false;
+}
 
 static void topics_remove_log(struct partition_log *log, const char *name)
 {
@@ -550,8 +561,10 @@ static void topics_remove_log(struct partition_log *log, const char *name)
 		slog_error("topics", "could not remove every file of %s", name);
 }
 
-/* The owner's graveyard: removes logs whose writes have completed. */
-static void topics_reap_graves(struct shard *s)
+/* The owner's graveyard: removes logs whose writes have completed, and
+ * returns the deletions that waited for them (`answer`: the loops still
+ * run; at stop, after them, nobody is left to answer). */
+static void topics_reap_graves(struct shard *s, bool answer)
 {
 	struct log_grave **pp = &s->graveyard;
 	while (*pp) {
@@ -562,6 +575,8 @@ static void topics_reap_graves(struct shard *s)
 		}
 		topics_remove_log(g->log, g->name);
 		*pp = g->next;
+		if (answer && !topics_grave_of(s->graveyard, g->deletion))
+			shard_call_return(g->deletion);
 		free(g);
 	}
 }
@@ -569,7 +584,7 @@ static void topics_reap_graves(struct shard *s)
 static void topics_on_reaper(struct io_timer *timer)
 {
 	struct shard *s = container_of(timer, struct shard, reaper_timer);
-	topics_reap_graves(s);
+	topics_reap_graves(s, true);
 	if (s->graveyard)
 		io_timer_arm(s->reactor, &s->reaper_timer, TOPICS_REAP_INTERVAL_NS, topics_on_reaper);
 }
@@ -611,6 +626,7 @@ static void topics_delete_on_owner(struct shard_call *call)
 			continue;
 		}
 		g->log = log;
+		g->deletion = call;
 		snprintf(g->name, sizeof(g->name), "%s", name);
 		g->next = s->graveyard;
 		s->graveyard = g;
@@ -618,7 +634,8 @@ static void topics_delete_on_owner(struct shard_call *call)
 			io_timer_arm(s->reactor, &s->reaper_timer, TOPICS_REAP_INTERVAL_NS,
 				     topics_on_reaper);
 	}
-	shard_call_return(call);
+	if (!topics_grave_of(s->graveyard, call))
+		shard_call_return(call);
 }
 
 static void topics_deletion_finish(struct topic_deletion *d)
@@ -877,7 +894,7 @@ void topics_close_all(struct broker *b)
 {
 	for (uint32_t k = 0; b->shards && k < b->shard_count; k++) {
 		struct shard *s = &b->shards[k];
-		topics_reap_graves(s);
+		topics_reap_graves(s, false);
 		if (io_timer_armed(&s->reaper_timer))
 			io_timer_stop(s->reactor, &s->reaper_timer);
 		while (s->graveyard) {
