@@ -506,6 +506,8 @@ static void produce_topic(struct produce_ctx *ctx, struct produce_request_topic_
 		struct produce_response_partition_produce_response *po = &out->partition_responses[i];
 		produce_response_partition_produce_response_init(po);
 		po->index = in->partition_data[i].index;
+		/* Kafka answers a partition that failed with no offset at all. */
+		po->base_offset = -1;
 		if (!t)
 			po->error_code = topic_error;
 		else

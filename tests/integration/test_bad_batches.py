@@ -115,8 +115,9 @@ def test_bad_compressed_batches_refused(make_broker, codec):
     c = Conn(b.bootstrap)
     for name, records, expected in bad_batches(codec):
         topic = f"bad-{codec}-{name.replace(' ', '-').replace('^', '')}"
-        err, _ = produce_v3(c, topic, 0, records)
+        err, base = produce_v3(c, topic, 0, records)
         assert err == expected, f"{codec} {name}: error {err}, expected {expected}"
+        assert base == -1, f"{codec} {name}: a refused batch answered base offset {base}"
         assert_nothing_stored(b, topic)
     good = batch(codec, compress(codec, b"".join(record(i, b"ok") for i in range(5))), 5)
     assert produce_v3(c, f"good-{codec}", 0, good) == (0, 0)
