@@ -11,8 +11,8 @@
 #include "batch_fixture.h"
 
 extern "C" {
-#include "core/offset_index.h"
-#include "core/partition_log.h"
+#include "core/log/offset_index.h"
+#include "core/log/partition_log.h"
 }
 
 namespace {

@@ -12,16 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/conn.h"
-#include "core/group_coordinator.h"
-#include "core/log.h"
-#include "core/log_checkpoint.h"
-#include "core/metadata_store.h"
-#include "core/metrics_http.h"
-#include "core/partition_log.h"
-#include "core/request.h"
-#include "core/shard.h"
-#include "core/shard_mail.h"
+#include "core/net/conn.h"
+#include "core/group/group_coordinator.h"
+#include "core/slog.h"
+#include "core/log/log_checkpoint.h"
+#include "core/meta/metadata_store.h"
+#include "core/net/metrics_http.h"
+#include "core/log/partition_log.h"
+#include "core/net/request.h"
+#include "core/shard/shard.h"
+#include "core/shard/shard_mail.h"
 #include "io/offload.h"
 
 /* Kafka's name for the marker, so that either can tell how the other stopped. */

@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 #include "core/config.h"
-#include "core/metadata_sync.h"
-#include "core/topics.h"
+#include "core/shard/metadata_sync.h"
+#include "core/meta/topics.h"
 
 struct metadata_store;
 struct shard;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
+#include "core/slog.h"
 
 enum { OFFSETS_TOPIC_PARTITIONS_MAX = 10000 }; /* TOPIC_PARTITIONS_MAX in topics.h */
 

@@ -13,7 +13,7 @@
 
 #include "core/broker.h"
 #include "core/config.h"
-#include "core/log.h"
+#include "core/slog.h"
 
 static struct broker the_broker;
 

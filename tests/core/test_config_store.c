@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "core/config.h"
-#include "core/metadata_store.h"
-#include "core/topic_config.h"
+#include "core/meta/metadata_store.h"
+#include "core/meta/topic_config.h"
 #include "proto/kafka_errors.h"
 
 static void test_properties_file(void **state)

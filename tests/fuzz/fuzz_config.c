@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
-#include "core/log.h"
+#include "core/slog.h"
 
 enum { FUZZ_SET_KEY_BYTES = 256 }; /* main.c's bound on a --set key */
 

@@ -23,8 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/metadata_store.h"
+#include "core/slog.h"
+#include "core/meta/metadata_store.h"
 #include "proto/crc32c.h"
 
 enum { FUZZ_NODE_ID = 1 };

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/metrics_http.h"
+#include "core/net/metrics_http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

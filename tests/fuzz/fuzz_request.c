@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/request.h"
+#include "core/net/request.h"
 #include "proto/arena.h"
 #include "proto/header.h"
 #include "proto/messages.h"

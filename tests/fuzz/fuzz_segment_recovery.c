@@ -23,8 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/partition_log.h"
+#include "core/slog.h"
+#include "core/log/partition_log.h"
 #include "proto/crc32c.h"
 #include "proto/cursor.h"
 #include "proto/kafka_errors.h"

@@ -1,0 +1,64 @@
+/* ApiVersions (key 18), v0-v4: the APIs and versions this broker serves,
+ * exactly the dispatch table. */
+#include <ctype.h>
+
+#include "core/api/handlers.h"
+#include "core/net/request.h"
+#include "proto/kafka_errors.h"
+#include "proto/messages.h"
+
+/* Kafka's rule for client software names and versions (v3+):
+ * [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? */
+static bool client_software_field_valid(struct kstr s)
+{
+	if (s.len <= 0)
+		return false;
+	for (int32_t i = 0; i < s.len; i++) {
+		unsigned char ch = (unsigned char)s.ptr[i];
+		bool edge = i == 0 || i == s.len - 1;
+		if (!isalnum(ch) && (edge || (ch != '-' && ch != '.')))
+			return false;
+	}
+	return true;
+}
+
+static void api_versions_respond(struct request *req, int16_t version, int16_t error_code)
+{
+	struct api_versions_response r;
+	api_versions_response_init(&r);
+	r.error_code = error_code;
+	size_t n;
+	const struct api_entry *apis = api_entries(&n);
+	r.api_keys = request_alloc(req, n, sizeof(*r.api_keys));
+	if (r.api_keys) {
+		r.api_keys_count = (int32_t)n;
+		for (size_t i = 0; i < n; i++) {
+			r.api_keys[i].api_key = apis[i].key;
+			r.api_keys[i].min_version = apis[i].min_version;
+			r.api_keys[i].max_version = apis[i].max_version;
+		}
+	}
+	size_t size = api_versions_response_size(&r, version);
+	api_versions_response_encode(request_response_begin(req, size, 0, 0), version, &r);
+	request_finish(req);
+}
+
+void handle_api_versions(struct request *req)
+{
+	struct api_versions_request q;
+	int16_t version = req->header.api_version;
+	if (api_versions_request_decode(&req->body, version, &req->arena, &q) != 0) {
+		request_reject_malformed(req);
+		return;
+	}
+	int16_t error_code = KERR_NONE;
+	if (version >= 3 && (!client_software_field_valid(q.client_software_name) ||
+			     !client_software_field_valid(q.client_software_version)))
+		error_code = KERR_INVALID_REQUEST;
+	api_versions_respond(req, version, error_code);
+}
+
+void handle_api_versions_unsupported(struct request *req)
+{
+	api_versions_respond(req, 0, KERR_UNSUPPORTED_VERSION);
+}

@@ -1,0 +1,91 @@
+/* FindCoordinator (key 10), v0-v6: this broker coordinates every group (its
+ * __consumer_offsets partitions are all here, created on first use); batched
+ * keys from v4. sluice has no transaction coordinator, so transactional ids
+ * are refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as produce does. */
+#include "core/broker.h"
+#include "core/group/group_coordinator.h"
+#include "core/api/handlers.h"
+#include "core/net/request.h"
+#include "proto/kafka_errors.h"
+#include "proto/messages.h"
+
+enum { KEY_TYPE_GROUP = 0, KEY_TYPE_TRANSACTION = 1 };
+
+struct coordinator_answer {
+	int16_t error;
+	struct kstr message;
+	int32_t node_id;
+	struct kstr host;
+	int32_t port;
+};
+
+static void coordinator_find(struct broker *b, struct kstr key, int8_t key_type,
+			     struct coordinator_answer *out)
+{
+	*out = (struct coordinator_answer){ .error = KERR_NONE, .message = { NULL, -1 },
+					    .node_id = -1, .host = { "", 0 }, .port = -1 };
+	if (key_type == KEY_TYPE_TRANSACTION) {
+		out->error = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+		out->message = kstr_from_cstr("sluice does not support transactions");
+		return;
+	}
+	if (key_type != KEY_TYPE_GROUP || key.len < 0) {
+		out->error = KERR_INVALID_REQUEST;
+		out->message = kstr_from_cstr("unknown coordinator key type");
+		return;
+	}
+	int32_t partition;
+	if (!group_coordinator_route(b, key, &partition, &out->error)) {
+		out->message = kstr_from_cstr("the group coordinator is not available");
+		return;
+	}
+	out->node_id = b->cfg.node_id;
+	out->host = kstr_from_cstr(b->cfg.advertised_host);
+	out->port = b->cfg.advertised_port;
+}
+
+void handle_find_coordinator(struct request *req)
+{
+	struct broker *b = request_broker(req);
+	int16_t version = req->header.api_version;
+	struct find_coordinator_request q;
+	if (find_coordinator_request_decode(&req->body, version, &req->arena, &q) != 0) {
+		request_reject_malformed(req);
+		return;
+	}
+	struct find_coordinator_response r;
+	find_coordinator_response_init(&r);
+	if (version < 4) {
+		struct coordinator_answer a;
+		coordinator_find(b, q.key, q.key_type, &a);
+		r.error_code = a.error;
+		r.error_message = a.message;
+		r.node_id = a.node_id;
+		r.host = a.host;
+		r.port = a.port;
+	} else {
+		r.coordinators = request_alloc(req, (size_t)q.coordinator_keys_count + 1,
+					       sizeof(*r.coordinators));
+		if (!r.coordinators) {
+			req->body.err = RC_ALLOC;
+			request_reject_malformed(req);
+			return;
+		}
+		r.coordinators_count = q.coordinator_keys_count;
+		for (int32_t i = 0; i < q.coordinator_keys_count; i++) {
+			struct find_coordinator_response_coordinator *c = &r.coordinators[i];
+			struct coordinator_answer a;
+			find_coordinator_response_coordinator_init(c);
+			coordinator_find(b, q.coordinator_keys[i], q.key_type, &a);
+			c->key = q.coordinator_keys[i];
+			c->error_code = a.error;
+			c->error_message = a.message;
+			c->node_id = a.node_id;
+			c->host = a.host;
+			c->port = a.port;
+		}
+	}
+	size_t size = find_coordinator_response_size(&r, version);
+	find_coordinator_response_encode(request_response_begin(req, size, 0, 0), version, &r);
+	request_finish(req);
+}

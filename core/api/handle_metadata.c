@@ -1,0 +1,151 @@
+/* Metadata (key 3), v0-v12: brokers, the cluster id, and topics with their
+ * partitions. A single node leads every partition; topics named in the
+ * request are auto-created when both the broker and the request allow it.
+ * Runs on the connection's shard from the metadata image; a topic to create
+ * sends the request to the control shard, which owns the registry. */
+#include "core/broker.h"
+#include "core/api/handlers.h"
+#include "core/meta/metadata_image.h"
+#include "core/meta/metadata_store.h"
+#include "core/net/request.h"
+#include "proto/kafka_errors.h"
+#include "proto/messages.h"
+
+/* Kafka's "no authorized operations were requested" value. */
+static const int32_t AUTHORIZED_OPERATIONS_OMITTED = INT32_MIN;
+
+struct metadata_fill {
+	struct request *req;
+	struct metadata_response *resp;
+	int32_t *self;  /* the one-element replica list: this node */
+	bool failed;
+};
+
+static void metadata_topic_fill(struct metadata_fill *f, struct metadata_response_metadata_response_topic *out,
+				struct topic *t)
+{
+	out->error_code = KERR_NONE;
+	out->name.ptr = t->name;
+	out->name.len = (int32_t)t->name_len;
+	out->topic_id = t->id;
+	out->is_internal = t->internal;
+	out->topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+	out->partitions = request_alloc(f->req, (size_t)t->partition_count, sizeof(*out->partitions));
+	if (!out->partitions) {
+		f->failed = true;
+		return;
+	}
+	out->partitions_count = t->partition_count;
+	for (int32_t i = 0; i < t->partition_count; i++) {
+		struct metadata_response_metadata_response_partition *p = &out->partitions[i];
+		metadata_response_metadata_response_partition_init(p);
+		p->partition_index = i;
+		p->leader_id = f->self[0];
+		p->leader_epoch = 0;
+		p->replica_nodes = f->self;
+		p->replica_nodes_count = 1;
+		p->isr_nodes = f->self;
+		p->isr_nodes_count = 1;
+		p->offline_replicas_count = 0;
+	}
+}
+
+static void metadata_all_topics_add(struct metadata_fill *f, struct topic *t)
+{
+	if (f->failed)
+		return;
+	struct metadata_response_metadata_response_topic *out = &f->resp->topics[f->resp->topics_count++];
+	metadata_response_metadata_response_topic_init(out);
+	metadata_topic_fill(f, out, t);
+}
+
+/* A topic named (or identified) in the request. */
+static void metadata_requested_topic(struct metadata_fill *f, const struct metadata_request *q,
+				     const struct metadata_request_metadata_request_topic *rt,
+				     struct metadata_response_metadata_response_topic *out)
+{
+	struct broker *b = request_broker(f->req);
+	metadata_response_metadata_response_topic_init(out);
+	out->name = rt->name;
+	out->topic_id = rt->topic_id;
+	out->topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+	if (rt->name.len < 0) {
+		struct topic *t = topics_lookup_id(b, rt->topic_id);
+		if (!t)
+			out->error_code = KERR_UNKNOWN_TOPIC_ID;
+		else
+			metadata_topic_fill(f, out, t);
+		return;
+	}
+	int16_t err = KERR_NONE;
+	struct topic *t = topics_get_or_create(b, rt->name, q->allow_auto_topic_creation, &err);
+	if (!t)
+		out->error_code = err;
+	else
+		metadata_topic_fill(f, out, t);
+}
+
+void handle_metadata(struct request *req)
+{
+	struct broker *b = request_broker(req);
+	int16_t version = req->header.api_version;
+	struct metadata_request q;
+	if (metadata_request_decode(&req->body, version, &req->arena, &q) != 0) {
+		request_reject_malformed(req);
+		return;
+	}
+	for (int32_t i = 0; !request_on_control(req) && i < q.topics_count; i++) {
+		struct kstr name = q.topics[i].name;
+		if (name.len >= 0 && !topics_lookup(b, name) &&
+		    topics_auto_creatable(b, name, q.allow_auto_topic_creation)) {
+			request_forward_to_control(req);
+			return;
+		}
+	}
+	struct metadata_response r;
+	metadata_response_init(&r);
+	struct metadata_fill f = { .req = req, .resp = &r };
+	f.self = request_alloc(req, 1, sizeof(int32_t));
+	r.brokers = request_alloc(req, 1, sizeof(*r.brokers));
+	if (!f.self || !r.brokers) {
+		request_reject_malformed(req);
+		return;
+	}
+	f.self[0] = b->cfg.node_id;
+	metadata_response_metadata_response_broker_init(&r.brokers[0]);
+	r.brokers_count = 1;
+	r.brokers[0].node_id = b->cfg.node_id;
+	r.brokers[0].host = kstr_from_cstr(b->cfg.advertised_host);
+	r.brokers[0].port = b->cfg.advertised_port;
+	r.cluster_id = kstr_from_cstr(metadata_store_cluster_id(b->meta));
+	r.controller_id = b->cfg.node_id;
+	r.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+
+	/* v0 sends an empty list for "all topics"; v1+ sends null. */
+	bool all = q.topics_count < 0 || (version == 0 && q.topics_count == 0);
+	if (all) {
+		struct metadata_image *im = metadata_current(b);
+		r.topics = request_alloc(req, im->topic_count ? im->topic_count : 1, sizeof(*r.topics));
+		if (!r.topics)
+			f.failed = true;
+		for (size_t i = 0; !f.failed && i < im->topic_count; i++)
+			metadata_all_topics_add(&f, im->topics[i]);
+	} else {
+		r.topics = request_alloc(req, (size_t)q.topics_count ? (size_t)q.topics_count : 1,
+					 sizeof(*r.topics));
+		if (!r.topics)
+			f.failed = true;
+		for (int32_t i = 0; !f.failed && i < q.topics_count; i++) {
+			metadata_requested_topic(&f, &q, &q.topics[i], &r.topics[i]);
+			r.topics_count = i + 1;
+		}
+	}
+	if (f.failed) {
+		req->body.err = RC_ALLOC;
+		request_reject_malformed(req);
+		return;
+	}
+	size_t size = metadata_response_size(&r, version);
+	metadata_response_encode(request_response_begin(req, size, 0, 0), version, &r);
+	request_finish(req);
+}

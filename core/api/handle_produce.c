@@ -1,0 +1,583 @@
+/* Produce (key 0), v3-v11: validate each partition's record batch (a
+ * compressed one is inflated through a small window, bounded by
+ * sluice.batch.inflated.max.bytes, and every inner record checked, as
+ * Kafka's LogValidator does), assign offsets in place, append through the partition's
+ * log, and answer once every append has completed (acks=1/all; on a single
+ * node the in-sync replicas are this node), or send nothing (acks=0) but
+ * still hold the request until its bytes are written, since the batches are
+ * written straight from the request buffer.
+ *
+ * The connection's shard resolves topics in the metadata image and sends each
+ * io shard the partitions it owns (validation and appends run there, on the
+ * request's own buffer); a topic to auto-create sends the whole request to the
+ * control shard first. The owner's loop inflates at most
+ * PRODUCE_INLINE_INFLATED_MAX_BYTES of a batch itself: a larger one (a bomb,
+ * or a legitimately large batch) is validated on the owner's offload helper,
+ * and the produce parts that reach the owner after it and name one of its
+ * partitions wait behind it, so that offsets follow arrival order. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/broker.h"
+#include "core/net/conn.h"
+#include "core/api/handlers.h"
+#include "core/slog.h"
+#include "core/log/partition_log.h"
+#include "core/net/request.h"
+#include "core/shard/shard.h"
+#include "core/shard/shard_call.h"
+#include "io/offload.h"
+#include "proto/kafka_errors.h"
+#include "proto/messages.h"
+#include "proto/record_batch.h"
+
+struct produce_ctx;
+struct produce_shard;
+
+enum {
+	/* A compressed batch whose records inflate past this is validated on
+	 * the owner's offload helper (with the full
+	 * sluice.batch.inflated.max.bytes bound): every ordinary client batch
+	 * (librdkafka's batch.size is 1 MB of records) fits, and inflating
+	 * this much costs the loop a millisecond or two even for gzip. */
+	PRODUCE_INLINE_INFLATED_MAX_BYTES = 1 << 20,
+	/* Partition comparisons one arriving part may spend to learn that it
+	 * can go past the parts waiting (past this it waits behind them). */
+	PRODUCE_QUEUE_COMPARISONS_MAX = 4096,
+};
+/* What one produce part may spend on its loop validating compressed
+ * batches: past it, its later compressed batches go to the helper, so that
+ * many batches each just under the inline bound cannot stall the shard
+ * either. */
+static const uint64_t PRODUCE_INLINE_VALIDATE_MAX_NS = 4ull * 1000 * 1000;
+
+enum produce_part_state {
+	PART_OPEN,       /* to validate and append */
+	PART_ON_HELPER,  /* being validated on the offload helper */
+	PART_VALIDATED,  /* the helper's verdict is in `verdict` */
+	PART_ANSWERED,   /* appended, or its error set */
+};
+
+/* One partition's append, pointing at its slot in the response. */
+struct produce_part {
+	struct log_append append;
+	struct offload_job job;       /* its validation on the owner's helper */
+	struct produce_shard *owner;
+	struct produce_part *next;    /* the owner's list, in request order */
+	/* Valid in the loop turn that routed or resolved the part only: a
+	 * deleted topic is freed once its owners have let go of it. */
+	const struct topic *topic;
+	struct partition *partition;
+	struct produce_request_partition_produce_data *in;
+	struct produce_response_partition_produce_response *out;
+	struct partition_log *log;
+	struct kuuid topic_id;        /* to look the partition up again */
+	enum produce_part_state state;
+	/* The helper's: it reads only these and the batch (the request's
+	 * buffer, which the request holds until it is answered, and which
+	 * nothing writes before the append). */
+	struct batch_limits limits;
+	const _Atomic int *stop_requested;
+	struct batch_verdict verdict;
+};
+
+/* The partitions of one io shard: a produce part. */
+struct produce_shard {
+	struct shard_call call;
+	struct produce_ctx *ctx;
+	struct produce_part *parts;
+	struct produce_part **parts_tail;
+	uint32_t pending;             /* appends in flight, + 1 until every part is answered */
+	/* On the owner, once the part waits (in the shard's produce queue). */
+	struct produce_shard *next_waiting;
+	struct produce_part *resume;  /* the first partition not answered yet */
+	uint32_t on_helper;           /* validations not back from the helper */
+	bool waiting;
+	bool started;                 /* has looked at its partitions once */
+};
+
+struct produce_ctx {
+	struct request *req;
+	struct produce_response resp;
+	struct produce_shard *shards; /* per io shard */
+	uint32_t pending;
+	bool acks_none;
+	bool acks_all;
+};
+
+static int64_t produce_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool produce_any_error(const struct produce_response *r)
+{
+	for (int32_t i = 0; i < r->responses_count; i++) {
+		const struct produce_response_topic_produce_response *t = &r->responses[i];
+		for (int32_t j = 0; j < t->partition_responses_count; j++)
+			if (t->partition_responses[j].error_code != KERR_NONE)
+				return true;
+	}
+	return false;
+}
+
+static void produce_respond(struct produce_ctx *ctx)
+{
+	struct request *req = ctx->req;
+	if (ctx->acks_none) {
+		/* Kafka closes an acks=0 connection on error: the producer has no
+		 * other way to learn that its records were not written. */
+		if (produce_any_error(&ctx->resp))
+			conn_close(req->conn, "acks=0 produce failed");
+		request_finish_without_response(req);
+		return;
+	}
+	int16_t version = req->header.api_version;
+	size_t size = produce_response_size(&ctx->resp, version);
+	produce_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->resp);
+	request_finish(req);
+}
+
+/* On the connection's shard: one io shard's partitions are done. */
+static void produce_shard_done(struct shard_call *call)
+{
+	struct produce_shard *ps = container_of(call, struct produce_shard, call);
+	struct produce_ctx *ctx = ps->ctx;
+	if (--ctx->pending == 0)
+		produce_respond(ctx);
+}
+
+static void produce_shard_release(struct produce_shard *ps)
+{
+	if (--ps->pending == 0)
+		shard_call_return(&ps->call);
+}
+
+/* On the owning shard. */
+static void produce_on_append(struct log_append *a, int16_t error_code)
+{
+	struct produce_part *part = container_of(a, struct produce_part, append);
+	part->out->error_code = error_code;
+	if (error_code == KERR_NONE) {
+		part->out->base_offset = a->base_offset;
+		part->out->log_append_time_ms = a->log_append_time;
+	}
+	part->out->log_start_offset = partition_log_start_offset(part->log);
+	produce_shard_release(part->owner);
+}
+
+static void produce_partition_error(struct produce_response_partition_produce_response *out,
+				    int16_t code, const char *reason)
+{
+	out->error_code = code;
+	if (reason)
+		out->error_message = kstr_from_cstr(reason);
+}
+
+static struct batch_limits produce_limits(const struct shard *s, const struct topic *t)
+{
+	return (struct batch_limits){
+		.max_batch_bytes = t->cfg.max_message_bytes,
+		.max_inflated_bytes = (size_t)s->broker->cfg.batch_inflated_max_bytes,
+	};
+}
+
+/* Whether the partition's records are a compressed batch (what is not a
+ * whole header is answered by validation). */
+static bool produce_compressed(const struct produce_request_partition_produce_data *in)
+{
+	if (in->records.len < RECORD_BATCH_HEADER_BYTES)
+		return false;
+	struct record_batch_header h;
+	record_batch_header_read(in->records.mem, &h);
+	return (h.attributes & BATCH_ATTR_COMPRESSION_MASK) != 0;
+}
+
+/* A part that waited (in the shard's produce queue or on the helper) looks
+ * its partition up again, by topic id: the topic may have been deleted
+ * meanwhile, or deleted and created anew under its name, and the records
+ * were meant for the one that existed when they came. */
+static bool produce_resolve(struct shard *s, struct produce_part *part)
+{
+	struct topic *t = topics_lookup_id(s->broker, part->topic_id);
+	struct partition *p = t ? topic_partition(t, part->in->index) : NULL;
+	if (!p || p->shard != s->id) {
+		part->out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		part->state = PART_ANSWERED;
+		return false;
+	}
+	part->topic = t;
+	part->partition = p;
+	return true;
+}
+
+/* On the owning shard: appends one validated partition's batch; on success
+ * the append is pending and counted. */
+static void produce_append(struct shard *s, struct produce_part *part, const struct batch_verdict *v)
+{
+	const struct topic *t = part->topic;
+	struct produce_request_partition_produce_data *in = part->in;
+	struct produce_response_partition_produce_response *out = part->out;
+	struct partition_log *log = part->partition->log;
+	part->state = PART_ANSWERED;
+	if (!log) {
+		produce_partition_error(out, KERR_KAFKA_STORAGE_ERROR, "the partition is offline");
+		return;
+	}
+	if (v->error_code != KERR_NONE) {
+		slog_debug("produce", "%s-%d: %s", t->name, in->index, v->reason);
+		produce_partition_error(out, v->error_code, v->reason);
+		return;
+	}
+	part->log = log;
+	part->append.done = produce_on_append;
+	part->append.log_append_time = -1;
+	if (t->cfg.message_timestamp_type_log_append) {
+		int64_t now = produce_now_ms();
+		record_batch_set_log_append_time(in->records.mem, (size_t)in->records.len, now);
+		part->append.log_append_time = now;
+	}
+	part->owner->pending++;
+	int16_t err = partition_log_append(log, in->records.mem, (size_t)in->records.len, &v->header,
+					   &part->append);
+	if (err != KERR_NONE) {
+		part->owner->pending--;
+		out->error_code = err;
+		return;
+	}
+	METRIC_ADD(s->metrics.produce_bytes, (uint64_t)in->records.len);
+	METRIC_ADD(s->metrics.produce_batches, 1);
+}
+
+/* On the helper thread: the whole validation, with the configured bound.
+ * At shutdown what is still queued is refused at once, so that the stop
+ * waits for one batch at most. */
+static void produce_validate_run(struct offload_job *job)
+{
+	struct produce_part *part = container_of(job, struct produce_part, job);
+	if (atomic_load(part->stop_requested)) {
+		part->verdict = (struct batch_verdict){ .error_code = KERR_NOT_LEADER_OR_FOLLOWER,
+							.reason = "the broker is shutting down" };
+		return;
+	}
+	record_batch_validate(part->in->records.mem, (size_t)part->in->records.len, &part->limits,
+			      &part->verdict);
+}
+
+static void produce_queue_drain(struct shard *s);
+
+/* Back on the owner, in the order validations were handed over. */
+static void produce_validate_done(struct offload_job *job)
+{
+	struct produce_part *part = container_of(job, struct produce_part, job);
+	struct produce_shard *ps = part->owner;
+	struct shard *s = ps->call.target;
+	part->state = PART_VALIDATED;
+	/* Only the queue's head hands validations over. */
+	if (s->produce_waiting != ps || ps->on_helper == 0) {
+		slog_error("produce", "shard %u: a validation came back to a part that is not the "
+			   "head of the produce queue", s->id);
+		abort();
+	}
+	if (--ps->on_helper == 0)
+		produce_queue_drain(s);
+}
+
+static void produce_hand_over(struct shard *s, struct produce_shard *ps, struct produce_part *part)
+{
+	part->state = PART_ON_HELPER;
+	part->limits = produce_limits(s, part->topic);
+	part->stop_requested = &s->broker->stop_requested;
+	part->job.run = produce_validate_run;
+	part->job.done = produce_validate_done;
+	ps->on_helper++;
+	offload_submit(s->offload, &part->job);
+}
+
+static void produce_wait(struct shard *s, struct produce_shard *ps)
+{
+	ps->waiting = true;
+	ps->next_waiting = NULL;
+	if (s->produce_waiting_tail)
+		s->produce_waiting_tail->next_waiting = ps;
+	else
+		s->produce_waiting = ps;
+	s->produce_waiting_tail = ps;
+}
+
+/* Looks at the part's partitions in request order: validates each inline
+ * and appends it, until one is a compressed batch too large for the loop
+ * (or past the part's inline time): from there on the part waits in the
+ * shard's produce queue; at its head, its compressed batches are handed to
+ * the helper and the rest is appended, in order, once they are back.
+ * `stale`: the part has waited, its partitions are looked up again. */
+static void produce_shard_start(struct shard *s, struct produce_shard *ps, bool stale)
+{
+	size_t bound = (size_t)s->broker->cfg.batch_inflated_max_bytes;
+	size_t inline_max = bound < PRODUCE_INLINE_INFLATED_MAX_BYTES ? bound
+								      : PRODUCE_INLINE_INFLATED_MAX_BYTES;
+	uint64_t spent_ns = 0;
+	ps->started = true;
+	for (struct produce_part *part = ps->resume ? ps->resume : ps->parts; part; part = part->next) {
+		if (stale && !produce_resolve(s, part))
+			continue;
+		bool compressed = produce_compressed(part->in);
+		if (ps->resume) {
+			if (compressed)
+				produce_hand_over(s, ps, part);
+			continue;
+		}
+		bool to_helper = compressed && spent_ns >= PRODUCE_INLINE_VALIDATE_MAX_NS;
+		if (!to_helper) {
+			struct batch_limits lim = produce_limits(s, part->topic);
+			uint64_t start_ns = compressed ? reactor_now_ns() : 0;
+			struct batch_verdict v;
+			if (compressed)
+				lim.max_inflated_bytes = inline_max;
+			record_batch_validate(part->in->records.mem, (size_t)part->in->records.len, &lim,
+					      &v);
+			if (compressed)
+				spent_ns += reactor_now_ns() - start_ns;
+			/* Past the inline bound only, not past max.message.bytes. */
+			to_helper = v.error_code == KERR_MESSAGE_TOO_LARGE && compressed &&
+				    inline_max < bound &&
+				    record_batch_total_bytes(&v.header) <= lim.max_batch_bytes;
+			if (!to_helper)
+				produce_append(s, part, &v);
+		}
+		if (!to_helper)
+			continue;
+		ps->resume = part;
+		if (!ps->waiting && s->produce_waiting) {
+			/* It went past the parts waiting: it waits behind them
+			 * now, and hands over once at the head. */
+			ps->started = false;
+			produce_wait(s, ps);
+			return;
+		}
+		if (!ps->waiting)
+			produce_wait(s, ps);
+		produce_hand_over(s, ps, part);
+	}
+}
+
+/* The queue's head is back from the helper: appends what is left of it, in
+ * request order, looking each partition up again (time has passed). */
+static void produce_shard_finish(struct shard *s, struct produce_shard *ps)
+{
+	for (struct produce_part *part = ps->resume; part; part = part->next) {
+		if (part->state == PART_ANSWERED || !produce_resolve(s, part))
+			continue;
+		if (part->state == PART_VALIDATED) {
+			produce_append(s, part, &part->verdict);
+			continue;
+		}
+		struct batch_limits lim = produce_limits(s, part->topic);
+		struct batch_verdict v;
+		record_batch_validate(part->in->records.mem, (size_t)part->in->records.len, &lim, &v);
+		produce_append(s, part, &v);
+	}
+}
+
+/* Runs the shard's produce queue from its head while nothing of the head is
+ * on the helper. The queue is bounded without a limit of its own: each part
+ * in it belongs to a request held by its connection's shard, whose bytes
+ * count against queued.max.request.bytes until it is answered. */
+static void produce_queue_drain(struct shard *s)
+{
+	struct produce_shard *ps;
+	while ((ps = s->produce_waiting)) {
+		if (!ps->started)
+			produce_shard_start(s, ps, true);
+		if (ps->on_helper > 0)
+			return;
+		produce_shard_finish(s, ps);
+		s->produce_waiting = ps->next_waiting;
+		if (!s->produce_waiting)
+			s->produce_waiting_tail = NULL;
+		ps->waiting = false;
+		produce_shard_release(ps);
+	}
+}
+
+static bool produce_same_partition(const struct produce_part *a, const struct produce_part *b)
+{
+	return a->in->index == b->in->index &&
+	       memcmp(&a->topic_id, &b->topic_id, sizeof(a->topic_id)) == 0;
+}
+
+/* Whether a part just arrived names a partition that a waiting part has not
+ * answered yet (or the queue is too long to tell cheaply). */
+static bool produce_behind_waiting(const struct shard *s, const struct produce_shard *ps)
+{
+	uint32_t comparisons = 0;
+	for (const struct produce_shard *w = s->produce_waiting; w; w = w->next_waiting)
+		for (const struct produce_part *a = w->resume ? w->resume : w->parts; a; a = a->next) {
+			if (a->state == PART_ANSWERED)
+				continue;
+			for (const struct produce_part *b = ps->parts; b; b = b->next)
+				if (produce_same_partition(a, b) ||
+				    ++comparisons > PRODUCE_QUEUE_COMPARISONS_MAX)
+					return true;
+		}
+	return false;
+}
+
+/* Offsets follow, per partition, the order in which produce parts reach the
+ * owner: a part that names a partition of a waiting part waits behind it
+ * (behind the whole queue); one that does not goes past the queue, so that
+ * bombs queued for the helper delay only those who write where they do. */
+static void produce_shard_run(struct shard_call *call)
+{
+	struct produce_shard *ps = container_of(call, struct produce_shard, call);
+	struct shard *s = call->target;
+	/* One extra count so that appends completing during the loop cannot
+	 * return the call before every partition has been looked at. */
+	ps->pending = 1;
+	if (s->produce_waiting && produce_behind_waiting(s, ps)) {
+		produce_wait(s, ps);
+		return;
+	}
+	produce_shard_start(s, ps, false);
+	if (!ps->waiting)
+		produce_shard_release(ps);
+}
+
+/* Checks what the connection's shard can (partition, records, acks) and
+ * queues the partition for its owner. */
+static void produce_route(struct produce_ctx *ctx, struct topic *t,
+			  struct produce_request_partition_produce_data *in,
+			  struct produce_response_partition_produce_response *out,
+			  struct produce_part *part)
+{
+	struct partition *p = topic_partition(t, in->index);
+	if (!p) {
+		out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return;
+	}
+	if (in->records.len <= 0) {
+		produce_partition_error(out, KERR_CORRUPT_MESSAGE, "no record batch");
+		return;
+	}
+	if (ctx->acks_all && t->cfg.min_insync_replicas > 1) {
+		/* One replica can never satisfy a larger min.insync.replicas. */
+		out->error_code = KERR_NOT_ENOUGH_REPLICAS;
+		return;
+	}
+	struct produce_shard *ps = &ctx->shards[p->shard];
+	part->owner = ps;
+	part->topic = t;
+	part->partition = p;
+	part->in = in;
+	part->out = out;
+	part->topic_id = t->id;
+	*ps->parts_tail = part;
+	ps->parts_tail = &part->next;
+}
+
+static void produce_topic(struct produce_ctx *ctx, struct produce_request_topic_produce_data *in,
+			  struct produce_response_topic_produce_response *out, int16_t acks_error)
+{
+	struct request *req = ctx->req;
+	out->name = in->name;
+	out->partition_responses = request_alloc(req, (size_t)in->partition_data_count + 1,
+						 sizeof(*out->partition_responses));
+	struct produce_part *parts = request_alloc(req, (size_t)in->partition_data_count + 1,
+						   sizeof(*parts));
+	if (!out->partition_responses || !parts) {
+		req->body.err = RC_ALLOC;
+		return;
+	}
+	out->partition_responses_count = in->partition_data_count;
+	int16_t topic_error = acks_error;
+	struct topic *t = NULL;
+	if (topic_error == KERR_NONE)
+		t = topics_get_or_create(request_broker(req), in->name, true, &topic_error);
+	if (t && t->internal) {
+		/* Only the broker writes its internal topics, as in Kafka. */
+		topic_error = KERR_INVALID_TOPIC_EXCEPTION;
+		t = NULL;
+	}
+	for (int32_t i = 0; i < in->partition_data_count; i++) {
+		struct produce_response_partition_produce_response *po = &out->partition_responses[i];
+		produce_response_partition_produce_response_init(po);
+		po->index = in->partition_data[i].index;
+		/* Kafka answers a partition that failed with no offset at all. */
+		po->base_offset = -1;
+		if (!t)
+			po->error_code = topic_error;
+		else
+			produce_route(ctx, t, &in->partition_data[i], po, &parts[i]);
+	}
+}
+
+/* Whether a topic of the request is missing and would be auto-created: only
+ * the control shard may create it. */
+static bool produce_needs_control(struct request *req, const struct produce_request *q)
+{
+	struct broker *b = request_broker(req);
+	if (request_on_control(req))
+		return false;
+	for (int32_t i = 0; i < q->topic_data_count; i++)
+		if (!topics_lookup(b, q->topic_data[i].name) &&
+		    topics_auto_creatable(b, q->topic_data[i].name, true))
+			return true;
+	return false;
+}
+
+void handle_produce(struct request *req)
+{
+	struct broker *b = request_broker(req);
+	int16_t version = req->header.api_version;
+	struct produce_ctx *ctx = request_alloc(req, 1, sizeof(*ctx));
+	struct produce_request q;
+	if (!ctx || produce_request_decode(&req->body, version, &req->arena, &q) != 0) {
+		request_reject_malformed(req);
+		return;
+	}
+	int16_t acks_error = (q.acks == 0 || q.acks == 1 || q.acks == -1) ? KERR_NONE
+									  : KERR_INVALID_REQUIRED_ACKS;
+	if (q.transactional_id.len >= 0 && acks_error == KERR_NONE)
+		acks_error = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+	if (acks_error == KERR_NONE && produce_needs_control(req, &q)) {
+		request_forward_to_control(req);
+		return;
+	}
+	ctx->req = req;
+	ctx->acks_none = q.acks == 0;
+	ctx->acks_all = q.acks == -1;
+	produce_response_init(&ctx->resp);
+	ctx->resp.responses = request_alloc(req, (size_t)q.topic_data_count + 1,
+					    sizeof(*ctx->resp.responses));
+	ctx->shards = request_alloc(req, b->io_shards, sizeof(*ctx->shards));
+	if (!ctx->resp.responses || !ctx->shards) {
+		req->body.err = RC_ALLOC;
+		request_reject_malformed(req);
+		return;
+	}
+	for (uint32_t k = 0; k < b->io_shards; k++)
+		ctx->shards[k].parts_tail = &ctx->shards[k].parts;
+	ctx->resp.responses_count = q.topic_data_count;
+	for (int32_t i = 0; i < q.topic_data_count && req->body.err == RC_OK; i++) {
+		produce_response_topic_produce_response_init(&ctx->resp.responses[i]);
+		produce_topic(ctx, &q.topic_data[i], &ctx->resp.responses[i], acks_error);
+	}
+	if (req->body.err != RC_OK) {
+		request_reject_malformed(req);
+		return;
+	}
+	for (uint32_t k = 0; k < b->io_shards; k++) {
+		struct produce_shard *ps = &ctx->shards[k];
+		ps->ctx = ctx;
+		ps->call = (struct shard_call){ .origin = request_shard(req), .target = &b->shards[k],
+						.run = ps->parts ? produce_shard_run : NULL,
+						.done = produce_shard_done };
+	}
+	if (shard_calls_start_each(&ctx->shards[0].call, sizeof(ctx->shards[0]), b->io_shards,
+				   &ctx->pending))
+		produce_respond(ctx);
+}

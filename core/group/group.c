@@ -1,0 +1,362 @@
+/* Groups, members and offsets as data; see group.h. */
+#include "core/group/group.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static const char *const group_state_names[] = {
+	[GROUP_EMPTY] = "Empty",
+	[GROUP_PREPARING_REBALANCE] = "PreparingRebalance",
+	[GROUP_COMPLETING_REBALANCE] = "CompletingRebalance",
+	[GROUP_STABLE] = "Stable",
+	[GROUP_DEAD] = "Dead",
+};
+
+const char *group_state_name(enum group_state s)
+{
+	assert((size_t)s < sizeof(group_state_names) / sizeof(group_state_names[0]));
+	return group_state_names[s];
+}
+
+int group_state_parse(struct kstr name)
+{
+	for (size_t i = 0; i < sizeof(group_state_names) / sizeof(group_state_names[0]); i++) {
+		size_t n = strlen(group_state_names[i]);
+		if (name.len >= 0 && (size_t)name.len == n &&
+		    strncasecmp(name.ptr, group_state_names[i], n) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+char *group_strdup(struct kstr s)
+{
+	if (s.len < 0)
+		return NULL;
+	char *p = malloc((size_t)s.len + 1);
+	if (p) {
+		if (s.len > 0)
+			memcpy(p, s.ptr, (size_t)s.len);
+		p[s.len] = '\0';
+	}
+	return p;
+}
+
+int64_t group_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t group_offset_expire_ms(int64_t commit_ms, int64_t retention_ms)
+{
+	if (retention_ms == -1)
+		return -1;
+	int64_t at;
+	if (__builtin_add_overflow(commit_ms, retention_ms, &at))
+		return retention_ms > 0 ? INT64_MAX : 0;
+	return at < 0 ? 0 : at;
+}
+
+bool group_elapsed(int64_t now_ms, int64_t since_ms, int64_t age_ms)
+{
+	int64_t elapsed;
+	if (__builtin_sub_overflow(now_ms, since_ms, &elapsed))
+		return since_ms < 0; /* since_ms is far in the past (or future) */
+	return elapsed >= age_ms;
+}
+
+static uint64_t hash_bytes(const char *p, size_t n, uint64_t seed)
+{
+	uint64_t h = 1469598103934665603ull ^ seed;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (uint8_t)p[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static bool str_eq(const char *s, const char *p, size_t n)
+{
+	return strlen(s) == n && memcmp(s, p, n) == 0;
+}
+
+/* Grows a chained table to keep chains short; on no memory it stays as is. */
+static void *buckets_grow(void **old, size_t old_count, size_t *new_count, size_t next_off,
+			  uint64_t (*hash)(const void *e))
+{
+	size_t n = old_count ? old_count * 2 : GROUP_TABLE_BUCKETS_MIN;
+	void **nb = calloc(n, sizeof(*nb));
+	if (!nb)
+		return NULL;
+	for (size_t i = 0; i < old_count; i++) {
+		void *e = old[i];
+		while (e) {
+			void **link = (void **)((char *)e + next_off);
+			void *next = *link;
+			size_t k = hash(e) & (n - 1);
+			*link = nb[k];
+			nb[k] = e;
+			e = next;
+		}
+	}
+	*new_count = n;
+	return nb;
+}
+
+static uint64_t group_hash(const void *e)
+{
+	const struct group *g = e;
+	return hash_bytes(g->id, strlen(g->id), 0);
+}
+
+struct group *group_table_find(const struct group_table *t, struct kstr id)
+{
+	if (!t->bucket_count || id.len < 0)
+		return NULL;
+	size_t k = hash_bytes(id.ptr, (size_t)id.len, 0) & (t->bucket_count - 1);
+	for (struct group *g = t->buckets[k]; g; g = g->next)
+		if (str_eq(g->id, id.ptr, (size_t)id.len))
+			return g;
+	return NULL;
+}
+
+struct group *group_table_add(struct group_table *t, struct kstr id, int32_t partition,
+			      struct group_coordinator *coord)
+{
+	assert(!group_table_find(t, id));
+	if (t->count >= t->bucket_count) {
+		size_t n;
+		void *nb = buckets_grow((void **)t->buckets, t->bucket_count, &n,
+					offsetof(struct group, next), group_hash);
+		if (nb) {
+			free(t->buckets);
+			t->buckets = nb;
+			t->bucket_count = n;
+		} else if (!t->bucket_count) {
+			return NULL;
+		}
+	}
+	struct group *g = calloc(1, sizeof(*g));
+	if (!g || !(g->id = group_strdup(id))) {
+		free(g);
+		return NULL;
+	}
+	g->coord = coord;
+	g->partition = partition;
+	g->state = GROUP_EMPTY;
+	g->state_timestamp = group_now_ms();
+	io_timer_init(&g->rebalance_timer);
+	size_t k = group_hash(g) & (t->bucket_count - 1);
+	g->next = t->buckets[k];
+	t->buckets[k] = g;
+	t->count++;
+	return g;
+}
+
+void group_table_remove(struct group_table *t, struct group *g)
+{
+	size_t k = group_hash(g) & (t->bucket_count - 1);
+	for (struct group **p = &t->buckets[k]; *p; p = &(*p)->next) {
+		if (*p == g) {
+			*p = g->next;
+			t->count--;
+			g->removed = true;
+			g->state = GROUP_DEAD;
+			if (g->writes_in_flight == 0)
+				group_free(g);
+			return;
+		}
+	}
+	assert(!"group not in its table");
+}
+
+void group_table_for_each(const struct group_table *t, void (*fn)(struct group *g, void *ctx),
+			  void *ctx)
+{
+	for (size_t i = 0; i < t->bucket_count; i++) {
+		struct group *g = t->buckets[i];
+		while (g) {
+			struct group *next = g->next; /* fn may remove g */
+			fn(g, ctx);
+			g = next;
+		}
+	}
+}
+
+void group_table_free(struct group_table *t)
+{
+	for (size_t i = 0; i < t->bucket_count; i++) {
+		struct group *g = t->buckets[i];
+		while (g) {
+			struct group *next = g->next;
+			group_free(g);
+			g = next;
+		}
+	}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+void group_member_free(struct group_member *m)
+{
+	assert(!io_timer_armed(&m->session_timer) && !m->join_wait && !m->sync_wait);
+	for (uint32_t i = 0; i < m->protocol_count; i++) {
+		free(m->protocols[i].name);
+		free(m->protocols[i].metadata);
+	}
+	free(m->protocols);
+	free(m->assignment);
+	free(m->id);
+	free(m->instance_id);
+	free(m->client_id);
+	free(m->client_host);
+	free(m);
+}
+
+static void offset_free(struct group_offset *o)
+{
+	free(o->topic);
+	free(o->metadata);
+	free(o);
+}
+
+void group_free(struct group *g)
+{
+	assert(!io_timer_armed(&g->rebalance_timer));
+	struct group_member *lists[] = { g->members, g->pending_members };
+	for (size_t l = 0; l < 2; l++) {
+		for (struct group_member *m = lists[l]; m;) {
+			struct group_member *next = m->next;
+			group_member_free(m);
+			m = next;
+		}
+	}
+	struct group_offset_table *t = &g->offsets;
+	for (size_t i = 0; i < t->bucket_count; i++) {
+		for (struct group_offset *o = t->buckets[i]; o;) {
+			struct group_offset *next = o->next;
+			offset_free(o);
+			o = next;
+		}
+	}
+	free(t->buckets);
+	free(g->id);
+	free(g->protocol_type);
+	free(g->protocol_name);
+	free(g->leader_id);
+	free(g);
+}
+
+static struct group_member *member_in(struct group_member *list, const char *id, size_t len,
+				      bool by_instance)
+{
+	for (struct group_member *m = list; m; m = m->next) {
+		const char *key = by_instance ? m->instance_id : m->id;
+		if (key && str_eq(key, id, len))
+			return m;
+	}
+	return NULL;
+}
+
+struct group_member *group_member_find(const struct group *g, const char *id, size_t len)
+{
+	return member_in(g->members, id, len, false);
+}
+
+struct group_member *group_member_find_instance(const struct group *g, const char *id, size_t len)
+{
+	return member_in(g->members, id, len, true);
+}
+
+struct group_member *group_pending_find(const struct group *g, const char *id, size_t len)
+{
+	return member_in(g->pending_members, id, len, false);
+}
+
+static uint64_t offset_hash_of(const char *topic, size_t n, int32_t partition)
+{
+	return hash_bytes(topic, n, (uint64_t)(uint32_t)partition * 0x9E3779B97F4A7C15ull);
+}
+
+static uint64_t offset_hash(const void *e)
+{
+	const struct group_offset *o = e;
+	return offset_hash_of(o->topic, strlen(o->topic), o->partition);
+}
+
+struct group_offset *group_offset_find(const struct group_offset_table *t, struct kstr topic,
+				       int32_t partition)
+{
+	if (!t->bucket_count || topic.len < 0)
+		return NULL;
+	size_t k = offset_hash_of(topic.ptr, (size_t)topic.len, partition) & (t->bucket_count - 1);
+	for (struct group_offset *o = t->buckets[k]; o; o = o->next)
+		if (o->partition == partition && str_eq(o->topic, topic.ptr, (size_t)topic.len))
+			return o;
+	return NULL;
+}
+
+struct group_offset *group_offset_put(struct group_offset_table *t, struct kstr topic,
+				      int32_t partition)
+{
+	struct group_offset *o = group_offset_find(t, topic, partition);
+	if (o)
+		return o;
+	if (t->count >= t->bucket_count) {
+		size_t n;
+		void *nb = buckets_grow((void **)t->buckets, t->bucket_count, &n,
+					offsetof(struct group_offset, next), offset_hash);
+		if (nb) {
+			free(t->buckets);
+			t->buckets = nb;
+			t->bucket_count = n;
+		} else if (!t->bucket_count) {
+			return NULL;
+		}
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o || !(o->topic = group_strdup(topic))) {
+		free(o);
+		return NULL;
+	}
+	o->partition = partition;
+	o->leader_epoch = -1;
+	o->expire_timestamp = -1;
+	size_t k = offset_hash(o) & (t->bucket_count - 1);
+	o->next = t->buckets[k];
+	t->buckets[k] = o;
+	t->count++;
+	return o;
+}
+
+void group_offset_remove(struct group_offset_table *t, struct group_offset *o)
+{
+	size_t k = offset_hash(o) & (t->bucket_count - 1);
+	for (struct group_offset **p = &t->buckets[k]; *p; p = &(*p)->next) {
+		if (*p == o) {
+			*p = o->next;
+			t->count--;
+			offset_free(o);
+			return;
+		}
+	}
+	assert(!"offset not in its table");
+}
+
+void group_offset_for_each(struct group_offset_table *t,
+			   void (*fn)(struct group_offset *o, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < t->bucket_count; i++) {
+		struct group_offset *o = t->buckets[i];
+		while (o) {
+			struct group_offset *next = o->next; /* fn may remove o */
+			fn(o, ctx);
+			o = next;
+		}
+	}
+}

@@ -1,0 +1,182 @@
+/* Consumer groups as data: a group, its members and its committed offsets,
+ * and the table of groups one coordinator owns. The classic protocol that
+ * moves a group between states lives in group_coordinator.c; persistence in
+ * group_store.c. Everything here belongs to the shard that owns the group's
+ * __consumer_offsets partition. */
+#ifndef SLUICE_CORE_GROUP_GROUP_H
+#define SLUICE_CORE_GROUP_GROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/reactor.h"
+#include "proto/cursor.h"
+
+enum group_state {
+	GROUP_EMPTY,
+	GROUP_PREPARING_REBALANCE,
+	GROUP_COMPLETING_REBALANCE,
+	GROUP_STABLE,
+	GROUP_DEAD,
+};
+
+enum {
+	GROUP_ID_MAX = 32767,          /* a Kafka string */
+	GROUP_TABLE_BUCKETS_MIN = 16,
+};
+
+/* Waiting JoinGroup / SyncGroup requests: the handler's callback answers. */
+struct group_join_member {
+	const char *member_id;
+	const char *instance_id; /* NULL: dynamic */
+	struct kbytes metadata;
+};
+
+struct group_join_result {
+	int16_t error;
+	int32_t generation;
+	const char *protocol_type;  /* NULL when none */
+	const char *protocol_name;  /* NULL when none */
+	const char *leader;
+	const char *member_id;
+	bool skip_assignment;
+	uint32_t member_count;      /* the leader gets every member */
+	const struct group_join_member *members;
+};
+
+struct group_join_waiter {
+	void (*done)(struct group_join_waiter *w, const struct group_join_result *r);
+};
+
+struct group_sync_result {
+	int16_t error;
+	const char *protocol_type;
+	const char *protocol_name;
+	struct kbytes assignment;
+};
+
+struct group_sync_waiter {
+	void (*done)(struct group_sync_waiter *w, const struct group_sync_result *r);
+};
+
+struct group_protocol {
+	char *name;
+	uint8_t *metadata;
+	int32_t metadata_len;
+};
+
+struct group;
+
+struct group_member {
+	struct group_member *next;    /* the group's members, in join order */
+	struct group *group;
+	char *id;
+	char *instance_id;            /* NULL: dynamic */
+	char *client_id;
+	char *client_host;
+	int32_t session_timeout_ms;
+	int32_t rebalance_timeout_ms;
+	struct group_protocol *protocols;
+	uint32_t protocol_count;
+	uint8_t *assignment;
+	int32_t assignment_len;
+	struct io_timer session_timer;
+	struct group_join_waiter *join_wait;
+	struct group_sync_waiter *sync_wait;
+	bool synced;                  /* sent SyncGroup in this generation */
+	bool pending;                 /* got its id (MEMBER_ID_REQUIRED), not joined yet */
+};
+
+struct group_offset {
+	struct group_offset *next;
+	char *topic;
+	int32_t partition;
+	int64_t offset;
+	int32_t leader_epoch;
+	char *metadata;
+	int64_t commit_timestamp;
+	int64_t expire_timestamp;
+};
+
+struct group_offset_table {
+	struct group_offset **buckets;
+	size_t bucket_count;
+	size_t count;
+};
+
+struct group_coordinator;
+
+struct group {
+	struct group *next;           /* the coordinator's hash chain */
+	struct group_coordinator *coord;
+	char *id;
+	int32_t partition;            /* of __consumer_offsets */
+	enum group_state state;
+	int64_t state_timestamp;      /* when the state last changed (ms, wall clock) */
+	int32_t generation;
+	char *protocol_type;          /* NULL until a member joins */
+	char *protocol_name;          /* NULL unless a generation is running */
+	char *leader_id;              /* NULL when there is no leader */
+	struct group_member *members;
+	struct group_member *pending_members;
+	uint32_t member_count;
+	bool initial_delay;           /* the first rebalance of an empty group waits */
+	bool new_member_added;        /* a member joined during that wait */
+	int64_t initial_delay_left_ms;
+	struct io_timer rebalance_timer;
+	uint32_t writes_in_flight;    /* appends to __consumer_offsets not yet done */
+	bool removed;                 /* out of the table; freed when writes finish */
+	struct group_offset_table offsets;
+};
+
+struct group_table {
+	struct group **buckets;
+	size_t bucket_count;
+	size_t count;
+};
+
+const char *group_state_name(enum group_state s);
+/* Parses Kafka's state names (case-insensitive); -1 when unknown. */
+int group_state_parse(struct kstr name);
+
+struct group *group_table_find(const struct group_table *t, struct kstr id);
+/* Creates an Empty group; NULL when out of memory. */
+struct group *group_table_add(struct group_table *t, struct kstr id, int32_t partition,
+			      struct group_coordinator *coord);
+/* Takes the group out of the table; it is freed now, or when its last append
+ * completes. */
+void group_table_remove(struct group_table *t, struct group *g);
+void group_table_for_each(const struct group_table *t, void (*fn)(struct group *g, void *ctx),
+			  void *ctx);
+void group_table_free(struct group_table *t);
+void group_free(struct group *g);
+
+struct group_member *group_member_find(const struct group *g, const char *id, size_t len);
+struct group_member *group_member_find_instance(const struct group *g, const char *id, size_t len);
+struct group_member *group_pending_find(const struct group *g, const char *id, size_t len);
+void group_member_free(struct group_member *m);
+
+struct group_offset *group_offset_find(const struct group_offset_table *t, struct kstr topic,
+				       int32_t partition);
+/* Inserts or replaces; returns the entry, NULL when out of memory. */
+struct group_offset *group_offset_put(struct group_offset_table *t, struct kstr topic,
+				      int32_t partition);
+void group_offset_remove(struct group_offset_table *t, struct group_offset *o);
+void group_offset_for_each(struct group_offset_table *t,
+			   void (*fn)(struct group_offset *o, void *ctx), void *ctx);
+
+/* Duplicates a view as a C string; NULL for a null view or no memory. */
+char *group_strdup(struct kstr s);
+/* Wall clock in milliseconds (commit timestamps, as Kafka's). */
+int64_t group_now_ms(void);
+
+/* OffsetCommit v2-v4's retention_time_ms: -1 (Kafka's DEFAULT_RETENTION_TIME)
+ * leaves the offset to the broker's retention policy (returns -1); any other
+ * value expires it at commit_ms + retention_ms, saturated to [0, INT64_MAX]
+ * (a peer's INT64_MAX means never, not a time in the past). */
+int64_t group_offset_expire_ms(int64_t commit_ms, int64_t retention_ms);
+/* Whether `age_ms` have passed from since_ms to now_ms, for any values. */
+bool group_elapsed(int64_t now_ms, int64_t since_ms, int64_t age_ms);
+
+#endif

@@ -1,0 +1,59 @@
+/* Group persistence in __consumer_offsets: which partition holds a group, the
+ * topic's creation, appends of offset and group-metadata records (and their
+ * tombstones), and the replay of every partition at start.
+ *
+ * The topic is created on first use with offsets.topic.num.partitions
+ * partitions and cleanup.policy=compact. A group lives in partition
+ * abs(javaHashCode(group id)) % partitions, as in Kafka, so that a data
+ * directory moves between the two without re-homing groups. */
+#ifndef SLUICE_CORE_GROUP_GROUP_STORE_H
+#define SLUICE_CORE_GROUP_GROUP_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/group/group.h"
+#include "proto/group_records.h"
+
+struct broker;
+struct topic;
+
+extern const char GROUP_STORE_TOPIC[];
+
+/* Kafka's String.hashCode over the id's UTF-16 code units, made non-negative
+ * and reduced modulo the partition count. */
+int32_t group_store_partition_of(struct kstr group_id, int32_t partitions);
+
+/* The topic, created when missing. NULL (logged) when it cannot be. */
+struct topic *group_store_topic(struct broker *b);
+
+/* One record of a write: an offset (value NULL: its tombstone) or the group's
+ * metadata (tombstone: the group is gone). */
+struct group_store_record {
+	bool is_metadata;
+	bool tombstone;
+	struct kstr topic;
+	int32_t partition;
+	const struct group_offset_value *offset;
+};
+
+typedef void (*group_store_done_fn)(void *ctx, int16_t error_code);
+
+/* Appends the records as one batch to the group's partition; the group's
+ * metadata records are encoded from g's current state. `done` runs once the
+ * write completed (error 0) or failed. Returns 0, or an error code without
+ * calling done: MESSAGE_TOO_LARGE when the batch exceeds message.max.bytes,
+ * KAFKA_STORAGE_ERROR for an offline partition, NOT_COORDINATOR when the
+ * calling shard does not own the group's partition (logged; nothing is
+ * written), INVALID_REQUEST when a string is too long for the records'
+ * format (logged; nothing is written), or COORDINATOR_NOT_AVAILABLE. */
+int16_t group_store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
+			   group_store_done_fn done, void *ctx);
+
+/* Replays every partition of the topic (when it exists) into the table:
+ * offsets, then the last group metadata of each group. Malformed records are
+ * logged with partition and offset and skipped. Returns 0, or -1 when a
+ * partition cannot be read. */
+int group_store_load(struct broker *b, struct group_coordinator *gc, struct group_table *t);
+
+#endif

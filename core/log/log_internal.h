@@ -1,0 +1,195 @@
+/* Private to the partition log's files (partition_log.c: appends, rolls,
+ * flushes and write failures; log_segment.c: segment files and indexes;
+ * log_recovery.c: opening and recovery; log_read.c: read planning and time
+ * lookups): the segment and log structures and what those files share. */
+#ifndef SLUICE_CORE_LOG_LOG_INTERNAL_H
+#define SLUICE_CORE_LOG_LOG_INTERNAL_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/log/offset_index.h"
+#include "core/log/partition_log.h"
+
+enum {
+	OFFSET_ENTRY_BYTES = 8,
+	TIME_ENTRY_BYTES = 12,
+	RECOVERY_BUF_BYTES = 1 << 20,
+	SEGMENT_NAME_DIGITS = 20,
+	/* Distinct corrupt positions remembered so that each is logged once,
+	 * not once per fetch that meets it. */
+	LOG_CORRUPT_REPORTS_MAX = 16,
+	/* After a failed write, appends are refused for this long once the
+	 * segment is back at the high watermark, then retried. */
+	LOG_WRITE_RETRY_BACKOFF_MS = 1000,
+};
+
+struct time_entry {
+	int64_t timestamp;
+	int32_t rel_offset;
+};
+
+/* What an append changes in its segment, saved before it so that a failed
+ * write can be undone. */
+struct segment_mark {
+	int64_t segment_base;
+	uint64_t size;
+	uint64_t bytes_since_index;
+	uint32_t idx_len, tidx_len;
+	int64_t max_ts, max_ts_offset;
+};
+
+struct segment {
+	int64_t base_offset;
+	int fd;
+	/* A read-only mapping for planning reads: batch headers are memory loads,
+	 * not syscalls. It spans the file or segment_bytes, whichever is larger;
+	 * only bytes below visible_size are ever touched. */
+	const uint8_t *map;
+	size_t map_len;
+	uint64_t size;         /* bytes submitted */
+	uint64_t visible_size; /* bytes written and readable */
+	int64_t created_ms;
+	uint64_t bytes_since_index;
+	struct offset_entry *idx;
+	uint32_t idx_len, idx_cap;
+	struct time_entry *tidx;
+	uint32_t tidx_len, tidx_cap;
+	int64_t max_ts;        /* largest batch max timestamp, -1 if none */
+	int64_t max_ts_offset; /* last offset of that batch */
+	bool dirty;            /* appended to since the last fdatasync */
+	bool verify_reads;     /* recovery kept a batch failing its CRC: reads check CRCs */
+	bool index_checked;    /* a read doubted the index and checked it once */
+};
+
+/* The flush of a rolled segment: once every write to it has completed,
+ * fdatasync of the segment and its indexes and fsync of the directory, in the
+ * kernel's workers; then the recovery point moves to the next segment's base.
+ * Flushes complete into the recovery point in roll order. */
+enum { LOG_FLUSH_FILES = 4 }; /* .log, .index, .timeindex, the directory */
+struct log_flush;
+struct log_flush_op {
+	struct io_op op;
+	struct log_flush *flush;
+};
+struct log_flush {
+	struct partition_log *log;
+	struct log_flush *next;
+	int64_t segment_base;
+	int64_t end_offset;        /* the next segment's base */
+	int fds[LOG_FLUSH_FILES];  /* [0] is the segment's, borrowed; the rest owned */
+	struct log_flush_op ops[LOG_FLUSH_FILES];
+	uint32_t ops_pending;
+	int error;                 /* the first errno */
+	bool started, done;
+};
+
+struct corrupt_report {
+	int64_t segment_base;
+	uint64_t pos;
+};
+
+struct partition_log {
+	char dir[PATH_MAX];
+	struct log_config cfg;
+	struct reactor *reactor;
+	struct segment *segs;
+	uint32_t nsegs, segs_cap;
+	int64_t end_offset;
+	int64_t hw;
+	int64_t recovery_point;
+	/* For the checkpoint writer on the control shard: stored by the owner. */
+	_Atomic int64_t published_recovery_point;
+	_Atomic int64_t published_start_offset;
+	bool offline;           /* a failed fsync: nothing more until a restart */
+	bool epoch_written;
+	/* Appends are refused after a failed write or roll, until retry_ns and,
+	 * for a write, until every pending append is answered and the segment is
+	 * back at the high watermark (reverting). */
+	bool refusing;
+	bool reverting;
+	int refusal_errno;
+	int64_t refusal_offset; /* a success from here on ends the refusal */
+	uint64_t retry_ns;
+	uint64_t refused_appends;
+	struct segment_mark revert_to; /* before the first failed append */
+	struct log_append *pending_head, *pending_tail;
+	uint32_t pending;
+	struct log_flush *flush_head, *flush_tail;
+	uint32_t flushes;
+	void (*hook)(void *);
+	void *hook_ctx;
+	struct corrupt_report reports[LOG_CORRUPT_REPORTS_MAX];
+	uint32_t reports_next;
+};
+
+/* ---- log_segment.c ---- */
+
+int64_t log_now_ms(void);
+int log_grow(void **p, uint32_t *cap, uint32_t need, size_t elem);
+void segment_path(const struct partition_log *l, int64_t base, const char *ext, char *out,
+		  size_t cap);
+/* The last segment whose base offset is <= offset (or the first). */
+uint32_t log_segment_for(const struct partition_log *l, int64_t offset);
+static inline struct segment *log_active(struct partition_log *l)
+{
+	return &l->segs[l->nsegs - 1];
+}
+/* The offset no batch of segment i may reach: the next segment's base, or for
+ * the last one the log end offset. */
+int64_t log_segment_limit(const struct partition_log *l, uint32_t i);
+
+int segment_open(struct partition_log *l, int64_t base, bool create, struct segment *s);
+void segment_free(struct segment *s);
+/* Closes s and removes its three files. */
+void segment_remove(struct partition_log *l, struct segment *s);
+void segment_reset_indexes(struct segment *s);
+void segment_note_batch(struct partition_log *l, struct segment *s, uint64_t pos,
+			const struct record_batch_header *h);
+/* The time index's final entry for a segment that stops growing (Kafka adds
+ * it at roll). */
+void segment_seal_time_index(struct segment *s);
+/* Writes both index files of s in Kafka's byte layout. With fds NULL they
+ * are fdatasync'd and closed here; else their descriptors are left open in
+ * fds[0..1] for the caller to flush and close. Returns 0 or -errno. */
+int segment_write_indexes(struct partition_log *l, struct segment *s, int fds[2]);
+/* Loads the index files of segment i when both are there and consistent
+ * with the segment; returns false (indexes left empty) otherwise. */
+bool segment_load_indexes(struct partition_log *l, uint32_t i);
+
+enum log_batch { LOG_BATCH_OK, LOG_BATCH_END, LOG_BATCH_CORRUPT };
+/* The header of the batch at pos in segment i, checked for sanity since bytes
+ * read back from disk are not trusted: magic, lengths within the visible
+ * bytes, offsets at or above min_offset and below the segment's limit, and
+ * within int32 of its base. END exactly at the visible end; CORRUPT with the
+ * reason in *why. A sane header is enough to step over a batch. */
+enum log_batch log_batch_at(const struct partition_log *l, uint32_t i, uint64_t pos,
+			    int64_t min_offset, struct record_batch_header *h, const char **why);
+/* Whether the batch (with a sane header) may be served: in a segment where
+ * recovery kept batches failing their CRC, only one passing it. */
+bool log_batch_readable(const struct partition_log *l, uint32_t i, uint64_t pos,
+			const struct record_batch_header *h);
+/* Rebuilds segment i's indexes from its batch headers (no CRC). Returns the
+ * position where the headers stop making sense (visible_size when they
+ * never do), with the reason in *why. */
+uint64_t segment_rebuild_indexes(struct partition_log *l, uint32_t i, const char **why);
+
+/* ---- log_read.c ---- */
+
+/* Logs a batch that cannot be read (file, position, reason), once per
+ * position. */
+void log_report_corrupt(struct partition_log *l, const struct segment *s, uint64_t pos,
+			const char *why);
+
+/* Adds s to the log (on failure s is left to the caller). */
+int log_add_segment(struct partition_log *l, const struct segment *s);
+
+/* ---- partition_log.c ---- */
+
+void log_publish_offsets(struct partition_log *l);
+/* Frees the log's memory and closes its files, writing nothing. */
+void log_free(struct partition_log *l);
+
+#endif

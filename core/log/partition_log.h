@@ -1,0 +1,190 @@
+/* One partition's log in Kafka's on-disk format, owned by one io shard.
+ *
+ * Directory `<log.dir>/<topic>-<partition>/` holds segments
+ * `<20-digit base offset>.log` with their `.index` (8-byte entries: int32
+ * relative offset, int32 file position, big-endian) and `.timeindex` (12-byte
+ * entries: int64 timestamp, int32 relative offset), plus `partition.metadata`
+ * and `leader-epoch-checkpoint`.
+ *
+ * Appends are written through the shard's reactor. Offsets are assigned at
+ * append time (log end offset), but a batch becomes visible to readers (the
+ * high watermark, on a single node) only when its write and every earlier
+ * write have completed, and append callbacks run in offset order.
+ *
+ * A failed write (ENOSPC, EIO) fails every append still pending with
+ * KAFKA_STORAGE_ERROR, cuts the segment back to the high watermark, and
+ * refuses appends for a short backoff, after which the next append retries:
+ * a partition that ran out of space resumes once space is freed, and what is
+ * below the high watermark stays readable throughout. A failed fsync takes
+ * the partition offline (the data may be lost, as Kafka judges it): every
+ * later append and read answers KAFKA_STORAGE_ERROR. Each failure is logged
+ * once, naming the file and the errno.
+ *
+ * When a segment rolls it is flushed in the kernel's workers, and the
+ * recovery point moves to the new segment's base once that completes; so
+ * after a crash only the active segment is re-scanned. */
+#ifndef SLUICE_CORE_LOG_PARTITION_LOG_H
+#define SLUICE_CORE_LOG_PARTITION_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/reactor.h"
+#include "proto/cursor.h"
+#include "proto/record_batch.h"
+
+struct partition_log;
+
+struct log_config {
+	uint64_t segment_bytes;        /* log.segment.bytes / segment.bytes */
+	uint64_t segment_ms;           /* log.roll.ms / segment.ms */
+	uint32_t index_interval_bytes; /* log.index.interval.bytes */
+	uint32_t segment_index_bytes;  /* log.index.size.max.bytes: rolls when full */
+};
+
+struct log_open_params {
+	const char *dir;          /* partition directory; created when missing */
+	struct kuuid topic_id;    /* written to partition.metadata */
+	int64_t recovery_point;   /* from recovery-point-offset-checkpoint, or 0 */
+	bool clean_shutdown;      /* the broker's clean-shutdown marker was present */
+	const struct log_config *cfg;
+	struct reactor *reactor;
+};
+
+/* Opens (or creates) the log. After an unclean stop, every segment from the one
+ * holding the recovery point onwards is re-scanned batch by batch: CRC-checked,
+ * indexes rebuilt, the torn tail cut off and the log left contiguous; after a
+ * clean one, the tail of the last segment is checked. Damage that is not a
+ * torn tail is kept and answered with CORRUPT_MESSAGE by reads (see
+ * log_recovery.c). Everything is logged with file and position. Returns 0 or
+ * -errno with a message in err. */
+int partition_log_open(const struct log_open_params *p, struct partition_log **out, char *err,
+		       size_t errlen);
+
+/* Closes files after writing the indexes out; nothing may be in flight
+ * (partition_log_ops_in_flight). */
+void partition_log_close(struct partition_log *l);
+
+/* Closes and removes the directory and all its files (DeleteTopics). */
+int partition_log_delete(struct partition_log *l);
+
+int64_t partition_log_start_offset(const struct partition_log *l);
+/* Next offset to assign. */
+int64_t partition_log_end_offset(const struct partition_log *l);
+/* Offset below which every batch is written and readable. */
+int64_t partition_log_high_watermark(const struct partition_log *l);
+/* A failed fsync: the partition stays offline until a restart. */
+bool partition_log_offline(const struct partition_log *l);
+/* Appends and segment flushes in flight: the log may be closed or deleted
+ * only when none are. */
+uint32_t partition_log_ops_in_flight(const struct partition_log *l);
+
+/* Called (with the ctx given) whenever the high watermark advances, after the
+ * append callbacks; the owner wakes waiting fetches from it. */
+void partition_log_set_advance_hook(struct partition_log *l, void (*hook)(void *ctx), void *ctx);
+
+struct log_append;
+typedef void (*log_append_fn)(struct log_append *a, int16_t error_code);
+
+/* An append in flight, embedded in its owner (a produce request part). */
+struct log_append {
+	log_append_fn done;
+	int64_t base_offset;     /* filled by partition_log_append */
+	int64_t log_append_time; /* -1 unless the topic uses LogAppendTime */
+	/* private to partition_log: */
+	struct io_op write_op;
+	struct partition_log *log;
+	struct log_append *next;
+	const uint8_t *batch;
+	int64_t end_offset;       /* offset after the batch's last record */
+	int64_t segment_base;     /* base offset of the segment written to */
+	uint64_t end_pos;         /* file position after the batch */
+	uint32_t len;
+	uint32_t written;         /* bytes written so far (short writes resume) */
+	int32_t result;           /* 0, or -errno */
+	bool completed;
+	/* The segment's index state before this append, to undo it. */
+	uint64_t mark_bytes_since_index;
+	uint32_t mark_idx_len, mark_tidx_len;
+	int64_t mark_max_ts, mark_max_ts_offset;
+};
+
+/* Appends one validated batch (header from record_batch_validate). Rewrites the
+ * batch's baseOffset and partitionLeaderEpoch in place, sets a->base_offset,
+ * and submits the write; `batch` must stay valid until a->done runs. Rolls
+ * first when the segment is full, old, or could not hold the batch's offsets
+ * within int32 of its base. Returns 0, or KAFKA_STORAGE_ERROR without calling
+ * done (offline, or refusing appends after a failed write). */
+int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len,
+			     const struct record_batch_header *h, struct log_append *a);
+
+/* A byte range of one segment file to send for a fetch. */
+struct log_read {
+	int fd;            /* the segment's descriptor, owned by the log */
+	uint64_t file_off;
+	uint32_t len;      /* 0 when nothing is readable at this offset yet */
+};
+
+/* Plans a read starting at `offset`: the range covers whole batches, from the
+ * batch containing `offset` (found through the offset index and a short scan of
+ * batch headers), stays within one segment, ends at or below the high
+ * watermark, and holds at most max_bytes unless `first_whole` and the first
+ * batch alone is larger (KIP-74), in which case exactly that batch. Every
+ * header is checked (log_batch_at); the range stops before a batch that
+ * cannot be read, and a read starting at one answers CORRUPT_MESSAGE (logged
+ * once with file and position), never skipping it. An offset between
+ * segments moves on to the next batch that exists, as for Kafka's compacted
+ * gaps; below the high watermark the answer is never empty without an error.
+ * Returns 0 or OFFSET_OUT_OF_RANGE (offset < log start or > high watermark),
+ * CORRUPT_MESSAGE or KAFKA_STORAGE_ERROR. */
+int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max_bytes,
+			   bool first_whole, struct log_read *out);
+
+/* The most a time lookup inflates one compressed batch to. */
+enum { LOG_DECOMPRESS_MAX_BYTES = 64 << 20 };
+
+/* One stored batch for a time lookup. */
+struct log_time_batch {
+	int fd; /* the segment's descriptor, owned by the log */
+	uint64_t file_off;
+	uint32_t len;
+	struct record_batch_header header;
+	bool search_records;
+};
+
+/* On the owning shard: through the time index, the one batch holding the
+ * first record with timestamp >= ts. Returns 0 with *found=false when no batch
+ * qualifies; else *found=true and the batch's location (fd owned by the log —
+ * the caller dup()s it if it reads after returning to the loop), its header,
+ * and whether its records must be searched (false for LogAppendTime batches,
+ * where the answer is the batch's base offset and max timestamp). Or
+ * KAFKA_STORAGE_ERROR / CORRUPT_MESSAGE. */
+int16_t partition_log_time_locate(struct partition_log *l, int64_t ts, bool *found,
+				  struct log_time_batch *out);
+
+/* ListOffsets by timestamp, synchronously: the first offset whose record
+ * timestamp is >= ts, with that timestamp; -1/-1 when none. Locates the batch,
+ * reads it and searches its records, inflating at most that one batch (at
+ * most LOG_DECOMPRESS_MAX_BYTES). Returns 0, KAFKA_STORAGE_ERROR or
+ * CORRUPT_MESSAGE (then -1/-1). */
+int16_t partition_log_offset_for_time(struct partition_log *l, int64_t ts, int64_t *offset,
+				      int64_t *timestamp);
+/* The largest timestamp in the log and the offset of its record (ListOffsets
+ * MAX_TIMESTAMP); -1/-1 for an empty log. */
+void partition_log_max_timestamp(struct partition_log *l, int64_t *offset, int64_t *timestamp);
+
+/* The offset below which data is known to be on disk: moved by the flush at
+ * each roll and by partition_log_sync (for recovery-point-offset-checkpoint). */
+int64_t partition_log_recovery_point(const struct partition_log *l);
+/* Any shard (the checkpoint writer): the recovery point and log start offset
+ * as the owner last published them. */
+void partition_log_checkpoint_offsets(const struct partition_log *l, int64_t *recovery_point,
+				      int64_t *start_offset);
+/* fsyncs every unflushed segment and the active segment's indexes
+ * synchronously (at shutdown, once the loops have stopped) and advances the
+ * recovery point. */
+int partition_log_sync(struct partition_log *l);
+
+
+#endif

@@ -1,0 +1,50 @@
+/* The embedded single-node metadata store: `meta.properties` (Kafka's cluster
+ * and node identity) and `__sluice_metadata.log`, an append-only log of
+ * CRC-checked records (topic created, topic deleted, core layout) replayed at
+ * start. A topic recorded again (its partitions placed anew) replaces the
+ * earlier record. This is
+ * the control path: appends are synchronous and fdatasync'd before returning. */
+#ifndef SLUICE_CORE_META_METADATA_STORE_H
+#define SLUICE_CORE_META_METADATA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/cursor.h"
+
+struct metadata_store;
+
+struct meta_kv {
+	char *key;
+	char *value;
+};
+
+struct meta_topic {
+	char name[250];
+	struct kuuid id;
+	int32_t partition_count;
+	int32_t *partition_shard; /* partition -> io shard */
+	size_t config_count;
+	struct meta_kv *configs;  /* topic config overrides */
+};
+
+/* Opens or creates the store in log_dir; replays it. A torn last record is
+ * truncated (logged); corruption before the end, or a meta.properties of
+ * another node, fails with a message naming the file. */
+int metadata_store_open(const char *log_dir, int32_t node_id, struct metadata_store **out,
+			char *err, size_t errlen);
+void metadata_store_close(struct metadata_store *ms);
+
+int metadata_store_topic_create(struct metadata_store *ms, const struct meta_topic *t);
+int metadata_store_topic_delete(struct metadata_store *ms, const char *name);
+
+/* The number of io shards the recorded placement was made for (0: never
+ * recorded), and recording it. */
+uint32_t metadata_store_layout(const struct metadata_store *ms);
+int metadata_store_set_layout(struct metadata_store *ms, uint32_t io_shards);
+
+/* Current topics, in creation order. Valid until the next change. */
+const struct meta_topic *metadata_store_topics(struct metadata_store *ms, size_t *count);
+const char *metadata_store_cluster_id(const struct metadata_store *ms);
+
+#endif

@@ -1,0 +1,50 @@
+/* Per-topic configuration: Kafka's topic keys, defaults taken from the
+ * broker's log.* settings, validated values for CreateTopics. */
+#ifndef SLUICE_CORE_META_TOPIC_CONFIG_H
+#define SLUICE_CORE_META_TOPIC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct broker_config;
+
+struct topic_config {
+	bool cleanup_compact;
+	bool cleanup_delete;
+	int64_t retention_ms;
+	int64_t retention_bytes;
+	uint64_t segment_bytes;
+	int64_t segment_ms;
+	uint32_t segment_index_bytes;
+	uint32_t index_interval_bytes;
+	uint32_t max_message_bytes;
+	bool message_timestamp_type_log_append;
+	int32_t min_insync_replicas;
+	char compression_type[16];
+	int64_t flush_messages;
+	int64_t flush_ms;
+	bool unclean_leader_election_enable;
+};
+
+enum { TOPIC_CONFIG_ENTRIES_MAX = 32, TOPIC_CONFIG_VALUE_BYTES = 32 };
+
+/* One effective setting, for describing a topic. */
+struct topic_config_entry {
+	const char *name;
+	char value[TOPIC_CONFIG_VALUE_BYTES];
+};
+
+void topic_config_from_broker(struct topic_config *t, const struct broker_config *b);
+/* Sets one key. Returns 0 or INVALID_CONFIG with a message naming the key. */
+int16_t topic_config_set(struct topic_config *t, const char *key, size_t key_len,
+			 const char *value, size_t value_len, char *err, size_t errlen);
+/* For a key/value that is valid but whose behaviour sluice does not provide
+ * yet (retention, compaction, flush policy, broker-side recompression): the
+ * reason, to be logged at topic creation; NULL otherwise. */
+const char *topic_config_not_enforced(const char *key, const char *value);
+
+/* Every setting with its effective value; returns the count. */
+size_t topic_config_list(const struct topic_config *t, struct topic_config_entry *out, size_t max);
+
+#endif

@@ -1,0 +1,911 @@
+/* The topic registry: lookups by name and id, creation with Kafka's rules,
+ * deletion, and loading every topic's logs at start. See topics.h. */
+#include "core/meta/topics.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "core/broker.h"
+#include "core/log/fetch_wait.h"
+#include "core/slog.h"
+#include "core/log/log_checkpoint.h"
+#include "core/meta/metadata_image.h"
+#include "core/meta/metadata_store.h"
+#include "core/shard/metadata_sync.h"
+#include "core/log/partition_log.h"
+#include "core/shard/shard.h"
+#include "core/shard/shard_call.h"
+#include "proto/kafka_errors.h"
+
+static uint32_t topics_hash(const char *p, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)p[i]) * 16777619u;
+	return h % TOPIC_REGISTRY_BUCKETS;
+}
+
+struct topic *topics_find(struct topic_registry *r, struct kstr name)
+{
+	if (name.len <= 0 || name.len > TOPIC_NAME_MAX)
+		return NULL;
+	for (struct topic *t = r->buckets[topics_hash(name.ptr, (size_t)name.len)]; t;
+	     t = t->next_by_name)
+		if (t->name_len == (size_t)name.len && memcmp(t->name, name.ptr, t->name_len) == 0)
+			return t;
+	return NULL;
+}
+
+struct topic *topics_find_id(struct topic_registry *r, struct kuuid id)
+{
+	if (kuuid_is_zero(id))
+		return NULL;
+	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
+		for (struct topic *t = r->buckets[i]; t; t = t->next_by_name)
+			if (memcmp(t->id.b, id.b, sizeof(id.b)) == 0)
+				return t;
+	return NULL;
+}
+
+struct topic *topics_lookup(struct broker *b, struct kstr name)
+{
+	return metadata_image_find(metadata_current(b), name);
+}
+
+struct topic *topics_lookup_id(struct broker *b, struct kuuid id)
+{
+	return metadata_image_find_id(metadata_current(b), id);
+}
+
+void topics_for_each(struct topic_registry *r, void (*fn)(struct topic *t, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++) {
+		struct topic *t = r->buckets[i];
+		while (t) {
+			struct topic *next = t->next_by_name;
+			fn(t, ctx);
+			t = next;
+		}
+	}
+}
+
+struct partition *topic_partition(struct topic *t, int32_t index)
+{
+	if (index < 0 || index >= t->partition_count)
+		return NULL;
+	return &t->partitions[index];
+}
+
+const char *topic_name_invalid(struct kstr name)
+{
+	if (name.len <= 0)
+		return "Topic name is illegal, it can't be empty";
+	if (name.len > TOPIC_NAME_MAX)
+		return "Topic name is illegal, it can't be longer than 249 characters";
+	if ((name.len == 1 && name.ptr[0] == '.') ||
+	    (name.len == 2 && name.ptr[0] == '.' && name.ptr[1] == '.'))
+		return "Topic name cannot be \".\" or \"..\"";
+	for (int32_t i = 0; i < name.len; i++) {
+		char ch = name.ptr[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+		if (!ok)
+			return "Topic name is illegal, it contains a character other than "
+			       "ASCII alphanumerics, '.', '_' and '-'";
+	}
+	return NULL;
+}
+
+/* Kafka refuses names that differ only in '.' versus '_' (metric names
+ * would collide). */
+static struct topic *topics_find_colliding(struct topic_registry *r, struct kstr name)
+{
+	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++) {
+		for (struct topic *t = r->buckets[i]; t; t = t->next_by_name) {
+			if (t->name_len != (size_t)name.len)
+				continue;
+			bool same = true;
+			for (size_t k = 0; k < t->name_len && same; k++) {
+				char a = t->name[k] == '.' ? '_' : t->name[k];
+				char b = name.ptr[k] == '.' ? '_' : name.ptr[k];
+				same = a == b;
+			}
+			if (same)
+				return t;
+		}
+	}
+	return NULL;
+}
+
+static void topics_insert(struct topic_registry *r, struct topic *t)
+{
+	uint32_t h = topics_hash(t->name, t->name_len);
+	t->next_by_name = r->buckets[h];
+	r->buckets[h] = t;
+	r->count++;
+}
+
+static void topics_unlink(struct topic_registry *r, struct topic *t)
+{
+	for (struct topic **p = &r->buckets[topics_hash(t->name, t->name_len)]; *p;
+	     p = &(*p)->next_by_name) {
+		if (*p == t) {
+			*p = t->next_by_name;
+			r->count--;
+			return;
+		}
+	}
+	assert(!"topic not in registry");
+}
+
+/* Directories nftw may hold open while removing a failed creation's files. */
+enum { TOPICS_DISCARD_FDS = 4 };
+
+static void topics_on_advance(void *ctx)
+{
+	fetch_waiters_wake(ctx);
+}
+
+static int topics_partition_dir(const struct broker *b, const struct topic *t, int32_t index,
+				char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/%s-%d", b->cfg.log_dir, t->name, index);
+	return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
+}
+
+/* Opens (creating when new) the log of t's partition i. Returns 0, or
+ * -errno with the reason, naming the directory, in err. */
+static int topics_open_partition(struct broker *b, struct topic *t, int32_t i, bool clean_shutdown,
+				 const struct checkpoint_entry *recovery, size_t recovery_count,
+				 char *err, size_t errlen)
+{
+	char dir[PATH_MAX + 320];
+	struct log_config lc = {
+		.segment_bytes = t->cfg.segment_bytes,
+		.segment_ms = (uint64_t)t->cfg.segment_ms,
+		.index_interval_bytes = t->cfg.index_interval_bytes,
+		.segment_index_bytes = t->cfg.segment_index_bytes,
+	};
+	struct partition *p = &t->partitions[i];
+	if (topics_partition_dir(b, t, i, dir, sizeof(dir)) != 0) {
+		snprintf(err, errlen, "%s/%s-%d: directory name too long", b->cfg.log_dir, t->name, i);
+		return -ENAMETOOLONG;
+	}
+	int64_t recovery_point = 0;
+	for (size_t k = 0; k < recovery_count; k++)
+		if (recovery[k].partition == i && strcmp(recovery[k].topic, t->name) == 0)
+			recovery_point = recovery[k].offset;
+	struct log_open_params params = {
+		.dir = dir,
+		.topic_id = t->id,
+		.recovery_point = recovery_point,
+		.clean_shutdown = clean_shutdown,
+		.cfg = &lc,
+		.reactor = b->shards[p->shard].reactor,
+	};
+	int rc = partition_log_open(&params, &p->log, err, errlen);
+	if (rc != 0) {
+		p->log = NULL;
+		return rc;
+	}
+	partition_log_set_advance_hook(p->log, topics_on_advance, p);
+	return 0;
+}
+
+static const char *topics_errno_name(int e)
+{
+	const char *name = strerrorname_np(e);
+	return name ? name : "unknown errno";
+}
+
+static int topics_unlink_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Removes the directory of t's partition i and what it holds, for a
+ * partition without an open log. */
+static int topics_remove_partition_dir(struct broker *b, const struct topic *t, int32_t i)
+{
+	char dir[PATH_MAX + 320];
+	if (topics_partition_dir(b, t, i, dir, sizeof(dir)) != 0)
+		return -ENAMETOOLONG;
+	if (nftw(dir, topics_unlink_entry, TOPICS_DISCARD_FDS, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Undoes a creation that failed: removes the files of the partitions
+ * [0, upto] of t, opened or not. Nothing was recorded, so no topic owns them. */
+static void topics_discard_logs(struct broker *b, struct topic *t, int32_t upto)
+{
+	for (int32_t i = 0; i <= upto && i < t->partition_count; i++) {
+		struct partition *p = &t->partitions[i];
+		int rc;
+		if (p->log) {
+			rc = partition_log_delete(p->log);
+			p->log = NULL;
+		} else {
+			rc = topics_remove_partition_dir(b, t, i);
+		}
+		if (rc != 0)
+			slog_error("topics", "could not remove every file of %s-%d", t->name, i);
+	}
+}
+
+/* A partition whose recorded shard is not an io shard of this layout. */
+static const uint32_t TOPICS_UNPLACED = UINT32_MAX;
+
+/* Placed partitions per io shard, of every topic in the registry but `skip`. */
+static uint32_t *topics_shard_load(struct broker *b, const struct topic *skip)
+{
+	uint32_t *load = calloc(b->shard_count, sizeof(*load));
+	if (!load)
+		return NULL;
+	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
+		for (struct topic *o = b->topics.buckets[i]; o; o = o->next_by_name)
+			for (int32_t k = 0; o != skip && k < o->partition_count; k++)
+				if (o->partitions[k].shard != TOPICS_UNPLACED)
+					load[o->partitions[k].shard]++;
+	return load;
+}
+
+static uint32_t topics_least_loaded(const struct broker *b, const uint32_t *load)
+{
+	uint32_t best = 0;
+	for (uint32_t s = 1; s < b->io_shards; s++)
+		if (load[s] < load[best])
+			best = s;
+	return best;
+}
+
+/* Each new partition goes to the io shard with the fewest partitions. */
+static int topics_place(struct broker *b, struct topic *t)
+{
+	uint32_t *load = topics_shard_load(b, t);
+	if (!load)
+		return -ENOMEM;
+	for (int32_t k = 0; k < t->partition_count; k++) {
+		uint32_t best = topics_least_loaded(b, load);
+		t->partitions[k].shard = best;
+		load[best]++;
+	}
+	free(load);
+	return 0;
+}
+
+bool topic_name_is_internal(const char *name, size_t len)
+{
+	static const char *const internal[] = { "__consumer_offsets", "__transaction_state" };
+	for (size_t i = 0; i < sizeof(internal) / sizeof(internal[0]); i++)
+		if (strlen(internal[i]) == len && memcmp(internal[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+static struct topic *topic_alloc(const char *name, size_t name_len, int32_t partitions)
+{
+	struct topic *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->partitions = calloc((size_t)partitions, sizeof(*t->partitions));
+	if (!t->partitions) {
+		free(t);
+		return NULL;
+	}
+	memcpy(t->name, name, name_len);
+	t->name_len = name_len;
+	t->internal = topic_name_is_internal(name, name_len);
+	t->partition_count = partitions;
+	for (int32_t i = 0; i < partitions; i++) {
+		t->partitions[i].topic = t;
+		t->partitions[i].index = i;
+	}
+	return t;
+}
+
+static void topic_free(struct topic *t)
+{
+	for (size_t i = 0; i < t->override_count; i++) {
+		free(t->overrides[i].key);
+		free(t->overrides[i].value);
+	}
+	free(t->overrides);
+	free(t->partitions);
+	free(t);
+}
+
+static char *topics_strndup(const char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+	if (s) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+/* Applies configs to t->cfg and keeps them as overrides. */
+static int16_t topics_apply_configs(struct broker *b, struct topic *t, size_t n,
+				    const struct kstr *keys, const struct kstr *values, char *msg,
+				    size_t msglen)
+{
+	topic_config_from_broker(&t->cfg, &b->cfg);
+	if (n > TOPIC_CONFIGS_MAX) {
+		snprintf(msg, msglen, "too many topic configs (%zu > %d)", n, TOPIC_CONFIGS_MAX);
+		return KERR_INVALID_CONFIG;
+	}
+	t->overrides = calloc(n ? n : 1, sizeof(*t->overrides));
+	if (!t->overrides)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	for (size_t i = 0; i < n; i++) {
+		if (values[i].len < 0) {
+			snprintf(msg, msglen, "Null value not supported for topic config %.*s",
+				 keys[i].len, keys[i].ptr);
+			return KERR_INVALID_CONFIG;
+		}
+		int16_t err = topic_config_set(&t->cfg, keys[i].ptr, (size_t)keys[i].len,
+					       values[i].ptr, (size_t)values[i].len, msg, msglen);
+		if (err != KERR_NONE)
+			return err;
+		t->overrides[i].key = topics_strndup(keys[i].ptr, (size_t)keys[i].len);
+		t->overrides[i].value = topics_strndup(values[i].ptr, (size_t)values[i].len);
+		t->override_count = i + 1;
+		if (!t->overrides[i].key || !t->overrides[i].value)
+			return KERR_UNKNOWN_SERVER_ERROR;
+		const char *why = topic_config_not_enforced(t->overrides[i].key, t->overrides[i].value);
+		if (why)
+			slog_warn("topics", "topic %s: %s=%s: %s", t->name, t->overrides[i].key,
+				  t->overrides[i].value, why);
+	}
+	return KERR_NONE;
+}
+
+static int16_t topics_check_args(struct broker *b, const struct topic_create_args *a,
+				 int32_t *partitions, char *msg, size_t msglen)
+{
+	const char *bad = topic_name_invalid(a->name);
+	if (bad) {
+		snprintf(msg, msglen, "%s", bad);
+		return KERR_INVALID_TOPIC_EXCEPTION;
+	}
+	if (topics_find(&b->topics, a->name)) {
+		snprintf(msg, msglen, "Topic '%.*s' already exists.", a->name.len, a->name.ptr);
+		return KERR_TOPIC_ALREADY_EXISTS;
+	}
+	struct topic *other = topics_find_colliding(&b->topics, a->name);
+	if (other) {
+		snprintf(msg, msglen, "Topic '%.*s' collides with existing topic: %s", a->name.len,
+			 a->name.ptr, other->name);
+		return KERR_INVALID_TOPIC_EXCEPTION;
+	}
+	*partitions = a->partitions == -1 ? b->cfg.num_partitions : a->partitions;
+	if (*partitions < 1 || *partitions > TOPIC_PARTITIONS_MAX) {
+		snprintf(msg, msglen, "Number of partitions must be between 1 and %d.",
+			 TOPIC_PARTITIONS_MAX);
+		return KERR_INVALID_PARTITIONS;
+	}
+	int32_t rf = a->replication_factor == -1 ? b->cfg.default_replication_factor
+						 : a->replication_factor;
+	if (rf != 1) {
+		snprintf(msg, msglen, "Unable to replicate the partition %d time(s): The target "
+			 "replication factor of %d cannot be reached because only 1 broker(s) "
+			 "are registered.", rf, rf);
+		return KERR_INVALID_REPLICATION_FACTOR;
+	}
+	return KERR_NONE;
+}
+
+static void topics_random_id(struct kuuid *id)
+{
+	do {
+		if (getrandom(id->b, sizeof(id->b), 0) != (ssize_t)sizeof(id->b)) {
+			slog_error("topics", "getrandom: %s", strerror(errno));
+			abort();
+		}
+	} while (kuuid_is_zero(*id));
+}
+
+static int topics_persist(struct broker *b, const struct topic *t)
+{
+	struct meta_topic mt;
+	memset(&mt, 0, sizeof(mt));
+	memcpy(mt.name, t->name, t->name_len + 1);
+	mt.id = t->id;
+	mt.partition_count = t->partition_count;
+	int32_t *shards = calloc((size_t)t->partition_count, sizeof(*shards));
+	struct meta_kv *kv = calloc(t->override_count + 1, sizeof(*kv));
+	int rc = -ENOMEM;
+	if (shards && kv) {
+		for (int32_t i = 0; i < t->partition_count; i++)
+			shards[i] = (int32_t)t->partitions[i].shard;
+		for (size_t i = 0; i < t->override_count; i++) {
+			kv[i].key = t->overrides[i].key;
+			kv[i].value = t->overrides[i].value;
+		}
+		mt.partition_shard = shards;
+		mt.config_count = t->override_count;
+		mt.configs = kv;
+		rc = metadata_store_topic_create(b->meta, &mt);
+	}
+	free(shards);
+	free(kv);
+	return rc;
+}
+
+int16_t topics_create(struct broker *b, const struct topic_create_args *a, struct topic **out,
+		      struct topic_config *effective, char *msg, size_t msglen)
+{
+	int32_t partitions = 0;
+	msg[0] = '\0';
+	int16_t err = topics_check_args(b, a, &partitions, msg, msglen);
+	if (err != KERR_NONE)
+		return err;
+	struct topic *t = topic_alloc(a->name.ptr, (size_t)a->name.len, partitions);
+	if (!t)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	err = topics_apply_configs(b, t, a->config_count, a->config_keys, a->config_values, msg,
+				   msglen);
+	if (err == KERR_NONE && effective)
+		*effective = t->cfg;
+	if (err != KERR_NONE || a->validate_only) {
+		topic_free(t);
+		return err;
+	}
+	topics_random_id(&t->id);
+	if (topics_place(b, t) != 0) {
+		topic_free(t);
+		return KERR_UNKNOWN_SERVER_ERROR;
+	}
+	/* The creation is recorded only once every log is open: a failed one
+	 * leaves neither a record nor files behind. */
+	for (int32_t i = 0; i < t->partition_count; i++) {
+		char why[PATH_MAX + 400];
+		int rc = topics_open_partition(b, t, i, true, NULL, 0, why, sizeof(why));
+		if (rc != 0) {
+			slog_error("topics", "creating topic %s: %s [%s]; nothing created", t->name, why,
+				   topics_errno_name(-rc));
+			snprintf(msg, msglen, "cannot create partition %d in %s: %s", i, b->cfg.log_dir,
+				 strerror(-rc));
+			topics_discard_logs(b, t, i);
+			topic_free(t);
+			return KERR_KAFKA_STORAGE_ERROR;
+		}
+	}
+	if (topics_persist(b, t) != 0) {
+		snprintf(msg, msglen, "cannot record the topic in the metadata store");
+		topics_discard_logs(b, t, t->partition_count - 1);
+		topic_free(t);
+		return KERR_KAFKA_STORAGE_ERROR;
+	}
+	topics_insert(&b->topics, t);
+	metadata_publish(b);
+	slog_info("topics", "created topic %s with %d partition(s)", t->name, t->partition_count);
+	if (out)
+		*out = t;
+	return KERR_NONE;
+}
+
+bool topics_auto_creatable(const struct broker *b, struct kstr name, bool allow_create)
+{
+	/* Internal topics are created by their owner, with their own settings. */
+	return allow_create && b->cfg.auto_create_topics_enable && !topic_name_invalid(name) &&
+	       !topic_name_is_internal(name.ptr, (size_t)name.len);
+}
+
+struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allow_create,
+				   int16_t *err)
+{
+	/* Before the shards run, the main thread is the control shard. */
+	struct shard *self = shard_current();
+	bool control = !self || self->id == SHARD_CONTROL;
+	struct topic *t = control ? topics_find(&b->topics, name) : topics_lookup(b, name);
+	if (t) {
+		*err = KERR_NONE;
+		return t;
+	}
+	if (topic_name_invalid(name)) {
+		*err = KERR_INVALID_TOPIC_EXCEPTION;
+		return NULL;
+	}
+	if (!control || !topics_auto_creatable(b, name, allow_create)) {
+		*err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return NULL;
+	}
+	struct topic_create_args a = { .name = name, .partitions = -1, .replication_factor = -1 };
+	char msg[256];
+	*err = topics_create(b, &a, &t, NULL, msg, sizeof(msg));
+	if (*err != KERR_NONE) {
+		slog_warn("topics", "auto-creating %.*s: %s", name.len, name.ptr, msg);
+		return NULL;
+	}
+	return t;
+}
+
+/* ---- deletion ---- */
+
+static const uint64_t TOPICS_REAP_INTERVAL_NS = 10ull * 1000 * 1000;
+
+/* A deleted partition's log whose writes are still in flight, and the
+ * owner's part of the deletion, which returns once its files are gone: the
+ * name may be created anew as soon as the deletion is answered. */
+struct log_grave {
+	struct log_grave *next;
+	struct partition_log *log;
+	struct shard_call *deletion;
+	char name[TOPIC_NAME_MAX + 16];
+};
+
+static bool topics_grave_of(const struct log_grave *g, const struct shard_call *deletion)
+{
+	for (; g; g = g->next)
+		if (g->deletion == deletion)
+			return true;
+	return false;
+}
+
+static void topics_remove_log(struct partition_log *log, const char *name)
+{
+	if (partition_log_delete(log) != 0)
+		slog_error("topics", "could not remove every file of %s", name);
+}
+
+/* The owner's graveyard: removes logs whose writes have completed, and
+ * returns the deletions that waited for them (`answer`: the loops still
+ * run; at stop, after them, nobody is left to answer). */
+static void topics_reap_graves(struct shard *s, bool answer)
+{
+	struct log_grave **pp = &s->graveyard;
+	while (*pp) {
+		struct log_grave *g = *pp;
+		if (partition_log_ops_in_flight(g->log) > 0) {
+			pp = &g->next;
+			continue;
+		}
+		topics_remove_log(g->log, g->name);
+		*pp = g->next;
+		if (answer && !topics_grave_of(s->graveyard, g->deletion))
+			shard_call_return(g->deletion);
+		free(g);
+	}
+}
+
+static void topics_on_reaper(struct io_timer *timer)
+{
+	struct shard *s = container_of(timer, struct shard, reaper_timer);
+	topics_reap_graves(s, true);
+	if (s->graveyard)
+		io_timer_arm(s->reactor, &s->reaper_timer, TOPICS_REAP_INTERVAL_NS, topics_on_reaper);
+}
+
+/* On an owning shard: its partitions of the deleted topic answer their
+ * waiting fetches and lose their logs (at once, or once their writes are
+ * done). Nothing else can reach them any more (metadata_sync.h). */
+static void topics_delete_on_owner(struct shard_call *call)
+{
+	struct shard *s = call->target;
+	struct topic *t = ((struct topic_owner_call *)call)->topic;
+	for (int32_t i = 0; i < t->partition_count; i++) {
+		struct partition *p = &t->partitions[i];
+		if (p->shard != s->id)
+			continue;
+		if (!p->log) {
+			/* Offline since start: its directory goes too, so that the name
+			 * can be created anew without meeting old files. */
+			fetch_waiters_finish(p);
+			if (topics_remove_partition_dir(s->broker, t, i) != 0)
+				slog_error("topics", "could not remove every file of %s-%d", t->name, i);
+			continue;
+		}
+		fetch_waiters_finish(p);
+		struct partition_log *log = p->log;
+		p->log = NULL;
+		/* Its last writes must not wake waiters of a freed partition. */
+		partition_log_set_advance_hook(log, NULL, NULL);
+		char name[TOPIC_NAME_MAX + 16];
+		snprintf(name, sizeof(name), "%s-%d", t->name, i);
+		if (partition_log_ops_in_flight(log) == 0) {
+			topics_remove_log(log, name);
+			continue;
+		}
+		struct log_grave *g = calloc(1, sizeof(*g));
+		if (!g) {
+			slog_error("topics", "out of memory: %s keeps its files until restart", name);
+			partition_log_close(log);
+			continue;
+		}
+		g->log = log;
+		g->deletion = call;
+		snprintf(g->name, sizeof(g->name), "%s", name);
+		g->next = s->graveyard;
+		s->graveyard = g;
+		if (!io_timer_armed(&s->reaper_timer))
+			io_timer_arm(s->reactor, &s->reaper_timer, TOPICS_REAP_INTERVAL_NS,
+				     topics_on_reaper);
+	}
+	if (!topics_grave_of(s->graveyard, call))
+		shard_call_return(call);
+}
+
+static void topics_deletion_finish(struct topic_deletion *d)
+{
+	slog_info("topics", "deleted topic %s", d->topic->name);
+	topic_free(d->topic);
+	free(d->owners);
+	d->topic = NULL;
+	d->owners = NULL;
+	d->done(d);
+}
+
+static void topics_deleted_on_owner(struct shard_call *call)
+{
+	struct topic_deletion *d = ((struct topic_owner_call *)call)->deletion;
+	if (--d->owners_pending == 0)
+		topics_deletion_finish(d);
+}
+
+/* Every shard has moved past the image that still had the topic: its
+ * owners may now let go of its partitions. */
+static void topics_deletion_synced(struct metadata_sync_waiter *w)
+{
+	struct topic_deletion *d = container_of(w, struct topic_deletion, sync);
+	struct broker *b = d->broker;
+	struct topic *t = d->topic;
+	d->owners_pending = 1;
+	for (uint32_t k = 0; k < b->io_shards; k++) {
+		bool owns = false;
+		for (int32_t i = 0; i < t->partition_count && !owns; i++)
+			owns = t->partitions[i].shard == k;
+		if (!owns)
+			continue;
+		struct topic_owner_call *oc = &d->owners[k];
+		oc->call = (struct shard_call){ .origin = &b->shards[SHARD_CONTROL], .target = &b->shards[k],
+						.run = topics_delete_on_owner,
+						.done = topics_deleted_on_owner };
+		oc->topic = t;
+		oc->deletion = d;
+		d->owners_pending++;
+		shard_call_start(&oc->call);
+	}
+	if (--d->owners_pending == 0)
+		topics_deletion_finish(d);
+}
+
+int16_t topics_delete(struct broker *b, struct topic *t, struct topic_deletion *d)
+{
+	assert(shard_current() == NULL || shard_current()->id == SHARD_CONTROL);
+	d->owners = calloc(b->io_shards, sizeof(*d->owners));
+	if (!d->owners)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	if (metadata_store_topic_delete(b->meta, t->name) != 0) {
+		slog_error("topics", "cannot record the deletion of %s", t->name);
+		free(d->owners);
+		d->owners = NULL;
+		return KERR_KAFKA_STORAGE_ERROR;
+	}
+	topics_unlink(&b->topics, t);
+	metadata_publish(b);
+	d->broker = b;
+	d->topic = t;
+	d->sync.done = topics_deletion_synced;
+	metadata_sync_wait(b, &d->sync);
+	return KERR_NONE;
+}
+
+/* ---- start and stop ---- */
+
+/* Moves one partition from shard `from` to `to`; returns its topic, or NULL
+ * when `from` has none. */
+static struct topic *topics_move_one(struct broker *b, uint32_t from, uint32_t to)
+{
+	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
+		for (struct topic *t = b->topics.buckets[i]; t; t = t->next_by_name)
+			for (int32_t k = 0; k < t->partition_count; k++)
+				if (t->partitions[k].shard == from) {
+					t->partitions[k].shard = to;
+					return t;
+				}
+	return NULL;
+}
+
+/* Placement follows the core layout. Under the layout it was recorded with it
+ * stays exactly as it is; after num.io.threads changed, partitions of shards
+ * that are gone go to the least-loaded shard, then partitions move from the
+ * most- to the least-loaded shard until no two differ by more than one, and
+ * every moved topic is recorded again. Runs before any log is opened, since a
+ * log writes through its shard's ring. */
+static int topics_rebalance(struct broker *b)
+{
+	uint32_t recorded = metadata_store_layout(b->meta);
+	if (recorded == b->io_shards)
+		return 0;
+	uint32_t *load = topics_shard_load(b, NULL);
+	struct topic **changed = calloc(b->topics.count + 1, sizeof(*changed));
+	size_t changed_count = 0;
+	uint32_t moved = 0;
+	int rc = load && changed ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < TOPIC_REGISTRY_BUCKETS; i++) {
+		for (struct topic *t = b->topics.buckets[i]; t; t = t->next_by_name) {
+			bool moved_here = false;
+			for (int32_t k = 0; k < t->partition_count; k++) {
+				struct partition *p = &t->partitions[k];
+				uint32_t want = p->shard;
+				if (want == TOPICS_UNPLACED) {
+					want = topics_least_loaded(b, load);
+					load[want]++;
+				}
+				moved_here |= want != p->shard;
+				moved += want != p->shard;
+				p->shard = want;
+			}
+			if (moved_here)
+				changed[changed_count++] = t;
+		}
+	}
+	while (rc == 0) {
+		uint32_t most = 0, least = 0;
+		for (uint32_t k = 1; k < b->io_shards; k++) {
+			if (load[k] > load[most])
+				most = k;
+			if (load[k] < load[least])
+				least = k;
+		}
+		if (load[most] <= load[least] + 1)
+			break;
+		struct topic *t = topics_move_one(b, most, least);
+		assert(t);
+		load[most]--;
+		load[least]++;
+		moved++;
+		bool listed = false;
+		for (size_t i = 0; i < changed_count && !listed; i++)
+			listed = changed[i] == t;
+		if (!listed)
+			changed[changed_count++] = t;
+	}
+	for (size_t i = 0; rc == 0 && i < changed_count; i++)
+		rc = topics_persist(b, changed[i]);
+	if (rc == 0)
+		rc = metadata_store_set_layout(b->meta, b->io_shards);
+	if (rc == 0 && recorded != 0)
+		slog_info("topics", "core layout changed from %u to %u io shard(s): %u partition(s) "
+			  "of %zu topic(s) moved", recorded, b->io_shards, moved, changed_count);
+	else if (rc == 0 && moved != 0)
+		slog_info("topics", "no core layout was recorded: %u partition(s) of %zu topic(s) "
+			  "placed for %u io shard(s)", moved, changed_count, b->io_shards);
+	if (rc != 0)
+		slog_error("topics", "cannot record the partitions' placement for %u io shard(s)",
+			   b->io_shards);
+	free(load);
+	free(changed);
+	return rc == 0 ? 0 : -1;
+}
+
+static struct topic *topics_load_one(struct broker *b, const struct meta_topic *mt)
+{
+	struct topic *t = topic_alloc(mt->name, strlen(mt->name), mt->partition_count);
+	if (!t)
+		return NULL;
+	t->id = mt->id;
+	struct kstr *keys = calloc(mt->config_count + 1, sizeof(*keys));
+	struct kstr *values = calloc(mt->config_count + 1, sizeof(*values));
+	for (size_t k = 0; keys && values && k < mt->config_count; k++) {
+		keys[k] = kstr_from_cstr(mt->configs[k].key);
+		values[k] = kstr_from_cstr(mt->configs[k].value);
+	}
+	char msg[256] = "";
+	int16_t cerr = keys && values ? topics_apply_configs(b, t, mt->config_count, keys, values,
+							      msg, sizeof(msg))
+				      : KERR_UNKNOWN_SERVER_ERROR;
+	free(keys);
+	free(values);
+	if (cerr != KERR_NONE)
+		slog_warn("topics", "topic %s: stored config rejected (%s); using defaults", t->name,
+			  msg);
+	for (int32_t k = 0; k < t->partition_count; k++) {
+		int32_t s = mt->partition_shard ? mt->partition_shard[k] : -1;
+		t->partitions[k].shard = s >= 0 && (uint32_t)s < b->io_shards ? (uint32_t)s
+									    : TOPICS_UNPLACED;
+	}
+	return t;
+}
+
+struct topics_open_all {
+	struct broker *b;
+	bool clean_shutdown;
+	const struct checkpoint_entry *recovery;
+	size_t recovery_count;
+	uint32_t offline;
+};
+
+/* A partition whose log cannot be opened stays offline (no log: every
+ * request for it answers KAFKA_STORAGE_ERROR) and the broker starts anyway;
+ * what a topic's files hold must never make a start impossible. */
+static void topics_open_one(struct topic *t, void *ctx)
+{
+	struct topics_open_all *o = ctx;
+	for (int32_t i = 0; i < t->partition_count; i++) {
+		char why[PATH_MAX + 400];
+		int rc = topics_open_partition(o->b, t, i, o->clean_shutdown, o->recovery,
+					       o->recovery_count, why, sizeof(why));
+		if (rc == 0)
+			continue;
+		o->offline++;
+		slog_error("topics", "partition %s-%d: %s [%s]; offline (KAFKA_STORAGE_ERROR) until "
+			   "this is fixed and the broker restarts", t->name, i, why,
+			   topics_errno_name(-rc));
+	}
+}
+
+int topics_load(struct broker *b, bool clean_shutdown)
+{
+	char path[PATH_MAX + 64];
+	char err[256];
+	struct checkpoint_entry *recovery = NULL;
+	size_t recovery_count = 0;
+	snprintf(path, sizeof(path), "%s/recovery-point-offset-checkpoint", b->cfg.log_dir);
+	if (log_checkpoint_read(path, &recovery, &recovery_count, err, sizeof(err)) != 0)
+		slog_warn("topics", "%s: %s; recovering every log from its start", path, err);
+	size_t n = 0;
+	const struct meta_topic *mt = metadata_store_topics(b->meta, &n);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct topic *t = topics_load_one(b, &mt[i]);
+		if (t)
+			topics_insert(&b->topics, t);
+		else
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = topics_rebalance(b);
+	struct topics_open_all o = { .b = b, .clean_shutdown = clean_shutdown,
+				     .recovery = recovery, .recovery_count = recovery_count };
+	if (rc == 0)
+		topics_for_each(&b->topics, topics_open_one, &o);
+	if (o.offline)
+		slog_error("topics", "%u partition(s) offline: their logs could not be opened", o.offline);
+	free(recovery);
+	if (rc == 0)
+		rc = metadata_publish(b);
+	return rc;
+}
+
+static void topics_close_one(struct topic *t, void *ctx)
+{
+	(void)ctx;
+	for (int32_t i = 0; i < t->partition_count; i++)
+		if (t->partitions[i].log)
+			partition_log_close(t->partitions[i].log);
+	topic_free(t);
+}
+
+void topics_close_all(struct broker *b)
+{
+	for (uint32_t k = 0; b->shards && k < b->shard_count; k++) {
+		struct shard *s = &b->shards[k];
+		topics_reap_graves(s, false);
+		if (io_timer_armed(&s->reaper_timer))
+			io_timer_stop(s->reactor, &s->reaper_timer);
+		while (s->graveyard) {
+			struct log_grave *g = s->graveyard;
+			s->graveyard = g->next;
+			slog_warn("topics", "deleted partition %s still had writes in flight at "
+				  "shutdown; its files stay", g->name);
+			partition_log_close(g->log);
+			free(g);
+		}
+	}
+	topics_for_each(&b->topics, topics_close_one, NULL);
+	memset(&b->topics, 0, sizeof(b->topics));
+}

@@ -1,0 +1,97 @@
+/* The dispatch table: API key -> versions (from the generated schema table),
+ * handler, and the bound on a request's decoded structures. */
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/api/handlers.h"
+#include "core/net/request.h"
+#include "proto/messages.h"
+
+enum {
+	ARENA_SMALL_BYTES = 1u << 20,  /* header-sized requests */
+	ARENA_LARGE_BYTES = 16u << 20, /* requests listing many partitions */
+};
+
+struct api_handler_row {
+	int16_t key;
+	api_handler_fn handle;
+	uint32_t arena_bytes_max;
+	enum api_home home;
+	int16_t group_first_until;
+};
+
+enum {
+	/* For group APIs: the first version whose body does not start with the
+	 * group's id (none, or OffsetFetch v8+, which lists several groups). */
+	GROUP_FIRST_EVERY_VERSION = INT16_MAX,
+	OFFSET_FETCH_GROUPS_FROM = 8,
+};
+
+static const struct api_handler_row api_handler_rows[] = {
+	{ API_PRODUCE, handle_produce, ARENA_LARGE_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
+	{ API_FETCH, handle_fetch, ARENA_LARGE_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
+	{ API_LIST_OFFSETS, handle_list_offsets, ARENA_LARGE_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
+	{ API_METADATA, handle_metadata, ARENA_LARGE_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
+	{ API_OFFSET_COMMIT, handle_offset_commit, ARENA_LARGE_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
+	{ API_OFFSET_FETCH, handle_offset_fetch, ARENA_LARGE_BYTES, API_ON_GROUP, OFFSET_FETCH_GROUPS_FROM },
+	{ API_FIND_COORDINATOR, handle_find_coordinator, ARENA_SMALL_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_JOIN_GROUP, handle_join_group, ARENA_LARGE_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
+	{ API_HEARTBEAT, handle_heartbeat, ARENA_SMALL_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
+	{ API_LEAVE_GROUP, handle_leave_group, ARENA_SMALL_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
+	{ API_SYNC_GROUP, handle_sync_group, ARENA_LARGE_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
+	{ API_DESCRIBE_GROUPS, handle_describe_groups, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_LIST_GROUPS, handle_list_groups, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_API_VERSIONS, handle_api_versions, ARENA_SMALL_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
+	{ API_CREATE_TOPICS, handle_create_topics, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_DELETE_TOPICS, handle_delete_topics, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_DELETE_GROUPS, handle_delete_groups, ARENA_SMALL_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_OFFSET_DELETE, handle_offset_delete, ARENA_LARGE_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
+};
+
+enum { API_ROWS = sizeof(api_handler_rows) / sizeof(api_handler_rows[0]) };
+
+static struct api_entry api_table[API_ROWS];
+static size_t api_table_len;
+
+/* Joins handler rows with the generated version table; called once at start,
+ * before any shard runs, so the table is read-only afterwards. A row without a
+ * schema is our bug. */
+void api_table_init(void)
+{
+	for (size_t i = 0; i < API_ROWS; i++) {
+		const struct proto_api_info *info = proto_api_find(api_handler_rows[i].key);
+		assert(info);
+		api_table[i] = (struct api_entry){
+			.key = info->key,
+			.name = info->name,
+			.min_version = info->min_version,
+			.max_version = info->max_version,
+			.flexible_from = info->flexible_from,
+			.handle = api_handler_rows[i].handle,
+			.arena_bytes_max = api_handler_rows[i].arena_bytes_max,
+			.home = api_handler_rows[i].home,
+			.group_first_until = api_handler_rows[i].group_first_until,
+		};
+	}
+	for (size_t i = 1; i < API_ROWS; i++)
+		assert(api_table[i - 1].key < api_table[i].key);
+	api_table_len = API_ROWS;
+}
+
+const struct api_entry *api_entries(size_t *count)
+{
+	assert(api_table_len == API_ROWS);
+	*count = api_table_len;
+	return api_table;
+}
+
+const struct api_entry *api_lookup(int16_t key)
+{
+	size_t n;
+	const struct api_entry *t = api_entries(&n);
+	for (size_t i = 0; i < n; i++)
+		if (t[i].key == key)
+			return &t[i];
+	return NULL;
+}

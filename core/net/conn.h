@@ -1,0 +1,169 @@
+/* A client connection: framing on receive, responses in request order on send;
+ * and the shard's side of accepting them.
+ *
+ * Receive: frames up to the receive buffer's size are copied out of it; a larger
+ * frame gets its own buffer, which grows in bounded steps as its bytes arrive
+ * (never to the declared size up front), so that the shard's share of
+ * queued.max.request.bytes is charged for bytes received, not for lengths
+ * declared. A size above socket.request.max.bytes, or a malformed header,
+ * closes the connection with one log line naming the peer.
+ *
+ * Deadlines: a started request must arrive whole within
+ * sluice.request.receive.timeout.ms, and a connection with no request in
+ * progress and no bytes moving is closed after connections.max.idle.ms.
+ *
+ * Send: responses leave in request order. Memory bytes of consecutive finished
+ * responses are gathered into one sendmsg; file ranges (fetched log data) go
+ * file -> pipe -> socket by splice, so log bytes never enter user space.
+ *
+ * Accepting: a socket that would take one of the top descriptors of the
+ * process's RLIMIT_NOFILE (the reserve kept for segment files, indexes and
+ * the metadata store) is closed at once; an accept that fails for want of
+ * descriptors (EMFILE, ENFILE) pauses accepting for CONN_ACCEPT_BACKOFF_MS.
+ * Refusals are summed and logged at most once per CONN_REFUSALS_LOG_MS.
+ *
+ * A connection is freed when it is closing, no ring op of its own is in flight
+ * and no handler still holds one of its requests. */
+#ifndef SLUICE_CORE_NET_CONN_H
+#define SLUICE_CORE_NET_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "io/reactor.h"
+
+struct shard;
+struct request;
+
+enum {
+	CONN_RECV_BUF_BYTES = 64 * 1024,
+	CONN_SEND_IOV_MAX = 64,
+	CONN_PIPE_BYTES = 1024 * 1024,
+	CONN_PEER_NAME_BYTES = 64,
+	CONN_REQUESTS_IN_FLIGHT_MAX = 1000,
+	/* A large frame's buffer grows by what it holds, within these steps: what
+	 * it is charged beyond its bytes received is at most one step. */
+	CONN_FRAME_STEP_MIN_BYTES = 64 * 1024,
+	CONN_FRAME_STEP_MAX_BYTES = 8 * 1024 * 1024,
+	/* The deadlines are checked this often: a tenth of the shorter one,
+	 * within these bounds. */
+	CONN_SWEEP_MIN_MS = 10,
+	CONN_SWEEP_MAX_MS = 1000,
+	/* The top quarter of the descriptor limit, within these bounds, is never
+	 * taken by a connection. */
+	CONN_FD_RESERVE_MIN = 16,
+	CONN_FD_RESERVE_MAX = 1024,
+	CONN_ACCEPT_BACKOFF_MS = 100,
+	CONN_REFUSALS_LOG_MS = 10000,
+	CONN_LISTENER_NAME_BYTES = 32,
+};
+
+/* Why a connection was not taken. */
+enum conn_refusal {
+	CONN_REFUSED_MAX_CONNECTIONS, /* this shard's share of max.connections */
+	CONN_REFUSED_FD_RESERVE,      /* its descriptor is in the reserve */
+	CONN_REFUSED_NO_FDS,          /* accept failed: EMFILE or ENFILE */
+	CONN_REFUSED_BUSY,            /* every slot serving (the metrics endpoint) */
+	CONN_REFUSAL_KINDS,
+};
+
+/* The accepting side of one listener, on its reactor: the back-off after a
+ * failed accept and the refusal summary. `rearm` arms the listener's
+ * multishot accept again after the back-off. */
+struct conn_listener {
+	char name[CONN_LISTENER_NAME_BYTES];
+	struct reactor *reactor;
+	void (*rearm)(struct conn_listener *l);
+	struct io_timer backoff_timer;
+	struct io_timer report_timer;
+	uint64_t refused[CONN_REFUSAL_KINDS];
+	uint64_t report_after_ns;   /* no summary line before this */
+	int accept_errno;           /* the last failed accept's */
+};
+
+/* A network shard's connections: their deadlines, the budget's last resort
+ * and the listener. Owned by the shard's thread. */
+struct conn_shard {
+	struct conn_listener listener;
+	int fd_ceiling;               /* descriptors from here up are the reserve */
+	struct io_timer sweep_timer;
+	uint64_t sweep_ns;
+	struct conn *sweep_next;      /* where the sweep goes on; moved on if freed */
+	uint64_t partial_frame_bytes; /* budget charged to frames still arriving */
+	struct conn *finisher;        /* the one frame let past a full budget */
+};
+
+struct conn {
+	struct shard *shard;
+	struct conn *prev, *next; /* the shard's connections */
+	struct conn *paused_next; /* the shard's back-pressure list */
+	int fd;
+	uint64_t id;
+	char peer[CONN_PEER_NAME_BYTES];
+
+	/* receive */
+	struct io_op recv_op;
+	uint8_t *rbuf;
+	uint32_t rbuf_len;
+	uint8_t *big_frame;        /* a frame larger than what rbuf held */
+	uint32_t big_frame_len;    /* as declared */
+	uint32_t big_frame_cap;    /* allocated and charged to the budget */
+	uint32_t big_frame_filled;
+	bool recv_armed;
+	bool paused;
+	uint64_t frame_started_ns; /* first byte of the frame not yet whole; 0: none */
+	uint64_t active_ns;        /* bytes last received or sent */
+
+	/* requests in order; the head is the next response to send */
+	struct request *req_head;
+	struct request *req_tail;
+	uint32_t req_count;
+
+	/* send */
+	struct io_op send_op;
+	struct io_op splice_op;
+	bool sending;
+	int pipe_fds[2];
+	uint32_t pipe_bytes;       /* bytes in the pipe not yet sent */
+	size_t send_mem_pos;       /* within the head response's memory bytes */
+	uint32_t send_range;       /* index of the next file range of the head */
+	uint32_t send_range_done;  /* bytes of that range already moved to the pipe */
+
+	/* lifetime */
+	uint32_t ops_in_flight;
+	bool closing;
+	struct io_op cancel_op;
+};
+
+/* Sets a network shard's limits from the configuration and the process's
+ * descriptor limit; before its loop runs. */
+void conn_shard_init(struct shard *s);
+/* Takes a freshly accepted socket (or refuses it, see above). */
+void conn_open(struct shard *s, int fd);
+/* Starts closing: cancels receive and send, frees when nothing holds it. */
+void conn_close(struct conn *c, const char *why);
+/* A request of this connection became done: send what is now in order. */
+void conn_request_done(struct conn *c);
+/* Re-arms receive after back-pressure eased. */
+void conn_resume(struct conn *c);
+/* A handler released its request on a closing connection. */
+void conn_maybe_free(struct conn *c);
+/* Whether only frames still arriving hold the shard's budget: nothing else
+ * will free it, so a paused frame must be let through. */
+bool conn_budget_needs_a_finisher(const struct shard *s);
+
+/* Names the listener (for its log lines) and its reactor. */
+void conn_listener_init(struct conn_listener *l, struct reactor *r, const char *name,
+			void (*rearm)(struct conn_listener *l));
+/* Counts a refusal; the summary line follows within CONN_REFUSALS_LOG_MS. */
+void conn_listener_refused(struct conn_listener *l, enum conn_refusal why);
+/* An accept completed with `res` < 0: true when it failed for want of
+ * descriptors, in which case accepting pauses and `rearm` runs after the
+ * back-off; the caller must not re-arm the accept itself. */
+bool conn_listener_failed(struct conn_listener *l, int32_t res);
+/* Whether the listener is waiting out a back-off. */
+bool conn_listener_backing_off(const struct conn_listener *l);
+/* Stops its timers (the listener stops accepting). */
+void conn_listener_stop(struct conn_listener *l);
+
+#endif

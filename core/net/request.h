@@ -1,0 +1,130 @@
+/* A Kafka request from its frame to its response, and the dispatch table.
+ *
+ * A request owns its frame buffer and an arena for decoded structures. It is
+ * received on the connection's (network) shard. Its handler runs there when
+ * it reads partitions (Produce, Fetch, ListOffsets, Metadata): it sends each
+ * owning io shard its part (shard_call.h) and assembles the answers. Requests
+ * about topics' existence run on the control shard (shard 0), which owns the
+ * registry; a group's requests on the io shard coordinating it; requests
+ * naming several groups start on the control shard and travel to each
+ * coordinating shard in turn (request_relay). A handler may finish at once or
+ * later (a produce waiting for its writes, a fetch waiting for data), and ends
+ * by building a response with request_response_begin/request_finish.
+ * Finishing on another shard posts the request back to the connection's
+ * shard, which sends responses in request order. While the handler has it,
+ * the connection's shard does not touch the request; while its parts are out,
+ * the handler touches only what the parts do not (the arena included). */
+#ifndef SLUICE_CORE_NET_REQUEST_H
+#define SLUICE_CORE_NET_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/arena.h"
+#include "proto/cursor.h"
+#include "proto/header.h"
+
+struct conn;
+struct shard;
+struct broker;
+struct request;
+
+typedef void (*api_handler_fn)(struct request *req);
+
+/* Where a handler runs: on the connection's shard (splitting partition work
+ * over the shards that own it); on the control shard, which owns the topic
+ * registry; or on the shard coordinating the group the request names first
+ * (the shard owning that group's __consumer_offsets partition). */
+enum api_home { API_ON_CONNECTION, API_ON_CONTROL, API_ON_GROUP };
+
+/* One row of the dispatch table. Versions come from the generated schema
+ * table; the handler is ours. The table guarantees to handlers that the key is
+ * known and the version is within [min_version, max_version]. */
+struct api_entry {
+	int16_t key;
+	const char *name;
+	int16_t min_version;
+	int16_t max_version;
+	int16_t flexible_from;
+	api_handler_fn handle;
+	uint32_t arena_bytes_max; /* bound on decoded structures of one request */
+	enum api_home home;
+	int16_t group_first_until; /* API_ON_GROUP: versions below start with the group id */
+};
+
+/* Builds the table; once, at start, before any shard runs. */
+void api_table_init(void);
+const struct api_entry *api_lookup(int16_t key);
+/* Every served API, in key order (ApiVersions advertises exactly these). */
+const struct api_entry *api_entries(size_t *count);
+
+struct request {
+	struct conn *conn;
+	struct shard *exec;        /* the shard running the handler */
+	struct request *next;      /* the connection's in-order queue */
+	const struct api_entry *api;
+	struct request_header header;
+	uint8_t *frame;            /* owned; the bytes after the size field */
+	uint32_t frame_len;
+	struct rcursor body;       /* positioned after the header */
+	struct rcursor body_start; /* the body as received, for a handler run anew */
+	struct arena arena;
+
+	/* The response: memory bytes, with file ranges interleaved. */
+	uint8_t *resp;
+	size_t resp_len;
+	struct wfile_range *ranges;
+	uint32_t ranges_len;
+	struct wcursor writer;
+	bool done;
+	bool no_response;          /* acks=0 produce */
+	bool rejected;             /* malformed: the connection closes when it returns */
+	void (*relay)(struct request *req); /* what runs next, on the shard it travels to */
+	void *handler_ctx;         /* the handler's state while the request travels */
+};
+
+/* Handlers' view of where they run (timers, metrics, owned data). */
+struct shard *request_shard(const struct request *req);
+struct broker *request_broker(const struct request *req);
+
+/* Allocates the response for a body of `body_wire_bytes` (as *_size computed;
+ * includes `file_bytes` that will come from at most `max_ranges` file ranges),
+ * writes the response header, and returns the writer for the body encoder. */
+struct wcursor *request_response_begin(struct request *req, size_t body_wire_bytes,
+				       size_t file_bytes, uint32_t max_ranges);
+/* Marks the request done (its response fully encoded, or none) and lets the
+ * connection send what is now in order. Checks that the encoder filled the
+ * buffer exactly: a mismatch is our bug. */
+void request_finish(struct request *req);
+void request_finish_without_response(struct request *req);
+/* The body did not decode (req->body.err says why): one log line naming the
+ * peer, API and offset, then the connection closes. */
+void request_reject_malformed(struct request *req);
+
+/* Whether the handler runs on the control shard. */
+bool request_on_control(const struct request *req);
+/* From a handler on the wrong shard (a topic to auto-create needs the
+ * control shard; a group lives on another shard): the handler runs again on
+ * shard `to`, from the start, and nothing it did here may remain (no
+ * response, no parts out). */
+void request_forward(struct request *req, uint32_t to);
+void request_forward_to_control(struct request *req);
+/* Moves a running handler to shard `to`, where fn(req) continues it with its
+ * arena and state; only one shard holds the request at a time. */
+void request_relay(struct request *req, uint32_t to, void (*fn)(struct request *req));
+
+/* Allocation from the request's arena that must not fail for lack of bounds:
+ * the handler's own bookkeeping. Returns NULL past the API's bound. */
+void *request_alloc(struct request *req, size_t count, size_t size);
+
+/* Copies into the request's arena: a C string (NULL: a null string), bytes
+ * (len < 0: null). Out of the arena's bound, req->body.err becomes RC_ALLOC. */
+struct kstr request_copy_cstr(struct request *req, const char *s);
+struct kbytes request_copy_bytes(struct request *req, const uint8_t *p, int32_t len);
+
+/* Called by the connection for each complete frame; takes ownership. */
+void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len);
+void request_free(struct request *req);
+
+#endif
