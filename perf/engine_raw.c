@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "io/reactor.h"
 #include "perf.h"
 #include "proto/arena.h"
@@ -38,6 +39,8 @@
 #include "proto/messages.h"
 #include "proto/record_batch.h"
 #include "proto/record_codec.h"
+#include "rdkafka_client.h"
+#include "run.h"
 
 enum {
 	RAW_FETCH_VERSION_MAX = 12,      /* v13+ name topics by id */

@@ -8,107 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "perf.h"
+#include "rdkafka_client.h"
+#include "run.h"
 
 enum {
 	PERF_POLL_MS = 100,
 	PERF_FLUSH_MS = 60000,
 	PERF_KEY_BYTES = 32,
-	PERF_METADATA_MS = 10000,
 	E2E_GRACE_MS = 10000,       /* how long the consumer waits after the last send */
 };
-
-static void conf_set(rd_kafka_conf_t *c, const char *key, const char *value)
-{
-	char err[PERF_ERR_BYTES];
-	if (rd_kafka_conf_set(c, key, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-		fprintf(stderr, "sluice-perf: %s\n", err);
-		exit(2);
-	}
-}
-
-static rd_kafka_conf_t *producer_conf(const struct perf_args *a)
-{
-	char num[32];
-	rd_kafka_conf_t *c = rd_kafka_conf_new();
-	conf_set(c, "bootstrap.servers", a->brokers);
-	conf_set(c, "acks", a->acks);
-	conf_set(c, "compression.codec", a->compression);
-	snprintf(num, sizeof(num), "%ld", a->linger_ms);
-	conf_set(c, "linger.ms", num);
-	snprintf(num, sizeof(num), "%ld", a->batch_bytes);
-	conf_set(c, "batch.size", num);
-	return c;
-}
-
-static rd_kafka_conf_t *consumer_conf(const struct perf_args *a)
-{
-	rd_kafka_conf_t *c = rd_kafka_conf_new();
-	conf_set(c, "bootstrap.servers", a->brokers);
-	/* Without --group the id is only required by the client, never used. */
-	conf_set(c, "group.id", a->group ? a->group : "sluice-perf");
-	conf_set(c, "enable.auto.commit", a->group ? "true" : "false");
-	conf_set(c, "auto.offset.reset", a->from);
-	conf_set(c, "fetch.wait.max.ms", "10");
-	return c;
-}
-
-static rd_kafka_t *client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf)
-{
-	char err[PERF_ERR_BYTES];
-	rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof(err));
-	if (!rk)
-		fprintf(stderr, "sluice-perf: %s\n", err);
-	return rk;
-}
-
-void perf_create_topic(rd_kafka_t *rk, const struct perf_args *a)
-{
-	char err[PERF_ERR_BYTES];
-	rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(a->topic, (int)a->partitions, -1, err, sizeof(err));
-	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-	rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-	rd_kafka_event_t *ev = rd_kafka_queue_poll(q, PERF_METADATA_MS);
-	const rd_kafka_CreateTopics_result_t *res = ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
-	size_t n = 0;
-	const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
-	if (n == 1 && rd_kafka_topic_result_error(tr[0]) &&
-	    rd_kafka_topic_result_error(tr[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-		fprintf(stderr, "sluice-perf: creating %s: %s (continuing with auto-creation)\n", a->topic,
-			rd_kafka_topic_result_error_string(tr[0]));
-	if (ev)
-		rd_kafka_event_destroy(ev);
-	rd_kafka_queue_destroy(q);
-	rd_kafka_NewTopic_destroy(nt);
-}
-
-static int topic_partition_count(rd_kafka_t *rk, const char *topic)
-{
-	rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-	const struct rd_kafka_metadata *md = NULL;
-	int n = -1;
-	if (!rd_kafka_metadata(rk, 0, t, &md, PERF_METADATA_MS) && md->topic_cnt == 1 &&
-	    !md->topics[0].err)
-		n = md->topics[0].partition_cnt;
-	else
-		fprintf(stderr, "sluice-perf: no metadata for topic %s\n", topic);
-	if (md)
-		rd_kafka_metadata_destroy(md);
-	rd_kafka_topic_destroy(t);
-	return n;
-}
-
-int perf_topic_partitions(const struct perf_args *a)
-{
-	rd_kafka_t *rk = client_new(RD_KAFKA_PRODUCER, producer_conf(a));
-	if (!rk)
-		return -1;
-	if (a->partitions)
-		perf_create_topic(rk, a);
-	int n = topic_partition_count(rk, a->topic);
-	rd_kafka_destroy(rk);
-	return n;
-}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -178,9 +88,9 @@ static void produce_loop(rd_kafka_t *rk, const struct perf_args *a, bool stamp)
 
 int perf_rdkafka_produce(const struct perf_args *a)
 {
-	rd_kafka_conf_t *conf = producer_conf(a);
+	rd_kafka_conf_t *conf = perf_producer_conf(a);
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_t *rk = client_new(RD_KAFKA_PRODUCER, conf);
+	rd_kafka_t *rk = perf_client_new(RD_KAFKA_PRODUCER, conf);
 	if (!rk)
 		return 1;
 	if (a->partitions)
@@ -195,7 +105,7 @@ int perf_rdkafka_produce(const struct perf_args *a)
  * `at_end_now` (so that nothing produced after this call is missed). */
 static int consumer_assign_all(rd_kafka_t *rk, const char *topic, int64_t offset, bool at_end_now)
 {
-	int n = topic_partition_count(rk, topic);
+	int n = perf_topic_partition_count(rk, topic);
 	if (n < 0)
 		return -1;
 	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
@@ -215,7 +125,7 @@ static int consumer_assign_all(rd_kafka_t *rk, const char *topic, int64_t offset
 
 int perf_rdkafka_consume(const struct perf_args *a)
 {
-	rd_kafka_t *rk = client_new(RD_KAFKA_CONSUMER, consumer_conf(a));
+	rd_kafka_t *rk = perf_client_new(RD_KAFKA_CONSUMER, perf_consumer_conf(a));
 	if (!rk)
 		return 1;
 	if (a->group) {
@@ -319,9 +229,9 @@ static int e2e_wait_fetching(rd_kafka_t *rk)
 
 int perf_rdkafka_e2e(const struct perf_args *a)
 {
-	rd_kafka_conf_t *pconf = producer_conf(a);
+	rd_kafka_conf_t *pconf = perf_producer_conf(a);
 	rd_kafka_conf_set_dr_msg_cb(pconf, on_delivery);
-	rd_kafka_t *producer = client_new(RD_KAFKA_PRODUCER, pconf);
+	rd_kafka_t *producer = perf_client_new(RD_KAFKA_PRODUCER, pconf);
 	if (!producer)
 		return 1;
 	if (a->partitions)
@@ -343,9 +253,9 @@ int perf_rdkafka_e2e(const struct perf_args *a)
 	perf_stats = (struct perf_stats){ 0 };
 	struct e2e_consumer c = { .want = a->count ? (uint64_t)a->count : UINT64_MAX };
 	c.stats.latency_what = "end to end: intended send -> consumer";
-	rd_kafka_conf_t *cconf = consumer_conf(a);
-	conf_set(cconf, "enable.partition.eof", "true");
-	c.rk = client_new(RD_KAFKA_CONSUMER, cconf);
+	rd_kafka_conf_t *cconf = perf_consumer_conf(a);
+	perf_conf_set(cconf, "enable.partition.eof", "true");
+	c.rk = perf_client_new(RD_KAFKA_CONSUMER, cconf);
 	if (!c.rk || consumer_assign_all(c.rk, a->topic, 0, true) != 0) {
 		rd_kafka_destroy(producer);
 		if (c.rk)

@@ -1,13 +1,7 @@
-/* sluice-perf's shared pieces: the arguments, the running totals every engine
- * fills, the clock, the live progress line and the stop conditions. */
+/* sluice-perf's arguments, as the option parser fills them and every engine
+ * reads them, and the bounds the parser holds them to. */
 #ifndef SLUICE_PERF_PERF_H
 #define SLUICE_PERF_PERF_H
-
-#include <signal.h>
-#include <stdbool.h>
-#include <stdint.h>
-
-#include "histogram.h"
 
 /* Bounds on what the flags may ask for; the parser rejects more, naming the flag. */
 enum {
@@ -46,42 +40,5 @@ struct perf_args {
 	long inflight;           /* raw: requests in flight per connection */
 	const char *json;
 };
-
-struct perf_stats {
-	uint64_t messages;
-	uint64_t bytes;
-	uint64_t errors;
-	uint64_t requests;
-	double seconds;
-	struct histogram latency_us;
-	const char *latency_what; /* NULL: no latency measured */
-	char protocol[64];        /* raw: the request and version spoken, e.g. "Produce v9" */
-};
-
-extern struct perf_stats perf_stats;
-extern volatile sig_atomic_t perf_stop;
-
-uint64_t perf_now_ns(void);
-/* Prints the progress line of `s` (messages and bytes so far, and the p99 when
- * latency is measured) to stderr at most once a second. */
-void perf_progress(const struct perf_stats *s, uint64_t start_ns, uint64_t *last_ns);
-/* Whether a run that has done `done` units since start_ns is over: --count
- * reached, --duration past (whichever comes first), or a signal. */
-bool perf_done(const struct perf_args *a, uint64_t done, uint64_t start_ns);
-/* Usage message naming what was wrong; exits 2. */
-_Noreturn void perf_usage(const char *why);
-
-/* Creates the topic with --partitions (an existing topic is fine). */
-struct rd_kafka_s;
-void perf_create_topic(struct rd_kafka_s *rk, const struct perf_args *a);
-/* The topic's partition count from metadata, after creating the topic when
- * --partitions is given; -1 (logged) when unknown. */
-int perf_topic_partitions(const struct perf_args *a);
-
-int perf_rdkafka_produce(const struct perf_args *a);
-int perf_rdkafka_consume(const struct perf_args *a);
-int perf_rdkafka_e2e(const struct perf_args *a);
-int perf_raw_produce(const struct perf_args *a);
-int perf_raw_consume(const struct perf_args *a);
 
 #endif

@@ -19,12 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "engine.h"
 #include "perf.h"
-
-struct perf_stats perf_stats;
-volatile sig_atomic_t perf_stop;
+#include "run.h"
 
 static void perf_on_signal(int sig)
 {
@@ -32,37 +30,8 @@ static void perf_on_signal(int sig)
 	perf_stop = 1;
 }
 
-uint64_t perf_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-void perf_progress(const struct perf_stats *st, uint64_t start_ns, uint64_t *last_ns)
-{
-	uint64_t now = perf_now_ns();
-	if (now - *last_ns < 1000000000ull)
-		return;
-	*last_ns = now;
-	double s = (double)(now - start_ns) / 1e9;
-	fprintf(stderr, "%6.1fs %10.0f msg/s %8.1f MB/s", s, (double)st->messages / s,
-		(double)st->bytes / s / 1e6);
-	if (st->latency_what)
-		fprintf(stderr, "  p99 %" PRIu64 " us", histogram_quantile(&st->latency_us, 0.99));
-	fprintf(stderr, "  errors %" PRIu64 "\n", st->errors);
-}
-
-bool perf_done(const struct perf_args *a, uint64_t done, uint64_t start_ns)
-{
-	if (perf_stop)
-		return true;
-	if (a->count && done >= (uint64_t)a->count)
-		return true;
-	return a->duration_s > 0 && (double)(perf_now_ns() - start_ns) / 1e9 >= a->duration_s;
-}
-
-_Noreturn void perf_usage(const char *why)
+/* Usage message naming what was wrong; exits 2. */
+static _Noreturn void perf_usage(const char *why)
 {
 	if (why)
 		fprintf(stderr, "sluice-perf: %s\n", why);
