@@ -13,7 +13,6 @@
 #include "core/broker.h"
 #include "core/group/group_store.h"
 #include "core/slog.h"
-#include "core/net/request.h"
 #include "core/shard/shard.h"
 #include "core/meta/topics.h"
 #include "proto/kafka_errors.h"
@@ -1581,14 +1580,6 @@ struct group_coordinator *group_coordinator_route(struct broker *b, struct kstr 
 	assert(p && p->shard < b->io_shards);
 	*err = KERR_NONE;
 	return b->shards[p->shard].groups;
-}
-
-bool group_coordinator_here(struct request *req, const struct group_coordinator *gc)
-{
-	if (!gc || gc->shard == request_shard(req))
-		return true;
-	request_forward(req, gc->shard->id);
-	return false;
 }
 
 struct group *group_coordinator_find(struct group_coordinator *gc, struct kstr group_id)

@@ -25,7 +25,6 @@
 
 struct broker;
 struct shard;
-struct request;
 
 struct group_coordinator {
 	struct broker *broker;
@@ -52,9 +51,6 @@ struct group_coordinator *group_coordinator_route(struct broker *b, struct kstr 
 /* Any shard: the shard coordinating the group (the control shard while
  * __consumer_offsets does not exist). */
 uint32_t group_coordinator_shard_of(struct broker *b, struct kstr group_id);
-/* For a handler of one group: true when gc (possibly NULL) may be used here;
- * otherwise the request has been sent to gc's shard to run anew there. */
-bool group_coordinator_here(struct request *req, const struct group_coordinator *gc);
 
 struct group *group_coordinator_find(struct group_coordinator *gc, struct kstr group_id);
 
