@@ -2,6 +2,7 @@
  * dynamic or static, leave at once and the group rebalances. */
 #include "core/api/group_route.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_membership.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"

@@ -3,6 +3,7 @@
  * in the log. */
 #include "core/api/group_route.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_offsets.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"

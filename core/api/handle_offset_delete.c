@@ -2,6 +2,7 @@
  * partitions its members do not subscribe to (all of them when it is empty). */
 #include "core/api/group_route.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_offsets.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"

@@ -2,6 +2,7 @@
  * every member is answered with its own share once it is persisted. */
 #include "core/api/group_route.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_membership.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
