@@ -1,9 +1,9 @@
 /* DeleteGroups (key 42), v0-v2: removes empty groups and their offsets
  * (tombstones in __consumer_offsets); answers when every deletion is written.
- * The request visits each coordinating shard in turn (group_relay.h) and
+ * The request visits each coordinating shard in turn (group_route.h) and
  * moves on once that shard's deletions are written. */
 #include "core/group/group_coordinator.h"
-#include "core/group/group_relay.h"
+#include "core/api/group_route.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "core/shard/shard.h"

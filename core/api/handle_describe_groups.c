@@ -2,7 +2,7 @@
  * member metadata and assignments only once the group is Stable, as Kafka.
  * An unknown group is described as Dead with no error (v0-v5). */
 #include "core/group/group_coordinator.h"
-#include "core/group/group_relay.h"
+#include "core/api/group_route.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "core/shard/shard.h"

@@ -1,6 +1,8 @@
 /* Heartbeat (key 12), v0-v4: keeps a member's session alive; tells it when a
  * rebalance has begun. */
+#include "core/api/group_route.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_membership.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
@@ -19,7 +21,7 @@ void handle_heartbeat(struct request *req)
 	int32_t partition;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
 							       &partition, &r.error_code);
-	if (!group_coordinator_here(req, gc))
+	if (!group_route_here(req, gc))
 		return;
 	if (gc)
 		r.error_code = group_heartbeat(gc, q.group_id, q.member_id,

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "core/net/conn.h"
+#include "core/api/group_route.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_membership.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
@@ -85,7 +87,7 @@ void handle_join_group(struct request *req)
 	int16_t err;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
 							       &partition, &err);
-	if (!group_coordinator_here(req, gc))
+	if (!group_route_here(req, gc))
 		return;
 	if (!gc) {
 		struct group_join_result res = { .error = err, .generation = -1, .leader = "",

@@ -1,6 +1,8 @@
 /* LeaveGroup (key 13), v0-v5: one member (v0-v2) or a batch of members,
  * dynamic or static, leave at once and the group rebalances. */
+#include "core/api/group_route.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_membership.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
@@ -37,7 +39,7 @@ void handle_leave_group(struct request *req)
 	int32_t partition;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
 							       &partition, &r.error_code);
-	if (!group_coordinator_here(req, gc))
+	if (!group_route_here(req, gc))
 		return;
 	if (gc)
 		r.error_code = group_leave(gc, q.group_id, lm, n);

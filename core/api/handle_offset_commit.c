@@ -1,7 +1,9 @@
 /* OffsetCommit (key 8), v0-v9: validates the committer against the group,
  * writes the offsets to __consumer_offsets and answers once they are durable
  * in the log. */
+#include "core/api/group_route.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_offsets.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
@@ -101,7 +103,7 @@ void handle_offset_commit(struct request *req)
 	int16_t err;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q->group_id,
 							       &partition, &err);
-	if (!group_coordinator_here(req, gc))
+	if (!group_route_here(req, gc))
 		return;
 	if (!gc) {
 		commit_respond(&ctx->done, err);

@@ -1,6 +1,8 @@
 /* OffsetDelete (key 47), v0: removes a group's committed offsets for
  * partitions its members do not subscribe to (all of them when it is empty). */
+#include "core/api/group_route.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_offsets.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
@@ -86,7 +88,7 @@ void handle_offset_delete(struct request *req)
 	int16_t err;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q->group_id,
 							       &partition, &err);
-	if (!group_coordinator_here(req, gc))
+	if (!group_route_here(req, gc))
 		return;
 	if (!gc) {
 		offset_delete_respond(&ctx->done, err);

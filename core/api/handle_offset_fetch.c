@@ -1,11 +1,11 @@
 /* OffsetFetch (key 9), v0-v9: committed offsets of the listed partitions, or
  * of every partition the group committed (null topics, v2+); several groups in
- * one request from v8, answered by each group's shard in turn (group_relay.h).
+ * one request from v8, answered by each group's shard in turn (group_route.h).
  * A partition without a commit answers offset -1. */
 #include <assert.h>
 
 #include "core/group/group_coordinator.h"
-#include "core/group/group_relay.h"
+#include "core/api/group_route.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
@@ -303,7 +303,7 @@ void handle_offset_fetch(struct request *req)
 	int16_t err;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), ctx->q.group_id,
 							       &partition, &err);
-	if (!group_coordinator_here(req, gc))
+	if (!group_route_here(req, gc))
 		return;
 	if (!offset_fetch_legacy(req, &ctx->q, &ctx->r) || req->body.err != RC_OK) {
 		req->body.err = RC_ALLOC;

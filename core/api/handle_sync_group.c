@@ -1,6 +1,8 @@
 /* SyncGroup (key 14), v0-v5: the leader's assignment goes to the coordinator;
  * every member is answered with its own share once it is persisted. */
+#include "core/api/group_route.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_membership.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
@@ -42,7 +44,7 @@ void handle_sync_group(struct request *req)
 	int16_t err;
 	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
 							       &partition, &err);
-	if (!group_coordinator_here(req, gc))
+	if (!group_route_here(req, gc))
 		return;
 	if (!gc) {
 		struct group_sync_result res = { .error = err };

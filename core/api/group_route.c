@@ -1,10 +1,18 @@
-/* Routing and visiting the shards of several groups (see group_relay.h). */
-#include "core/group/group_relay.h"
+/* Forwarding a group's request to its coordinating shard, and visiting the
+ * shards of several groups (see group_route.h). */
+#include "core/api/group_route.h"
 
-#include "core/broker.h"
 #include "core/group/group_coordinator.h"
 #include "core/net/request.h"
 #include "core/shard/shard.h"
+
+bool group_route_here(struct request *req, const struct group_coordinator *gc)
+{
+	if (!gc || gc->shard == request_shard(req))
+		return true;
+	request_forward(req, gc->shard->id);
+	return false;
+}
 
 bool group_relay_init(struct group_relay *gr, struct request *req, const struct kstr *ids,
 		      int32_t count)

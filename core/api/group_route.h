@@ -1,20 +1,29 @@
-/* Requests naming several groups (DescribeGroups, DeleteGroups, OffsetFetch
+/* A group API's request travels to the shard coordinating its group: one
+ * group's request is forwarded there (group_route_here), and a request naming
+ * several groups is relayed across their shards (struct group_relay).
+ *
+ * Requests naming several groups (DescribeGroups, DeleteGroups, OffsetFetch
  * v8+): they start on the control shard, which routes every group (creating
  * __consumer_offsets when needed), and then travel to each shard coordinating
  * one of them, in shard order, each answering its own groups with the
  * request's arena (request_relay: one shard holds the request at a time).
  * Whatever an answer takes from a group is copied into the arena, since the
  * response is encoded on the last shard visited. */
-#ifndef SLUICE_CORE_GROUP_GROUP_RELAY_H
-#define SLUICE_CORE_GROUP_GROUP_RELAY_H
+#ifndef SLUICE_CORE_API_GROUP_ROUTE_H
+#define SLUICE_CORE_API_GROUP_ROUTE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "proto/cursor.h"
 
+struct group_coordinator;
 struct request;
 struct shard;
+
+/* For a handler of one group: true when gc (possibly NULL) may be used here;
+ * otherwise the request has been sent to gc's shard to run anew there. */
+bool group_route_here(struct request *req, const struct group_coordinator *gc);
 
 enum { GROUP_RELAY_NONE = UINT32_MAX };
 
