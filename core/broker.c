@@ -1,5 +1,6 @@
-/* Broker start and stop: the data directory, the clean-shutdown marker, the
- * metadata store, topics and their logs, the shards, and periodic checkpoints. */
+/* Broker start and stop, the composition root: the data directory, the
+ * clean-shutdown marker, the metadata store, topics and their logs, the
+ * shards and the services wired into them, and periodic checkpoints. */
 #include "core/broker.h"
 
 #include <errno.h>
@@ -12,16 +13,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/net/conn.h"
+#include "core/api/handler_shard.h"
+#include "core/api/handlers.h"
 #include "core/group/group_coordinator.h"
-#include "core/slog.h"
 #include "core/log/log_checkpoint.h"
-#include "core/meta/metadata_store.h"
-#include "core/net/metrics_http.h"
 #include "core/log/partition_log.h"
-#include "core/net/request.h"
+#include "core/meta/metadata_image.h"
+#include "core/meta/metadata_store.h"
+#include "core/meta/topics.h"
+#include "core/net/metrics_http.h"
+#include "core/shard/metadata_sync.h"
 #include "core/shard/shard.h"
 #include "core/shard/shard_mail.h"
+#include "core/slog.h"
 #include "io/offload.h"
 
 /* Kafka's name for the marker, so that either can tell how the other stopped. */
@@ -53,7 +57,7 @@ static int broker_mkdirs(const char *dir)
 
 static void broker_marker_path(const struct broker *b, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s/%s", b->cfg.log_dir, CLEAN_SHUTDOWN_MARKER);
+	snprintf(out, cap, "%s/%s", b->rt.cfg.log_dir, CLEAN_SHUTDOWN_MARKER);
 }
 
 /* Reads and removes the marker: from now on a crash must look unclean. */
@@ -76,7 +80,7 @@ static void broker_write_clean_marker(const struct broker *b)
 		slog_error("broker", "cannot write %s: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
-	int dfd = open(b->cfg.log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = open(b->rt.cfg.log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		(void)fsync(dfd);
 		close(dfd);
@@ -142,7 +146,7 @@ static const struct checkpoint_entry *broker_checkpoint_entries(const struct che
 
 static void broker_checkpoint_path(const struct broker *b, int file, char *out, size_t cap)
 {
-	snprintf(out, cap, "%s/%s", b->cfg.log_dir, CHECKPOINT_FILES[file]);
+	snprintf(out, cap, "%s/%s", b->rt.cfg.log_dir, CHECKPOINT_FILES[file]);
 }
 
 void broker_write_checkpoints(struct broker *b)
@@ -164,7 +168,7 @@ void broker_write_checkpoints(struct broker *b)
 /* A periodic round writing both files, one after the other, without
  * blocking shard 0's loop; the next round is timed from its end. */
 struct checkpoint_round {
-	struct shard *shard;
+	struct broker *broker;
 	struct checkpoint_fill fill;
 	struct checkpoint_async write;
 	int file;
@@ -172,10 +176,10 @@ struct checkpoint_round {
 
 static void broker_on_housekeeping(struct io_timer *t);
 
-static void broker_arm_housekeeping(struct shard *s)
+static void broker_arm_housekeeping(struct broker *b)
 {
-	io_timer_arm(s->reactor, &s->housekeeping_timer,
-		     (uint64_t)s->broker->cfg.log_flush_offset_checkpoint_interval_ms * 1000000,
+	io_timer_arm(b->rt.shards[SHARD_CONTROL].reactor, &b->housekeeping_timer,
+		     (uint64_t)b->rt.cfg.log_flush_offset_checkpoint_interval_ms * 1000000,
 		     broker_on_housekeeping);
 }
 
@@ -192,8 +196,8 @@ static void broker_on_checkpoint_written(struct checkpoint_async *w, int rc)
 
 static void broker_checkpoint_next(struct checkpoint_round *c)
 {
-	struct shard *s = c->shard;
-	struct broker *b = s->broker;
+	struct broker *b = c->broker;
+	struct shard *s = &b->rt.shards[SHARD_CONTROL];
 	for (; c->file < CHECKPOINT_FILE_COUNT; c->file++) {
 		char path[PATH_MAX + 64];
 		broker_checkpoint_path(b, c->file, path, sizeof(path));
@@ -208,19 +212,19 @@ static void broker_checkpoint_next(struct checkpoint_round *c)
 	free(c->fill.recovery);
 	free(c->fill.start);
 	free(c);
-	broker_arm_housekeeping(s);
+	broker_arm_housekeeping(b);
 }
 
 static void broker_on_housekeeping(struct io_timer *t)
 {
-	struct shard *s = container_of(t, struct shard, housekeeping_timer);
+	struct broker *b = container_of(t, struct broker, housekeeping_timer);
 	struct checkpoint_round *c = calloc(1, sizeof(*c));
-	if (!c || broker_checkpoint_collect(s->broker, &c->fill) != 0) {
+	if (!c || broker_checkpoint_collect(b, &c->fill) != 0) {
 		free(c);
-		broker_arm_housekeeping(s);
+		broker_arm_housekeeping(b);
 		return;
 	}
-	c->shard = s;
+	c->broker = b;
 	broker_checkpoint_next(c);
 }
 
@@ -231,24 +235,24 @@ static void broker_on_housekeeping(struct io_timer *t)
 static int broker_layout(struct broker *b, int *cpus, int *ncpus)
 {
 	char err[256];
-	*ncpus = config_cpus(&b->cfg, cpus, CONFIG_CPUS_MAX, err, sizeof(err));
+	*ncpus = config_cpus(&b->rt.cfg, cpus, CONFIG_CPUS_MAX, err, sizeof(err));
 	if (*ncpus < 1) {
 		slog_error("broker", "%s", err);
 		return -1;
 	}
-	CPU_ZERO(&b->worker_cpus);
+	CPU_ZERO(&b->rt.worker_cpus);
 	for (int i = 0; i < *ncpus; i++)
-		CPU_SET(cpus[i], &b->worker_cpus);
-	b->network_shards = b->cfg.num_network_threads;
-	b->io_shards = b->cfg.num_io_threads;
-	b->shard_count = b->network_shards > b->io_shards ? b->network_shards : b->io_shards;
+		CPU_SET(cpus[i], &b->rt.worker_cpus);
+	b->rt.network_shards = b->rt.cfg.num_network_threads;
+	b->rt.io_shards = b->rt.cfg.num_io_threads;
+	b->rt.shard_count = b->rt.network_shards > b->rt.io_shards ? b->rt.network_shards : b->rt.io_shards;
 	return 0;
 }
 
 static void broker_log_layout(const struct broker *b)
 {
-	for (uint32_t i = 0; i < b->shard_count; i++) {
-		const struct shard *s = &b->shards[i];
+	for (uint32_t i = 0; i < b->rt.shard_count; i++) {
+		const struct shard *s = &b->rt.shards[i];
 		slog_info("broker", "core layout: shard %u on CPU %d: %s%s%s%s", i, s->cpu,
 			  s->network ? "network" : "", s->network && s->io ? " + " : "",
 			  s->io ? "io (partitions)" : "",
@@ -261,26 +265,21 @@ static int broker_shards_create(struct broker *b)
 	int cpus[CONFIG_CPUS_MAX], ncpus;
 	if (broker_layout(b, cpus, &ncpus) != 0)
 		return -1;
-	b->shards = calloc(b->shard_count, sizeof(*b->shards));
-	if (!b->shards)
+	b->rt.shards = calloc(b->rt.shard_count, sizeof(*b->rt.shards));
+	if (!b->rt.shards)
 		return -1;
-	for (uint32_t i = 0; i < b->shard_count; i++) {
-		struct shard *s = &b->shards[i];
+	for (uint32_t i = 0; i < b->rt.shard_count; i++) {
+		struct shard *s = &b->rt.shards[i];
 		s->id = i;
-		s->broker = b;
-		s->listen_fd = -1;
-		s->network = i < b->network_shards;
-		s->io = i < b->io_shards;
+		s->rt = &b->rt;
+		s->network = i < b->rt.network_shards;
+		s->io = i < b->rt.io_shards;
 		s->cpu = cpus[i % (uint32_t)ncpus];
-		s->request_bytes_max = b->cfg.queued_max_request_bytes / b->network_shards;
-		conn_shard_init(s);
-		io_timer_init(&s->housekeeping_timer);
-		io_timer_init(&s->reaper_timer);
 	}
 	/* Every shard is initialised above before any ring is made: a start
 	 * that fails below stops the shards it never reached, too. */
-	for (uint32_t i = 0; i < b->shard_count; i++) {
-		struct shard *s = &b->shards[i];
+	for (uint32_t i = 0; i < b->rt.shard_count; i++) {
+		struct shard *s = &b->rt.shards[i];
 		char err[256];
 		/* Rings are single-issuer: every shard but the first (the main
 		 * thread's) takes its ring over on its own thread. */
@@ -293,84 +292,100 @@ static int broker_shards_create(struct broker *b)
 		}
 		char name[32];
 		snprintf(name, sizeof(name), "sluice-off%u", i);
-		if (s->io && !(s->offload = offload_create(s->reactor, &b->worker_cpus, name, err,
+		if (s->io && !(s->offload = offload_create(s->reactor, &b->rt.worker_cpus, name, err,
 							   sizeof(err)))) {
 			slog_error("broker", "shard %u: %s", i, err);
 			return -1;
 		}
 	}
-	atomic_store(&b->shards_running, b->shard_count);
-	return shard_mail_init(b);
+	atomic_store(&b->rt.shards_running, b->rt.shard_count);
+	return shard_mail_init(&b->rt);
+}
+
+/* The layers' broker-wide state in the runtime's slots, and the shard hooks:
+ * the metadata rounds' turn, then, in the order the stop runs them,
+ * long-polling fetches answer, waiting group members answer, and the
+ * connections close. */
+static void broker_wire_services(struct broker *b)
+{
+	b->rt.slots[RUNTIME_SLOT_TOPICS] = &b->topics;
+	b->rt.slots[RUNTIME_SLOT_NET] = &b->net;
+	b->net.apis = api_table_init();
+	runtime_service_add(&b->rt, &metadata_sync_service);
+	runtime_service_add(&b->rt, &topics_shard_service);
+	runtime_service_add(&b->rt, &group_shard_service);
+	runtime_service_add(&b->rt, &net_shard_service);
 }
 
 int broker_start(struct broker *b)
 {
-	api_table_init();
-	int rc = broker_mkdirs(b->cfg.log_dir);
+	broker_wire_services(b);
+	io_timer_init(&b->housekeeping_timer);
+	int rc = broker_mkdirs(b->rt.cfg.log_dir);
 	if (rc != 0) {
-		slog_error("broker", "log.dirs: cannot create %s: %s", b->cfg.log_dir, strerror(-rc));
+		slog_error("broker", "log.dirs: cannot create %s: %s", b->rt.cfg.log_dir, strerror(-rc));
 		return -1;
 	}
 	char err[512];
-	if (metadata_store_open(b->cfg.log_dir, b->cfg.node_id, &b->meta, err, sizeof(err)) != 0) {
+	if (metadata_store_open(b->rt.cfg.log_dir, b->rt.cfg.node_id, &b->topics.store, err, sizeof(err)) != 0) {
 		slog_error("broker", "%s", err);
 		return -1;
 	}
 	bool clean = broker_take_clean_marker(b);
 	if (!clean)
 		slog_info("broker", "no clean-shutdown marker in %s: recovering logs after their "
-			  "recovery points", b->cfg.log_dir);
-	if (broker_shards_create(b) != 0 || metadata_sync_init(b) != 0 || topics_load(b, clean) != 0)
+			  "recovery points", b->rt.cfg.log_dir);
+	struct runtime *rt = &b->rt;
+	if (broker_shards_create(b) != 0 || net_shards_create(rt) != 0 ||
+	    handler_shards_create(rt) != 0 || metadata_sync_init(rt) != 0 ||
+	    metadata_publish(rt) != 0 || topics_load(rt, clean) != 0)
 		return -1;
-	for (uint32_t i = 0; i < b->io_shards; i++)
-		if (group_coordinator_start(b, &b->shards[i]) != 0)
+	for (uint32_t i = 0; i < rt->io_shards; i++)
+		if (group_coordinator_start(rt, &rt->shards[i]) != 0)
 			return -1;
-	for (uint32_t i = 0; i < b->network_shards; i++) {
-		if (shard_open_listener(&b->shards[i], err, sizeof(err)) != 0) {
+	for (uint32_t i = 0; i < rt->network_shards; i++) {
+		if (net_open_listener(&rt->shards[i], err, sizeof(err)) != 0) {
 			slog_error("broker", "%s", err);
 			return -1;
 		}
 	}
-	if (b->cfg.metrics_port && metrics_http_start(b, &b->shards[0], err, sizeof(err)) != 0) {
+	if (rt->cfg.metrics_port && metrics_http_start(rt, &rt->shards[0], err, sizeof(err)) != 0) {
 		slog_error("broker", "%s", err);
 		return -1;
 	}
 	broker_log_layout(b);
-	struct shard *s0 = &b->shards[0];
-	io_timer_arm(s0->reactor, &s0->housekeeping_timer,
-		     (uint64_t)b->cfg.log_flush_offset_checkpoint_interval_ms * 1000000,
-		     broker_on_housekeeping);
+	broker_arm_housekeeping(b);
 	slog_info("broker", "sluice ready: listening on %s:%u (advertised %s:%u), node %d, "
 		  "cluster %s, data in %s, %zu topic(s)",
-		  b->cfg.listen_host[0] ? b->cfg.listen_host : "*", b->cfg.listen_port,
-		  b->cfg.advertised_host, b->cfg.advertised_port, b->cfg.node_id,
-		  metadata_store_cluster_id(b->meta), b->cfg.log_dir, b->topics.count);
+		  b->rt.cfg.listen_host[0] ? b->rt.cfg.listen_host : "*", b->rt.cfg.listen_port,
+		  b->rt.cfg.advertised_host, b->rt.cfg.advertised_port, b->rt.cfg.node_id,
+		  metadata_store_cluster_id(b->topics.store), b->rt.cfg.log_dir, b->topics.count);
 	b->started = true;
 	return 0;
 }
 
 int broker_run(struct broker *b)
 {
-	struct shard *s0 = &b->shards[0];
+	struct shard *s0 = &b->rt.shards[0];
 	uint32_t spawned = 1;
-	b->shards_running_loops = true;
-	for (; spawned < b->shard_count; spawned++) {
-		int rc = shard_spawn(&b->shards[spawned]);
+	b->rt.shards_running_loops = true;
+	for (; spawned < b->rt.shard_count; spawned++) {
+		int rc = shard_spawn(&b->rt.shards[spawned]);
 		if (rc != 0) {
 			slog_error("broker", "cannot start shard %u: %s", spawned, strerror(-rc));
-			atomic_store(&b->start_abandoned, true);
+			atomic_store(&b->rt.start_abandoned, true);
 			break;
 		}
 	}
-	if (b->thread_init)
-		b->thread_init(0);
+	if (b->rt.thread_init)
+		b->rt.thread_init(0);
 	int rc = shard_pin(s0, pthread_self());
 	if (rc != 0)
 		slog_warn("broker", "shard 0: cannot pin to CPU %d: %s", s0->cpu, strerror(rc));
 	shard_run(s0);
 	for (uint32_t i = 1; i < spawned; i++)
-		pthread_join(b->shards[i].thread, NULL);
-	return atomic_load(&b->start_abandoned) ? -1 : 0;
+		pthread_join(b->rt.shards[i].thread, NULL);
+	return atomic_load(&b->rt.start_abandoned) ? -1 : 0;
 }
 
 static void broker_sync_topic(struct topic *t, void *ctx)
@@ -384,34 +399,35 @@ static void broker_sync_topic(struct topic *t, void *ctx)
 void broker_stop(struct broker *b)
 {
 	slog_info("broker", "shutting down");
-	metrics_http_free(b);
-	if (b->shards) {
-		for (uint32_t i = 0; i < b->shard_count; i++)
-			io_timer_stop(b->shards[i].reactor, &b->shards[i].housekeeping_timer);
-	}
-	for (uint32_t i = 0; b->shards && i < b->shard_count; i++)
-		group_coordinator_free(&b->shards[i]);
+	struct runtime *rt = &b->rt;
+	metrics_http_free(rt);
+	if (rt->shards && rt->shards[SHARD_CONTROL].reactor)
+		io_timer_stop(rt->shards[SHARD_CONTROL].reactor, &b->housekeeping_timer);
+	for (uint32_t i = 0; b->rt.shards && i < b->rt.shard_count; i++)
+		group_coordinator_free(&b->rt.shards[i]);
 	topics_for_each(&b->topics, broker_sync_topic, NULL);
 	broker_write_checkpoints(b);
-	topics_close_all(b);
-	metadata_sync_free(b);
-	if (b->meta) {
-		metadata_store_close(b->meta);
-		b->meta = NULL;
+	topics_close_all(rt);
+	metadata_sync_free(rt);
+	if (b->topics.store) {
+		metadata_store_close(b->topics.store);
+		b->topics.store = NULL;
 		/* Only a broker that recovered and ran may vouch for its logs. */
 		if (b->started)
 			broker_write_clean_marker(b);
 	}
-	if (b->shards)
-		shard_mail_free(b);
-	for (uint32_t i = 0; b->shards && i < b->shard_count; i++) {
+	net_shards_free(rt);
+	handler_shards_free(rt);
+	if (rt->shards)
+		shard_mail_free(rt);
+	for (uint32_t i = 0; b->rt.shards && i < b->rt.shard_count; i++) {
 		/* The loops have ended, so no job is in flight. */
-		if (b->shards[i].offload)
-			offload_destroy(b->shards[i].offload);
-		if (b->shards[i].reactor)
-			reactor_destroy(b->shards[i].reactor);
+		if (b->rt.shards[i].offload)
+			offload_destroy(b->rt.shards[i].offload);
+		if (b->rt.shards[i].reactor)
+			reactor_destroy(b->rt.shards[i].reactor);
 	}
-	free(b->shards);
-	b->shards = NULL;
+	free(b->rt.shards);
+	b->rt.shards = NULL;
 	slog_info("broker", "stopped");
 }

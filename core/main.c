@@ -20,7 +20,7 @@ static struct broker the_broker;
 static void main_on_signal(int sig)
 {
 	(void)sig;
-	atomic_store(&the_broker.stop_requested, 1);
+	atomic_store(&the_broker.rt.stop_requested, 1);
 }
 
 static void main_usage(FILE *out)
@@ -132,13 +132,13 @@ int main(int argc, char **argv)
 {
 	struct broker *b = &the_broker;
 #ifdef SLUICE_JEMALLOC
-	b->thread_init = main_shard_arena;
+	b->rt.thread_init = main_shard_arena;
 #endif
-	config_defaults(&b->cfg);
-	int rc = main_parse_args(&b->cfg, argc, argv);
+	config_defaults(&b->rt.cfg);
+	int rc = main_parse_args(&b->rt.cfg, argc, argv);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
-	config_log(&b->cfg, stderr);
+	config_log(&b->rt.cfg, stderr);
 	main_raise_fd_limit();
 	struct sigaction sa = { .sa_handler = main_on_signal };
 	sigemptyset(&sa.sa_mask);

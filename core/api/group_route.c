@@ -24,7 +24,7 @@ bool group_relay_init(struct group_relay *gr, struct request *req, const struct 
 		return false;
 	for (int32_t i = 0; i < gr->count; i++) {
 		int32_t partition;
-		struct group_coordinator *gc = group_coordinator_route(request_broker(req), ids[i],
+		struct group_coordinator *gc = group_coordinator_route(request_runtime(req), ids[i],
 								       &partition, &gr->errors[i]);
 		gr->owners[i] = gc ? gc->shard->id : GROUP_RELAY_NONE;
 	}

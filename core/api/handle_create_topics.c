@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/broker.h"
 #include "core/api/handlers.h"
+#include "core/meta/topics.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
@@ -40,7 +40,7 @@ static int32_t create_topics_check_assignments(struct request *req,
 					       char *msg, size_t msglen)
 {
 	int32_t n = ct->assignments_count;
-	int32_t node = request_broker(req)->cfg.node_id;
+	int32_t node = request_runtime(req)->cfg.node_id;
 	for (int32_t i = 0; i < n; i++) {
 		const struct create_topics_request_creatable_replica_assignment *a = &ct->assignments[i];
 		if (a->partition_index < 0 || a->partition_index >= n) {
@@ -91,7 +91,7 @@ static void create_topics_describe(struct request *req, const struct topic_confi
 static void create_topics_one(struct request *req, const struct create_topics_request *q,
 			      int32_t index, struct create_topics_response_creatable_topic_result *out)
 {
-	struct broker *b = request_broker(req);
+	struct runtime *rt = request_runtime(req);
 	const struct create_topics_request_creatable_topic *ct = &q->topics[index];
 	char msg[CREATE_TOPICS_MESSAGE_BYTES] = "";
 	create_topics_response_creatable_topic_result_init(out);
@@ -147,15 +147,15 @@ static void create_topics_one(struct request *req, const struct create_topics_re
 	a.config_keys = keys;
 	a.config_values = values;
 	struct topic_config described;
-	out->error_code = topics_create(b, &a, NULL, &described, msg, sizeof(msg));
+	out->error_code = topics_create(rt, &a, NULL, &described, msg, sizeof(msg));
 	if (out->error_code != KERR_NONE) {
 		out->error_message = create_topics_copy(req, msg);
 		return;
 	}
-	struct topic *t = q->validate_only ? NULL : topics_find(&b->topics, ct->name);
+	struct topic *t = q->validate_only ? NULL : topics_find(topics_registry(rt), ct->name);
 	if (t)
 		out->topic_id = t->id;
-	out->num_partitions = a.partitions == -1 ? b->cfg.num_partitions : a.partitions;
+	out->num_partitions = a.partitions == -1 ? rt->cfg.num_partitions : a.partitions;
 	out->replication_factor = 1;
 	create_topics_describe(req, &described, &a, out);
 }

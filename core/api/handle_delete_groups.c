@@ -80,7 +80,7 @@ static void delete_continue(struct request *req)
 		if (ctx->q.groups_names[i].len <= 0 || !group_relay_mine(&ctx->relay, req, i))
 			continue;
 		ctx->pending++;
-		group_delete(here->groups, ctx->q.groups_names[i], &ctx->parts[i].done);
+		group_delete(group_coordinator_of(here), ctx->q.groups_names[i], &ctx->parts[i].done);
 	}
 	if (--ctx->pending == 0)
 		delete_shard_done(ctx);

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/broker.h"
 #include "core/api/handlers.h"
+#include "core/meta/topics.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
@@ -62,7 +62,7 @@ static void delete_topics_one(struct delete_topics_ctx *ctx, struct kstr name, s
 			      struct delete_topics_response_deletable_topic_result *out,
 			      struct delete_topics_item *item)
 {
-	struct broker *b = request_broker(ctx->req);
+	struct runtime *rt = request_runtime(ctx->req);
 	delete_topics_response_deletable_topic_result_init(out);
 	out->name = name;
 	out->topic_id = id;
@@ -72,9 +72,9 @@ static void delete_topics_one(struct delete_topics_ctx *ctx, struct kstr name, s
 	}
 	struct topic *t = NULL;
 	if (name.len >= 0)
-		t = topics_find(&b->topics, name);
+		t = topics_find(topics_registry(rt), name);
 	else if (!kuuid_is_zero(id))
-		t = topics_find_id(&b->topics, id);
+		t = topics_find_id(topics_registry(rt), id);
 	if (!t) {
 		out->error_code = name.len >= 0 ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_UNKNOWN_TOPIC_ID;
 		return;
@@ -91,7 +91,7 @@ static void delete_topics_one(struct delete_topics_ctx *ctx, struct kstr name, s
 	}
 	item->ctx = ctx;
 	item->deletion.done = delete_topics_item_done;
-	out->error_code = topics_delete(b, t, &item->deletion);
+	out->error_code = topics_delete(rt, t, &item->deletion);
 	if (out->error_code == KERR_NONE)
 		ctx->pending++;
 }

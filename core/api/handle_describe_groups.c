@@ -65,7 +65,7 @@ static void describe_continue(struct request *req)
 	struct shard *here = request_shard(req);
 	for (int32_t i = 0; i < ctx->q.groups_count && req->body.err == RC_OK; i++)
 		if (ctx->q.groups[i].len > 0 && group_relay_mine(&ctx->relay, req, i))
-			describe_one(req, here->groups, ctx->q.groups[i], &ctx->r.groups[i]);
+			describe_one(req, group_coordinator_of(here), ctx->q.groups[i], &ctx->r.groups[i]);
 	if (req->body.err != RC_OK) {
 		request_reject_malformed(req);
 		return;

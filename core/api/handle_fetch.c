@@ -25,10 +25,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/broker.h"
 #include "core/net/conn.h"
 #include "core/log/fetch_wait.h"
 #include "core/api/handlers.h"
+#include "core/meta/topics.h"
 #include "core/slog.h"
 #include "core/log/partition_log.h"
 #include "core/net/request.h"
@@ -156,7 +156,7 @@ static void fetch_shard_run(struct shard_call *call)
 		fs->woken = false;
 		fs->refused = call->target->stopping;
 		for (struct fetch_slot *slot = fs->slots; slot && !fs->refused; slot = slot->next)
-			fetch_waiter_attach(&slot->waiter, slot->partition, fetch_on_owner_wake);
+			fetch_waiter_attach(&slot->waiter, &slot->partition->waiters, fetch_on_owner_wake);
 		break;
 	case FETCH_UNWATCH:
 		for (struct fetch_slot *slot = fs->slots; slot; slot = slot->next)
@@ -171,13 +171,13 @@ static void fetch_shard_run(struct shard_call *call)
 static struct topic *fetch_topic_lookup(struct fetch_ctx *ctx, const struct fetch_request_fetch_topic *ft,
 					int16_t *err)
 {
-	struct broker *b = request_broker(ctx->req);
+	struct runtime *rt = request_runtime(ctx->req);
 	if (ctx->req->header.api_version >= 13) {
-		struct topic *t = topics_lookup_id(b, ft->topic_id);
+		struct topic *t = topics_lookup_id(rt, ft->topic_id);
 		*err = t ? KERR_NONE : KERR_UNKNOWN_TOPIC_ID;
 		return t;
 	}
-	struct topic *t = topics_lookup(b, ft->topic);
+	struct topic *t = topics_lookup(rt, ft->topic);
 	*err = t ? KERR_NONE : KERR_UNKNOWN_TOPIC_OR_PARTITION;
 	return t;
 }
@@ -277,7 +277,7 @@ static void fetch_round_done(struct fetch_ctx *ctx)
 		return;
 	}
 	case FETCH_WATCH:
-		for (uint32_t k = 0; k < request_broker(ctx->req)->io_shards; k++)
+		for (uint32_t k = 0; k < request_runtime(ctx->req)->io_shards; k++)
 			if (ctx->shards[k].slots && ctx->shards[k].refused)
 				ctx->expired = ctx->wake_pending = true;
 		ctx->state = FETCH_WAITING;
@@ -303,10 +303,10 @@ static void fetch_shard_done(struct shard_call *call)
  * to exactly the owners that watched. */
 static void fetch_route(struct fetch_ctx *ctx, enum fetch_round round)
 {
-	struct broker *b = request_broker(ctx->req);
+	struct runtime *rt = request_runtime(ctx->req);
 	if (round == FETCH_UNWATCH)
 		return;
-	for (uint32_t k = 0; k < b->io_shards; k++)
+	for (uint32_t k = 0; k < rt->io_shards; k++)
 		ctx->shards[k].slots = NULL;
 	uint32_t n = 0;
 	for (int32_t i = 0; i < ctx->q.topics_count; i++) {
@@ -339,18 +339,18 @@ static void fetch_route(struct fetch_ctx *ctx, enum fetch_round round)
 static void fetch_round_start(struct fetch_ctx *ctx, enum fetch_round round)
 {
 	struct request *req = ctx->req;
-	struct broker *b = request_broker(req);
+	struct runtime *rt = request_runtime(req);
 	ctx->round = round;
 	ctx->state = FETCH_IN_ROUND;
 	if (round == FETCH_PLAN)
 		ctx->any_error = false;
 	fetch_route(ctx, round);
-	for (uint32_t k = 0; k < b->io_shards; k++) {
+	for (uint32_t k = 0; k < rt->io_shards; k++) {
 		struct fetch_shard *fs = &ctx->shards[k];
 		fs->round = round;
 		fs->call.run = fs->slots ? fetch_shard_run : NULL;
 	}
-	if (shard_calls_start_each(&ctx->shards[0].call, sizeof(ctx->shards[0]), b->io_shards,
+	if (shard_calls_start_each(&ctx->shards[0].call, sizeof(ctx->shards[0]), rt->io_shards,
 				   &ctx->pending))
 		fetch_round_done(ctx);
 }
@@ -359,24 +359,24 @@ static void fetch_round_start(struct fetch_ctx *ctx, enum fetch_round round)
 static bool fetch_ctx_alloc(struct fetch_ctx *ctx)
 {
 	struct request *req = ctx->req;
-	struct broker *b = request_broker(req);
+	struct runtime *rt = request_runtime(req);
 	const struct fetch_request *q = &ctx->q;
 	uint32_t partitions = 0;
 	ctx->resp.responses = request_alloc(req, (size_t)q->topics_count + 1, sizeof(*ctx->resp.responses));
-	ctx->shards = request_alloc(req, b->io_shards, sizeof(*ctx->shards));
+	ctx->shards = request_alloc(req, rt->io_shards, sizeof(*ctx->shards));
 	if (!ctx->resp.responses || !ctx->shards)
 		return false;
 	ctx->resp.responses_count = q->topics_count;
 	for (int32_t i = 0; i < q->topics_count; i++) {
-		struct fetch_response_fetchable_topic_response *rt = &ctx->resp.responses[i];
-		fetch_response_fetchable_topic_response_init(rt);
-		rt->topic = q->topics[i].topic;
-		rt->topic_id = q->topics[i].topic_id;
-		rt->partitions = request_alloc(req, (size_t)q->topics[i].partitions_count + 1,
-					       sizeof(*rt->partitions));
-		if (!rt->partitions)
+		struct fetch_response_fetchable_topic_response *tr = &ctx->resp.responses[i];
+		fetch_response_fetchable_topic_response_init(tr);
+		tr->topic = q->topics[i].topic;
+		tr->topic_id = q->topics[i].topic_id;
+		tr->partitions = request_alloc(req, (size_t)q->topics[i].partitions_count + 1,
+					       sizeof(*tr->partitions));
+		if (!tr->partitions)
 			return false;
-		rt->partitions_count = q->topics[i].partitions_count;
+		tr->partitions_count = q->topics[i].partitions_count;
 		partitions += (uint32_t)q->topics[i].partitions_count;
 	}
 	ctx->slots = request_alloc(req, (size_t)partitions + 1, sizeof(*ctx->slots));
@@ -384,8 +384,8 @@ static bool fetch_ctx_alloc(struct fetch_ctx *ctx)
 		return false;
 	ctx->budget = req->header.api_version >= 3 && q->max_bytes >= 0 ? (uint64_t)q->max_bytes
 									 : UINT64_MAX;
-	if (ctx->budget > b->cfg.fetch_max_bytes)
-		ctx->budget = b->cfg.fetch_max_bytes;
+	if (ctx->budget > rt->cfg.fetch_max_bytes)
+		ctx->budget = rt->cfg.fetch_max_bytes;
 	uint32_t n = 0;
 	for (int32_t i = 0; i < q->topics_count; i++) {
 		for (int32_t j = 0; j < q->topics[i].partitions_count; j++) {
@@ -400,10 +400,10 @@ static bool fetch_ctx_alloc(struct fetch_ctx *ctx)
 		}
 	}
 	ctx->slot_count = n;
-	for (uint32_t k = 0; k < b->io_shards; k++) {
+	for (uint32_t k = 0; k < rt->io_shards; k++) {
 		ctx->shards[k].ctx = ctx;
 		ctx->shards[k].call = (struct shard_call){ .origin = request_shard(req),
-							   .target = &b->shards[k],
+							   .target = &rt->shards[k],
 							   .done = fetch_shard_done };
 	}
 	return true;

@@ -2,7 +2,7 @@
  * __consumer_offsets partitions are all here, created on first use); batched
  * keys from v4. sluice has no transaction coordinator, so transactional ids
  * are refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as produce does. */
-#include "core/broker.h"
+#include "core/meta/topics.h"
 #include "core/group/group_coordinator.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
@@ -19,7 +19,7 @@ struct coordinator_answer {
 	int32_t port;
 };
 
-static void coordinator_find(struct broker *b, struct kstr key, int8_t key_type,
+static void coordinator_find(struct runtime *rt, struct kstr key, int8_t key_type,
 			     struct coordinator_answer *out)
 {
 	*out = (struct coordinator_answer){ .error = KERR_NONE, .message = { NULL, -1 },
@@ -35,18 +35,18 @@ static void coordinator_find(struct broker *b, struct kstr key, int8_t key_type,
 		return;
 	}
 	int32_t partition;
-	if (!group_coordinator_route(b, key, &partition, &out->error)) {
+	if (!group_coordinator_route(rt, key, &partition, &out->error)) {
 		out->message = kstr_from_cstr("the group coordinator is not available");
 		return;
 	}
-	out->node_id = b->cfg.node_id;
-	out->host = kstr_from_cstr(b->cfg.advertised_host);
-	out->port = b->cfg.advertised_port;
+	out->node_id = rt->cfg.node_id;
+	out->host = kstr_from_cstr(rt->cfg.advertised_host);
+	out->port = rt->cfg.advertised_port;
 }
 
 void handle_find_coordinator(struct request *req)
 {
-	struct broker *b = request_broker(req);
+	struct runtime *rt = request_runtime(req);
 	int16_t version = req->header.api_version;
 	struct find_coordinator_request q;
 	if (find_coordinator_request_decode(&req->body, version, &req->arena, &q) != 0) {
@@ -57,7 +57,7 @@ void handle_find_coordinator(struct request *req)
 	find_coordinator_response_init(&r);
 	if (version < 4) {
 		struct coordinator_answer a;
-		coordinator_find(b, q.key, q.key_type, &a);
+		coordinator_find(rt, q.key, q.key_type, &a);
 		r.error_code = a.error;
 		r.error_message = a.message;
 		r.node_id = a.node_id;
@@ -76,7 +76,7 @@ void handle_find_coordinator(struct request *req)
 			struct find_coordinator_response_coordinator *c = &r.coordinators[i];
 			struct coordinator_answer a;
 			find_coordinator_response_coordinator_init(c);
-			coordinator_find(b, q.coordinator_keys[i], q.key_type, &a);
+			coordinator_find(rt, q.coordinator_keys[i], q.key_type, &a);
 			c->key = q.coordinator_keys[i];
 			c->error_code = a.error;
 			c->error_message = a.message;

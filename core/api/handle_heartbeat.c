@@ -19,7 +19,7 @@ void handle_heartbeat(struct request *req)
 	struct heartbeat_response r;
 	heartbeat_response_init(&r);
 	int32_t partition;
-	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
+	struct group_coordinator *gc = group_coordinator_route(request_runtime(req), q.group_id,
 							       &partition, &r.error_code);
 	if (!group_route_here(req, gc))
 		return;

@@ -85,7 +85,7 @@ void handle_join_group(struct request *req)
 	join_client_host(req->conn, ctx->client_host, sizeof(ctx->client_host));
 	int32_t partition;
 	int16_t err;
-	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
+	struct group_coordinator *gc = group_coordinator_route(request_runtime(req), q.group_id,
 							       &partition, &err);
 	if (!group_route_here(req, gc))
 		return;

@@ -37,7 +37,7 @@ void handle_leave_group(struct request *req)
 		lm[0] = (struct group_leave_member){ q.member_id, { NULL, -1 }, 0 };
 	}
 	int32_t partition;
-	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
+	struct group_coordinator *gc = group_coordinator_route(request_runtime(req), q.group_id,
 							       &partition, &r.error_code);
 	if (!group_route_here(req, gc))
 		return;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/broker.h"
+#include "core/meta/topics.h"
 #include "core/group/group_coordinator.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
@@ -77,10 +77,10 @@ static void list_one(struct group *g, void *ctx)
 
 static void list_respond(struct request *req, struct list_ctx *ctx)
 {
-	struct broker *b = request_broker(req);
+	struct runtime *rt = request_runtime(req);
 	int16_t version = req->header.api_version;
 	int32_t total = 0;
-	for (uint32_t k = 0; k < b->io_shards; k++)
+	for (uint32_t k = 0; k < rt->io_shards; k++)
 		total += ctx->chunk_counts[k];
 	struct list_groups_response r;
 	list_groups_response_init(&r);
@@ -90,7 +90,7 @@ static void list_respond(struct request *req, struct list_ctx *ctx)
 		request_reject_malformed(req);
 		return;
 	}
-	for (uint32_t k = 0; k < b->io_shards; k++)
+	for (uint32_t k = 0; k < rt->io_shards; k++)
 		for (int32_t i = 0; i < ctx->chunk_counts[k]; i++)
 			r.groups[r.groups_count++] = ctx->chunks[k][i];
 	size_t size = list_groups_response_size(&r, version);
@@ -104,21 +104,21 @@ static void list_continue(struct request *req)
 	struct list_ctx *ctx = req->handler_ctx;
 	struct shard *here = request_shard(req);
 	struct list_fill f = { .req = req, .q = &ctx->q, .counting = true };
-	if (here->groups)
-		group_table_for_each(&here->groups->groups, list_one, &f);
+	if (group_coordinator_of(here))
+		group_table_for_each(&group_coordinator_of(here)->groups, list_one, &f);
 	f.out = request_alloc(req, (size_t)f.cap + 1, sizeof(*f.out));
 	if (!f.out)
 		req->body.err = RC_ALLOC;
 	f.counting = false;
-	if (f.out && here->groups)
-		group_table_for_each(&here->groups->groups, list_one, &f);
+	if (f.out && group_coordinator_of(here))
+		group_table_for_each(&group_coordinator_of(here)->groups, list_one, &f);
 	if (req->body.err != RC_OK) {
 		request_reject_malformed(req);
 		return;
 	}
 	ctx->chunks[here->id] = f.out;
 	ctx->chunk_counts[here->id] = f.n;
-	if (here->id + 1 < request_broker(req)->io_shards)
+	if (here->id + 1 < request_runtime(req)->io_shards)
 		request_relay(req, here->id + 1, list_continue);
 	else
 		list_respond(req, ctx);
@@ -126,15 +126,15 @@ static void list_continue(struct request *req)
 
 void handle_list_groups(struct request *req)
 {
-	struct broker *b = request_broker(req);
+	struct runtime *rt = request_runtime(req);
 	int16_t version = req->header.api_version;
 	struct list_ctx *ctx = request_alloc(req, 1, sizeof(*ctx));
 	if (!ctx || list_groups_request_decode(&req->body, version, &req->arena, &ctx->q) != 0) {
 		request_reject_malformed(req);
 		return;
 	}
-	ctx->chunks = request_alloc(req, b->io_shards, sizeof(*ctx->chunks));
-	ctx->chunk_counts = request_alloc(req, b->io_shards, sizeof(*ctx->chunk_counts));
+	ctx->chunks = request_alloc(req, rt->io_shards, sizeof(*ctx->chunks));
+	ctx->chunk_counts = request_alloc(req, rt->io_shards, sizeof(*ctx->chunk_counts));
 	if (!ctx->chunks || !ctx->chunk_counts) {
 		req->body.err = RC_ALLOC;
 		request_reject_malformed(req);

@@ -16,8 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/broker.h"
+#include "core/api/handler_shard.h"
 #include "core/api/handlers.h"
+#include "core/meta/topics.h"
 #include "core/slog.h"
 #include "core/log/partition_log.h"
 #include "core/net/request.h"
@@ -159,10 +160,10 @@ static void list_offsets_search_done(struct offload_job *job)
 	struct shard *s = ls->call.target;
 	close(se->fd);
 	free(se);
-	s->time_searches--;
+	handler_shard_of(s)->time_searches--;
 	list_offsets_part_answered(ls);
-	while (s->time_search_waiting && s->time_searches < LIST_OFFSETS_SEARCHES_MAX)
-		list_offsets_continue(s, s->time_search_waiting);
+	while (handler_shard_of(s)->time_search_waiting && handler_shard_of(s)->time_searches < LIST_OFFSETS_SEARCHES_MAX)
+		list_offsets_continue(s, handler_shard_of(s)->time_search_waiting);
 }
 
 /* On the owner: the batch the time index points at; answered here when its
@@ -197,7 +198,7 @@ static void list_offsets_by_time(struct shard *s, struct list_offsets_shard *ls,
 	se->job.run = list_offsets_search_run;
 	se->job.done = list_offsets_search_done;
 	ls->searching++;
-	s->time_searches++;
+	handler_shard_of(s)->time_searches++;
 	offload_submit(s->offload, &se->job);
 }
 
@@ -241,7 +242,7 @@ static void list_offsets_partition(struct shard *s, struct list_offsets_shard *l
  * topic may have been deleted while the call waited. */
 static bool list_offsets_resolve(struct shard *s, struct list_offsets_slot *slot)
 {
-	struct topic *t = topics_lookup(s->broker, slot->topic);
+	struct topic *t = topics_lookup(s->rt, slot->topic);
 	struct partition *p = t ? topic_partition(t, slot->in->partition_index) : NULL;
 	if (!p || p->shard != s->id || !p->log) {
 		slot->out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -256,7 +257,7 @@ static bool list_offsets_resolve(struct shard *s, struct list_offsets_slot *slot
  * only ever non-empty while the shard has no room). */
 static void list_offsets_continue(struct shard *s, struct list_offsets_shard *ls)
 {
-	while (ls->next_slot && s->time_searches < LIST_OFFSETS_SEARCHES_MAX) {
+	while (ls->next_slot && handler_shard_of(s)->time_searches < LIST_OFFSETS_SEARCHES_MAX) {
 		struct list_offsets_slot *slot = ls->next_slot;
 		ls->next_slot = slot->next;
 		if (!ls->resumed || list_offsets_resolve(s, slot))
@@ -267,19 +268,19 @@ static void list_offsets_continue(struct shard *s, struct list_offsets_shard *ls
 		if (!ls->waiting) {
 			ls->waiting = true;
 			ls->next_waiting = NULL;
-			if (s->time_search_waiting_tail)
-				s->time_search_waiting_tail->next_waiting = ls;
+			if (handler_shard_of(s)->time_search_waiting_tail)
+				handler_shard_of(s)->time_search_waiting_tail->next_waiting = ls;
 			else
-				s->time_search_waiting = ls;
-			s->time_search_waiting_tail = ls;
+				handler_shard_of(s)->time_search_waiting = ls;
+			handler_shard_of(s)->time_search_waiting_tail = ls;
 		}
 		return;
 	}
 	if (ls->waiting) {
-		assert(s->time_search_waiting == ls);
-		s->time_search_waiting = ls->next_waiting;
-		if (!s->time_search_waiting)
-			s->time_search_waiting_tail = NULL;
+		assert(handler_shard_of(s)->time_search_waiting == ls);
+		handler_shard_of(s)->time_search_waiting = ls->next_waiting;
+		if (!handler_shard_of(s)->time_search_waiting)
+			handler_shard_of(s)->time_search_waiting_tail = NULL;
 		ls->waiting = false;
 	}
 	list_offsets_part_answered(ls);
@@ -339,7 +340,7 @@ static void list_offsets_route(struct list_offsets_ctx *ctx, struct topic *t,
 
 void handle_list_offsets(struct request *req)
 {
-	struct broker *b = request_broker(req);
+	struct runtime *rt = request_runtime(req);
 	int16_t version = req->header.api_version;
 	struct list_offsets_request q;
 	struct list_offsets_ctx *ctx = request_alloc(req, 1, sizeof(*ctx));
@@ -351,37 +352,37 @@ void handle_list_offsets(struct request *req)
 	struct list_offsets_response *r = &ctx->resp;
 	list_offsets_response_init(r);
 	r->topics = request_alloc(req, (size_t)q.topics_count + 1, sizeof(*r->topics));
-	ctx->shards = request_alloc(req, b->io_shards, sizeof(*ctx->shards));
+	ctx->shards = request_alloc(req, rt->io_shards, sizeof(*ctx->shards));
 	if (!r->topics || !ctx->shards)
 		goto no_memory;
 	r->topics_count = q.topics_count;
 	for (int32_t i = 0; i < q.topics_count; i++) {
 		const struct list_offsets_request_list_offsets_topic *qt = &q.topics[i];
-		struct list_offsets_response_list_offsets_topic_response *rt = &r->topics[i];
-		list_offsets_response_list_offsets_topic_response_init(rt);
-		rt->name = qt->name;
-		rt->partitions = request_alloc(req, (size_t)qt->partitions_count + 1,
-					       sizeof(*rt->partitions));
-		if (!rt->partitions)
+		struct list_offsets_response_list_offsets_topic_response *tr = &r->topics[i];
+		list_offsets_response_list_offsets_topic_response_init(tr);
+		tr->name = qt->name;
+		tr->partitions = request_alloc(req, (size_t)qt->partitions_count + 1,
+					       sizeof(*tr->partitions));
+		if (!tr->partitions)
 			goto no_memory;
 		struct list_offsets_slot *slots = request_alloc(req, (size_t)qt->partitions_count + 1,
 								sizeof(*slots));
 		if (!slots)
 			goto no_memory;
-		rt->partitions_count = qt->partitions_count;
-		struct topic *t = topics_lookup(b, qt->name);
+		tr->partitions_count = qt->partitions_count;
+		struct topic *t = topics_lookup(rt, qt->name);
 		for (int32_t j = 0; j < qt->partitions_count; j++)
-			list_offsets_route(ctx, t, &qt->partitions[j], &rt->partitions[j], qt->name,
+			list_offsets_route(ctx, t, &qt->partitions[j], &tr->partitions[j], qt->name,
 					   &slots[j]);
 	}
-	for (uint32_t k = 0; k < b->io_shards; k++) {
+	for (uint32_t k = 0; k < rt->io_shards; k++) {
 		struct list_offsets_shard *ls = &ctx->shards[k];
 		ls->ctx = ctx;
-		ls->call = (struct shard_call){ .origin = request_shard(req), .target = &b->shards[k],
+		ls->call = (struct shard_call){ .origin = request_shard(req), .target = &rt->shards[k],
 						.run = ls->slots ? list_offsets_shard_run : NULL,
 						.done = list_offsets_shard_done };
 	}
-	if (shard_calls_start_each(&ctx->shards[0].call, sizeof(ctx->shards[0]), b->io_shards,
+	if (shard_calls_start_each(&ctx->shards[0].call, sizeof(ctx->shards[0]), rt->io_shards,
 				   &ctx->pending))
 		list_offsets_respond(ctx);
 	return;

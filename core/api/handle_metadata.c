@@ -3,8 +3,8 @@
  * request are auto-created when both the broker and the request allow it.
  * Runs on the connection's shard from the metadata image; a topic to create
  * sends the request to the control shard, which owns the registry. */
-#include "core/broker.h"
 #include "core/api/handlers.h"
+#include "core/meta/topics.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/metadata_store.h"
 #include "core/net/request.h"
@@ -61,16 +61,16 @@ static void metadata_all_topics_add(struct metadata_fill *f, struct topic *t)
 
 /* A topic named (or identified) in the request. */
 static void metadata_requested_topic(struct metadata_fill *f, const struct metadata_request *q,
-				     const struct metadata_request_metadata_request_topic *rt,
+				     const struct metadata_request_metadata_request_topic *tr,
 				     struct metadata_response_metadata_response_topic *out)
 {
-	struct broker *b = request_broker(f->req);
+	struct runtime *rt = request_runtime(f->req);
 	metadata_response_metadata_response_topic_init(out);
-	out->name = rt->name;
-	out->topic_id = rt->topic_id;
+	out->name = tr->name;
+	out->topic_id = tr->topic_id;
 	out->topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
-	if (rt->name.len < 0) {
-		struct topic *t = topics_lookup_id(b, rt->topic_id);
+	if (tr->name.len < 0) {
+		struct topic *t = topics_lookup_id(rt, tr->topic_id);
 		if (!t)
 			out->error_code = KERR_UNKNOWN_TOPIC_ID;
 		else
@@ -78,7 +78,7 @@ static void metadata_requested_topic(struct metadata_fill *f, const struct metad
 		return;
 	}
 	int16_t err = KERR_NONE;
-	struct topic *t = topics_get_or_create(b, rt->name, q->allow_auto_topic_creation, &err);
+	struct topic *t = topics_get_or_create(rt, tr->name, q->allow_auto_topic_creation, &err);
 	if (!t)
 		out->error_code = err;
 	else
@@ -87,7 +87,7 @@ static void metadata_requested_topic(struct metadata_fill *f, const struct metad
 
 void handle_metadata(struct request *req)
 {
-	struct broker *b = request_broker(req);
+	struct runtime *rt = request_runtime(req);
 	int16_t version = req->header.api_version;
 	struct metadata_request q;
 	if (metadata_request_decode(&req->body, version, &req->arena, &q) != 0) {
@@ -96,8 +96,8 @@ void handle_metadata(struct request *req)
 	}
 	for (int32_t i = 0; !request_on_control(req) && i < q.topics_count; i++) {
 		struct kstr name = q.topics[i].name;
-		if (name.len >= 0 && !topics_lookup(b, name) &&
-		    topics_auto_creatable(b, name, q.allow_auto_topic_creation)) {
+		if (name.len >= 0 && !topics_lookup(rt, name) &&
+		    topics_auto_creatable(rt, name, q.allow_auto_topic_creation)) {
 			request_forward_to_control(req);
 			return;
 		}
@@ -111,20 +111,20 @@ void handle_metadata(struct request *req)
 		request_reject_malformed(req);
 		return;
 	}
-	f.self[0] = b->cfg.node_id;
+	f.self[0] = rt->cfg.node_id;
 	metadata_response_metadata_response_broker_init(&r.brokers[0]);
 	r.brokers_count = 1;
-	r.brokers[0].node_id = b->cfg.node_id;
-	r.brokers[0].host = kstr_from_cstr(b->cfg.advertised_host);
-	r.brokers[0].port = b->cfg.advertised_port;
-	r.cluster_id = kstr_from_cstr(metadata_store_cluster_id(b->meta));
-	r.controller_id = b->cfg.node_id;
+	r.brokers[0].node_id = rt->cfg.node_id;
+	r.brokers[0].host = kstr_from_cstr(rt->cfg.advertised_host);
+	r.brokers[0].port = rt->cfg.advertised_port;
+	r.cluster_id = kstr_from_cstr(metadata_store_cluster_id(topics_registry(rt)->store));
+	r.controller_id = rt->cfg.node_id;
 	r.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
 
 	/* v0 sends an empty list for "all topics"; v1+ sends null. */
 	bool all = q.topics_count < 0 || (version == 0 && q.topics_count == 0);
 	if (all) {
-		struct metadata_image *im = metadata_current(b);
+		struct metadata_image *im = metadata_current(rt);
 		r.topics = request_alloc(req, im->topic_count ? im->topic_count : 1, sizeof(*r.topics));
 		if (!r.topics)
 			f.failed = true;

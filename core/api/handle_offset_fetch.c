@@ -63,7 +63,7 @@ static int16_t offset_fetch_group(struct request *req, struct kstr group_id, boo
 {
 	int32_t partition;
 	int16_t err;
-	struct group_coordinator *gc = group_coordinator_route(request_broker(req), group_id,
+	struct group_coordinator *gc = group_coordinator_route(request_runtime(req), group_id,
 							       &partition, &err);
 	if (!gc)
 		return err;
@@ -301,7 +301,7 @@ void handle_offset_fetch(struct request *req)
 	}
 	int32_t partition;
 	int16_t err;
-	struct group_coordinator *gc = group_coordinator_route(request_broker(req), ctx->q.group_id,
+	struct group_coordinator *gc = group_coordinator_route(request_runtime(req), ctx->q.group_id,
 							       &partition, &err);
 	if (!group_route_here(req, gc))
 		return;

@@ -20,9 +20,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/broker.h"
 #include "core/net/conn.h"
+#include "core/api/handler_shard.h"
 #include "core/api/handlers.h"
+#include "core/meta/topics.h"
 #include "core/slog.h"
 #include "core/log/partition_log.h"
 #include "core/net/request.h"
@@ -182,7 +183,7 @@ static struct batch_limits produce_limits(const struct shard *s, const struct to
 {
 	return (struct batch_limits){
 		.max_batch_bytes = t->cfg.max_message_bytes,
-		.max_inflated_bytes = (size_t)s->broker->cfg.batch_inflated_max_bytes,
+		.max_inflated_bytes = (size_t)s->rt->cfg.batch_inflated_max_bytes,
 	};
 }
 
@@ -203,7 +204,7 @@ static bool produce_compressed(const struct produce_request_partition_produce_da
  * were meant for the one that existed when they came. */
 static bool produce_resolve(struct shard *s, struct produce_part *part)
 {
-	struct topic *t = topics_lookup_id(s->broker, part->topic_id);
+	struct topic *t = topics_lookup_id(s->rt, part->topic_id);
 	struct partition *p = t ? topic_partition(t, part->in->index) : NULL;
 	if (!p || p->shard != s->id) {
 		part->out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -249,8 +250,8 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 		out->error_code = err;
 		return;
 	}
-	METRIC_ADD(s->metrics.produce_bytes, (uint64_t)in->records.len);
-	METRIC_ADD(s->metrics.produce_batches, 1);
+	METRIC_ADD(conn_shard_of(s)->metrics.produce_bytes, (uint64_t)in->records.len);
+	METRIC_ADD(conn_shard_of(s)->metrics.produce_batches, 1);
 }
 
 /* On the helper thread: the whole validation, with the configured bound.
@@ -278,7 +279,7 @@ static void produce_validate_done(struct offload_job *job)
 	struct shard *s = ps->call.target;
 	part->state = PART_VALIDATED;
 	/* Only the queue's head hands validations over. */
-	if (s->produce_waiting != ps || ps->on_helper == 0) {
+	if (handler_shard_of(s)->produce_waiting != ps || ps->on_helper == 0) {
 		slog_error("produce", "shard %u: a validation came back to a part that is not the "
 			   "head of the produce queue", s->id);
 		abort();
@@ -291,7 +292,7 @@ static void produce_hand_over(struct shard *s, struct produce_shard *ps, struct 
 {
 	part->state = PART_ON_HELPER;
 	part->limits = produce_limits(s, part->topic);
-	part->stop_requested = &s->broker->stop_requested;
+	part->stop_requested = &s->rt->stop_requested;
 	part->job.run = produce_validate_run;
 	part->job.done = produce_validate_done;
 	ps->on_helper++;
@@ -302,11 +303,11 @@ static void produce_wait(struct shard *s, struct produce_shard *ps)
 {
 	ps->waiting = true;
 	ps->next_waiting = NULL;
-	if (s->produce_waiting_tail)
-		s->produce_waiting_tail->next_waiting = ps;
+	if (handler_shard_of(s)->produce_waiting_tail)
+		handler_shard_of(s)->produce_waiting_tail->next_waiting = ps;
 	else
-		s->produce_waiting = ps;
-	s->produce_waiting_tail = ps;
+		handler_shard_of(s)->produce_waiting = ps;
+	handler_shard_of(s)->produce_waiting_tail = ps;
 }
 
 /* Looks at the part's partitions in request order: validates each inline
@@ -317,7 +318,7 @@ static void produce_wait(struct shard *s, struct produce_shard *ps)
  * `stale`: the part has waited, its partitions are looked up again. */
 static void produce_shard_start(struct shard *s, struct produce_shard *ps, bool stale)
 {
-	size_t bound = (size_t)s->broker->cfg.batch_inflated_max_bytes;
+	size_t bound = (size_t)s->rt->cfg.batch_inflated_max_bytes;
 	size_t inline_max = bound < PRODUCE_INLINE_INFLATED_MAX_BYTES ? bound
 								      : PRODUCE_INLINE_INFLATED_MAX_BYTES;
 	uint64_t spent_ns = 0;
@@ -352,7 +353,7 @@ static void produce_shard_start(struct shard *s, struct produce_shard *ps, bool 
 		if (!to_helper)
 			continue;
 		ps->resume = part;
-		if (!ps->waiting && s->produce_waiting) {
+		if (!ps->waiting && handler_shard_of(s)->produce_waiting) {
 			/* It went past the parts waiting: it waits behind them
 			 * now, and hands over once at the head. */
 			ps->started = false;
@@ -390,24 +391,24 @@ static void produce_shard_finish(struct shard *s, struct produce_shard *ps)
 static void produce_queue_drain(struct shard *s)
 {
 	struct produce_shard *ps;
-	while ((ps = s->produce_waiting)) {
+	while ((ps = handler_shard_of(s)->produce_waiting)) {
 		if (!ps->started)
 			produce_shard_start(s, ps, true);
 		if (ps->on_helper > 0)
 			return;
 		produce_shard_finish(s, ps);
-		s->produce_waiting = ps->next_waiting;
-		if (!s->produce_waiting)
-			s->produce_waiting_tail = NULL;
+		handler_shard_of(s)->produce_waiting = ps->next_waiting;
+		if (!handler_shard_of(s)->produce_waiting)
+			handler_shard_of(s)->produce_waiting_tail = NULL;
 		ps->waiting = false;
 		produce_shard_release(ps);
 	}
 }
 
-static bool produce_same_partition(const struct produce_part *a, const struct produce_part *b)
+static bool produce_same_partition(const struct produce_part *a, const struct produce_part *other)
 {
-	return a->in->index == b->in->index &&
-	       memcmp(&a->topic_id, &b->topic_id, sizeof(a->topic_id)) == 0;
+	return a->in->index == other->in->index &&
+	       memcmp(&a->topic_id, &other->topic_id, sizeof(a->topic_id)) == 0;
 }
 
 /* Whether a part just arrived names a partition that a waiting part has not
@@ -415,12 +416,12 @@ static bool produce_same_partition(const struct produce_part *a, const struct pr
 static bool produce_behind_waiting(const struct shard *s, const struct produce_shard *ps)
 {
 	uint32_t comparisons = 0;
-	for (const struct produce_shard *w = s->produce_waiting; w; w = w->next_waiting)
+	for (const struct produce_shard *w = handler_shard_of(s)->produce_waiting; w; w = w->next_waiting)
 		for (const struct produce_part *a = w->resume ? w->resume : w->parts; a; a = a->next) {
 			if (a->state == PART_ANSWERED)
 				continue;
-			for (const struct produce_part *b = ps->parts; b; b = b->next)
-				if (produce_same_partition(a, b) ||
+			for (const struct produce_part *p = ps->parts; p; p = p->next)
+				if (produce_same_partition(a, p) ||
 				    ++comparisons > PRODUCE_QUEUE_COMPARISONS_MAX)
 					return true;
 		}
@@ -438,7 +439,7 @@ static void produce_shard_run(struct shard_call *call)
 	/* One extra count so that appends completing during the loop cannot
 	 * return the call before every partition has been looked at. */
 	ps->pending = 1;
-	if (s->produce_waiting && produce_behind_waiting(s, ps)) {
+	if (handler_shard_of(s)->produce_waiting && produce_behind_waiting(s, ps)) {
 		produce_wait(s, ps);
 		return;
 	}
@@ -496,7 +497,7 @@ static void produce_topic(struct produce_ctx *ctx, struct produce_request_topic_
 	int16_t topic_error = acks_error;
 	struct topic *t = NULL;
 	if (topic_error == KERR_NONE)
-		t = topics_get_or_create(request_broker(req), in->name, true, &topic_error);
+		t = topics_get_or_create(request_runtime(req), in->name, true, &topic_error);
 	if (t && t->internal) {
 		/* Only the broker writes its internal topics, as in Kafka. */
 		topic_error = KERR_INVALID_TOPIC_EXCEPTION;
@@ -519,19 +520,19 @@ static void produce_topic(struct produce_ctx *ctx, struct produce_request_topic_
  * the control shard may create it. */
 static bool produce_needs_control(struct request *req, const struct produce_request *q)
 {
-	struct broker *b = request_broker(req);
+	struct runtime *rt = request_runtime(req);
 	if (request_on_control(req))
 		return false;
 	for (int32_t i = 0; i < q->topic_data_count; i++)
-		if (!topics_lookup(b, q->topic_data[i].name) &&
-		    topics_auto_creatable(b, q->topic_data[i].name, true))
+		if (!topics_lookup(rt, q->topic_data[i].name) &&
+		    topics_auto_creatable(rt, q->topic_data[i].name, true))
 			return true;
 	return false;
 }
 
 void handle_produce(struct request *req)
 {
-	struct broker *b = request_broker(req);
+	struct runtime *rt = request_runtime(req);
 	int16_t version = req->header.api_version;
 	struct produce_ctx *ctx = request_alloc(req, 1, sizeof(*ctx));
 	struct produce_request q;
@@ -553,13 +554,13 @@ void handle_produce(struct request *req)
 	produce_response_init(&ctx->resp);
 	ctx->resp.responses = request_alloc(req, (size_t)q.topic_data_count + 1,
 					    sizeof(*ctx->resp.responses));
-	ctx->shards = request_alloc(req, b->io_shards, sizeof(*ctx->shards));
+	ctx->shards = request_alloc(req, rt->io_shards, sizeof(*ctx->shards));
 	if (!ctx->resp.responses || !ctx->shards) {
 		req->body.err = RC_ALLOC;
 		request_reject_malformed(req);
 		return;
 	}
-	for (uint32_t k = 0; k < b->io_shards; k++)
+	for (uint32_t k = 0; k < rt->io_shards; k++)
 		ctx->shards[k].parts_tail = &ctx->shards[k].parts;
 	ctx->resp.responses_count = q.topic_data_count;
 	for (int32_t i = 0; i < q.topic_data_count && req->body.err == RC_OK; i++) {
@@ -570,14 +571,14 @@ void handle_produce(struct request *req)
 		request_reject_malformed(req);
 		return;
 	}
-	for (uint32_t k = 0; k < b->io_shards; k++) {
+	for (uint32_t k = 0; k < rt->io_shards; k++) {
 		struct produce_shard *ps = &ctx->shards[k];
 		ps->ctx = ctx;
-		ps->call = (struct shard_call){ .origin = request_shard(req), .target = &b->shards[k],
+		ps->call = (struct shard_call){ .origin = request_shard(req), .target = &rt->shards[k],
 						.run = ps->parts ? produce_shard_run : NULL,
 						.done = produce_shard_done };
 	}
-	if (shard_calls_start_each(&ctx->shards[0].call, sizeof(ctx->shards[0]), b->io_shards,
+	if (shard_calls_start_each(&ctx->shards[0].call, sizeof(ctx->shards[0]), rt->io_shards,
 				   &ctx->pending))
 		produce_respond(ctx);
 }

@@ -42,7 +42,7 @@ void handle_sync_group(struct request *req)
 	ctx->waiter.done = sync_respond;
 	int32_t partition;
 	int16_t err;
-	struct group_coordinator *gc = group_coordinator_route(request_broker(req), q.group_id,
+	struct group_coordinator *gc = group_coordinator_route(request_runtime(req), q.group_id,
 							       &partition, &err);
 	if (!group_route_here(req, gc))
 		return;

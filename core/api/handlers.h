@@ -1,8 +1,18 @@
-/* The Kafka API handlers, one file each (core/handle_<api>.c). */
+/* The Kafka API handlers, one file each (core/api/handle_<api>.c), and the
+ * dispatch table that names them (api_table.c). */
 #ifndef SLUICE_CORE_API_HANDLERS_H
 #define SLUICE_CORE_API_HANDLERS_H
 
+#include <stddef.h>
+
 struct request;
+struct api_entry;
+struct api_table;
+
+/* Builds the dispatch table; once, at start, before any shard runs. */
+const struct api_table *api_table_init(void);
+/* Every served API, in key order (ApiVersions advertises exactly these). */
+const struct api_entry *api_entries(size_t *count);
 
 void handle_produce(struct request *req);
 void handle_fetch(struct request *req);

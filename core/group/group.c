@@ -1,4 +1,5 @@
-/* Groups, members and offsets as data; see group.h. */
+/* Groups, members and offsets as data, and what a group asks of its
+ * coordinator; see group.h. */
 #include "core/group/group.h"
 
 #include <assert.h>
@@ -6,6 +7,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include "core/shard/runtime.h"
+#include "core/shard/shard.h"
 
 static const char *const group_state_names[] = {
 	[GROUP_EMPTY] = "Empty",
@@ -359,4 +363,22 @@ void group_offset_for_each(struct group_offset_table *t,
 			o = next;
 		}
 	}
+}
+
+struct reactor *group_reactor(const struct group *g)
+{
+	return g->coord->shard->reactor;
+}
+
+const struct broker_config *group_cfg(const struct group *g)
+{
+	return &g->coord->rt->cfg;
+}
+
+/* An empty group that a failed request created holds nothing worth keeping. */
+void group_drop_if_unused(struct group_coordinator *gc, struct group *g)
+{
+	if (g->state == GROUP_EMPTY && !g->members && !g->pending_members && g->offsets.count == 0 &&
+	    g->generation == 0 && g->writes_in_flight == 0 && !io_timer_armed(&g->rebalance_timer))
+		group_table_remove(&gc->groups, g);
 }

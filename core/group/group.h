@@ -137,6 +137,29 @@ struct group_table {
 	size_t count;
 };
 
+struct runtime;
+struct shard;
+struct broker_config;
+
+/* One io shard's groups (group_coordinator.h has its life). */
+struct group_coordinator {
+	struct runtime *rt;
+	struct shard *shard;
+	struct group_table groups;
+	struct io_timer retention_timer;
+};
+
+/* An asynchronous group operation's completion. */
+struct group_done {
+	void (*fn)(struct group_done *d, int16_t error_code);
+};
+
+/* The reactor and configuration of the shard coordinating the group. */
+struct reactor *group_reactor(const struct group *g);
+const struct broker_config *group_cfg(const struct group *g);
+/* Removes a group that a failed request created and that holds nothing. */
+void group_drop_if_unused(struct group_coordinator *gc, struct group *g);
+
 const char *group_state_name(enum group_state s);
 /* Parses Kafka's state names (case-insensitive); -1 when unknown. */
 int group_state_parse(struct kstr name);

@@ -1,26 +1,15 @@
 /* The coordinator's life on its shard (see group_coordinator.h): start and
- * replay, find, shutdown, free, and the removal of groups (DeleteGroups, and
- * groups a failed request created). */
+ * replay, find, shutdown, free, and DeleteGroups. */
 #include "core/group/group_coordinator.h"
 
 #include <stdlib.h>
 
-#include "core/broker.h"
+#include "core/meta/topics.h"
 #include "core/group/group_internal.h"
 #include "core/group/group_store.h"
 #include "core/shard/shard.h"
 #include "core/slog.h"
 #include "proto/kafka_errors.h"
-
-struct reactor *group_reactor(const struct group *g)
-{
-	return g->coord->shard->reactor;
-}
-
-const struct broker_config *group_cfg(const struct group *g)
-{
-	return &g->coord->broker->cfg;
-}
 
 static void group_resume_loaded(struct group *g, void *ctx)
 {
@@ -31,22 +20,22 @@ static void group_resume_loaded(struct group *g, void *ctx)
 	}
 }
 
-int group_coordinator_start(struct broker *b, struct shard *s)
+int group_coordinator_start(struct runtime *rt, struct shard *s)
 {
 	struct group_coordinator *gc = calloc(1, sizeof(*gc));
 	if (!gc) {
 		slog_error("group", "out of memory creating the group coordinator");
 		return -1;
 	}
-	gc->broker = b;
+	gc->rt = rt;
 	gc->shard = s;
 	io_timer_init(&gc->retention_timer);
-	s->groups = gc;
-	if (group_store_load(b, gc, &gc->groups) != 0)
+	s->slots[SHARD_SLOT_GROUPS] = gc;
+	if (group_store_load(rt, gc, &gc->groups) != 0)
 		return -1;
 	group_table_for_each(&gc->groups, group_resume_loaded, NULL);
 	io_timer_arm(s->reactor, &gc->retention_timer,
-		     (uint64_t)b->cfg.offsets_retention_check_interval_ms * NS_PER_MS,
+		     (uint64_t)rt->cfg.offsets_retention_check_interval_ms * NS_PER_MS,
 		     group_on_retention_timer);
 	return 0;
 }
@@ -72,29 +61,26 @@ static void group_shutdown_one(struct group *g, void *ctx)
 
 void group_coordinator_shutdown(struct shard *s)
 {
-	struct group_coordinator *gc = s->groups;
+	struct group_coordinator *gc = group_coordinator_of(s);
 	if (!gc)
 		return;
 	io_timer_stop(s->reactor, &gc->retention_timer);
 	group_table_for_each(&gc->groups, group_shutdown_one, NULL);
 }
 
+const struct shard_service group_shard_service = {
+	.name = "groups",
+	.stop = group_coordinator_shutdown,
+};
+
 void group_coordinator_free(struct shard *s)
 {
-	struct group_coordinator *gc = s->groups;
+	struct group_coordinator *gc = group_coordinator_of(s);
 	if (!gc)
 		return;
 	group_table_free(&gc->groups);
 	free(gc);
-	s->groups = NULL;
-}
-
-/* An empty group that a failed request created holds nothing worth keeping. */
-void group_drop_if_unused(struct group_coordinator *gc, struct group *g)
-{
-	if (g->state == GROUP_EMPTY && !g->members && !g->pending_members && g->offsets.count == 0 &&
-	    g->generation == 0 && g->writes_in_flight == 0 && !io_timer_armed(&g->rebalance_timer))
-		group_table_remove(&gc->groups, g);
+	s->slots[SHARD_SLOT_GROUPS] = NULL;
 }
 
 struct delete_write {

@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "core/group/group.h"
-#include "core/group/group_coordinator.h"
 #include "core/group/group_membership.h"
 #include "core/group/group_store.h"
 #include "proto/cursor.h"
@@ -39,14 +38,6 @@ static inline int16_t store_error_for_client(int16_t err)
 		return KERR_COORDINATOR_NOT_AVAILABLE;
 	}
 }
-
-/* ---- group_coordinator.c ---------------------------------------------- */
-
-/* The reactor and configuration of the shard coordinating the group. */
-struct reactor *group_reactor(const struct group *g);
-const struct broker_config *group_cfg(const struct group *g);
-/* Removes a group that a failed request created and that holds nothing. */
-void group_drop_if_unused(struct group_coordinator *gc, struct group *g);
 
 /* ---- group_member.c --------------------------------------------------- */
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/broker.h"
+#include "core/meta/topics.h"
 #include "core/group/group_internal.h"
 #include "core/group/group_store.h"
 #include "core/slog.h"
@@ -252,7 +252,7 @@ static void group_join_known_member(struct group *g, const struct group_join_arg
 void group_join(struct group_coordinator *gc, int32_t partition, const struct group_join_args *a,
 		struct group_join_waiter *w)
 {
-	const struct broker_config *cfg = &gc->broker->cfg;
+	const struct broker_config *cfg = &gc->rt->cfg;
 	if (a->group_id.len <= 0) {
 		join_answer_error(w, KERR_INVALID_GROUP_ID, NULL);
 		return;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/broker.h"
+#include "core/meta/topics.h"
 #include "core/group/group_internal.h"
 #include "core/group/group_offsets.h"
 #include "core/group/group_store.h"
@@ -92,7 +92,7 @@ static int16_t group_commit_check(struct group *g, const struct group_commit_arg
 void group_commit(struct group_coordinator *gc, int32_t partition, struct group_commit_args *a,
 		  struct group_done *d)
 {
-	struct broker *b = gc->broker;
+	struct runtime *rt = gc->rt;
 	for (uint32_t i = 0; i < a->count; i++)
 		a->parts[i].error = KERR_NONE;
 	if (a->group_id.len <= 0) {
@@ -130,12 +130,12 @@ void group_commit(struct group_coordinator *gc, int32_t partition, struct group_
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < a->count; i++) {
 		struct group_commit_partition *p = &a->parts[i];
-		struct topic *t = topics_lookup(b, p->topic);
+		struct topic *t = topics_lookup(rt, p->topic);
 		if (!t || !topic_partition(t, p->partition)) {
 			p->error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 			continue;
 		}
-		if (p->metadata.len > 0 && (uint32_t)p->metadata.len > b->cfg.offset_metadata_max_bytes) {
+		if (p->metadata.len > 0 && (uint32_t)p->metadata.len > rt->cfg.offset_metadata_max_bytes) {
 			p->error = KERR_OFFSET_METADATA_TOO_LARGE;
 			continue;
 		}
@@ -315,7 +315,7 @@ void group_offset_delete(struct group_coordinator *gc, struct kstr group_id,
 	}
 	for (uint32_t i = 0; i < count; i++) {
 		struct group_offset_delete_partition *p = &parts[i];
-		struct topic *t = topics_lookup(gc->broker, p->topic);
+		struct topic *t = topics_lookup(gc->rt, p->topic);
 		p->error = KERR_NONE;
 		if (!t || !topic_partition(t, p->partition)) {
 			p->error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
@@ -423,7 +423,7 @@ static void group_expire(struct group *g, void *ctx)
 void group_on_retention_timer(struct io_timer *t)
 {
 	struct group_coordinator *gc = container_of(t, struct group_coordinator, retention_timer);
-	const struct broker_config *cfg = &gc->broker->cfg;
+	const struct broker_config *cfg = &gc->rt->cfg;
 	struct expiry e = { .now = group_now_ms(),
 			    .retention_ms = (int64_t)cfg->offsets_retention_minutes * 60000 };
 	group_table_for_each(&gc->groups, group_expire, &e);

@@ -3,37 +3,37 @@
  * control shard creates it). */
 #include <assert.h>
 
-#include "core/broker.h"
+#include "core/meta/topics.h"
 #include "core/group/group_coordinator.h"
 #include "core/group/group_store.h"
 #include "core/meta/topics.h"
 #include "core/shard/shard.h"
 #include "proto/kafka_errors.h"
 
-uint32_t group_coordinator_shard_of(struct broker *b, struct kstr group_id)
+uint32_t group_coordinator_shard_of(struct runtime *rt, struct kstr group_id)
 {
-	struct topic *t = topics_lookup(b, kstr_from_cstr(GROUP_STORE_TOPIC));
+	struct topic *t = topics_lookup(rt, kstr_from_cstr(GROUP_STORE_TOPIC));
 	if (!t)
 		return SHARD_CONTROL;
 	return t->partitions[group_store_partition_of(group_id, t->partition_count)].shard;
 }
 
-struct group_coordinator *group_coordinator_route(struct broker *b, struct kstr group_id,
+struct group_coordinator *group_coordinator_route(struct runtime *rt, struct kstr group_id,
 						  int32_t *partition, int16_t *err)
 {
 	/* Only the control shard may create the topic; elsewhere it exists, or
 	 * is being deleted. */
 	struct shard *self = shard_current();
 	struct topic *t = !self || self->id == SHARD_CONTROL
-				  ? group_store_topic(b)
-				  : topics_lookup(b, kstr_from_cstr(GROUP_STORE_TOPIC));
+				  ? group_store_topic(rt)
+				  : topics_lookup(rt, kstr_from_cstr(GROUP_STORE_TOPIC));
 	if (!t) {
 		*err = KERR_COORDINATOR_NOT_AVAILABLE;
 		return NULL;
 	}
 	*partition = group_store_partition_of(group_id, t->partition_count);
 	struct partition *p = topic_partition(t, *partition);
-	assert(p && p->shard < b->io_shards);
+	assert(p && p->shard < rt->io_shards);
 	*err = KERR_NONE;
-	return b->shards[p->shard].groups;
+	return group_coordinator_of(&rt->shards[p->shard]);
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/broker.h"
+#include "core/meta/topics.h"
 #include "core/group/group_coordinator.h"
 #include "core/slog.h"
 #include "core/log/partition_log.h"
@@ -69,28 +69,28 @@ int32_t group_store_partition_of(struct kstr group_id, int32_t partitions)
 	return abs % partitions;
 }
 
-struct topic *group_store_topic(struct broker *b)
+struct topic *group_store_topic(struct runtime *rt)
 {
 	struct kstr name = kstr_from_cstr(GROUP_STORE_TOPIC);
-	struct topic *t = topics_find(&b->topics, name);
+	struct topic *t = topics_find(topics_registry(rt), name);
 	if (t)
 		return t;
 	char segment[32];
-	snprintf(segment, sizeof(segment), "%" PRIu64, b->cfg.offsets_topic_segment_bytes);
+	snprintf(segment, sizeof(segment), "%" PRIu64, rt->cfg.offsets_topic_segment_bytes);
 	struct kstr keys[] = { kstr_from_cstr("cleanup.policy"), kstr_from_cstr("segment.bytes"),
 			       kstr_from_cstr("compression.type") };
 	struct kstr values[] = { kstr_from_cstr("compact"), kstr_from_cstr(segment),
 				 kstr_from_cstr("producer") };
 	struct topic_create_args a = {
 		.name = name,
-		.partitions = (int32_t)b->cfg.offsets_topic_num_partitions,
+		.partitions = (int32_t)rt->cfg.offsets_topic_num_partitions,
 		.replication_factor = 1,
 		.config_count = sizeof(keys) / sizeof(keys[0]),
 		.config_keys = keys,
 		.config_values = values,
 	};
 	char msg[256];
-	int16_t err = topics_create(b, &a, &t, NULL, msg, sizeof(msg));
+	int16_t err = topics_create(rt, &a, &t, NULL, msg, sizeof(msg));
 	if (err != KERR_NONE) {
 		slog_error("group", "cannot create %s: %s (error %d)", GROUP_STORE_TOPIC, msg, err);
 		return NULL;
@@ -178,15 +178,15 @@ int16_t group_store_append(struct group *g, const struct group_store_record *rec
 			   group_store_done_fn done, void *ctx)
 {
 	assert(count > 0);
-	struct broker *b = g->coord->broker;
-	struct topic *t = topics_lookup(b, kstr_from_cstr(GROUP_STORE_TOPIC));
+	struct runtime *rt = g->coord->rt;
+	struct topic *t = topics_lookup(rt, kstr_from_cstr(GROUP_STORE_TOPIC));
 	struct partition *p = t ? topic_partition(t, g->partition) : NULL;
 	if (!p || !p->log)
 		return KERR_COORDINATOR_NOT_AVAILABLE;
 	/* Only the partition's own shard may write to its log; a coordinator
 	 * elsewhere (the topic's placement changed under it) is refused, in
 	 * Release builds too. */
-	if (&b->shards[p->shard] != g->coord->shard) {
+	if (&rt->shards[p->shard] != g->coord->shard) {
 		slog_error("group", "group %s: %s-%d is owned by shard %u, not by the coordinator's "
 			   "shard %u; append refused", g->id, GROUP_STORE_TOPIC, g->partition,
 			   p->shard, g->coord->shard->id);
@@ -253,7 +253,7 @@ int16_t group_store_append(struct group *g, const struct group_store_record *rec
 	int16_t err = KERR_NONE;
 	struct group_store_write *gw = NULL;
 	uint8_t *batch = NULL;
-	if (batch_len > b->cfg.message_max_bytes) {
+	if (batch_len > rt->cfg.message_max_bytes) {
 		err = KERR_MESSAGE_TOO_LARGE;
 	} else if (!(gw = calloc(1, sizeof(*gw))) || !(batch = malloc(batch_len))) {
 		err = KERR_COORDINATOR_NOT_AVAILABLE;
@@ -542,15 +542,15 @@ static int load_partition(struct group_load *ld, struct partition_log *log)
 	return 0;
 }
 
-int group_store_load(struct broker *b, struct group_coordinator *gc, struct group_table *t)
+int group_store_load(struct runtime *rt, struct group_coordinator *gc, struct group_table *t)
 {
-	struct topic *topic = topics_find(&b->topics, kstr_from_cstr(GROUP_STORE_TOPIC));
+	struct topic *topic = topics_find(topics_registry(rt), kstr_from_cstr(GROUP_STORE_TOPIC));
 	if (!topic)
 		return 0;
 	struct group_load ld = { .gc = gc, .table = t };
 	for (int32_t i = 0; i < topic->partition_count; i++) {
 		struct partition *p = &topic->partitions[i];
-		if (!p->log || &b->shards[p->shard] != gc->shard)
+		if (!p->log || &rt->shards[p->shard] != gc->shard)
 			continue;
 		ld.partition = i;
 		if (load_partition(&ld, p->log) != 0)

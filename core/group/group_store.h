@@ -15,7 +15,7 @@
 #include "core/group/group.h"
 #include "proto/group_records.h"
 
-struct broker;
+struct runtime;
 struct topic;
 
 extern const char GROUP_STORE_TOPIC[];
@@ -25,7 +25,7 @@ extern const char GROUP_STORE_TOPIC[];
 int32_t group_store_partition_of(struct kstr group_id, int32_t partitions);
 
 /* The topic, created when missing. NULL (logged) when it cannot be. */
-struct topic *group_store_topic(struct broker *b);
+struct topic *group_store_topic(struct runtime *rt);
 
 /* One record of a write: an offset (value NULL: its tombstone) or the group's
  * metadata (tombstone: the group is gone). */
@@ -54,6 +54,6 @@ int16_t group_store_append(struct group *g, const struct group_store_record *rec
  * offsets, then the last group metadata of each group. Malformed records are
  * logged with partition and offset and skipped. Returns 0, or -1 when a
  * partition cannot be read. */
-int group_store_load(struct broker *b, struct group_coordinator *gc, struct group_table *t);
+int group_store_load(struct runtime *rt, struct group_coordinator *gc, struct group_table *t);
 
 #endif

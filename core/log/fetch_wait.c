@@ -4,54 +4,50 @@
 #include <assert.h>
 #include <stddef.h>
 
-#include "core/broker.h"
-#include "core/meta/metadata_image.h"
-#include "core/shard/shard.h"
-#include "core/meta/topics.h"
-
-void fetch_waiter_attach(struct fetch_waiter *w, struct partition *p, fetch_wake_fn wake)
+void fetch_waiter_attach(struct fetch_waiter *w, struct fetch_waiter **list, fetch_wake_fn wake)
 {
-	assert(!w->partition);
-	w->partition = p;
+	assert(!w->list);
+	w->list = list;
 	w->wake = wake;
 	w->prev = NULL;
-	w->next = p->waiters;
-	if (p->waiters)
-		p->waiters->prev = w;
-	p->waiters = w;
+	w->next = *list;
+	if (*list)
+		(*list)->prev = w;
+	*list = w;
 }
 
 void fetch_waiter_detach(struct fetch_waiter *w)
 {
-	struct partition *p = w->partition;
-	if (!p)
+	struct fetch_waiter **list = w->list;
+	if (!list)
 		return;
 	if (w->prev)
 		w->prev->next = w->next;
 	else
-		p->waiters = w->next;
+		*list = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
 	w->prev = w->next = NULL;
-	w->partition = NULL;
+	w->list = NULL;
 }
 
-/* Wakes every waiter of p once. A woken fetch may detach any of its waiters,
- * including ones of p not yet woken, so the old list is kept reachable from a
- * marker node: detaching unlinks through prev/next as usual, and the loop
- * continues from marker.next. Each waiter is re-attached to p before its wake
- * so that a fetch which keeps waiting stays on the (new) list. */
-static void fetch_waiters_run(struct partition *p, bool final)
+/* Wakes every waiter of the list once. A woken fetch may detach any of its
+ * waiters, including ones of this list not yet woken, so the old list is kept
+ * reachable from a marker node: detaching unlinks through prev/next as usual,
+ * and the loop continues from marker.next. Each waiter is re-attached to the
+ * list before its wake so that a fetch which keeps waiting stays on the (new)
+ * list. */
+static void fetch_waiters_run(struct fetch_waiter **list, bool final)
 {
 	struct fetch_waiter marker = { 0 };
-	struct fetch_waiter *pending = p->waiters;
-	p->waiters = NULL;
+	struct fetch_waiter *pending = *list;
+	*list = NULL;
 	while (pending) {
 		struct fetch_waiter *w = pending;
 		pending = w->next;
 		w->prev = w->next = NULL;
-		w->partition = NULL;
-		fetch_waiter_attach(w, p, w->wake);
+		w->list = NULL;
+		fetch_waiter_attach(w, list, w->wake);
 		marker.next = pending;
 		if (pending)
 			pending->prev = &marker;
@@ -62,30 +58,15 @@ static void fetch_waiters_run(struct partition *p, bool final)
 	}
 }
 
-void fetch_waiters_wake(struct partition *p)
+void fetch_waiters_wake(struct fetch_waiter **list)
 {
-	if (p->waiters)
-		fetch_waiters_run(p, false);
+	if (*list)
+		fetch_waiters_run(list, false);
 }
 
-void fetch_waiters_finish(struct partition *p)
+void fetch_waiters_finish(struct fetch_waiter **list)
 {
-	if (p->waiters)
-		fetch_waiters_run(p, true);
-	assert(!p->waiters);
-}
-
-static void fetch_waiters_finish_topic(struct topic *t, void *ctx)
-{
-	struct shard *s = ctx;
-	for (int32_t i = 0; i < t->partition_count; i++)
-		if (t->partitions[i].shard == s->id)
-			fetch_waiters_finish(&t->partitions[i]);
-}
-
-void fetch_waiters_finish_all(struct shard *s)
-{
-	struct metadata_image *im = metadata_current(s->broker);
-	for (size_t i = 0; i < im->topic_count; i++)
-		fetch_waiters_finish_topic(im->topics[i], s);
+	if (*list)
+		fetch_waiters_run(list, true);
+	assert(!*list);
 }

@@ -1,10 +1,14 @@
 /* Building and reading metadata images (see metadata_image.h). */
 #include "core/meta/metadata_image.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/meta/topics.h"
+#include "core/meta/topic_registry.h"
+#include "core/shard/runtime.h"
+#include "core/slog.h"
+#include "io/reactor.h"
 
 static uint32_t image_hash_bytes(const void *p, size_t len)
 {
@@ -46,6 +50,11 @@ static void image_add(struct topic *t, void *ctx)
 	image_place(im->by_id, im->slots_mask, image_hash_bytes(t->id.b, sizeof(t->id.b)), t);
 }
 
+static void metadata_image_release(struct sync_snapshot *snap)
+{
+	metadata_image_free(container_of(snap, struct metadata_image, snap));
+}
+
 struct metadata_image *metadata_image_build(const struct topic_registry *r, uint64_t generation)
 {
 	struct metadata_image *im = calloc(1, sizeof(*im));
@@ -53,6 +62,8 @@ struct metadata_image *metadata_image_build(const struct topic_registry *r, uint
 		return NULL;
 	uint32_t slots = image_slot_count(r->count);
 	im->generation = generation;
+	im->snap.generation = generation;
+	im->snap.release = metadata_image_release;
 	im->slots_mask = slots - 1;
 	im->topics = calloc(r->count + 1, sizeof(*im->topics));
 	im->by_name = calloc(slots, sizeof(*im->by_name));
@@ -101,4 +112,23 @@ struct topic *metadata_image_find_id(const struct metadata_image *im, struct kuu
 			return t;
 	}
 	return NULL;
+}
+
+struct metadata_image *metadata_current(struct runtime *rt)
+{
+	struct sync_snapshot *snap = metadata_sync_current(rt);
+	return snap ? container_of(snap, struct metadata_image, snap) : NULL;
+}
+
+int metadata_publish(struct runtime *rt)
+{
+	struct topic_registry *r = topics_registry(rt);
+	struct metadata_image *im = metadata_image_build(r, metadata_sync_next(rt));
+	if (!im) {
+		slog_error("metadata", "out of memory publishing the metadata image; "
+			   "%zu topic(s) not yet visible to every shard", r->count);
+		return -1;
+	}
+	metadata_sync_publish(rt, &im->snap);
+	return 0;
 }

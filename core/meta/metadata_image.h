@@ -14,24 +14,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/shard/metadata_sync.h"
 #include "proto/cursor.h"
 
+struct runtime;
 struct topic;
 struct topic_registry;
 
 struct metadata_image {
+	struct sync_snapshot snap; /* how the runtime publishes and retires it */
 	uint64_t generation;
 	size_t topic_count;
 	struct topic **topics;   /* in no particular order */
 	uint32_t slots_mask;     /* open addressing: slot count - 1 */
 	struct topic **by_name;
 	struct topic **by_id;
-	struct metadata_image *next_retired;
 };
 
 /* Builds the image of the registry; NULL when out of memory. */
 struct metadata_image *metadata_image_build(const struct topic_registry *r, uint64_t generation);
 void metadata_image_free(struct metadata_image *im);
+
+/* The image to read now, from any shard. */
+struct metadata_image *metadata_current(struct runtime *rt);
+/* Control shard: publishes the registry as a new image and starts its sync
+ * round. Returns 0, or -1 when out of memory (the registry is ahead of the
+ * image until the next publish; logged). */
+int metadata_publish(struct runtime *rt);
 
 struct topic *metadata_image_find(const struct metadata_image *im, struct kstr name);
 struct topic *metadata_image_find_id(const struct metadata_image *im, struct kuuid id);

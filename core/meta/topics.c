@@ -1,4 +1,4 @@
-/* The topic registry: lookups by name and id, creation with Kafka's rules,
+/* Topics' lives: lookups in the image, creation with Kafka's rules,
  * deletion, and loading every topic's logs at start. See topics.h. */
 #include "core/meta/topics.h"
 
@@ -12,7 +12,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
-#include "core/broker.h"
 #include "core/log/fetch_wait.h"
 #include "core/slog.h"
 #include "core/log/log_checkpoint.h"
@@ -24,125 +23,14 @@
 #include "core/shard/shard_call.h"
 #include "proto/kafka_errors.h"
 
-static uint32_t topics_hash(const char *p, size_t len)
+struct topic *topics_lookup(struct runtime *rt, struct kstr name)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)p[i]) * 16777619u;
-	return h % TOPIC_REGISTRY_BUCKETS;
+	return metadata_image_find(metadata_current(rt), name);
 }
 
-struct topic *topics_find(struct topic_registry *r, struct kstr name)
+struct topic *topics_lookup_id(struct runtime *rt, struct kuuid id)
 {
-	if (name.len <= 0 || name.len > TOPIC_NAME_MAX)
-		return NULL;
-	for (struct topic *t = r->buckets[topics_hash(name.ptr, (size_t)name.len)]; t;
-	     t = t->next_by_name)
-		if (t->name_len == (size_t)name.len && memcmp(t->name, name.ptr, t->name_len) == 0)
-			return t;
-	return NULL;
-}
-
-struct topic *topics_find_id(struct topic_registry *r, struct kuuid id)
-{
-	if (kuuid_is_zero(id))
-		return NULL;
-	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
-		for (struct topic *t = r->buckets[i]; t; t = t->next_by_name)
-			if (memcmp(t->id.b, id.b, sizeof(id.b)) == 0)
-				return t;
-	return NULL;
-}
-
-struct topic *topics_lookup(struct broker *b, struct kstr name)
-{
-	return metadata_image_find(metadata_current(b), name);
-}
-
-struct topic *topics_lookup_id(struct broker *b, struct kuuid id)
-{
-	return metadata_image_find_id(metadata_current(b), id);
-}
-
-void topics_for_each(struct topic_registry *r, void (*fn)(struct topic *t, void *ctx), void *ctx)
-{
-	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++) {
-		struct topic *t = r->buckets[i];
-		while (t) {
-			struct topic *next = t->next_by_name;
-			fn(t, ctx);
-			t = next;
-		}
-	}
-}
-
-struct partition *topic_partition(struct topic *t, int32_t index)
-{
-	if (index < 0 || index >= t->partition_count)
-		return NULL;
-	return &t->partitions[index];
-}
-
-const char *topic_name_invalid(struct kstr name)
-{
-	if (name.len <= 0)
-		return "Topic name is illegal, it can't be empty";
-	if (name.len > TOPIC_NAME_MAX)
-		return "Topic name is illegal, it can't be longer than 249 characters";
-	if ((name.len == 1 && name.ptr[0] == '.') ||
-	    (name.len == 2 && name.ptr[0] == '.' && name.ptr[1] == '.'))
-		return "Topic name cannot be \".\" or \"..\"";
-	for (int32_t i = 0; i < name.len; i++) {
-		char ch = name.ptr[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
-		if (!ok)
-			return "Topic name is illegal, it contains a character other than "
-			       "ASCII alphanumerics, '.', '_' and '-'";
-	}
-	return NULL;
-}
-
-/* Kafka refuses names that differ only in '.' versus '_' (metric names
- * would collide). */
-static struct topic *topics_find_colliding(struct topic_registry *r, struct kstr name)
-{
-	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++) {
-		for (struct topic *t = r->buckets[i]; t; t = t->next_by_name) {
-			if (t->name_len != (size_t)name.len)
-				continue;
-			bool same = true;
-			for (size_t k = 0; k < t->name_len && same; k++) {
-				char a = t->name[k] == '.' ? '_' : t->name[k];
-				char b = name.ptr[k] == '.' ? '_' : name.ptr[k];
-				same = a == b;
-			}
-			if (same)
-				return t;
-		}
-	}
-	return NULL;
-}
-
-static void topics_insert(struct topic_registry *r, struct topic *t)
-{
-	uint32_t h = topics_hash(t->name, t->name_len);
-	t->next_by_name = r->buckets[h];
-	r->buckets[h] = t;
-	r->count++;
-}
-
-static void topics_unlink(struct topic_registry *r, struct topic *t)
-{
-	for (struct topic **p = &r->buckets[topics_hash(t->name, t->name_len)]; *p;
-	     p = &(*p)->next_by_name) {
-		if (*p == t) {
-			*p = t->next_by_name;
-			r->count--;
-			return;
-		}
-	}
-	assert(!"topic not in registry");
+	return metadata_image_find_id(metadata_current(rt), id);
 }
 
 /* Directories nftw may hold open while removing a failed creation's files. */
@@ -150,19 +38,19 @@ enum { TOPICS_DISCARD_FDS = 4 };
 
 static void topics_on_advance(void *ctx)
 {
-	fetch_waiters_wake(ctx);
+	fetch_waiters_wake(&((struct partition *)ctx)->waiters);
 }
 
-static int topics_partition_dir(const struct broker *b, const struct topic *t, int32_t index,
+static int topics_partition_dir(const struct runtime *rt, const struct topic *t, int32_t index,
 				char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "%s/%s-%d", b->cfg.log_dir, t->name, index);
+	int n = snprintf(out, cap, "%s/%s-%d", rt->cfg.log_dir, t->name, index);
 	return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
 }
 
 /* Opens (creating when new) the log of t's partition i. Returns 0, or
  * -errno with the reason, naming the directory, in err. */
-static int topics_open_partition(struct broker *b, struct topic *t, int32_t i, bool clean_shutdown,
+static int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i, bool clean_shutdown,
 				 const struct checkpoint_entry *recovery, size_t recovery_count,
 				 char *err, size_t errlen)
 {
@@ -174,8 +62,8 @@ static int topics_open_partition(struct broker *b, struct topic *t, int32_t i, b
 		.segment_index_bytes = t->cfg.segment_index_bytes,
 	};
 	struct partition *p = &t->partitions[i];
-	if (topics_partition_dir(b, t, i, dir, sizeof(dir)) != 0) {
-		snprintf(err, errlen, "%s/%s-%d: directory name too long", b->cfg.log_dir, t->name, i);
+	if (topics_partition_dir(rt, t, i, dir, sizeof(dir)) != 0) {
+		snprintf(err, errlen, "%s/%s-%d: directory name too long", rt->cfg.log_dir, t->name, i);
 		return -ENAMETOOLONG;
 	}
 	int64_t recovery_point = 0;
@@ -188,7 +76,7 @@ static int topics_open_partition(struct broker *b, struct topic *t, int32_t i, b
 		.recovery_point = recovery_point,
 		.clean_shutdown = clean_shutdown,
 		.cfg = &lc,
-		.reactor = b->shards[p->shard].reactor,
+		.reactor = rt->shards[p->shard].reactor,
 	};
 	int rc = partition_log_open(&params, &p->log, err, errlen);
 	if (rc != 0) {
@@ -215,10 +103,10 @@ static int topics_unlink_entry(const char *path, const struct stat *st, int flag
 
 /* Removes the directory of t's partition i and what it holds, for a
  * partition without an open log. */
-static int topics_remove_partition_dir(struct broker *b, const struct topic *t, int32_t i)
+static int topics_remove_partition_dir(struct runtime *rt, const struct topic *t, int32_t i)
 {
 	char dir[PATH_MAX + 320];
-	if (topics_partition_dir(b, t, i, dir, sizeof(dir)) != 0)
+	if (topics_partition_dir(rt, t, i, dir, sizeof(dir)) != 0)
 		return -ENAMETOOLONG;
 	if (nftw(dir, topics_unlink_entry, TOPICS_DISCARD_FDS, FTW_DEPTH | FTW_PHYS) != 0 &&
 	    errno != ENOENT)
@@ -228,7 +116,7 @@ static int topics_remove_partition_dir(struct broker *b, const struct topic *t, 
 
 /* Undoes a creation that failed: removes the files of the partitions
  * [0, upto] of t, opened or not. Nothing was recorded, so no topic owns them. */
-static void topics_discard_logs(struct broker *b, struct topic *t, int32_t upto)
+static void topics_discard_logs(struct runtime *rt, struct topic *t, int32_t upto)
 {
 	for (int32_t i = 0; i <= upto && i < t->partition_count; i++) {
 		struct partition *p = &t->partitions[i];
@@ -237,7 +125,7 @@ static void topics_discard_logs(struct broker *b, struct topic *t, int32_t upto)
 			rc = partition_log_delete(p->log);
 			p->log = NULL;
 		} else {
-			rc = topics_remove_partition_dir(b, t, i);
+			rc = topics_remove_partition_dir(rt, t, i);
 		}
 		if (rc != 0)
 			slog_error("topics", "could not remove every file of %s-%d", t->name, i);
@@ -248,50 +136,41 @@ static void topics_discard_logs(struct broker *b, struct topic *t, int32_t upto)
 static const uint32_t TOPICS_UNPLACED = UINT32_MAX;
 
 /* Placed partitions per io shard, of every topic in the registry but `skip`. */
-static uint32_t *topics_shard_load(struct broker *b, const struct topic *skip)
+static uint32_t *topics_shard_load(struct runtime *rt, const struct topic *skip)
 {
-	uint32_t *load = calloc(b->shard_count, sizeof(*load));
+	uint32_t *load = calloc(rt->shard_count, sizeof(*load));
 	if (!load)
 		return NULL;
 	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
-		for (struct topic *o = b->topics.buckets[i]; o; o = o->next_by_name)
+		for (struct topic *o = topics_registry(rt)->buckets[i]; o; o = o->next_by_name)
 			for (int32_t k = 0; o != skip && k < o->partition_count; k++)
 				if (o->partitions[k].shard != TOPICS_UNPLACED)
 					load[o->partitions[k].shard]++;
 	return load;
 }
 
-static uint32_t topics_least_loaded(const struct broker *b, const uint32_t *load)
+static uint32_t topics_least_loaded(const struct runtime *rt, const uint32_t *load)
 {
 	uint32_t best = 0;
-	for (uint32_t s = 1; s < b->io_shards; s++)
+	for (uint32_t s = 1; s < rt->io_shards; s++)
 		if (load[s] < load[best])
 			best = s;
 	return best;
 }
 
 /* Each new partition goes to the io shard with the fewest partitions. */
-static int topics_place(struct broker *b, struct topic *t)
+static int topics_place(struct runtime *rt, struct topic *t)
 {
-	uint32_t *load = topics_shard_load(b, t);
+	uint32_t *load = topics_shard_load(rt, t);
 	if (!load)
 		return -ENOMEM;
 	for (int32_t k = 0; k < t->partition_count; k++) {
-		uint32_t best = topics_least_loaded(b, load);
+		uint32_t best = topics_least_loaded(rt, load);
 		t->partitions[k].shard = best;
 		load[best]++;
 	}
 	free(load);
 	return 0;
-}
-
-bool topic_name_is_internal(const char *name, size_t len)
-{
-	static const char *const internal[] = { "__consumer_offsets", "__transaction_state" };
-	for (size_t i = 0; i < sizeof(internal) / sizeof(internal[0]); i++)
-		if (strlen(internal[i]) == len && memcmp(internal[i], name, len) == 0)
-			return true;
-	return false;
 }
 
 static struct topic *topic_alloc(const char *name, size_t name_len, int32_t partitions)
@@ -337,11 +216,11 @@ static char *topics_strndup(const char *p, size_t n)
 }
 
 /* Applies configs to t->cfg and keeps them as overrides. */
-static int16_t topics_apply_configs(struct broker *b, struct topic *t, size_t n,
+static int16_t topics_apply_configs(struct runtime *rt, struct topic *t, size_t n,
 				    const struct kstr *keys, const struct kstr *values, char *msg,
 				    size_t msglen)
 {
-	topic_config_from_broker(&t->cfg, &b->cfg);
+	topic_config_from_broker(&t->cfg, &rt->cfg);
 	if (n > TOPIC_CONFIGS_MAX) {
 		snprintf(msg, msglen, "too many topic configs (%zu > %d)", n, TOPIC_CONFIGS_MAX);
 		return KERR_INVALID_CONFIG;
@@ -372,7 +251,7 @@ static int16_t topics_apply_configs(struct broker *b, struct topic *t, size_t n,
 	return KERR_NONE;
 }
 
-static int16_t topics_check_args(struct broker *b, const struct topic_create_args *a,
+static int16_t topics_check_args(struct runtime *rt, const struct topic_create_args *a,
 				 int32_t *partitions, char *msg, size_t msglen)
 {
 	const char *bad = topic_name_invalid(a->name);
@@ -380,23 +259,23 @@ static int16_t topics_check_args(struct broker *b, const struct topic_create_arg
 		snprintf(msg, msglen, "%s", bad);
 		return KERR_INVALID_TOPIC_EXCEPTION;
 	}
-	if (topics_find(&b->topics, a->name)) {
+	if (topics_find(topics_registry(rt), a->name)) {
 		snprintf(msg, msglen, "Topic '%.*s' already exists.", a->name.len, a->name.ptr);
 		return KERR_TOPIC_ALREADY_EXISTS;
 	}
-	struct topic *other = topics_find_colliding(&b->topics, a->name);
+	struct topic *other = topics_find_colliding(topics_registry(rt), a->name);
 	if (other) {
 		snprintf(msg, msglen, "Topic '%.*s' collides with existing topic: %s", a->name.len,
 			 a->name.ptr, other->name);
 		return KERR_INVALID_TOPIC_EXCEPTION;
 	}
-	*partitions = a->partitions == -1 ? b->cfg.num_partitions : a->partitions;
+	*partitions = a->partitions == -1 ? rt->cfg.num_partitions : a->partitions;
 	if (*partitions < 1 || *partitions > TOPIC_PARTITIONS_MAX) {
 		snprintf(msg, msglen, "Number of partitions must be between 1 and %d.",
 			 TOPIC_PARTITIONS_MAX);
 		return KERR_INVALID_PARTITIONS;
 	}
-	int32_t rf = a->replication_factor == -1 ? b->cfg.default_replication_factor
+	int32_t rf = a->replication_factor == -1 ? rt->cfg.default_replication_factor
 						 : a->replication_factor;
 	if (rf != 1) {
 		snprintf(msg, msglen, "Unable to replicate the partition %d time(s): The target "
@@ -417,7 +296,7 @@ static void topics_random_id(struct kuuid *id)
 	} while (kuuid_is_zero(*id));
 }
 
-static int topics_persist(struct broker *b, const struct topic *t)
+static int topics_persist(struct runtime *rt, const struct topic *t)
 {
 	struct meta_topic mt;
 	memset(&mt, 0, sizeof(mt));
@@ -437,25 +316,25 @@ static int topics_persist(struct broker *b, const struct topic *t)
 		mt.partition_shard = shards;
 		mt.config_count = t->override_count;
 		mt.configs = kv;
-		rc = metadata_store_topic_create(b->meta, &mt);
+		rc = metadata_store_topic_create(topics_registry(rt)->store, &mt);
 	}
 	free(shards);
 	free(kv);
 	return rc;
 }
 
-int16_t topics_create(struct broker *b, const struct topic_create_args *a, struct topic **out,
+int16_t topics_create(struct runtime *rt, const struct topic_create_args *a, struct topic **out,
 		      struct topic_config *effective, char *msg, size_t msglen)
 {
 	int32_t partitions = 0;
 	msg[0] = '\0';
-	int16_t err = topics_check_args(b, a, &partitions, msg, msglen);
+	int16_t err = topics_check_args(rt, a, &partitions, msg, msglen);
 	if (err != KERR_NONE)
 		return err;
 	struct topic *t = topic_alloc(a->name.ptr, (size_t)a->name.len, partitions);
 	if (!t)
 		return KERR_UNKNOWN_SERVER_ERROR;
-	err = topics_apply_configs(b, t, a->config_count, a->config_keys, a->config_values, msg,
+	err = topics_apply_configs(rt, t, a->config_count, a->config_keys, a->config_values, msg,
 				   msglen);
 	if (err == KERR_NONE && effective)
 		*effective = t->cfg;
@@ -464,7 +343,7 @@ int16_t topics_create(struct broker *b, const struct topic_create_args *a, struc
 		return err;
 	}
 	topics_random_id(&t->id);
-	if (topics_place(b, t) != 0) {
+	if (topics_place(rt, t) != 0) {
 		topic_free(t);
 		return KERR_UNKNOWN_SERVER_ERROR;
 	}
@@ -472,45 +351,45 @@ int16_t topics_create(struct broker *b, const struct topic_create_args *a, struc
 	 * leaves neither a record nor files behind. */
 	for (int32_t i = 0; i < t->partition_count; i++) {
 		char why[PATH_MAX + 400];
-		int rc = topics_open_partition(b, t, i, true, NULL, 0, why, sizeof(why));
+		int rc = topics_open_partition(rt, t, i, true, NULL, 0, why, sizeof(why));
 		if (rc != 0) {
 			slog_error("topics", "creating topic %s: %s [%s]; nothing created", t->name, why,
 				   topics_errno_name(-rc));
-			snprintf(msg, msglen, "cannot create partition %d in %s: %s", i, b->cfg.log_dir,
+			snprintf(msg, msglen, "cannot create partition %d in %s: %s", i, rt->cfg.log_dir,
 				 strerror(-rc));
-			topics_discard_logs(b, t, i);
+			topics_discard_logs(rt, t, i);
 			topic_free(t);
 			return KERR_KAFKA_STORAGE_ERROR;
 		}
 	}
-	if (topics_persist(b, t) != 0) {
+	if (topics_persist(rt, t) != 0) {
 		snprintf(msg, msglen, "cannot record the topic in the metadata store");
-		topics_discard_logs(b, t, t->partition_count - 1);
+		topics_discard_logs(rt, t, t->partition_count - 1);
 		topic_free(t);
 		return KERR_KAFKA_STORAGE_ERROR;
 	}
-	topics_insert(&b->topics, t);
-	metadata_publish(b);
+	topics_insert(topics_registry(rt), t);
+	metadata_publish(rt);
 	slog_info("topics", "created topic %s with %d partition(s)", t->name, t->partition_count);
 	if (out)
 		*out = t;
 	return KERR_NONE;
 }
 
-bool topics_auto_creatable(const struct broker *b, struct kstr name, bool allow_create)
+bool topics_auto_creatable(const struct runtime *rt, struct kstr name, bool allow_create)
 {
 	/* Internal topics are created by their owner, with their own settings. */
-	return allow_create && b->cfg.auto_create_topics_enable && !topic_name_invalid(name) &&
+	return allow_create && rt->cfg.auto_create_topics_enable && !topic_name_invalid(name) &&
 	       !topic_name_is_internal(name.ptr, (size_t)name.len);
 }
 
-struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allow_create,
+struct topic *topics_get_or_create(struct runtime *rt, struct kstr name, bool allow_create,
 				   int16_t *err)
 {
 	/* Before the shards run, the main thread is the control shard. */
 	struct shard *self = shard_current();
 	bool control = !self || self->id == SHARD_CONTROL;
-	struct topic *t = control ? topics_find(&b->topics, name) : topics_lookup(b, name);
+	struct topic *t = control ? topics_find(topics_registry(rt), name) : topics_lookup(rt, name);
 	if (t) {
 		*err = KERR_NONE;
 		return t;
@@ -519,13 +398,13 @@ struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allo
 		*err = KERR_INVALID_TOPIC_EXCEPTION;
 		return NULL;
 	}
-	if (!control || !topics_auto_creatable(b, name, allow_create)) {
+	if (!control || !topics_auto_creatable(rt, name, allow_create)) {
 		*err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		return NULL;
 	}
 	struct topic_create_args a = { .name = name, .partitions = -1, .replication_factor = -1 };
 	char msg[256];
-	*err = topics_create(b, &a, &t, NULL, msg, sizeof(msg));
+	*err = topics_create(rt, &a, &t, NULL, msg, sizeof(msg));
 	if (*err != KERR_NONE) {
 		slog_warn("topics", "auto-creating %.*s: %s", name.len, name.ptr, msg);
 		return NULL;
@@ -564,9 +443,9 @@ static void topics_remove_log(struct partition_log *log, const char *name)
 /* The owner's graveyard: removes logs whose writes have completed, and
  * returns the deletions that waited for them (`answer`: the loops still
  * run; at stop, after them, nobody is left to answer). */
-static void topics_reap_graves(struct shard *s, bool answer)
+static void topics_reap_graves(struct topics_shard *ts, bool answer)
 {
-	struct log_grave **pp = &s->graveyard;
+	struct log_grave **pp = &ts->graveyard;
 	while (*pp) {
 		struct log_grave *g = *pp;
 		if (partition_log_ops_in_flight(g->log) > 0) {
@@ -575,7 +454,7 @@ static void topics_reap_graves(struct shard *s, bool answer)
 		}
 		topics_remove_log(g->log, g->name);
 		*pp = g->next;
-		if (answer && !topics_grave_of(s->graveyard, g->deletion))
+		if (answer && !topics_grave_of(ts->graveyard, g->deletion))
 			shard_call_return(g->deletion);
 		free(g);
 	}
@@ -583,10 +462,11 @@ static void topics_reap_graves(struct shard *s, bool answer)
 
 static void topics_on_reaper(struct io_timer *timer)
 {
-	struct shard *s = container_of(timer, struct shard, reaper_timer);
-	topics_reap_graves(s, true);
-	if (s->graveyard)
-		io_timer_arm(s->reactor, &s->reaper_timer, TOPICS_REAP_INTERVAL_NS, topics_on_reaper);
+	struct topics_shard *ts = container_of(timer, struct topics_shard, reaper_timer);
+	topics_reap_graves(ts, true);
+	if (ts->graveyard)
+		io_timer_arm(ts->shard->reactor, &ts->reaper_timer, TOPICS_REAP_INTERVAL_NS,
+			     topics_on_reaper);
 }
 
 /* On an owning shard: its partitions of the deleted topic answer their
@@ -595,6 +475,7 @@ static void topics_on_reaper(struct io_timer *timer)
 static void topics_delete_on_owner(struct shard_call *call)
 {
 	struct shard *s = call->target;
+	struct topics_shard *ts = topics_shard_of(s);
 	struct topic *t = ((struct topic_owner_call *)call)->topic;
 	for (int32_t i = 0; i < t->partition_count; i++) {
 		struct partition *p = &t->partitions[i];
@@ -603,12 +484,12 @@ static void topics_delete_on_owner(struct shard_call *call)
 		if (!p->log) {
 			/* Offline since start: its directory goes too, so that the name
 			 * can be created anew without meeting old files. */
-			fetch_waiters_finish(p);
-			if (topics_remove_partition_dir(s->broker, t, i) != 0)
+			fetch_waiters_finish(&p->waiters);
+			if (topics_remove_partition_dir(s->rt, t, i) != 0)
 				slog_error("topics", "could not remove every file of %s-%d", t->name, i);
 			continue;
 		}
-		fetch_waiters_finish(p);
+		fetch_waiters_finish(&p->waiters);
 		struct partition_log *log = p->log;
 		p->log = NULL;
 		/* Its last writes must not wake waiters of a freed partition. */
@@ -628,13 +509,13 @@ static void topics_delete_on_owner(struct shard_call *call)
 		g->log = log;
 		g->deletion = call;
 		snprintf(g->name, sizeof(g->name), "%s", name);
-		g->next = s->graveyard;
-		s->graveyard = g;
-		if (!io_timer_armed(&s->reaper_timer))
-			io_timer_arm(s->reactor, &s->reaper_timer, TOPICS_REAP_INTERVAL_NS,
+		g->next = ts->graveyard;
+		ts->graveyard = g;
+		if (!io_timer_armed(&ts->reaper_timer))
+			io_timer_arm(s->reactor, &ts->reaper_timer, TOPICS_REAP_INTERVAL_NS,
 				     topics_on_reaper);
 	}
-	if (!topics_grave_of(s->graveyard, call))
+	if (!topics_grave_of(ts->graveyard, call))
 		shard_call_return(call);
 }
 
@@ -660,17 +541,17 @@ static void topics_deleted_on_owner(struct shard_call *call)
 static void topics_deletion_synced(struct metadata_sync_waiter *w)
 {
 	struct topic_deletion *d = container_of(w, struct topic_deletion, sync);
-	struct broker *b = d->broker;
+	struct runtime *rt = d->rt;
 	struct topic *t = d->topic;
 	d->owners_pending = 1;
-	for (uint32_t k = 0; k < b->io_shards; k++) {
+	for (uint32_t k = 0; k < rt->io_shards; k++) {
 		bool owns = false;
 		for (int32_t i = 0; i < t->partition_count && !owns; i++)
 			owns = t->partitions[i].shard == k;
 		if (!owns)
 			continue;
 		struct topic_owner_call *oc = &d->owners[k];
-		oc->call = (struct shard_call){ .origin = &b->shards[SHARD_CONTROL], .target = &b->shards[k],
+		oc->call = (struct shard_call){ .origin = &rt->shards[SHARD_CONTROL], .target = &rt->shards[k],
 						.run = topics_delete_on_owner,
 						.done = topics_deleted_on_owner };
 		oc->topic = t;
@@ -682,24 +563,24 @@ static void topics_deletion_synced(struct metadata_sync_waiter *w)
 		topics_deletion_finish(d);
 }
 
-int16_t topics_delete(struct broker *b, struct topic *t, struct topic_deletion *d)
+int16_t topics_delete(struct runtime *rt, struct topic *t, struct topic_deletion *d)
 {
 	assert(shard_current() == NULL || shard_current()->id == SHARD_CONTROL);
-	d->owners = calloc(b->io_shards, sizeof(*d->owners));
+	d->owners = calloc(rt->io_shards, sizeof(*d->owners));
 	if (!d->owners)
 		return KERR_UNKNOWN_SERVER_ERROR;
-	if (metadata_store_topic_delete(b->meta, t->name) != 0) {
+	if (metadata_store_topic_delete(topics_registry(rt)->store, t->name) != 0) {
 		slog_error("topics", "cannot record the deletion of %s", t->name);
 		free(d->owners);
 		d->owners = NULL;
 		return KERR_KAFKA_STORAGE_ERROR;
 	}
-	topics_unlink(&b->topics, t);
-	metadata_publish(b);
-	d->broker = b;
+	topics_unlink(topics_registry(rt), t);
+	metadata_publish(rt);
+	d->rt = rt;
 	d->topic = t;
 	d->sync.done = topics_deletion_synced;
-	metadata_sync_wait(b, &d->sync);
+	metadata_sync_wait(rt, &d->sync);
 	return KERR_NONE;
 }
 
@@ -707,10 +588,10 @@ int16_t topics_delete(struct broker *b, struct topic *t, struct topic_deletion *
 
 /* Moves one partition from shard `from` to `to`; returns its topic, or NULL
  * when `from` has none. */
-static struct topic *topics_move_one(struct broker *b, uint32_t from, uint32_t to)
+static struct topic *topics_move_one(struct runtime *rt, uint32_t from, uint32_t to)
 {
 	for (size_t i = 0; i < TOPIC_REGISTRY_BUCKETS; i++)
-		for (struct topic *t = b->topics.buckets[i]; t; t = t->next_by_name)
+		for (struct topic *t = topics_registry(rt)->buckets[i]; t; t = t->next_by_name)
 			for (int32_t k = 0; k < t->partition_count; k++)
 				if (t->partitions[k].shard == from) {
 					t->partitions[k].shard = to;
@@ -725,24 +606,24 @@ static struct topic *topics_move_one(struct broker *b, uint32_t from, uint32_t t
  * most- to the least-loaded shard until no two differ by more than one, and
  * every moved topic is recorded again. Runs before any log is opened, since a
  * log writes through its shard's ring. */
-static int topics_rebalance(struct broker *b)
+static int topics_rebalance(struct runtime *rt)
 {
-	uint32_t recorded = metadata_store_layout(b->meta);
-	if (recorded == b->io_shards)
+	uint32_t recorded = metadata_store_layout(topics_registry(rt)->store);
+	if (recorded == rt->io_shards)
 		return 0;
-	uint32_t *load = topics_shard_load(b, NULL);
-	struct topic **changed = calloc(b->topics.count + 1, sizeof(*changed));
+	uint32_t *load = topics_shard_load(rt, NULL);
+	struct topic **changed = calloc(topics_registry(rt)->count + 1, sizeof(*changed));
 	size_t changed_count = 0;
 	uint32_t moved = 0;
 	int rc = load && changed ? 0 : -1;
 	for (size_t i = 0; rc == 0 && i < TOPIC_REGISTRY_BUCKETS; i++) {
-		for (struct topic *t = b->topics.buckets[i]; t; t = t->next_by_name) {
+		for (struct topic *t = topics_registry(rt)->buckets[i]; t; t = t->next_by_name) {
 			bool moved_here = false;
 			for (int32_t k = 0; k < t->partition_count; k++) {
 				struct partition *p = &t->partitions[k];
 				uint32_t want = p->shard;
 				if (want == TOPICS_UNPLACED) {
-					want = topics_least_loaded(b, load);
+					want = topics_least_loaded(rt, load);
 					load[want]++;
 				}
 				moved_here |= want != p->shard;
@@ -755,7 +636,7 @@ static int topics_rebalance(struct broker *b)
 	}
 	while (rc == 0) {
 		uint32_t most = 0, least = 0;
-		for (uint32_t k = 1; k < b->io_shards; k++) {
+		for (uint32_t k = 1; k < rt->io_shards; k++) {
 			if (load[k] > load[most])
 				most = k;
 			if (load[k] < load[least])
@@ -763,7 +644,7 @@ static int topics_rebalance(struct broker *b)
 		}
 		if (load[most] <= load[least] + 1)
 			break;
-		struct topic *t = topics_move_one(b, most, least);
+		struct topic *t = topics_move_one(rt, most, least);
 		assert(t);
 		load[most]--;
 		load[least]++;
@@ -775,24 +656,24 @@ static int topics_rebalance(struct broker *b)
 			changed[changed_count++] = t;
 	}
 	for (size_t i = 0; rc == 0 && i < changed_count; i++)
-		rc = topics_persist(b, changed[i]);
+		rc = topics_persist(rt, changed[i]);
 	if (rc == 0)
-		rc = metadata_store_set_layout(b->meta, b->io_shards);
+		rc = metadata_store_set_layout(topics_registry(rt)->store, rt->io_shards);
 	if (rc == 0 && recorded != 0)
 		slog_info("topics", "core layout changed from %u to %u io shard(s): %u partition(s) "
-			  "of %zu topic(s) moved", recorded, b->io_shards, moved, changed_count);
+			  "of %zu topic(s) moved", recorded, rt->io_shards, moved, changed_count);
 	else if (rc == 0 && moved != 0)
 		slog_info("topics", "no core layout was recorded: %u partition(s) of %zu topic(s) "
-			  "placed for %u io shard(s)", moved, changed_count, b->io_shards);
+			  "placed for %u io shard(s)", moved, changed_count, rt->io_shards);
 	if (rc != 0)
 		slog_error("topics", "cannot record the partitions' placement for %u io shard(s)",
-			   b->io_shards);
+			   rt->io_shards);
 	free(load);
 	free(changed);
 	return rc == 0 ? 0 : -1;
 }
 
-static struct topic *topics_load_one(struct broker *b, const struct meta_topic *mt)
+static struct topic *topics_load_one(struct runtime *rt, const struct meta_topic *mt)
 {
 	struct topic *t = topic_alloc(mt->name, strlen(mt->name), mt->partition_count);
 	if (!t)
@@ -805,7 +686,7 @@ static struct topic *topics_load_one(struct broker *b, const struct meta_topic *
 		values[k] = kstr_from_cstr(mt->configs[k].value);
 	}
 	char msg[256] = "";
-	int16_t cerr = keys && values ? topics_apply_configs(b, t, mt->config_count, keys, values,
+	int16_t cerr = keys && values ? topics_apply_configs(rt, t, mt->config_count, keys, values,
 							      msg, sizeof(msg))
 				      : KERR_UNKNOWN_SERVER_ERROR;
 	free(keys);
@@ -815,14 +696,14 @@ static struct topic *topics_load_one(struct broker *b, const struct meta_topic *
 			  msg);
 	for (int32_t k = 0; k < t->partition_count; k++) {
 		int32_t s = mt->partition_shard ? mt->partition_shard[k] : -1;
-		t->partitions[k].shard = s >= 0 && (uint32_t)s < b->io_shards ? (uint32_t)s
+		t->partitions[k].shard = s >= 0 && (uint32_t)s < rt->io_shards ? (uint32_t)s
 									    : TOPICS_UNPLACED;
 	}
 	return t;
 }
 
 struct topics_open_all {
-	struct broker *b;
+	struct runtime *rt;
 	bool clean_shutdown;
 	const struct checkpoint_entry *recovery;
 	size_t recovery_count;
@@ -837,7 +718,7 @@ static void topics_open_one(struct topic *t, void *ctx)
 	struct topics_open_all *o = ctx;
 	for (int32_t i = 0; i < t->partition_count; i++) {
 		char why[PATH_MAX + 400];
-		int rc = topics_open_partition(o->b, t, i, o->clean_shutdown, o->recovery,
+		int rc = topics_open_partition(o->rt, t, i, o->clean_shutdown, o->recovery,
 					       o->recovery_count, why, sizeof(why));
 		if (rc == 0)
 			continue;
@@ -848,36 +729,54 @@ static void topics_open_one(struct topic *t, void *ctx)
 	}
 }
 
-int topics_load(struct broker *b, bool clean_shutdown)
+/* Every io shard's part, before the logs open. */
+static int topics_shards_create(struct runtime *rt)
 {
+	for (uint32_t k = 0; k < rt->io_shards; k++) {
+		struct topics_shard *ts = calloc(1, sizeof(*ts));
+		if (!ts) {
+			slog_error("topics", "out of memory for shard %u's topics", k);
+			return -1;
+		}
+		ts->shard = &rt->shards[k];
+		io_timer_init(&ts->reaper_timer);
+		rt->shards[k].slots[SHARD_SLOT_TOPICS] = ts;
+	}
+	return 0;
+}
+
+int topics_load(struct runtime *rt, bool clean_shutdown)
+{
+	if (topics_shards_create(rt) != 0)
+		return -1;
 	char path[PATH_MAX + 64];
 	char err[256];
 	struct checkpoint_entry *recovery = NULL;
 	size_t recovery_count = 0;
-	snprintf(path, sizeof(path), "%s/recovery-point-offset-checkpoint", b->cfg.log_dir);
+	snprintf(path, sizeof(path), "%s/recovery-point-offset-checkpoint", rt->cfg.log_dir);
 	if (log_checkpoint_read(path, &recovery, &recovery_count, err, sizeof(err)) != 0)
 		slog_warn("topics", "%s: %s; recovering every log from its start", path, err);
 	size_t n = 0;
-	const struct meta_topic *mt = metadata_store_topics(b->meta, &n);
+	const struct meta_topic *mt = metadata_store_topics(topics_registry(rt)->store, &n);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct topic *t = topics_load_one(b, &mt[i]);
+		struct topic *t = topics_load_one(rt, &mt[i]);
 		if (t)
-			topics_insert(&b->topics, t);
+			topics_insert(topics_registry(rt), t);
 		else
 			rc = -1;
 	}
 	if (rc == 0)
-		rc = topics_rebalance(b);
-	struct topics_open_all o = { .b = b, .clean_shutdown = clean_shutdown,
+		rc = topics_rebalance(rt);
+	struct topics_open_all o = { .rt = rt, .clean_shutdown = clean_shutdown,
 				     .recovery = recovery, .recovery_count = recovery_count };
 	if (rc == 0)
-		topics_for_each(&b->topics, topics_open_one, &o);
+		topics_for_each(topics_registry(rt), topics_open_one, &o);
 	if (o.offline)
 		slog_error("topics", "%u partition(s) offline: their logs could not be opened", o.offline);
 	free(recovery);
 	if (rc == 0)
-		rc = metadata_publish(b);
+		rc = metadata_publish(rt);
 	return rc;
 }
 
@@ -890,22 +789,51 @@ static void topics_close_one(struct topic *t, void *ctx)
 	topic_free(t);
 }
 
-void topics_close_all(struct broker *b)
+void topics_close_all(struct runtime *rt)
 {
-	for (uint32_t k = 0; b->shards && k < b->shard_count; k++) {
-		struct shard *s = &b->shards[k];
-		topics_reap_graves(s, false);
-		if (io_timer_armed(&s->reaper_timer))
-			io_timer_stop(s->reactor, &s->reaper_timer);
-		while (s->graveyard) {
-			struct log_grave *g = s->graveyard;
-			s->graveyard = g->next;
+	for (uint32_t k = 0; rt->shards && k < rt->shard_count; k++) {
+		struct shard *s = &rt->shards[k];
+		struct topics_shard *ts = topics_shard_of(s);
+		if (!ts)
+			continue;
+		topics_reap_graves(ts, false);
+		if (io_timer_armed(&ts->reaper_timer))
+			io_timer_stop(s->reactor, &ts->reaper_timer);
+		while (ts->graveyard) {
+			struct log_grave *g = ts->graveyard;
+			ts->graveyard = g->next;
 			slog_warn("topics", "deleted partition %s still had writes in flight at "
 				  "shutdown; its files stay", g->name);
 			partition_log_close(g->log);
 			free(g);
 		}
+		free(ts);
+		s->slots[SHARD_SLOT_TOPICS] = NULL;
 	}
-	topics_for_each(&b->topics, topics_close_one, NULL);
-	memset(&b->topics, 0, sizeof(b->topics));
+	struct topic_registry *r = topics_registry(rt);
+	topics_for_each(r, topics_close_one, NULL);
+	memset(r->buckets, 0, sizeof(r->buckets));
+	r->count = 0;
 }
+
+static void topics_finish_fetches_of(struct topic *t, void *ctx)
+{
+	struct shard *s = ctx;
+	for (int32_t i = 0; i < t->partition_count; i++)
+		if (t->partitions[i].shard == s->id)
+			fetch_waiters_finish(&t->partitions[i].waiters);
+}
+
+static void topics_shard_stop(struct shard *s)
+{
+	if (!s->io)
+		return;
+	struct metadata_image *im = metadata_current(s->rt);
+	for (size_t i = 0; i < im->topic_count; i++)
+		topics_finish_fetches_of(im->topics[i], s);
+}
+
+const struct shard_service topics_shard_service = {
+	.name = "topics",
+	.stop = topics_shard_stop,
+};

@@ -1,10 +1,10 @@
-/* Topics and partitions: the registry every handler looks names up in.
+/* Topics' lives: lookups from any shard, creation with Kafka's rules,
+ * deletion, and loading every topic's logs at start.
  *
- * The registry belongs to the control shard (shard 0): CreateTopics,
- * DeleteTopics and auto-creation change it there, and every change is
- * published as an immutable image (metadata_image.h) that the other shards
- * read through topics_lookup. A topic's fields are fixed once published;
- * each partition's log and waiters belong to the io shard it is placed on. */
+ * The registry (topic_registry.h) belongs to the control shard (shard 0):
+ * CreateTopics, DeleteTopics and auto-creation change it there, and every
+ * change is published as an immutable image (metadata_image.h) that the
+ * other shards read through topics_lookup. */
 #ifndef SLUICE_CORE_META_TOPICS_H
 #define SLUICE_CORE_META_TOPICS_H
 
@@ -12,71 +12,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/shard/metadata_sync.h"
-#include "core/shard/shard_call.h"
 #include "core/meta/topic_config.h"
-#include "io/reactor.h"
-#include "proto/cursor.h"
+#include "core/meta/topic_registry.h"
+#include "core/shard/metadata_sync.h"
+#include "core/shard/shard.h"
+#include "core/shard/shard_call.h"
 
-struct partition_log;
-struct broker;
-struct fetch_waiter;
+struct runtime;
+struct log_grave;
 
-enum {
-	TOPIC_NAME_MAX = 249,
-	TOPIC_PARTITIONS_MAX = 10000,
-	TOPIC_REGISTRY_BUCKETS = 1024,
-	TOPIC_CONFIGS_MAX = 64,
+/* An io shard's part: the logs of deleted partitions whose writes are still
+ * in flight (SHARD_SLOT_TOPICS). */
+struct topics_shard {
+	struct shard *shard;
+	struct log_grave *graveyard;
+	struct io_timer reaper_timer;
 };
 
-struct partition {
-	struct topic *topic;
-	int32_t index;
-	uint32_t shard;
-	struct partition_log *log;    /* NULL: offline, its log could not be opened at start */
-	struct fetch_waiter *waiters; /* fetches long-polling on this partition */
-};
+static inline struct topics_shard *topics_shard_of(const struct shard *s)
+{
+	return s->slots[SHARD_SLOT_TOPICS];
+}
 
-struct topic_override {
-	char *key;
-	char *value;
-};
+/* The topics' shard hooks: when the broker stops, the fetches long-polling
+ * on an io shard's partitions answer. */
+extern const struct shard_service topics_shard_service;
 
-struct topic {
-	struct topic *next_by_name;
-	char name[TOPIC_NAME_MAX + 1];
-	size_t name_len;
-	struct kuuid id;
-	int32_t partition_count;
-	struct partition *partitions;
-	struct topic_config cfg;
-	size_t override_count;
-	struct topic_override *overrides;
-	bool internal;
-};
-
-struct topic_registry {
-	struct topic *buckets[TOPIC_REGISTRY_BUCKETS];
-	size_t count;
-};
-
-/* Control shard: the registry itself. */
-struct topic *topics_find(struct topic_registry *r, struct kstr name);
-struct topic *topics_find_id(struct topic_registry *r, struct kuuid id);
 /* Any shard: the current image. The topic may be used until the caller
  * returns to its loop (metadata_image.h). */
-struct topic *topics_lookup(struct broker *b, struct kstr name);
-struct topic *topics_lookup_id(struct broker *b, struct kuuid id);
-/* Calls fn for every topic (order unspecified). */
-void topics_for_each(struct topic_registry *r, void (*fn)(struct topic *t, void *ctx), void *ctx);
-
-/* Kafka's topic name rules: 1..249 chars of [a-zA-Z0-9._-], not "." or "..".
- * Returns NULL if valid, else the reason. */
-const char *topic_name_invalid(struct kstr name);
-
-/* Kafka's internal topics (__consumer_offsets, __transaction_state): clients
- * may read them but not produce to them. */
-bool topic_name_is_internal(const char *name, size_t len);
+struct topic *topics_lookup(struct runtime *rt, struct kstr name);
+struct topic *topics_lookup_id(struct runtime *rt, struct kuuid id);
 
 struct topic_create_args {
 	struct kstr name;
@@ -95,7 +60,7 @@ struct topic_create_args {
  * (KAFKA_STORAGE_ERROR) leaves neither a record nor files. *effective (when
  * given) receives the topic's resulting configuration, also for
  * validate_only. */
-int16_t topics_create(struct broker *b, const struct topic_create_args *a, struct topic **out,
+int16_t topics_create(struct runtime *rt, const struct topic_create_args *a, struct topic **out,
 		      struct topic_config *effective, char *msg, size_t msglen);
 /* One owning shard's part of a deletion. */
 struct topic_owner_call {
@@ -107,7 +72,7 @@ struct topic_owner_call {
 /* A deletion in progress, owned by the caller until done runs. */
 struct topic_deletion {
 	struct metadata_sync_waiter sync;
-	struct broker *broker;
+	struct runtime *rt;
 	struct topic *topic;
 	struct topic_owner_call *owners; /* per io shard */
 	uint32_t owners_pending;
@@ -119,24 +84,22 @@ struct topic_deletion {
  * that had it, its owners answer its waiting fetches and remove its logs
  * and files, and then d->done runs (never before this returns). Returns
  * NONE, or an error code without calling done. */
-int16_t topics_delete(struct broker *b, struct topic *t, struct topic_deletion *d);
+int16_t topics_delete(struct runtime *rt, struct topic *t, struct topic_deletion *d);
 
 /* Whether topics_get_or_create would create `name` when it is missing. */
-bool topics_auto_creatable(const struct broker *b, struct kstr name, bool allow_create);
+bool topics_auto_creatable(const struct runtime *rt, struct kstr name, bool allow_create);
 /* For produce/metadata: the topic, auto-created when allowed. Returns NULL
  * with *err set (UNKNOWN_TOPIC_OR_PARTITION, INVALID_TOPIC_EXCEPTION, ...).
  * Only the control shard creates: elsewhere this looks the name up in the
  * image, so a handler that may need a topic created sends its request to the
  * control shard first (topics_auto_creatable). */
-struct topic *topics_get_or_create(struct broker *b, struct kstr name, bool allow_create,
+struct topic *topics_get_or_create(struct runtime *rt, struct kstr name, bool allow_create,
 				   int16_t *err);
-
-struct partition *topic_partition(struct topic *t, int32_t index);
 
 /* Opens logs of every topic in the metadata store (startup). A partition
  * whose log cannot be opened is logged and left offline; it does not stop
  * the start. */
-int topics_load(struct broker *b, bool clean_shutdown);
-void topics_close_all(struct broker *b);
+int topics_load(struct runtime *rt, bool clean_shutdown);
+void topics_close_all(struct runtime *rt);
 
 #endif

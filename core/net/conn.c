@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/broker.h"
+#include "core/net/budget.h"
 #include "core/slog.h"
 #include "core/net/request.h"
 #include "core/shard/shard.h"
@@ -26,7 +26,7 @@ static void conn_send_next(struct conn *c);
 
 static const struct broker_config *conn_cfg(const struct conn *c)
 {
-	return &c->shard->broker->cfg;
+	return &c->shard->rt->cfg;
 }
 
 static uint64_t conn_ms_to_ns(uint64_t ms)
@@ -137,8 +137,8 @@ void conn_listener_stop(struct conn_listener *l)
  * shared counter. */
 void conn_shard_init(struct shard *s)
 {
-	const struct broker_config *cfg = &s->broker->cfg;
-	struct conn_shard *n = &s->net;
+	const struct broker_config *cfg = &s->rt->cfg;
+	struct conn_shard *n = conn_shard_of(s);
 	struct rlimit rl;
 	uint64_t limit = INT32_MAX;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < limit)
@@ -188,13 +188,13 @@ static void conn_on_sweep(struct io_timer *t);
 
 void conn_open(struct shard *s, int fd)
 {
+	struct conn_shard *n = conn_shard_of(s);
 	/* max.connections is the broker's; each network shard has its share. */
-	uint32_t share = s->broker->cfg.max_connections / s->broker->network_shards;
-	if (s->conn_count >= (share ? share : 1) || fd >= s->net.fd_ceiling) {
+	uint32_t share = s->rt->cfg.max_connections / s->rt->network_shards;
+	if (n->conn_count >= (share ? share : 1) || fd >= n->fd_ceiling) {
 		close(fd);
-		conn_listener_refused(&s->net.listener, fd >= s->net.fd_ceiling
-								? CONN_REFUSED_FD_RESERVE
-								: CONN_REFUSED_MAX_CONNECTIONS);
+		conn_listener_refused(&n->listener, fd >= n->fd_ceiling ? CONN_REFUSED_FD_RESERVE
+								      : CONN_REFUSED_MAX_CONNECTIONS);
 		return;
 	}
 	struct conn *c = calloc(1, sizeof(*c));
@@ -209,7 +209,7 @@ void conn_open(struct shard *s, int fd)
 	c->shard = s;
 	c->fd = fd;
 	c->rbuf = rbuf;
-	c->id = ++s->next_conn_id;
+	c->id = ++n->next_conn_id;
 	c->pipe_fds[0] = c->pipe_fds[1] = -1;
 	c->recv_op.done = conn_on_recv;
 	c->send_op.done = conn_on_send;
@@ -219,15 +219,15 @@ void conn_open(struct shard *s, int fd)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	conn_peer_name(c);
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
-	s->conn_count++;
-	METRIC_ADD(s->metrics.connections_accepted, 1);
+	c->next = n->conns;
+	if (n->conns)
+		n->conns->prev = c;
+	n->conns = c;
+	n->conn_count++;
+	METRIC_ADD(n->metrics.connections_accepted, 1);
 	slog_debug("conn", "accepted %s (connection %llu)", c->peer, (unsigned long long)c->id);
-	if (!io_timer_armed(&s->net.sweep_timer))
-		io_timer_arm(s->reactor, &s->net.sweep_timer, s->net.sweep_ns, conn_on_sweep);
+	if (!io_timer_armed(&n->sweep_timer))
+		io_timer_arm(s->reactor, &n->sweep_timer, n->sweep_ns, conn_on_sweep);
 	conn_recv_arm(c);
 }
 
@@ -285,23 +285,25 @@ static void conn_check_deadlines(struct conn *c, uint64_t now_ns)
  * bound connections by the reactor's timers. */
 static void conn_on_sweep(struct io_timer *t)
 {
-	struct shard *s = container_of(t, struct shard, net.sweep_timer);
+	struct conn_shard *n = container_of(t, struct conn_shard, sweep_timer);
+	struct shard *s = n->shard;
 	uint64_t now = reactor_now_ns();
 	/* Closing one connection can free others (their budget resumes them and
 	 * one fails), hence the cursor that conn_maybe_free moves on. */
-	for (struct conn *c = s->conns; c; c = s->net.sweep_next) {
-		s->net.sweep_next = c->next;
+	for (struct conn *c = n->conns; c; c = n->sweep_next) {
+		n->sweep_next = c->next;
 		conn_check_deadlines(c, now);
 	}
-	if (s->conns && !s->stopping)
-		io_timer_arm(s->reactor, t, s->net.sweep_ns, conn_on_sweep);
+	if (n->conns && !s->stopping)
+		io_timer_arm(s->reactor, t, n->sweep_ns, conn_on_sweep);
 }
 
 /* ---- receive ---- */
 
 bool conn_budget_needs_a_finisher(const struct shard *s)
 {
-	return s->request_bytes_in_flight == s->net.partial_frame_bytes;
+	const struct conn_shard *n = conn_shard_of(s);
+	return n->request_bytes_in_flight == n->partial_frame_bytes;
 }
 
 /* Whether c must wait for the budget before it receives more. A new frame
@@ -313,13 +315,14 @@ bool conn_budget_needs_a_finisher(const struct shard *s)
 static bool conn_must_wait(struct conn *c)
 {
 	struct shard *s = c->shard;
+	struct conn_shard *n = conn_shard_of(s);
 	if (!c->big_frame)
-		return c->req_count >= CONN_REQUESTS_IN_FLIGHT_MAX || shard_over_budget(s);
-	if (c->big_frame_filled < c->big_frame_cap || !shard_over_budget(s) || s->net.finisher == c)
+		return c->req_count >= CONN_REQUESTS_IN_FLIGHT_MAX || budget_exceeded(s);
+	if (c->big_frame_filled < c->big_frame_cap || !budget_exceeded(s) || n->finisher == c)
 		return false;
-	if (s->net.finisher || !conn_budget_needs_a_finisher(s))
+	if (n->finisher || !conn_budget_needs_a_finisher(s))
 		return true;
-	s->net.finisher = c;
+	n->finisher = c;
 	return false;
 }
 
@@ -338,8 +341,8 @@ static bool conn_frame_grow(struct conn *c)
 		conn_close(c, NULL);
 		return false;
 	}
-	shard_request_bytes_add(c->shard, cap - c->big_frame_cap);
-	c->shard->net.partial_frame_bytes += cap - c->big_frame_cap;
+	budget_charge(c->shard, cap - c->big_frame_cap);
+	conn_shard_of(c->shard)->partial_frame_bytes += cap - c->big_frame_cap;
 	c->big_frame = frame;
 	c->big_frame_cap = cap;
 	return true;
@@ -352,7 +355,7 @@ static void conn_recv_arm(struct conn *c)
 	if (c->closing || c->recv_armed || c->shard->stopping)
 		return;
 	if (conn_must_wait(c)) {
-		shard_pause_conn(c->shard, c);
+		budget_pause(c->shard, c);
 		return;
 	}
 	if (c->big_frame && c->big_frame_filled == c->big_frame_cap && !conn_frame_grow(c))
@@ -380,7 +383,7 @@ static uint8_t *conn_frame_alloc(struct conn *c, uint32_t size)
 {
 	uint8_t *frame = malloc(size ? size : 1);
 	if (frame)
-		shard_request_bytes_add(c->shard, size);
+		budget_charge(c->shard, size);
 	return frame;
 }
 
@@ -404,7 +407,7 @@ static void conn_parse_frames(struct conn *c)
 			slog_warn("conn", "closing %s: request size %u outside [%d, %u] "
 				  "(socket.request.max.bytes)", c->peer, size,
 				  REQUEST_HEADER_FIXED_BYTES, max);
-			METRIC_ADD(c->shard->metrics.request_errors, 1);
+			METRIC_ADD(conn_shard_of(c->shard)->metrics.request_errors, 1);
 			conn_close(c, NULL);
 			return;
 		}
@@ -430,7 +433,7 @@ static void conn_parse_frames(struct conn *c)
 		c->big_frame_len = size;
 		c->big_frame_cap = cap;
 		c->big_frame_filled = avail;
-		c->shard->net.partial_frame_bytes += cap;
+		conn_shard_of(c->shard)->partial_frame_bytes += cap;
 		pos = c->rbuf_len;
 	}
 	memmove(c->rbuf, c->rbuf + pos, c->rbuf_len - pos);
@@ -456,7 +459,7 @@ static void conn_received(struct conn *c, int32_t res)
 	} else {
 		c->big_frame_filled += (uint32_t)res;
 		if (c->big_frame_filled == c->big_frame_len) {
-			struct conn_shard *n = &c->shard->net;
+			struct conn_shard *n = conn_shard_of(c->shard);
 			uint8_t *frame = c->big_frame;
 			assert(c->big_frame_cap == c->big_frame_len);
 			n->partial_frame_bytes -= c->big_frame_cap;
@@ -576,7 +579,7 @@ static bool conn_pipe_ready(struct conn *c)
 		c->pipe_fds[0] = c->pipe_fds[1] = -1;
 		return false;
 	}
-	int ceiling = c->shard->net.fd_ceiling;
+	int ceiling = conn_shard_of(c->shard)->fd_ceiling;
 	if (c->pipe_fds[0] >= ceiling || c->pipe_fds[1] >= ceiling) {
 		slog_warn("conn", "closing %s: its zero-copy pipe would take descriptors kept for "
 			  "files (%d and up)", c->peer, ceiling);
@@ -665,11 +668,11 @@ static void conn_sent(struct conn *c, int32_t res)
 	if (conn_io_failed(c, res, "send"))
 		return;
 	c->active_ns = reactor_now_ns();
-	METRIC_ADD(c->shard->metrics.response_bytes, (uint64_t)res);
+	METRIC_ADD(conn_shard_of(c->shard)->metrics.response_bytes, (uint64_t)res);
 	if (c->pipe_bytes > 0) {
 		assert((uint32_t)res <= c->pipe_bytes);
 		c->pipe_bytes -= (uint32_t)res;
-		METRIC_ADD(c->shard->metrics.fetch_bytes_zero_copy, (uint64_t)res);
+		METRIC_ADD(conn_shard_of(c->shard)->metrics.fetch_bytes_zero_copy, (uint64_t)res);
 	} else {
 		conn_advance(c, (size_t)res);
 	}
@@ -765,34 +768,35 @@ void conn_maybe_free(struct conn *c)
 	if (!c->closing || c->ops_in_flight > 0 || conn_requests_held(c))
 		return;
 	struct shard *s = c->shard;
+	struct conn_shard *n = conn_shard_of(s);
 	while (c->req_head) {
 		struct request *r = c->req_head;
 		c->req_head = r->next;
 		request_free(r);
 	}
 	if (c->paused) {
-		for (struct conn **p = &s->paused_head; *p; p = &(*p)->paused_next) {
+		for (struct conn **p = &n->paused_head; *p; p = &(*p)->paused_next) {
 			if (*p == c) {
 				*p = c->paused_next;
 				break;
 			}
 		}
 	}
-	if (s->net.sweep_next == c)
-		s->net.sweep_next = c->next;
+	if (n->sweep_next == c)
+		n->sweep_next = c->next;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		s->conns = c->next;
+		n->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	s->conn_count--;
-	METRIC_ADD(s->metrics.connections_closed, 1);
+	n->conn_count--;
+	METRIC_ADD(n->metrics.connections_closed, 1);
 	if (c->big_frame) {
-		s->net.partial_frame_bytes -= c->big_frame_cap;
-		if (s->net.finisher == c)
-			s->net.finisher = NULL;
-		shard_request_bytes_sub(s, c->big_frame_cap);
+		n->partial_frame_bytes -= c->big_frame_cap;
+		if (n->finisher == c)
+			n->finisher = NULL;
+		budget_release(s, c->big_frame_cap);
 		free(c->big_frame);
 	}
 	if (c->pipe_fds[0] >= 0) {

@@ -30,9 +30,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/net/metrics.h"
+#include "core/shard/shard.h"
 #include "io/reactor.h"
 
-struct shard;
 struct request;
 
 enum {
@@ -81,10 +82,24 @@ struct conn_listener {
 	int accept_errno;           /* the last failed accept's */
 };
 
-/* A network shard's connections: their deadlines, the budget's last resort
- * and the listener. Owned by the shard's thread. */
+/* A shard's connections (SHARD_SLOT_NET): the listener, the connections
+ * and their deadlines, the request-byte budget (budget.h) and the shard's
+ * counters. Owned by the shard's thread. */
 struct conn_shard {
+	struct shard *shard;
+	int listen_fd;
+	struct io_op accept_op;
+	struct io_op listen_cancel_op;
+	bool accept_armed;
 	struct conn_listener listener;
+	struct conn *conns;
+	uint32_t conn_count;
+	uint64_t next_conn_id;
+	/* Back-pressure: bytes of requests received and not yet freed. */
+	uint64_t request_bytes_in_flight;
+	uint64_t request_bytes_max;
+	struct conn *paused_head;
+	struct shard_metrics metrics;
 	int fd_ceiling;               /* descriptors from here up are the reserve */
 	struct io_timer sweep_timer;
 	uint64_t sweep_ns;
@@ -134,6 +149,11 @@ struct conn {
 	bool closing;
 	struct io_op cancel_op;
 };
+
+static inline struct conn_shard *conn_shard_of(const struct shard *s)
+{
+	return s->slots[SHARD_SLOT_NET];
+}
 
 /* Sets a network shard's limits from the configuration and the process's
  * descriptor limit; before its loop runs. */

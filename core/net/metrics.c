@@ -5,8 +5,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "core/broker.h"
 #include "core/meta/metadata_image.h"
+#include "core/meta/topic_registry.h"
+#include "core/net/conn.h"
+#include "core/net/net.h"
 #include "core/net/request.h"
 #include "core/shard/shard.h"
 
@@ -32,27 +34,27 @@ static void metrics_printf(struct metrics_out *o, const char *fmt, ...)
 }
 
 /* One counter: HELP, TYPE, then a sample per shard. */
-static void metrics_counter(struct metrics_out *o, struct broker *b, const char *name,
+static void metrics_counter(struct metrics_out *o, struct runtime *rt, const char *name,
 			    const char *help, size_t field_offset)
 {
 	metrics_printf(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
-	for (uint32_t i = 0; i < b->shard_count; i++) {
-		char *base = (char *)&b->shards[i].metrics;
+	for (uint32_t i = 0; i < rt->shard_count; i++) {
+		char *base = (char *)&conn_shard_of(&rt->shards[i])->metrics;
 		uint64_t v = METRIC_READ(*(uint64_t *)(base + field_offset));
 		metrics_printf(o, "%s{shard=\"%u\"} %llu\n", name, i, (unsigned long long)v);
 	}
 }
 
-#define METRICS_COUNTER(o, b, field, help) \
-	metrics_counter(o, b, "sluice_" #field "_total", help, offsetof(struct shard_metrics, field))
+#define METRICS_COUNTER(o, rt, field, help) \
+	metrics_counter(o, rt, "sluice_" #field "_total", help, offsetof(struct shard_metrics, field))
 
 /* Partitions placed on each io shard, from the metadata image. */
-static void metrics_partitions(struct metrics_out *o, struct broker *b)
+static void metrics_partitions(struct metrics_out *o, struct runtime *rt)
 {
 	metrics_printf(o, "# HELP sluice_partitions Partitions owned by each io shard.\n"
 			  "# TYPE sluice_partitions gauge\n");
-	struct metadata_image *im = metadata_current(b);
-	for (uint32_t k = 0; k < b->io_shards; k++) {
+	struct metadata_image *im = metadata_current(rt);
+	for (uint32_t k = 0; k < rt->io_shards; k++) {
 		uint64_t n = 0;
 		for (size_t i = 0; i < im->topic_count; i++)
 			for (int32_t p = 0; p < im->topics[i]->partition_count; p++)
@@ -61,46 +63,49 @@ static void metrics_partitions(struct metrics_out *o, struct broker *b)
 	}
 }
 
-size_t metrics_render(struct broker *b, char *buf, size_t cap)
+size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 {
 	struct metrics_out o = { buf, cap, 0 };
-	METRICS_COUNTER(&o, b, connections_accepted, "Client connections accepted.");
-	METRICS_COUNTER(&o, b, connections_closed, "Client connections closed.");
-	METRICS_COUNTER(&o, b, request_errors, "Connections closed for a malformed request.");
-	METRICS_COUNTER(&o, b, produce_bytes, "Record batch bytes appended by Produce.");
-	METRICS_COUNTER(&o, b, produce_batches, "Record batches appended by Produce.");
-	METRICS_COUNTER(&o, b, fetch_bytes_zero_copy,
+	METRICS_COUNTER(&o, rt, connections_accepted, "Client connections accepted.");
+	METRICS_COUNTER(&o, rt, connections_closed, "Client connections closed.");
+	METRICS_COUNTER(&o, rt, request_errors, "Connections closed for a malformed request.");
+	METRICS_COUNTER(&o, rt, produce_bytes, "Record batch bytes appended by Produce.");
+	METRICS_COUNTER(&o, rt, produce_batches, "Record batches appended by Produce.");
+	METRICS_COUNTER(&o, rt, fetch_bytes_zero_copy,
 			"Log bytes sent to consumers by splice, never entering user space.");
-	METRICS_COUNTER(&o, b, fetch_bytes_copied,
+	METRICS_COUNTER(&o, rt, fetch_bytes_copied,
 			"Log bytes sent to consumers from user-space buffers.");
-	METRICS_COUNTER(&o, b, response_bytes, "Response bytes written to sockets.");
-	METRICS_COUNTER(&o, b, requests_forwarded,
+	METRICS_COUNTER(&o, rt, response_bytes, "Response bytes written to sockets.");
+	METRICS_COUNTER(&o, rt, requests_forwarded,
 			"Requests this shard received and handed whole to the control shard (shard 0).");
-	METRICS_COUNTER(&o, b, shard_calls,
-			"Parts of requests this shard sent to the io shards that own their partitions.");
-	METRICS_COUNTER(&o, b, receive_pauses,
+	metrics_printf(&o, "# HELP sluice_shard_calls_total Parts of requests this shard sent to "
+			   "the io shards that own their partitions.\n"
+			   "# TYPE sluice_shard_calls_total counter\n");
+	for (uint32_t i = 0; i < rt->shard_count; i++)
+		metrics_printf(&o, "sluice_shard_calls_total{shard=\"%u\"} %llu\n", i,
+			       (unsigned long long)SHARD_COUNTER_READ(rt->shards[i].calls_started));
+	METRICS_COUNTER(&o, rt, receive_pauses,
 			"Times a connection stopped being read because of queued.max.request.bytes.");
 	metrics_printf(&o, "# HELP sluice_requests_total Requests received, by API.\n"
 			   "# TYPE sluice_requests_total counter\n");
-	size_t n;
-	const struct api_entry *apis = api_entries(&n);
-	for (size_t k = 0; k < n; k++) {
+	const struct api_table *apis = net_of(rt)->apis;
+	for (size_t k = 0; k < apis->count; k++) {
 		uint64_t v = 0;
-		for (uint32_t i = 0; i < b->shard_count; i++)
-			v += METRIC_READ(b->shards[i].metrics.requests[apis[k].key]);
-		metrics_printf(&o, "sluice_requests_total{api=\"%s\"} %llu\n", apis[k].name,
+		for (uint32_t i = 0; i < rt->shard_count; i++)
+			v += METRIC_READ(conn_shard_of(&rt->shards[i])->metrics.requests[apis->entries[k].key]);
+		metrics_printf(&o, "sluice_requests_total{api=\"%s\"} %llu\n", apis->entries[k].name,
 			       (unsigned long long)v);
 	}
 	metrics_printf(&o, "# HELP sluice_shards Shards (threads) of this broker.\n"
-			   "# TYPE sluice_shards gauge\nsluice_shards %u\n", b->shard_count);
+			   "# TYPE sluice_shards gauge\nsluice_shards %u\n", rt->shard_count);
 	metrics_printf(&o, "# HELP sluice_shard_info The core layout: each shard's CPU and roles.\n"
 			   "# TYPE sluice_shard_info gauge\n");
-	for (uint32_t i = 0; i < b->shard_count; i++)
+	for (uint32_t i = 0; i < rt->shard_count; i++)
 		metrics_printf(&o, "sluice_shard_info{shard=\"%u\",cpu=\"%d\",network=\"%s\",io=\"%s\"} 1\n",
-			       i, b->shards[i].cpu, b->shards[i].network ? "true" : "false",
-			       b->shards[i].io ? "true" : "false");
+			       i, rt->shards[i].cpu, rt->shards[i].network ? "true" : "false",
+			       rt->shards[i].io ? "true" : "false");
 	metrics_printf(&o, "# HELP sluice_topics Topics.\n# TYPE sluice_topics gauge\n"
-			   "sluice_topics %zu\n", b->topics.count);
-	metrics_partitions(&o, b);
+			   "sluice_topics %zu\n", topics_registry(rt)->count);
+	metrics_partitions(&o, rt);
 	return o.len;
 }

@@ -1,12 +1,14 @@
-/* Counters each shard keeps for itself, summed when the metrics endpoint
- * renders them. One writer (the shard's thread) stores with METRIC_ADD, a
- * relaxed atomic store of the incremented value (plain instructions, no lock
- * prefix); the endpoint on another shard reads with relaxed atomic loads. */
+/* Counters the network and API layers keep per shard (conn.h), summed when
+ * the metrics endpoint renders them with the runtime's own (shard.h). One
+ * writer (the shard's thread) adds with METRIC_ADD (SHARD_COUNTER_ADD); the
+ * endpoint on another shard reads with relaxed atomic loads. */
 #ifndef SLUICE_CORE_NET_METRICS_H
 #define SLUICE_CORE_NET_METRICS_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
+
+#include "core/shard/shard.h"
 
 struct shard_metrics {
 	uint64_t connections_accepted;
@@ -20,17 +22,12 @@ struct shard_metrics {
 	uint64_t response_bytes;
 	uint64_t receive_pauses;        /* connections paused by the byte budget */
 	uint64_t requests_forwarded;    /* handed whole to the control shard */
-	uint64_t shard_calls;           /* parts of requests sent to the shards owning their data */
 };
 
-#define METRIC_ADD(field, n) \
-	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (uint64_t)(n), \
-			 __ATOMIC_RELAXED)
-#define METRIC_READ(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
-
-struct broker;
+#define METRIC_ADD(field, n) SHARD_COUNTER_ADD(field, n)
+#define METRIC_READ(field) SHARD_COUNTER_READ(field)
 
 /* Renders Prometheus text exposition of every shard's counters into buf. */
-size_t metrics_render(struct broker *b, char *buf, size_t cap);
+size_t metrics_render(struct runtime *rt, char *buf, size_t cap);
 
 #endif

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/broker.h"
+#include "core/net/net.h"
 #include "core/net/conn.h"
 #include "core/slog.h"
 #include "core/net/metrics.h"
@@ -140,7 +140,7 @@ struct metrics_client {
 };
 
 struct metrics_http {
-	struct broker *broker;
+	struct runtime *rt;
 	struct shard *shard;
 	int listen_fd;
 	struct io_op accept_op;
@@ -221,7 +221,7 @@ static void metrics_client_respond(struct metrics_client *c, int status)
 	}
 	char *body = c->resp + METRICS_HTTP_HEADER_BYTES;
 	size_t body_len = status == 200
-				  ? metrics_render(c->server->broker, body, METRICS_HTTP_BODY_BYTES)
+				  ? metrics_render(c->server->rt, body, METRICS_HTTP_BODY_BYTES)
 				  : (size_t)snprintf(body, METRICS_HTTP_BODY_BYTES, "%s\n",
 						     metrics_http_reason(status));
 	char header[METRICS_HTTP_HEADER_BYTES];
@@ -361,13 +361,13 @@ static void metrics_http_on_cancel(struct io_op *op, int32_t res, uint32_t flags
 	(void)flags;
 }
 
-int metrics_http_start(struct broker *b, struct shard *s, char *err, size_t errlen)
+int metrics_http_start(struct runtime *rt, struct shard *s, char *err, size_t errlen)
 {
 	struct metrics_http *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -1;
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(b->cfg.metrics_port) };
-	const char *host = b->cfg.listen_host[0] ? b->cfg.listen_host : "0.0.0.0";
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(rt->cfg.metrics_port) };
+	const char *host = rt->cfg.listen_host[0] ? rt->cfg.listen_host : "0.0.0.0";
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	bool ok = inet_pton(AF_INET, host, &addr.sin_addr) == 1 && fd >= 0 &&
@@ -383,13 +383,13 @@ int metrics_http_start(struct broker *b, struct shard *s, char *err, size_t errl
 	}
 	if (!ok || listen(fd, METRICS_HTTP_LISTEN_BACKLOG) != 0) {
 		snprintf(err, errlen, "sluice.metrics.port: cannot listen on %s:%u: %s", host,
-			 b->cfg.metrics_port, strerror(errno));
+			 rt->cfg.metrics_port, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		free(m);
 		return -1;
 	}
-	m->broker = b;
+	m->rt = rt;
 	m->shard = s;
 	m->listen_fd = fd;
 	m->accept_op.done = metrics_http_on_accept;
@@ -397,14 +397,14 @@ int metrics_http_start(struct broker *b, struct shard *s, char *err, size_t errl
 	conn_listener_init(&m->listener, s->reactor, "metrics", metrics_http_accept_again);
 	m->accept_armed = true;
 	io_accept_multishot(s->reactor, fd, &m->accept_op);
-	b->metrics_http = m;
-	slog_info("metrics", "Prometheus metrics on http://%s:%u/metrics", host, b->cfg.metrics_port);
+	net_of(rt)->metrics_http = m;
+	slog_info("metrics", "Prometheus metrics on http://%s:%u/metrics", host, rt->cfg.metrics_port);
 	return 0;
 }
 
-void metrics_http_stop(struct broker *b)
+void metrics_http_stop(struct runtime *rt)
 {
-	struct metrics_http *m = b->metrics_http;
+	struct metrics_http *m = net_of(rt)->metrics_http;
 	if (!m || m->stopping)
 		return;
 	m->stopping = true;
@@ -416,12 +416,12 @@ void metrics_http_stop(struct broker *b)
 		metrics_client_close(c);
 }
 
-void metrics_http_free(struct broker *b)
+void metrics_http_free(struct runtime *rt)
 {
-	struct metrics_http *m = b->metrics_http;
+	struct metrics_http *m = net_of(rt)->metrics_http;
 	if (!m)
 		return;
 	close(m->listen_fd);
 	free(m);
-	b->metrics_http = NULL;
+	net_of(rt)->metrics_http = NULL;
 }

@@ -11,14 +11,14 @@
 
 #include <stddef.h>
 
-struct broker;
+struct runtime;
 struct shard;
 
-int metrics_http_start(struct broker *b, struct shard *s, char *err, size_t errlen);
+int metrics_http_start(struct runtime *rt, struct shard *s, char *err, size_t errlen);
 /* Stops accepting (from the shard's loop, before it drains its ring). */
-void metrics_http_stop(struct broker *b);
+void metrics_http_stop(struct runtime *rt);
 /* Releases the endpoint once the ring is drained. */
-void metrics_http_free(struct broker *b);
+void metrics_http_free(struct runtime *rt);
 
 enum metrics_http_head_status {
 	METRICS_HTTP_HEAD_INCOMPLETE, /* no empty line yet: more bytes may complete it */

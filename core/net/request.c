@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/broker.h"
-#include "core/net/conn.h"
 #include "core/group/group_coordinator.h"
-#include "core/api/handlers.h"
+#include "core/net/budget.h"
+#include "core/net/conn.h"
+#include "core/net/net.h"
 #include "core/slog.h"
 #include "core/shard/shard.h"
 #include "core/shard/shard_mail.h"
@@ -21,9 +21,9 @@ struct shard *request_shard(const struct request *req)
 	return req->exec;
 }
 
-struct broker *request_broker(const struct request *req)
+struct runtime *request_runtime(const struct request *req)
 {
-	return req->conn->shard->broker;
+	return req->conn->shard->rt;
 }
 
 void *request_alloc(struct request *req, size_t count, size_t size)
@@ -68,10 +68,18 @@ static void request_enqueue(struct conn *c, struct request *req)
 	c->req_count++;
 }
 
+const struct api_entry *api_lookup(const struct api_table *t, int16_t key)
+{
+	for (size_t i = 0; i < t->count; i++)
+		if (t->entries[i].key == key)
+			return &t->entries[i];
+	return NULL;
+}
+
 /* Frees a request that never entered the connection's queue. */
 static void request_discard(struct conn *c, uint8_t *frame, uint32_t frame_len)
 {
-	shard_request_bytes_sub(c->shard, frame_len);
+	budget_release(c->shard, frame_len);
 	free(frame);
 }
 
@@ -81,7 +89,7 @@ static void request_run(struct request *req)
 	bool supported = req->header.api_version >= req->api->min_version &&
 			 req->header.api_version <= req->api->max_version;
 	if (!supported)
-		handle_api_versions_unsupported(req);
+		net_of(req->exec->rt)->apis->unsupported_version(req);
 	else
 		req->api->handle(req);
 }
@@ -118,7 +126,7 @@ void request_forward(struct request *req, uint32_t to)
 	req->body = req->body_start;
 	arena_release(&req->arena);
 	arena_init(&req->arena, req->api->arena_bytes_max);
-	METRIC_ADD(req->exec->metrics.requests_forwarded, 1);
+	METRIC_ADD(conn_shard_of(req->exec)->metrics.requests_forwarded, 1);
 	shard_post(req->exec, to, request_run_moved, req);
 }
 
@@ -156,7 +164,7 @@ static uint32_t request_home(const struct request *req)
 	struct kstr id = flexible ? rc_compact_string(&c) : rc_string(&c);
 	if (c.err != RC_OK || id.len <= 0)
 		return SHARD_CONTROL;
-	return group_coordinator_shard_of(request_broker(req), id);
+	return group_coordinator_shard_of(request_runtime(req), id);
 }
 
 void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
@@ -165,10 +173,10 @@ void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	struct request_header h;
 	rc_init(&rc, frame, frame_len);
 	request_header_read_fixed(&rc, &h);
-	const struct api_entry *api = api_lookup(h.api_key);
+	const struct api_entry *api = api_lookup(net_of(c->shard->rt)->apis, h.api_key);
 	if (!api) {
 		slog_warn("request", "closing %s: unknown API key %d", c->peer, h.api_key);
-		METRIC_ADD(c->shard->metrics.request_errors, 1);
+		METRIC_ADD(conn_shard_of(c->shard)->metrics.request_errors, 1);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
 		return;
@@ -177,7 +185,7 @@ void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	if (!supported && h.api_key != API_API_VERSIONS) {
 		slog_warn("request", "closing %s: %s v%d is not supported (v%d-v%d)", c->peer,
 			  api->name, h.api_version, api->min_version, api->max_version);
-		METRIC_ADD(c->shard->metrics.request_errors, 1);
+		METRIC_ADD(conn_shard_of(c->shard)->metrics.request_errors, 1);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
 		return;
@@ -186,7 +194,7 @@ void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	if (rc.err != RC_OK && supported) {
 		slog_warn("request", "closing %s: malformed %s v%d request header: %s at byte %zu",
 			  c->peer, api->name, h.api_version, rc_error_name(rc.err), rc.err_off);
-		METRIC_ADD(c->shard->metrics.request_errors, 1);
+		METRIC_ADD(conn_shard_of(c->shard)->metrics.request_errors, 1);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
 		return;
@@ -207,8 +215,8 @@ void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	req->body_start = rc;
 	arena_init(&req->arena, api->arena_bytes_max);
 	request_enqueue(c, req);
-	if ((size_t)h.api_key < sizeof(c->shard->metrics.requests) / sizeof(uint64_t))
-		METRIC_ADD(c->shard->metrics.requests[h.api_key], 1);
+	if ((size_t)h.api_key < sizeof(conn_shard_of(c->shard)->metrics.requests) / sizeof(uint64_t))
+		METRIC_ADD(conn_shard_of(c->shard)->metrics.requests[h.api_key], 1);
 	req->exec = c->shard;
 	uint32_t home = request_home(req);
 	if (home != req->exec->id) {
@@ -231,7 +239,7 @@ static void request_close_rejected(struct request *req)
 	slog_warn("request", "closing %s: malformed %s v%d request: %s (%s) at byte %zu", c->peer,
 		  req->api->name, req->header.api_version, rc_error_name(req->body.err),
 		  req->body.err_what ? req->body.err_what : "?", req->body.err_off);
-	METRIC_ADD(c->shard->metrics.request_errors, 1);
+	METRIC_ADD(conn_shard_of(c->shard)->metrics.request_errors, 1);
 	conn_close(c, NULL);
 }
 
@@ -300,7 +308,7 @@ void request_free(struct request *req)
 {
 	for (uint32_t i = 0; i < req->ranges_len; i++)
 		close(req->ranges[i].fd);
-	shard_request_bytes_sub(req->conn->shard, req->frame_len);
+	budget_release(req->conn->shard, req->frame_len);
 	arena_release(&req->arena);
 	free(req->ranges);
 	free(req->resp);

@@ -1,4 +1,5 @@
-/* A Kafka request from its frame to its response, and the dispatch table.
+/* A Kafka request from its frame to its response, and the dispatch table's
+ * shape.
  *
  * A request owns its frame buffer and an arena for decoded structures. It is
  * received on the connection's (network) shard. Its handler runs there when
@@ -27,7 +28,7 @@
 
 struct conn;
 struct shard;
-struct broker;
+struct runtime;
 struct request;
 
 typedef void (*api_handler_fn)(struct request *req);
@@ -53,11 +54,15 @@ struct api_entry {
 	int16_t group_first_until; /* API_ON_GROUP: versions below start with the group id */
 };
 
-/* Builds the table; once, at start, before any shard runs. */
-void api_table_init(void);
-const struct api_entry *api_lookup(int16_t key);
-/* Every served API, in key order (ApiVersions advertises exactly these). */
-const struct api_entry *api_entries(size_t *count);
+/* The dispatch table, which the API layer builds and the broker hands to the
+ * network layer (net_shard.h) before the shards run; read-only afterwards. */
+struct api_table {
+	const struct api_entry *entries; /* every served API, in key order */
+	size_t count;
+	api_handler_fn unsupported_version; /* ApiVersions at a version we do not serve */
+};
+
+const struct api_entry *api_lookup(const struct api_table *t, int16_t key);
 
 struct request {
 	struct conn *conn;
@@ -86,7 +91,7 @@ struct request {
 
 /* Handlers' view of where they run (timers, metrics, owned data). */
 struct shard *request_shard(const struct request *req);
-struct broker *request_broker(const struct request *req);
+struct runtime *request_runtime(const struct request *req);
 
 /* Allocates the response for a body of `body_wire_bytes` (as *_size computed;
  * includes `file_bytes` that will come from at most `max_ranges` file ranges),

@@ -1,13 +1,12 @@
-/* Image publication and sync rounds (see metadata_sync.h). */
+/* Snapshot publication and sync rounds (see metadata_sync.h). */
 #include "core/shard/metadata_sync.h"
 
 #include <assert.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "core/broker.h"
+#include "core/shard/runtime.h"
 #include "core/slog.h"
-#include "core/meta/metadata_image.h"
 #include "core/shard/shard.h"
 #include "core/shard/shard_mail.h"
 
@@ -28,23 +27,23 @@ static void sync_unpack(void *arg, uint64_t *generation, uint32_t *shard)
 	*shard = (uint32_t)(v & ((1u << SYNC_SHARD_BITS) - 1));
 }
 
-struct metadata_image *metadata_current(struct broker *b)
+struct sync_snapshot *metadata_sync_current(struct runtime *rt)
 {
-	return atomic_load_explicit(&b->image, memory_order_acquire);
+	return atomic_load_explicit(&rt->snapshot, memory_order_acquire);
 }
 
 static void sync_free_retired_upto(struct metadata_sync *ms, uint64_t generation)
 {
-	/* An image retired by publishing generation G is unreachable once
+	/* A snapshot retired by publishing generation G is unreachable once
 	 * round G completed. */
-	struct metadata_image **pp = &ms->retired;
+	struct sync_snapshot **pp = &ms->retired;
 	while (*pp) {
-		struct metadata_image *im = *pp;
-		if (im->generation < generation) {
-			*pp = im->next_retired;
-			metadata_image_free(im);
+		struct sync_snapshot *snap = *pp;
+		if (snap->generation < generation) {
+			*pp = snap->next_retired;
+			snap->release(snap);
 		} else {
-			pp = &im->next_retired;
+			pp = &snap->next_retired;
 		}
 	}
 }
@@ -59,12 +58,12 @@ static uint64_t sync_min(const uint64_t *v, uint32_t n)
 }
 
 /* Control shard: an io shard acknowledged; completes what it can. */
-static void sync_ack_apply(struct broker *b, uint32_t from, uint64_t generation)
+static void sync_ack_apply(struct runtime *rt, uint32_t from, uint64_t generation)
 {
-	struct metadata_sync *ms = &b->sync;
+	struct metadata_sync *ms = &rt->sync;
 	if (generation > ms->acked[from])
 		ms->acked[from] = generation;
-	uint64_t complete = sync_min(ms->acked, b->io_shards);
+	uint64_t complete = sync_min(ms->acked, rt->io_shards);
 	if (complete <= ms->complete)
 		return;
 	ms->complete = complete;
@@ -93,22 +92,22 @@ static void sync_on_ack(void *arg)
 	uint64_t generation;
 	uint32_t from;
 	sync_unpack(arg, &generation, &from);
-	sync_ack_apply(shard_current()->broker, from, generation);
+	sync_ack_apply(shard_current()->rt, from, generation);
 }
 
 /* io shard: the marker of `from` arrived behind everything it sent before. */
 static void sync_flush_apply(struct shard *s, uint32_t from, uint64_t generation)
 {
-	struct broker *b = s->broker;
-	assert(s->io && from < b->shard_count);
+	struct runtime *rt = s->rt;
+	assert(s->io && from < rt->shard_count);
 	if (generation > s->sync.flushed_from[from])
 		s->sync.flushed_from[from] = generation;
-	uint64_t all = sync_min(s->sync.flushed_from, b->shard_count);
+	uint64_t all = sync_min(s->sync.flushed_from, rt->shard_count);
 	if (all <= s->sync.acked)
 		return;
 	s->sync.acked = all;
 	if (s->id == SHARD_CONTROL)
-		sync_ack_apply(b, SHARD_CONTROL, all);
+		sync_ack_apply(rt, SHARD_CONTROL, all);
 	else
 		shard_post(s, SHARD_CONTROL, sync_on_ack, sync_pack(all, s->id));
 }
@@ -125,8 +124,8 @@ static void sync_on_flush(void *arg)
  * io shard, behind what it already posted to each. */
 static void sync_shard(struct shard *s, uint64_t generation)
 {
-	struct broker *b = s->broker;
-	for (uint32_t k = 0; k < b->io_shards; k++) {
+	struct runtime *rt = s->rt;
+	for (uint32_t k = 0; k < rt->io_shards; k++) {
 		if (k == s->id)
 			sync_flush_apply(s, s->id, generation);
 		else
@@ -142,46 +141,50 @@ static void sync_on_request(void *arg)
 	sync_shard(shard_current(), generation);
 }
 
-void metadata_sync_turn(struct shard *s)
+static void metadata_sync_turn(struct shard *s)
 {
-	struct metadata_sync *ms = &s->broker->sync;
+	struct metadata_sync *ms = &s->rt->sync;
 	if (s->id != SHARD_CONTROL || !ms->self_pending)
 		return;
 	ms->self_pending = false;
 	sync_shard(s, ms->generation);
 }
 
-int metadata_publish(struct broker *b)
+const struct shard_service metadata_sync_service = {
+	.name = "metadata sync",
+	.turn = metadata_sync_turn,
+};
+
+uint64_t metadata_sync_next(const struct runtime *rt)
 {
-	struct metadata_sync *ms = &b->sync;
-	struct metadata_image *im = metadata_image_build(&b->topics, ms->generation + 1);
-	if (!im) {
-		slog_error("metadata", "out of memory publishing the metadata image; "
-			   "%zu topic(s) not yet visible to every shard", b->topics.count);
-		return -1;
-	}
+	return rt->sync.generation + 1;
+}
+
+void metadata_sync_publish(struct runtime *rt, struct sync_snapshot *snap)
+{
+	struct metadata_sync *ms = &rt->sync;
+	assert(snap->generation == ms->generation + 1 && snap->release);
 	ms->generation++;
-	struct metadata_image *old = atomic_exchange_explicit(&b->image, im, memory_order_acq_rel);
+	struct sync_snapshot *old = atomic_exchange_explicit(&rt->snapshot, snap, memory_order_acq_rel);
 	if (old) {
 		old->next_retired = ms->retired;
 		ms->retired = old;
 	}
-	if (!b->shards_running_loops) {
-		/* Before the shards run nobody can hold the old image. */
+	if (!rt->shards_running_loops) {
+		/* Before the shards run nobody can hold the old snapshot. */
 		sync_free_retired_upto(ms, ms->generation);
 		ms->complete = ms->generation;
-		return 0;
+		return;
 	}
 	ms->self_pending = true;
-	struct shard *control = &b->shards[SHARD_CONTROL];
-	for (uint32_t c = 1; c < b->shard_count; c++)
+	struct shard *control = &rt->shards[SHARD_CONTROL];
+	for (uint32_t c = 1; c < rt->shard_count; c++)
 		shard_post(control, c, sync_on_request, sync_pack(ms->generation, SHARD_CONTROL));
-	return 0;
 }
 
-void metadata_sync_wait(struct broker *b, struct metadata_sync_waiter *w)
+void metadata_sync_wait(struct runtime *rt, struct metadata_sync_waiter *w)
 {
-	struct metadata_sync *ms = &b->sync;
+	struct metadata_sync *ms = &rt->sync;
 	w->generation = ms->generation;
 	if (ms->complete >= w->generation) {
 		w->done(w);
@@ -191,36 +194,38 @@ void metadata_sync_wait(struct broker *b, struct metadata_sync_waiter *w)
 	ms->waiters = w;
 }
 
-int metadata_sync_init(struct broker *b)
+int metadata_sync_init(struct runtime *rt)
 {
-	struct metadata_sync *ms = &b->sync;
-	ms->acked = calloc(b->io_shards, sizeof(*ms->acked));
+	struct metadata_sync *ms = &rt->sync;
+	ms->acked = calloc(rt->io_shards, sizeof(*ms->acked));
 	if (!ms->acked) {
 		slog_error("metadata", "out of memory for sync rounds");
 		return -1;
 	}
-	for (uint32_t k = 0; k < b->io_shards; k++) {
-		struct shard *s = &b->shards[k];
-		s->sync.flushed_from = calloc(b->shard_count, sizeof(*s->sync.flushed_from));
+	for (uint32_t k = 0; k < rt->io_shards; k++) {
+		struct shard *s = &rt->shards[k];
+		s->sync.flushed_from = calloc(rt->shard_count, sizeof(*s->sync.flushed_from));
 		if (!s->sync.flushed_from) {
 			slog_error("metadata", "out of memory for sync rounds");
 			return -1;
 		}
 	}
-	return metadata_publish(b);
+	return 0;
 }
 
-void metadata_sync_free(struct broker *b)
+void metadata_sync_free(struct runtime *rt)
 {
-	struct metadata_sync *ms = &b->sync;
+	struct metadata_sync *ms = &rt->sync;
 	sync_free_retired_upto(ms, UINT64_MAX);
-	metadata_image_free(atomic_exchange(&b->image, NULL));
+	struct sync_snapshot *current = atomic_exchange(&rt->snapshot, NULL);
+	if (current)
+		current->release(current);
 	if (ms->waiters)
 		slog_warn("metadata", "stopping with topic deletions unfinished");
 	free(ms->acked);
 	ms->acked = NULL;
-	for (uint32_t k = 0; b->shards && k < b->shard_count; k++) {
-		free(b->shards[k].sync.flushed_from);
-		b->shards[k].sync.flushed_from = NULL;
+	for (uint32_t k = 0; rt->shards && k < rt->shard_count; k++) {
+		free(rt->shards[k].sync.flushed_from);
+		rt->shards[k].sync.flushed_from = NULL;
 	}
 }

@@ -1,8 +1,8 @@
 /* A shard: one thread pinned to one CPU, one reactor, and what it owns:
- * client connections (network shards), partitions and the groups whose
- * __consumer_offsets partitions they are (io shards), and on shard 0 the
- * topic registry (the control shard). Shards talk only through mailboxes
- * (shard_mail.h). */
+ * what the services keep in its slots (runtime.h): client connections on
+ * network shards, partitions and the groups whose __consumer_offsets
+ * partitions they are on io shards, and on shard 0 the topic registry (the
+ * control shard). Shards talk only through mailboxes (shard_mail.h). */
 #ifndef SLUICE_CORE_SHARD_SHARD_H
 #define SLUICE_CORE_SHARD_SHARD_H
 
@@ -10,27 +10,28 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/net/conn.h"
-#include "core/shard/metadata_sync.h"
-#include "core/net/metrics.h"
+#include "core/shard/runtime.h"
 #include "io/reactor.h"
 
-struct broker;
-struct conn;
-struct group_coordinator;
 struct shard_outbox;
-struct log_grave;
 struct offload;
-struct list_offsets_shard;
-struct produce_shard;
 
 /* Shard 0 is also the control shard: it owns the topic registry (and
- * publishes it, metadata_sync.h) and creates __consumer_offsets. */
+ * publishes it) and creates __consumer_offsets. */
 enum { SHARD_CONTROL = 0 };
+
+/* Per-shard state of the layers above, one slot each (see runtime.h). */
+enum shard_slot {
+	SHARD_SLOT_NET,         /* listener, connections, request-byte budget (net/) */
+	SHARD_SLOT_HANDLERS,    /* what API handlers queue on the shard (api/) */
+	SHARD_SLOT_GROUPS,      /* the groups this io shard coordinates (group/) */
+	SHARD_SLOT_TOPICS,      /* logs of deleted partitions still draining (meta/) */
+	SHARD_SLOTS,
+};
 
 struct shard {
 	uint32_t id;
-	struct broker *broker;
+	struct runtime *rt;
 	struct reactor *reactor;
 	bool network;                 /* owns client connections */
 	bool io;                      /* owns partitions */
@@ -38,49 +39,24 @@ struct shard {
 	pthread_t thread;
 	bool own_thread;              /* not the main thread */
 	struct shard_outbox *outbox;  /* per destination shard */
-
-	int listen_fd;
-	struct io_op accept_op;
-	struct io_op listen_cancel_op;
-	bool accept_armed;
-
-	struct conn *conns;
-	uint32_t conn_count;
-	uint64_t next_conn_id;
-	struct conn_shard net;        /* deadlines, descriptor reserve, accept back-off */
-
-	/* Back-pressure: bytes of requests received and not yet freed. */
-	uint64_t request_bytes_in_flight;
-	uint64_t request_bytes_max;
-	struct conn *paused_head;
-
 	struct offload *offload;      /* io shards: the helper thread for blocking work */
-	/* ListOffsets by time (handle_list_offsets.c): searches on the helper
-	 * (bounded: each holds a descriptor) and the calls waiting for room. */
-	uint32_t time_searches;
-	struct list_offsets_shard *time_search_waiting, *time_search_waiting_tail;
-	/* Produce parts (handle_produce.c) waiting, in arrival order, behind
-	 * the first one, whose batches are being validated on the helper. */
-	struct produce_shard *produce_waiting, *produce_waiting_tail;
-	struct group_coordinator *groups; /* groups whose __consumer_offsets partition is ours */
 	struct metadata_sync_shard sync;
-	struct log_grave *graveyard;  /* logs of deleted partitions with writes in flight */
-	struct io_timer reaper_timer;
-	struct io_timer housekeeping_timer;
-	struct shard_metrics metrics;
+	uint64_t calls_started;       /* shard calls sent to other shards (SHARD_COUNTER_ADD) */
 	bool stopping;
+	void *slots[SHARD_SLOTS];
 };
 
-/* Request bytes accounting; resuming paused connections when under budget. */
-void shard_request_bytes_add(struct shard *s, uint64_t n);
-void shard_request_bytes_sub(struct shard *s, uint64_t n);
-bool shard_over_budget(const struct shard *s);
-void shard_pause_conn(struct shard *s, struct conn *c);
+/* Single-writer counters: the owning shard stores the incremented value with
+ * a relaxed atomic store (plain instructions, no lock prefix); a reader on
+ * another shard loads with relaxed atomic loads. */
+#define SHARD_COUNTER_ADD(field, n) \
+	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (uint64_t)(n), \
+			 __ATOMIC_RELAXED)
+#define SHARD_COUNTER_READ(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 /* The shard whose thread calls (NULL outside the shards' loops). */
 struct shard *shard_current(void);
 
-int shard_open_listener(struct shard *s, char *err, size_t errlen);
 /* The shard's loop, on its own thread (shard 0: the main thread), once every
  * shard has enabled its ring; returns at once when the start was abandoned. */
 void shard_run(struct shard *s);

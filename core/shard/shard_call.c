@@ -25,7 +25,7 @@ void shard_call_start(struct shard_call *call)
 		call->run(call);
 		return;
 	}
-	METRIC_ADD(call->origin->metrics.shard_calls, 1);
+	SHARD_COUNTER_ADD(call->origin->calls_started, 1);
 	shard_post(call->origin, call->target->id, shard_call_run_here, call);
 }
 

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct broker;
+struct runtime;
 struct shard;
 struct mailbox;
 
@@ -32,8 +32,8 @@ struct shard_outbox {
 
 /* Creates every mailbox (after the reactors exist, before threads run).
  * Returns 0 or -1 after logging why. */
-int shard_mail_init(struct broker *b);
-void shard_mail_free(struct broker *b);
+int shard_mail_init(struct runtime *rt);
+void shard_mail_free(struct runtime *rt);
 /* On the shard's own thread, first and last. */
 void shard_mail_attach(struct shard *s);
 void shard_mail_detach(struct shard *s);

@@ -20,19 +20,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool same_str(struct kstr a, struct kstr b)
+static bool same_str(struct kstr a, struct kstr rt)
 {
-	if (a.len < 0 || b.len < 0)
-		return a.len == b.len;
-	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, (size_t)a.len) == 0);
+	if (a.len < 0 || rt.len < 0)
+		return a.len == rt.len;
+	return a.len == rt.len && (a.len == 0 || memcmp(a.ptr, rt.ptr, (size_t)a.len) == 0);
 }
 
-static bool same_bytes(struct kbytes a, struct kbytes b)
+static bool same_bytes(struct kbytes a, struct kbytes rt)
 {
 	/* The writers keep a null as null and an empty value as empty. */
-	if (a.len < 0 || b.len < 0)
-		return a.len == b.len;
-	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, (size_t)a.len) == 0);
+	if (a.len < 0 || rt.len < 0)
+		return a.len == rt.len;
+	return a.len == rt.len && (a.len == 0 || memcmp(a.ptr, rt.ptr, (size_t)a.len) == 0);
 }
 
 /* An encoded copy of something, exactly sized. */
@@ -97,16 +97,16 @@ static void fuzz_offset_value(struct kbytes value)
 	free(e.buf);
 }
 
-static void check_member(const struct group_member_value *a, const struct group_member_value *b)
+static void check_member(const struct group_member_value *a, const struct group_member_value *rt)
 {
-	assert(same_str(a->member_id, b->member_id));
-	assert(same_str(a->instance_id, b->instance_id));
-	assert(same_str(a->client_id, b->client_id));
-	assert(same_str(a->client_host, b->client_host));
-	assert(a->rebalance_timeout_ms == b->rebalance_timeout_ms);
-	assert(a->session_timeout_ms == b->session_timeout_ms);
-	assert(same_bytes(a->subscription, b->subscription));
-	assert(same_bytes(a->assignment, b->assignment));
+	assert(same_str(a->member_id, rt->member_id));
+	assert(same_str(a->instance_id, rt->instance_id));
+	assert(same_str(a->client_id, rt->client_id));
+	assert(same_str(a->client_host, rt->client_host));
+	assert(a->rebalance_timeout_ms == rt->rebalance_timeout_ms);
+	assert(a->session_timeout_ms == rt->session_timeout_ms);
+	assert(same_bytes(a->subscription, rt->subscription));
+	assert(same_bytes(a->assignment, rt->assignment));
 }
 
 static void fuzz_metadata_value(struct kbytes value)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/arena.h"
 #include "proto/header.h"
@@ -22,11 +23,13 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static const struct api_table *fuzz_apis;
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	api_table_init();
+	fuzz_apis = api_table_init();
 	return 0;
 }
 
@@ -101,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc_init(&rc, frame, size);
 	struct request_header h;
 	request_header_read_fixed(&rc, &h);
-	const struct api_entry *api = rc.err == RC_OK ? api_lookup(h.api_key) : NULL;
+	const struct api_entry *api = rc.err == RC_OK ? api_lookup(fuzz_apis, h.api_key) : NULL;
 	if (api && h.api_version >= api->min_version && h.api_version <= api->max_version) {
 		request_header_read_rest(&rc, h.api_version >= api->flexible_from, &h);
 		if (rc.err == RC_OK)

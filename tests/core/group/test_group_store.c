@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/broker.h"
+#include "core/meta/topics.h"
 #include "core/group/group_coordinator.h"
 #include "core/group/group_store.h"
 #include "core/meta/metadata_image.h"
@@ -42,10 +42,10 @@ static void append_done(void *ctx, int16_t err)
 	fail_msg("a refused append must not complete");
 }
 
-/* A broker of two io shards whose __consumer_offsets-0 lives on shard 0,
+/* A runtime of two io shards whose __consumer_offsets-0 lives on shard 0,
  * with a log no refused append may touch. */
 struct store_fixture {
-	struct broker *b;
+	struct runtime *rt;
 	struct shard *shards;
 	struct partition part;
 	struct topic topic;
@@ -58,13 +58,13 @@ static uint8_t untouchable_log[4096];
 static void fixture_init(struct store_fixture *f, uint32_t coordinator_shard)
 {
 	memset(f, 0, sizeof(*f));
-	f->b = calloc(1, sizeof(*f->b));
+	f->rt = calloc(1, sizeof(*f->rt));
 	f->shards = calloc(2, sizeof(*f->shards));
-	assert_non_null(f->b);
+	assert_non_null(f->rt);
 	assert_non_null(f->shards);
 	f->shards[1].id = 1;
-	f->b->shards = f->shards;
-	f->b->shard_count = f->b->io_shards = 2;
+	f->rt->shards = f->shards;
+	f->rt->shard_count = f->rt->io_shards = 2;
 	f->part = (struct partition){ .topic = &f->topic, .index = 0, .shard = 0,
 				      .log = (struct partition_log *)untouchable_log };
 	f->topic.partition_count = 1;
@@ -76,8 +76,8 @@ static void fixture_init(struct store_fixture *f, uint32_t coordinator_shard)
 	r.buckets[0] = &f->topic;
 	f->image = metadata_image_build(&r, 1);
 	assert_non_null(f->image);
-	atomic_store(&f->b->image, f->image);
-	f->gc = (struct group_coordinator){ .broker = f->b, .shard = &f->shards[coordinator_shard] };
+	atomic_store(&f->rt->snapshot, &f->image->snap);
+	f->gc = (struct group_coordinator){ .rt = f->rt, .shard = &f->shards[coordinator_shard] };
 }
 
 static void fixture_free(struct store_fixture *f)
@@ -85,7 +85,7 @@ static void fixture_free(struct store_fixture *f)
 	group_table_free(&f->gc.groups);
 	metadata_image_free(f->image);
 	free(f->shards);
-	free(f->b);
+	free(f->rt);
 }
 
 static int16_t append_offset(struct group *g, struct kstr metadata)

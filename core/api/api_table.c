@@ -1,5 +1,5 @@
 /* The dispatch table: API key -> versions (from the generated schema table),
- * handler, and the bound on a request's decoded structures. */
+ * handler, where it runs, and the bound on a request's decoded structures. */
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,18 +51,18 @@ static const struct api_handler_row api_handler_rows[] = {
 
 enum { API_ROWS = sizeof(api_handler_rows) / sizeof(api_handler_rows[0]) };
 
-static struct api_entry api_table[API_ROWS];
-static size_t api_table_len;
+static struct api_entry api_rows_joined[API_ROWS];
+static struct api_table api_table;
 
 /* Joins handler rows with the generated version table; called once at start,
  * before any shard runs, so the table is read-only afterwards. A row without a
  * schema is our bug. */
-void api_table_init(void)
+const struct api_table *api_table_init(void)
 {
 	for (size_t i = 0; i < API_ROWS; i++) {
 		const struct proto_api_info *info = proto_api_find(api_handler_rows[i].key);
 		assert(info);
-		api_table[i] = (struct api_entry){
+		api_rows_joined[i] = (struct api_entry){
 			.key = info->key,
 			.name = info->name,
 			.min_version = info->min_version,
@@ -75,23 +75,15 @@ void api_table_init(void)
 		};
 	}
 	for (size_t i = 1; i < API_ROWS; i++)
-		assert(api_table[i - 1].key < api_table[i].key);
-	api_table_len = API_ROWS;
+		assert(api_rows_joined[i - 1].key < api_rows_joined[i].key);
+	api_table = (struct api_table){ .entries = api_rows_joined, .count = API_ROWS,
+					.unsupported_version = handle_api_versions_unsupported };
+	return &api_table;
 }
 
 const struct api_entry *api_entries(size_t *count)
 {
-	assert(api_table_len == API_ROWS);
-	*count = api_table_len;
-	return api_table;
-}
-
-const struct api_entry *api_lookup(int16_t key)
-{
-	size_t n;
-	const struct api_entry *t = api_entries(&n);
-	for (size_t i = 0; i < n; i++)
-		if (t[i].key == key)
-			return &t[i];
-	return NULL;
+	assert(api_table.count == API_ROWS);
+	*count = api_table.count;
+	return api_table.entries;
 }

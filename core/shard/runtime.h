@@ -1,0 +1,113 @@
+/* The runtime: the shards of one broker and what running them shares — the
+ * core layout, the mailboxes, the start barrier, the stop, the published
+ * metadata snapshot (metadata_sync.h) — and the services that the layers
+ * above register with it.
+ *
+ * The runtime knows no Kafka API, group or connection. A feature keeps its
+ * broker-wide state in one of the runtime's service slots and its per-shard
+ * state in a slot of each shard (shard.h), both reserved here by name and
+ * never dereferenced by the runtime; its start, stop and quiet hooks
+ * (struct shard_service) are what the shards' loops call. The composition
+ * root (core/broker.c) fills the slots and registers the hooks before the
+ * shards run. */
+#ifndef SLUICE_CORE_SHARD_RUNTIME_H
+#define SLUICE_CORE_SHARD_RUNTIME_H
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+
+struct shard;
+struct mailbox;
+
+/* The published metadata's bookkeeping (metadata_sync.h has the protocol). */
+/* What the control shard publishes: an immutable snapshot embeds this, and
+ * is released through `release` once no shard can hold it any more. */
+struct sync_snapshot {
+	uint64_t generation;
+	struct sync_snapshot *next_retired;
+	void (*release)(struct sync_snapshot *snap);
+};
+
+/* Something on the control shard waiting for a round to complete. */
+struct metadata_sync_waiter {
+	struct metadata_sync_waiter *next;
+	uint64_t generation;
+	void (*done)(struct metadata_sync_waiter *w);
+};
+
+/* The control shard's side. */
+struct metadata_sync {
+	uint64_t generation;            /* of the published image */
+	uint64_t *acked;                /* per io shard: highest round acknowledged */
+	uint64_t complete;              /* every io shard acknowledged up to here */
+	struct sync_snapshot *retired;  /* older snapshots, newest first */
+	struct metadata_sync_waiter *waiters;
+	bool self_pending;              /* the control shard's own sync is due */
+};
+
+/* One shard's side. */
+struct metadata_sync_shard {
+	uint64_t *flushed_from; /* io shards: per shard, the highest marker received */
+	uint64_t acked;         /* io shards: the highest round acknowledged */
+};
+
+/* Broker-wide state of the layers above, one slot each. */
+enum runtime_slot {
+	RUNTIME_SLOT_TOPICS,   /* the topic registry and the metadata store (meta/) */
+	RUNTIME_SLOT_NET,      /* the dispatch table and the metrics endpoint (net/) */
+	RUNTIME_SLOTS,
+};
+
+/* One service's hooks, run on each shard's own thread in the order the
+ * services were registered. Any hook may be NULL. */
+struct shard_service {
+	const char *name;
+	/* Once every shard is up, before the loop's first turn. */
+	void (*serve)(struct shard *s);
+	/* At the start of every loop turn. */
+	void (*turn)(struct shard *s);
+	/* The broker stops: stop taking work, answer what waits, close. */
+	void (*stop)(struct shard *s);
+	/* After the stop: whether nothing of this service remains on the shard
+	 * that another shard could still need (the shard leaves its loop only
+	 * once every shard is quiet). */
+	bool (*quiet)(const struct shard *s);
+};
+
+enum { RUNTIME_SERVICES_MAX = 8 };
+
+struct runtime {
+	struct broker_config cfg;
+	struct shard *shards;
+	uint32_t shard_count;         /* max(network shards, io shards) */
+	uint32_t network_shards;      /* shards 0..network_shards-1 own connections */
+	uint32_t io_shards;           /* shards 0..io_shards-1 own partitions (and coordinate
+				       * the groups of their __consumer_offsets partitions);
+				       * shard 0 is also the control shard (the registry) */
+	cpu_set_t worker_cpus;        /* cpu.affinity: where io_uring workers may run */
+	struct mailbox *mailboxes;    /* shard_count x shard_count, [from][to] */
+	bool mailboxes_ready;
+	_Atomic uint32_t shards_running; /* shard threads not yet finished */
+	_Atomic uint32_t shards_ready;  /* shards whose ring is enabled (the start barrier) */
+	_Atomic bool start_abandoned;   /* a shard could not start: none may serve */
+	_Atomic int stop_requested;   /* set by the signal handler (lock-free) */
+	_Atomic uint32_t shards_quiet; /* shards stopped whose services are all quiet */
+	/* Runs first on every shard's thread (the executable gives each shard
+	 * its own allocator arena). */
+	void (*thread_init)(uint32_t shard);
+	bool shards_running_loops;    /* set before the shard threads start */
+	struct sync_snapshot *_Atomic snapshot; /* published by the control shard */
+	struct metadata_sync sync;    /* the control shard's rounds */
+	void *slots[RUNTIME_SLOTS];
+	const struct shard_service *services[RUNTIME_SERVICES_MAX];
+	uint32_t service_count;
+};
+
+/* Adds a service's hooks (before the shards run). */
+void runtime_service_add(struct runtime *rt, const struct shard_service *svc);
+
+#endif
