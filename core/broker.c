@@ -22,6 +22,7 @@
 #include "core/meta/metadata_store.h"
 #include "core/meta/topics.h"
 #include "core/net/metrics_http.h"
+#include "core/net/request.h"
 #include "core/shard/metadata_sync.h"
 #include "core/shard/shard.h"
 #include "core/shard/shard_mail.h"
@@ -311,6 +312,7 @@ static void broker_wire_services(struct broker *b)
 	b->rt.slots[RUNTIME_SLOT_TOPICS] = &b->topics;
 	b->rt.slots[RUNTIME_SLOT_NET] = &b->net;
 	b->net.apis = api_table_init();
+	b->net.conn_handlers = &request_conn_handlers;
 	runtime_service_add(&b->rt, &metadata_sync_service);
 	runtime_service_add(&b->rt, &topics_shard_service);
 	runtime_service_add(&b->rt, &group_shard_service);

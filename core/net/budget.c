@@ -1,48 +1,69 @@
-/* A network shard's request-byte budget and its paused connections (see
+/* A network shard's request-byte budget and its paused waiters (see
  * budget.h). */
 #include "core/net/budget.h"
 
 #include <assert.h>
+#include <stddef.h>
 
-#include "core/net/conn.h"
-
-void budget_charge(struct shard *s, uint64_t n)
+void budget_init(struct budget *b, uint64_t max, void (*resume)(struct budget_waiter *w))
 {
-	conn_shard_of(s)->request_bytes_in_flight += n;
+	*b = (struct budget){ .max = max, .resume = resume };
 }
 
-bool budget_exceeded(const struct shard *s)
+void budget_charge(struct budget *b, uint64_t n)
 {
-	const struct conn_shard *n = conn_shard_of(s);
-	return n->request_bytes_in_flight > n->request_bytes_max;
+	b->in_flight += n;
 }
 
-void budget_pause(struct shard *s, struct conn *c)
+bool budget_exceeded(const struct budget *b)
 {
-	if (c->paused)
+	return b->in_flight > b->max;
+}
+
+bool budget_needs_a_finisher(const struct budget *b)
+{
+	return b->in_flight == b->partial_bytes;
+}
+
+bool budget_pause(struct budget *b, struct budget_waiter *w)
+{
+	if (w->paused)
+		return false;
+	w->paused = true;
+	w->next = b->paused;
+	b->paused = w;
+	return true;
+}
+
+void budget_unpause(struct budget *b, struct budget_waiter *w)
+{
+	if (!w->paused)
 		return;
-	struct conn_shard *n = conn_shard_of(s);
-	c->paused = true;
-	METRIC_ADD(n->metrics.receive_pauses, 1);
-	c->paused_next = n->paused_head;
-	n->paused_head = c;
+	for (struct budget_waiter **p = &b->paused; *p; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	}
+	w->next = NULL;
+	w->paused = false;
 }
 
-void budget_release(struct shard *s, uint64_t bytes)
+void budget_release(struct budget *b, uint64_t n)
 {
-	struct conn_shard *n = conn_shard_of(s);
-	assert(n->request_bytes_in_flight >= bytes);
-	n->request_bytes_in_flight -= bytes;
-	if ((budget_exceeded(s) && !conn_budget_needs_a_finisher(s)) || !n->paused_head)
+	assert(b->in_flight >= n);
+	b->in_flight -= n;
+	if ((budget_exceeded(b) && !budget_needs_a_finisher(b)) || !b->paused)
 		return;
-	/* Detach first: a connection still at its own request limit pauses
-	 * itself again onto the fresh list. */
-	struct conn *list = n->paused_head;
-	n->paused_head = NULL;
+	/* Detach first: a waiter still at its own limit pauses itself again
+	 * onto the fresh list. */
+	struct budget_waiter *list = b->paused;
+	b->paused = NULL;
 	while (list) {
-		struct conn *c = list;
-		list = c->paused_next;
-		c->paused_next = NULL;
-		conn_resume(c);
+		struct budget_waiter *w = list;
+		list = w->next;
+		w->next = NULL;
+		w->paused = false;
+		b->resume(w);
 	}
 }

@@ -16,10 +16,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/net/budget.h"
-#include "core/slog.h"
-#include "core/net/request.h"
+#include "core/net/net.h"
 #include "core/shard/shard.h"
+#include "core/slog.h"
+#include "proto/header.h"
 
 static void conn_recv_arm(struct conn *c);
 static void conn_send_next(struct conn *c);
@@ -129,6 +129,8 @@ void conn_listener_stop(struct conn_listener *l)
 	io_timer_stop(l->reactor, &l->report_timer);
 }
 
+static void conn_on_budget_resume(struct budget_waiter *w);
+
 /* The reserve: descriptors are handed out lowest first, so a socket given
  * descriptor d means 0..d-1 are all taken; refusing every socket from
  * fd_ceiling up keeps the top descriptors for the files the broker must
@@ -152,7 +154,8 @@ void conn_shard_init(struct shard *s)
 				   ? cfg->connections_max_idle_ms
 				   : cfg->request_receive_timeout_ms;
 	n->sweep_ns = conn_ms_to_ns(conn_clamp(shorter / 10, CONN_SWEEP_MIN_MS, CONN_SWEEP_MAX_MS));
-	n->partial_frame_bytes = 0;
+	budget_init(&n->budget, cfg->queued_max_request_bytes / s->rt->network_shards,
+		    conn_on_budget_resume);
 	n->finisher = NULL;
 	n->sweep_next = NULL;
 	if (s->id == 0)
@@ -300,12 +303,6 @@ static void conn_on_sweep(struct io_timer *t)
 
 /* ---- receive ---- */
 
-bool conn_budget_needs_a_finisher(const struct shard *s)
-{
-	const struct conn_shard *n = conn_shard_of(s);
-	return n->request_bytes_in_flight == n->partial_frame_bytes;
-}
-
 /* Whether c must wait for the budget before it receives more. A new frame
  * waits while the budget is spent. A started frame fills what it was
  * charged for; to grow past a spent budget it waits for finished requests
@@ -317,10 +314,11 @@ static bool conn_must_wait(struct conn *c)
 	struct shard *s = c->shard;
 	struct conn_shard *n = conn_shard_of(s);
 	if (!c->big_frame)
-		return c->req_count >= CONN_REQUESTS_IN_FLIGHT_MAX || budget_exceeded(s);
-	if (c->big_frame_filled < c->big_frame_cap || !budget_exceeded(s) || n->finisher == c)
+		return c->req_count >= CONN_REQUESTS_IN_FLIGHT_MAX || budget_exceeded(&n->budget);
+	if (c->big_frame_filled < c->big_frame_cap || !budget_exceeded(&n->budget) ||
+	    n->finisher == c)
 		return false;
-	if (n->finisher || !conn_budget_needs_a_finisher(s))
+	if (n->finisher || !budget_needs_a_finisher(&n->budget))
 		return true;
 	n->finisher = c;
 	return false;
@@ -341,8 +339,9 @@ static bool conn_frame_grow(struct conn *c)
 		conn_close(c, NULL);
 		return false;
 	}
-	budget_charge(c->shard, cap - c->big_frame_cap);
-	conn_shard_of(c->shard)->partial_frame_bytes += cap - c->big_frame_cap;
+	struct budget *b = &conn_shard_of(c->shard)->budget;
+	budget_charge(b, cap - c->big_frame_cap);
+	b->partial_bytes += cap - c->big_frame_cap;
 	c->big_frame = frame;
 	c->big_frame_cap = cap;
 	return true;
@@ -355,7 +354,9 @@ static void conn_recv_arm(struct conn *c)
 	if (c->closing || c->recv_armed || c->shard->stopping)
 		return;
 	if (conn_must_wait(c)) {
-		budget_pause(c->shard, c);
+		struct conn_shard *n = conn_shard_of(c->shard);
+		if (budget_pause(&n->budget, &c->budget_wait))
+			METRIC_ADD(n->metrics.receive_pauses, 1);
 		return;
 	}
 	if (c->big_frame && c->big_frame_filled == c->big_frame_cap && !conn_frame_grow(c))
@@ -372,10 +373,9 @@ static void conn_recv_arm(struct conn *c)
 	}
 }
 
-void conn_resume(struct conn *c)
+static void conn_on_budget_resume(struct budget_waiter *w)
 {
-	c->paused = false;
-	conn_recv_arm(c);
+	conn_recv_arm(container_of(w, struct conn, budget_wait));
 }
 
 /* Allocates a frame buffer, accounting it against the shard's budget. */
@@ -383,7 +383,7 @@ static uint8_t *conn_frame_alloc(struct conn *c, uint32_t size)
 {
 	uint8_t *frame = malloc(size ? size : 1);
 	if (frame)
-		budget_charge(c->shard, size);
+		budget_charge(&conn_shard_of(c->shard)->budget, size);
 	return frame;
 }
 
@@ -391,7 +391,7 @@ static uint8_t *conn_frame_alloc(struct conn *c, uint32_t size)
 static void conn_frame_whole(struct conn *c, uint8_t *frame, uint32_t size)
 {
 	c->frame_started_ns = 0;
-	request_dispatch(c, frame, size);
+	net_of(c->shard->rt)->conn_handlers->frame(c, frame, size);
 }
 
 /* Splits rbuf into frames. Whole frames are copied out and dispatched; a frame
@@ -433,7 +433,7 @@ static void conn_parse_frames(struct conn *c)
 		c->big_frame_len = size;
 		c->big_frame_cap = cap;
 		c->big_frame_filled = avail;
-		conn_shard_of(c->shard)->partial_frame_bytes += cap;
+		conn_shard_of(c->shard)->budget.partial_bytes += cap;
 		pos = c->rbuf_len;
 	}
 	memmove(c->rbuf, c->rbuf + pos, c->rbuf_len - pos);
@@ -462,7 +462,7 @@ static void conn_received(struct conn *c, int32_t res)
 			struct conn_shard *n = conn_shard_of(c->shard);
 			uint8_t *frame = c->big_frame;
 			assert(c->big_frame_cap == c->big_frame_len);
-			n->partial_frame_bytes -= c->big_frame_cap;
+			n->budget.partial_bytes -= c->big_frame_cap;
 			if (n->finisher == c)
 				n->finisher = NULL;
 			c->big_frame = NULL;
@@ -496,7 +496,7 @@ static void conn_on_recv(struct io_op *op, int32_t res, uint32_t flags)
 /* ---- send ---- */
 
 /* Bytes of memory before the next file range of r (or its end). */
-static size_t conn_mem_boundary(const struct request *r, uint32_t range)
+static size_t conn_mem_boundary(const struct conn_response *r, uint32_t range)
 {
 	return range < r->ranges_len ? r->ranges[range].mem_pos : r->resp_len;
 }
@@ -505,7 +505,7 @@ static size_t conn_mem_boundary(const struct request *r, uint32_t range)
 static void conn_pop_sent(struct conn *c)
 {
 	while (c->req_head && c->req_head->done) {
-		struct request *r = c->req_head;
+		struct conn_response *r = c->req_head;
 		bool sent = r->no_response ||
 			    (c->send_mem_pos >= r->resp_len && c->send_range >= r->ranges_len);
 		if (!sent)
@@ -517,7 +517,7 @@ static void conn_pop_sent(struct conn *c)
 		c->send_mem_pos = 0;
 		c->send_range = 0;
 		c->send_range_done = 0;
-		request_free(r);
+		net_of(c->shard->rt)->conn_handlers->release(r);
 	}
 }
 
@@ -529,7 +529,7 @@ static unsigned conn_gather(struct conn *c, struct iovec *iov, bool *more)
 	size_t pos = c->send_mem_pos;
 	uint32_t range = c->send_range;
 	*more = false;
-	for (struct request *r = c->req_head; r && r->done; r = r->next) {
+	for (struct conn_response *r = c->req_head; r && r->done; r = r->next) {
 		if (r->no_response)
 			continue;
 		if (n == CONN_SEND_IOV_MAX) {
@@ -556,7 +556,7 @@ static unsigned conn_gather(struct conn *c, struct iovec *iov, bool *more)
 static void conn_advance(struct conn *c, size_t n)
 {
 	while (n > 0) {
-		struct request *r = c->req_head;
+		struct conn_response *r = c->req_head;
 		assert(r && r->done);
 		if (r->no_response) {
 			conn_pop_sent(c);
@@ -597,7 +597,7 @@ static bool conn_pipe_ready(struct conn *c)
 /* Moves the next piece of the head's current file range into the pipe. */
 static void conn_send_file_range(struct conn *c)
 {
-	struct request *r = c->req_head;
+	struct conn_response *r = c->req_head;
 	struct wfile_range *fr = &r->ranges[c->send_range];
 	if (!conn_pipe_ready(c)) {
 		conn_close(c, NULL);
@@ -627,7 +627,7 @@ static void conn_send_next(struct conn *c)
 		return;
 	}
 	conn_pop_sent(c);
-	struct request *r = c->req_head;
+	struct conn_response *r = c->req_head;
 	if (!r || !r->done)
 		return;
 	struct iovec iov[CONN_SEND_IOV_MAX];
@@ -696,7 +696,7 @@ static void conn_spliced(struct conn *c, int32_t res)
 {
 	if (conn_io_failed(c, res, "splice from segment"))
 		return;
-	struct request *r = c->req_head;
+	struct conn_response *r = c->req_head;
 	struct wfile_range *fr = &r->ranges[c->send_range];
 	if (res == 0) {
 		/* The segment ended before the planned range did: the response
@@ -757,7 +757,7 @@ void conn_close(struct conn *c, const char *why)
 
 static bool conn_requests_held(const struct conn *c)
 {
-	for (const struct request *r = c->req_head; r; r = r->next)
+	for (const struct conn_response *r = c->req_head; r; r = r->next)
 		if (!r->done)
 			return true;
 	return false;
@@ -770,18 +770,11 @@ void conn_maybe_free(struct conn *c)
 	struct shard *s = c->shard;
 	struct conn_shard *n = conn_shard_of(s);
 	while (c->req_head) {
-		struct request *r = c->req_head;
+		struct conn_response *r = c->req_head;
 		c->req_head = r->next;
-		request_free(r);
+		net_of(c->shard->rt)->conn_handlers->release(r);
 	}
-	if (c->paused) {
-		for (struct conn **p = &n->paused_head; *p; p = &(*p)->paused_next) {
-			if (*p == c) {
-				*p = c->paused_next;
-				break;
-			}
-		}
-	}
+	budget_unpause(&n->budget, &c->budget_wait);
 	if (n->sweep_next == c)
 		n->sweep_next = c->next;
 	if (c->prev)
@@ -793,10 +786,10 @@ void conn_maybe_free(struct conn *c)
 	n->conn_count--;
 	METRIC_ADD(n->metrics.connections_closed, 1);
 	if (c->big_frame) {
-		n->partial_frame_bytes -= c->big_frame_cap;
+		n->budget.partial_bytes -= c->big_frame_cap;
 		if (n->finisher == c)
 			n->finisher = NULL;
-		budget_release(s, c->big_frame_cap);
+		budget_release(&n->budget, c->big_frame_cap);
 		free(c->big_frame);
 	}
 	if (c->pipe_fds[0] >= 0) {

@@ -28,13 +28,40 @@
 #define SLUICE_CORE_NET_CONN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "core/net/metrics.h"
+#include "core/net/budget.h"
+#include "core/net/counters.h"
 #include "core/shard/shard.h"
 #include "io/reactor.h"
+#include "proto/cursor.h"
 
-struct request;
+struct conn;
+
+/* One response in a connection's queue, in request order. The request layer
+ * embeds one in each request (request.h) and fills it; once it is done the
+ * connection sends its memory bytes with its file ranges interleaved, and
+ * hands it back (conn_handlers.release) when sent, or when the connection
+ * goes away. */
+struct conn_response {
+	struct conn_response *next;
+	uint8_t *resp;
+	size_t resp_len;
+	struct wfile_range *ranges;
+	uint32_t ranges_len;
+	bool done;
+	bool no_response;          /* acks=0 produce: nothing to send */
+};
+
+/* What the connection hands up: each whole frame (it is the receiver's from
+ * then on), and each response it is done with. The request layer provides
+ * them (request.c); the broker puts them in the network layer's state
+ * (net.h). */
+struct conn_handlers {
+	void (*frame)(struct conn *c, uint8_t *frame, uint32_t len);
+	void (*release)(struct conn_response *r);
+};
 
 enum {
 	CONN_RECV_BUF_BYTES = 64 * 1024,
@@ -95,23 +122,18 @@ struct conn_shard {
 	struct conn *conns;
 	uint32_t conn_count;
 	uint64_t next_conn_id;
-	/* Back-pressure: bytes of requests received and not yet freed. */
-	uint64_t request_bytes_in_flight;
-	uint64_t request_bytes_max;
-	struct conn *paused_head;
+	struct budget budget;         /* queued.max.request.bytes: this shard's share */
 	struct shard_metrics metrics;
 	int fd_ceiling;               /* descriptors from here up are the reserve */
 	struct io_timer sweep_timer;
 	uint64_t sweep_ns;
 	struct conn *sweep_next;      /* where the sweep goes on; moved on if freed */
-	uint64_t partial_frame_bytes; /* budget charged to frames still arriving */
 	struct conn *finisher;        /* the one frame let past a full budget */
 };
 
 struct conn {
 	struct shard *shard;
 	struct conn *prev, *next; /* the shard's connections */
-	struct conn *paused_next; /* the shard's back-pressure list */
 	int fd;
 	uint64_t id;
 	char peer[CONN_PEER_NAME_BYTES];
@@ -125,13 +147,13 @@ struct conn {
 	uint32_t big_frame_cap;    /* allocated and charged to the budget */
 	uint32_t big_frame_filled;
 	bool recv_armed;
-	bool paused;
+	struct budget_waiter budget_wait; /* paused by the shard's budget */
 	uint64_t frame_started_ns; /* first byte of the frame not yet whole; 0: none */
 	uint64_t active_ns;        /* bytes last received or sent */
 
 	/* requests in order; the head is the next response to send */
-	struct request *req_head;
-	struct request *req_tail;
+	struct conn_response *req_head;
+	struct conn_response *req_tail;
 	uint32_t req_count;
 
 	/* send */
@@ -164,13 +186,8 @@ void conn_open(struct shard *s, int fd);
 void conn_close(struct conn *c, const char *why);
 /* A request of this connection became done: send what is now in order. */
 void conn_request_done(struct conn *c);
-/* Re-arms receive after back-pressure eased. */
-void conn_resume(struct conn *c);
 /* A handler released its request on a closing connection. */
 void conn_maybe_free(struct conn *c);
-/* Whether only frames still arriving hold the shard's budget: nothing else
- * will free it, so a paused frame must be let through. */
-bool conn_budget_needs_a_finisher(const struct shard *s);
 
 /* Names the listener (for its log lines) and its reactor. */
 void conn_listener_init(struct conn_listener *l, struct reactor *r, const char *name,

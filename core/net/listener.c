@@ -139,7 +139,6 @@ int net_shards_create(struct runtime *rt)
 		}
 		n->shard = s;
 		n->listen_fd = -1;
-		n->request_bytes_max = rt->cfg.queued_max_request_bytes / rt->network_shards;
 		s->slots[SHARD_SLOT_NET] = n;
 		conn_shard_init(s);
 	}

@@ -1,31 +1,11 @@
-/* Counters the network and API layers keep per shard (conn.h), summed when
- * the metrics endpoint renders them with the runtime's own (shard.h). One
- * writer (the shard's thread) adds with METRIC_ADD (SHARD_COUNTER_ADD); the
- * endpoint on another shard reads with relaxed atomic loads. */
+/* Prometheus text exposition of every shard's counters (counters.h, and the
+ * runtime's own), the core layout, topics and partitions. */
 #ifndef SLUICE_CORE_NET_METRICS_H
 #define SLUICE_CORE_NET_METRICS_H
 
 #include <stddef.h>
-#include <stdint.h>
 
-#include "core/shard/shard.h"
-
-struct shard_metrics {
-	uint64_t connections_accepted;
-	uint64_t connections_closed;
-	uint64_t requests[64];          /* by API key (keys below 64) */
-	uint64_t request_errors;        /* closed for a malformed request */
-	uint64_t produce_bytes;
-	uint64_t produce_batches;
-	uint64_t fetch_bytes_zero_copy; /* log bytes sent by splice */
-	uint64_t fetch_bytes_copied;    /* log bytes sent from user-space memory */
-	uint64_t response_bytes;
-	uint64_t receive_pauses;        /* connections paused by the byte budget */
-	uint64_t requests_forwarded;    /* handed whole to the control shard */
-};
-
-#define METRIC_ADD(field, n) SHARD_COUNTER_ADD(field, n)
-#define METRIC_READ(field) SHARD_COUNTER_READ(field)
+struct runtime;
 
 /* Renders Prometheus text exposition of every shard's counters into buf. */
 size_t metrics_render(struct runtime *rt, char *buf, size_t cap);

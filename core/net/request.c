@@ -61,10 +61,10 @@ struct kbytes request_copy_bytes(struct request *req, const uint8_t *p, int32_t 
 static void request_enqueue(struct conn *c, struct request *req)
 {
 	if (c->req_tail)
-		c->req_tail->next = req;
+		c->req_tail->next = &req->out;
 	else
-		c->req_head = req;
-	c->req_tail = req;
+		c->req_head = &req->out;
+	c->req_tail = &req->out;
 	c->req_count++;
 }
 
@@ -79,7 +79,7 @@ const struct api_entry *api_lookup(const struct api_table *t, int16_t key)
 /* Frees a request that never entered the connection's queue. */
 static void request_discard(struct conn *c, uint8_t *frame, uint32_t frame_len)
 {
-	budget_release(c->shard, frame_len);
+	budget_release(&conn_shard_of(c->shard)->budget, frame_len);
 	free(frame);
 }
 
@@ -120,7 +120,7 @@ bool request_on_control(const struct request *req)
 
 void request_forward(struct request *req, uint32_t to)
 {
-	assert(to != req->exec->id && !req->resp && !req->relay);
+	assert(to != req->exec->id && !req->out.resp && !req->relay);
 	/* The handler starts over there: the body from its first byte and an
 	 * empty arena. */
 	req->body = req->body_start;
@@ -137,7 +137,7 @@ void request_forward_to_control(struct request *req)
 
 void request_relay(struct request *req, uint32_t to, void (*fn)(struct request *req))
 {
-	assert(to != req->exec->id && !req->resp && fn);
+	assert(to != req->exec->id && !req->out.resp && fn);
 	req->relay = fn;
 	shard_post(req->exec, to, request_run_moved, req);
 }
@@ -167,7 +167,7 @@ static uint32_t request_home(const struct request *req)
 	return group_coordinator_shard_of(request_runtime(req), id);
 }
 
-void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
+static void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 {
 	struct rcursor rc;
 	struct request_header h;
@@ -246,19 +246,19 @@ static void request_close_rejected(struct request *req)
 struct wcursor *request_response_begin(struct request *req, size_t body_wire_bytes,
 				       size_t file_bytes, uint32_t max_ranges)
 {
-	assert(!req->resp && file_bytes <= body_wire_bytes);
+	assert(!req->out.resp && file_bytes <= body_wire_bytes);
 	bool tagged = response_header_tagged(req->header.api_key, req->header.api_version,
 					     req->api->flexible_from);
 	size_t frame_bytes = response_header_size(tagged) + body_wire_bytes;
 	size_t mem_bytes = FRAME_SIZE_BYTES + frame_bytes - file_bytes;
-	req->resp = malloc(mem_bytes);
-	req->ranges = max_ranges ? calloc(max_ranges, sizeof(*req->ranges)) : NULL;
-	if (!req->resp || (max_ranges && !req->ranges)) {
+	req->out.resp = malloc(mem_bytes);
+	req->out.ranges = max_ranges ? calloc(max_ranges, sizeof(*req->out.ranges)) : NULL;
+	if (!req->out.resp || (max_ranges && !req->out.ranges)) {
 		/* Our memory, not the peer's mistake: nothing sensible remains. */
 		slog_error("request", "out of memory for a %zu-byte response", mem_bytes);
 		abort();
 	}
-	wc_init(&req->writer, req->resp, mem_bytes, req->ranges, max_ranges);
+	wc_init(&req->writer, req->out.resp, mem_bytes, req->out.ranges, max_ranges);
 	wc_int32(&req->writer, (int32_t)frame_bytes);
 	response_header_write(&req->writer, req->header.correlation_id, tagged);
 	return &req->writer;
@@ -268,11 +268,11 @@ struct wcursor *request_response_begin(struct request *req, size_t body_wire_byt
 static void request_done_here(void *arg)
 {
 	struct request *req = arg;
-	assert(!req->done);
+	assert(!req->out.done);
 	if (req->rejected)
 		request_close_rejected(req);
 	req->exec = req->conn->shard;
-	req->done = true;
+	req->out.done = true;
 	conn_request_done(req->conn);
 }
 
@@ -293,25 +293,35 @@ void request_finish(struct request *req)
 			   (size_t)(w->end - w->start));
 		abort();
 	}
-	req->resp_len = (size_t)(w->end - w->start);
-	req->ranges_len = w->ranges_len;
+	req->out.resp_len = (size_t)(w->end - w->start);
+	req->out.ranges_len = w->ranges_len;
 	request_mark_done(req);
 }
 
 void request_finish_without_response(struct request *req)
 {
-	req->no_response = true;
+	req->out.no_response = true;
 	request_mark_done(req);
 }
 
-void request_free(struct request *req)
+static void request_free(struct request *req)
 {
-	for (uint32_t i = 0; i < req->ranges_len; i++)
-		close(req->ranges[i].fd);
-	budget_release(req->conn->shard, req->frame_len);
+	for (uint32_t i = 0; i < req->out.ranges_len; i++)
+		close(req->out.ranges[i].fd);
+	budget_release(&conn_shard_of(req->conn->shard)->budget, req->frame_len);
 	arena_release(&req->arena);
-	free(req->ranges);
-	free(req->resp);
+	free(req->out.ranges);
+	free(req->out.resp);
 	free(req->frame);
 	free(req);
 }
+
+static void request_release(struct conn_response *out)
+{
+	request_free(container_of(out, struct request, out));
+}
+
+const struct conn_handlers request_conn_handlers = {
+	.frame = request_dispatch,
+	.release = request_release,
+};

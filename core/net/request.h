@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/net/conn.h"
 #include "proto/arena.h"
 #include "proto/cursor.h"
 #include "proto/header.h"
@@ -67,7 +68,6 @@ const struct api_entry *api_lookup(const struct api_table *t, int16_t key);
 struct request {
 	struct conn *conn;
 	struct shard *exec;        /* the shard running the handler */
-	struct request *next;      /* the connection's in-order queue */
 	const struct api_entry *api;
 	struct request_header header;
 	uint8_t *frame;            /* owned; the bytes after the size field */
@@ -76,14 +76,8 @@ struct request {
 	struct rcursor body_start; /* the body as received, for a handler run anew */
 	struct arena arena;
 
-	/* The response: memory bytes, with file ranges interleaved. */
-	uint8_t *resp;
-	size_t resp_len;
-	struct wfile_range *ranges;
-	uint32_t ranges_len;
-	struct wcursor writer;
-	bool done;
-	bool no_response;          /* acks=0 produce */
+	struct conn_response out;  /* in the connection's in-order queue */
+	struct wcursor writer;     /* encodes into out */
 	bool rejected;             /* malformed: the connection closes when it returns */
 	void (*relay)(struct request *req); /* what runs next, on the shard it travels to */
 	void *handler_ctx;         /* the handler's state while the request travels */
@@ -128,8 +122,8 @@ void *request_alloc(struct request *req, size_t count, size_t size);
 struct kstr request_copy_cstr(struct request *req, const char *s);
 struct kbytes request_copy_bytes(struct request *req, const uint8_t *p, int32_t len);
 
-/* Called by the connection for each complete frame; takes ownership. */
-void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len);
-void request_free(struct request *req);
+/* What the connection hands the request layer: each complete frame (owned
+ * from then on), and each response it has sent or dropped. */
+extern const struct conn_handlers request_conn_handlers;
 
 #endif
