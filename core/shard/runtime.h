@@ -1,26 +1,27 @@
-/* The runtime: the shards of one broker and what running them shares — the
- * core layout, the mailboxes, the start barrier, the stop, the published
- * metadata snapshot (metadata_sync.h) — and the services that the layers
- * above register with it.
+/* The runtime's types: a shard; the shards of one broker and what running
+ * them shares (the core layout, the mailboxes, the start barrier, the stop,
+ * the published metadata snapshot of metadata_sync.h); and the services that
+ * the layers above register with it.
  *
  * The runtime knows no Kafka API, group or connection. A feature keeps its
- * broker-wide state in one of the runtime's service slots and its per-shard
- * state in a slot of each shard (shard.h), both reserved here by name and
- * never dereferenced by the runtime; its start, stop and quiet hooks
- * (struct shard_service) are what the shards' loops call. The composition
+ * broker-wide state in one of the runtime's slots and its per-shard state in
+ * a slot of each shard, both reserved here by name and never dereferenced by
+ * the runtime; its serve, turn, stop and quiet hooks (struct shard_service)
+ * are what the shards' loops call. The composition
  * root (core/broker.c) fills the slots and registers the hooks before the
  * shards run. */
 #ifndef SLUICE_CORE_SHARD_RUNTIME_H
 #define SLUICE_CORE_SHARD_RUNTIME_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "core/config.h"
+#include "io/reactor.h"
 
-struct shard;
 struct mailbox;
 
 /* The published metadata's bookkeeping (metadata_sync.h has the protocol). */
@@ -54,6 +55,52 @@ struct metadata_sync_shard {
 	uint64_t *flushed_from; /* io shards: per shard, the highest marker received */
 	uint64_t acked;         /* io shards: the highest round acknowledged */
 };
+
+struct shard_outbox;
+struct offload;
+
+/* Shard 0 is also the control shard: it owns the topic registry (and
+ * publishes it) and creates __consumer_offsets. */
+enum { SHARD_CONTROL = 0 };
+
+/* Per-shard state of the layers above, one slot each (see runtime.h). */
+enum shard_slot {
+	SHARD_SLOT_NET,         /* listener, connections, request-byte budget (net/) */
+	SHARD_SLOT_HANDLERS,    /* what API handlers queue on the shard (api/) */
+	SHARD_SLOT_GROUPS,      /* the groups this io shard coordinates (group/) */
+	SHARD_SLOT_TOPICS,      /* logs of deleted partitions still draining (meta/) */
+	SHARD_SLOTS,
+};
+
+/* A shard: one thread pinned to one CPU, one reactor, and what it owns:
+ * what the services keep in its slots — client connections on network
+ * shards, partitions and the groups whose __consumer_offsets partitions they
+ * are on io shards, and on shard 0 the topic registry (the control shard).
+ * Shards talk only through mailboxes (shard_mail.h). */
+struct shard {
+	uint32_t id;
+	struct runtime *rt;
+	struct reactor *reactor;
+	bool network;                 /* owns client connections */
+	bool io;                      /* owns partitions */
+	int cpu;                      /* pinned to this CPU */
+	pthread_t thread;
+	bool own_thread;              /* not the main thread */
+	struct shard_outbox *outbox;  /* per destination shard */
+	struct offload *offload;      /* io shards: the helper thread for blocking work */
+	struct metadata_sync_shard sync;
+	uint64_t calls_started;       /* shard calls sent to other shards (SHARD_COUNTER_ADD) */
+	bool stopping;
+	void *slots[SHARD_SLOTS];
+};
+
+/* Single-writer counters: the owning shard stores the incremented value with
+ * a relaxed atomic store (plain instructions, no lock prefix); a reader on
+ * another shard loads with relaxed atomic loads. */
+#define SHARD_COUNTER_ADD(field, n) \
+	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (uint64_t)(n), \
+			 __ATOMIC_RELAXED)
+#define SHARD_COUNTER_READ(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 /* Broker-wide state of the layers above, one slot each. */
 enum runtime_slot {

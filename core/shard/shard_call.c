@@ -3,7 +3,7 @@
 
 #include <assert.h>
 
-#include "core/shard/shard.h"
+#include "core/shard/runtime.h"
 #include "core/shard/shard_mail.h"
 
 static void shard_call_run_here(void *arg)

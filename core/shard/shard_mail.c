@@ -7,7 +7,6 @@
 
 #include "core/shard/runtime.h"
 #include "core/slog.h"
-#include "core/shard/shard.h"
 #include "io/mailbox.h"
 
 static struct mailbox *mail_box(struct runtime *rt, uint32_t from, uint32_t to)
