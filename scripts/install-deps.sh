@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sluice builds with and tests against, only when
-# one is missing (apt-get update runs once, and only then).
+# one is missing (apt-get update runs once, and only then). With --tests, also
+# fills the caches outside the repository (Apache Kafka's jars from Maven
+# Central, the newer clients) that the suite needs, so later runs need no network.
 set -euo pipefail
 
 PACKAGES=(
@@ -9,7 +11,8 @@ PACKAGES=(
   zlib1g-dev libssl-dev libbenchmark-dev libcmocka-dev libzookeeper-mt-dev librdkafka-dev
 )
 if [[ "${1:-}" == "--tests" ]]; then
-  PACKAGES+=(kcat python3-kafka python3-confluent-kafka python3-pytest iperf3 fio golang-go golang-github-shopify-sarama-dev clang libfuzzer-14-dev libclang-rt-14-dev e2fsprogs)
+  PACKAGES+=(kcat python3-kafka python3-confluent-kafka python3-pytest iperf3 fio golang-go golang-github-shopify-sarama-dev clang libfuzzer-14-dev libclang-rt-14-dev e2fsprogs
+             openjdk-17-jdk-headless maven zookeeper zookeeper-bin)
 fi
 
 missing=()
@@ -22,4 +25,11 @@ if ((${#missing[@]})); then
   [[ $(id -u) -eq 0 ]] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "--tests" ]]; then
+  bash "$(dirname "$0")/kafka-peer.sh" fetch
+  if [[ -f "$(dirname "$0")/install-clients.sh" ]]; then
+    bash "$(dirname "$0")/install-clients.sh"
+  fi
 fi
