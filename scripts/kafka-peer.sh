@@ -8,8 +8,8 @@
 #   kafka-peer.sh fetch [--version V]       fill the cache (both defaults without
 #                                           --version); idempotent, offline once filled
 #   kafka-peer.sh start --dir DIR [--version V] [--mode kraft|zookeeper]
-#       -> prints `KAFKA_BOOTSTRAP=127.0.0.1:PORT`, writes DIR/kafka.pid and
-#          DIR/bootstrap, returns once the broker answers Metadata
+#       -> prints `KAFKA_BOOTSTRAP=127.0.0.1:PORT`, writes DIR/kafka.pid,
+#          DIR/bootstrap and DIR/version, returns once the broker answers Metadata
 #   kafka-peer.sh stop --dir DIR            SIGTERM by PID file, bounded, then SIGKILL
 #   kafka-peer.sh classpath [--version V]   the jar classpath (tools, Java clients)
 #
@@ -343,6 +343,7 @@ start_peer() {
   done
   trap - INT TERM
   echo "127.0.0.1:$port" >"$dir/bootstrap"
+  echo "$version" >"$dir/version"
   echo "KAFKA_BOOTSTRAP=127.0.0.1:$port"
 }
 

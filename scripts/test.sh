@@ -5,7 +5,10 @@
 # network and one io shard per CPU), runs the integration tests again under
 # other layouts (1 shard; 1 network + 2 io; 4 + 4, more shards than CPUs),
 # runs each libFuzzer target briefly (SLUICE_FUZZ_SECONDS, default 15; long
-# runs: scripts/fuzz.sh), and closes with one summary line.
+# runs: scripts/fuzz.sh), and closes with one summary line. One Apache Kafka
+# peer (scripts/kafka-peer.sh) serves the whole suite from before the
+# optimised run to the end of the sanitizer run; the tests that compare with
+# Kafka find it in SLUICE_KAFKA_BOOTSTRAP.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --tests || exit 1
@@ -42,6 +45,29 @@ run_ctest() {
   total_fail=$((total_fail + fail))
 }
 
+KAFKA_PEER_DIR=build-test/kafka-peer
+stop_kafka_peer() {
+  if [[ -d "$KAFKA_PEER_DIR" ]]; then
+    bash scripts/kafka-peer.sh stop --dir "$KAFKA_PEER_DIR"
+  fi
+  unset SLUICE_KAFKA_BOOTSTRAP SLUICE_KAFKA_VERSION SLUICE_KAFKA_CLASSPATH
+}
+trap stop_kafka_peer EXIT
+
+echo "== Apache Kafka peer =="
+stop_kafka_peer
+rm -rf "$KAFKA_PEER_DIR"
+if peer=$(bash scripts/kafka-peer.sh start --dir "$KAFKA_PEER_DIR"); then
+  SLUICE_KAFKA_BOOTSTRAP=${peer#KAFKA_BOOTSTRAP=}
+  SLUICE_KAFKA_VERSION=$(<"$KAFKA_PEER_DIR/version")
+  SLUICE_KAFKA_CLASSPATH=$(bash scripts/kafka-peer.sh classpath --version "$SLUICE_KAFKA_VERSION")
+  export SLUICE_KAFKA_BOOTSTRAP SLUICE_KAFKA_VERSION SLUICE_KAFKA_CLASSPATH
+  echo "Kafka $SLUICE_KAFKA_VERSION at $SLUICE_KAFKA_BOOTSTRAP (logs in $KAFKA_PEER_DIR)"
+else
+  echo "KAFKA PEER FAILED TO START (tests that need it start their own)"
+  total_fail=$((total_fail + 1))
+fi
+
 echo "== optimised build =="
 run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_BENCH=ON
 for layout in 1+1 1+2 4+4; do
@@ -52,6 +78,7 @@ echo "== sanitizer build (ASan + UBSan) =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 SLUICE_TEST_SANITIZED=1 \
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON -DSLUICE_BENCH=OFF
+stop_kafka_peer
 
 echo "== fuzz targets (clang libFuzzer, ASan + UBSan; ${SLUICE_FUZZ_SECONDS:-15}s each over the seeds) =="
 CC=clang CXX=clang++ run_suite build-fuzz -DSLUICE_FUZZ=ON -DSLUICE_BENCH=OFF \
