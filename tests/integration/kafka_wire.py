@@ -35,6 +35,18 @@ def varint(n):
     return uvarint(((n << 1) ^ (n >> 63)) & 0xFFFFFFFFFFFFFFFF)
 
 
+def read_uvarint(buf, pos):
+    """The unsigned varint at buf[pos]: (value, position after it)."""
+    value = shift = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return value, pos
+        shift += 7
+
+
 def string(s):
     if s is None:
         return struct.pack(">h", -1)

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from kafka_wire import Conn
+from kafka_wire import Conn, read_uvarint as uvarint
 
 SOURCE_DIR = os.environ.get("SLUICE_SOURCE_DIR",
                             os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -67,17 +67,6 @@ def kraft_bootstrap(tmp_path_factory):
         yield started(peer_dir)
     finally:
         stop(peer_dir)
-
-
-def uvarint(buf, pos):
-    value = shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return value, pos
-        shift += 7
 
 
 def compact_string(buf, pos):

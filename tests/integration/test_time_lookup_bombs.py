@@ -11,7 +11,7 @@ import struct
 import threading
 import time
 
-from kafka_wire import Conn, crc32c, list_offsets_v7, produce_v3, uvarint, varint
+from kafka_wire import Conn, crc32c, list_offsets_v7, produce_v3, read_uvarint, uvarint, varint
 
 BATCHES = 4
 LOOKUPS = 40
@@ -38,17 +38,6 @@ def gzip_bomb_batch(base_ts, zeros=ZEROS):
     after_crc += payload
     after_len = struct.pack(">ibI", 0, 2, crc32c(after_crc)) + after_crc
     return struct.pack(">qi", 0, len(after_len)) + after_len
-
-
-def read_uvarint(buf, pos):
-    value, shift = 0, 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return value, pos
-        shift += 7
 
 
 def list_offsets_many(conn, topic, timestamps):
