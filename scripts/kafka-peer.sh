@@ -23,6 +23,7 @@ KAFKA_ZOOKEEPER_DEFAULT_VERSION=3.9.1
 # Maven Central for the newest one.
 DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.6.1
 READY_TIMEOUT_S=60
+FETCH_LOCK_TIMEOUT_S=600
 STOP_TIMEOUT_S=30
 ZOOKEEPER_HEAP=-Xmx256m
 ZOOKEEPER_JAR=/usr/share/java/zookeeper.jar
@@ -79,6 +80,14 @@ fetch_version() {
   local libs="$dir/libs"
   [[ -f "$libs/.complete" ]] && return 0
   mkdir -p "$dir" "$M2"
+  # Two fetches of one version (tests starting peers at once) take turns.
+  local lock
+  exec {lock}>"$dir/.lock"
+  flock -w "$FETCH_LOCK_TIMEOUT_S" "$lock" || die "another fetch of Kafka $version holds $dir/.lock"
+  if [[ -f "$libs/.complete" ]]; then
+    exec {lock}>&-
+    return 0
+  fi
   write_pom "$version" "$dir/pom.xml"
   rm -rf "$libs.partial"
   local mvn=(mvn -B -q -f "$dir/pom.xml" -Dmaven.repo.local="$M2"
@@ -92,6 +101,7 @@ fetch_version() {
   touch "$libs.partial/.complete"
   rm -rf "$libs"
   mv "$libs.partial" "$libs"
+  exec {lock}>&-
 }
 
 classpath_of() {
@@ -372,7 +382,9 @@ main() {
   fi
   [[ $mode == zookeeper && $(major_of "$version") -ge 4 ]] && die "Kafka $version has no ZooKeeper mode"
   if [[ -n $dir ]]; then
-    mkdir -p "$dir"
+    [[ $cmd == start ]] && mkdir -p "$dir"
+    [[ $cmd == stop && ! -d $dir ]] && return 0
+    [[ -d $dir ]] || die "no directory $dir"
     dir=$(cd "$dir" && pwd)
   fi
   case $cmd in
