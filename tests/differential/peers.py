@@ -167,13 +167,15 @@ class Client:
 
     def wait_leaders(self, name, partitions):
         """Kafka's CreateTopics answers before the partitions have a leader on
-        the broker: wait (bounded) until Metadata shows them all led."""
+        the broker: wait (bounded) until Metadata shows them all led
+        (partitions=None: however many there are)."""
         deadline = time.time() + METADATA_WAIT_S
         while time.time() < deadline:
             r = self.call("Metadata", 9, {"topics": [{"name": name}],
                                           "allow_auto_topic_creation": False}, record=False)
             t = r["topics"][0]
-            if t["error_code"] == 0 and len(t["partitions"]) == partitions and \
+            count_ok = len(t["partitions"]) == partitions if partitions else t["partitions"]
+            if t["error_code"] == 0 and count_ok and \
                     all(p["error_code"] == 0 and p["leader_id"] >= 0 for p in t["partitions"]):
                 return
             time.sleep(0.05)
