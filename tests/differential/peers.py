@@ -25,17 +25,18 @@ CALL_TIMEOUT_S = 30
 METADATA_WAIT_S = 30
 
 
-def _load_integration_harness():
-    """tests/integration/conftest.py, imported under its own name so that it
-    does not shadow this folder's conftest."""
-    path = os.path.join(REPO, "tests", "integration", "conftest.py")
-    spec = importlib.util.spec_from_file_location("sluice_integration_harness", path)
+def integration_module(name):
+    """tests/integration/<name>.py, imported under its own name
+    (sluice_integration_<name>), so that its conftest does not shadow this
+    folder's."""
+    path = os.path.join(REPO, "tests", "integration", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"sluice_integration_{name}", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
-integration = _load_integration_harness()
+integration = integration_module("conftest")
 
 
 class KafkaPeer:
@@ -109,18 +110,28 @@ class Client:
     def send_frame(self, frame):
         self.sock.sendall(frame)
 
-    def call(self, api, version, body=None, label=None, record=True, client_id="differential"):
+    def call(self, api, version, body=None, label=None, record=True, client_id="differential",
+             answer_within_s=None):
         """Sends one request and returns the decoded response; a connection the
-        broker closes instead of answering returns {"closed": True} (and
-        reconnects). Recorded in the transcript unless record=False."""
+        broker closes instead of answering returns {"closed": True}, and with
+        answer_within_s, one silent that long {"no answer": True} (both
+        reconnect). Recorded in the transcript unless record=False."""
         a = codec.api(api)
         self.corr += 1
         try:
             self.send_frame(codec.encode_request(a.key, version, self.corr, body, client_id))
+            if answer_within_s:
+                self.sock.settimeout(answer_within_s)
             frame = self.recv_frame()
+            self.sock.settimeout(CALL_TIMEOUT_S)
         except (Closed, BrokenPipeError):
             self.reconnect()
             resp = {"closed": True}
+        except socket.timeout:
+            if not answer_within_s:
+                raise
+            self.reconnect()
+            resp = {"no answer": True}
         else:
             corr, resp = self._decode(a, version, frame)
             assert corr == self.corr, f"{self.side}: correlation id {corr}, expected {self.corr}"
@@ -176,10 +187,19 @@ class Client:
             t = r["topics"][0]
             count_ok = len(t["partitions"]) == partitions if partitions else t["partitions"]
             if t["error_code"] == 0 and count_ok and \
-                    all(p["error_code"] == 0 and p["leader_id"] >= 0 for p in t["partitions"]):
+                    all(p["error_code"] == 0 and p["leader_id"] >= 0 for p in t["partitions"]) \
+                    and self._partitions_serve(name, len(t["partitions"])):
                 return
             time.sleep(0.05)
         raise AssertionError(f"{self.side}: {name} has no leaders after {METADATA_WAIT_S}s")
+
+    def _partitions_serve(self, name, count):
+        """Kafka's Metadata shows a leader before the leader's replica serves
+        (Produce still answers NOT_LEADER_OR_FOLLOWER): ask ListOffsets."""
+        r = self.call("ListOffsets", 7, {"replica_id": -1, "topics": [
+            {"name": name, "partitions": [{"partition_index": i, "timestamp": -1}
+                                          for i in range(count)]}]}, record=False)
+        return all(p["error_code"] == 0 for p in r["topics"][0]["partitions"])
 
     def produce(self, topic, batches, partition=0, version=9, acks=-1):
         """Appends record batches (bytes each); returns the base offsets."""
