@@ -42,6 +42,10 @@ RULES = [
     ("DescribeGroups", "groups[].members", SORT, "client_id",
      "members are listed in no defined order"),
     ("CreateTopics", "topics[].configs", SORT, "name", "configs come in no defined order"),
+    ("DescribeGroups", "groups", SORT, "group_id",
+     "Kafka answers groups by coordinator partition, not in request order"),
+    ("DeleteGroups", "results", SORT, "group_id",
+     "Kafka answers groups by coordinator partition, not in request order"),
     ("JoinGroup", "members", SORT, "member_id", "members are listed in no defined order"),
 ]
 
@@ -52,6 +56,10 @@ ERROR_MESSAGES = {
     # sluice names the rule that was broken in its own words
     ("CreateTopics", 17): [r"Topic name is invalid: .*"],
     ("CreateTopics", 37): [r"Number of partitions was set to an invalid non-positive value\."],
+    # Kafka's generic text for the code; sluice names what was wrong
+    ("FindCoordinator", 42): [r"This most likely occurs because of a request being malformed "
+                              r"by the client library or the message was sent to an "
+                              r"incompatible broker\. See the broker logs for more details\."],
     # Kafka appends the validator's words ("Not a number of type LONG", ...)
     ("CreateTopics", 40): [r"Invalid value .* for configuration .*: .*",
                            r"Null value not supported for topic configs: .*"],

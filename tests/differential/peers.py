@@ -4,6 +4,7 @@ sluice started the way the integration tests start it. A scenario is a
 function of one Client; it runs once against each broker, every call it makes
 lands in that client's transcript, and the two transcripts are compared by
 differ.py. Every wait is bounded."""
+import concurrent.futures
 import importlib.util
 import os
 import secrets
@@ -246,16 +247,18 @@ class Peers:
                         f"(both serve {self.versions(api)})")
 
     def run(self, fn):
-        """Plays fn(client) against Kafka, then sluice -> {side: transcript}."""
-        out = {}
-        for side, bootstrap in self.bootstraps.items():
-            c = Client(side, bootstrap)
+        """Plays fn(client) against Kafka and sluice at once (waits such as a
+        group's initial rebalance delay then overlap) -> {side: transcript}."""
+        def play(side):
+            c = Client(side, self.bootstraps[side])
             try:
                 fn(c)
             finally:
                 c.close()
-            out[side] = c.transcript
-        return out
+            return c.transcript
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(self.bootstraps)) as pool:
+            futures = {side: pool.submit(play, side) for side in self.bootstraps}
+            return {side: f.result() for side, f in futures.items()}
 
 
 def schema_versions(api):
