@@ -9,8 +9,9 @@ import time
 
 import pytest
 
+import kafka_codec as codec
 from differ import check
-from peers import schema_versions
+from peers import Client, schema_versions
 
 COORDINATOR_WAIT_S = 60
 SESSION_TIMEOUT_MS = 45000
@@ -310,4 +311,45 @@ def test_offset_delete(peers, member):
         c.call("OffsetFetch", 8, offset_fetch_body(group, topic), label="deleted")
         c.call("OffsetDelete", v, dict(body, group_id=group + "-none"), label="unknown group")
         c.call("OffsetDelete", v, dict(body, group_id=stable), label="subscribed")
+    check(peers.run(scenario))
+
+
+def test_rebalance_in_progress(peers):
+    """A second member joins a stable group: the first one's Heartbeat,
+    OffsetCommit and SyncGroup meet REBALANCE_IN_PROGRESS until it joins
+    again; then both get the new generation."""
+    group, topic = peers.name("gr-rebalance"), peers.name("gr-rebalance-t")
+    v = max(peers.versions("JoinGroup"))
+    hb_v, sync_v = max(peers.versions("Heartbeat")), max(peers.versions("SyncGroup"))
+    commit_v = max(peers.versions("OffsetCommit"))
+
+    def scenario(c):
+        c.create_topic(topic)
+        wait_coordinator(c, group)
+        a = join(c, v, group, topic, label="first joins")
+        gen, mid = a["generation_id"], a["member_id"]
+        c.call("SyncGroup", sync_v, sync_body(group, gen, mid, [
+            {"member_id": mid, "assignment": assignment(topic)}]), label="first syncs")
+        other = Client(c.side, c.bootstrap)
+        try:
+            b = other.call("JoinGroup", v, join_body(group, "", topic), record=False)
+            c.note("second gets its id", b, "JoinGroup")
+            other.corr += 1
+            other.send_frame(codec.encode_request(11, v, other.corr,
+                                                  join_body(group, b["member_id"], topic)))
+            deadline = time.time() + COORDINATOR_WAIT_S
+            while time.time() < deadline:
+                h = c.call("Heartbeat", hb_v, heartbeat_body(group, gen, mid), record=False)
+                if h["error_code"] != 0:
+                    break
+                time.sleep(0.05)
+            c.note("first's heartbeat", h, "Heartbeat")
+            c.call("OffsetCommit", commit_v, commit_body(group, gen, mid, topic, 1),
+                   label="first commits")
+            c.call("SyncGroup", sync_v, sync_body(group, gen, mid, []), label="first syncs old")
+            c.call("JoinGroup", v, join_body(group, mid, topic), label="first rejoins")
+            frame = other.recv_frame()
+            c.note("second joined", codec.decode_response(11, v, frame)[1], "JoinGroup")
+        finally:
+            other.close()
     check(peers.run(scenario))
