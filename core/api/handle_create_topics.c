@@ -88,6 +88,24 @@ static void create_topics_describe(struct request *req, const struct topic_confi
 	}
 }
 
+/* How often the request names a topic: a name given more than once gets one
+ * result, INVALID_REQUEST, and creates nothing (as Kafka answers). */
+static int32_t create_topics_name_count(const struct create_topics_request *q, struct kstr name)
+{
+	int32_t n = 0;
+	for (int32_t k = 0; k < q->topics_count; k++)
+		n += kstr_eq(q->topics[k].name, name);
+	return n;
+}
+
+static bool create_topics_named_before(const struct create_topics_request *q, int32_t index)
+{
+	for (int32_t k = 0; k < index; k++)
+		if (kstr_eq(q->topics[k].name, q->topics[index].name))
+			return true;
+	return false;
+}
+
 static void create_topics_one(struct request *req, const struct create_topics_request *q,
 			      int32_t index, struct create_topics_response_creatable_topic_result *out)
 {
@@ -96,12 +114,11 @@ static void create_topics_one(struct request *req, const struct create_topics_re
 	char msg[CREATE_TOPICS_MESSAGE_BYTES] = "";
 	create_topics_response_creatable_topic_result_init(out);
 	out->name = ct->name;
-	for (int32_t k = 0; k < index; k++) {
-		if (kstr_eq(q->topics[k].name, ct->name)) {
-			out->error_code = KERR_INVALID_REQUEST;
-			out->error_message = create_topics_copy(req, "Duplicate topic name in the request");
-			return;
-		}
+	out->error_message = (struct kstr){ NULL, -1 };
+	if (create_topics_name_count(q, ct->name) > 1) {
+		out->error_code = KERR_INVALID_REQUEST;
+		out->error_message = create_topics_copy(req, "Duplicate topic name.");
+		return;
 	}
 	if (topic_name_is_internal(ct->name.ptr, ct->name.len > 0 ? (size_t)ct->name.len : 0)) {
 		snprintf(msg, sizeof(msg), "Creation of internal topic %.*s is prohibited.",
@@ -176,9 +193,9 @@ void handle_create_topics(struct request *req)
 		request_reject_malformed(req);
 		return;
 	}
-	r.topics_count = q.topics_count;
 	for (int32_t i = 0; i < q.topics_count; i++)
-		create_topics_one(req, &q, i, &r.topics[i]);
+		if (!create_topics_named_before(&q, i))
+			create_topics_one(req, &q, i, &r.topics[r.topics_count++]);
 	size_t size = create_topics_response_size(&r, version);
 	create_topics_response_encode(request_response_begin(req, size, 0, 0), version, &r);
 	request_finish(req);

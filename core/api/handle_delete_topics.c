@@ -76,7 +76,11 @@ static void delete_topics_one(struct delete_topics_ctx *ctx, struct kstr name, s
 	else if (!kuuid_is_zero(id))
 		t = topics_find_id(topics_registry(rt), id);
 	if (!t) {
-		out->error_code = name.len >= 0 ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_UNKNOWN_TOPIC_ID;
+		/* From v5 the result carries a message: Kafka's text for the code. */
+		bool by_name = name.len >= 0;
+		out->error_code = by_name ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_UNKNOWN_TOPIC_ID;
+		out->error_message = kstr_from_cstr(by_name ? "This server does not host this topic-partition."
+							    : "This server does not host this topic ID.");
 		return;
 	}
 	if (name.len >= 0 && !kuuid_is_zero(id) && memcmp(id.b, t->id.b, 16) != 0) {

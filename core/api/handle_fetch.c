@@ -92,6 +92,16 @@ static void fetch_round_start(struct fetch_ctx *ctx, enum fetch_round round);
 
 /* ---- on the owning shard ---- */
 
+/* A partition answered with an error carries no offsets: Kafka sends -1 for
+ * the high watermark, the last stable offset and the log start. */
+static void fetch_partition_error(struct fetch_response_partition_data *out, int16_t err)
+{
+	out->error_code = err;
+	out->high_watermark = -1;
+	out->last_stable_offset = -1;
+	out->log_start_offset = -1;
+}
+
 /* Plans one partition: fills its state and, when there is data, a range
  * on a duplicated descriptor that the response owns. */
 static void fetch_plan_partition(struct fetch_slot *slot)
@@ -99,7 +109,7 @@ static void fetch_plan_partition(struct fetch_slot *slot)
 	struct fetch_response_partition_data *out = slot->out;
 	struct partition_log *log = slot->partition->log;
 	if (!log) {
-		out->error_code = KERR_KAFKA_STORAGE_ERROR;
+		fetch_partition_error(out, KERR_KAFKA_STORAGE_ERROR);
 		return;
 	}
 	out->high_watermark = partition_log_high_watermark(log);
@@ -109,7 +119,7 @@ static void fetch_plan_partition(struct fetch_slot *slot)
 	int16_t err = partition_log_read(log, slot->in->fetch_offset, (uint32_t)slot->limit, true,
 					 &rd);
 	if (err != KERR_NONE) {
-		out->error_code = err;
+		fetch_partition_error(out, err);
 		return;
 	}
 	if (rd.len == 0)
@@ -322,8 +332,14 @@ static void fetch_route(struct fetch_ctx *ctx, enum fetch_round round)
 				slot->out->partition_index = index;
 				slot->out->records.fd = -1;
 				slot->out->records.len = 0;
+				/* Aborted transactions are listed only to read_committed
+				 * fetchers; others get null, as from Kafka, except for a
+				 * partition it does not know, which gets an empty list. */
+				if (ctx->q.isolation_level == 0 && p)
+					slot->out->aborted_transactions_count = -1;
 				if (!p)
-					slot->out->error_code = t ? KERR_UNKNOWN_TOPIC_OR_PARTITION : topic_err;
+					fetch_partition_error(slot->out, t ? KERR_UNKNOWN_TOPIC_OR_PARTITION
+									   : topic_err);
 			}
 			if (!p)
 				continue;

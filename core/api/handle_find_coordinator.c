@@ -44,6 +44,13 @@ static void coordinator_find(struct runtime *rt, struct kstr key, int8_t key_typ
 	out->port = rt->cfg.advertised_port;
 }
 
+/* Kafka's message on success: the error's name "NONE" in the single-key
+ * versions (v0-v3), an empty string per key from v4. */
+static struct kstr coordinator_success_message(int16_t version)
+{
+	return kstr_from_cstr(version < 4 ? "NONE" : "");
+}
+
 void handle_find_coordinator(struct request *req)
 {
 	struct runtime *rt = request_runtime(req);
@@ -59,7 +66,7 @@ void handle_find_coordinator(struct request *req)
 		struct coordinator_answer a;
 		coordinator_find(rt, q.key, q.key_type, &a);
 		r.error_code = a.error;
-		r.error_message = a.message;
+		r.error_message = a.error == KERR_NONE ? coordinator_success_message(version) : a.message;
 		r.node_id = a.node_id;
 		r.host = a.host;
 		r.port = a.port;
@@ -79,7 +86,8 @@ void handle_find_coordinator(struct request *req)
 			coordinator_find(rt, q.coordinator_keys[i], q.key_type, &a);
 			c->key = q.coordinator_keys[i];
 			c->error_code = a.error;
-			c->error_message = a.message;
+			c->error_message = a.error == KERR_NONE ? coordinator_success_message(version)
+								 : a.message;
 			c->node_id = a.node_id;
 			c->host = a.host;
 			c->port = a.port;

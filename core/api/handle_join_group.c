@@ -18,6 +18,7 @@ enum { CLIENT_HOST_BYTES = CONN_PEER_NAME_BYTES + 2 };
 struct join_ctx {
 	struct group_join_waiter waiter;
 	struct request *req;
+	struct kstr requested_member_id; /* a view into the request's body */
 	char client_host[CLIENT_HOST_BYTES];
 };
 
@@ -49,6 +50,10 @@ static void join_respond(struct group_join_waiter *w, const struct group_join_re
 	r.protocol_name = join_opt_str(res->protocol_name, version >= 7);
 	r.leader = kstr_from_cstr(res->leader);
 	r.member_id = kstr_from_cstr(res->member_id);
+	/* An error for a member the coordinator does not know echoes the id the
+	 * request gave, as Kafka does. */
+	if (res->error != KERR_NONE && !res->member_id[0])
+		r.member_id = ctx->requested_member_id;
 	r.skip_assignment = res->skip_assignment;
 	if (res->member_count) {
 		r.members = request_alloc(req, res->member_count, sizeof(*r.members));
@@ -81,6 +86,7 @@ void handle_join_group(struct request *req)
 		return;
 	}
 	ctx->req = req;
+	ctx->requested_member_id = q.member_id;
 	ctx->waiter.done = join_respond;
 	join_client_host(req->conn, ctx->client_host, sizeof(ctx->client_host));
 	int32_t partition;

@@ -229,8 +229,10 @@ static void list_offsets_partition(struct shard *s, struct list_offsets_shard *l
 		/* Nothing is tiered: there is no such offset. */
 		break;
 	default:
+		/* Kafka takes a special timestamp it does not know for one of a newer
+		 * version than it serves. */
 		if (in->timestamp < 0) {
-			out->error_code = KERR_INVALID_REQUEST;
+			out->error_code = KERR_UNSUPPORTED_VERSION;
 			break;
 		}
 		list_offsets_by_time(s, ls, slot);
@@ -298,10 +300,21 @@ static void list_offsets_shard_run(struct shard_call *call)
 	list_offsets_continue(call->target, ls);
 }
 
+/* No offset found (an error, a time past every record, nothing tiered) has no
+ * leader epoch either: Kafka answers -1 for both. */
+static void list_offsets_unfound_epochs(struct list_offsets_response *r)
+{
+	for (int32_t i = 0; i < r->topics_count; i++)
+		for (int32_t j = 0; j < r->topics[i].partitions_count; j++)
+			if (r->topics[i].partitions[j].offset == -1)
+				r->topics[i].partitions[j].leader_epoch = -1;
+}
+
 static void list_offsets_respond(struct list_offsets_ctx *ctx)
 {
 	struct request *req = ctx->req;
 	int16_t version = req->header.api_version;
+	list_offsets_unfound_epochs(&ctx->resp);
 	size_t size = list_offsets_response_size(&ctx->resp, version);
 	list_offsets_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->resp);
 	request_finish(req);

@@ -85,6 +85,45 @@ static void metadata_requested_topic(struct metadata_fill *f, const struct metad
 		metadata_topic_fill(f, out, t);
 }
 
+/* Requests name topics by id (a null name) only from v12 on; before that a
+ * null name is the peer's mistake, and Kafka fails the whole request: every
+ * listed topic INVALID_REQUEST, with no brokers, cluster id or controller. */
+enum { METADATA_ID_LOOKUP_FROM_VERSION = 12 };
+
+static bool metadata_nameless_before_ids(const struct metadata_request *q, int16_t version)
+{
+	if (version >= METADATA_ID_LOOKUP_FROM_VERSION)
+		return false;
+	for (int32_t i = 0; i < q->topics_count; i++)
+		if (q->topics[i].name.len < 0)
+			return true;
+	return false;
+}
+
+static void metadata_reject_nameless(struct request *req, const struct metadata_request *q)
+{
+	struct metadata_response r;
+	metadata_response_init(&r);
+	r.topics = request_alloc(req, (size_t)q->topics_count, sizeof(*r.topics));
+	if (!r.topics) {
+		req->body.err = RC_ALLOC;
+		request_reject_malformed(req);
+		return;
+	}
+	r.topics_count = q->topics_count;
+	for (int32_t i = 0; i < q->topics_count; i++) {
+		struct metadata_response_metadata_response_topic *out = &r.topics[i];
+		metadata_response_metadata_response_topic_init(out);
+		out->error_code = KERR_INVALID_REQUEST;
+		out->name = q->topics[i].name.len < 0 ? kstr_from_cstr("") : q->topics[i].name;
+		out->topic_id = q->topics[i].topic_id;
+	}
+	int16_t version = req->header.api_version;
+	size_t size = metadata_response_size(&r, version);
+	metadata_response_encode(request_response_begin(req, size, 0, 0), version, &r);
+	request_finish(req);
+}
+
 void handle_metadata(struct request *req)
 {
 	struct runtime *rt = request_runtime(req);
@@ -92,6 +131,10 @@ void handle_metadata(struct request *req)
 	struct metadata_request q;
 	if (metadata_request_decode(&req->body, version, &req->arena, &q) != 0) {
 		request_reject_malformed(req);
+		return;
+	}
+	if (metadata_nameless_before_ids(&q, version)) {
+		metadata_reject_nameless(req, &q);
 		return;
 	}
 	for (int32_t i = 0; !request_on_control(req) && i < q.topics_count; i++) {

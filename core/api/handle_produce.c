@@ -461,7 +461,10 @@ static void produce_route(struct produce_ctx *ctx, struct topic *t,
 		return;
 	}
 	if (in->records.len <= 0) {
-		produce_partition_error(out, KERR_CORRUPT_MESSAGE, "no record batch");
+		/* Kafka takes an empty record set for an invalid one (it never
+		 * answers a null one: sluice calls that corrupt). */
+		produce_partition_error(out, in->records.len == 0 ? KERR_INVALID_RECORD : KERR_CORRUPT_MESSAGE,
+					"no record batch");
 		return;
 	}
 	if (ctx->acks_all && t->cfg.min_insync_replicas > 1) {
