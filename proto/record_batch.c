@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,15 +96,22 @@ void record_batch_validate(const uint8_t *buf, size_t len, const struct batch_li
 	}
 	struct record_batch_header *h = &out->header;
 	record_batch_header_read(buf, h);
-	if (h->magic != RECORD_BATCH_MAGIC_V2) {
+	if (h->magic < RECORD_BATCH_MAGIC_V2) {
 		/* Kafka 4.0 no longer accepts message format v0/v1. */
 		verdict_fail(out, KERR_INVALID_RECORD,
 			     "magic v0/v1 message sets are not supported");
 		return;
 	}
+	if (h->magic > RECORD_BATCH_MAGIC_V2) {
+		/* A magic no format has: Kafka calls the bytes corrupt, and says so. */
+		verdict_fail(out, KERR_CORRUPT_MESSAGE, "unknown record batch magic");
+		snprintf(out->message, sizeof(out->message), "Invalid magic found in record: %d",
+			 h->magic);
+		return;
+	}
 	uint64_t total = record_batch_total_bytes(h);
 	if (h->batch_length < RECORD_BATCH_HEADER_BYTES - RECORD_BATCH_LOG_OVERHEAD || total > len) {
-		verdict_fail(out, KERR_CORRUPT_MESSAGE, "batchLength does not match the bytes sent");
+		verdict_fail(out, KERR_INVALID_RECORD, "batchLength does not match the bytes sent");
 		return;
 	}
 	if (total < len) {

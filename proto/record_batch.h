@@ -60,9 +60,14 @@ struct batch_limits {
 	size_t max_inflated_bytes; /* sluice.batch.inflated.max.bytes: a compressed batch's records */
 };
 
+enum { RECORD_BATCH_MESSAGE_BYTES = 48 };
+
 struct batch_verdict {
 	int16_t error_code;   /* 0, or CORRUPT_MESSAGE / MESSAGE_TOO_LARGE / INVALID_RECORD / UNSUPPORTED_COMPRESSION_TYPE */
-	const char *reason;   /* static text for the log line and error message */
+	const char *reason;   /* static text for the log line */
+	/* What Kafka tells the client in error_message for this error; empty
+	 * where Kafka sends none (most batch errors). */
+	char message[RECORD_BATCH_MESSAGE_BYTES];
 	struct record_batch_header header;
 };
 

@@ -172,6 +172,8 @@ static void create_topics_one(struct request *req, const struct create_topics_re
 	struct topic *t = q->validate_only ? NULL : topics_find(topics_registry(rt), ct->name);
 	if (t)
 		out->topic_id = t->id;
+	else
+		topics_random_id(&out->topic_id); /* v7+: Kafka names even a validation */
 	out->num_partitions = a.partitions == -1 ? rt->cfg.num_partitions : a.partitions;
 	out->replication_factor = 1;
 	create_topics_describe(req, &described, &a, out);

@@ -171,13 +171,6 @@ static void produce_on_append(struct log_append *a, int16_t error_code)
 	produce_shard_release(part->owner);
 }
 
-static void produce_partition_error(struct produce_response_partition_produce_response *out,
-				    int16_t code, const char *reason)
-{
-	out->error_code = code;
-	if (reason)
-		out->error_message = kstr_from_cstr(reason);
-}
 
 static struct batch_limits produce_limits(const struct shard *s, const struct topic *t)
 {
@@ -226,12 +219,21 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 	struct partition_log *log = part->partition->log;
 	part->state = PART_ANSWERED;
 	if (!log) {
-		produce_partition_error(out, KERR_KAFKA_STORAGE_ERROR, "the partition is offline");
+		out->error_code = KERR_KAFKA_STORAGE_ERROR;
 		return;
 	}
 	if (v->error_code != KERR_NONE) {
+		/* Kafka names no reason in the response (error_message stays
+		 * null); the log does. */
 		slog_debug("produce", "%s-%d: %s", t->name, in->index, v->reason);
-		produce_partition_error(out, v->error_code, v->reason);
+		out->error_code = v->error_code;
+		if (v->message[0]) {
+			/* The part outlives the response's encoding; the verdict on
+			 * the loop's stack does not. */
+			if (v != &part->verdict)
+				memcpy(part->verdict.message, v->message, sizeof(v->message));
+			out->error_message = kstr_from_cstr(part->verdict.message);
+		}
 		return;
 	}
 	part->log = log;
@@ -463,8 +465,7 @@ static void produce_route(struct produce_ctx *ctx, struct topic *t,
 	if (in->records.len <= 0) {
 		/* Kafka takes an empty record set for an invalid one (it never
 		 * answers a null one: sluice calls that corrupt). */
-		produce_partition_error(out, in->records.len == 0 ? KERR_INVALID_RECORD : KERR_CORRUPT_MESSAGE,
-					"no record batch");
+		out->error_code = in->records.len == 0 ? KERR_INVALID_RECORD : KERR_CORRUPT_MESSAGE;
 		return;
 	}
 	if (ctx->acks_all && t->cfg.min_insync_replicas > 1) {
@@ -499,8 +500,10 @@ static void produce_topic(struct produce_ctx *ctx, struct produce_request_topic_
 	out->partition_responses_count = in->partition_data_count;
 	int16_t topic_error = acks_error;
 	struct topic *t = NULL;
-	if (topic_error == KERR_NONE)
-		t = topics_get_or_create(request_runtime(req), in->name, true, &topic_error);
+	/* Kafka creates topics for Metadata only: a Produce to a topic it does
+	 * not know (any name, valid or not) is answered, never auto-created. */
+	if (topic_error == KERR_NONE && !(t = topics_lookup(request_runtime(req), in->name)))
+		topic_error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 	if (t && t->internal) {
 		/* Only the broker writes its internal topics, as in Kafka. */
 		topic_error = KERR_INVALID_TOPIC_EXCEPTION;
@@ -519,20 +522,6 @@ static void produce_topic(struct produce_ctx *ctx, struct produce_request_topic_
 	}
 }
 
-/* Whether a topic of the request is missing and would be auto-created: only
- * the control shard may create it. */
-static bool produce_needs_control(struct request *req, const struct produce_request *q)
-{
-	struct runtime *rt = request_runtime(req);
-	if (request_on_control(req))
-		return false;
-	for (int32_t i = 0; i < q->topic_data_count; i++)
-		if (!topics_lookup(rt, q->topic_data[i].name) &&
-		    topics_auto_creatable(rt, q->topic_data[i].name, true))
-			return true;
-	return false;
-}
-
 void handle_produce(struct request *req)
 {
 	struct runtime *rt = request_runtime(req);
@@ -547,10 +536,6 @@ void handle_produce(struct request *req)
 									  : KERR_INVALID_REQUIRED_ACKS;
 	if (q.transactional_id.len >= 0 && acks_error == KERR_NONE)
 		acks_error = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-	if (acks_error == KERR_NONE && produce_needs_control(req, &q)) {
-		request_forward_to_control(req);
-		return;
-	}
 	ctx->req = req;
 	ctx->acks_none = q.acks == 0;
 	ctx->acks_all = q.acks == -1;

@@ -277,16 +277,22 @@ static int16_t topics_check_args(struct runtime *rt, const struct topic_create_a
 	}
 	int32_t rf = a->replication_factor == -1 ? rt->cfg.default_replication_factor
 						 : a->replication_factor;
+	if (rf < 1) {
+		snprintf(msg, msglen, "Replication factor must be larger than 0, or -1 to use the "
+			 "default value.");
+		return KERR_INVALID_REPLICATION_FACTOR;
+	}
 	if (rf != 1) {
 		snprintf(msg, msglen, "Unable to replicate the partition %d time(s): The target "
 			 "replication factor of %d cannot be reached because only 1 broker(s) "
-			 "are registered.", rf, rf);
+			 "are registered or some brokers have all their log directories "
+			 "cordoned.", rf, rf);
 		return KERR_INVALID_REPLICATION_FACTOR;
 	}
 	return KERR_NONE;
 }
 
-static void topics_random_id(struct kuuid *id)
+void topics_random_id(struct kuuid *id)
 {
 	do {
 		if (getrandom(id->b, sizeof(id->b), 0) != (ssize_t)sizeof(id->b)) {

@@ -53,6 +53,9 @@ struct topic_create_args {
 	bool validate_only;
 };
 
+/* A fresh random topic id (Kafka's Uuid.randomUuid: never the zero id). */
+void topics_random_id(struct kuuid *id);
+
 /* Creates a topic (or only validates). Returns a Kafka error code, with a
  * message for the response's error_message in `msg`. On success and not
  * validate_only, *out (when given) is the new topic, its logs open, then

@@ -71,6 +71,7 @@ class Conn:
         host, port = bootstrap.split(":")
         self.sock = socket.create_connection((host, int(port)), timeout=timeout)
         self.corr = 0
+        self.topics_seen = set()
 
     def close(self):
         self.sock.close()
@@ -121,7 +122,34 @@ def api_versions(conn, version=0):
     return err, ranges
 
 
+def metadata_v4(conn, topic, allow_auto_topic_creation=True):
+    """Metadata v4 for one topic: its error code. With auto-creation allowed
+    this is how a client has a topic made (Kafka creates topics for Metadata,
+    never for Produce)."""
+    body = struct.pack(">i", 1) + string(topic) + struct.pack(">?", allow_auto_topic_creation)
+    conn.request(3, 4, body)
+    r = conn.response()
+    pos = 4 + 4  # correlation id, throttle time
+    (nbrokers,) = struct.unpack(">i", r[pos:pos + 4])
+    pos += 4
+    for _ in range(nbrokers):
+        pos += 4
+        (hlen,) = struct.unpack(">h", r[pos:pos + 2])
+        pos += 2 + hlen + 4
+        (rlen,) = struct.unpack(">h", r[pos:pos + 2])
+        pos += 2 + max(rlen, 0)
+    (clen,) = struct.unpack(">h", r[pos:pos + 2])
+    pos += 2 + max(clen, 0) + 4 + 4  # cluster id, controller id, topic count
+    (err,) = struct.unpack(">h", r[pos:pos + 2])
+    return err
+
+
 def produce_v3(conn, topic, partition, records, acks=1):
+    """As a client does: Metadata for a topic first (creating it when
+    auto.create.topics.enable allows), then the Produce."""
+    if topic not in conn.topics_seen:
+        metadata_v4(conn, topic)
+        conn.topics_seen.add(topic)
     body = string(None) + struct.pack(">hii", acks, 10000, 1) + string(topic)
     body += struct.pack(">ii", 1, partition) + struct.pack(">i", len(records)) + records
     conn.request(0, 3, body)

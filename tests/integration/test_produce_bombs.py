@@ -15,7 +15,7 @@ import threading
 import time
 import zlib
 
-from kafka_wire import Conn, fetch_v4, record_batch, string
+from kafka_wire import Conn, fetch_v4, metadata_v4, record_batch, string
 from test_bad_batches import batch, compress, record
 
 MESSAGE_TOO_LARGE = 10
@@ -155,6 +155,7 @@ def test_others_answered_before_a_produce_of_bombs(make_broker):
     probe = Conn(b.bootstrap, timeout=WAIT_S)
     metadata_round_trip_s(probe)
     victim = Conn(b.bootstrap, timeout=WAIT_S)
+    assert metadata_v4(victim, "victim") == 0  # creates it, as a client's Metadata does
     send_produce(victim, "victim", [(0, record_batch([b"before"]))])
     assert read_produce(victim) == [(0, 0, 0)]
     payload = bomb()
