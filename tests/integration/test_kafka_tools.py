@@ -292,22 +292,32 @@ def test_dump_log_decodes_sluice_segments(make_broker, tools):
     assert out.count("passed sanity check") >= 2 * (len(logs) - 1), out
 
 
-def test_sluice_serves_partitions_kafka_wrote(tmp_path, make_broker, tools):
-    """Kafka 4.x writes a partition (several codecs, a segment roll) and stops;
-    its partition directory goes into a sluice whose own metadata records the
-    topic (sluice finds topics by that record, not by directory: see the
-    test below); sluice recovers it and serves every record, then appends."""
-    per_codec = 2500
-    peer_dir = str(tmp_path / "kafka")
+PER_CODEC = 2500
+
+
+@pytest.fixture(scope="module")
+def kafka_log_dir(tmp_path_factory, tools):
+    """Log dirs of a Kafka 4.x of our own, stopped: topic from-kafka (every
+    codec, segment rolls) and adopt-me (two records)."""
+    peer_dir = str(tmp_path_factory.mktemp("kafka"))
     with kafka_node(peer_dir, own=True) as bootstrap:
         tools.ok("topics", "--bootstrap-server", bootstrap, "--create", "--topic", "from-kafka",
                  "--partitions", "1", "--replication-factor", "1", "--config",
                  f"segment.bytes={SEGMENT_BYTES}")
-        produce_codecs(tools, bootstrap, "from-kafka", per_codec)
+        produce_codecs(tools, bootstrap, "from-kafka", PER_CODEC)
+        tools.ok("console-producer", "--bootstrap-server", bootstrap, "--topic", "adopt-me",
+                 *NO_IDEMPOTENCE, input_text="a\nb\n")
         stop_node(peer_dir)
-    kafka_part = os.path.join(peer_dir, "data", "from-kafka-0")
-    assert len(glob.glob(os.path.join(kafka_part, "*.log"))) >= 3, os.listdir(kafka_part)
+    return os.path.join(peer_dir, "data")
 
+
+def test_sluice_serves_partitions_kafka_wrote(kafka_log_dir, make_broker, tools):
+    """Kafka's partition directory goes into a sluice whose own metadata
+    records the topic (sluice finds topics by that record, not by directory:
+    see the test below); sluice recovers it, changing nothing, serves every
+    record and appends after them."""
+    kafka_part = os.path.join(kafka_log_dir, "from-kafka-0")
+    assert len(glob.glob(os.path.join(kafka_part, "*.log"))) >= 3, os.listdir(kafka_part)
     broker = make_broker()
     tools.ok("topics", "--bootstrap-server", broker.bootstrap, "--create", "--topic", "from-kafka",
              "--partitions", "1", "--replication-factor", "1", "--config",
@@ -325,11 +335,10 @@ def test_sluice_serves_partitions_kafka_wrote(tmp_path, make_broker, tools):
     log_start = len(broker.log_text())
     broker.start()
     recovery = [line for line in broker.log_text()[log_start:].splitlines() if "from-kafka-0" in line]
-    print("\n".join(recovery))
     assert not [line for line in recovery if re.search(r"truncat|removed|CRC|rebuilt|past the", line)], \
         "sluice changed or distrusted Kafka's files:\n" + "\n".join(recovery)
 
-    total = per_codec * len(CODECS)
+    total = PER_CODEC * len(CODECS)
     out = tools.ok("console-consumer", "--bootstrap-server", broker.bootstrap, "--topic", "from-kafka",
                    "--from-beginning", "--max-messages", str(total), "--timeout-ms", "30000",
                    "--property", "print.offset=true")
@@ -346,14 +355,9 @@ def test_sluice_serves_partitions_kafka_wrote(tmp_path, make_broker, tools):
 @pytest.mark.xfail(strict=True, reason="sluice finds topics by its metadata log "
                    "(__sluice_metadata.log, core/meta/metadata_store.c), not by directory: a "
                    "partition directory without a topic record there is not adopted")
-def test_sluice_adopts_partition_dirs_without_its_record(tmp_path, data_dir, make_broker, tools):
-    peer_dir = str(tmp_path / "kafka")
-    with kafka_node(peer_dir, own=True) as bootstrap:
-        tools.ok("console-producer", "--bootstrap-server", bootstrap, "--topic", "adopt-me",
-                 *NO_IDEMPOTENCE, input_text="a\nb\n")
-        stop_node(peer_dir)
+def test_sluice_adopts_partition_dirs_without_its_record(kafka_log_dir, data_dir, make_broker, tools):
     os.makedirs(data_dir)
-    shutil.copytree(os.path.join(peer_dir, "data", "adopt-me-0"), os.path.join(data_dir, "adopt-me-0"))
+    shutil.copytree(os.path.join(kafka_log_dir, "adopt-me-0"), os.path.join(data_dir, "adopt-me-0"))
     broker = make_broker({"auto.create.topics.enable": "false"})
     rc, out, err, _ = tools.run("console-consumer", "--bootstrap-server", broker.bootstrap,
                                 "--topic", "adopt-me", "--from-beginning", "--max-messages", "2",
