@@ -166,16 +166,16 @@ static void list_offsets_search_done(struct offload_job *job)
 		list_offsets_continue(s, handler_shard_of(s)->time_search_waiting);
 }
 
-/* On the owner: the batch the time index points at; answered here when its
- * records need no search, else searched by the helper. */
+/* On the owner: the first record at or after `timestamp`, in the batch the
+ * time index points at; answered here when its records need no search, else
+ * searched by the helper. */
 static void list_offsets_by_time(struct shard *s, struct list_offsets_shard *ls,
-				 struct list_offsets_slot *slot)
+				 struct list_offsets_slot *slot, int64_t timestamp)
 {
 	struct list_offsets_response_list_offsets_partition_response *out = slot->out;
 	bool found = false;
 	struct log_time_batch tb;
-	out->error_code = partition_log_time_locate(slot->partition->log, slot->in->timestamp,
-						    &found, &tb);
+	out->error_code = partition_log_time_locate(slot->partition->log, timestamp, &found, &tb);
 	if (out->error_code != KERR_NONE || !found)
 		return;
 	if (!tb.search_records) {
@@ -193,7 +193,7 @@ static void list_offsets_by_time(struct shard *s, struct list_offsets_shard *ls,
 		return;
 	}
 	*se = (struct list_offsets_search){ .ls = ls, .slot = slot, .fd = fd, .file_off = tb.file_off,
-					    .len = tb.len, .ts = slot->in->timestamp,
+					    .len = tb.len, .ts = timestamp,
 					    .header = tb.header };
 	se->job.run = list_offsets_search_run;
 	se->job.done = list_offsets_search_done;
@@ -223,7 +223,12 @@ static void list_offsets_partition(struct shard *s, struct list_offsets_shard *l
 		out->offset = partition_log_start_offset(log);
 		break;
 	case LIST_OFFSETS_MAX_TIMESTAMP:
+		/* Kafka (since KAFKA-16310) answers the first record that holds the
+		 * largest timestamp, not the last offset of its batch: the first
+		 * record at or after that timestamp. */
 		partition_log_max_timestamp(log, &out->offset, &out->timestamp);
+		if (out->timestamp >= 0)
+			list_offsets_by_time(s, ls, slot, out->timestamp);
 		break;
 	case LIST_OFFSETS_LATEST_TIERED:
 		/* Nothing is tiered: there is no such offset. */
@@ -235,7 +240,7 @@ static void list_offsets_partition(struct shard *s, struct list_offsets_shard *l
 			out->error_code = KERR_UNSUPPORTED_VERSION;
 			break;
 		}
-		list_offsets_by_time(s, ls, slot);
+		list_offsets_by_time(s, ls, slot, in->timestamp);
 		break;
 	}
 }
