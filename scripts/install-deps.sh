@@ -29,6 +29,7 @@ fi
 
 if [[ "${1:-}" == "--tests" ]]; then
   bash "$(dirname "$0")/kafka-peer.sh" fetch
+  bash "$(dirname "$0")/install-java-tests.sh"
   if [[ -f "$(dirname "$0")/install-clients.sh" ]]; then
     bash "$(dirname "$0")/install-clients.sh"
   fi

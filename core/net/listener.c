@@ -15,7 +15,11 @@
 #include "core/shard/shard.h"
 #include "core/slog.h"
 
-enum { NET_LISTEN_BACKLOG = 1024 };
+enum {
+	NET_LISTEN_BACKLOG = 1024,
+	NET_PROBE_TRIES = 100,
+	NET_PROBE_RETRY_US = 50000, /* 100 x 50 ms: five seconds at most */
+};
 
 /* Arms the multishot accept again (after it ended, or after a back-off). */
 static void net_accept_again(struct conn_listener *l)
@@ -54,6 +58,31 @@ static void net_on_listen_cancel(struct io_op *op, int32_t res, uint32_t flags)
 	(void)flags;
 }
 
+/* SO_REUSEPORT lets the network shards share one address, but it also lets
+ * another process of the same user join the group and take a share of the
+ * connections unseen. So before the first shard binds, a probe without
+ * SO_REUSEPORT must get the address: a listener already there (another
+ * broker) fails the start, as Kafka's "Address already in use" does. A broker
+ * killed a moment ago keeps its listener until the kernel has torn its ring
+ * down: the probe waits for that, boundedly. */
+static int net_address_free(const struct addrinfo *ai)
+{
+	int one = 1;
+	for (int i = 0;; i++) {
+		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		int rc = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+				 bind(fd, ai->ai_addr, ai->ai_addrlen) == 0
+			 ? 0
+			 : -errno;
+		close(fd);
+		if (rc != -EADDRINUSE || i + 1 >= NET_PROBE_TRIES)
+			return rc;
+		usleep(NET_PROBE_RETRY_US);
+	}
+}
+
 int net_open_listener(struct shard *s, char *err, size_t errlen)
 {
 	const struct broker_config *cfg = &s->rt->cfg;
@@ -67,6 +96,15 @@ int net_open_listener(struct shard *s, char *err, size_t errlen)
 	if (gai != 0) {
 		snprintf(err, errlen, "listeners: cannot resolve '%s': %s", cfg->listen_host,
 			 gai_strerror(gai));
+		return -1;
+	}
+	int probe = s->id == 0 ? net_address_free(res) : 0;
+	if (probe != 0) {
+		snprintf(err, errlen, "listeners: cannot listen on %s:%u: %s%s",
+			 cfg->listen_host[0] ? cfg->listen_host : "*", cfg->listen_port,
+			 strerror(-probe),
+			 probe == -EADDRINUSE ? " (another process listens there)" : "");
+		freeaddrinfo(res);
 		return -1;
 	}
 	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
