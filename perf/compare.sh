@@ -2,10 +2,13 @@
 # One run, side by side: this machine's limits (loopback TCP with iperf3,
 # buffered sequential writes with fio); sluice with both sluice-perf engines
 # (produce, hot fetch, cold fetch after dropping the segments from the page
-# cache, end-to-end latency at a fixed rate); the same loads against
-# librdkafka's mock broker; and the broker's CPU seconds per GB (user and
-# system, from /proc). Every figure is also printed as a ratio to its limit or
-# peer, beside the target it is checked against.
+# cache, end-to-end latency at a fixed rate); the same loads against Apache
+# Kafka (scripts/kafka-peer.sh: its default version, its default
+# configuration but num.partitions, its own start script's JVM settings with
+# a 1 GiB heap, data on the same disk) and against librdkafka's mock broker;
+# and each broker's CPU seconds per GB (user and system, from /proc). Every
+# figure is also printed as a ratio to its limit or peer, beside the target it
+# is checked against.
 #
 #   perf/compare.sh [--messages N] [--size BYTES] [--partitions N] [--e2e-rate MSG_PER_S]
 #
@@ -43,6 +46,7 @@ gcc -O2 -o build-rel/mock_broker "$MOCK_SRC" -lrdkafka -ldl
 WORK=$(mktemp -d /tmp/sluice-compare-XXXXXX)
 PIDS=()
 cleanup() {
+  bash scripts/kafka-peer.sh stop --dir "$WORK/kafka" >/dev/null 2>&1 || true
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$WORK"
@@ -71,6 +75,11 @@ build-rel/mock_broker -n 1 -P "$MOCK_PORT" -t "bench:$PARTITIONS" -t "raw:$PARTI
 for _ in $(seq 100); do grep -q "sluice ready" "$WORK/sluice.log" && [[ -s $WORK/mock.txt ]] && break; sleep 0.1; done
 S="127.0.0.1:$SLUICE_PORT"
 M="127.0.0.1:$MOCK_PORT"
+K=$(bash scripts/kafka-peer.sh start --dir "$WORK/kafka" --set "num.partitions=$PARTITIONS" |
+  sed -n 's/^KAFKA_BOOTSTRAP=//p')
+KAFKA=$(<"$WORK/kafka/kafka.pid")
+KAFKA_VERSION=$(<"$WORK/kafka/version")
+echo "Apache Kafka $KAFKA_VERSION at $K (JVM heap 1 GiB, Kafka's defaults but num.partitions=$PARTITIONS)"
 
 # The first line of sluice-perf's summary, or "failed: <why>".
 perf_run() {
@@ -85,9 +94,13 @@ echo "== rdkafka engine: produce ($MESSAGES x $SIZE B, acks=1, $PARTITIONS parti
 u0=$(user_ticks $SLUICE); s0=$(sys_ticks $SLUICE)
 S_PRODUCE=$(perf_run produce --brokers "$S" --topic bench --size "$SIZE" --count "$MESSAGES" --acks 1)
 u1=$(user_ticks $SLUICE); s1=$(sys_ticks $SLUICE)
+ku0=$(user_ticks $KAFKA); ks0=$(sys_ticks $KAFKA)
+K_PRODUCE=$(perf_run produce --brokers "$K" --topic bench --size "$SIZE" --count "$MESSAGES" --acks 1)
+ku1=$(user_ticks $KAFKA); ks1=$(sys_ticks $KAFKA)
 M_PRODUCE=$(perf_run produce --brokers "$M" --topic bench --size "$SIZE" --count "$MESSAGES" --acks 1)
-echo "sluice: $S_PRODUCE"; echo "mock:   $M_PRODUCE"
+echo "sluice: $S_PRODUCE"; echo "kafka:  $K_PRODUCE"; echo "mock:   $M_PRODUCE"
 PRODUCE_CPU=$(per_gb $((u1 - u0 + s1 - s0)) "$(bytes_of "$S_PRODUCE")")
+K_PRODUCE_CPU=$(per_gb $((ku1 - ku0 + ks1 - ks0)) "$(bytes_of "$K_PRODUCE")")
 
 echo "== raw engine: produce (1 MiB requests, acks=1, $PARTITIONS partitions, 4 connections x 2 in flight)"
 RAW_COUNT=$((MESSAGES * 3))
@@ -95,10 +108,15 @@ u0=$(user_ticks $SLUICE); s0=$(sys_ticks $SLUICE)
 S_RAW=$(perf_run produce --engine raw --brokers "$S" --topic raw --partitions "$PARTITIONS" --size "$SIZE" \
   --count "$RAW_COUNT" --request-bytes "$RAW_REQUEST_BYTES" --acks 1)
 u1=$(user_ticks $SLUICE); s1=$(sys_ticks $SLUICE)
+ku0=$(user_ticks $KAFKA); ks0=$(sys_ticks $KAFKA)
+K_RAW=$(perf_run produce --engine raw --brokers "$K" --topic raw --partitions "$PARTITIONS" --size "$SIZE" \
+  --count "$RAW_COUNT" --request-bytes "$RAW_REQUEST_BYTES" --acks 1)
+ku1=$(user_ticks $KAFKA); ks1=$(sys_ticks $KAFKA)
 M_RAW=$(perf_run produce --engine raw --brokers "$M" --topic raw --size "$SIZE" --count "$RAW_COUNT" \
   --request-bytes "$RAW_REQUEST_BYTES" --acks 1)
-echo "sluice: $S_RAW"; echo "mock:   $M_RAW"
+echo "sluice: $S_RAW"; echo "kafka:  $K_RAW"; echo "mock:   $M_RAW"
 RAW_PRODUCE_CPU=$(per_gb $((u1 - u0 + s1 - s0)) "$(bytes_of "$S_RAW")")
+K_RAW_PRODUCE_CPU=$(per_gb $((ku1 - ku0 + ks1 - ks0)) "$(bytes_of "$K_RAW")")
 
 echo "== fetch from the page cache"
 S_HOT=$(perf_run consume --brokers "$S" --topic bench --count "$MESSAGES")
@@ -108,11 +126,19 @@ S_RAW_HOT=$(perf_run consume --engine raw --brokers "$S" --topic raw --count "$R
 u1=$(user_ticks $SLUICE); s1=$(sys_ticks $SLUICE)
 RAW_FETCH_USER=$(per_gb $((u1 - u0)) "$(bytes_of "$S_RAW_HOT")")
 RAW_FETCH_SYS=$(per_gb $((s1 - s0)) "$(bytes_of "$S_RAW_HOT")")
-echo "rdkafka hot: $S_HOT"; echo "raw hot:     $S_RAW_HOT"
+K_HOT=$(perf_run consume --brokers "$K" --topic bench --count "$MESSAGES")
+ku0=$(user_ticks $KAFKA); ks0=$(sys_ticks $KAFKA)
+K_RAW_HOT=$(perf_run consume --engine raw --brokers "$K" --topic raw --count "$RAW_COUNT" \
+  --request-bytes $((8 << 20)) --connections "$PARTITIONS")
+ku1=$(user_ticks $KAFKA); ks1=$(sys_ticks $KAFKA)
+K_RAW_FETCH_USER=$(per_gb $((ku1 - ku0)) "$(bytes_of "$K_RAW_HOT")")
+K_RAW_FETCH_SYS=$(per_gb $((ks1 - ks0)) "$(bytes_of "$K_RAW_HOT")")
+echo "rdkafka hot: sluice $S_HOT"; echo "             kafka  $K_HOT"
+echo "raw hot:     sluice $S_RAW_HOT"; echo "             kafka  $K_RAW_HOT"
 
 echo "== fetch after dropping the segments from the page cache"
 drop_cache() {
-python3 - "$WORK/data" <<'EOF'
+python3 - "$1" <<'EOF'
 import os, sys
 for root, _, files in os.walk(sys.argv[1]):
     for f in files:
@@ -123,22 +149,51 @@ for root, _, files in os.walk(sys.argv[1]):
             os.close(fd)
 EOF
 }
-drop_cache
+drop_cache "$WORK/data"
 S_COLD=$(perf_run consume --brokers "$S" --topic bench --count "$MESSAGES")
-drop_cache
+drop_cache "$WORK/data"
 S_RAW_COLD=$(perf_run consume --engine raw --brokers "$S" --topic raw --count "$RAW_COUNT" \
   --request-bytes $((8 << 20)) --connections "$PARTITIONS")
-echo "rdkafka cold: $S_COLD"; echo "raw cold:     $S_RAW_COLD"
+drop_cache "$WORK/kafka/data"
+K_COLD=$(perf_run consume --brokers "$K" --topic bench --count "$MESSAGES")
+drop_cache "$WORK/kafka/data"
+K_RAW_COLD=$(perf_run consume --engine raw --brokers "$K" --topic raw --count "$RAW_COUNT" \
+  --request-bytes $((8 << 20)) --connections "$PARTITIONS")
+echo "rdkafka cold: sluice $S_COLD"; echo "              kafka  $K_COLD"
+echo "raw cold:     sluice $S_RAW_COLD"; echo "              kafka  $K_RAW_COLD"
 
 echo "== end-to-end latency ($E2E_RATE msg/s of $SIZE B, linger 0, ${E2E_SECONDS} s)"
 E2E_COUNT=$((E2E_RATE * E2E_SECONDS))
 S_E2E=$(latency_of e2e --brokers "$S" --topic e2e --partitions 1 --size "$SIZE" --rate "$E2E_RATE" --count "$E2E_COUNT")
+K_E2E=$(latency_of e2e --brokers "$K" --topic e2e --partitions 1 --size "$SIZE" --rate "$E2E_RATE" --count "$E2E_COUNT")
 M_E2E=$(latency_of e2e --brokers "$M" --topic e2e --size "$SIZE" --rate "$E2E_RATE" --count "$E2E_COUNT")
-echo "sluice: $S_E2E"; echo "mock:   $M_E2E"
+echo "sluice: $S_E2E"; echo "kafka:  $K_E2E"; echo "mock:   $M_E2E"
 
 us_to_ms() { awk -v u="$1" 'BEGIN { if (u ~ /^[0-9]+$/) printf "%.2f", u / 1000; else printf "-" }'; }
+S_P50=$(pct p50 "$S_E2E"); K_P50=$(pct p50 "$K_E2E")
 S_P99=$(pct p99 "$S_E2E"); S_P999=$(pct p99.9 "$S_E2E")
+K_P99=$(pct p99 "$K_E2E"); K_P999=$(pct p99.9 "$K_E2E")
 M_P99=$(pct p99 "$M_E2E"); M_P999=$(pct p99.9 "$M_E2E")
+
+# sluice and Kafka side by side: MB/s where higher is better, latency and
+# CPU where lower is; the ratio is always sluice / Kafka.
+echo
+echo "| figure | sluice | Kafka $KAFKA_VERSION | sluice / Kafka |"
+echo "| --- | --- | --- | --- |"
+row() { echo "| $1 | $2 | $3 | $(ratio "$4" "$5") |"; }
+row "raw produce, 1 MiB requests, acks=1" "$(mbps "$S_RAW") MB/s" "$(mbps "$K_RAW") MB/s" "$(mbps "$S_RAW")" "$(mbps "$K_RAW")"
+row "rdkafka produce, $SIZE B messages" "$(mbps "$S_PRODUCE") MB/s" "$(mbps "$K_PRODUCE") MB/s" "$(mbps "$S_PRODUCE")" "$(mbps "$K_PRODUCE")"
+row "raw hot fetch" "$(mbps "$S_RAW_HOT") MB/s" "$(mbps "$K_RAW_HOT") MB/s" "$(mbps "$S_RAW_HOT")" "$(mbps "$K_RAW_HOT")"
+row "rdkafka hot fetch" "$(mbps "$S_HOT") MB/s" "$(mbps "$K_HOT") MB/s" "$(mbps "$S_HOT")" "$(mbps "$K_HOT")"
+row "raw cold fetch" "$(mbps "$S_RAW_COLD") MB/s" "$(mbps "$K_RAW_COLD") MB/s" "$(mbps "$S_RAW_COLD")" "$(mbps "$K_RAW_COLD")"
+row "rdkafka cold fetch" "$(mbps "$S_COLD") MB/s" "$(mbps "$K_COLD") MB/s" "$(mbps "$S_COLD")" "$(mbps "$K_COLD")"
+row "e2e p50 at $E2E_RATE msg/s" "$(us_to_ms "$S_P50") ms" "$(us_to_ms "$K_P50") ms" "$S_P50" "$K_P50"
+row "e2e p99 at $E2E_RATE msg/s" "$(us_to_ms "$S_P99") ms" "$(us_to_ms "$K_P99") ms" "$S_P99" "$K_P99"
+row "e2e p99.9 at $E2E_RATE msg/s" "$(us_to_ms "$S_P999") ms" "$(us_to_ms "$K_P999") ms" "$S_P999" "$K_P999"
+row "broker CPU per GB produced (rdkafka)" "${PRODUCE_CPU} s" "${K_PRODUCE_CPU} s" "$PRODUCE_CPU" "$K_PRODUCE_CPU"
+row "broker CPU per GB produced (raw)" "${RAW_PRODUCE_CPU} s" "${K_RAW_PRODUCE_CPU} s" "$RAW_PRODUCE_CPU" "$K_RAW_PRODUCE_CPU"
+row "broker user CPU per GB fetched (raw, hot)" "${RAW_FETCH_USER} s" "${K_RAW_FETCH_USER} s" "$RAW_FETCH_USER" "$K_RAW_FETCH_USER"
+row "broker system CPU per GB fetched (raw, hot)" "${RAW_FETCH_SYS} s" "${K_RAW_FETCH_SYS} s" "$RAW_FETCH_SYS" "$K_RAW_FETCH_SYS"
 
 echo
 echo "| figure | sluice | limit or peer | ratio | target |"

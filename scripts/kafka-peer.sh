@@ -7,7 +7,7 @@
 #
 #   kafka-peer.sh fetch [--version V]       fill the cache (both defaults without
 #                                           --version); idempotent, offline once filled
-#   kafka-peer.sh start --dir DIR [--version V] [--mode kraft|zookeeper]
+#   kafka-peer.sh start --dir DIR [--version V] [--mode kraft|zookeeper] [--set k=v ...]
 #       -> prints `KAFKA_BOOTSTRAP=127.0.0.1:PORT`, writes DIR/kafka.pid,
 #          DIR/bootstrap and DIR/version, returns once the broker answers Metadata
 #   kafka-peer.sh stop --dir DIR            SIGTERM by PID file, bounded, then SIGKILL
@@ -244,6 +244,10 @@ write_server_properties() {
       echo "share.coordinator.state.topic.replication.factor=1"
       echo "share.coordinator.state.topic.min.isr=1"
     fi
+    if ((${#SETTINGS[@]})); then
+      echo "# The caller's --set overrides (the last of a key wins, as in Kafka's loader):"
+      printf '%s\n' "${SETTINGS[@]}"
+    fi
   } >"$dir/server.properties"
 }
 
@@ -357,6 +361,8 @@ start_peer() {
   echo "KAFKA_BOOTSTRAP=127.0.0.1:$port"
 }
 
+SETTINGS=()
+
 main() {
   local cmd=${1:-} version="" mode="" dir=""
   [[ $# -gt 0 ]] && shift
@@ -365,6 +371,9 @@ main() {
       --version) version=${2:?--version needs a value}; shift 2 ;;
       --mode) mode=${2:?--mode needs a value}; shift 2 ;;
       --dir) dir=${2:?--dir needs a value}; shift 2 ;;
+      --set)
+        [[ ${2:-} == *=* ]] || die "--set needs key=value"
+        SETTINGS+=("$2"); shift 2 ;;
       *) die "unknown argument: $1" ;;
     esac
   done
@@ -392,7 +401,7 @@ main() {
     start) [[ -n $dir ]] || die "start needs --dir DIR"; start_peer "$version" "$mode" "$dir" ;;
     stop) [[ -n $dir ]] || die "stop needs --dir DIR"; stop_peer "$dir" ;;
     classpath) classpath_of "$version" ;;
-    *) die "usage: kafka-peer.sh fetch|start|stop|classpath [--version V] [--mode kraft|zookeeper] [--dir DIR]" ;;
+    *) die "usage: kafka-peer.sh fetch|start|stop|classpath [--version V] [--mode kraft|zookeeper] [--dir DIR] [--set k=v]" ;;
   esac
 }
 
