@@ -16,6 +16,9 @@ const TIMES_COUNT = 10
 const GROUP_MESSAGES = 200
 const GROUP_PARTITIONS = 4
 const WAIT_MS = 60000
+// A group run lasts this long past the balance, so members heartbeat
+// (every 500 ms) and the Heartbeat versions are on the wire.
+const MEMBERSHIP_MIN_MS = 1500
 const ZSTD_LEVEL = 3
 // A short fetch wait: kafkajs heartbeats and leaves only between fetches.
 const FETCH_WAIT_MS = 200
@@ -114,11 +117,13 @@ async function group (kafka, topic, groupId) {
     members.push(c)
   }
   let balanced = null
+  let balancedAt = 0
   await until(() => {
     if (!balanced && owned[0].length && owned[1].length && owned[0].length + owned[1].length === GROUP_PARTITIONS) {
       balanced = owned.map(o => o.slice())
+      balancedAt = Date.now()
     }
-    return balanced && values.size >= GROUP_MESSAGES
+    return balanced && Date.now() - balancedAt >= MEMBERSHIP_MIN_MS && values.size >= GROUP_MESSAGES
   }, 'a balanced group consuming everything')
   for (const c of members) await c.disconnect()
   const admin = kafka.admin()

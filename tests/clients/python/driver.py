@@ -17,6 +17,9 @@ TIMES_COUNT = 10
 GROUP_MESSAGES = 200
 GROUP_PARTITIONS = 4
 WAIT_S = 60
+# A group run lasts this long past the balance, so members heartbeat
+# (every 500 ms) and the Heartbeat versions are on the wire.
+MEMBERSHIP_MIN_S = 1.5
 
 
 def produce_set(acks):
@@ -75,14 +78,16 @@ class Confluent:
         for m in members:
             m.subscribe([topic])
         values, balanced, deadline = set(), None, time.time() + WAIT_S
-        while time.time() < deadline and (balanced is None or len(values) < GROUP_MESSAGES):
-            for m in members:
+        positions = [{}, {}]
+        while time.time() < deadline and not group_done(balanced, values, owned_now(members), positions):
+            for i, m in enumerate(members):
                 msg = m.poll(0.1)
                 if msg is not None and not msg.error():
                     values.add(msg.value().decode())
-            owned = [sorted(tp.partition for tp in m.assignment()) for m in members]
+                    positions[i][msg.partition()] = msg.offset() + 1
+            owned = owned_now(members)
             if balanced is None and all(owned) and len(owned[0]) + len(owned[1]) == GROUP_PARTITIONS:
-                balanced = owned
+                balanced = owned + [time.time()]
         for m in members:
             if m.assignment():
                 m.commit(asynchronous=False)
@@ -94,7 +99,7 @@ class Confluent:
         offsets = self.admin.list_consumer_group_offsets(spec)[group].result(30)
         self.admin.delete_consumer_groups([group])[group].result(30)
         after = self.admin.list_consumer_groups().result(30)
-        done({"values": sorted(values), "balanced": balanced,
+        done({"values": sorted(values), "balanced": balanced[:2],
               "groups": [g.group_id for g in groups.valid], "state": described.state.name,
               "protocol_type": "consumer" if not described.is_simple_consumer_group else "",
               "committed": {str(tp.partition): tp.offset for tp in offsets.topic_partitions},
@@ -178,20 +183,29 @@ class KafkaPython:
 
     def group(self, topic, group):
         kafka = self.kafka
-        members = [kafka.KafkaConsumer(topic, bootstrap_servers=self.bootstrap, group_id=group,
-                                       enable_auto_commit=False, auto_offset_reset="earliest",
-                                       session_timeout_ms=6000, heartbeat_interval_ms=500)
-                   for _ in range(2)]
+        members = [kafka.KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=group,
+                                       client_id=f"{group}-{i}", enable_auto_commit=False,
+                                       auto_offset_reset="earliest", session_timeout_ms=6000,
+                                       heartbeat_interval_ms=500)
+                   for i in range(2)]
+        # The topic's metadata before joining: a leader that joins without it
+        # assigns nothing, rejoins, and kafka-python 3.0.12 then spins in
+        # poll() without heartbeating until its session times out (seen here
+        # about one run in ten, a single member too).
+        for m in members:
+            assert m.partitions_for_topic(topic)
+            m.subscribe([topic])
         # One thread each: a kafka-python member blocks in poll() while its
         # JoinGroup waits for the other member to join too.
-        values, owned, stop = set(), [[], []], threading.Event()
+        values, owned, positions, stop = set(), [[], []], [{}, {}], threading.Event()
         lock = threading.Lock()
 
         def run(i):
             while not stop.is_set():
-                for records in members[i].poll(timeout_ms=100).values():
+                for tp, records in members[i].poll(timeout_ms=100).items():
                     with lock:
                         values.update(r.value.decode() for r in records)
+                        positions[i][tp.partition] = records[-1].offset + 1
                 with lock:
                     owned[i] = sorted(tp.partition for tp in members[i].assignment())
             members[i].commit()
@@ -199,10 +213,12 @@ class KafkaPython:
         for t in threads:
             t.start()
         balanced, deadline = None, time.time() + WAIT_S
-        while time.time() < deadline and (balanced is None or len(values) < GROUP_MESSAGES):
+        while time.time() < deadline:
             with lock:
+                if group_done(balanced, values, owned, positions):
+                    break
                 if balanced is None and all(owned) and len(owned[0]) + len(owned[1]) == GROUP_PARTITIONS:
-                    balanced = [list(o) for o in owned]
+                    balanced = [list(o) for o in owned] + [time.time()]
             time.sleep(0.05)
         stop.set()
         for t in threads:
@@ -218,7 +234,7 @@ class KafkaPython:
         admin.delete_groups([group])
         after = admin.list_groups()
         admin.close()
-        done({"values": sorted(values), "balanced": balanced,
+        done({"values": sorted(values), "balanced": balanced[:2],
               "groups": [_field(g, "group_id") for g in groups],
               "state": _field(described[group], "group_state"),
               "protocol_type": _field(described[group], "protocol_type"),
@@ -277,6 +293,20 @@ class KafkaPython:
             error = "%s: %s" % (type(e).__name__, e)
         p.close(5)
         done({"produce_error": error})
+
+
+def owned_now(members):
+    return [sorted(tp.partition for tp in m.assignment()) for m in members]
+
+
+def group_done(balanced, values, owned, positions):
+    """Both members held partitions at once, every message was seen, and each
+    member has consumed to the end of what it holds now, so its commit
+    covers those partitions."""
+    per_partition = GROUP_MESSAGES // GROUP_PARTITIONS
+    return balanced is not None and time.time() - balanced[2] >= MEMBERSHIP_MIN_S and \
+        len(values) >= GROUP_MESSAGES and all(
+        positions[i].get(p) == per_partition for i in range(2) for p in owned[i])
 
 
 def _field(obj, *names):

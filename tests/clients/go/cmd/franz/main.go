@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"sluice.test/clients/internal/scenario"
 )
@@ -22,8 +24,18 @@ var codecs = map[string]kgo.CompressionCodec{
 	"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression(),
 }
 
+// client: SLUICE_FRANZ_MAX_VERSIONS (a Kafka release, "v2.4") caps every
+// request at the versions that release knows, as for a cluster of that age.
 func client(a scenario.Args, opts ...kgo.Opt) *kgo.Client {
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(a.Brokers()...)}, opts...)...)
+	base := []kgo.Opt{kgo.SeedBrokers(a.Brokers()...)}
+	if release := os.Getenv("SLUICE_FRANZ_MAX_VERSIONS"); release != "" {
+		versions := kversion.FromString(release)
+		if versions == nil {
+			scenario.Fail(fmt.Errorf("unknown Kafka release %q", release))
+		}
+		base = append(base, kgo.MaxVersions(versions))
+	}
+	cl, err := kgo.NewClient(append(base, opts...)...)
 	scenario.Check("new client", err)
 	return cl
 }
@@ -124,6 +136,7 @@ func group(a scenario.Args) {
 	members := []*member{newMember(a, a.Arg), newMember(a, a.Arg)}
 	ctx := deadline(scenario.GroupWait)
 	var balanced [][]int32
+	var balancedAt time.Time
 	for ctx.Err() == nil {
 		for _, m := range members {
 			pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
@@ -134,9 +147,9 @@ func group(a scenario.Args) {
 		}
 		a0, a1 := sorted(members[0].assigned), sorted(members[1].assigned)
 		if balanced == nil && len(a0) > 0 && len(a1) > 0 && len(a0)+len(a1) == 4 {
-			balanced = [][]int32{a0, a1}
+			balanced, balancedAt = [][]int32{a0, a1}, time.Now()
 		}
-		if balanced != nil && len(want) >= 200 {
+		if balanced != nil && time.Since(balancedAt) >= scenario.MembershipMin && len(want) >= 200 {
 			break
 		}
 	}

@@ -152,14 +152,15 @@ func group(a scenario.Args) {
 		}()
 	}
 	var balanced [][]int32
+	var balancedAt time.Time
 	for ctx.Err() == nil {
 		mu.Lock()
 		a0, a1, n := handlers[0].assigned, handlers[1].assigned, len(values)
 		mu.Unlock()
 		if balanced == nil && len(a0) > 0 && len(a1) > 0 && len(a0)+len(a1) == 4 {
-			balanced = [][]int32{a0, a1}
+			balanced, balancedAt = [][]int32{a0, a1}, time.Now()
 		}
-		if balanced != nil && n >= 200 {
+		if balanced != nil && time.Since(balancedAt) >= scenario.MembershipMin && n >= 200 {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -275,9 +276,21 @@ func listTopics(a scenario.Args) {
 	scenario.Done(map[string]any{"partitions": listed[a.Topic].NumPartitions})
 }
 
+// produceDefault: a sync producer with sarama's defaults (Return.Successes
+// is what a sync producer requires), bounded by its retries and timeouts.
+func produceDefault(a scenario.Args) {
+	cfg := config()
+	cfg.Producer.Return.Successes = true
+	p, err := sarama.NewSyncProducer(a.Brokers(), cfg)
+	scenario.Check("new producer", err)
+	defer p.Close()
+	_, _, err = p.SendMessage(&sarama.ProducerMessage{Topic: a.Topic, Value: sarama.StringEncoder("default")})
+	scenario.Done(map[string]any{"produce_error": errName(err)})
+}
+
 func main() {
 	scenario.Run(map[string]func(scenario.Args){
 		"produce": produce, "group": group, "times": times, "admin": admin,
-		"list_topics": listTopics,
+		"list_topics": listTopics, "produce_default": produceDefault,
 	})
 }

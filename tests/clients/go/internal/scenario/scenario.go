@@ -17,10 +17,13 @@ const (
 	Partitions = 3
 	// TimesBase is the timestamp of the first of the ten "times" messages;
 	// each next one is one second later.
-	TimesBase   = 1_000_000
-	TimesCount  = 10
-	GroupWait   = 60 * time.Second
-	ConsumeWait = 60 * time.Second
+	TimesBase  = 1_000_000
+	TimesCount = 10
+	GroupWait  = 60 * time.Second
+	// MembershipMin: a group run lasts this long past the balance, so
+	// members heartbeat (every 500 ms) and the Heartbeat versions are sent.
+	MembershipMin = 1500 * time.Millisecond
+	ConsumeWait   = 60 * time.Second
 )
 
 // Args is one driver run.
