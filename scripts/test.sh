@@ -2,8 +2,10 @@
 # Fresh machine -> every test: installs what is missing, builds the broker
 # twice (optimised, and with AddressSanitizer + UndefinedBehaviorSanitizer),
 # runs the whole ctest suite against each (the default core layout: one
-# network and one io shard per CPU), runs the integration tests again under
-# other layouts (1 shard; 1 network + 2 io; 4 + 4, more shards than CPUs),
+# network and one io shard per CPU: unit, integration, compat — other
+# projects' clients and tools — and differential tests against Apache Kafka),
+# runs the integration tests again under other layouts (1 shard; 1 network +
+# 2 io; 4 + 4, more shards than CPUs),
 # runs each libFuzzer target briefly (SLUICE_FUZZ_SECONDS, default 15; long
 # runs: scripts/fuzz.sh), and closes with one summary line. One Apache Kafka
 # peer (scripts/kafka-peer.sh) serves the whole suite from before the
