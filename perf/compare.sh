@@ -80,14 +80,29 @@ K=$(bash scripts/kafka-peer.sh start --dir "$WORK/kafka" --set "num.partitions=$
 KAFKA=$(<"$WORK/kafka/kafka.pid")
 KAFKA_VERSION=$(<"$WORK/kafka/version")
 echo "Apache Kafka $KAFKA_VERSION at $K (JVM heap 1 GiB, Kafka's defaults but num.partitions=$PARTITIONS)"
+# Kafka elects a new topic's leader a moment after the Metadata that made it:
+# the topics are made first, with Kafka's own tool, and used once each has a
+# leader (the raw engine sends no Metadata between its Produce requests).
+KAFKA_CP=$(bash scripts/kafka-peer.sh classpath --version "$KAFKA_VERSION")
+for t in bench:$PARTITIONS raw:$PARTITIONS e2e:1; do
+  java -Xmx256M -cp "$KAFKA_CP" org.apache.kafka.tools.TopicCommand --bootstrap-server "$K" \
+    --create --topic "${t%%:*}" --partitions "${t##*:}" >/dev/null 2>&1
+done
+for _ in $(seq 100); do
+  kcat -b "$K" -L 2>/dev/null | grep -Eq 'leader -1|Leader not available' || break
+  sleep 0.1
+done
 
-# The first line of sluice-perf's summary, or "failed: <why>".
+# The first line of sluice-perf's summary, or "failed: <why>". No run may
+# take longer than PERF_RUN_MAX_S (it then reports what it moved by then).
+PERF_RUN_MAX_S=120
 perf_run() {
   local out
-  if out=$(build-rel/perf/sluice-perf "$@" 2>"$WORK/perf.err"); then head -1 <<<"$out"
+  if out=$(build-rel/perf/sluice-perf "$@" --duration "$PERF_RUN_MAX_S" 2>"$WORK/perf.err"); then
+    head -1 <<<"$out"
   else echo "failed: $(grep -v '^ *[0-9.]*s ' "$WORK/perf.err" | tail -1)"; fi
 }
-latency_of() { build-rel/perf/sluice-perf "$@" 2>/dev/null | sed -n 2p; }
+latency_of() { build-rel/perf/sluice-perf "$@" --duration "$PERF_RUN_MAX_S" 2>/dev/null | sed -n 2p; }
 pct() { sed -nE "s/.* $1 ([0-9]+) .*/\1/p" <<<"$2"; }
 
 echo "== rdkafka engine: produce ($MESSAGES x $SIZE B, acks=1, $PARTITIONS partitions)"
