@@ -301,3 +301,36 @@ void kuuid_format(struct kuuid u, char out[KUUID_TEXT_BYTES])
 	out[o] = '\0';
 	assert(o == KUUID_TEXT_BYTES - 1);
 }
+
+static int kuuid_digit(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+bool kuuid_parse(const char *text, size_t len, struct kuuid *out)
+{
+	if (len != KUUID_TEXT_BYTES - 1)
+		return false;
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		int d = kuuid_digit(text[i]);
+		if (d < 0)
+			return false;
+		acc = (acc << 6) | (uint32_t)d;
+		bits += 6;
+		if (bits >= 8) {
+			out->b[o++] = (uint8_t)(acc >> (bits - 8));
+			bits -= 8;
+		}
+		acc &= (1u << bits) - 1;
+	}
+	return o == sizeof(out->b) && acc == 0;
+}

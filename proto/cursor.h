@@ -327,6 +327,9 @@ enum { KUUID_TEXT_BYTES = 23 };
 /* Kafka's text form of a Uuid: URL-safe base64 of the 16 bytes, unpadded
  * (22 characters), as in meta.properties and partition.metadata. */
 void kuuid_format(struct kuuid u, char out[KUUID_TEXT_BYTES]);
+/* The reverse, for exactly 22 characters of that alphabet whose unused low
+ * bits are zero; returns false for anything else. */
+bool kuuid_parse(const char *text, size_t len, struct kuuid *out);
 
 static inline bool kuuid_is_zero(struct kuuid u)
 {

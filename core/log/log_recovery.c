@@ -359,7 +359,7 @@ static void log_write_partition_metadata(struct partition_log *l, struct kuuid i
 		slog_warn("log", "cannot write %s: %s", path, strerror(errno));
 		return;
 	}
-	fprintf(f, "version: 0\ntopic_id: %s\n", text);
+	fprintf(f, "version: 0\ntopic_id: %s", text);
 	fclose(f);
 }
 

@@ -25,6 +25,9 @@ enum {
 	META_TOPICS_MAX = 100000,
 	META_PARTITIONS_MAX = 100000,
 	META_CONFIGS_MAX = 1024,
+	/* Ids of deleted topics remembered, newest kept: only a deletion that a
+	 * crash interrupted needs its id, and that is one of the last. */
+	META_DELETED_IDS_MAX = 4096,
 };
 
 static const char META_LOG[] = "__sluice_metadata.log";
@@ -40,6 +43,8 @@ struct metadata_store {
 	size_t count;
 	size_t cap;
 	uint32_t io_shards; /* the layout placement was last recorded under; 0: none */
+	struct kuuid deleted[META_DELETED_IDS_MAX];
+	size_t deleted_count, deleted_next;
 };
 
 static void meta_topic_free(struct meta_topic *t)
@@ -211,6 +216,21 @@ static void meta_remove(struct metadata_store *ms, const char *name)
 	}
 }
 
+/* Removes a deleted topic, remembering its id. */
+static void meta_forget(struct metadata_store *ms, const char *name)
+{
+	for (size_t i = 0; i < ms->count; i++) {
+		if (strcmp(ms->topics[i].name, name) != 0)
+			continue;
+		ms->deleted[ms->deleted_next] = ms->topics[i].id;
+		ms->deleted_next = (ms->deleted_next + 1) % META_DELETED_IDS_MAX;
+		if (ms->deleted_count < META_DELETED_IDS_MAX)
+			ms->deleted_count++;
+		break;
+	}
+	meta_remove(ms, name);
+}
+
 static int meta_add(struct metadata_store *ms, struct meta_topic *t)
 {
 	if (ms->count == ms->cap) {
@@ -285,7 +305,7 @@ static int meta_replay_record(struct metadata_store *ms, uint8_t *p, size_t len)
 		char *name = meta_take_str(&c);
 		if (!name)
 			return -1;
-		meta_remove(ms, name);
+		meta_forget(ms, name);
 		free(name);
 		return 0;
 	}
@@ -436,8 +456,16 @@ int metadata_store_topic_delete(struct metadata_store *ms, const char *name)
 	int rc = meta_append(ms, &b);
 	free(b.p);
 	if (rc == 0)
-		meta_remove(ms, name);
+		meta_forget(ms, name);
 	return rc;
+}
+
+bool metadata_store_was_deleted(const struct metadata_store *ms, struct kuuid id)
+{
+	for (size_t i = 0; i < ms->deleted_count; i++)
+		if (memcmp(ms->deleted[i].b, id.b, sizeof(id.b)) == 0)
+			return true;
+	return false;
 }
 
 int metadata_store_set_layout(struct metadata_store *ms, uint32_t io_shards)

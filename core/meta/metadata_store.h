@@ -7,6 +7,7 @@
 #ifndef SLUICE_CORE_META_METADATA_STORE_H
 #define SLUICE_CORE_META_METADATA_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,10 @@ void metadata_store_close(struct metadata_store *ms);
 
 int metadata_store_topic_create(struct metadata_store *ms, const struct meta_topic *t);
 int metadata_store_topic_delete(struct metadata_store *ms, const char *name);
+/* Whether a topic with this id was deleted (of the last few thousand
+ * deletions): its directories, if any are left, are a deletion that a crash
+ * interrupted. */
+bool metadata_store_was_deleted(const struct metadata_store *ms, struct kuuid id);
 
 /* The number of io shards the recorded placement was made for (0: never
  * recorded), and recording it. */

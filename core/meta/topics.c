@@ -101,6 +101,14 @@ static int topics_unlink_entry(const char *path, const struct stat *st, int flag
 	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
 }
 
+int topics_remove_tree(const char *dir)
+{
+	if (nftw(dir, topics_unlink_entry, TOPICS_DISCARD_FDS, FTW_DEPTH | FTW_PHYS) != 0 &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 /* Removes the directory of t's partition i and what it holds, for a
  * partition without an open log. */
 static int topics_remove_partition_dir(struct runtime *rt, const struct topic *t, int32_t i)
@@ -108,10 +116,7 @@ static int topics_remove_partition_dir(struct runtime *rt, const struct topic *t
 	char dir[PATH_MAX + 320];
 	if (topics_partition_dir(rt, t, i, dir, sizeof(dir)) != 0)
 		return -ENAMETOOLONG;
-	if (nftw(dir, topics_unlink_entry, TOPICS_DISCARD_FDS, FTW_DEPTH | FTW_PHYS) != 0 &&
-	    errno != ENOENT)
-		return -errno;
-	return 0;
+	return topics_remove_tree(dir);
 }
 
 /* Undoes a creation that failed: removes the files of the partitions
@@ -762,6 +767,7 @@ int topics_load(struct runtime *rt, bool clean_shutdown)
 	snprintf(path, sizeof(path), "%s/recovery-point-offset-checkpoint", rt->cfg.log_dir);
 	if (log_checkpoint_read(path, &recovery, &recovery_count, err, sizeof(err)) != 0)
 		slog_warn("topics", "%s: %s; recovering every log from its start", path, err);
+	topics_adopt_dirs(rt);
 	size_t n = 0;
 	const struct meta_topic *mt = metadata_store_topics(topics_registry(rt)->store, &n);
 	int rc = 0;

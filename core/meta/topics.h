@@ -99,10 +99,22 @@ bool topics_auto_creatable(const struct runtime *rt, struct kstr name, bool allo
 struct topic *topics_get_or_create(struct runtime *rt, struct kstr name, bool allow_create,
 				   int16_t *err);
 
-/* Opens logs of every topic in the metadata store (startup). A partition
- * whose log cannot be opened is logged and left offline; it does not stop
- * the start. */
+/* Opens logs of every topic in the metadata store (startup), after adopting
+ * the partition directories the store does not record (topic_adopt.c). A
+ * partition whose log cannot be opened is logged and left offline; it does
+ * not stop the start. */
 int topics_load(struct runtime *rt, bool clean_shutdown);
+
+/* Records in the metadata store the topics whose partition directories are
+ * in the log dir without a record there: a log dir Apache Kafka wrote, with
+ * the names, ids, partition counts and topic configs its KRaft metadata log
+ * gives (or, without one, the directories and their partition.metadata).
+ * Leftovers of a deletion a crash interrupted are removed instead. Never
+ * fails the start: what cannot be adopted is logged and left alone. */
+void topics_adopt_dirs(struct runtime *rt);
+
+/* Removes a directory and everything in it (missing: 0). Returns 0 or -errno. */
+int topics_remove_tree(const char *dir);
 void topics_close_all(struct runtime *rt);
 
 #endif
