@@ -1,6 +1,8 @@
 """Fixtures of the differential tests: one Kafka peer and one sluice broker
 per session (one test file under ctest), both with Kafka's default settings
-for what the scenarios touch, and the Peers object that plays scenarios."""
+for what the scenarios touch but peers.SHARED_SETTINGS (the suite's own peer,
+from scripts/test.sh, is started with the same), and the Peers object that
+plays scenarios."""
 import os
 import shutil
 import sys
@@ -34,7 +36,7 @@ def kafka_bootstrap():
 @pytest.fixture(scope="session")
 def sluice_broker():
     top = tempfile.mkdtemp(prefix="sluice-diff-")
-    b = peers_mod.integration.Broker(os.path.join(top, "data")).start()
+    b = peers_mod.integration.Broker(os.path.join(top, "data"), dict(peers_mod.SHARED_SETTINGS)).start()
     yield b
     rc = b.stop()
     text = b.log_text()
