@@ -220,6 +220,46 @@ static void log_flush_start(struct partition_log *l)
 	io_fsync(l->reactor, l->segs[i].fd, true, &sy->op);
 }
 
+/* Without a shard (tests of the log alone) the fsync starts at once. */
+static void log_flush_due(struct partition_log *l)
+{
+	struct log_flush_shard *fs = l->sync.shard;
+	if (!fs) {
+		log_flush_start(l);
+		return;
+	}
+	if (l->sync.due)
+		return;
+	l->sync.due = true;
+	l->sync.due_next = fs->due_head;
+	fs->due_head = l;
+}
+
+void log_flush_shard_turn(struct log_flush_shard *fs)
+{
+	while (fs->due_head) {
+		struct partition_log *l = fs->due_head;
+		fs->due_head = l->sync.due_next;
+		l->sync.due = false;
+		l->sync.due_next = NULL;
+		struct log_flush_inputs in = log_flush_inputs_of(l, false);
+		if (log_flush_decide(&in) != LOG_FLUSH_NOTHING)
+			log_flush_start(l);
+	}
+}
+
+static void log_flush_undue(struct partition_log *l)
+{
+	if (!l->sync.due)
+		return;
+	struct partition_log **pp = &l->sync.shard->due_head;
+	while (*pp != l)
+		pp = &(*pp)->sync.due_next;
+	*pp = l->sync.due_next;
+	l->sync.due = false;
+	l->sync.due_next = NULL;
+}
+
 void log_flush_open(struct partition_log *l, struct log_flush_shard *fs)
 {
 	memset(&l->sync, 0, sizeof(l->sync));
@@ -259,7 +299,13 @@ void log_flush_after_drain(struct partition_log *l)
 		log_flush_join(l);
 	struct log_flush_inputs in = log_flush_inputs_of(l, false);
 	if (log_flush_decide(&in) != LOG_FLUSH_NOTHING)
-		log_flush_start(l);
+		log_flush_due(l);
+}
+
+void log_flush_after_rolled(struct partition_log *l)
+{
+	if (!l->flush_head && !l->offline && l->sync.flushed_offset > l->recovery_point)
+		l->recovery_point = l->sync.flushed_offset;
 }
 
 uint32_t log_flush_in_flight(const struct partition_log *l)
@@ -270,4 +316,5 @@ uint32_t log_flush_in_flight(const struct partition_log *l)
 void log_flush_leave(struct partition_log *l)
 {
 	log_flush_unjoin(l);
+	log_flush_undue(l);
 }

@@ -54,16 +54,24 @@ struct log_flush_shard {
 	uint64_t interval_ms;      /* log.flush.scheduler.interval.ms */
 	struct io_timer timer;
 	struct partition_log *timed_head;
+	/* Logs whose fsync is due: started at the shard's next loop turn, so
+	 * that one covers every write completed in the same batch of
+	 * completions (Redis's beforeSleep), not only the first. */
+	struct partition_log *due_head;
 	struct log_flush_stats stats;
 };
 
 void log_flush_shard_init(struct log_flush_shard *fs, struct reactor *r, uint64_t interval_ms);
+/* At the start of each loop turn of the owning shard: starts the due fsyncs. */
+void log_flush_shard_turn(struct log_flush_shard *fs);
 
 /* A log's flush state (embedded in struct partition_log). */
 struct log_sync {
 	struct log_flush_shard *shard;  /* may be NULL: no time-based flush, no counters */
 	struct partition_log *timed_next, *timed_prev;
 	bool timed;                     /* on shard->timed_head's list */
+	struct partition_log *due_next;
+	bool due;                       /* on shard->due_head's list */
 	struct log_append *held_head, *held_tail; /* answers waiting for an fsync */
 	uint32_t held;
 	struct io_op op;
@@ -108,6 +116,9 @@ bool log_flush_holds_answers(const struct partition_log *l);
 void log_flush_hold(struct partition_log *l, struct log_append *a, int16_t error_code);
 /* After completed appends were drained: starts an fsync if the policy asks. */
 void log_flush_after_drain(struct partition_log *l);
+/* After flushes of rolled segments completed: the recovery point may move
+ * on to what the policy's fsyncs made durable in the segments after them. */
+void log_flush_after_rolled(struct partition_log *l);
 /* The fsync in flight and the answers held (for ops_in_flight). */
 uint32_t log_flush_in_flight(const struct partition_log *l);
 /* Leaves the shard's scheduler; nothing may be in flight. */

@@ -198,6 +198,7 @@ static void log_flushes_complete(struct partition_log *l)
 		}
 		log_flush_close(f);
 	}
+	log_flush_after_rolled(l);
 	log_publish_offsets(l);
 }
 

@@ -846,6 +846,20 @@ static void topics_shard_serve(struct shard *s)
 		log_space_start(&topics_registry(s->rt)->space, s->reactor);
 }
 
+/* Group commit: the fsyncs that became due in the last batch of
+ * completions start now, each covering all of that batch (log_flush.h). */
+static void topics_shard_turn(struct shard *s)
+{
+	if (s->io)
+		log_flush_shard_turn(&topics_shard_of(s)->flush);
+}
+
+/* A due fsync holds answers that only a turn can release. */
+static bool topics_shard_quiet(const struct shard *s)
+{
+	return !s->io || !topics_shard_of(s)->flush.due_head;
+}
+
 static void topics_shard_stop(struct shard *s)
 {
 	if (s->id == SHARD_CONTROL)
@@ -863,5 +877,7 @@ static void topics_shard_stop(struct shard *s)
 const struct shard_service topics_shard_service = {
 	.name = "topics",
 	.serve = topics_shard_serve,
+	.turn = topics_shard_turn,
 	.stop = topics_shard_stop,
+	.quiet = topics_shard_quiet,
 };

@@ -49,11 +49,30 @@ static int16_t submit_noting(struct partition_log *l, int i, int records)
 	return partition_log_append(l, E->batches[i], n, &h, &E->appends[i]);
 }
 
+/* One turn of a shard's loop: the due fsyncs start, then completions run. */
+static void turn(void)
+{
+	log_flush_shard_turn(&FS);
+	reactor_run_once(E->reactor, MS);
+}
+
 static void run_for_ms(uint64_t ms)
 {
 	uint64_t until = reactor_now_ns() + ms * MS;
 	while (reactor_now_ns() < until)
-		reactor_run_once(E->reactor, MS);
+		turn();
+}
+
+/* settle() with the shard's turns. */
+static void settle_turning(struct partition_log *l, int appends)
+{
+	uint64_t deadline = reactor_now_ns() + 5000 * MS;
+	while ((E->done < appends || partition_log_ops_in_flight(l) > 0 || FS.due_head) &&
+	       reactor_now_ns() < deadline)
+		turn();
+	assert_int_equal(E->done, appends);
+	assert_int_equal(partition_log_ops_in_flight(l), 0);
+	assert_null(FS.due_head);
 }
 
 static void test_decisions(void **state)
@@ -97,7 +116,7 @@ static void test_group_commit_holds_answers_until_fsync(void **state)
 	enum { N = 8 };
 	for (int i = 0; i < N; i++)
 		assert_int_equal(submit_noting(l, i, 2), KERR_NONE);
-	settle(l, N);
+	settle_turning(l, N);
 	for (int i = 0; i < N; i++) {
 		assert_int_equal(E->results[i], KERR_NONE);
 		assert_true(fsyncs_at_answer[i] >= 1);
@@ -126,7 +145,7 @@ static void test_group_commit_across_rolls(void **state)
 	enum { N = 25 };
 	for (int i = 0; i < N; i++)
 		assert_int_equal(submit_noting(l, i, 1), KERR_NONE);
-	settle(l, N);
+	settle_turning(l, N);
 	for (int i = 0; i < N; i++)
 		assert_int_equal(E->results[i], KERR_NONE);
 	assert_int_equal(FS.stats.appends, N);
@@ -142,11 +161,11 @@ static void test_flush_messages_counts_offsets_and_holds_nothing(void **state)
 	E->done = 0;
 	assert_int_equal(submit_noting(l, 0, 2), KERR_NONE);
 	assert_int_equal(submit_noting(l, 1, 2), KERR_NONE);
-	settle(l, 2);
+	settle_turning(l, 2);
 	assert_int_equal(FS.stats.fsyncs, 0);
 	assert_int_equal(partition_log_recovery_point(l), 0);
 	assert_int_equal(submit_noting(l, 2, 1), KERR_NONE);
-	settle(l, 3);
+	settle_turning(l, 3);
 	assert_int_equal(FS.stats.fsyncs, 1);
 	assert_int_equal(FS.stats.held_acks, 0);
 	assert_int_equal(FS.stats.records, 5);
@@ -160,7 +179,7 @@ static void test_flush_ms_on_the_scheduler(void **state)
 	struct partition_log *l = open_flushing_log(INT64_MAX, 30, 10);
 	E->done = 0;
 	assert_int_equal(submit_noting(l, 0, 3), KERR_NONE);
-	settle(l, 1);
+	settle_turning(l, 1);
 	assert_int_equal(FS.stats.fsyncs, 0);
 	assert_true(io_timer_armed(&FS.timer));
 	run_for_ms(200);
@@ -179,7 +198,7 @@ static void test_flush_ms_without_scheduler_interval(void **state)
 	struct partition_log *l = open_flushing_log(INT64_MAX, 0, INT64_MAX);
 	E->done = 0;
 	assert_int_equal(submit_noting(l, 0, 1), KERR_NONE);
-	settle(l, 1);
+	settle_turning(l, 1);
 	assert_false(io_timer_armed(&FS.timer));
 	run_for_ms(30);
 	assert_int_equal(FS.stats.fsyncs, 0);
@@ -193,7 +212,7 @@ static void test_failed_group_commit_goes_offline(void **state)
 	struct partition_log *l = open_flushing_log(1, INT64_MAX, INT64_MAX);
 	E->done = 0;
 	assert_int_equal(submit_noting(l, 0, 1), KERR_NONE);
-	settle(l, 1);
+	settle_turning(l, 1);
 	assert_int_equal(E->results[0], KERR_NONE);
 	/* Writes to /dev/null succeed; fdatasync of it fails (EINVAL). */
 	struct log_read rd;
@@ -207,7 +226,7 @@ static void test_failed_group_commit_goes_offline(void **state)
 	E->done = 0;
 	assert_int_equal(submit_noting(l, 1, 1), KERR_NONE);
 	assert_int_equal(submit_noting(l, 2, 1), KERR_NONE);
-	settle(l, 2);
+	settle_turning(l, 2);
 	assert_int_equal(capture_count(&cap, "fdatasync failed"), 1);
 	assert_int_equal(E->results[1], KERR_KAFKA_STORAGE_ERROR);
 	assert_int_equal(E->results[2], KERR_KAFKA_STORAGE_ERROR);
