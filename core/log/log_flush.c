@@ -83,7 +83,7 @@ void log_flush_shard_init(struct log_flush_shard *fs, struct reactor *r, uint64_
 static void log_flush_join(struct partition_log *l)
 {
 	struct log_flush_shard *fs = l->sync.shard;
-	if (l->sync.timed || !fs || l->cfg.flush_ms == INT64_MAX ||
+	if (l->sync.timed || !fs || fs->stopped || l->cfg.flush_ms == INT64_MAX ||
 	    fs->interval_ms >= UINT64_MAX / NS_PER_MS)
 		return;
 	l->sync.timed = true;
@@ -220,12 +220,25 @@ static void log_flush_start(struct partition_log *l)
 	io_fsync(l->reactor, l->segs[i].fd, true, &sy->op);
 }
 
-/* Without a shard (tests of the log alone) the fsync starts at once. */
+/* What the log's state asks for, done now: an offline log answers what it
+ * held (it will never sync it); else the policy may start an fsync. */
+static void log_flush_kick(struct partition_log *l)
+{
+	if (l->offline && !l->sync.in_flight && l->sync.held) {
+		log_flush_release(l, l->sync.held, true);
+		return;
+	}
+	struct log_flush_inputs in = log_flush_inputs_of(l, false);
+	if (log_flush_decide(&in) != LOG_FLUSH_NOTHING)
+		log_flush_start(l);
+}
+
+/* Without a shard (tests of the log alone) the kick comes at once. */
 static void log_flush_due(struct partition_log *l)
 {
 	struct log_flush_shard *fs = l->sync.shard;
 	if (!fs) {
-		log_flush_start(l);
+		log_flush_kick(l);
 		return;
 	}
 	if (l->sync.due)
@@ -242,10 +255,15 @@ void log_flush_shard_turn(struct log_flush_shard *fs)
 		fs->due_head = l->sync.due_next;
 		l->sync.due = false;
 		l->sync.due_next = NULL;
-		struct log_flush_inputs in = log_flush_inputs_of(l, false);
-		if (log_flush_decide(&in) != LOG_FLUSH_NOTHING)
-			log_flush_start(l);
+		log_flush_kick(l);
 	}
+}
+
+void log_flush_shard_stop(struct log_flush_shard *fs)
+{
+	fs->stopped = true;
+	while (fs->timed_head)
+		log_flush_unjoin(fs->timed_head);
 }
 
 static void log_flush_undue(struct partition_log *l)
@@ -291,14 +309,11 @@ void log_flush_hold(struct partition_log *l, struct log_append *a, int16_t error
 
 void log_flush_after_drain(struct partition_log *l)
 {
-	if (l->offline && !l->sync.in_flight && l->sync.held) {
-		log_flush_release(l, l->sync.held, true);
-		return;
-	}
 	if (l->hw > log_flush_durable(l))
 		log_flush_join(l);
 	struct log_flush_inputs in = log_flush_inputs_of(l, false);
-	if (log_flush_decide(&in) != LOG_FLUSH_NOTHING)
+	if ((l->offline && !l->sync.in_flight && l->sync.held) ||
+	    log_flush_decide(&in) != LOG_FLUSH_NOTHING)
 		log_flush_due(l);
 }
 

@@ -58,12 +58,17 @@ struct log_flush_shard {
 	 * that one covers every write completed in the same batch of
 	 * completions (Redis's beforeSleep), not only the first. */
 	struct partition_log *due_head;
+	bool stopped;              /* the broker stops: no more time-based flushes */
 	struct log_flush_stats stats;
 };
 
 void log_flush_shard_init(struct log_flush_shard *fs, struct reactor *r, uint64_t interval_ms);
-/* At the start of each loop turn of the owning shard: starts the due fsyncs. */
+/* At the start of each loop turn of the owning shard: starts the due fsyncs
+ * (or, for a log gone offline, answers what it held). */
 void log_flush_shard_turn(struct log_flush_shard *fs);
+/* When the broker stops: the time-based flushes end (the logs are synced at
+ * shutdown) and no log stays on the list, which dies with the shard. */
+void log_flush_shard_stop(struct log_flush_shard *fs);
 
 /* A log's flush state (embedded in struct partition_log). */
 struct log_sync {

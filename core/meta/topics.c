@@ -866,9 +866,7 @@ static void topics_shard_stop(struct shard *s)
 		log_space_stop(&topics_registry(s->rt)->space);
 	if (!s->io)
 		return;
-	struct log_flush_shard *fs = &topics_shard_of(s)->flush;
-	if (io_timer_armed(&fs->timer))
-		io_timer_stop(s->reactor, &fs->timer);
+	log_flush_shard_stop(&topics_shard_of(s)->flush);
 	struct metadata_image *im = metadata_current(s->rt);
 	for (size_t i = 0; i < im->topic_count; i++)
 		topics_finish_fetches_of(im->topics[i], s);

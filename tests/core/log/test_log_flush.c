@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <limits.h>
 
 #include "core/log/log_flush.h"
@@ -247,6 +248,31 @@ static void test_space_floor_default(void **state)
 	assert_int_equal(log_space_floor(12345, 1000 * GiB), 12345);
 }
 
+/* Entering and leaving the refusal are logged once each, however many
+ * checks see it. */
+static void test_space_floor_refuses_and_resumes(void **state)
+{
+	(void)state;
+	static struct log_space sp;
+	log_space_init(&sp, "/tmp", INT64_MAX);
+	struct captured cap;
+	capture_start(&cap);
+	assert_int_equal(log_space_check(&sp), 0);
+	assert_int_equal(log_space_check(&sp), 0);
+	assert_true(log_space_refusing(&sp));
+	assert_int_equal(capture_count(&cap, "below sluice.log.dir.min.free.bytes"), 1);
+	sp.min_free_bytes = 0;
+	capture_start(&cap);
+	assert_int_equal(log_space_check(&sp), 0);
+	assert_int_equal(log_space_check(&sp), 0);
+	assert_false(log_space_refusing(&sp));
+	assert_int_equal(capture_count(&cap, "produce accepted"), 1);
+	assert_true(atomic_load(&sp.free_bytes) > 0);
+	log_space_init(&sp, "/nonexistent-sluice-dir", -1);
+	assert_int_equal(log_space_check(&sp), -ENOENT);
+	assert_false(log_space_refusing(&sp));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +290,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_group_commit_goes_offline, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test(test_space_floor_default),
+		cmocka_unit_test(test_space_floor_refuses_and_resumes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
