@@ -52,6 +52,9 @@ static const struct config_key config_keys[] = {
 	CFG_NUM("log.retention.bytes", CT_I64, log_retention_bytes, -1, INT64_MAX),
 	CFG_NUM("log.flush.interval.messages", CT_I64, log_flush_interval_messages, 1, INT64_MAX),
 	CFG_NUM("log.flush.interval.ms", CT_I64, log_flush_interval_ms, -1, INT64_MAX),
+	CFG_NUM("log.flush.scheduler.interval.ms", CT_I64, log_flush_scheduler_interval_ms, 1,
+		INT64_MAX),
+	CFG_NUM("sluice.log.dir.min.free.bytes", CT_I64, log_dir_min_free_bytes, -1, INT64_MAX),
 	CFG_NUM("log.flush.offset.checkpoint.interval.ms", CT_I64,
 		log_flush_offset_checkpoint_interval_ms, 1, INT32_MAX),
 	CFG_NUM("message.max.bytes", CT_U32, message_max_bytes, 0, INT32_MAX),
@@ -151,6 +154,8 @@ void config_defaults(struct broker_config *c)
 	c->log_retention_bytes = -1;
 	c->log_flush_interval_messages = INT64_MAX;
 	c->log_flush_interval_ms = -1;
+	c->log_flush_scheduler_interval_ms = INT64_MAX;
+	c->log_dir_min_free_bytes = -1;
 	c->log_flush_offset_checkpoint_interval_ms = DEFAULT_CHECKPOINT_INTERVAL_MS;
 	c->message_max_bytes = DEFAULT_MESSAGE_MAX_BYTES;
 	c->socket_request_max_bytes = DEFAULT_REQUEST_MAX_BYTES;
@@ -244,7 +249,6 @@ static int config_apply(struct broker_config *c, const struct config_key *k, con
  * one says so in the log rather than pretending. */
 static const char *const config_not_enforced[] = {
 	"log.retention.ms", "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
-	"log.flush.interval.messages", "log.flush.interval.ms",
 };
 
 int config_set(struct broker_config *c, const char *key, const char *value, char *err,
@@ -252,8 +256,8 @@ int config_set(struct broker_config *c, const char *key, const char *value, char
 {
 	for (size_t i = 0; i < sizeof(config_not_enforced) / sizeof(config_not_enforced[0]); i++)
 		if (strcmp(config_not_enforced[i], key) == 0)
-			slog_warn("config", "%s is accepted but not enforced yet (no retention or "
-				  "flush policy: logs are kept and flushed at shutdown)", key);
+			slog_warn("config", "%s is accepted but not enforced yet (no retention: "
+				  "logs are kept)", key);
 	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++)
 		if (strcmp(config_keys[i].key, key) == 0)
 			return config_apply(c, &config_keys[i], value, err, errlen);

@@ -35,6 +35,14 @@ struct broker_config {
 	int64_t log_retention_bytes;
 	int64_t log_flush_interval_messages;
 	int64_t log_flush_interval_ms;
+	/* How often flush.ms is checked; Kafka's default (INT64_MAX) never does. */
+	int64_t log_flush_scheduler_interval_ms;
+	/* sluice.log.dir.min.free.bytes (after Redpanda's storage_min_free_bytes):
+	 * produce is refused with KAFKA_STORAGE_ERROR while log.dirs' filesystem
+	 * has less free than this, so that checkpoints and metadata can still be
+	 * written. -1 (the default): 5% of the filesystem, at most 1 GiB (log_space.h);
+	 * 0: no floor. */
+	int64_t log_dir_min_free_bytes;
 	int64_t log_flush_offset_checkpoint_interval_ms;
 	uint32_t message_max_bytes;
 	uint32_t socket_request_max_bytes;

@@ -218,7 +218,8 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 	struct produce_response_partition_produce_response *out = part->out;
 	struct partition_log *log = part->partition->log;
 	part->state = PART_ANSWERED;
-	if (!log) {
+	/* Below the log dir's free-space floor (logged once by log_space.c). */
+	if (!log || log_space_refusing(&topics_registry(s->rt)->space)) {
 		out->error_code = KERR_KAFKA_STORAGE_ERROR;
 		return;
 	}

@@ -1,7 +1,8 @@
 /* Private to the partition log's files (partition_log.c: appends, rolls,
  * flushes and write failures; log_segment.c: segment files and indexes;
  * log_recovery.c: opening and recovery; log_read.c: read planning and time
- * lookups): the segment and log structures and what those files share. */
+ * lookups; log_flush.c: the flush policy and group commit): the segment and
+ * log structures and what those files share. */
 #ifndef SLUICE_CORE_LOG_LOG_INTERNAL_H
 #define SLUICE_CORE_LOG_LOG_INTERNAL_H
 
@@ -10,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/log/log_flush.h"
 #include "core/log/offset_index.h"
 #include "core/log/partition_log.h"
 
@@ -123,6 +125,7 @@ struct partition_log {
 	void *hook_ctx;
 	struct corrupt_report reports[LOG_CORRUPT_REPORTS_MAX];
 	uint32_t reports_next;
+	struct log_sync sync;   /* the flush policy's state (log_flush.c) */
 };
 
 /* ---- log_segment.c ---- */
@@ -189,6 +192,9 @@ int log_add_segment(struct partition_log *l, const struct segment *s);
 /* ---- partition_log.c ---- */
 
 void log_publish_offsets(struct partition_log *l);
+/* A failed fsync of segment_base's files (`what`, errno err): offline until a
+ * restart, logged once. */
+void log_go_offline(struct partition_log *l, int64_t segment_base, const char *what, int err);
 /* Frees the log's memory and closes its files, writing nothing. */
 void log_free(struct partition_log *l);
 

@@ -40,14 +40,15 @@ static void log_check_idle(const struct partition_log *l, const char *what)
 {
 	if (partition_log_ops_in_flight(l) == 0)
 		return;
-	slog_error("log", "%s: %s with %u append(s) and %u flush(es) in flight", l->dir, what,
-		   l->pending, l->flushes);
+	slog_error("log", "%s: %s with %u append(s), %u flush(es) and %u held answer(s) or "
+		   "fsync in flight", l->dir, what, l->pending, l->flushes, log_flush_in_flight(l));
 	abort();
 }
 
 void partition_log_close(struct partition_log *l)
 {
 	log_check_idle(l, "closing");
+	log_flush_leave(l);
 	if (l->nsegs && !l->offline) {
 		segment_seal_time_index(log_active(l));
 		int rc = segment_write_indexes(l, log_active(l), NULL);
@@ -60,6 +61,7 @@ void partition_log_close(struct partition_log *l)
 int partition_log_delete(struct partition_log *l)
 {
 	log_check_idle(l, "deleting");
+	log_flush_leave(l);
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s", l->dir);
 	log_free(l);
@@ -104,7 +106,7 @@ bool partition_log_offline(const struct partition_log *l)
 
 uint32_t partition_log_ops_in_flight(const struct partition_log *l)
 {
-	return l->pending + l->flushes;
+	return l->pending + l->flushes + log_flush_in_flight(l);
 }
 
 void partition_log_set_advance_hook(struct partition_log *l, void (*hook)(void *ctx), void *ctx)
@@ -125,7 +127,7 @@ void partition_log_checkpoint_offsets(const struct partition_log *l, int64_t *re
 	*start_offset = atomic_load_explicit(&l->published_start_offset, memory_order_relaxed);
 }
 
-static void log_go_offline(struct partition_log *l, int64_t segment_base, const char *what, int err)
+void log_go_offline(struct partition_log *l, int64_t segment_base, const char *what, int err)
 {
 	if (l->offline)
 		return;
@@ -196,6 +198,7 @@ static void log_flushes_complete(struct partition_log *l)
 		}
 		log_flush_close(f);
 	}
+	log_flush_after_rolled(l);
 	log_publish_offsets(l);
 }
 
@@ -384,12 +387,16 @@ static void log_drain(struct partition_log *l)
 			if (l->refusing && a->base_offset >= l->refusal_offset)
 				log_refusal_over(l);
 		}
-		a->done(a, err);
+		if (log_flush_holds_answers(l))
+			log_flush_hold(l, a, err);
+		else
+			a->done(a, err);
 	}
 	if (l->reverting && l->pending == 0)
 		log_revert(l);
 	if (advanced)
 		log_start_flushes(l);
+	log_flush_after_drain(l);
 	if (advanced && l->hook)
 		l->hook(l->hook_ctx);
 }

@@ -22,7 +22,12 @@
  *
  * When a segment rolls it is flushed in the kernel's workers, and the
  * recovery point moves to the new segment's base once that completes; so
- * after a crash only the active segment is re-scanned. */
+ * after a crash only the active segment is re-scanned. Between rolls the
+ * flush policy (flush.messages, flush.ms) flushes the active segment and
+ * moves the recovery point; flush.messages=1 holds every answer until an
+ * fdatasync covering it completed (group commit, log_flush.h). A batch is
+ * readable once written, before that fsync: the answer, not visibility,
+ * waits for the disk. */
 #ifndef SLUICE_CORE_LOG_PARTITION_LOG_H
 #define SLUICE_CORE_LOG_PARTITION_LOG_H
 
@@ -41,7 +46,14 @@ struct log_config {
 	uint64_t segment_ms;           /* log.roll.ms / segment.ms */
 	uint32_t index_interval_bytes; /* log.index.interval.bytes */
 	uint32_t segment_index_bytes;  /* log.index.size.max.bytes: rolls when full */
+	/* flush.messages / flush.ms (log_flush.h); flush_messages 0 and a
+	 * negative flush_ms are read as INT64_MAX (never), so that a zeroed
+	 * config keeps Kafka's defaults (flush.ms needs a flush_shard). */
+	int64_t flush_messages;
+	int64_t flush_ms;
 };
+
+struct log_flush_shard;
 
 struct log_open_params {
 	const char *dir;          /* partition directory; created when missing */
@@ -50,6 +62,9 @@ struct log_open_params {
 	bool clean_shutdown;      /* the broker's clean-shutdown marker was present */
 	const struct log_config *cfg;
 	struct reactor *reactor;
+	/* The owning shard's flush scheduler and counters (log_flush.h); NULL:
+	 * flush.ms is not scheduled and nothing is counted. */
+	struct log_flush_shard *flush_shard;
 };
 
 /* Opens (or creates) the log. After an unclean stop, every segment from the one
@@ -103,6 +118,7 @@ struct log_append {
 	uint32_t len;
 	uint32_t written;         /* bytes written so far (short writes resume) */
 	int32_t result;           /* 0, or -errno */
+	int16_t held_error;       /* the answer while held for a group commit */
 	bool completed;
 	/* The segment's index state before this append, to undo it. */
 	uint64_t mark_bytes_since_index;

@@ -165,8 +165,6 @@ const char *topic_config_not_enforced(const char *key, const char *value)
 		return "retention is not enforced yet: every segment is kept";
 	if (!strcmp(key, "cleanup.policy") && strstr(value, "compact"))
 		return "compaction is not implemented yet: the log keeps every record";
-	if (!strcmp(key, "flush.messages") || !strcmp(key, "flush.ms"))
-		return "the flush policy is not implemented yet: logs are flushed at shutdown";
 	if (!strcmp(key, "compression.type") && strcmp(value, "producer") && strcmp(value, "uncompressed"))
 		return "batches are stored as the producer compressed them, not recompressed";
 	return NULL;

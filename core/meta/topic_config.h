@@ -40,7 +40,7 @@ void topic_config_from_broker(struct topic_config *t, const struct broker_config
 int16_t topic_config_set(struct topic_config *t, const char *key, size_t key_len,
 			 const char *value, size_t value_len, char *err, size_t errlen);
 /* For a key/value that is valid but whose behaviour sluice does not provide
- * yet (retention, compaction, flush policy, broker-side recompression): the
+ * yet (retention, compaction, broker-side recompression): the
  * reason, to be logged at topic creation; NULL otherwise. */
 const char *topic_config_not_enforced(const char *key, const char *value);
 

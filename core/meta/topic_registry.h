@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/log/log_space.h"
 #include "core/meta/topic_config.h"
 #include "core/shard/runtime.h"
 #include "proto/cursor.h"
@@ -57,6 +58,7 @@ struct topic_registry {
 	struct topic *buckets[TOPIC_REGISTRY_BUCKETS];
 	size_t count;
 	struct metadata_store *store; /* where the registry is persisted */
+	struct log_space space;       /* log.dirs' free-space floor, read by every shard */
 };
 
 /* The registry, from any layer that has the runtime (RUNTIME_SLOT_TOPICS). */

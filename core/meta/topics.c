@@ -60,6 +60,8 @@ static int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i,
 		.segment_ms = (uint64_t)t->cfg.segment_ms,
 		.index_interval_bytes = t->cfg.index_interval_bytes,
 		.segment_index_bytes = t->cfg.segment_index_bytes,
+		.flush_messages = t->cfg.flush_messages,
+		.flush_ms = t->cfg.flush_ms,
 	};
 	struct partition *p = &t->partitions[i];
 	if (topics_partition_dir(rt, t, i, dir, sizeof(dir)) != 0) {
@@ -77,6 +79,7 @@ static int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i,
 		.clean_shutdown = clean_shutdown,
 		.cfg = &lc,
 		.reactor = rt->shards[p->shard].reactor,
+		.flush_shard = &topics_shard_of(&rt->shards[p->shard])->flush,
 	};
 	int rc = partition_log_open(&params, &p->log, err, errlen);
 	if (rc != 0) {
@@ -751,6 +754,8 @@ static int topics_shards_create(struct runtime *rt)
 		}
 		ts->shard = &rt->shards[k];
 		io_timer_init(&ts->reaper_timer);
+		log_flush_shard_init(&ts->flush, rt->shards[k].reactor,
+				     (uint64_t)rt->cfg.log_flush_scheduler_interval_ms);
 		rt->shards[k].slots[SHARD_SLOT_TOPICS] = ts;
 	}
 	return 0;
@@ -760,6 +765,11 @@ int topics_load(struct runtime *rt, bool clean_shutdown)
 {
 	if (topics_shards_create(rt) != 0)
 		return -1;
+	struct log_space *space = &topics_registry(rt)->space;
+	log_space_init(space, rt->cfg.log_dir, rt->cfg.log_dir_min_free_bytes);
+	int space_rc = log_space_check(space);
+	if (space_rc != 0)
+		slog_warn("topics", "statvfs %s: %s", rt->cfg.log_dir, strerror(-space_rc));
 	char path[PATH_MAX + 64];
 	char err[256];
 	struct checkpoint_entry *recovery = NULL;
@@ -836,10 +846,33 @@ static void topics_finish_fetches_of(struct topic *t, void *ctx)
 			fetch_waiters_finish(&t->partitions[i].waiters);
 }
 
+static void topics_shard_serve(struct shard *s)
+{
+	if (s->id == SHARD_CONTROL)
+		log_space_start(&topics_registry(s->rt)->space, s->reactor);
+}
+
+/* Group commit: the fsyncs that became due in the last batch of
+ * completions start now, each covering all of that batch (log_flush.h). */
+static void topics_shard_turn(struct shard *s)
+{
+	if (s->io)
+		log_flush_shard_turn(&topics_shard_of(s)->flush);
+}
+
+/* A due fsync holds answers that only a turn can release. */
+static bool topics_shard_quiet(const struct shard *s)
+{
+	return !s->io || !topics_shard_of(s)->flush.due_head;
+}
+
 static void topics_shard_stop(struct shard *s)
 {
+	if (s->id == SHARD_CONTROL)
+		log_space_stop(&topics_registry(s->rt)->space);
 	if (!s->io)
 		return;
+	log_flush_shard_stop(&topics_shard_of(s)->flush);
 	struct metadata_image *im = metadata_current(s->rt);
 	for (size_t i = 0; i < im->topic_count; i++)
 		topics_finish_fetches_of(im->topics[i], s);
@@ -847,5 +880,8 @@ static void topics_shard_stop(struct shard *s)
 
 const struct shard_service topics_shard_service = {
 	.name = "topics",
+	.serve = topics_shard_serve,
+	.turn = topics_shard_turn,
 	.stop = topics_shard_stop,
+	.quiet = topics_shard_quiet,
 };

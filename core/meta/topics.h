@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/log/log_flush.h"
 #include "core/meta/topic_config.h"
 #include "core/meta/topic_registry.h"
 #include "core/shard/metadata_sync.h"
@@ -27,6 +28,7 @@ struct topics_shard {
 	struct shard *shard;
 	struct log_grave *graveyard;
 	struct io_timer reaper_timer;
+	struct log_flush_shard flush;   /* the shard's flush scheduler and counters */
 };
 
 static inline struct topics_shard *topics_shard_of(const struct shard *s)
@@ -34,8 +36,9 @@ static inline struct topics_shard *topics_shard_of(const struct shard *s)
 	return s->slots[SHARD_SLOT_TOPICS];
 }
 
-/* The topics' shard hooks: when the broker stops, the fetches long-polling
- * on an io shard's partitions answer. */
+/* The topics' shard hooks: the control shard checks the log dir's free
+ * space (log_space.h); when the broker stops, the fetches long-polling on an
+ * io shard's partitions answer. */
 extern const struct shard_service topics_shard_service;
 
 /* Any shard: the current image. The topic may be used until the caller

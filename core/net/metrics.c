@@ -5,8 +5,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "core/log/log_flush.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/topic_registry.h"
+#include "core/meta/topics.h"
 #include "core/net/conn.h"
 #include "core/net/net.h"
 #include "core/net/request.h"
@@ -63,6 +65,75 @@ static void metrics_partitions(struct metrics_out *o, struct runtime *rt)
 	}
 }
 
+#define FLUSH_READ(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+/* One flush counter per io shard (log_flush.h). */
+static void metrics_flush_counter(struct metrics_out *o, struct runtime *rt, const char *name,
+				  const char *help, size_t field_offset)
+{
+	metrics_printf(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (uint32_t i = 0; i < rt->io_shards; i++) {
+		const struct topics_shard *ts = topics_shard_of(&rt->shards[i]);
+		if (!ts)
+			continue;
+		const char *base = (const char *)&ts->flush.stats;
+		uint64_t v = FLUSH_READ(*(const uint64_t *)(base + field_offset));
+		metrics_printf(o, "%s{shard=\"%u\"} %llu\n", name, i, (unsigned long long)v);
+	}
+}
+
+#define METRICS_FLUSH_COUNTER(o, rt, name, field, help) \
+	metrics_flush_counter(o, rt, name, help, offsetof(struct log_flush_stats, field))
+
+/* The flush policy's fsyncs: counts, what they covered, and their latency
+ * as a Prometheus histogram in seconds (cumulative buckets). */
+static void metrics_flush(struct metrics_out *o, struct runtime *rt)
+{
+	METRICS_FLUSH_COUNTER(o, rt, "sluice_log_fsyncs_total", fsyncs,
+			      "fdatasyncs of the flush policy (flush.messages, flush.ms) completed.");
+	METRICS_FLUSH_COUNTER(o, rt, "sluice_log_fsync_failures_total", fsync_failures,
+			      "fdatasyncs of the flush policy that failed (the partition went offline).");
+	METRICS_FLUSH_COUNTER(o, rt, "sluice_log_fsync_appends_total", appends,
+			      "Appends whose acknowledgement a group-commit fsync released.");
+	METRICS_FLUSH_COUNTER(o, rt, "sluice_log_fsync_records_total", records,
+			      "Offsets made durable by the flush policy's fsyncs.");
+	static const uint64_t bounds_us[LOG_FSYNC_BUCKETS] = LOG_FSYNC_BUCKET_BOUNDS_US;
+	const char *name = "sluice_log_fsync_seconds";
+	metrics_printf(o, "# HELP %s Latency of the flush policy's fdatasyncs.\n"
+			  "# TYPE %s histogram\n", name, name);
+	for (uint32_t i = 0; i < rt->io_shards; i++) {
+		const struct topics_shard *ts = topics_shard_of(&rt->shards[i]);
+		if (!ts)
+			continue;
+		const struct log_flush_stats *st = &ts->flush.stats;
+		uint64_t cumulative = 0;
+		for (uint32_t b = 0; b <= LOG_FSYNC_BUCKETS; b++) {
+			cumulative += FLUSH_READ(st->latency_buckets[b]);
+			if (b < LOG_FSYNC_BUCKETS)
+				metrics_printf(o, "%s_bucket{shard=\"%u\",le=\"%g\"} %llu\n", name, i,
+					       (double)bounds_us[b] / 1e6, (unsigned long long)cumulative);
+			else
+				metrics_printf(o, "%s_bucket{shard=\"%u\",le=\"+Inf\"} %llu\n", name, i,
+					       (unsigned long long)cumulative);
+		}
+		metrics_printf(o, "%s_sum{shard=\"%u\"} %.6f\n%s_count{shard=\"%u\"} %llu\n", name, i,
+			       (double)FLUSH_READ(st->latency_us_sum) / 1e6, name, i,
+			       (unsigned long long)cumulative);
+	}
+	const struct log_space *sp = &topics_registry(rt)->space;
+	metrics_printf(o, "# HELP sluice_log_dir_free_bytes Free bytes of log.dirs' filesystem at the "
+			  "last check.\n# TYPE sluice_log_dir_free_bytes gauge\n"
+			  "sluice_log_dir_free_bytes %llu\n"
+			  "# HELP sluice_log_dir_min_free_bytes The free-space floor below which produce "
+			  "is refused.\n# TYPE sluice_log_dir_min_free_bytes gauge\n"
+			  "sluice_log_dir_min_free_bytes %llu\n"
+			  "# HELP sluice_log_dir_refusing 1 while produce is refused for lack of space.\n"
+			  "# TYPE sluice_log_dir_refusing gauge\nsluice_log_dir_refusing %d\n",
+		       (unsigned long long)atomic_load_explicit(&sp->free_bytes, memory_order_relaxed),
+		       (unsigned long long)atomic_load_explicit(&sp->floor_bytes, memory_order_relaxed),
+		       log_space_refusing(sp) ? 1 : 0);
+}
+
 size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 {
 	struct metrics_out o = { buf, cap, 0 };
@@ -107,5 +178,6 @@ size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 	metrics_printf(&o, "# HELP sluice_topics Topics.\n# TYPE sluice_topics gauge\n"
 			   "sluice_topics %zu\n", topics_registry(rt)->count);
 	metrics_partitions(&o, rt);
+	metrics_flush(&o, rt);
 	return o.len;
 }
