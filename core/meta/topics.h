@@ -27,6 +27,7 @@ struct topics_shard {
 	struct shard *shard;
 	struct log_grave *graveyard;
 	struct io_timer reaper_timer;
+	struct io_timer retention_timer; /* every log.retention.check.interval.ms */
 };
 
 static inline struct topics_shard *topics_shard_of(const struct shard *s)
