@@ -53,6 +53,9 @@ struct segment {
 	uint64_t visible_size; /* bytes written and readable */
 	int64_t created_ms;
 	int64_t roll_jitter_ms; /* Kafka's per-segment random jitter on segment.ms */
+	/* The first batch's max timestamp, which segment.ms counts from (Kafka's
+	 * rollingBasedTimestamp); -1 until known. */
+	int64_t rolling_ts;
 	uint64_t bytes_since_index;
 	struct offset_entry *idx;
 	uint32_t idx_len, idx_cap;

@@ -230,6 +230,7 @@ int segment_open(struct partition_log *l, int64_t base, bool create, struct segm
 	s->max_ts_offset = -1;
 	s->created_ms = log_now_ms();
 	s->roll_jitter_ms = segment_roll_jitter_ms(&l->cfg);
+	s->rolling_ts = -1;
 	segment_path(l, base, ".log", path, sizeof(path));
 	s->fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0644);
 	if (s->fd < 0)

@@ -316,7 +316,23 @@ int log_roll(struct partition_log *l)
 	return 0;
 }
 
-static bool log_should_roll(struct partition_log *l, const struct record_batch_header *h, size_t len)
+/* Kafka's time waited for a roll: from the segment's first batch's max
+ * timestamp to the incoming batch's (max_ts), or from the segment's creation
+ * when the first batch has none. */
+static int64_t log_time_waited_ms(struct partition_log *l, int64_t max_ts)
+{
+	struct segment *s = log_active(l);
+	if (s->rolling_ts < 0 && s->visible_size > 0) {
+		struct record_batch_header first;
+		const char *why;
+		if (log_batch_at(l, l->nsegs - 1, 0, s->base_offset, &first, &why) == LOG_BATCH_OK)
+			s->rolling_ts = first.max_timestamp;
+	}
+	return s->rolling_ts >= 0 ? max_ts - s->rolling_ts : log_now_ms() - s->created_ms;
+}
+
+static bool log_should_roll(struct partition_log *l, const struct record_batch_header *h, size_t len,
+			    int64_t max_ts)
 {
 	struct segment *s = log_active(l);
 	if (s->size == 0)
@@ -331,7 +347,7 @@ static bool log_should_roll(struct partition_log *l, const struct record_batch_h
 	if (l->end_offset + h->last_offset_delta - s->base_offset > INT32_MAX)
 		return true;
 	/* Kafka's: segment.ms less this segment's random jitter. */
-	return log_now_ms() - s->created_ms > (int64_t)l->cfg.segment_ms - s->roll_jitter_ms;
+	return log_time_waited_ms(l, max_ts) > (int64_t)l->cfg.segment_ms - s->roll_jitter_ms;
 }
 
 /* ---- write failures ---- */
@@ -473,7 +489,8 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 	assert(len == record_batch_total_bytes(h));
 	if (!log_accepting(l))
 		return KERR_KAFKA_STORAGE_ERROR;
-	if (log_should_roll(l, h, len)) {
+	int64_t max_ts = a->log_append_time >= 0 ? a->log_append_time : h->max_timestamp;
+	if (log_should_roll(l, h, len, max_ts)) {
 		int rc = log_roll(l);
 		if (rc != 0) {
 			char path[PATH_MAX + 32];
@@ -497,6 +514,8 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 	a->mark_max_ts = s->max_ts;
 	a->mark_max_ts_offset = s->max_ts_offset;
 	uint64_t pos = s->size;
+	if (pos == 0)
+		s->rolling_ts = placed.max_timestamp;
 	s->dirty = true;
 	segment_note_batch(l, s, pos, &placed);
 	s->size += len;
