@@ -153,19 +153,31 @@ SPLICE_VALUE_BYTES = 1000
 SPLICE_SEGMENT_BYTES = 8 << 20
 
 
-def test_fetch_spliced_from_a_deleted_segment_completes(make_broker):
+# retention.ms trigger: the records are stamped this much older than
+# retention.ms allows, so they expire a few seconds after they are written.
+SPLICE_RETENTION_MS = 60000
+SPLICE_EXPIRES_AFTER_MS = 6000
+
+
+@pytest.mark.parametrize("trigger", ["delete-records", "retention-ms"])
+def test_fetch_spliced_from_a_deleted_segment_completes(make_broker, trigger):
     """The response (the whole first segment, 8 MiB) is held back by a reader
-    that does not read; the segment is deleted under it (DeleteRecords to
-    the end, no delete delay) and its files are gone from the directory
-    before the reader drains the response, which must then be complete."""
-    broker = make_broker()
-    topic = "ret-splice"
-    create(broker.bootstrap, topic, {"segment.bytes": str(SPLICE_SEGMENT_BYTES),
-                                     "file.delete.delay.ms": "0"})
+    that does not read; the segment is deleted under it (by DeleteRecords to
+    the end, or by retention.ms, with no delete delay) and its files are gone
+    from the directory before the reader drains the response, which must then
+    be complete."""
+    broker = make_broker(CHECK_INTERVAL)
+    topic = f"ret-splice-{trigger}"
+    configs = {"segment.bytes": str(SPLICE_SEGMENT_BYTES), "file.delete.delay.ms": "0"}
+    ts = None
+    if trigger == "retention-ms":
+        configs["retention.ms"] = str(SPLICE_RETENTION_MS)
+        ts = int(time.time() * 1000) - SPLICE_RETENTION_MS + SPLICE_EXPIRES_AFTER_MS
+    create(broker.bootstrap, topic, configs)
     w = kafka_wire.Conn(broker.bootstrap)
     kafka_wire.metadata_v4(w, topic)
     values = [b"%08d" % i + b"v" * (SPLICE_VALUE_BYTES - 8) for i in range(SPLICE_BATCH_VALUES)]
-    batch = kafka_wire.record_batch(values)
+    batch = kafka_wire.record_batch(values, ts=ts)
     per_segment = SPLICE_SEGMENT_BYTES // len(batch)
     for _ in range(per_segment + 2):
         assert kafka_wire.produce_v3(w, topic, 0, batch, acks=-1)[0] == 0
@@ -183,8 +195,9 @@ def test_fetch_spliced_from_a_deleted_segment_completes(make_broker):
     reader.request(1, 4, body)
     time.sleep(0.5)  # the broker fills the socket and waits
 
-    err, low = delete_records_v0(w, topic, -1)
-    assert err == 0 and low == (per_segment + 2) * SPLICE_BATCH_VALUES
+    end = (per_segment + 2) * SPLICE_BATCH_VALUES
+    if trigger == "delete-records":
+        assert delete_records_v0(w, topic, -1) == (0, end)
     wait_for(lambda: not os.path.exists(first_log) and not files(broker, topic, "*.deleted"),
              "the first segment's files to be removed")
     # The response in flight still holds the deleted file open.
