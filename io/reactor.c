@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -283,6 +284,15 @@ static struct io_op io_detached_close_op = { .done = io_on_detached_close };
 void io_close_detached(struct reactor *r, int fd)
 {
 	io_close(r, fd, &io_detached_close_op);
+}
+
+void io_close_file(struct reactor *r, int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_nlink > 0)
+		close(fd);
+	else
+		io_close_detached(r, fd);
 }
 
 bool reactor_has_msg_ring(const struct reactor *r)

@@ -104,6 +104,10 @@ void io_unlink(struct reactor *r, const char *path, struct io_op *op);
 void io_close(struct reactor *r, int fd, struct io_op *op);
 /* io_close for a caller that needs no completion (a failure is logged). */
 void io_close_detached(struct reactor *r, int fd);
+/* Closes a file's descriptor without the loop paying for freeing its blocks:
+ * at once when the file still has a name (then no close can free them),
+ * else with io_close_detached. */
+void io_close_file(struct reactor *r, int fd);
 
 /* Cross-reactor doorbell (IORING_OP_MSG_RING), rung from this reactor's
  * thread: makes `target`, an op of the reactor `to` (another thread's),

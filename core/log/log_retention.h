@@ -19,10 +19,11 @@
  * on it again), its files are renamed with Kafka's `.deleted` suffix, and
  * after file.delete.delay.ms its mapping is dropped and its descriptor closed
  * and files unlinked by io_uring ops in the kernel's workers. A fetch already
- * planned on it holds its own duplicate of the descriptor, which the fetch
- * path closes the same way once the response is sent: the bytes stay
- * readable until then, and whichever close is the last frees the blocks
- * outside every loop. */
+ * planned on it holds its own duplicate of the descriptor (the reference
+ * that keeps its bytes readable until the response is sent), which the fetch
+ * path then closes in the kernel's workers too when the file has no name any
+ * more (io_close_file): whichever close is the last frees the blocks outside
+ * every loop. */
 #ifndef SLUICE_CORE_LOG_LOG_RETENTION_H
 #define SLUICE_CORE_LOG_LOG_RETENTION_H
 
