@@ -45,8 +45,8 @@ def fetch(c, topic, offset, label):
 def ten_records(c, name, partitions=1):
     c.create_topic(name, partitions=partitions)
     for p in range(partitions):
-        c.produce(name, [batch(["a", "b", "c"]), batch(["d", "e"]), batch(["f", "g", "h", "i", "j"])],
-                  partition=p)
+        c.produce(name, [batch(["a", "b", "c"]), batch(["d", "e"]),
+                         batch(["f", "g", "h", "i", "j"])], partition=p)
 
 
 @pytest.mark.parametrize("v", VERSIONS)
