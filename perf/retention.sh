@@ -86,6 +86,9 @@ ls -l "$WORK/data/bulk-0/" | grep '\.log$'
 # The fill's dirty pages are written back now, not during the measurements.
 sync
 
+# An unmeasured run first: the first load after the fill pays for things
+# (client start, the fill's page cache) that neither measured run should.
+measure warmup >/dev/null
 echo "== e2e p99 at $RATE msg/s for $SECONDS_RUN s, no deletion"
 BASE=$(measure base)
 echo "== the same, with bulk's segments deleted after $(( SECONDS_RUN / 3 )) s"
