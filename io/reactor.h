@@ -102,6 +102,9 @@ void io_fsync(struct reactor *r, int fd, bool datasync, struct io_op *op);
  * its blocks in the closing thread. `path` must stay valid until done. */
 void io_unlink(struct reactor *r, const char *path, struct io_op *op);
 void io_close(struct reactor *r, int fd, struct io_op *op);
+/* madvise in the kernel's workers: MADV_DONTNEED on a large mapping drops
+ * its page-table entries there, so that the munmap after it is cheap. */
+void io_madvise(struct reactor *r, const void *addr, size_t len, int advice, struct io_op *op);
 /* io_close for a caller that needs no completion (a failure is logged). */
 void io_close_detached(struct reactor *r, int fd);
 /* Closes a file's descriptor without the loop paying for freeing its blocks:

@@ -118,6 +118,7 @@ struct log_doomed {
 	size_t map_len;
 	uint32_t ops_pending;
 	struct log_doomed_op ops[LOG_DOOMED_OPS];
+	struct io_op unmap_op; /* the mapping's MADV_DONTNEED, before the rest */
 	char paths[LOG_DOOMED_FILES][PATH_MAX + 48];
 };
 
@@ -148,15 +149,12 @@ static void log_doomed_on_op(struct io_op *op, int32_t res, uint32_t flags)
 	free(d);
 }
 
-static void log_doomed_on_timer(struct io_timer *t)
+/* The mapping is unmapped once its page-table entries are gone (dropped in
+ * the kernel's workers: a read segment can have one per page), then the
+ * files are unlinked and the descriptor closed there too. */
+static void log_doomed_delete_files(struct log_doomed *d)
 {
-	struct log_doomed *d = container_of(t, struct log_doomed, timer);
 	struct partition_log *l = d->log;
-	/* The roll's flush borrows the segment's descriptor until it is done. */
-	if (log_flush_pending(l, d->base_offset)) {
-		io_timer_arm(l->reactor, &d->timer, LOG_DOOMED_RETRY_MS * NS_PER_MS, log_doomed_on_timer);
-		return;
-	}
 	if (d->map)
 		munmap((void *)d->map, d->map_len);
 	d->map = NULL;
@@ -171,6 +169,36 @@ static void log_doomed_on_timer(struct io_timer *t)
 			io_close(l->reactor, d->fd, &d->ops[k].op);
 	}
 	d->fd = -1;
+}
+
+static void log_doomed_on_unmapped(struct io_op *op, int32_t res, uint32_t flags)
+{
+	(void)flags;
+	struct log_doomed *d = container_of(op, struct log_doomed, unmap_op);
+	if (res < 0)
+		slog_warn("log", "%s: madvise: %s", d->paths[0], strerror(-res));
+	d->log->doomed_ops--;
+	d->ops_pending = 0;
+	log_doomed_delete_files(d);
+}
+
+static void log_doomed_on_timer(struct io_timer *t)
+{
+	struct log_doomed *d = container_of(t, struct log_doomed, timer);
+	struct partition_log *l = d->log;
+	/* The roll's flush borrows the segment's descriptor until it is done. */
+	if (log_flush_pending(l, d->base_offset)) {
+		io_timer_arm(l->reactor, &d->timer, LOG_DOOMED_RETRY_MS * NS_PER_MS, log_doomed_on_timer);
+		return;
+	}
+	if (!d->map) {
+		log_doomed_delete_files(d);
+		return;
+	}
+	d->unmap_op.done = log_doomed_on_unmapped;
+	d->ops_pending = 1;
+	l->doomed_ops++;
+	io_madvise(l->reactor, d->map, d->map_len, MADV_DONTNEED, &d->unmap_op);
 }
 
 void log_doomed_free(struct partition_log *l)

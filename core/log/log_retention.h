@@ -17,8 +17,10 @@
  *     retention.ms old.
  * A removed segment leaves the log's segment list at once (no read can plan
  * on it again), its files are renamed with Kafka's `.deleted` suffix, and
- * after file.delete.delay.ms its mapping is dropped and its descriptor closed
- * and files unlinked by io_uring ops in the kernel's workers. A fetch already
+ * after file.delete.delay.ms its mapping's page-table entries are dropped
+ * (MADV_DONTNEED), its files unlinked and its descriptor closed, all by
+ * io_uring ops in the kernel's workers; the shard's loop only renames and
+ * unmaps what is by then an empty mapping. A fetch already
  * planned on it holds its own duplicate of the descriptor (the reference
  * that keeps its bytes readable until the response is sent), which the fetch
  * path then closes in the kernel's workers too when the file has no name any

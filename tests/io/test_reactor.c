@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -172,7 +173,7 @@ static void test_file_write_and_splice(void **state)
 	reactor_destroy(r);
 }
 
-/* unlink and close as ring ops, and io_close_file's two ways: a named
+/* unlink, close and madvise as ring ops, and io_close_file's two ways: a named
  * file's descriptor is closed at once, an unlinked one's by the ring (it
  * counts in reactor_inflight until the close completes). */
 static void test_unlink_and_close(void **state)
@@ -198,6 +199,16 @@ static void test_unlink_and_close(void **state)
 
 	char named[] = "/tmp/sluice-reactor-XXXXXX";
 	fd = mkstemp(named);
+	assert_int_equal(write(fd, "mapped", 6), 6);
+	const char *map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(map[0], 'm');
+	struct result_op m = { .op.done = result_done };
+	io_madvise(r, map, 4096, MADV_DONTNEED, &m.op);
+	run_until(r, &m.calls, 1);
+	assert_int_equal(m.res, 0);
+	assert_memory_equal(map, "mapped", 6); /* a shared file mapping refaults its bytes */
+	munmap((void *)map, 4096);
 	io_close_file(r, fd);
 	assert_int_equal(reactor_inflight(r), 0);
 	assert_int_equal(fcntl(fd, F_GETFD), -1);
