@@ -43,6 +43,8 @@ static const struct config_key config_keys[] = {
 	CFG_NUM("log.segment.bytes", CT_U64, log_segment_bytes, 14, INT32_MAX),
 	CFG_NUM_SET("log.roll.ms", CT_U64, log_roll_ms, 1, INT64_MAX, set_roll_ms),
 	CFG_NUM("log.roll.hours", CT_U64, log_roll_hours, 1, INT32_MAX),
+	CFG_NUM_SET("log.roll.jitter.ms", CT_U64, log_roll_jitter_ms, 0, INT64_MAX, set_roll_jitter_ms),
+	CFG_NUM("log.roll.jitter.hours", CT_U64, log_roll_jitter_hours, 0, INT32_MAX),
 	CFG_NUM("log.index.interval.bytes", CT_U32, log_index_interval_bytes, 0, INT32_MAX),
 	CFG_NUM("log.index.size.max.bytes", CT_U32, log_index_size_max_bytes, 4, INT32_MAX),
 	CFG_NUM_SET("log.retention.ms", CT_I64, log_retention_ms, -1, INT64_MAX, set_retention_ms),
@@ -50,6 +52,9 @@ static const struct config_key config_keys[] = {
 		    set_retention_minutes),
 	CFG_NUM("log.retention.hours", CT_I64, log_retention_hours, -1, INT32_MAX),
 	CFG_NUM("log.retention.bytes", CT_I64, log_retention_bytes, -1, INT64_MAX),
+	CFG_NUM("log.retention.check.interval.ms", CT_U64, log_retention_check_interval_ms, 1,
+		INT64_MAX),
+	CFG_NUM("log.segment.delete.delay.ms", CT_U64, log_segment_delete_delay_ms, 0, INT64_MAX),
 	CFG_NUM("log.flush.interval.messages", CT_I64, log_flush_interval_messages, 1, INT64_MAX),
 	CFG_NUM("log.flush.interval.ms", CT_I64, log_flush_interval_ms, -1, INT64_MAX),
 	CFG_NUM("log.flush.scheduler.interval.ms", CT_I64, log_flush_scheduler_interval_ms, 1,
@@ -93,7 +98,7 @@ static const char *const config_known_inert[] = {
 	"inter.broker.listener.name", "process.roles", "controller.quorum.voters",
 	"controller.listener.names", "num.recovery.threads.per.data.dir",
 	"offsets.topic.replication.factor", "transaction.state.log.replication.factor",
-	"transaction.state.log.min.isr", "log.retention.check.interval.ms",
+	"transaction.state.log.min.isr",
 	"offsets.commit.timeout.ms", "offsets.load.buffer.size", "socket.send.buffer.bytes",
 	"socket.receive.buffer.bytes",
 };
@@ -103,6 +108,8 @@ enum {
 	DEFAULT_SEGMENT_BYTES = 1 << 30,
 	DEFAULT_ROLL_HOURS = 168,
 	DEFAULT_RETENTION_HOURS = 168,
+	DEFAULT_RETENTION_CHECK_MS = 300000, /* Kafka's log.retention.check.interval.ms */
+	DEFAULT_SEGMENT_DELETE_DELAY_MS = 60000,
 	DEFAULT_INDEX_INTERVAL_BYTES = 4096,
 	DEFAULT_INDEX_MAX_BYTES = 10 * 1024 * 1024,
 	DEFAULT_MESSAGE_MAX_BYTES = 1048588,
@@ -152,6 +159,8 @@ void config_defaults(struct broker_config *c)
 	c->log_index_size_max_bytes = DEFAULT_INDEX_MAX_BYTES;
 	c->log_retention_hours = DEFAULT_RETENTION_HOURS;
 	c->log_retention_bytes = -1;
+	c->log_retention_check_interval_ms = DEFAULT_RETENTION_CHECK_MS;
+	c->log_segment_delete_delay_ms = DEFAULT_SEGMENT_DELETE_DELAY_MS;
 	c->log_flush_interval_messages = INT64_MAX;
 	c->log_flush_interval_ms = -1;
 	c->log_flush_scheduler_interval_ms = INT64_MAX;
@@ -245,19 +254,9 @@ static int config_apply(struct broker_config *c, const struct config_key *k, con
 	return 0;
 }
 
-/* Kafka settings that are parsed and validated but not acted on yet: setting
- * one says so in the log rather than pretending. */
-static const char *const config_not_enforced[] = {
-	"log.retention.ms", "log.retention.minutes", "log.retention.hours", "log.retention.bytes",
-};
-
 int config_set(struct broker_config *c, const char *key, const char *value, char *err,
 	       size_t errlen)
 {
-	for (size_t i = 0; i < sizeof(config_not_enforced) / sizeof(config_not_enforced[0]); i++)
-		if (strcmp(config_not_enforced[i], key) == 0)
-			slog_warn("config", "%s is accepted but not enforced yet (no retention: "
-				  "logs are kept)", key);
 	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++)
 		if (strcmp(config_keys[i].key, key) == 0)
 			return config_apply(c, &config_keys[i], value, err, errlen);
@@ -458,6 +457,8 @@ int config_finish(struct broker_config *c, char *err, size_t errlen)
 		c->listen_host[0] = '\0';
 	if (!c->set_roll_ms)
 		c->log_roll_ms = c->log_roll_hours * 3600ull * 1000ull;
+	if (!c->set_roll_jitter_ms)
+		c->log_roll_jitter_ms = c->log_roll_jitter_hours * 3600ull * 1000ull;
 	if (!c->set_retention_ms)
 		c->log_retention_ms = c->set_retention_minutes ? c->log_retention_minutes * 60000
 							       : c->log_retention_hours * 3600000;

@@ -27,12 +27,16 @@ struct broker_config {
 	uint64_t log_segment_bytes;
 	uint64_t log_roll_ms;
 	uint64_t log_roll_hours;
+	uint64_t log_roll_jitter_ms;
+	uint64_t log_roll_jitter_hours;
 	uint32_t log_index_interval_bytes;
 	uint32_t log_index_size_max_bytes;
 	int64_t log_retention_ms;
 	int64_t log_retention_minutes;
 	int64_t log_retention_hours;
 	int64_t log_retention_bytes;
+	uint64_t log_retention_check_interval_ms;
+	uint64_t log_segment_delete_delay_ms;
 	int64_t log_flush_interval_messages;
 	int64_t log_flush_interval_ms;
 	/* How often flush.ms is checked; Kafka's default (INT64_MAX) never does. */
@@ -76,7 +80,7 @@ struct broker_config {
 	 * inflates to; the Java producer splits a batch refused this way. */
 	uint64_t batch_inflated_max_bytes;
 	/* keys given explicitly (to tell "unset" from "default") */
-	bool set_log_dir, set_node_id, set_broker_id, set_roll_ms, set_retention_ms,
+	bool set_log_dir, set_node_id, set_broker_id, set_roll_ms, set_roll_jitter_ms, set_retention_ms,
 		set_retention_minutes, set_advertised;
 };
 

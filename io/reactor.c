@@ -5,12 +5,14 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +45,7 @@ struct reactor {
 static const uint8_t reactor_required_ops[] = {
 	IORING_OP_ACCEPT, IORING_OP_RECV,  IORING_OP_SEND, IORING_OP_SENDMSG,
 	IORING_OP_SPLICE, IORING_OP_WRITE, IORING_OP_ASYNC_CANCEL, IORING_OP_READ,
+	IORING_OP_CLOSE,  IORING_OP_UNLINKAT, IORING_OP_MADVISE,
 };
 
 /* Completions that this ring did not submit (doorbells from other rings, and
@@ -249,6 +252,56 @@ void io_fsync(struct reactor *r, int fd, bool datasync, struct io_op *op)
 	struct io_uring_sqe *sqe = reactor_sqe(r, op);
 	io_uring_prep_fsync(sqe, fd, datasync ? IORING_FSYNC_DATASYNC : 0);
 	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_unlink(struct reactor *r, const char *path, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_unlinkat(sqe, AT_FDCWD, path, 0);
+	io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_close(struct reactor *r, int fd, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_close(sqe, fd);
+	io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_madvise(struct reactor *r, const void *addr, size_t len, int advice, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	/* The ring's length field is 32 bits: a longer range is advised in part. */
+	io_uring_prep_madvise(sqe, (void *)addr, (off_t)(len > UINT32_MAX ? UINT32_MAX : len), advice);
+	io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+static void io_on_detached_close(struct io_op *op, int32_t res, uint32_t flags)
+{
+	(void)op;
+	(void)flags;
+	if (res < 0)
+		fprintf(stderr, "reactor: close: %s\n", strerror(-res));
+}
+
+/* Shared by every reactor: it is only ever read. */
+static struct io_op io_detached_close_op = { .done = io_on_detached_close };
+
+void io_close_detached(struct reactor *r, int fd)
+{
+	io_close(r, fd, &io_detached_close_op);
+}
+
+void io_close_file(struct reactor *r, int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_nlink > 0)
+		close(fd);
+	else
+		io_close_detached(r, fd);
 }
 
 bool reactor_has_msg_ring(const struct reactor *r)

@@ -97,6 +97,20 @@ void io_read(struct reactor *r, int fd, void *buf, size_t len, uint64_t off, str
  * blocks on the disk. It orders against nothing: submit it once the writes it
  * must cover have completed. */
 void io_fsync(struct reactor *r, int fd, bool datasync, struct io_op *op);
+/* unlink(path) and close(fd) in the kernel's workers (forced async), so that
+ * the loop never blocks on them: the last close of a large deleted file frees
+ * its blocks in the closing thread. `path` must stay valid until done. */
+void io_unlink(struct reactor *r, const char *path, struct io_op *op);
+void io_close(struct reactor *r, int fd, struct io_op *op);
+/* madvise in the kernel's workers: MADV_DONTNEED on a large mapping drops
+ * its page-table entries there, so that the munmap after it is cheap. */
+void io_madvise(struct reactor *r, const void *addr, size_t len, int advice, struct io_op *op);
+/* io_close for a caller that needs no completion (a failure is logged). */
+void io_close_detached(struct reactor *r, int fd);
+/* Closes a file's descriptor without the loop paying for freeing its blocks:
+ * at once when the file still has a name (then no close can free them),
+ * else with io_close_detached. */
+void io_close_file(struct reactor *r, int fd);
 
 /* Cross-reactor doorbell (IORING_OP_MSG_RING), rung from this reactor's
  * thread: makes `target`, an op of the reactor `to` (another thread's),

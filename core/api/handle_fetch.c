@@ -10,7 +10,10 @@
  * shard the requested partitions it owns (topics are looked up anew in the
  * metadata image each round, so a deleted topic is never reached):
  *   plan     the owner reads its partitions' state and plans ranges, holding
- *            each segment by a duplicated descriptor;
+ *            each segment by a duplicated descriptor (a reference that keeps
+ *            a segment retention deletes meanwhile readable; once the file
+ *            is unlinked it is closed in the kernel's workers, where the last
+ *            close frees its blocks without stalling a loop);
  *   watch    the owner attaches waiters; the first append (or the partition
  *            going away, or the owner stopping) sends one wake back;
  *   unwatch  the owner detaches them; after it nothing of the owner refers to
@@ -197,7 +200,7 @@ static void fetch_release_ranges(struct fetch_ctx *ctx)
 	for (uint32_t i = 0; i < ctx->slot_count; i++) {
 		struct krecords *r = &ctx->slots[i].out->records;
 		if (r->len > 0)
-			close(r->fd);
+			io_close_file(request_shard(ctx->req)->reactor, r->fd);
 		r->fd = -1;
 		r->len = 0;
 	}
@@ -223,7 +226,7 @@ static void fetch_trim(struct fetch_ctx *ctx)
 			ctx->planned_ranges++;
 			continue;
 		}
-		close(r->fd);
+		io_close_file(request_shard(ctx->req)->reactor, r->fd);
 		r->fd = -1;
 		r->len = 0;
 	}

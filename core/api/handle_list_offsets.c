@@ -158,7 +158,7 @@ static void list_offsets_search_done(struct offload_job *job)
 	}
 	struct list_offsets_shard *ls = se->ls;
 	struct shard *s = ls->call.target;
-	close(se->fd);
+	io_close_file(s->reactor, se->fd); /* the segment may have been deleted since */
 	free(se);
 	handler_shard_of(s)->time_searches--;
 	list_offsets_part_answered(ls);

@@ -54,6 +54,10 @@ struct segment {
 	uint64_t size;         /* bytes submitted */
 	uint64_t visible_size; /* bytes written and readable */
 	int64_t created_ms;
+	int64_t roll_jitter_ms; /* Kafka's per-segment random jitter on segment.ms */
+	/* The first batch's max timestamp, which segment.ms counts from (Kafka's
+	 * rollingBasedTimestamp); -1 until known. */
+	int64_t rolling_ts;
 	uint64_t bytes_since_index;
 	struct offset_entry *idx;
 	uint32_t idx_len, idx_cap;
@@ -102,9 +106,21 @@ struct partition_log {
 	int64_t end_offset;
 	int64_t hw;
 	int64_t recovery_point;
-	/* For the checkpoint writer on the control shard: stored by the owner. */
+	int64_t log_start;           /* partition_log_start_offset */
+	uint64_t closed_bytes;       /* bytes of every segment but the active one */
+	/* For the checkpoint writer on the control shard and the metrics:
+	 * stored by the owner. */
 	_Atomic int64_t published_recovery_point;
 	_Atomic int64_t published_start_offset;
+	_Atomic int64_t published_hw;
+	_Atomic uint64_t published_bytes;
+	_Atomic uint64_t published_segments;
+	_Atomic uint64_t published_deleted_segments;
+	_Atomic uint64_t published_deleted_bytes;
+	/* Segments renamed .deleted, waiting for their deletion (log_retention.c). */
+	struct log_doomed *doomed;
+	uint32_t doomed_ops;         /* their unlink/close ops in flight */
+	uint64_t deleted_segments, deleted_bytes;
 	bool offline;           /* a failed fsync: nothing more until a restart */
 	bool epoch_written;
 	/* Appends are refused after a failed write or roll, until retry_ns and,
@@ -195,6 +211,16 @@ void log_publish_offsets(struct partition_log *l);
 /* A failed fsync of segment_base's files (`what`, errno err): offline until a
  * restart, logged once. */
 void log_go_offline(struct partition_log *l, int64_t segment_base, const char *what, int err);
+/* Seals the active segment and opens the next (see partition_log.c). */
+int log_roll(struct partition_log *l);
+/* Whether a flush of the segment based at `base` is still queued or running. */
+bool log_flush_pending(const struct partition_log *l, int64_t base);
+
+/* ---- log_retention.c ---- */
+
+/* Frees the waiting deletions at close (their files stay, as .deleted, for
+ * the next start to remove); none may have ops in flight. */
+void log_doomed_free(struct partition_log *l);
 /* Frees the log's memory and closes its files, writing nothing. */
 void log_free(struct partition_log *l);
 

@@ -334,6 +334,46 @@ static int log_list_segments(struct partition_log *l, int64_t **bases, uint32_t 
 	return 0;
 }
 
+/* Segment files that retention or DeleteRecords renamed `.deleted` and a stop
+ * came before their deletion: removed, as Kafka's loader does (at start,
+ * before any loop runs). */
+static void recovery_remove_deleted(struct partition_log *l)
+{
+	static const char suffix[] = ".deleted";
+	DIR *d = opendir(l->dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	uint32_t removed = 0;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len <= sizeof(suffix) - 1 || strcmp(e->d_name + len - (sizeof(suffix) - 1), suffix))
+			continue;
+		char path[PATH_MAX + 256];
+		snprintf(path, sizeof(path), "%s/%s", l->dir, e->d_name);
+		if (unlink(path) == 0)
+			removed++;
+		else
+			slog_warn("log", "cannot remove %s: %s", path, strerror(errno));
+	}
+	closedir(d);
+	if (removed)
+		slog_info("log", "%s: removed %u file(s) left as .deleted by an earlier run", l->dir,
+			  removed);
+}
+
+/* The log start offset at open: the checkpointed one (DeleteRecords may have
+ * put it inside a segment), never below the first segment nor above the end. */
+static void recovery_set_start(struct partition_log *l, int64_t checkpointed)
+{
+	int64_t start = checkpointed > l->segs[0].base_offset ? checkpointed : l->segs[0].base_offset;
+	l->log_start = start < l->hw ? start : l->hw > l->segs[0].base_offset ? l->hw
+										: l->segs[0].base_offset;
+	l->closed_bytes = 0;
+	for (uint32_t i = 0; i + 1 < l->nsegs; i++)
+		l->closed_bytes += l->segs[i].size;
+}
+
 /* What recovery read back after a crash may still be only in the page cache:
  * the segments before the active one are flushed (at start, before any loop
  * runs) so that the recovery point may pass them; the active one is left to
@@ -367,6 +407,7 @@ static int log_load(struct partition_log *l, const struct log_open_params *p)
 {
 	int64_t *bases = NULL;
 	uint32_t n = 0;
+	recovery_remove_deleted(l);
 	int rc = log_list_segments(l, &bases, &n);
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
 		struct segment s;
@@ -407,6 +448,7 @@ static int log_load(struct partition_log *l, const struct log_open_params *p)
 	l->recovery_point = p->clean_shutdown ? end : log_active(l)->base_offset;
 	log_active(l)->dirty = !p->clean_shutdown;
 	l->epoch_written = end > l->segs[0].base_offset;
+	recovery_set_start(l, p->log_start_offset);
 	return 0;
 }
 

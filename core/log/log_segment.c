@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,6 +208,19 @@ void segment_remove(struct partition_log *l, struct segment *s)
 	segment_free(s);
 }
 
+/* Kafka's roll jitter: uniform in [0, min(segment.jitter.ms, segment.ms)). */
+static int64_t segment_roll_jitter_ms(const struct log_config *cfg)
+{
+	uint64_t bound = cfg->segment_jitter_ms < cfg->segment_ms ? cfg->segment_jitter_ms
+								  : cfg->segment_ms;
+	uint64_t r = 0;
+	if (bound == 0)
+		return 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint64_t)log_now_ms() * 0x9E3779B97F4A7C15ull;
+	return (int64_t)(r % bound);
+}
+
 int segment_open(struct partition_log *l, int64_t base, bool create, struct segment *s)
 {
 	char path[PATH_MAX + 32];
@@ -215,6 +229,8 @@ int segment_open(struct partition_log *l, int64_t base, bool create, struct segm
 	s->max_ts = -1;
 	s->max_ts_offset = -1;
 	s->created_ms = log_now_ms();
+	s->roll_jitter_ms = segment_roll_jitter_ms(&l->cfg);
+	s->rolling_ts = -1;
 	segment_path(l, base, ".log", path, sizeof(path));
 	s->fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0644);
 	if (s->fd < 0)

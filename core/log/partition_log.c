@@ -22,12 +22,30 @@ static const uint64_t NS_PER_MS = 1000000;
 void log_publish_offsets(struct partition_log *l)
 {
 	atomic_store_explicit(&l->published_recovery_point, l->recovery_point, memory_order_relaxed);
-	atomic_store_explicit(&l->published_start_offset, l->segs[0].base_offset,
+	atomic_store_explicit(&l->published_start_offset, l->log_start, memory_order_relaxed);
+	atomic_store_explicit(&l->published_hw, l->hw, memory_order_relaxed);
+	atomic_store_explicit(&l->published_bytes, l->closed_bytes + log_active(l)->visible_size,
 			      memory_order_relaxed);
+	atomic_store_explicit(&l->published_segments, l->nsegs, memory_order_relaxed);
+	atomic_store_explicit(&l->published_deleted_segments, l->deleted_segments,
+			      memory_order_relaxed);
+	atomic_store_explicit(&l->published_deleted_bytes, l->deleted_bytes, memory_order_relaxed);
+}
+
+void partition_log_stats(const struct partition_log *l, struct log_stats *out)
+{
+	out->start_offset = atomic_load_explicit(&l->published_start_offset, memory_order_relaxed);
+	out->high_watermark = atomic_load_explicit(&l->published_hw, memory_order_relaxed);
+	out->size_bytes = atomic_load_explicit(&l->published_bytes, memory_order_relaxed);
+	out->segments = atomic_load_explicit(&l->published_segments, memory_order_relaxed);
+	out->deleted_segments = atomic_load_explicit(&l->published_deleted_segments,
+						     memory_order_relaxed);
+	out->deleted_bytes = atomic_load_explicit(&l->published_deleted_bytes, memory_order_relaxed);
 }
 
 void log_free(struct partition_log *l)
 {
+	log_doomed_free(l);
 	for (uint32_t i = 0; i < l->nsegs; i++)
 		segment_free(&l->segs[i]);
 	free(l->segs);
@@ -40,8 +58,9 @@ static void log_check_idle(const struct partition_log *l, const char *what)
 {
 	if (partition_log_ops_in_flight(l) == 0)
 		return;
-	slog_error("log", "%s: %s with %u append(s), %u flush(es) and %u held answer(s) or "
-		   "fsync in flight", l->dir, what, l->pending, l->flushes, log_flush_in_flight(l));
+	slog_error("log", "%s: %s with %u append(s), %u flush(es), %u deletion op(s) and %u held "
+		   "answer(s) or fsync in flight", l->dir, what, l->pending, l->flushes, l->doomed_ops,
+		   log_flush_in_flight(l));
 	abort();
 }
 
@@ -86,7 +105,7 @@ int partition_log_delete(struct partition_log *l)
 
 int64_t partition_log_start_offset(const struct partition_log *l)
 {
-	return l->segs[0].base_offset;
+	return l->log_start;
 }
 
 int64_t partition_log_end_offset(const struct partition_log *l)
@@ -106,7 +125,7 @@ bool partition_log_offline(const struct partition_log *l)
 
 uint32_t partition_log_ops_in_flight(const struct partition_log *l)
 {
-	return l->pending + l->flushes + log_flush_in_flight(l);
+	return l->pending + l->flushes + l->doomed_ops + log_flush_in_flight(l);
 }
 
 void partition_log_set_advance_hook(struct partition_log *l, void (*hook)(void *ctx), void *ctx)
@@ -193,8 +212,11 @@ static void log_flushes_complete(struct partition_log *l)
 			l->flush_tail = NULL;
 		l->flushes--;
 		if (!l->offline && f->end_offset > l->recovery_point) {
+			struct segment *s = &l->segs[log_segment_for(l, f->segment_base)];
 			l->recovery_point = f->end_offset;
-			l->segs[log_segment_for(l, f->segment_base)].dirty = false;
+			/* Retention may have removed the segment meanwhile. */
+			if (s->base_offset == f->segment_base)
+				s->dirty = false;
 		}
 		log_flush_close(f);
 	}
@@ -233,6 +255,14 @@ static void log_start_flushes(struct partition_log *l)
 	}
 }
 
+bool log_flush_pending(const struct partition_log *l, int64_t base)
+{
+	for (const struct log_flush *f = l->flush_head; f; f = f->next)
+		if (f->segment_base == base)
+			return true;
+	return false;
+}
+
 /* Unstarted flushes of segments that the log went back into. */
 static void log_drop_flushes_after(struct partition_log *l, int64_t offset)
 {
@@ -255,7 +285,7 @@ static void log_drop_flushes_after(struct partition_log *l, int64_t offset)
 
 /* Seals the active segment, writes its indexes, opens the next segment and
  * queues the old one's flush. Nothing here waits for the disk. */
-static int log_roll(struct partition_log *l)
+int log_roll(struct partition_log *l)
 {
 	struct segment *old = log_active(l);
 	struct log_flush *f = calloc(1, sizeof(*f));
@@ -284,24 +314,44 @@ static int log_roll(struct partition_log *l)
 		l->flush_head = f;
 	l->flush_tail = f;
 	l->flushes++;
+	l->closed_bytes += l->segs[l->nsegs - 2].size;
 	log_start_flushes(l);
+	log_publish_offsets(l);
 	return 0;
 }
 
-static bool log_should_roll(struct partition_log *l, const struct record_batch_header *h, size_t len)
+/* Kafka's time waited for a roll: from the segment's first batch's max
+ * timestamp to the incoming batch's (max_ts), or from the segment's creation
+ * when the first batch has none. */
+static int64_t log_time_waited_ms(struct partition_log *l, int64_t max_ts)
+{
+	struct segment *s = log_active(l);
+	if (s->rolling_ts < 0 && s->visible_size > 0) {
+		struct record_batch_header first;
+		const char *why;
+		if (log_batch_at(l, l->nsegs - 1, 0, s->base_offset, &first, &why) == LOG_BATCH_OK)
+			s->rolling_ts = first.max_timestamp;
+	}
+	return s->rolling_ts >= 0 ? max_ts - s->rolling_ts : log_now_ms() - s->created_ms;
+}
+
+static bool log_should_roll(struct partition_log *l, const struct record_batch_header *h, size_t len,
+			    int64_t max_ts)
 {
 	struct segment *s = log_active(l);
 	if (s->size == 0)
 		return false;
 	if (s->size + len > l->cfg.segment_bytes || s->size + len > UINT32_MAX)
 		return true;
-	if ((uint64_t)(s->idx_len + 1) * OFFSET_ENTRY_BYTES > l->cfg.segment_index_bytes)
+	if ((uint64_t)(s->idx_len + 1) * OFFSET_ENTRY_BYTES > l->cfg.segment_index_bytes ||
+	    (uint64_t)(s->tidx_len + 1) * TIME_ENTRY_BYTES > l->cfg.segment_index_bytes)
 		return true;
 	/* Kafka's offset-overflow rule: the indexes hold offsets relative to the
 	 * segment's base as int32. */
 	if (l->end_offset + h->last_offset_delta - s->base_offset > INT32_MAX)
 		return true;
-	return (uint64_t)(log_now_ms() - s->created_ms) > l->cfg.segment_ms;
+	/* Kafka's: segment.ms less this segment's random jitter. */
+	return log_time_waited_ms(l, max_ts) > (int64_t)l->cfg.segment_ms - s->roll_jitter_ms;
 }
 
 /* ---- write failures ---- */
@@ -327,6 +377,9 @@ static void log_revert(struct partition_log *l)
 		s->max_ts_offset = m->max_ts_offset;
 	}
 	s->size = s->visible_size;
+	l->closed_bytes = 0;
+	for (uint32_t i = 0; i + 1 < l->nsegs; i++)
+		l->closed_bytes += l->segs[i].size;
 	l->end_offset = l->hw;
 	l->reverting = false;
 	l->retry_ns = reactor_now_ns() + LOG_WRITE_RETRY_BACKOFF_MS * NS_PER_MS;
@@ -394,8 +447,10 @@ static void log_drain(struct partition_log *l)
 	}
 	if (l->reverting && l->pending == 0)
 		log_revert(l);
-	if (advanced)
+	if (advanced) {
 		log_start_flushes(l);
+		log_publish_offsets(l);
+	}
 	log_flush_after_drain(l);
 	if (advanced && l->hook)
 		l->hook(l->hook_ctx);
@@ -442,7 +497,8 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 	assert(len == record_batch_total_bytes(h));
 	if (!log_accepting(l))
 		return KERR_KAFKA_STORAGE_ERROR;
-	if (log_should_roll(l, h, len)) {
+	int64_t max_ts = a->log_append_time >= 0 ? a->log_append_time : h->max_timestamp;
+	if (log_should_roll(l, h, len, max_ts)) {
 		int rc = log_roll(l);
 		if (rc != 0) {
 			char path[PATH_MAX + 32];
@@ -466,6 +522,8 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 	a->mark_max_ts = s->max_ts;
 	a->mark_max_ts_offset = s->max_ts_offset;
 	uint64_t pos = s->size;
+	if (pos == 0)
+		s->rolling_ts = placed.max_timestamp;
 	s->dirty = true;
 	segment_note_batch(l, s, pos, &placed);
 	s->size += len;

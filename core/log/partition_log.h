@@ -51,6 +51,12 @@ struct log_config {
 	 * config keeps Kafka's defaults (flush.ms needs a flush_shard). */
 	int64_t flush_messages;
 	int64_t flush_ms;
+	uint64_t segment_jitter_ms;    /* segment.jitter.ms / log.roll.jitter.ms */
+	/* Retention (log_retention.h), for cleanup.policy containing delete: */
+	bool delete_enabled;
+	int64_t retention_ms;          /* retention.ms / log.retention.ms; -1: none */
+	int64_t retention_bytes;       /* retention.bytes / log.retention.bytes; -1: none */
+	uint64_t file_delete_delay_ms; /* file.delete.delay.ms / log.segment.delete.delay.ms */
 };
 
 struct log_flush_shard;
@@ -59,6 +65,7 @@ struct log_open_params {
 	const char *dir;          /* partition directory; created when missing */
 	struct kuuid topic_id;    /* written to partition.metadata */
 	int64_t recovery_point;   /* from recovery-point-offset-checkpoint, or 0 */
+	int64_t log_start_offset; /* from log-start-offset-checkpoint, or 0 */
 	bool clean_shutdown;      /* the broker's clean-shutdown marker was present */
 	const struct log_config *cfg;
 	struct reactor *reactor;
@@ -84,6 +91,8 @@ void partition_log_close(struct partition_log *l);
 /* Closes and removes the directory and all its files (DeleteTopics). */
 int partition_log_delete(struct partition_log *l);
 
+/* Kafka's log start offset: at or above the first segment's base (DeleteRecords
+ * may move it inside a segment), at or below the high watermark. */
 int64_t partition_log_start_offset(const struct partition_log *l);
 /* Next offset to assign. */
 int64_t partition_log_end_offset(const struct partition_log *l);
@@ -197,6 +206,16 @@ int64_t partition_log_recovery_point(const struct partition_log *l);
  * as the owner last published them. */
 void partition_log_checkpoint_offsets(const struct partition_log *l, int64_t *recovery_point,
 				      int64_t *start_offset);
+/* Any shard (metrics): the figures the owner last published. */
+struct log_stats {
+	int64_t start_offset;
+	int64_t high_watermark;
+	uint64_t size_bytes;       /* every segment's bytes */
+	uint64_t segments;
+	uint64_t deleted_segments; /* by retention and DeleteRecords, since start */
+	uint64_t deleted_bytes;
+};
+void partition_log_stats(const struct partition_log *l, struct log_stats *out);
 /* fsyncs every unflushed segment and the active segment's indexes
  * synchronously (at shutdown, once the loops have stopped) and advances the
  * recovery point. */

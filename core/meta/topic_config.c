@@ -20,6 +20,8 @@ void topic_config_from_broker(struct topic_config *t, const struct broker_config
 	t->retention_bytes = b->log_retention_bytes;
 	t->segment_bytes = b->log_segment_bytes;
 	t->segment_ms = (int64_t)b->log_roll_ms;
+	t->segment_jitter_ms = (int64_t)b->log_roll_jitter_ms;
+	t->file_delete_delay_ms = (int64_t)b->log_segment_delete_delay_ms;
 	t->segment_index_bytes = b->log_index_size_max_bytes;
 	t->index_interval_bytes = b->log_index_interval_bytes;
 	t->max_message_bytes = b->message_max_bytes;
@@ -94,6 +96,8 @@ static int topic_config_apply(struct topic_config *t, const char *k, const char 
 	TOPIC_INT("retention.bytes", retention_bytes, -1, INT64_MAX)
 	TOPIC_INT("segment.bytes", segment_bytes, TOPIC_SEGMENT_BYTES_MIN, INT32_MAX)
 	TOPIC_INT("segment.ms", segment_ms, 1, INT64_MAX)
+	TOPIC_INT("segment.jitter.ms", segment_jitter_ms, 0, INT64_MAX)
+	TOPIC_INT("file.delete.delay.ms", file_delete_delay_ms, 0, INT64_MAX)
 	TOPIC_INT("segment.index.bytes", segment_index_bytes, 4, INT32_MAX)
 	TOPIC_INT("index.interval.bytes", index_interval_bytes, 0, INT32_MAX)
 	TOPIC_INT("max.message.bytes", max_message_bytes, 0, INT32_MAX)
@@ -145,6 +149,8 @@ size_t topic_config_list(const struct topic_config *t, struct topic_config_entry
 	TOPIC_ENTRY("retention.bytes", "%" PRId64, t->retention_bytes)
 	TOPIC_ENTRY("segment.bytes", "%" PRIu64, t->segment_bytes)
 	TOPIC_ENTRY("segment.ms", "%" PRId64, t->segment_ms)
+	TOPIC_ENTRY("segment.jitter.ms", "%" PRId64, t->segment_jitter_ms)
+	TOPIC_ENTRY("file.delete.delay.ms", "%" PRId64, t->file_delete_delay_ms)
 	TOPIC_ENTRY("segment.index.bytes", "%u", t->segment_index_bytes)
 	TOPIC_ENTRY("index.interval.bytes", "%u", t->index_interval_bytes)
 	TOPIC_ENTRY("max.message.bytes", "%u", t->max_message_bytes)
@@ -161,8 +167,6 @@ size_t topic_config_list(const struct topic_config *t, struct topic_config_entry
 
 const char *topic_config_not_enforced(const char *key, const char *value)
 {
-	if (!strcmp(key, "retention.ms") || !strcmp(key, "retention.bytes"))
-		return "retention is not enforced yet: every segment is kept";
 	if (!strcmp(key, "cleanup.policy") && strstr(value, "compact"))
 		return "compaction is not implemented yet: the log keeps every record";
 	if (!strcmp(key, "compression.type") && strcmp(value, "producer") && strcmp(value, "uncompressed"))

@@ -16,6 +16,8 @@ struct topic_config {
 	int64_t retention_bytes;
 	uint64_t segment_bytes;
 	int64_t segment_ms;
+	int64_t segment_jitter_ms;
+	int64_t file_delete_delay_ms;
 	uint32_t segment_index_bytes;
 	uint32_t index_interval_bytes;
 	uint32_t max_message_bytes;
@@ -40,7 +42,7 @@ void topic_config_from_broker(struct topic_config *t, const struct broker_config
 int16_t topic_config_set(struct topic_config *t, const char *key, size_t key_len,
 			 const char *value, size_t value_len, char *err, size_t errlen);
 /* For a key/value that is valid but whose behaviour sluice does not provide
- * yet (retention, compaction, broker-side recompression): the
+ * yet (compaction, broker-side recompression): the
  * reason, to be logged at topic creation; NULL otherwise. */
 const char *topic_config_not_enforced(const char *key, const char *value);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/log/fetch_wait.h"
 #include "core/slog.h"
@@ -18,6 +19,7 @@
 #include "core/meta/metadata_image.h"
 #include "core/meta/metadata_store.h"
 #include "core/shard/metadata_sync.h"
+#include "core/log/log_retention.h"
 #include "core/log/partition_log.h"
 #include "core/shard/shard.h"
 #include "core/shard/shard_call.h"
@@ -48,11 +50,27 @@ static int topics_partition_dir(const struct runtime *rt, const struct topic *t,
 	return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
 }
 
+/* The broker's checkpoint files, read at start. */
+struct topics_checkpoints {
+	const struct checkpoint_entry *recovery;
+	size_t recovery_count;
+	const struct checkpoint_entry *start;
+	size_t start_count;
+};
+
+static int64_t topics_checkpointed(const struct checkpoint_entry *e, size_t n, const struct topic *t,
+				   int32_t i)
+{
+	for (size_t k = 0; k < n; k++)
+		if (e[k].partition == i && strcmp(e[k].topic, t->name) == 0)
+			return e[k].offset;
+	return 0;
+}
+
 /* Opens (creating when new) the log of t's partition i. Returns 0, or
  * -errno with the reason, naming the directory, in err. */
 static int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i, bool clean_shutdown,
-				 const struct checkpoint_entry *recovery, size_t recovery_count,
-				 char *err, size_t errlen)
+				 const struct topics_checkpoints *cp, char *err, size_t errlen)
 {
 	char dir[PATH_MAX + 320];
 	struct log_config lc = {
@@ -62,20 +80,22 @@ static int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i,
 		.segment_index_bytes = t->cfg.segment_index_bytes,
 		.flush_messages = t->cfg.flush_messages,
 		.flush_ms = t->cfg.flush_ms,
+		.segment_jitter_ms = (uint64_t)t->cfg.segment_jitter_ms,
+		.delete_enabled = t->cfg.cleanup_delete,
+		.retention_ms = t->cfg.retention_ms,
+		.retention_bytes = t->cfg.retention_bytes,
+		.file_delete_delay_ms = (uint64_t)t->cfg.file_delete_delay_ms,
 	};
 	struct partition *p = &t->partitions[i];
 	if (topics_partition_dir(rt, t, i, dir, sizeof(dir)) != 0) {
 		snprintf(err, errlen, "%s/%s-%d: directory name too long", rt->cfg.log_dir, t->name, i);
 		return -ENAMETOOLONG;
 	}
-	int64_t recovery_point = 0;
-	for (size_t k = 0; k < recovery_count; k++)
-		if (recovery[k].partition == i && strcmp(recovery[k].topic, t->name) == 0)
-			recovery_point = recovery[k].offset;
 	struct log_open_params params = {
 		.dir = dir,
 		.topic_id = t->id,
-		.recovery_point = recovery_point,
+		.recovery_point = cp ? topics_checkpointed(cp->recovery, cp->recovery_count, t, i) : 0,
+		.log_start_offset = cp ? topics_checkpointed(cp->start, cp->start_count, t, i) : 0,
 		.clean_shutdown = clean_shutdown,
 		.cfg = &lc,
 		.reactor = rt->shards[p->shard].reactor,
@@ -365,7 +385,7 @@ int16_t topics_create(struct runtime *rt, const struct topic_create_args *a, str
 	 * leaves neither a record nor files behind. */
 	for (int32_t i = 0; i < t->partition_count; i++) {
 		char why[PATH_MAX + 400];
-		int rc = topics_open_partition(rt, t, i, true, NULL, 0, why, sizeof(why));
+		int rc = topics_open_partition(rt, t, i, true, NULL, why, sizeof(why));
 		if (rc != 0) {
 			slog_error("topics", "creating topic %s: %s [%s]; nothing created", t->name, why,
 				   topics_errno_name(-rc));
@@ -719,8 +739,7 @@ static struct topic *topics_load_one(struct runtime *rt, const struct meta_topic
 struct topics_open_all {
 	struct runtime *rt;
 	bool clean_shutdown;
-	const struct checkpoint_entry *recovery;
-	size_t recovery_count;
+	struct topics_checkpoints cp;
 	uint32_t offline;
 };
 
@@ -732,8 +751,7 @@ static void topics_open_one(struct topic *t, void *ctx)
 	struct topics_open_all *o = ctx;
 	for (int32_t i = 0; i < t->partition_count; i++) {
 		char why[PATH_MAX + 400];
-		int rc = topics_open_partition(o->rt, t, i, o->clean_shutdown, o->recovery,
-					       o->recovery_count, why, sizeof(why));
+		int rc = topics_open_partition(o->rt, t, i, o->clean_shutdown, &o->cp, why, sizeof(why));
 		if (rc == 0)
 			continue;
 		o->offline++;
@@ -756,6 +774,7 @@ static int topics_shards_create(struct runtime *rt)
 		io_timer_init(&ts->reaper_timer);
 		log_flush_shard_init(&ts->flush, rt->shards[k].reactor,
 				     (uint64_t)rt->cfg.log_flush_scheduler_interval_ms);
+		io_timer_init(&ts->retention_timer);
 		rt->shards[k].slots[SHARD_SLOT_TOPICS] = ts;
 	}
 	return 0;
@@ -772,11 +791,14 @@ int topics_load(struct runtime *rt, bool clean_shutdown)
 		slog_warn("topics", "statvfs %s: %s", rt->cfg.log_dir, strerror(-space_rc));
 	char path[PATH_MAX + 64];
 	char err[256];
-	struct checkpoint_entry *recovery = NULL;
-	size_t recovery_count = 0;
+	struct checkpoint_entry *recovery = NULL, *start = NULL;
+	size_t recovery_count = 0, start_count = 0;
 	snprintf(path, sizeof(path), "%s/recovery-point-offset-checkpoint", rt->cfg.log_dir);
 	if (log_checkpoint_read(path, &recovery, &recovery_count, err, sizeof(err)) != 0)
 		slog_warn("topics", "%s: %s; recovering every log from its start", path, err);
+	snprintf(path, sizeof(path), "%s/log-start-offset-checkpoint", rt->cfg.log_dir);
+	if (log_checkpoint_read(path, &start, &start_count, err, sizeof(err)) != 0)
+		slog_warn("topics", "%s: %s; every log starts at its first segment", path, err);
 	topics_adopt_dirs(rt);
 	size_t n = 0;
 	const struct meta_topic *mt = metadata_store_topics(topics_registry(rt)->store, &n);
@@ -791,12 +813,14 @@ int topics_load(struct runtime *rt, bool clean_shutdown)
 	if (rc == 0)
 		rc = topics_rebalance(rt);
 	struct topics_open_all o = { .rt = rt, .clean_shutdown = clean_shutdown,
-				     .recovery = recovery, .recovery_count = recovery_count };
+				     .cp = { .recovery = recovery, .recovery_count = recovery_count,
+					     .start = start, .start_count = start_count } };
 	if (rc == 0)
 		topics_for_each(topics_registry(rt), topics_open_one, &o);
 	if (o.offline)
 		slog_error("topics", "%u partition(s) offline: their logs could not be opened", o.offline);
 	free(recovery);
+	free(start);
 	if (rc == 0)
 		rc = metadata_publish(rt);
 	return rc;
@@ -821,6 +845,8 @@ void topics_close_all(struct runtime *rt)
 		topics_reap_graves(ts, false);
 		if (io_timer_armed(&ts->reaper_timer))
 			io_timer_stop(s->reactor, &ts->reaper_timer);
+		if (io_timer_armed(&ts->retention_timer))
+			io_timer_stop(s->reactor, &ts->retention_timer);
 		while (ts->graveyard) {
 			struct log_grave *g = ts->graveyard;
 			ts->graveyard = g->next;
@@ -846,10 +872,42 @@ static void topics_finish_fetches_of(struct topic *t, void *ctx)
 			fetch_waiters_finish(&t->partitions[i].waiters);
 }
 
+/* ---- retention ---- */
+
+static void topics_arm_retention(struct shard *s, struct topics_shard *ts);
+
+/* Every log.retention.check.interval.ms, each io shard applies retention to
+ * the partitions it owns (log_retention.h). */
+static void topics_on_retention_check(struct io_timer *timer)
+{
+	struct topics_shard *ts = container_of(timer, struct topics_shard, retention_timer);
+	struct shard *s = ts->shard;
+	struct metadata_image *im = metadata_current(s->rt);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	for (size_t i = 0; i < im->topic_count; i++) {
+		struct topic *t = im->topics[i];
+		for (int32_t k = 0; k < t->partition_count; k++)
+			if (t->partitions[k].shard == s->id && t->partitions[k].log)
+				partition_log_retain(t->partitions[k].log, now_ms);
+	}
+	topics_arm_retention(s, ts);
+}
+
+static void topics_arm_retention(struct shard *s, struct topics_shard *ts)
+{
+	io_timer_arm(s->reactor, &ts->retention_timer,
+		     s->rt->cfg.log_retention_check_interval_ms * 1000000ull, topics_on_retention_check);
+}
+
 static void topics_shard_serve(struct shard *s)
 {
+	struct topics_shard *ts = topics_shard_of(s);
 	if (s->id == SHARD_CONTROL)
 		log_space_start(&topics_registry(s->rt)->space, s->reactor);
+	if (s->io && ts)
+		topics_arm_retention(s, ts);
 }
 
 /* Group commit: the fsyncs that became due in the last batch of
@@ -873,6 +931,9 @@ static void topics_shard_stop(struct shard *s)
 	if (!s->io)
 		return;
 	log_flush_shard_stop(&topics_shard_of(s)->flush);
+	struct topics_shard *ts = topics_shard_of(s);
+	if (ts && io_timer_armed(&ts->retention_timer))
+		io_timer_stop(s->reactor, &ts->retention_timer);
 	struct metadata_image *im = metadata_current(s->rt);
 	for (size_t i = 0; i < im->topic_count; i++)
 		topics_finish_fetches_of(im->topics[i], s);

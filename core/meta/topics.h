@@ -29,6 +29,7 @@ struct topics_shard {
 	struct log_grave *graveyard;
 	struct io_timer reaper_timer;
 	struct log_flush_shard flush;   /* the shard's flush scheduler and counters */
+	struct io_timer retention_timer; /* every log.retention.check.interval.ms */
 };
 
 static inline struct topics_shard *topics_shard_of(const struct shard *s)

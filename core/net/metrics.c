@@ -2,10 +2,12 @@
 #include "core/net/metrics.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
 #include "core/log/log_flush.h"
+#include "core/log/partition_log.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/topic_registry.h"
 #include "core/meta/topics.h"
@@ -134,6 +136,47 @@ static void metrics_flush(struct metrics_out *o, struct runtime *rt)
 		       log_space_refusing(sp) ? 1 : 0);
 }
 
+/* One gauge or counter per partition with an open log, from the figures its
+ * owner publishes (partition_log_stats). */
+static void metrics_logs(struct metrics_out *o, struct runtime *rt, const char *name,
+			 const char *type, const char *help, size_t field_offset, bool is_signed)
+{
+	metrics_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	struct metadata_image *im = metadata_current(rt);
+	for (size_t i = 0; i < im->topic_count; i++) {
+		const struct topic *t = im->topics[i];
+		for (int32_t p = 0; p < t->partition_count; p++) {
+			if (!t->partitions[p].log)
+				continue;
+			struct log_stats st;
+			partition_log_stats(t->partitions[p].log, &st);
+			const char *f = (const char *)&st + field_offset;
+			long long v = is_signed ? (long long)*(const int64_t *)f
+						: (long long)*(const uint64_t *)f;
+			metrics_printf(o, "%s{topic=\"%s\",partition=\"%d\"} %lld\n", name, t->name, p, v);
+		}
+	}
+}
+
+#define METRICS_LOG(o, rt, name, type, field, is_signed, help) \
+	metrics_logs(o, rt, "sluice_" name, type, help, offsetof(struct log_stats, field), is_signed)
+
+static void metrics_partition_logs(struct metrics_out *o, struct runtime *rt)
+{
+	METRICS_LOG(o, rt, "log_start_offset", "gauge", start_offset, true,
+		    "The partition's log start offset (ListOffsets earliest).");
+	METRICS_LOG(o, rt, "log_end_offset", "gauge", high_watermark, true,
+		    "The partition's high watermark (ListOffsets latest).");
+	METRICS_LOG(o, rt, "log_size_bytes", "gauge", size_bytes, false,
+		    "Bytes of the partition's segments on disk.");
+	METRICS_LOG(o, rt, "log_segments", "gauge", segments, false,
+		    "Segments of the partition's log.");
+	METRICS_LOG(o, rt, "log_retention_deleted_segments_total", "counter", deleted_segments, false,
+		    "Segments removed by retention and DeleteRecords since the broker started.");
+	METRICS_LOG(o, rt, "log_retention_deleted_bytes_total", "counter", deleted_bytes, false,
+		    "Segment bytes removed by retention and DeleteRecords since the broker started.");
+}
+
 size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 {
 	struct metrics_out o = { buf, cap, 0 };
@@ -179,5 +222,6 @@ size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 			   "sluice_topics %zu\n", topics_registry(rt)->count);
 	metrics_partitions(&o, rt);
 	metrics_flush(&o, rt);
+	metrics_partition_logs(&o, rt);
 	return o.len;
 }

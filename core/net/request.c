@@ -307,7 +307,7 @@ void request_finish_without_response(struct request *req)
 static void request_free(struct request *req)
 {
 	for (uint32_t i = 0; i < req->out.ranges_len; i++)
-		close(req->out.ranges[i].fd);
+		io_close_file(req->conn->shard->reactor, req->out.ranges[i].fd);
 	budget_release(&conn_shard_of(req->conn->shard)->budget, req->frame_len);
 	arena_release(&req->arena);
 	free(req->out.ranges);

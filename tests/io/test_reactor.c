@@ -1,5 +1,5 @@
-/* The reactor: accept, recv/send, sendmsg, file writes, splice, cancel and
- * timers, against real sockets and files; a doorbell into a ring not yet
+/* The reactor: accept, recv/send, sendmsg, file writes, splice, unlink and
+ * close, cancel and timers, against real sockets and files; a doorbell into a ring not yet
  * enabled; worker CPUs of a ring enabled by another thread. Exits 77 without io_uring. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -172,6 +173,57 @@ static void test_file_write_and_splice(void **state)
 	reactor_destroy(r);
 }
 
+/* unlink, close and madvise as ring ops, and io_close_file's two ways: a named
+ * file's descriptor is closed at once, an unlinked one's by the ring (it
+ * counts in reactor_inflight until the close completes). */
+static void test_unlink_and_close(void **state)
+{
+	(void)state;
+	struct reactor *r = new_reactor(8);
+	char path[] = "/tmp/sluice-reactor-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	struct result_op u = { .op.done = result_done };
+	io_unlink(r, path, &u.op);
+	run_until(r, &u.calls, 1);
+	assert_int_equal(u.res, 0);
+	assert_int_equal(access(path, F_OK), -1);
+	io_unlink(r, path, &u.op);
+	run_until(r, &u.calls, 2);
+	assert_int_equal(u.res, -ENOENT);
+	struct result_op c = { .op.done = result_done };
+	io_close(r, fd, &c.op);
+	run_until(r, &c.calls, 1);
+	assert_int_equal(c.res, 0);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+
+	char named[] = "/tmp/sluice-reactor-XXXXXX";
+	fd = mkstemp(named);
+	assert_int_equal(write(fd, "mapped", 6), 6);
+	const char *map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(map[0], 'm');
+	struct result_op m = { .op.done = result_done };
+	io_madvise(r, map, 4096, MADV_DONTNEED, &m.op);
+	run_until(r, &m.calls, 1);
+	assert_int_equal(m.res, 0);
+	assert_memory_equal(map, "mapped", 6); /* a shared file mapping refaults its bytes */
+	munmap((void *)map, 4096);
+	io_close_file(r, fd);
+	assert_int_equal(reactor_inflight(r), 0);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	fd = open(named, O_RDONLY);
+	unlink(named);
+	io_close_file(r, fd);
+	assert_int_equal(reactor_inflight(r), 1);
+	uint64_t deadline = reactor_now_ns() + 5000 * MS;
+	while (reactor_inflight(r) > 0 && reactor_now_ns() < deadline)
+		reactor_run_once(r, 10 * MS);
+	assert_int_equal(reactor_inflight(r), 0);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	reactor_destroy(r);
+}
+
 static int fired_order[8];
 static int fired_count;
 
@@ -283,6 +335,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accept_recv_send),
 		cmocka_unit_test(test_file_write_and_splice),
+		cmocka_unit_test(test_unlink_and_close),
 		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_doorbell_waits_for_a_disabled_ring),
 		cmocka_unit_test(test_worker_cpus_of_a_taken_over_ring),

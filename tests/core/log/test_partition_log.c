@@ -111,6 +111,38 @@ static void test_recovery_truncates_torn_and_corrupt(void **state)
 	partition_log_close(l);
 }
 
+/* segment.ms counts, as in Kafka, from the segment's first batch's max
+ * timestamp to the incoming batch's (read back from the file after a
+ * reopen), and a full time index rolls too (segment.index.bytes). */
+static void test_roll_by_time_and_full_index(void **state)
+{
+	(void)state;
+	E->cfg.segment_ms = 25;
+	E->cfg.segment_bytes = 1 << 20;
+	struct partition_log *l = open_log(true, 0);
+	append_range(l, 0, 7, 1); /* timestamps 1000, 1010, ... 1060 */
+	assert_int_equal(count_files(".log"), 3);
+	assert_true(file_size(seg_path(3, ".log")) == 3 * BATCH_BYTES);
+	assert_true(file_size(seg_path(6, ".log")) == BATCH_BYTES);
+	partition_log_close(l);
+	l = open_log(true, 0);
+	append_range(l, 7, 9, 1); /* 1070, 1080: 20 after the segment's first batch */
+	assert_int_equal(count_files(".log"), 3);
+	append_range(l, 9, 10, 1); /* 1090: 30 after it */
+	assert_int_equal(count_files(".log"), 4);
+	partition_log_close(l);
+
+	E->cfg.segment_ms = UINT64_MAX / 2;
+	E->cfg.index_interval_bytes = 0;  /* an entry for every batch */
+	E->cfg.segment_index_bytes = 24; /* full at two time entries, as Kafka's isFull */
+	l = open_log(true, 0);
+	append_range(l, 10, 14, 1);
+	assert_true(file_size(seg_path(9, ".log")) == 2 * BATCH_BYTES);
+	assert_true(file_size(seg_path(11, ".log")) == 2 * BATCH_BYTES);
+	assert_true(file_size(seg_path(13, ".log")) == BATCH_BYTES);
+	partition_log_close(l);
+}
+
 static void test_delete_removes_directory(void **state)
 {
 	(void)state;
@@ -126,6 +158,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_read_and_limits, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_roll_index_files_and_reopen, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_truncates_torn_and_corrupt, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_roll_by_time_and_full_index, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_delete_removes_directory, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
