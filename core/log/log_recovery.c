@@ -433,6 +433,7 @@ int partition_log_open(const struct log_open_params *p, struct partition_log **o
 		log_free(l);
 		return rc;
 	}
+	log_producers_load(l);
 	log_publish_offsets(l);
 	log_write_partition_metadata(l, p->topic_id);
 	*out = l;

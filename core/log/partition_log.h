@@ -33,6 +33,7 @@
 #include "io/reactor.h"
 #include "proto/cursor.h"
 #include "proto/record_batch.h"
+#include "core/log/producer_state.h"
 
 struct partition_log;
 
@@ -41,6 +42,8 @@ struct log_config {
 	uint64_t segment_ms;           /* log.roll.ms / segment.ms */
 	uint32_t index_interval_bytes; /* log.index.interval.bytes */
 	uint32_t segment_index_bytes;  /* log.index.size.max.bytes: rolls when full */
+	int64_t producer_id_expiration_ms;                /* producer.id.expiration.ms */
+	int64_t producer_id_expiration_check_interval_ms; /* ...check.interval.ms */
 };
 
 struct log_open_params {
@@ -102,6 +105,7 @@ struct log_append {
 	uint64_t end_pos;         /* file position after the batch */
 	uint32_t len;
 	uint32_t written;         /* bytes written so far (short writes resume) */
+	bool echo;                /* a duplicate answered after its original, unwritten */
 	int32_t result;           /* 0, or -errno */
 	bool completed;
 	/* The segment's index state before this append, to undo it. */
@@ -118,6 +122,24 @@ struct log_append {
  * done (offline, or refusing appends after a failed write). */
 int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len,
 			     const struct record_batch_header *h, struct log_append *a);
+
+/* Producer state (producer_state.h), kept in offset order with the appends:
+ * partition_log_append records every idempotent batch it places, a failed
+ * write takes the state back with the log, and it is snapshotted at each
+ * roll and at close in Kafka's `<offset>.snapshot` files and loaded at
+ * open (log_producers.c). */
+const struct producer_state *partition_log_producers(const struct partition_log *l);
+
+/* Checks an idempotent batch before its append (`partition` names it in
+ * messages). PRODUCER_APPEND: append it. PRODUCER_REFUSED: out->error.
+ * PRODUCER_DUPLICATE: nothing is written; a->base_offset and
+ * a->log_append_time are the original's, and when the original is still
+ * being written a->log is set and a->done runs after the original's (with
+ * its error, if it fails), else a->log is NULL and the caller answers now. */
+enum producer_verdict partition_log_producer_check(struct partition_log *l,
+						   const struct record_batch_header *h,
+						   const char *partition, struct producer_check *out,
+						   struct log_append *a);
 
 /* A byte range of one segment file to send for a fetch. */
 struct log_read {

@@ -60,6 +60,8 @@ static int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i,
 		.segment_ms = (uint64_t)t->cfg.segment_ms,
 		.index_interval_bytes = t->cfg.index_interval_bytes,
 		.segment_index_bytes = t->cfg.segment_index_bytes,
+		.producer_id_expiration_ms = rt->cfg.producer_id_expiration_ms,
+		.producer_id_expiration_check_interval_ms = rt->cfg.producer_id_expiration_check_interval_ms,
 	};
 	struct partition *p = &t->partitions[i];
 	if (topics_partition_dir(rt, t, i, dir, sizeof(dir)) != 0) {

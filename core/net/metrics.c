@@ -71,6 +71,10 @@ size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 	METRICS_COUNTER(&o, rt, request_errors, "Connections closed for a malformed request.");
 	METRICS_COUNTER(&o, rt, produce_bytes, "Record batch bytes appended by Produce.");
 	METRICS_COUNTER(&o, rt, produce_batches, "Record batches appended by Produce.");
+	METRICS_COUNTER(&o, rt, produce_duplicates,
+			"Idempotent batches already in the log, answered with their offsets, not written again.");
+	METRICS_COUNTER(&o, rt, produce_sequence_errors,
+			"Idempotent batches refused for their sequence number or producer epoch.");
 	METRICS_COUNTER(&o, rt, fetch_bytes_zero_copy,
 			"Log bytes sent to consumers by splice, never entering user space.");
 	METRICS_COUNTER(&o, rt, fetch_bytes_copied,

@@ -139,7 +139,9 @@ static inline int fixture_setup(void **state)
 		exit(77);
 	E->cfg = (struct log_config){ .segment_bytes = 10 * BATCH_BYTES, .segment_ms = UINT64_MAX / 2,
 				      .index_interval_bytes = 2 * BATCH_BYTES,
-				      .segment_index_bytes = 1 << 20 };
+				      .segment_index_bytes = 1 << 20,
+				      .producer_id_expiration_ms = 86400000,
+				      .producer_id_expiration_check_interval_ms = 600000 };
 	return 0;
 }
 
