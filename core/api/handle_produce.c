@@ -235,6 +235,8 @@ static bool produce_check_producer(struct shard *s, struct produce_part *part,
 	if (pv == PRODUCER_REFUSED) {
 		slog_debug("produce", "%s: %s", name, chk.message);
 		out->error_code = chk.error;
+		/* Kafka names the log start offset with these errors. */
+		out->log_start_offset = partition_log_start_offset(part->log);
 		METRIC_ADD(cs->metrics.produce_sequence_errors, 1);
 		return false;
 	}
