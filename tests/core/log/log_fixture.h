@@ -38,7 +38,8 @@ static inline void batch_seal(uint8_t *b, size_t n)
 }
 
 /* A valid batch of `count` empty-value records, total BATCH_BYTES long
- * (the last record's value pads it), with timestamps ts..ts+count-1. */
+ * (the last record's value pads it), with timestamps ts..ts+count-1, from
+ * no idempotent producer. */
 static inline size_t make_batch(uint8_t *b, int count, int64_t ts)
 {
 	memset(b, 0, BATCH_BYTES);
@@ -66,6 +67,9 @@ static inline size_t make_batch(uint8_t *b, int count, int64_t ts)
 	be_store(b + 23, (uint32_t)(count - 1), 4);
 	be_store(b + 27, (uint64_t)ts, 8);
 	be_store(b + 35, (uint64_t)(ts + count - 1), 8);
+	be_store(b + 43, UINT64_MAX, 8); /* no producer id, epoch or sequence */
+	be_store(b + 51, UINT16_MAX, 2);
+	be_store(b + 53, UINT32_MAX, 4);
 	be_store(b + 57, (uint32_t)count, 4);
 	batch_seal(b, n);
 	return n;
