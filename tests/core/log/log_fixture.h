@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log/partition_log.h"
@@ -202,6 +204,22 @@ static inline void flip_bit(const char *path, off_t pos)
 	b ^= 0x10;
 	assert_int_equal(pwrite(fd, &b, 1, pos), 1);
 	close(fd);
+}
+
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+/* RLIMIT_FSIZE stands in for a full disk: the kernel cuts a write short at
+ * the limit and refuses the rest (EFBIG, with SIGXFSZ ignored). */
+static inline void limit_file_size(rlim_t bytes)
+{
+	struct rlimit rl;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = bytes;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
 }
 
 /* stderr into a file for a while, to count log lines. */

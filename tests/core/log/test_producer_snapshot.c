@@ -13,10 +13,11 @@
 #include "tests/core/log/log_fixture.h"
 
 #include <signal.h>
-#include <sys/resource.h>
 #include <time.h>
 
 static const int64_t DAY_MS = 86400000;
+/* Past the log's refusal after a failed write (LOG_WRITE_RETRY_BACKOFF_MS). */
+enum { LOG_RETRY_WAIT_MS = 1100 };
 
 static int64_t now_ms(void)
 {
@@ -275,21 +276,6 @@ static void test_state_rebuilt_from_log(void **state)
 	partition_log_close(l);
 }
 
-/* Past the log's refusal after a failed write (LOG_WRITE_RETRY_BACKOFF_MS). */
-static void sleep_ms_for_backoff(void)
-{
-	struct timespec ts = { 1, 100 * 1000000 };
-	nanosleep(&ts, NULL);
-}
-
-static void limit_file_size(rlim_t bytes)
-{
-	struct rlimit rl;
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
-	rl.rlim_cur = bytes;
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
-}
-
 static void test_failed_write_takes_state_back(void **state)
 {
 	(void)state;
@@ -311,7 +297,7 @@ static void test_failed_write_takes_state_back(void **state)
 	assert_int_equal(E->results[2], KERR_KAFKA_STORAGE_ERROR);
 	assert_int_equal(E->results[3], KERR_KAFKA_STORAGE_ERROR);
 	/* The batch never landed: its retry is appended, not a duplicate. */
-	sleep_ms_for_backoff();
+	sleep_ms(LOG_RETRY_WAIT_MS);
 	E->done = answered = 0;
 	assert_int_equal(submit_checked(l, 4, idem_batch(4, 2, 6, 0, 4), &chk), PRODUCER_APPEND);
 	settle(l, 1);
