@@ -36,18 +36,16 @@ PER_ACKS = 60
 PARTITIONS = 3
 GROUP_PARTITIONS = 4
 GROUP_MESSAGES = 200
-INIT_PRODUCER_ID = 22
 # Kafka releases franz-go is pinned to (kversion), each bringing versions the
 # newest clients skip. Below 0.11 a client would send Fetch and Produce
 # versions older than sluice serves.
 PINNED_RELEASES = ["v0.11.0", "v1.0", "v1.1", "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.7",
                    "v3.4", "v3.6", "v3.8", "v3.9"]
 
-# The producer's defaults, per client, while sluice does not serve
-# InitProducerId: kafka-python 3 turns idempotence on by default and refuses
-# to produce with a clear error; franz-go's idempotent default falls back to
-# plain produce when the broker lacks the API; the others default to off.
-DEFAULT_PRODUCE_ERROR = {"kafka-python": "InitProducerId"}
+# What each client's default producer is: kafka-python 3 and franz-go turn
+# idempotence on by default; the others leave it off.
+IDEMPOTENT_BY_DEFAULT = {"kafka-python", "franz-go"}
+IDEMPOTENT_RECORDS = 500  # the drivers' produce_idempotent scenario
 
 # (API key, version) pairs sluice advertises that no client here sends, as
 # measured by test_every_advertised_version_is_sent. Each client sends the
@@ -68,7 +66,8 @@ UNSENT = {
 API_NAMES = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 8: "OffsetCommit",
              9: "OffsetFetch", 10: "FindCoordinator", 11: "JoinGroup", 12: "Heartbeat",
              13: "LeaveGroup", 14: "SyncGroup", 15: "DescribeGroups", 16: "ListGroups",
-             18: "ApiVersions", 19: "CreateTopics", 20: "DeleteTopics", 42: "DeleteGroups",
+             18: "ApiVersions", 19: "CreateTopics", 20: "DeleteTopics", 22: "InitProducerId",
+             42: "DeleteGroups",
              47: "OffsetDelete"}
 
 # client -> {(api key, version)} sent through the proxy; scenarios run.
@@ -245,6 +244,7 @@ def test_franz_go_pinned_to_older_releases(session, release):
     the same scenarios (gzip, since zstd needs Produce v7)."""
     env = {"SLUICE_FRANZ_MAX_VERSIONS": release}
     produce_and_check(session, "franz-go", "gzip", env)
+    idempotent_and_check(session, "franz-go", f"idem-{release}", env)
     group_and_check(session, "franz-go", env)
     times_and_check(session, "franz-go", env)
     admin_and_check(session, "franz-go", env)
@@ -257,18 +257,85 @@ def test_sarama_list_topics(session):
     assert session.drive("sarama", "list_topics", "lt")["partitions"] == 2
 
 
+def zigzag(buf, pos):
+    v, pos = kafka_wire.read_uvarint(buf, pos)
+    return (v >> 1) ^ -(v & 1), pos
+
+
+def batch_values(batch):
+    """The record values of one uncompressed batch v2."""
+    count = struct.unpack(">i", batch[57:61])[0]
+    assert struct.unpack(">h", batch[21:23])[0] & 0x07 == 0, "a compressed batch"
+    pos, out = 61, []
+    for _ in range(count):
+        _length, pos = zigzag(batch, pos)
+        pos += 1                           # attributes
+        for _ in range(2):                 # timestamp and offset deltas
+            _, pos = zigzag(batch, pos)
+        key_len, pos = zigzag(batch, pos)
+        pos += max(key_len, 0)
+        value_len, pos = zigzag(batch, pos)
+        out.append(batch[pos:pos + value_len])
+        pos += max(value_len, 0)
+        headers, pos = zigzag(batch, pos)
+        for _ in range(headers):
+            for _ in range(2):
+                n, pos = zigzag(batch, pos)
+                pos += max(n, 0)
+    return out
+
+
+def batch_producer_ids(bootstrap, topic):
+    """The producer id of every batch in partition 0, and its record values."""
+    conn = kafka_wire.Conn(bootstrap)
+    ids, values, offset = [], [], 0
+    try:
+        while True:
+            err, hw, records = kafka_wire.fetch_v4(conn, topic, 0, offset)
+            assert err == 0, err
+            if offset >= hw or not records:
+                return ids, values
+            pos = 0
+            while pos + 61 <= len(records):
+                base, length = struct.unpack(">qi", records[pos:pos + 12])
+                ids.append(struct.unpack(">q", records[pos + 43:pos + 51])[0])
+                values += batch_values(records[pos:pos + 12 + length])
+                offset = base + struct.unpack(">i", records[pos + 23:pos + 27])[0] + 1
+                pos += 12 + length
+    finally:
+        conn.close()
+
+
 @pytest.mark.parametrize("client", CLIENTS)
 def test_producer_defaults(session, client):
-    """The producer as each client configures it by default; bounded by the
-    drivers' own deadlines (about 20 s), so a hang fails the test."""
-    session.create_topic("d", 1)
-    advertised = api_versions(session.broker.bootstrap)
-    r = session.drive(client, "produce_default", "d")
-    expected = "" if INIT_PRODUCER_ID in advertised else DEFAULT_PRODUCE_ERROR.get(client, "")
-    if expected:
-        assert expected in r["produce_error"], r
-    else:
-        assert r["produce_error"] == "", r
+    """The producer as each client configures it by default (idempotent for
+    kafka-python 3 and franz-go, whose records then carry a producer id);
+    bounded by the drivers' own deadlines (about 20 s), so a hang fails the
+    test."""
+    topic = f"d-{client}"
+    session.create_topic(topic, 1)
+    r = session.drive(client, "produce_default", topic)
+    assert r["produce_error"] == "", r
+    ids, _ = batch_producer_ids(session.broker.bootstrap, topic)
+    assert ids and all((pid >= 0) == (client in IDEMPOTENT_BY_DEFAULT) for pid in ids), ids
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_idempotent_producer(session, client):
+    """Each client with idempotence on (confluent-kafka's enable.idempotence,
+    kafka-python's and franz-go's default, sarama's Producer.Idempotent,
+    kafkajs' idempotent): InitProducerId, then every record once, in order,
+    in batches that carry the producer id."""
+    idempotent_and_check(session, client, f"idem-{client}")
+
+
+def idempotent_and_check(session, client, topic, env=None):
+    session.create_topic(topic, 1)
+    r = session.drive(client, "produce_idempotent", topic, env=env)
+    assert r["produce_error"] == "" and r["sent"] == IDEMPOTENT_RECORDS, r
+    ids, values = batch_producer_ids(session.broker.bootstrap, topic)
+    assert ids and all(pid >= 0 for pid in ids), ids
+    assert values == [b"%d" % i for i in range(IDEMPOTENT_RECORDS)], values[:20]
 
 
 def api_versions(bootstrap):

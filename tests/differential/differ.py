@@ -33,6 +33,7 @@ RULES = [
     ("*", "*log_append_time_ms", PRESENCE, "broker-assigned time"),
     ("InitProducerId", "producer_id", NODE,
      "each cluster hands out its own producer ids: only an id (>= 0) versus -1 is compared"),
+    ("DescribeProducers", "*producer_id", NODE, "each cluster hands out its own producer ids"),
     ("*", "*member_id", MEMBER, "member ids end in a random UUID"),
     ("JoinGroup", "leader", MEMBER, "the leader is a member id"),
     ("Metadata", "topics", SORT, "name", "Kafka lists topics in no defined order"),

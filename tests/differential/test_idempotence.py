@@ -136,3 +136,22 @@ def test_idempotent_negative_sequence(peers):
         pid = producer_id(c)
         send(c, name, idempotent_batch(["a"], pid, 0, -5), "sequence -5")
     check(peers.run(scenario))
+
+
+def test_describe_producers(peers):
+    """Each partition's producers after idempotent appends: epoch, last
+    sequence, last timestamp (the batch's, so the same on both brokers),
+    coordinator epoch and no transaction; an unknown partition and topic."""
+    v = max(peers.versions("DescribeProducers"))
+    name = peers.name("idem-describe")
+
+    def scenario(c):
+        c.create_topic(name, partitions=2)
+        first, second = producer_id(c), producer_id(c)
+        send(c, name, idempotent_batch(["a", "b"], first, 0, 0), "p0 seq 0-1")
+        send(c, name, idempotent_batch(["c"], first, 0, 2, ts=BASE_TS + 7), "p0 seq 2")
+        send(c, name, idempotent_batch(["d"], second, 4, 11), "p1 epoch 4 seq 11", partition=1)
+        c.call("DescribeProducers", v, {"topics": [
+            {"name": name, "partition_indexes": [0, 1, 7]},
+            {"name": peers.name("idem-describe-none"), "partition_indexes": [0]}]})
+    check(peers.run(scenario))

@@ -288,9 +288,31 @@ func produceDefault(a scenario.Args) {
 	scenario.Done(map[string]any{"produce_error": errName(err)})
 }
 
+// produceIdempotent sends scenario.IdempotentRecords records to partition 0
+// with Producer.Idempotent (which sarama allows with acks=all and one
+// request in flight only).
+func produceIdempotent(a scenario.Args) {
+	cfg := config()
+	cfg.Producer.Idempotent = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	cfg.Producer.Return.Successes = true
+	cfg.Net.MaxOpenRequests = 1
+	p, err := sarama.NewSyncProducer(a.Brokers(), cfg)
+	scenario.Check("new producer", err)
+	defer p.Close()
+	msgs := make([]*sarama.ProducerMessage, 0, scenario.IdempotentRecords)
+	for i := 0; i < scenario.IdempotentRecords; i++ {
+		msgs = append(msgs, &sarama.ProducerMessage{Topic: a.Topic, Partition: 0, Value: sarama.StringEncoder(fmt.Sprint(i))})
+	}
+	err = p.SendMessages(msgs)
+	scenario.Done(map[string]any{"produce_error": errName(err), "sent": scenario.IdempotentRecords})
+}
+
 func main() {
 	scenario.Run(map[string]func(scenario.Args){
 		"produce": produce, "group": group, "times": times, "admin": admin,
 		"list_topics": listTopics, "produce_default": produceDefault,
+		"produce_idempotent": produceIdempotent,
 	})
 }
