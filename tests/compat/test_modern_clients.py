@@ -22,7 +22,9 @@ import time
 import pytest
 
 import capture_proxy
+import dropping_proxy
 import kafka_wire
+from conftest import scaled
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -46,6 +48,7 @@ PINNED_RELEASES = ["v0.11.0", "v1.0", "v1.1", "v2.0", "v2.1", "v2.2", "v2.3", "v
 # idempotence on by default; the others leave it off.
 IDEMPOTENT_BY_DEFAULT = {"kafka-python", "franz-go"}
 IDEMPOTENT_RECORDS = 500  # the drivers' produce_idempotent scenario
+NUMBERED_RECORDS = scaled(100_000)  # sarama's produce_numbered, through lost responses
 
 # (API key, version) pairs sluice advertises that no client here sends, as
 # measured by test_every_advertised_version_is_sent. Each client sends the
@@ -58,6 +61,8 @@ UNSENT = {
     (9, 2),                    # OffsetFetch: 0.10.2 has v2, but Fetch v3 there is below sluice's v4
     (15, 4),                   # DescribeGroups: 2.3 has v3, 2.4 v5
     (42, 0),                   # DeleteGroups: kafkajs and Debian's clients send v1
+    (22, 3),                   # InitProducerId: 2.5 and 2.6 only (2.4 has v2, 2.7 v4)
+    (61, 0),                   # DescribeProducers: Kafka's admin tools only (tests/differential)
     # Kafka 0.10.x and older: such a client's Produce (v2) and Fetch (v3) are
     # older than sluice serves, so none of them can run the scenarios.
     (3, 2), (3, 3), (8, 0), (8, 1), (9, 0), (11, 0), (11, 1), (12, 0), (13, 0), (14, 0),
@@ -68,7 +73,7 @@ API_NAMES = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 8: "Offs
              13: "LeaveGroup", 14: "SyncGroup", 15: "DescribeGroups", 16: "ListGroups",
              18: "ApiVersions", 19: "CreateTopics", 20: "DeleteTopics", 22: "InitProducerId",
              42: "DeleteGroups",
-             47: "OffsetDelete"}
+             47: "OffsetDelete", 61: "DescribeProducers"}
 
 # client -> {(api key, version)} sent through the proxy; scenarios run.
 SENT = {}
@@ -257,53 +262,13 @@ def test_sarama_list_topics(session):
     assert session.drive("sarama", "list_topics", "lt")["partitions"] == 2
 
 
-def zigzag(buf, pos):
-    v, pos = kafka_wire.read_uvarint(buf, pos)
-    return (v >> 1) ^ -(v & 1), pos
-
-
-def batch_values(batch):
-    """The record values of one uncompressed batch v2."""
-    count = struct.unpack(">i", batch[57:61])[0]
-    assert struct.unpack(">h", batch[21:23])[0] & 0x07 == 0, "a compressed batch"
-    pos, out = 61, []
-    for _ in range(count):
-        _length, pos = zigzag(batch, pos)
-        pos += 1                           # attributes
-        for _ in range(2):                 # timestamp and offset deltas
-            _, pos = zigzag(batch, pos)
-        key_len, pos = zigzag(batch, pos)
-        pos += max(key_len, 0)
-        value_len, pos = zigzag(batch, pos)
-        out.append(batch[pos:pos + value_len])
-        pos += max(value_len, 0)
-        headers, pos = zigzag(batch, pos)
-        for _ in range(headers):
-            for _ in range(2):
-                n, pos = zigzag(batch, pos)
-                pos += max(n, 0)
-    return out
-
-
-def batch_producer_ids(bootstrap, topic):
-    """The producer id of every batch in partition 0, and its record values."""
-    conn = kafka_wire.Conn(bootstrap)
-    ids, values, offset = [], [], 0
-    try:
-        while True:
-            err, hw, records = kafka_wire.fetch_v4(conn, topic, 0, offset)
-            assert err == 0, err
-            if offset >= hw or not records:
-                return ids, values
-            pos = 0
-            while pos + 61 <= len(records):
-                base, length = struct.unpack(">qi", records[pos:pos + 12])
-                ids.append(struct.unpack(">q", records[pos + 43:pos + 51])[0])
-                values += batch_values(records[pos:pos + 12 + length])
-                offset = base + struct.unpack(">i", records[pos + 23:pos + 27])[0] + 1
-                pos += 12 + length
-    finally:
-        conn.close()
+def batch_producer_ids(bootstrap, topic, partition=0):
+    """The producer id of every batch in a partition, and its record values."""
+    ids, values = [], []
+    for batch in kafka_wire.partition_batches(bootstrap, topic, partition):
+        ids.append(struct.unpack(">q", batch[43:51])[0])
+        values += kafka_wire.batch_values(batch)
+    return ids, values
 
 
 @pytest.mark.parametrize("client", CLIENTS)
@@ -336,6 +301,35 @@ def idempotent_and_check(session, client, topic, env=None):
     ids, values = batch_producer_ids(session.broker.bootstrap, topic)
     assert ids and all(pid >= 0 for pid in ids), ids
     assert values == [b"%d" % i for i in range(IDEMPOTENT_RECORDS)], values[:20]
+
+
+def test_sarama_idempotent_through_dropped_connections(make_broker):
+    """sarama with Producer.Idempotent through a proxy that loses Produce
+    responses (the connection cut after the request went through): its
+    retries of batches already written are answered as duplicates, so every
+    record is in the log once, in order per partition."""
+    proxy = dropping_proxy.DroppingProxy()
+    b = make_broker({"advertised.listeners": f"PLAINTEXT://127.0.0.1:{proxy.port}"})
+    proxy.upstream_port = b.port
+    proxy.start()
+    try:
+        from kafka.admin import KafkaAdminClient, NewTopic
+        admin = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+        admin.create_topics([NewTopic("idem-numbered", PARTITIONS, 1)])
+        admin.close()
+        cmd, env = command("sarama", "produce_numbered", f"127.0.0.1:{proxy.port}", "idem-numbered",
+                           str(NUMBERED_RECORDS), {})
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                           timeout=DRIVER_TIMEOUT_S + 60)
+        result = json.loads(p.stdout.decode().strip().splitlines()[-1])
+        assert result == {"acked": NUMBERED_RECORDS, "failed": 0, "produce_error": ""}, result
+        assert proxy.drops > 0, "no connection was dropped: the test proved nothing"
+    finally:
+        proxy.stop()
+    for part in range(PARTITIONS):
+        _, values = batch_producer_ids(b.bootstrap, "idem-numbered", part)
+        assert values == [b"%d" % i for i in range(part, NUMBERED_RECORDS, PARTITIONS)], \
+            f"partition {part}: {len(values)} records, {len(values) - len(set(values))} duplicates"
 
 
 def api_versions(bootstrap):

@@ -3,7 +3,6 @@ id, epoch and sequence. In order, retried (a duplicate of one of the last
 five batches, answered with its original offset), out of order, from an old
 or a new epoch, from a producer the partition does not know, wrapping at
 INT32_MAX, and a negative sequence."""
-import struct
 import time
 
 from differ import check
@@ -19,16 +18,8 @@ READY_WAIT_S = 60
 
 def idempotent_batch(values, producer_id, epoch, seq, ts=BASE_TS):
     """A record batch v2 with producer fields (uncompressed, CreateTime)."""
-    recs = b""
-    for i, v in enumerate(values):
-        v = v.encode()
-        body = (b"\x00" + kafka_wire.varint(0) + kafka_wire.varint(i) + kafka_wire.varint(-1) +
-                kafka_wire.varint(len(v)) + v + kafka_wire.varint(0))
-        recs += kafka_wire.varint(len(body)) + body
-    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, ts, ts, producer_id, epoch, seq,
-                            len(values)) + recs
-    after_len = struct.pack(">ibI", 0, 2, kafka_wire.crc32c(after_crc)) + after_crc
-    return struct.pack(">qi", 0, len(after_len)) + after_len
+    return kafka_wire.record_batch([v.encode() for v in values], ts=ts,
+                                   producer=(producer_id, epoch, seq))
 
 
 def producer_id(c):
