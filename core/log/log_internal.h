@@ -129,6 +129,7 @@ struct partition_log {
 	struct producer_state producers;
 	int64_t producers_snapshot_offset;
 	uint64_t producers_next_expiry_ns;
+	_Atomic uint32_t published_producers; /* for the metrics, on the control shard */
 };
 
 /* ---- log_segment.c ---- */
@@ -201,6 +202,8 @@ void log_producers_load(struct partition_log *l);
 void log_producers_snapshot(struct partition_log *l, bool durable);
 /* Forgets idle producers, every producer.id.expiration.check.interval.ms. */
 void log_producers_expire(struct partition_log *l);
+/* Publishes the number of producers after a change. */
+void log_producers_publish(struct partition_log *l);
 
 /* ---- partition_log.c ---- */
 

@@ -47,6 +47,16 @@ enum producer_verdict partition_log_producer_check(struct partition_log *l,
 	return v;
 }
 
+void log_producers_publish(struct partition_log *l)
+{
+	atomic_store_explicit(&l->published_producers, l->producers.count, memory_order_relaxed);
+}
+
+uint32_t partition_log_producers_published(const struct partition_log *l)
+{
+	return atomic_load_explicit(&l->published_producers, memory_order_relaxed);
+}
+
 void log_producers_expire(struct partition_log *l)
 {
 	uint64_t now_ns = reactor_now_ns();
@@ -55,6 +65,7 @@ void log_producers_expire(struct partition_log *l)
 	l->producers_next_expiry_ns = now_ns + (uint64_t)l->cfg.producer_id_expiration_check_interval_ms *
 						       NS_PER_MS;
 	producer_state_expire(&l->producers, log_now_ms(), l->cfg.producer_id_expiration_ms);
+	log_producers_publish(l);
 }
 
 void log_producers_snapshot(struct partition_log *l, bool durable)
@@ -124,4 +135,5 @@ void log_producers_load(struct partition_log *l)
 	for (uint32_t i = log_segment_for(l, from); i < l->nsegs && from < l->end_offset; i++)
 		log_producers_scan_segment(l, i, from);
 	producer_state_expire(&l->producers, log_now_ms(), l->cfg.producer_id_expiration_ms);
+	log_producers_publish(l);
 }

@@ -329,6 +329,7 @@ static void log_revert(struct partition_log *l)
 	s->size = s->visible_size;
 	l->end_offset = l->hw;
 	producer_state_truncate(&l->producers, l->hw);
+	log_producers_publish(l);
 	l->reverting = false;
 	l->retry_ns = reactor_now_ns() + LOG_WRITE_RETRY_BACKOFF_MS * NS_PER_MS;
 	if (ftruncate(s->fd, (off_t)s->visible_size) != 0)
@@ -467,6 +468,7 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 	    producer_state_record(&l->producers, h, base,
 				  a->log_append_time >= 0 ? a->log_append_time : h->max_timestamp) != 0)
 		return KERR_KAFKA_STORAGE_ERROR;
+	log_producers_publish(l);
 	record_batch_assign_offset(batch, base, 0);
 	struct record_batch_header placed = *h;
 	placed.base_offset = base;

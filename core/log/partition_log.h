@@ -129,6 +129,8 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
  * roll and at close in Kafka's `<offset>.snapshot` files and loaded at
  * open (log_producers.c). */
 const struct producer_state *partition_log_producers(const struct partition_log *l);
+/* Any shard (the metrics): how many producers the owner last published. */
+uint32_t partition_log_producers_published(const struct partition_log *l);
 
 /* Checks an idempotent batch before its append (`partition` names it in
  * messages). PRODUCER_APPEND: append it. PRODUCER_REFUSED: out->error.

@@ -308,11 +308,14 @@ int producer_snapshot_load(const char *dir, int64_t offset, int64_t now_ms, int6
 	uint8_t *buf = snapshot_read_file(path, &len, &why);
 	char reason[128];
 	int rc = -1;
+	uint32_t before = ps->count;
 	if (buf) {
 		rc = producer_snapshot_decode(buf, len, now_ms, expiration_ms, ps, reason, sizeof(reason));
 		why = reason;
 		free(buf);
 	}
+	if (rc == 0 && ps->count > before)
+		slog_info("producer", "%s: loaded %u producer(s)", path, ps->count - before);
 	if (rc != 0) {
 		slog_warn("producer", "%s: cannot load the producer state snapshot (%s); it is removed "
 			  "and the state rebuilt from the log", path, why);

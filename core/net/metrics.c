@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "core/log/partition_log.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/topic_registry.h"
 #include "core/net/conn.h"
@@ -63,6 +64,25 @@ static void metrics_partitions(struct metrics_out *o, struct runtime *rt)
 	}
 }
 
+static void metrics_count_producers(struct topic *t, void *ctx)
+{
+	uint64_t *n = ctx;
+	for (int32_t i = 0; i < t->partition_count; i++)
+		if (t->partitions[i].log)
+			*n += partition_log_producers_published(t->partitions[i].log);
+}
+
+/* On the control shard (the registry's): the producers every partition's
+ * owner last published. */
+static void metrics_producers(struct metrics_out *o, struct runtime *rt)
+{
+	uint64_t n = 0;
+	topics_for_each(topics_registry(rt), metrics_count_producers, &n);
+	metrics_printf(o, "# HELP sluice_producer_ids Producer ids with state in a partition, "
+			  "summed over partitions.\n# TYPE sluice_producer_ids gauge\n"
+			  "sluice_producer_ids %llu\n", (unsigned long long)n);
+}
+
 size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 {
 	struct metrics_out o = { buf, cap, 0 };
@@ -111,5 +131,6 @@ size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 	metrics_printf(&o, "# HELP sluice_topics Topics.\n# TYPE sluice_topics gauge\n"
 			   "sluice_topics %zu\n", topics_registry(rt)->count);
 	metrics_partitions(&o, rt);
+	metrics_producers(&o, rt);
 	return o.len;
 }

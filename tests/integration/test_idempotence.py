@@ -143,6 +143,10 @@ def test_retry_after_kill9_is_deduplicated(make_broker):
     assert kafka_wire.produce_v3(conn, "idem-crash", 0, batch, acks=-1)[0] == 45
     conn.close()
     assert partition_values(b.bootstrap, "idem-crash", 0) == list(range(31))
+    m = b.metrics()
+    assert m["sluice_produce_duplicates_total"] == 3
+    assert m["sluice_produce_sequence_errors_total"] == 1
+    assert m["sluice_producer_ids"] == 1
 
 
 def test_confluent_stream_survives_kill9(make_broker):
