@@ -16,7 +16,6 @@
  * and the produce parts that reach the owner after it and name one of its
  * partitions wait behind it, so that offsets follow arrival order. */
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -226,14 +225,13 @@ static bool produce_check_producer(struct shard *s, struct produce_part *part,
 {
 	struct produce_response_partition_produce_response *out = part->out;
 	struct conn_shard *cs = conn_shard_of(s);
-	char name[TOPIC_NAME_MAX + 16];
-	snprintf(name, sizeof(name), "%s-%d", part->topic->name, part->in->index);
+	struct producer_where where = { part->topic->name, part->in->index };
 	struct producer_check chk;
-	enum producer_verdict pv = partition_log_producer_check(part->log, h, name, &chk, &part->append);
+	enum producer_verdict pv = partition_log_producer_check(part->log, h, where, &chk, &part->append);
 	if (pv == PRODUCER_APPEND)
 		return true;
 	if (pv == PRODUCER_REFUSED) {
-		slog_debug("produce", "%s: %s", name, chk.message);
+		slog_debug("produce", "%s", chk.message);
 		out->error_code = chk.error;
 		/* Kafka names the log start offset with these errors. */
 		out->log_start_offset = partition_log_start_offset(part->log);

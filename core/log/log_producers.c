@@ -22,10 +22,10 @@ const struct producer_state *partition_log_producers(const struct partition_log 
 
 enum producer_verdict partition_log_producer_check(struct partition_log *l,
 						   const struct record_batch_header *h,
-						   const char *partition, struct producer_check *out,
+						   struct producer_where where, struct producer_check *out,
 						   struct log_append *a)
 {
-	enum producer_verdict v = producer_state_check(&l->producers, h, partition, l->end_offset, out);
+	enum producer_verdict v = producer_state_check(&l->producers, h, where, l->end_offset, out);
 	if (v != PRODUCER_DUPLICATE)
 		return v;
 	a->base_offset = out->dup.first_offset;

@@ -132,7 +132,7 @@ const struct producer_state *partition_log_producers(const struct partition_log 
 /* Any shard (the metrics): how many producers the owner last published. */
 uint32_t partition_log_producers_published(const struct partition_log *l);
 
-/* Checks an idempotent batch before its append (`partition` names it in
+/* Checks an idempotent batch before its append (`where` names it in
  * messages). PRODUCER_APPEND: append it. PRODUCER_REFUSED: out->error.
  * PRODUCER_DUPLICATE: nothing is written; a->base_offset and
  * a->log_append_time are the original's, and when the original is still
@@ -140,7 +140,7 @@ uint32_t partition_log_producers_published(const struct partition_log *l);
  * its error, if it fails), else a->log is NULL and the caller answers now. */
 enum producer_verdict partition_log_producer_check(struct partition_log *l,
 						   const struct record_batch_header *h,
-						   const char *partition, struct producer_check *out,
+						   struct producer_where where, struct producer_check *out,
 						   struct log_append *a);
 
 /* A byte range of one segment file to send for a fetch. */

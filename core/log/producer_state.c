@@ -130,8 +130,9 @@ static enum producer_verdict producer_refuse(struct producer_check *out, int16_t
 }
 
 enum producer_verdict producer_state_check(const struct producer_state *ps,
-					   const struct record_batch_header *h, const char *partition,
-					   int64_t offset, struct producer_check *out)
+					   const struct record_batch_header *h,
+					   struct producer_where where, int64_t offset,
+					   struct producer_check *out)
 {
 	out->error = KERR_NONE;
 	out->message[0] = '\0';
@@ -153,8 +154,9 @@ enum producer_verdict producer_state_check(const struct producer_state *ps,
 	}
 	if (h->producer_epoch < e->epoch) {
 		snprintf(out->message, sizeof(out->message),
-			 "Epoch of producer %" PRId64 " at offset %" PRId64 " in %s is %d, which is "
-			 "smaller than the last seen epoch %d", h->producer_id, offset, partition,
+			 "Epoch of producer %" PRId64 " at offset %" PRId64 " in %s-%" PRId32 " is %d, which is "
+			 "smaller than the last seen epoch %d", h->producer_id, offset, where.topic,
+			 where.partition,
 			 h->producer_epoch, e->epoch);
 		return producer_refuse(out, KERR_INVALID_PRODUCER_EPOCH);
 	}
@@ -162,8 +164,9 @@ enum producer_verdict producer_state_check(const struct producer_state *ps,
 		if (first_seq != 0 && e->epoch != PRODUCER_NO_EPOCH) {
 			snprintf(out->message, sizeof(out->message),
 				 "Invalid sequence number for new epoch of producer %" PRId64 "at offset "
-				 "%" PRId64 " in partition %s: %d (request epoch), %" PRId32 " (seq. number), "
-				 "%d (current producer epoch)", h->producer_id, offset, partition,
+				 "%" PRId64 " in partition %s-%" PRId32 ": %d (request epoch), %" PRId32
+				 " (seq. number), %d (current producer epoch)", h->producer_id, offset,
+				 where.topic, where.partition,
 				 h->producer_epoch, first_seq, e->epoch);
 			return producer_refuse(out, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
 		}
@@ -173,8 +176,9 @@ enum producer_verdict producer_state_check(const struct producer_state *ps,
 	if (last && !producer_in_sequence(last->last_seq, first_seq)) {
 		snprintf(out->message, sizeof(out->message),
 			 "Out of order sequence number for producer %" PRId64 " at offset %" PRId64
-			 " in partition %s: %" PRId32 " (incoming seq. number), %" PRId32
-			 " (current end sequence number)", h->producer_id, offset, partition, first_seq,
+			 " in partition %s-%" PRId32 ": %" PRId32 " (incoming seq. number), %" PRId32
+			 " (current end sequence number)", h->producer_id, offset, where.topic,
+			 where.partition, first_seq,
 			 last->last_seq);
 		return producer_refuse(out, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
 	}

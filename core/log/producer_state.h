@@ -65,12 +65,18 @@ struct producer_check {
 /* Whether the batch carries producer fields to check (v2, producer id >= 0). */
 bool producer_batch_idempotent(const struct record_batch_header *h);
 
+/* The partition a check names in its messages (formatted only then). */
+struct producer_where {
+	const char *topic;
+	int32_t partition;
+};
+
 /* Checks a client's batch (idempotent, header validated) against the state;
- * `partition` names the partition in messages and `offset` is the offset
- * it would be written at. */
+ * `offset` is the offset it would be written at. */
 enum producer_verdict producer_state_check(const struct producer_state *ps,
-					   const struct record_batch_header *h, const char *partition,
-					   int64_t offset, struct producer_check *out);
+					   const struct record_batch_header *h,
+					   struct producer_where where, int64_t offset,
+					   struct producer_check *out);
 
 /* Records a batch placed at first_offset (its max timestamp `timestamp`),
  * checked or read back from the log. Returns 0 or -ENOMEM. */

@@ -71,7 +71,8 @@ static enum producer_verdict submit_checked(struct partition_log *l, int i, size
 	record_batch_header_read(E->batches[i], &h);
 	E->appends[i].done = on_ordered;
 	E->appends[i].log_append_time = -1;
-	enum producer_verdict v = partition_log_producer_check(l, &h, "t-0", chk, &E->appends[i]);
+	enum producer_verdict v = partition_log_producer_check(l, &h, (struct producer_where){ "t", 0 }, chk,
+							&E->appends[i]);
 	if (v == PRODUCER_APPEND)
 		assert_int_equal(partition_log_append(l, E->batches[i], n, &h, &E->appends[i]), 0);
 	return v;

@@ -26,7 +26,7 @@ static enum producer_verdict put(struct producer_state *ps, int64_t *offset, int
 				 struct producer_check *chk)
 {
 	struct record_batch_header h = hdr(pid, epoch, seq, records);
-	enum producer_verdict v = producer_state_check(ps, &h, "t-0", *offset, chk);
+	enum producer_verdict v = producer_state_check(ps, &h, (struct producer_where){ "t", 0 }, *offset, chk);
 	if (v == PRODUCER_APPEND) {
 		assert_int_equal(producer_state_record(ps, &h, *offset, h.max_timestamp), 0);
 		*offset += records;
