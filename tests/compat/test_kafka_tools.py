@@ -186,9 +186,9 @@ def test_console_producer_defaults(broker, tools):
     assert out.split() == ["one", "two"], out
     out = tools.ok("transactions", "--bootstrap-server", broker.bootstrap, "describe-producers",
                    "--topic", "tools-default", "--partition", "0")
-    # ProducerId, epoch 0, no coordinator epoch, last sequence 1, a
+    # ProducerId, epoch 0, coordinator epoch -1 (none), last sequence 1, a
     # timestamp, no transaction.
-    assert re.search(r"^\d+\s+0\s+None\s+1\s+\d+\s+None\s*$", out, re.M), out
+    assert re.search(r"^\d+\s+0\s+-1\s+1\s+\d+\s+None\s*$", out, re.M), out
 
 
 def test_consumer_groups_list_describe_reset(broker, tools):
@@ -431,7 +431,7 @@ def test_sluice_serves_a_log_dir_kafka_wrote(kafka_log_dir, data_dir, make_broke
         (snapshots, broker.log_text()[-2000:])
     out = tools.ok("transactions", "--bootstrap-server", broker.bootstrap, "describe-producers",
                    "--topic", "adopt-idem", "--partition", "0")
-    assert re.search(r"^\d+\s+0\s+None\s+2\s+\d+\s+None\s*$", out, re.M), out
+    assert re.search(r"^\d+\s+0\s+-1\s+2\s+\d+\s+None\s*$", out, re.M), out
 
     # A restart finds them recorded: nothing is adopted twice.
     assert broker.stop() == 0

@@ -7,7 +7,8 @@ record must be in the log exactly once, in order per partition (sarama with
 Producer.Idempotent does the same in tests/compat/test_modern_clients.py). Then the
 broker is killed (kill -9) during an idempotent stream and restarted: the
 producer state comes back from its snapshot and the batches after it, so a
-batch retried after the restart is still de-duplicated."""
+batch retried after the restart is still de-duplicated. Idle producers
+expire; kcat's idempotent batches carry a producer id."""
 import os
 import struct
 import threading
@@ -15,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import scaled
+from conftest import run, scaled
 from dropping_proxy import DroppingProxy
 import kafka_wire
 
@@ -177,3 +178,35 @@ def test_confluent_stream_survives_kill9(make_broker):
     assert not t.is_alive()
     assert not result["errors"], result["errors"][:3]
     expect_exactly_once(b.bootstrap, "idem-kill", count)
+
+
+def test_producers_expire(make_broker):
+    """A producer idle for producer.id.expiration.ms is forgotten (checked
+    every producer.id.expiration.check.interval.ms, on the next append): its
+    next batch may then start anywhere, as one the partition never saw."""
+    b = make_broker({"producer.id.expiration.ms": "1000",
+                     "producer.id.expiration.check.interval.ms": "100"})
+    create_topic(b.bootstrap, "idem-expire", 1)
+    conn = kafka_wire.Conn(b.bootstrap)
+    _, old, _ = init_producer_id(conn)
+    _, other, _ = init_producer_id(conn)
+    assert kafka_wire.produce_v3(conn, "idem-expire", 0, idempotent_batch([b"a"], old, 0, 0), acks=-1)[0] == 0
+    # Known: a gap is refused (45: OUT_OF_ORDER_SEQUENCE_NUMBER).
+    assert kafka_wire.produce_v3(conn, "idem-expire", 0, idempotent_batch([b"b"], old, 0, 5), acks=-1)[0] == 45
+    time.sleep(1.2)
+    assert kafka_wire.produce_v3(conn, "idem-expire", 0, idempotent_batch([b"c"], other, 0, 0), acks=-1)[0] == 0
+    assert b.metrics()["sluice_producer_ids"] == 1
+    assert kafka_wire.produce_v3(conn, "idem-expire", 0, idempotent_batch([b"b"], old, 0, 5), acks=-1) == (0, 2)
+    conn.close()
+
+
+def test_kcat_idempotent(broker):
+    """kcat (Debian's librdkafka 2.0.2) with enable.idempotence=true: its
+    batches carry a producer id, every line once."""
+    create_topic(broker.bootstrap, "idem-kcat", 1)
+    lines = b"".join(b"%d\n" % i for i in range(1000))
+    run(["kcat", "-b", broker.bootstrap, "-P", "-t", "idem-kcat", "-p", "0",
+         "-X", "enable.idempotence=true"], input_bytes=lines)
+    batches = kafka_wire.partition_batches(broker.bootstrap, "idem-kcat", 0)
+    assert batches and all(struct.unpack(">q", x[43:51])[0] >= 0 for x in batches)
+    assert partition_values(broker.bootstrap, "idem-kcat", 0) == list(range(1000))
