@@ -88,6 +88,9 @@ static const struct config_key config_keys[] = {
 	CFG_NUM("offsets.retention.minutes", CT_U32, offsets_retention_minutes, 1, INT32_MAX),
 	CFG_NUM("offsets.retention.check.interval.ms", CT_U64, offsets_retention_check_interval_ms,
 		1, INT64_MAX),
+	CFG_NUM("producer.id.expiration.ms", CT_I64, producer_id_expiration_ms, 1, INT64_MAX),
+	CFG_NUM("producer.id.expiration.check.interval.ms", CT_I64,
+		producer_id_expiration_check_interval_ms, 1, INT64_MAX),
 	CFG_NUM("offset.metadata.max.bytes", CT_U32, offset_metadata_max_bytes, 0, INT32_MAX),
 	CFG_NUM("sluice.batch.inflated.max.bytes", CT_U64, batch_inflated_max_bytes, 1, INT64_MAX),
 };
@@ -130,6 +133,8 @@ enum {
 	DEFAULT_OFFSETS_SEGMENT_BYTES = 100 * 1024 * 1024,
 	DEFAULT_OFFSETS_RETENTION_MINUTES = 7 * 24 * 60,
 	DEFAULT_OFFSETS_RETENTION_CHECK_MS = 600000,
+	DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86400000,
+	DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_MS = 600000,
 	DEFAULT_OFFSET_METADATA_MAX_BYTES = 4096,
 };
 /* Kafka's queued.max.request.bytes is unbounded (-1); sluice bounds it. */
@@ -184,6 +189,8 @@ void config_defaults(struct broker_config *c)
 	c->offsets_topic_segment_bytes = DEFAULT_OFFSETS_SEGMENT_BYTES;
 	c->offsets_retention_minutes = DEFAULT_OFFSETS_RETENTION_MINUTES;
 	c->offsets_retention_check_interval_ms = DEFAULT_OFFSETS_RETENTION_CHECK_MS;
+	c->producer_id_expiration_ms = DEFAULT_PRODUCER_ID_EXPIRATION_MS;
+	c->producer_id_expiration_check_interval_ms = DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_MS;
 	c->offset_metadata_max_bytes = DEFAULT_OFFSET_METADATA_MAX_BYTES;
 	c->batch_inflated_max_bytes = DEFAULT_BATCH_INFLATED_MAX_BYTES;
 }

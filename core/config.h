@@ -69,6 +69,10 @@ struct broker_config {
 	uint64_t offsets_topic_segment_bytes;
 	uint32_t offsets_retention_minutes;
 	uint64_t offsets_retention_check_interval_ms;
+	/* Producers idle this long are forgotten by each partition, checked
+	 * every check interval (Kafka's keys and defaults). */
+	int64_t producer_id_expiration_ms;
+	int64_t producer_id_expiration_check_interval_ms;
 	uint32_t offset_metadata_max_bytes;
 	/* sluice.batch.inflated.max.bytes: the most a compressed batch's records
 	 * may inflate to (no Kafka key exists for this). Produce refuses a batch

@@ -3,6 +3,8 @@
 #ifndef SLUICE_PERF_PERF_H
 #define SLUICE_PERF_PERF_H
 
+#include <stdbool.h>
+
 /* Bounds on what the flags may ask for; the parser rejects more, naming the flag. */
 enum {
 	PERF_ERR_BYTES = 512,
@@ -29,6 +31,7 @@ struct perf_args {
 	const char *acks;
 	const char *compression;
 	long linger_ms;
+	bool idempotence;        /* rdkafka: enable.idempotence */
 	long batch_bytes;
 	long partitions;
 	long keys;

@@ -25,6 +25,7 @@ rd_kafka_conf_t *perf_producer_conf(const struct perf_args *a)
 	perf_conf_set(c, "compression.codec", a->compression);
 	snprintf(num, sizeof(num), "%ld", a->linger_ms);
 	perf_conf_set(c, "linger.ms", num);
+	perf_conf_set(c, "enable.idempotence", a->idempotence ? "true" : "false");
 	snprintf(num, sizeof(num), "%ld", a->batch_bytes);
 	perf_conf_set(c, "batch.size", num);
 	return c;

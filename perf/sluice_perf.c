@@ -41,6 +41,7 @@ static _Noreturn void perf_usage(const char *why)
 		"                             requests over io_uring (produce and consume only)\n"
 		"  produce/e2e: [--size B] [--rate MSG_PER_S] [--acks 0|1|all] [--partitions N]\n"
 		"               [--compression none|gzip|snappy|lz4|zstd] [--linger-ms MS] [--batch-bytes B]\n"
+		"               [--idempotence true|false]\n"
 		"               [--keys N] [--headers N]\n"
 		"  consume:     [--from earliest|latest] [--group G]\n"
 		"  raw:         [--connections N] [--request-bytes B] [--inflight N]\n"
@@ -79,6 +80,16 @@ static bool perf_is(const char *s, const char *a, const char *b)
 	return !strcmp(s, a) || (b && !strcmp(s, b));
 }
 
+static bool perf_bool(const char *flag, const char *v)
+{
+	if (!perf_is(v, "true", "false")) {
+		char why[128];
+		snprintf(why, sizeof(why), "%s: '%s' is not true or false", flag, v);
+		perf_usage(why);
+	}
+	return !strcmp(v, "true");
+}
+
 static void perf_parse(int argc, char **argv, struct perf_args *a)
 {
 	*a = (struct perf_args){ .size = 1024, .acks = "1", .compression = "none", .linger_ms = -1,
@@ -107,6 +118,7 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		else if (!strcmp(f, "--acks")) a->acks = v;
 		else if (!strcmp(f, "--compression")) a->compression = v;
 		else if (!strcmp(f, "--linger-ms")) a->linger_ms = perf_long(f, v, 0, PERF_LINGER_MS_MAX);
+		else if (!strcmp(f, "--idempotence")) a->idempotence = perf_bool(f, v);
 		else if (!strcmp(f, "--batch-bytes")) a->batch_bytes = perf_long(f, v, 1, PERF_BATCH_BYTES_MAX);
 		else if (!strcmp(f, "--partitions")) a->partitions = perf_long(f, v, 1, PERF_PARTITIONS_MAX);
 		else if (!strcmp(f, "--keys")) a->keys = perf_long(f, v, 0, PERF_KEYS_MAX);
@@ -152,6 +164,10 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		perf_usage("--keys/--headers: the raw engine sends values only");
 	if (!strcmp(a->engine, "raw") && strcmp(a->compression, "none"))
 		perf_usage("--compression: the raw engine sends uncompressed batches");
+	if (!strcmp(a->engine, "raw") && a->idempotence)
+		perf_usage("--idempotence: the raw engine sends no producer id");
+	if (a->idempotence && !perf_is(a->acks, "all", "-1"))
+		perf_usage("--idempotence: needs --acks all (as librdkafka does)");
 	if (a->linger_ms < 0)
 		a->linger_ms = strcmp(a->mode, "e2e") ? 5 : 0;
 }

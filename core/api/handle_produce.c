@@ -158,16 +158,22 @@ static void produce_shard_release(struct produce_shard *ps)
 		shard_call_return(&ps->call);
 }
 
-/* On the owning shard. */
-static void produce_on_append(struct log_append *a, int16_t error_code)
+static void produce_on_append_answer(struct produce_part *part, int16_t error_code)
 {
-	struct produce_part *part = container_of(a, struct produce_part, append);
+	struct log_append *a = &part->append;
 	part->out->error_code = error_code;
 	if (error_code == KERR_NONE) {
 		part->out->base_offset = a->base_offset;
 		part->out->log_append_time_ms = a->log_append_time;
 	}
 	part->out->log_start_offset = partition_log_start_offset(part->log);
+}
+
+/* On the owning shard. */
+static void produce_on_append(struct log_append *a, int16_t error_code)
+{
+	struct produce_part *part = container_of(a, struct produce_part, append);
+	produce_on_append_answer(part, error_code);
 	produce_shard_release(part->owner);
 }
 
@@ -209,6 +215,39 @@ static bool produce_resolve(struct shard *s, struct produce_part *part)
 	return true;
 }
 
+/* On the owning shard: checks an idempotent batch's producer fields against
+ * the partition's producer state, in offset order with the appends. Returns
+ * whether to append it; if not, the part is answered (an error, or a
+ * duplicate with its original's offset, now or once the original is
+ * written). */
+static bool produce_check_producer(struct shard *s, struct produce_part *part,
+				   const struct record_batch_header *h)
+{
+	struct produce_response_partition_produce_response *out = part->out;
+	struct conn_shard *cs = conn_shard_of(s);
+	struct producer_where where = { part->topic->name, part->in->index };
+	struct producer_check chk;
+	enum producer_verdict pv = partition_log_producer_check(part->log, h, where, &chk, &part->append);
+	if (pv == PRODUCER_APPEND)
+		return true;
+	if (pv == PRODUCER_REFUSED) {
+		slog_debug("produce", "%s", chk.message);
+		out->error_code = chk.error;
+		/* Kafka names the log start offset with these errors. */
+		out->log_start_offset = partition_log_start_offset(part->log);
+		METRIC_ADD(cs->metrics.produce_sequence_errors, 1);
+		return false;
+	}
+	METRIC_ADD(cs->metrics.produce_duplicates, 1);
+	if (part->append.log) {
+		/* Answered by the log after the original. */
+		part->owner->pending++;
+		return false;
+	}
+	produce_on_append_answer(part, KERR_NONE);
+	return false;
+}
+
 /* On the owning shard: appends one validated partition's batch; on success
  * the append is pending and counted. */
 static void produce_append(struct shard *s, struct produce_part *part, const struct batch_verdict *v)
@@ -239,6 +278,8 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 	}
 	part->log = log;
 	part->append.done = produce_on_append;
+	if (producer_batch_idempotent(&v->header) && !produce_check_producer(s, part, &v->header))
+		return;
 	part->append.log_append_time = -1;
 	if (t->cfg.message_timestamp_type_log_append) {
 		int64_t now = produce_now_ms();

@@ -14,6 +14,7 @@
 #include "core/log/log_flush.h"
 #include "core/log/offset_index.h"
 #include "core/log/partition_log.h"
+#include "core/log/producer_state.h"
 
 enum {
 	OFFSET_ENTRY_BYTES = 8,
@@ -142,6 +143,12 @@ struct partition_log {
 	struct corrupt_report reports[LOG_CORRUPT_REPORTS_MAX];
 	uint32_t reports_next;
 	struct log_sync sync;   /* the flush policy's state (log_flush.c) */
+	/* log_producers.c: the producers' state up to the log end offset,
+	 * the offset of the newest snapshot (-1: none) and the next expiry. */
+	struct producer_state producers;
+	int64_t producers_snapshot_offset;
+	uint64_t producers_next_expiry_ns;
+	_Atomic uint32_t published_producers; /* for the metrics, on the control shard */
 };
 
 /* ---- log_segment.c ---- */
@@ -205,6 +212,18 @@ void log_report_corrupt(struct partition_log *l, const struct segment *s, uint64
 /* Adds s to the log (on failure s is left to the caller). */
 int log_add_segment(struct partition_log *l, const struct segment *s);
 
+/* ---- log_producers.c ---- */
+
+/* At open, once the log end is known: the newest loadable snapshot, then
+ * the batches after it. */
+void log_producers_load(struct partition_log *l);
+/* Writes a snapshot at the log end offset (at roll; durable at close). */
+void log_producers_snapshot(struct partition_log *l, bool durable);
+/* Forgets idle producers, every producer.id.expiration.check.interval.ms. */
+void log_producers_expire(struct partition_log *l);
+/* Publishes the number of producers after a change. */
+void log_producers_publish(struct partition_log *l);
+
 /* ---- partition_log.c ---- */
 
 void log_publish_offsets(struct partition_log *l);
@@ -221,6 +240,8 @@ bool log_flush_pending(const struct partition_log *l, int64_t base);
 /* Frees the waiting deletions at close (their files stay, as .deleted, for
  * the next start to remove); none may have ops in flight. */
 void log_doomed_free(struct partition_log *l);
+/* Queues an append (or a duplicate's answer) to be answered in offset order. */
+void log_pending_push(struct partition_log *l, struct log_append *a);
 /* Frees the log's memory and closes its files, writing nothing. */
 void log_free(struct partition_log *l);
 

@@ -46,6 +46,7 @@ void partition_log_stats(const struct partition_log *l, struct log_stats *out)
 void log_free(struct partition_log *l)
 {
 	log_doomed_free(l);
+	producer_state_clear(&l->producers);
 	for (uint32_t i = 0; i < l->nsegs; i++)
 		segment_free(&l->segs[i]);
 	free(l->segs);
@@ -73,6 +74,7 @@ void partition_log_close(struct partition_log *l)
 		int rc = segment_write_indexes(l, log_active(l), NULL);
 		if (rc != 0)
 			slog_error("log", "%s: cannot write indexes: %s", l->dir, strerror(-rc));
+		log_producers_snapshot(l, true);
 	}
 	log_free(l);
 }
@@ -317,6 +319,7 @@ int log_roll(struct partition_log *l)
 	l->closed_bytes += l->segs[l->nsegs - 2].size;
 	log_start_flushes(l);
 	log_publish_offsets(l);
+	log_producers_snapshot(l, false);
 	return 0;
 }
 
@@ -381,6 +384,8 @@ static void log_revert(struct partition_log *l)
 	for (uint32_t i = 0; i + 1 < l->nsegs; i++)
 		l->closed_bytes += l->segs[i].size;
 	l->end_offset = l->hw;
+	producer_state_truncate(&l->producers, l->hw);
+	log_producers_publish(l);
 	l->reverting = false;
 	l->retry_ns = reactor_now_ns() + LOG_WRITE_RETRY_BACKOFF_MS * NS_PER_MS;
 	if (ftruncate(s->fd, (off_t)s->visible_size) != 0)
@@ -408,6 +413,16 @@ static void log_write_failed(struct partition_log *l, const struct log_append *a
 
 /* ---- appends ---- */
 
+void log_pending_push(struct partition_log *l, struct log_append *a)
+{
+	if (l->pending_tail)
+		l->pending_tail->next = a;
+	else
+		l->pending_head = a;
+	l->pending_tail = a;
+	l->pending++;
+}
+
 static void log_refusal_over(struct partition_log *l)
 {
 	slog_info("log", "%s: writes resumed after %s (%" PRIu64 " append(s) refused meanwhile)",
@@ -432,7 +447,7 @@ static void log_drain(struct partition_log *l)
 		int16_t err = KERR_NONE;
 		if (l->reverting || l->offline) {
 			err = KERR_KAFKA_STORAGE_ERROR;
-		} else {
+		} else if (!a->echo) {
 			struct segment *s = &l->segs[log_segment_for(l, a->segment_base)];
 			s->visible_size = a->end_pos;
 			l->hw = a->end_offset;
@@ -511,6 +526,12 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 		log_write_epoch_checkpoint(l);
 	struct segment *s = log_active(l);
 	int64_t base = l->end_offset;
+	log_producers_expire(l);
+	if (producer_batch_idempotent(h) &&
+	    producer_state_record(&l->producers, h, base,
+				  a->log_append_time >= 0 ? a->log_append_time : h->max_timestamp) != 0)
+		return KERR_KAFKA_STORAGE_ERROR;
+	log_producers_publish(l);
 	record_batch_assign_offset(batch, base, 0);
 	struct record_batch_header placed = *h;
 	placed.base_offset = base;
@@ -538,14 +559,10 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 	a->log = l;
 	a->next = NULL;
 	a->completed = false;
+	a->echo = false;
 	a->result = 0;
 	a->write_op.done = log_on_write;
-	if (l->pending_tail)
-		l->pending_tail->next = a;
-	else
-		l->pending_head = a;
-	l->pending_tail = a;
-	l->pending++;
+	log_pending_push(l, a);
 	io_write(l->reactor, s->fd, batch, len, pos, &a->write_op);
 	return KERR_NONE;
 }

@@ -38,6 +38,7 @@
 #include "io/reactor.h"
 #include "proto/cursor.h"
 #include "proto/record_batch.h"
+#include "core/log/producer_state.h"
 
 struct partition_log;
 
@@ -57,6 +58,8 @@ struct log_config {
 	int64_t retention_ms;          /* retention.ms / log.retention.ms; -1: none */
 	int64_t retention_bytes;       /* retention.bytes / log.retention.bytes; -1: none */
 	uint64_t file_delete_delay_ms; /* file.delete.delay.ms / log.segment.delete.delay.ms */
+	int64_t producer_id_expiration_ms;                /* producer.id.expiration.ms */
+	int64_t producer_id_expiration_check_interval_ms; /* ...check.interval.ms */
 };
 
 struct log_flush_shard;
@@ -126,6 +129,7 @@ struct log_append {
 	uint64_t end_pos;         /* file position after the batch */
 	uint32_t len;
 	uint32_t written;         /* bytes written so far (short writes resume) */
+	bool echo;                /* a duplicate answered after its original, unwritten */
 	int32_t result;           /* 0, or -errno */
 	int16_t held_error;       /* the answer while held for a group commit */
 	bool completed;
@@ -143,6 +147,26 @@ struct log_append {
  * done (offline, or refusing appends after a failed write). */
 int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len,
 			     const struct record_batch_header *h, struct log_append *a);
+
+/* Producer state (producer_state.h), kept in offset order with the appends:
+ * partition_log_append records every idempotent batch it places, a failed
+ * write takes the state back with the log, and it is snapshotted at each
+ * roll and at close in Kafka's `<offset>.snapshot` files and loaded at
+ * open (log_producers.c). */
+const struct producer_state *partition_log_producers(const struct partition_log *l);
+/* Any shard (the metrics): how many producers the owner last published. */
+uint32_t partition_log_producers_published(const struct partition_log *l);
+
+/* Checks an idempotent batch before its append (`where` names it in
+ * messages). PRODUCER_APPEND: append it. PRODUCER_REFUSED: out->error.
+ * PRODUCER_DUPLICATE: nothing is written; a->base_offset and
+ * a->log_append_time are the original's, and when the original is still
+ * being written a->log is set and a->done runs after the original's (with
+ * its error, if it fails), else a->log is NULL and the caller answers now. */
+enum producer_verdict partition_log_producer_check(struct partition_log *l,
+						   const struct record_batch_header *h,
+						   struct producer_where where, struct producer_check *out,
+						   struct log_append *a);
 
 /* A byte range of one segment file to send for a fetch. */
 struct log_read {

@@ -21,6 +21,10 @@ enum {
 	META_TOPIC_CREATED = 1,
 	META_TOPIC_DELETED = 2,
 	META_LAYOUT = 3,
+	META_PRODUCER_ID_BLOCK = 4,
+	/* Producer ids handed out per block record (Kafka's
+	 * ProducerIdManager allocates blocks of 1000 too). */
+	META_PRODUCER_ID_BLOCK_SIZE = 1000,
 	META_CLUSTER_ID_BYTES = KUUID_TEXT_BYTES,
 	META_TOPICS_MAX = 100000,
 	META_PARTITIONS_MAX = 100000,
@@ -43,6 +47,9 @@ struct metadata_store {
 	size_t count;
 	size_t cap;
 	uint32_t io_shards; /* the layout placement was last recorded under; 0: none */
+	/* Producer ids: [next, block_end) is what the durable block records
+	 * leave to hand out; a restart starts after the last block recorded. */
+	int64_t producer_id_next, producer_id_block_end;
 	struct kuuid deleted[META_DELETED_IDS_MAX];
 	size_t deleted_count, deleted_next;
 };
@@ -301,6 +308,13 @@ static int meta_replay_record(struct metadata_store *ms, uint8_t *p, size_t len)
 		ms->io_shards = io_shards;
 		return 0;
 	}
+	if (type == META_PRODUCER_ID_BLOCK) {
+		int64_t end = rc_int64(&c);
+		if (c.err != RC_OK || end < ms->producer_id_block_end)
+			return -1;
+		ms->producer_id_next = ms->producer_id_block_end = end;
+		return 0;
+	}
 	if (type == META_TOPIC_DELETED) {
 		char *name = meta_take_str(&c);
 		if (!name)
@@ -479,6 +493,27 @@ int metadata_store_set_layout(struct metadata_store *ms, uint32_t io_shards)
 	if (rc == 0)
 		ms->io_shards = io_shards;
 	return rc;
+}
+
+int metadata_store_producer_id_take(struct metadata_store *ms, int64_t *id)
+{
+	if (ms->producer_id_next == ms->producer_id_block_end) {
+		int64_t end = ms->producer_id_block_end + META_PRODUCER_ID_BLOCK_SIZE;
+		if (end < 0)
+			return -EOVERFLOW;
+		struct meta_buf b = { 0 };
+		uint8_t type = META_PRODUCER_ID_BLOCK, x[8];
+		be_store(x, (uint64_t)end, 8);
+		mb_put(&b, &type, 1);
+		mb_put(&b, x, sizeof(x));
+		int rc = meta_append(ms, &b);
+		free(b.p);
+		if (rc != 0)
+			return rc;
+		ms->producer_id_block_end = end;
+	}
+	*id = ms->producer_id_next++;
+	return 0;
 }
 
 uint32_t metadata_store_layout(const struct metadata_store *ms)

@@ -1,6 +1,7 @@
 /* The embedded single-node metadata store: `meta.properties` (Kafka's cluster
  * and node identity) and `__sluice_metadata.log`, an append-only log of
- * CRC-checked records (topic created, topic deleted, core layout) replayed at
+ * CRC-checked records (topic created, topic deleted, core layout, producer
+ * id blocks) replayed at
  * start. A topic recorded again (its partitions placed anew) replaces the
  * earlier record. This is
  * the control path: appends are synchronous and fdatasync'd before returning. */
@@ -47,6 +48,13 @@ bool metadata_store_was_deleted(const struct metadata_store *ms, struct kuuid id
  * recorded), and recording it. */
 uint32_t metadata_store_layout(const struct metadata_store *ms);
 int metadata_store_set_layout(struct metadata_store *ms, uint32_t io_shards);
+
+/* A producer id never handed out before in this cluster's life: taken from
+ * the current block, or from a new block whose record is made durable
+ * first, so that a restart (even a crash right after the id is handed
+ * out) never hands it out again; the rest of a block is skipped after a
+ * restart. Returns 0 or -errno (the record could not be written). */
+int metadata_store_producer_id_take(struct metadata_store *ms, int64_t *id);
 
 /* Current topics, in creation order. Valid until the next change. */
 const struct meta_topic *metadata_store_topics(struct metadata_store *ms, size_t *count);

@@ -85,6 +85,8 @@ static int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i,
 		.retention_ms = t->cfg.retention_ms,
 		.retention_bytes = t->cfg.retention_bytes,
 		.file_delete_delay_ms = (uint64_t)t->cfg.file_delete_delay_ms,
+		.producer_id_expiration_ms = rt->cfg.producer_id_expiration_ms,
+		.producer_id_expiration_check_interval_ms = rt->cfg.producer_id_expiration_check_interval_ms,
 	};
 	struct partition *p = &t->partitions[i];
 	if (topics_partition_dir(rt, t, i, dir, sizeof(dir)) != 0) {

@@ -18,6 +18,8 @@ struct shard_metrics {
 	uint64_t request_errors;        /* closed for a malformed request */
 	uint64_t produce_bytes;
 	uint64_t produce_batches;
+	uint64_t produce_duplicates;      /* idempotent batches answered, not written again */
+	uint64_t produce_sequence_errors; /* idempotent batches refused (sequence, epoch) */
 	uint64_t fetch_bytes_zero_copy; /* log bytes sent by splice */
 	uint64_t fetch_bytes_copied;    /* log bytes sent from user-space memory */
 	uint64_t response_bytes;

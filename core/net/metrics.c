@@ -177,6 +177,25 @@ static void metrics_partition_logs(struct metrics_out *o, struct runtime *rt)
 		    "Segment bytes removed by retention and DeleteRecords since the broker started.");
 }
 
+static void metrics_count_producers(struct topic *t, void *ctx)
+{
+	uint64_t *n = ctx;
+	for (int32_t i = 0; i < t->partition_count; i++)
+		if (t->partitions[i].log)
+			*n += partition_log_producers_published(t->partitions[i].log);
+}
+
+/* On the control shard (the registry's): the producers every partition's
+ * owner last published. */
+static void metrics_producers(struct metrics_out *o, struct runtime *rt)
+{
+	uint64_t n = 0;
+	topics_for_each(topics_registry(rt), metrics_count_producers, &n);
+	metrics_printf(o, "# HELP sluice_producer_ids Producer ids with state in a partition, "
+			  "summed over partitions.\n# TYPE sluice_producer_ids gauge\n"
+			  "sluice_producer_ids %llu\n", (unsigned long long)n);
+}
+
 size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 {
 	struct metrics_out o = { buf, cap, 0 };
@@ -185,6 +204,10 @@ size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 	METRICS_COUNTER(&o, rt, request_errors, "Connections closed for a malformed request.");
 	METRICS_COUNTER(&o, rt, produce_bytes, "Record batch bytes appended by Produce.");
 	METRICS_COUNTER(&o, rt, produce_batches, "Record batches appended by Produce.");
+	METRICS_COUNTER(&o, rt, produce_duplicates,
+			"Idempotent batches already in the log, answered with their offsets, not written again.");
+	METRICS_COUNTER(&o, rt, produce_sequence_errors,
+			"Idempotent batches refused for their sequence number or producer epoch.");
 	METRICS_COUNTER(&o, rt, fetch_bytes_zero_copy,
 			"Log bytes sent to consumers by splice, never entering user space.");
 	METRICS_COUNTER(&o, rt, fetch_bytes_copied,
@@ -223,5 +246,6 @@ size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 	metrics_partitions(&o, rt);
 	metrics_flush(&o, rt);
 	metrics_partition_logs(&o, rt);
+	metrics_producers(&o, rt);
 	return o.len;
 }

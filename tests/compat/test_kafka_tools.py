@@ -34,6 +34,7 @@ MAIN_CLASSES = {
     "consumer-perf-test": ["org.apache.kafka.tools.ConsumerPerformance",
                            "kafka.tools.ConsumerPerformance"],
     "dump-log": ["org.apache.kafka.tools.DumpLogSegments", "kafka.tools.DumpLogSegments"],
+    "transactions": ["org.apache.kafka.tools.TransactionsCommand"],
 }
 # One tool run: a JVM start, a few requests; generous for a shared machine.
 TOOL_TIMEOUT_S = 120
@@ -50,7 +51,6 @@ appender.stderr.layout.pattern = [%d] %p %m (%c)%n
 """
 DESCRIBE_CONFIGS = 32
 CREATE_PARTITIONS = 37
-INIT_PRODUCER_ID = 22
 # Kafka 4.x's tools refuse a smaller segment.bytes before sending.
 SEGMENT_BYTES = 1 << 20
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
@@ -176,15 +176,19 @@ def test_console_producer_and_consumer(broker, tools):
 
 
 def test_console_producer_defaults(broker, tools):
-    """The console producer's defaults are the client's: idempotent."""
-    args = ["console-producer", "--bootstrap-server", broker.bootstrap, "--topic", "tools-default"]
-    if advertises(broker, INIT_PRODUCER_ID):
-        tools.ok(*args, input_text="one\ntwo\n")
-        return
-    rc, out, err, seconds = tools.run(*args, input_text="one\ntwo\n")
-    assert rc != 0, "records sent without InitProducerId"
-    assert "does not support INIT_PRODUCER_ID" in out + err
-    assert seconds < CLEAR_ERROR_WITHIN_S
+    """The console producer's defaults are the client's: idempotent. The
+    records land once each, and Kafka's kafka-transactions tool lists the
+    producer (DescribeProducers)."""
+    tools.ok("console-producer", "--bootstrap-server", broker.bootstrap, "--topic", "tools-default",
+             input_text="one\ntwo\n")
+    out = tools.ok("console-consumer", "--bootstrap-server", broker.bootstrap, "--topic",
+                   "tools-default", "--from-beginning", "--max-messages", "2", "--timeout-ms", "30000")
+    assert out.split() == ["one", "two"], out
+    out = tools.ok("transactions", "--bootstrap-server", broker.bootstrap, "describe-producers",
+                   "--topic", "tools-default", "--partition", "0")
+    # ProducerId, epoch 0, coordinator epoch -1 (none), last sequence 1, a
+    # timestamp, no transaction.
+    assert re.search(r"^\d+\s+0\s+-1\s+1\s+\d+\s+None\s*$", out, re.M), out
 
 
 def test_consumer_groups_list_describe_reset(broker, tools):
@@ -301,7 +305,9 @@ ADOPT_MAX_MESSAGE_BYTES = 2000
 @pytest.fixture(scope="module")
 def kafka_log_dir(tmp_path_factory, tools):
     """Log dirs of a Kafka 4.x of our own, stopped: topic from-kafka (every
-    codec, segment rolls), adopt-me (two records, auto-created), adopt-cfg
+    codec, segment rolls), adopt-me (two records, auto-created), adopt-idem
+    (three records from an idempotent producer: Kafka's producer state
+    snapshot at its clean shutdown), adopt-cfg
     (three partitions, topic configs) and group g-kafka's committed offsets,
     with what Kafka said of them (a dict beside the path)."""
     peer_dir = str(tmp_path_factory.mktemp("kafka"))
@@ -312,6 +318,8 @@ def kafka_log_dir(tmp_path_factory, tools):
         produce_codecs(tools, bootstrap, "from-kafka", PER_CODEC)
         tools.ok("console-producer", "--bootstrap-server", bootstrap, "--topic", "adopt-me",
                  *NO_IDEMPOTENCE, input_text="a\nb\n")
+        tools.ok("console-producer", "--bootstrap-server", bootstrap, "--topic", "adopt-idem",
+                 input_text="x\ny\nz\n")
         tools.ok("topics", "--bootstrap-server", bootstrap, "--create", "--topic", "adopt-cfg",
                  "--partitions", "3", "--replication-factor", "1",
                  "--config", f"max.message.bytes={ADOPT_MAX_MESSAGE_BYTES}",
@@ -415,6 +423,15 @@ def test_sluice_serves_a_log_dir_kafka_wrote(kafka_log_dir, data_dir, make_broke
                    "--from-beginning", "--max-messages", "1", "--timeout-ms", "30000",
                    "--property", "print.timestamp=true")
     assert re.search(r"^LogAppendTime:\d+\s+small$", out, re.M), out
+
+    # Kafka's producer state snapshot is loaded: its producer is known, with
+    # the last sequence of its three records.
+    snapshots = glob.glob(os.path.join(data_dir, "adopt-idem-0", "*.snapshot"))
+    assert any(re.search(rf"{re.escape(p)}: loaded 1 producer", broker.log_text()) for p in snapshots), \
+        (snapshots, broker.log_text()[-2000:])
+    out = tools.ok("transactions", "--bootstrap-server", broker.bootstrap, "describe-producers",
+                   "--topic", "adopt-idem", "--partition", "0")
+    assert re.search(r"^\d+\s+0\s+-1\s+2\s+\d+\s+None\s*$", out, re.M), out
 
     # A restart finds them recorded: nothing is adopted twice.
     assert broker.stop() == 0

@@ -22,7 +22,9 @@ import time
 import pytest
 
 import capture_proxy
+import dropping_proxy
 import kafka_wire
+from conftest import scaled
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -36,18 +38,17 @@ PER_ACKS = 60
 PARTITIONS = 3
 GROUP_PARTITIONS = 4
 GROUP_MESSAGES = 200
-INIT_PRODUCER_ID = 22
 # Kafka releases franz-go is pinned to (kversion), each bringing versions the
 # newest clients skip. Below 0.11 a client would send Fetch and Produce
 # versions older than sluice serves.
 PINNED_RELEASES = ["v0.11.0", "v1.0", "v1.1", "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.7",
                    "v3.4", "v3.6", "v3.8", "v3.9"]
 
-# The producer's defaults, per client, while sluice does not serve
-# InitProducerId: kafka-python 3 turns idempotence on by default and refuses
-# to produce with a clear error; franz-go's idempotent default falls back to
-# plain produce when the broker lacks the API; the others default to off.
-DEFAULT_PRODUCE_ERROR = {"kafka-python": "InitProducerId"}
+# What each client's default producer is: kafka-python 3 and franz-go turn
+# idempotence on by default; the others leave it off.
+IDEMPOTENT_BY_DEFAULT = {"kafka-python", "franz-go"}
+IDEMPOTENT_RECORDS = 500  # the drivers' produce_idempotent scenario
+NUMBERED_RECORDS = scaled(100_000)  # sarama's produce_numbered, through lost responses
 
 # (API key, version) pairs sluice advertises that no client here sends, as
 # measured by test_every_advertised_version_is_sent. Each client sends the
@@ -63,6 +64,8 @@ UNSENT = {
     # DeleteRecords: the drivers' admin scenarios do not delete records yet;
     # tests/integration/test_delete_records.py runs it from the PyPI clients.
     (21, 0), (21, 1), (21, 2),
+    (22, 3),                   # InitProducerId: 2.5 and 2.6 only (2.4 has v2, 2.7 v4)
+    (61, 0),                   # DescribeProducers: Kafka's admin tools only (tests/differential)
     # Kafka 0.10.x and older: such a client's Produce (v2) and Fetch (v3) are
     # older than sluice serves, so none of them can run the scenarios.
     (3, 2), (3, 3), (8, 0), (8, 1), (9, 0), (11, 0), (11, 1), (12, 0), (13, 0), (14, 0),
@@ -71,8 +74,9 @@ UNSENT = {
 API_NAMES = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 8: "OffsetCommit",
              9: "OffsetFetch", 10: "FindCoordinator", 11: "JoinGroup", 12: "Heartbeat",
              13: "LeaveGroup", 14: "SyncGroup", 15: "DescribeGroups", 16: "ListGroups",
-             18: "ApiVersions", 19: "CreateTopics", 20: "DeleteTopics", 42: "DeleteGroups",
-             47: "OffsetDelete"}
+             18: "ApiVersions", 19: "CreateTopics", 20: "DeleteTopics", 22: "InitProducerId",
+             42: "DeleteGroups",
+             47: "OffsetDelete", 61: "DescribeProducers"}
 
 # client -> {(api key, version)} sent through the proxy; scenarios run.
 SENT = {}
@@ -248,6 +252,7 @@ def test_franz_go_pinned_to_older_releases(session, release):
     the same scenarios (gzip, since zstd needs Produce v7)."""
     env = {"SLUICE_FRANZ_MAX_VERSIONS": release}
     produce_and_check(session, "franz-go", "gzip", env)
+    idempotent_and_check(session, "franz-go", f"idem-{release}", env)
     group_and_check(session, "franz-go", env)
     times_and_check(session, "franz-go", env)
     admin_and_check(session, "franz-go", env)
@@ -260,18 +265,74 @@ def test_sarama_list_topics(session):
     assert session.drive("sarama", "list_topics", "lt")["partitions"] == 2
 
 
+def batch_producer_ids(bootstrap, topic, partition=0):
+    """The producer id of every batch in a partition, and its record values."""
+    ids, values = [], []
+    for batch in kafka_wire.partition_batches(bootstrap, topic, partition):
+        ids.append(struct.unpack(">q", batch[43:51])[0])
+        values += kafka_wire.batch_values(batch)
+    return ids, values
+
+
 @pytest.mark.parametrize("client", CLIENTS)
 def test_producer_defaults(session, client):
-    """The producer as each client configures it by default; bounded by the
-    drivers' own deadlines (about 20 s), so a hang fails the test."""
-    session.create_topic("d", 1)
-    advertised = api_versions(session.broker.bootstrap)
-    r = session.drive(client, "produce_default", "d")
-    expected = "" if INIT_PRODUCER_ID in advertised else DEFAULT_PRODUCE_ERROR.get(client, "")
-    if expected:
-        assert expected in r["produce_error"], r
-    else:
-        assert r["produce_error"] == "", r
+    """The producer as each client configures it by default (idempotent for
+    kafka-python 3 and franz-go, whose records then carry a producer id);
+    bounded by the drivers' own deadlines (about 20 s), so a hang fails the
+    test."""
+    topic = f"d-{client}"
+    session.create_topic(topic, 1)
+    r = session.drive(client, "produce_default", topic)
+    assert r["produce_error"] == "", r
+    ids, _ = batch_producer_ids(session.broker.bootstrap, topic)
+    assert ids and all((pid >= 0) == (client in IDEMPOTENT_BY_DEFAULT) for pid in ids), ids
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_idempotent_producer(session, client):
+    """Each client with idempotence on (confluent-kafka's enable.idempotence,
+    kafka-python's and franz-go's default, sarama's Producer.Idempotent,
+    kafkajs' idempotent): InitProducerId, then every record once, in order,
+    in batches that carry the producer id."""
+    idempotent_and_check(session, client, f"idem-{client}")
+
+
+def idempotent_and_check(session, client, topic, env=None):
+    session.create_topic(topic, 1)
+    r = session.drive(client, "produce_idempotent", topic, env=env)
+    assert r["produce_error"] == "" and r["sent"] == IDEMPOTENT_RECORDS, r
+    ids, values = batch_producer_ids(session.broker.bootstrap, topic)
+    assert ids and all(pid >= 0 for pid in ids), ids
+    assert values == [b"%d" % i for i in range(IDEMPOTENT_RECORDS)], values[:20]
+
+
+def test_sarama_idempotent_through_dropped_connections(make_broker):
+    """sarama with Producer.Idempotent through a proxy that loses Produce
+    responses (the connection cut after the request went through): its
+    retries of batches already written are answered as duplicates, so every
+    record is in the log once, in order per partition."""
+    proxy = dropping_proxy.DroppingProxy()
+    b = make_broker({"advertised.listeners": f"PLAINTEXT://127.0.0.1:{proxy.port}"})
+    proxy.upstream_port = b.port
+    proxy.start()
+    try:
+        from kafka.admin import KafkaAdminClient, NewTopic
+        admin = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+        admin.create_topics([NewTopic("idem-numbered", PARTITIONS, 1)])
+        admin.close()
+        cmd, env = command("sarama", "produce_numbered", f"127.0.0.1:{proxy.port}", "idem-numbered",
+                           str(NUMBERED_RECORDS), {})
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                           timeout=DRIVER_TIMEOUT_S + 60)
+        result = json.loads(p.stdout.decode().strip().splitlines()[-1])
+        assert result == {"acked": NUMBERED_RECORDS, "failed": 0, "produce_error": ""}, result
+        assert proxy.drops > 0, "no connection was dropped: the test proved nothing"
+    finally:
+        proxy.stop()
+    for part in range(PARTITIONS):
+        _, values = batch_producer_ids(b.bootstrap, "idem-numbered", part)
+        assert values == [b"%d" % i for i in range(part, NUMBERED_RECORDS, PARTITIONS)], \
+            f"partition {part}: {len(values)} records, {len(values) - len(set(values))} duplicates"
 
 
 def api_versions(bootstrap):

@@ -119,7 +119,9 @@ static int64_t fuzz_fix_batches(uint8_t *p, size_t n, int64_t base, uint8_t opti
 static struct partition_log *fuzz_open(bool clean, int64_t recovery_point)
 {
 	struct log_config cfg = { .segment_bytes = FUZZ_SEGMENT_BYTES, .segment_ms = UINT64_MAX / 2,
-				  .index_interval_bytes = 256, .segment_index_bytes = 1 << 20 };
+				  .index_interval_bytes = 256, .segment_index_bytes = 1 << 20,
+				  .producer_id_expiration_ms = 86400000,
+				  .producer_id_expiration_check_interval_ms = 600000 };
 	struct log_open_params p = { .dir = fuzz_dir, .recovery_point = recovery_point,
 				     .clean_shutdown = clean, .cfg = &cfg };
 	struct partition_log *l = NULL;

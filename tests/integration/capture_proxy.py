@@ -69,11 +69,19 @@ class CaptureProxy:
             except OSError:
                 return
             client.settimeout(SOCKET_TIMEOUT_S)
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port),
-                                                timeout=SOCKET_TIMEOUT_S)
-            frames = FrameSplitter(self._record)
-            for src, dst, seen in ((client, upstream, frames.feed), (upstream, client, None)):
-                threading.Thread(target=_pump, args=(src, dst, seen), daemon=True).start()
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port),
+                                                    timeout=SOCKET_TIMEOUT_S)
+            except OSError:
+                client.close()
+                continue
+            self._serve(client, upstream)
+
+    def _serve(self, client, upstream):
+        """Starts the threads that carry one connection both ways."""
+        frames = FrameSplitter(self._record)
+        for src, dst, seen in ((client, upstream, frames.feed), (upstream, client, None)):
+            threading.Thread(target=_pump, args=(src, dst, seen), daemon=True).start()
 
     def _record(self, frame):
         if len(frame) < 8 or len(frame) > SEED_BYTES_MAX:

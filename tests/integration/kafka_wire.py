@@ -54,13 +54,15 @@ def string(s):
     return struct.pack(">h", len(b)) + b
 
 
-def record_batch(values, ts=None, corrupt_crc=False):
+def record_batch(values, ts=None, corrupt_crc=False, producer=(-1, -1, -1)):
+    """A record batch v2 of the values; `producer`: (producer id, epoch,
+    first sequence) of an idempotent producer."""
     ts = int(time.time() * 1000) if ts is None else ts
     recs = b""
     for i, v in enumerate(values):
         body = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
         recs += varint(len(body)) + body
-    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, ts, ts, -1, -1, -1, len(values)) + recs
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, ts, ts, *producer, len(values)) + recs
     crc = crc32c(after_crc) ^ (1 if corrupt_crc else 0)
     after_len = struct.pack(">ibI", 0, 2, crc) + after_crc
     return struct.pack(">qi", 0, len(after_len)) + after_len
@@ -177,6 +179,59 @@ def fetch_v4(conn, topic, partition, offset, max_wait_ms=0, min_bytes=0, max_byt
     (rlen,) = struct.unpack(">i", r[pos:pos + 4])
     records = r[pos + 4:pos + 4 + rlen] if rlen > 0 else b""
     return err, hw, records
+
+
+def read_varint(buf, pos):
+    """The zig-zag varint at buf[pos]: (value, position after it)."""
+    v, pos = read_uvarint(buf, pos)
+    return (v >> 1) ^ -(v & 1), pos
+
+
+def batch_values(batch):
+    """The record values of one uncompressed record batch v2, in order."""
+    assert struct.unpack(">h", batch[21:23])[0] & 0x07 == 0, "a compressed batch"
+    count = struct.unpack(">i", batch[57:61])[0]
+    pos, out = 61, []
+    for _ in range(count):
+        _length, pos = read_varint(batch, pos)
+        pos += 1                           # attributes
+        for _ in range(2):                 # timestamp and offset deltas
+            _, pos = read_varint(batch, pos)
+        key_len, pos = read_varint(batch, pos)
+        pos += max(key_len, 0)
+        value_len, pos = read_varint(batch, pos)
+        out.append(batch[pos:pos + max(value_len, 0)])
+        pos += max(value_len, 0)
+        headers, pos = read_varint(batch, pos)
+        for _ in range(headers):
+            for _ in range(2):
+                n, pos = read_varint(batch, pos)
+                pos += max(n, 0)
+    return out
+
+
+def partition_batches(bootstrap, topic, partition):
+    """Every batch of a partition up to its high watermark, whole, in order
+    (Fetch v4 from offset 0)."""
+    conn = Conn(bootstrap)
+    out, offset = [], 0
+    try:
+        while True:
+            err, hw, records = fetch_v4(conn, topic, partition, offset)
+            assert err == 0, err
+            if offset >= hw or not records:
+                return out
+            pos = 0
+            while pos + 61 <= len(records):
+                base, length = struct.unpack(">qi", records[pos:pos + 12])
+                if pos + 12 + length > len(records):
+                    break
+                batch = records[pos:pos + 12 + length]
+                out.append(batch)
+                offset = base + struct.unpack(">i", batch[23:27])[0] + 1
+                pos += 12 + length
+    finally:
+        conn.close()
 
 
 def batches(records):

@@ -1,7 +1,8 @@
 // The kafkajs driver of tests/integration/test_modern_clients.py, run with
 // NODE_PATH at the node_modules scripts/install-clients.sh filled:
 //     node driver.js SCENARIO BOOTSTRAP TOPIC [ARG]
-// SCENARIO is produce CODEC, group GROUP, times, admin or produce_default.
+// SCENARIO is produce CODEC, group GROUP, times, admin, produce_default or
+// produce_idempotent.
 // Prints one JSON line of results. kafkajs ships gzip only: snappy comes from
 // kafkajs-snappy, LZ4 and zstd from pure-JS/wasm libraries wired in below.
 'use strict'
@@ -16,6 +17,8 @@ const TIMES_COUNT = 10
 const GROUP_MESSAGES = 200
 const GROUP_PARTITIONS = 4
 const WAIT_MS = 60000
+// Records the idempotent scenario sends, in order, to partition 0.
+const IDEMPOTENT_RECORDS = 500
 // A group run lasts this long past the balance, so members heartbeat
 // (every 500 ms) and the Heartbeat versions are on the wire.
 const MEMBERSHIP_MIN_MS = 1500
@@ -214,12 +217,29 @@ async function produceDefault (kafka, topic) {
   done({ produce_error: error })
 }
 
+async function produceIdempotent (kafka, topic) {
+  const p = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 })
+  await p.connect()
+  let error = ''
+  try {
+    for (let i = 0; i < IDEMPOTENT_RECORDS; i += 50) {
+      const messages = []
+      for (let k = i; k < i + 50; k++) messages.push({ partition: 0, value: String(k) })
+      await p.send({ topic, messages, acks: -1, timeout: 10000 })
+    }
+  } catch (e) {
+    error = `${e.name}: ${e.message}`
+  }
+  await p.disconnect()
+  done({ produce_error: error, sent: IDEMPOTENT_RECORDS })
+}
+
 async function main () {
   const [scenario, bootstrap, topic, arg] = process.argv.slice(2)
   await zstd.init()
   wireCodecs()
   const kafka = new Kafka({ clientId: 'sluice-kafkajs', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING, retry: { retries: 3 } })
-  const scenarios = { produce, group, times, admin, produce_default: produceDefault }
+  const scenarios = { produce, group, times, admin, produce_default: produceDefault, produce_idempotent: produceIdempotent }
   if (!(scenario in scenarios)) throw new Error(`unknown scenario ${scenario}`)
   await scenarios[scenario](kafka, topic, arg)
 }

@@ -4,7 +4,7 @@ run by the virtualenv's python (scripts/install-clients.sh):
     driver.py CLIENT SCENARIO BOOTSTRAP TOPIC [ARG]
 
 CLIENT is confluent-kafka or kafka-python; SCENARIO is produce CODEC, group
-GROUP, times, admin or produce_default. Prints one JSON line of results."""
+GROUP, times, admin, produce_default or produce_idempotent. Prints one JSON line of results."""
 import json
 import sys
 import threading
@@ -17,6 +17,8 @@ TIMES_COUNT = 10
 GROUP_MESSAGES = 200
 GROUP_PARTITIONS = 4
 WAIT_S = 60
+# Records the idempotent scenario sends, in order, to partition 0.
+IDEMPOTENT_RECORDS = 500
 # A group run lasts this long past the balance, so members heartbeat
 # (every 500 ms) and the Heartbeat versions are on the wire.
 MEMBERSHIP_MIN_S = 1.5
@@ -147,6 +149,17 @@ class Confluent:
         p.produce(topic, value=b"default", on_delivery=lambda err, _m: errors.append(err))
         p.flush(20)
         done({"produce_error": errors[0].name() if errors and errors[0] else ""})
+
+    def produce_idempotent(self, topic):
+        p = self.ck.Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True,
+                              "message.timeout.ms": 30000, "linger.ms": 2})
+        errors = []
+        for i in range(IDEMPOTENT_RECORDS):
+            p.produce(topic, value=b"%d" % i, partition=0,
+                      on_delivery=lambda err, _m: err and errors.append(err))
+            p.poll(0)
+        p.flush(40)
+        done({"produce_error": errors[0].name() if errors else "", "sent": IDEMPOTENT_RECORDS})
 
 
 class KafkaPython:
@@ -293,6 +306,21 @@ class KafkaPython:
             error = "%s: %s" % (type(e).__name__, e)
         p.close(5)
         done({"produce_error": error})
+
+    def produce_idempotent(self, topic):
+        """kafka-python 3's default is idempotent: nothing to turn on."""
+        p = self.kafka.KafkaProducer(bootstrap_servers=self.bootstrap, request_timeout_ms=10000,
+                                     max_block_ms=15000, delivery_timeout_ms=30000)
+        error = ""
+        try:
+            futures = [p.send(topic, value=b"%d" % i, partition=0)
+                       for i in range(IDEMPOTENT_RECORDS)]
+            for f in futures:
+                f.get(30)
+        except Exception as e:  # the test shows whatever the client raises
+            error = "%s: %s" % (type(e).__name__, e)
+        p.close(5)
+        done({"produce_error": error, "sent": IDEMPOTENT_RECORDS})
 
 
 def owned_now(members):

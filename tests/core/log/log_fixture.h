@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log/partition_log.h"
@@ -38,7 +40,8 @@ static inline void batch_seal(uint8_t *b, size_t n)
 }
 
 /* A valid batch of `count` empty-value records, total BATCH_BYTES long
- * (the last record's value pads it), with timestamps ts..ts+count-1. */
+ * (the last record's value pads it), with timestamps ts..ts+count-1, from
+ * no idempotent producer. */
 static inline size_t make_batch(uint8_t *b, int count, int64_t ts)
 {
 	memset(b, 0, BATCH_BYTES);
@@ -66,6 +69,9 @@ static inline size_t make_batch(uint8_t *b, int count, int64_t ts)
 	be_store(b + 23, (uint32_t)(count - 1), 4);
 	be_store(b + 27, (uint64_t)ts, 8);
 	be_store(b + 35, (uint64_t)(ts + count - 1), 8);
+	be_store(b + 43, UINT64_MAX, 8); /* no producer id, epoch or sequence */
+	be_store(b + 51, UINT16_MAX, 2);
+	be_store(b + 53, UINT32_MAX, 4);
 	be_store(b + 57, (uint32_t)count, 4);
 	batch_seal(b, n);
 	return n;
@@ -139,7 +145,9 @@ static inline int fixture_setup(void **state)
 		exit(77);
 	E->cfg = (struct log_config){ .segment_bytes = 10 * BATCH_BYTES, .segment_ms = UINT64_MAX / 2,
 				      .index_interval_bytes = 2 * BATCH_BYTES,
-				      .segment_index_bytes = 1 << 20 };
+				      .segment_index_bytes = 1 << 20,
+				      .producer_id_expiration_ms = 86400000,
+				      .producer_id_expiration_check_interval_ms = 600000 };
 	return 0;
 }
 
@@ -196,6 +204,22 @@ static inline void flip_bit(const char *path, off_t pos)
 	b ^= 0x10;
 	assert_int_equal(pwrite(fd, &b, 1, pos), 1);
 	close(fd);
+}
+
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+/* RLIMIT_FSIZE stands in for a full disk: the kernel cuts a write short at
+ * the limit and refuses the rest (EFBIG, with SIGXFSZ ignored). */
+static inline void limit_file_size(rlim_t bytes)
+{
+	struct rlimit rl;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = bytes;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
 }
 
 /* stderr into a file for a while, to count log lines. */

@@ -15,20 +15,6 @@
 
 #include "tests/core/log/log_fixture.h"
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
-
-static void limit_file_size(rlim_t bytes)
-{
-	struct rlimit rl;
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
-	rl.rlim_cur = bytes;
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
-}
-
 static void test_short_write_reverts_and_resumes(void **state)
 {
 	(void)state;

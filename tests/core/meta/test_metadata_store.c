@@ -1,7 +1,8 @@
 /* The metadata store: a record whose append fails part-way (here: a short
  * write at the file size limit, as on a full disk) is cut off again, so that
  * a failed change is not replayed and later records still replay; a torn
- * last record is truncated at open. */
+ * last record is truncated at open; producer ids are never handed out twice,
+ * across restarts, crashes and failed block records. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -103,6 +104,45 @@ static void test_torn_last_record_truncated(void **state)
 	metadata_store_close(ms);
 }
 
+static void test_producer_ids_never_reused(void **state)
+{
+	(void)state;
+	struct metadata_store *ms = open_store();
+	int64_t first, id;
+	assert_int_equal(metadata_store_producer_id_take(ms, &first), 0);
+	for (int i = 1; i < 1500; i++) {
+		assert_int_equal(metadata_store_producer_id_take(ms, &id), 0);
+		assert_int_equal(id, first + i);
+	}
+	/* Closed without a word (as a crash would): the next start goes past
+	 * every block recorded, the second one included. */
+	metadata_store_close(ms);
+	ms = open_store();
+	assert_int_equal(metadata_store_producer_id_take(ms, &id), 0);
+	assert_true(id >= first + 1500);
+	int64_t after_restart = id;
+	/* A block record that cannot be written hands out nothing. */
+	for (int64_t want = id + 1; want % 1000 != 0; want++)
+		assert_int_equal(metadata_store_producer_id_take(ms, &id), 0);
+	struct rlimit saved;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+	struct rlimit low = { (rlim_t)log_size() + 3, saved.rlim_max };
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &low), 0);
+	int rc = metadata_store_producer_id_take(ms, &id);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+	assert_true(rc < 0);
+	assert_int_equal(metadata_store_producer_id_take(ms, &id), 0);
+	assert_true(id > after_restart);
+	metadata_store_close(ms);
+	ms = open_store();
+	int64_t later;
+	assert_int_equal(metadata_store_producer_id_take(ms, &later), 0);
+	assert_true(later > id);
+	expect_topics(ms, (const char *const[]){ "alpha", "charl" }, 2);
+	metadata_store_close(ms);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -122,6 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failed_append_is_not_replayed),
 		cmocka_unit_test(test_torn_last_record_truncated),
+		cmocka_unit_test(test_producer_ids_never_reused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

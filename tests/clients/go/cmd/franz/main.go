@@ -254,9 +254,24 @@ func produceDefault(a scenario.Args) {
 	scenario.Done(map[string]any{"produce_error": errName(err)})
 }
 
+// produceIdempotent sends scenario.IdempotentRecords records to partition 0
+// with franz-go's default, idempotent writes (uncompressed, so that the test
+// reads the values back).
+func produceIdempotent(a scenario.Args) {
+	cl := client(a, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.ProduceRequestTimeout(10*time.Second))
+	defer cl.Close()
+	recs := make([]*kgo.Record, 0, scenario.IdempotentRecords)
+	for i := 0; i < scenario.IdempotentRecords; i++ {
+		recs = append(recs, &kgo.Record{Topic: a.Topic, Partition: 0, Value: []byte(fmt.Sprint(i))})
+	}
+	err := cl.ProduceSync(deadline(30*time.Second), recs...).FirstErr()
+	scenario.Done(map[string]any{"produce_error": errName(err), "sent": scenario.IdempotentRecords})
+}
+
 func main() {
 	scenario.Run(map[string]func(scenario.Args){
 		"produce": produce, "group": group, "times": times, "admin": admin,
-		"produce_default": produceDefault,
+		"produce_default": produceDefault, "produce_idempotent": produceIdempotent,
 	})
 }

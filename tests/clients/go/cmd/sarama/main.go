@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -288,9 +289,78 @@ func produceDefault(a scenario.Args) {
 	scenario.Done(map[string]any{"produce_error": errName(err)})
 }
 
+// produceIdempotent sends scenario.IdempotentRecords records to partition 0
+// with Producer.Idempotent (which sarama allows with acks=all and one
+// request in flight only).
+func produceIdempotent(a scenario.Args) {
+	cfg := config()
+	cfg.Producer.Idempotent = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	cfg.Producer.Return.Successes = true
+	cfg.Net.MaxOpenRequests = 1
+	p, err := sarama.NewSyncProducer(a.Brokers(), cfg)
+	scenario.Check("new producer", err)
+	defer p.Close()
+	msgs := make([]*sarama.ProducerMessage, 0, scenario.IdempotentRecords)
+	for i := 0; i < scenario.IdempotentRecords; i++ {
+		msgs = append(msgs, &sarama.ProducerMessage{Topic: a.Topic, Partition: 0, Value: sarama.StringEncoder(fmt.Sprint(i))})
+	}
+	err = p.SendMessages(msgs)
+	scenario.Done(map[string]any{"produce_error": errName(err), "sent": scenario.IdempotentRecords})
+}
+
+// produceNumbered sends Arg records numbered 0..Arg-1, record i to partition
+// i % scenario.Partitions, with Producer.Idempotent, retrying through lost
+// connections (the test puts a proxy that drops them in front of the broker).
+func produceNumbered(a scenario.Args) {
+	count, err := strconv.Atoi(a.Arg)
+	scenario.Check("record count", err)
+	cfg := config()
+	cfg.Producer.Idempotent = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Retry.Max = 1000
+	cfg.Producer.Retry.Backoff = 50 * time.Millisecond
+	cfg.Producer.Flush.Messages = 200
+	cfg.Producer.Flush.Frequency = 5 * time.Millisecond
+	cfg.Net.MaxOpenRequests = 1
+	cfg.Net.ReadTimeout = 10 * time.Second
+	p, err := sarama.NewAsyncProducer(a.Brokers(), cfg)
+	scenario.Check("new producer", err)
+	acked, failed, firstErr := 0, 0, ""
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for acked+failed < count {
+			select {
+			case <-p.Successes():
+				acked++
+			case e := <-p.Errors():
+				if failed++; firstErr == "" {
+					firstErr = errName(e.Err)
+				}
+			}
+		}
+	}()
+	for i := 0; i < count; i++ {
+		p.Input() <- &sarama.ProducerMessage{Topic: a.Topic, Partition: int32(i % scenario.Partitions),
+			Value: sarama.StringEncoder(strconv.Itoa(i))}
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		firstErr = "timed out"
+	}
+	scenario.Check("close producer", p.Close())
+	scenario.Done(map[string]any{"acked": acked, "failed": failed, "produce_error": firstErr})
+}
+
 func main() {
 	scenario.Run(map[string]func(scenario.Args){
 		"produce": produce, "group": group, "times": times, "admin": admin,
 		"list_topics": listTopics, "produce_default": produceDefault,
+		"produce_idempotent": produceIdempotent, "produce_numbered": produceNumbered,
 	})
 }

@@ -24,6 +24,9 @@ const (
 	// members heartbeat (every 500 ms) and the Heartbeat versions are sent.
 	MembershipMin = 1500 * time.Millisecond
 	ConsumeWait   = 60 * time.Second
+	// IdempotentRecords: what the idempotent scenario sends, in order, to
+	// partition 0.
+	IdempotentRecords = 500
 )
 
 // Args is one driver run.

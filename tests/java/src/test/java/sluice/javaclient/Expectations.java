@@ -7,16 +7,10 @@ package sluice.javaclient;
 import java.io.IOException;
 
 final class Expectations {
-    static final short INIT_PRODUCER_ID = 22;
     static final short CONSUMER_GROUP_HEARTBEAT = 68;
     static final short DESCRIBE_CONFIGS = 32;
 
     private Expectations() {}
-
-    /** Exactly-once issue: InitProducerId, which an idempotent producer needs first. */
-    static boolean servesIdempotentProducer() throws IOException {
-        return BrokerApis.advertises(INIT_PRODUCER_ID);
-    }
 
     /** KIP-848: the `consumer` group protocol. */
     static boolean servesConsumerGroupProtocol() throws IOException {

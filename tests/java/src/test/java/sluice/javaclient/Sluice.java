@@ -70,12 +70,11 @@ final class Sluice {
                         .collect(Collectors.toList());
     }
 
-    /** A producer without idempotence (sluice does not serve InitProducerId yet;
-     * ProducerDefaultsTest covers the default), plus the given settings. */
+    /** A producer with the client's defaults (idempotent unless `extra` asks
+     * for acks that rule it out), plus the given settings. */
     static KafkaProducer<String, String> producer(Map<String, Object> extra) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 60000);

@@ -1,0 +1,274 @@
+/* A partition's producer table and Kafka's sequence and epoch rules (see
+ * producer_state.h). */
+#include "core/log/producer_state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/kafka_errors.h"
+
+enum {
+	PRODUCER_TABLE_MIN_SLOTS = 8,
+	/* The table grows past this share of used slots (in percent). */
+	PRODUCER_TABLE_LOAD_PCT = 50,
+};
+
+static const int64_t NO_PRODUCER_ID = -1;
+
+bool producer_batch_idempotent(const struct record_batch_header *h)
+{
+	return h->magic >= 2 && h->producer_id >= 0;
+}
+
+/* Sequence numbers run over [0, INT32_MAX] and wrap to 0. */
+static int32_t producer_seq_add(int32_t seq, int32_t n)
+{
+	return (int32_t)(((int64_t)seq + n) % ((int64_t)INT32_MAX + 1));
+}
+
+static bool producer_in_sequence(int32_t last_seq, int32_t next_seq)
+{
+	return (int64_t)next_seq == (int64_t)last_seq + 1 || (next_seq == 0 && last_seq == INT32_MAX);
+}
+
+static uint32_t producer_hash(int64_t id)
+{
+	uint64_t x = (uint64_t)id * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(x >> 32);
+}
+
+static struct producer_entry *producer_slot(const struct producer_state *ps, int64_t id)
+{
+	if (ps->cap == 0)
+		return NULL;
+	for (uint32_t i = producer_hash(id) & (ps->cap - 1);; i = (i + 1) & (ps->cap - 1)) {
+		struct producer_entry *e = &ps->slots[i];
+		if (e->producer_id == id || e->producer_id == NO_PRODUCER_ID)
+			return e;
+	}
+}
+
+const struct producer_entry *producer_state_find(const struct producer_state *ps, int64_t producer_id)
+{
+	struct producer_entry *e = producer_slot(ps, producer_id);
+	return e && e->producer_id == producer_id ? e : NULL;
+}
+
+static int producer_grow(struct producer_state *ps)
+{
+	uint32_t cap = ps->cap ? ps->cap * 2 : PRODUCER_TABLE_MIN_SLOTS;
+	if (cap < ps->cap)
+		return -ENOMEM;
+	struct producer_entry *slots = malloc((size_t)cap * sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < cap; i++)
+		slots[i].producer_id = NO_PRODUCER_ID;
+	struct producer_state grown = { .slots = slots, .cap = cap, .count = ps->count };
+	for (uint32_t i = 0; i < ps->cap; i++)
+		if (ps->slots[i].producer_id != NO_PRODUCER_ID)
+			*producer_slot(&grown, ps->slots[i].producer_id) = ps->slots[i];
+	free(ps->slots);
+	*ps = grown;
+	return 0;
+}
+
+/* The entry for id, added empty when missing; NULL when out of memory. */
+static struct producer_entry *producer_get(struct producer_state *ps, int64_t id)
+{
+	struct producer_entry *e = producer_slot(ps, id);
+	if (e && e->producer_id == id)
+		return e;
+	if ((uint64_t)(ps->count + 1) * 100 > (uint64_t)ps->cap * PRODUCER_TABLE_LOAD_PCT) {
+		if (producer_grow(ps) != 0)
+			return NULL;
+		e = producer_slot(ps, id);
+	}
+	*e = (struct producer_entry){ .producer_id = id, .epoch = PRODUCER_NO_EPOCH,
+				      .coordinator_epoch = -1, .last_timestamp = -1,
+				      .current_txn_first_offset = -1 };
+	ps->count++;
+	return e;
+}
+
+/* Removes slot i, shifting the probe chain after it back (no tombstones). */
+static void producer_remove_at(struct producer_state *ps, uint32_t i)
+{
+	uint32_t mask = ps->cap - 1;
+	ps->slots[i].producer_id = NO_PRODUCER_ID;
+	ps->count--;
+	for (uint32_t j = (i + 1) & mask; ps->slots[j].producer_id != NO_PRODUCER_ID; j = (j + 1) & mask) {
+		uint32_t home = producer_hash(ps->slots[j].producer_id) & mask;
+		/* j may fill the hole at i when its home is not in (i, j]. */
+		bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (stays)
+			continue;
+		ps->slots[i] = ps->slots[j];
+		ps->slots[j].producer_id = NO_PRODUCER_ID;
+		i = j;
+	}
+}
+
+static const struct producer_batch *producer_find_batch(const struct producer_entry *e, int16_t epoch,
+							int32_t first_seq, int32_t last_seq)
+{
+	if (e->epoch != epoch)
+		return NULL;
+	for (uint8_t i = 0; i < e->batch_count; i++)
+		if (e->batches[i].first_seq == first_seq && e->batches[i].last_seq == last_seq)
+			return &e->batches[i];
+	return NULL;
+}
+
+static enum producer_verdict producer_refuse(struct producer_check *out, int16_t error)
+{
+	out->error = error;
+	return PRODUCER_REFUSED;
+}
+
+enum producer_verdict producer_state_check(const struct producer_state *ps,
+					   const struct record_batch_header *h,
+					   struct producer_where where, int64_t offset,
+					   struct producer_check *out)
+{
+	out->error = KERR_NONE;
+	out->message[0] = '\0';
+	if (h->base_sequence < 0) {
+		snprintf(out->message, sizeof(out->message),
+			 "Invalid sequence number %" PRId32 " in record batch with producerId %" PRId64,
+			 h->base_sequence, h->producer_id);
+		return producer_refuse(out, KERR_INVALID_RECORD);
+	}
+	const struct producer_entry *e = producer_state_find(ps, h->producer_id);
+	if (!e)
+		return PRODUCER_APPEND;
+	int32_t first_seq = h->base_sequence;
+	int32_t last_seq = producer_seq_add(first_seq, h->last_offset_delta);
+	const struct producer_batch *dup = producer_find_batch(e, h->producer_epoch, first_seq, last_seq);
+	if (dup) {
+		out->dup = *dup;
+		return PRODUCER_DUPLICATE;
+	}
+	if (h->producer_epoch < e->epoch) {
+		snprintf(out->message, sizeof(out->message),
+			 "Epoch of producer %" PRId64 " at offset %" PRId64 " in %s-%" PRId32 " is %d, which is "
+			 "smaller than the last seen epoch %d", h->producer_id, offset, where.topic,
+			 where.partition,
+			 h->producer_epoch, e->epoch);
+		return producer_refuse(out, KERR_INVALID_PRODUCER_EPOCH);
+	}
+	if (h->producer_epoch != e->epoch) {
+		if (first_seq != 0 && e->epoch != PRODUCER_NO_EPOCH) {
+			snprintf(out->message, sizeof(out->message),
+				 "Invalid sequence number for new epoch of producer %" PRId64 "at offset "
+				 "%" PRId64 " in partition %s-%" PRId32 ": %d (request epoch), %" PRId32
+				 " (seq. number), %d (current producer epoch)", h->producer_id, offset,
+				 where.topic, where.partition,
+				 h->producer_epoch, first_seq, e->epoch);
+			return producer_refuse(out, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+		}
+		return PRODUCER_APPEND;
+	}
+	const struct producer_batch *last = producer_entry_last(e);
+	if (last && !producer_in_sequence(last->last_seq, first_seq)) {
+		snprintf(out->message, sizeof(out->message),
+			 "Out of order sequence number for producer %" PRId64 " at offset %" PRId64
+			 " in partition %s-%" PRId32 ": %" PRId32 " (incoming seq. number), %" PRId32
+			 " (current end sequence number)", h->producer_id, offset, where.topic,
+			 where.partition, first_seq,
+			 last->last_seq);
+		return producer_refuse(out, KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+	}
+	return PRODUCER_APPEND;
+}
+
+int producer_state_record(struct producer_state *ps, const struct record_batch_header *h,
+			  int64_t first_offset, int64_t timestamp)
+{
+	struct producer_entry *e = producer_get(ps, h->producer_id);
+	if (!e)
+		return -ENOMEM;
+	if (e->epoch != h->producer_epoch) {
+		/* A new epoch starts a new sequence: the old batches cannot be
+		 * retried any more. */
+		e->epoch = h->producer_epoch;
+		e->batch_count = 0;
+	}
+	if (e->batch_count == PRODUCER_BATCHES_KEPT) {
+		memmove(&e->batches[0], &e->batches[1], (PRODUCER_BATCHES_KEPT - 1) * sizeof(e->batches[0]));
+		e->batch_count--;
+	}
+	e->batches[e->batch_count++] = (struct producer_batch){
+		.first_seq = h->base_sequence,
+		.last_seq = producer_seq_add(h->base_sequence, h->last_offset_delta),
+		.first_offset = first_offset,
+		.last_offset = first_offset + h->last_offset_delta,
+		.timestamp = timestamp,
+	};
+	e->last_timestamp = timestamp;
+	return 0;
+}
+
+int producer_state_put(struct producer_state *ps, const struct producer_entry *src)
+{
+	struct producer_entry *e = producer_get(ps, src->producer_id);
+	if (!e)
+		return -ENOMEM;
+	*e = *src;
+	return 0;
+}
+
+void producer_state_truncate(struct producer_state *ps, int64_t end_offset)
+{
+	for (uint32_t i = 0; i < ps->cap;) {
+		struct producer_entry *e = &ps->slots[i];
+		if (e->producer_id == NO_PRODUCER_ID) {
+			i++;
+			continue;
+		}
+		while (e->batch_count && e->batches[e->batch_count - 1].last_offset >= end_offset)
+			e->batch_count--;
+		if (e->batch_count) {
+			e->last_timestamp = e->batches[e->batch_count - 1].timestamp;
+			i++;
+			continue;
+		}
+		/* Its earlier state (an older epoch) is gone: forgotten, it may
+		 * start anew, as one whose batches retention removed. The slot
+		 * is looked at again, since the removal shifts another in. */
+		producer_remove_at(ps, i);
+	}
+}
+
+uint32_t producer_state_expire(struct producer_state *ps, int64_t now_ms, int64_t expiration_ms)
+{
+	uint32_t removed = 0;
+	for (uint32_t i = 0; i < ps->cap;) {
+		const struct producer_entry *e = &ps->slots[i];
+		if (e->producer_id != NO_PRODUCER_ID && e->current_txn_first_offset < 0 &&
+		    now_ms - e->last_timestamp >= expiration_ms) {
+			producer_remove_at(ps, i);
+			removed++;
+			continue;
+		}
+		i++;
+	}
+	return removed;
+}
+
+void producer_state_for_each(const struct producer_state *ps,
+			     void (*fn)(const struct producer_entry *e, void *ctx), void *ctx)
+{
+	for (uint32_t i = 0; i < ps->cap; i++)
+		if (ps->slots[i].producer_id != NO_PRODUCER_ID)
+			fn(&ps->slots[i], ctx);
+}
+
+void producer_state_clear(struct producer_state *ps)
+{
+	free(ps->slots);
+	*ps = (struct producer_state){ 0 };
+}
