@@ -167,6 +167,7 @@ static void log_flush_on_fsync(struct io_op *op, int32_t res, uint32_t flags)
 	(void)flags;
 	struct partition_log *l = container_of(op, struct partition_log, sync.op);
 	uint64_t latency_us = (reactor_now_ns() - l->sync.started_ns) / NS_PER_US;
+	int64_t readable_before = log_flush_readable_end(l);
 	l->sync.in_flight = false;
 	if (res < 0) {
 		if (l->sync.shard)
@@ -191,6 +192,11 @@ static void log_flush_on_fsync(struct io_op *op, int32_t res, uint32_t flags)
 	l->sync.covered = 0;
 	if (!failed && l->hw <= log_flush_durable(l))
 		log_flush_unjoin(l);
+	if (!failed && log_flush_readable_end(l) > readable_before) {
+		log_publish_offsets(l);
+		if (l->hook)
+			l->hook(l->hook_ctx);
+	}
 	log_flush_after_drain(l);
 }
 
@@ -206,10 +212,16 @@ static void log_flush_start(struct partition_log *l)
 	sy->covered_records = 0;
 	sy->covered_end = i + 1 < l->nsegs ? l->segs[i + 1].base_offset : l->hw;
 	int64_t from = log_flush_durable(l);
+	/* A duplicate's answer is held behind later appends, so the end is
+	 * the largest, not the last. */
+	int64_t held_end = -1;
 	for (struct log_append *a = sy->held_head; a && a->segment_base == segment; a = a->next) {
 		sy->covered++;
-		sy->covered_end = a->end_offset;
+		if (a->end_offset > held_end)
+			held_end = a->end_offset;
 	}
+	if (held_end >= 0)
+		sy->covered_end = held_end;
 	if (sy->covered_end > l->hw)
 		sy->covered_end = l->hw;
 	sy->covered_records = sy->covered_end > from ? (uint64_t)(sy->covered_end - from) : 0;
@@ -287,7 +299,18 @@ void log_flush_open(struct partition_log *l, struct log_flush_shard *fs)
 		l->cfg.flush_ms = INT64_MAX;
 	l->sync.shard = fs;
 	l->sync.flushed_offset = l->recovery_point;
+	l->sync.readable_floor = l->hw;
 	l->sync.last_flush_ms = log_now_ms();
+}
+
+int64_t log_flush_readable_end(const struct partition_log *l)
+{
+	if (!log_flush_holds_answers(l))
+		return l->hw;
+	int64_t durable = log_flush_durable(l);
+	if (durable < l->sync.readable_floor)
+		durable = l->sync.readable_floor;
+	return durable < l->hw ? durable : l->hw;
 }
 
 bool log_flush_holds_answers(const struct partition_log *l)

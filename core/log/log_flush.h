@@ -87,6 +87,7 @@ struct log_sync {
 	uint64_t covered_records;
 	uint64_t started_ns;
 	int64_t flushed_offset;         /* durable below here by the policy's flushes */
+	int64_t readable_floor;         /* the log end at open: readable whatever is held */
 	int64_t last_flush_ms;
 };
 
@@ -119,6 +120,11 @@ void log_flush_open(struct partition_log *l, struct log_flush_shard *fs);
 bool log_flush_holds_answers(const struct partition_log *l);
 /* A completed append's answer, held for the next fsync. */
 void log_flush_hold(struct partition_log *l, struct log_append *a, int16_t error_code);
+/* The offset below which readers may see the log: the high watermark, but
+ * where answers are held (flush.messages=1), only what is durable, as Kafka
+ * moves its high watermark after the flush: no consumer reads a record that
+ * a power loss could take back after its producer was refused. */
+int64_t log_flush_readable_end(const struct partition_log *l);
 /* After completed appends were drained: starts an fsync if the policy asks. */
 void log_flush_after_drain(struct partition_log *l);
 /* After flushes of rolled segments completed: the recovery point may move

@@ -36,9 +36,18 @@ enum producer_verdict partition_log_producer_check(struct partition_log *l,
 	a->echo = true;
 	a->completed = true;
 	a->result = 0;
-	if (out->dup.last_offset < l->hw) {
+	if (out->dup.last_offset < log_flush_readable_end(l)) {
 		/* Written and visible: answered now. */
 		a->log = NULL;
+		return v;
+	}
+	a->segment_base = l->segs[log_segment_for(l, out->dup.first_offset)].base_offset;
+	a->end_offset = out->dup.last_offset + 1;
+	if (out->dup.last_offset < l->hw) {
+		/* Written, its answer held for an fsync (flush.messages=1): so is
+		 * this one, released by the same fsync or the next. */
+		log_flush_hold(l, a, KERR_NONE);
+		log_flush_after_drain(l);
 		return v;
 	}
 	/* Its original is still being written: answered right after it (and

@@ -135,6 +135,7 @@ static void log_plan_range(struct partition_log *l, uint32_t i, uint64_t start,
 	const struct segment *s = &l->segs[i];
 	uint64_t end = start;
 	const char *why;
+	int64_t readable = log_flush_readable_end(l);
 	do {
 		uint64_t total = record_batch_total_bytes(&h);
 		if (end - start + total > max_bytes) {
@@ -144,7 +145,7 @@ static void log_plan_range(struct partition_log *l, uint32_t i, uint64_t start,
 		}
 		end += total;
 	} while (log_batch_at(l, i, end, h.base_offset + h.last_offset_delta + 1, &h, &why) ==
-		 LOG_BATCH_OK && log_batch_readable(l, i, end, &h));
+		 LOG_BATCH_OK && h.base_offset < readable && log_batch_readable(l, i, end, &h));
 	out->fd = s->fd;
 	out->file_off = start;
 	out->len = (uint32_t)(end - start);
@@ -158,9 +159,10 @@ int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max
 	out->len = 0;
 	if (l->offline)
 		return KERR_KAFKA_STORAGE_ERROR;
-	if (offset < partition_log_start_offset(l) || offset > l->hw)
+	int64_t readable = log_flush_readable_end(l);
+	if (offset < partition_log_start_offset(l) || offset > readable)
 		return KERR_OFFSET_OUT_OF_RANGE;
-	if (offset == l->hw)
+	if (offset == readable)
 		return KERR_NONE;
 	for (uint32_t i = log_segment_for(l, offset); i < l->nsegs; i++) {
 		uint64_t pos = 0;
@@ -225,6 +227,8 @@ static int16_t log_time_locate(struct partition_log *l, int64_t ts, uint32_t *se
 			log_report_corrupt(l, s, pos, why);
 			return KERR_CORRUPT_MESSAGE;
 		}
+		if (r == LOG_BATCH_OK && h.base_offset >= log_flush_readable_end(l))
+			break;
 		if (r == LOG_BATCH_OK) {
 			*seg = i;
 			out->fd = s->fd;

@@ -23,7 +23,7 @@ void log_publish_offsets(struct partition_log *l)
 {
 	atomic_store_explicit(&l->published_recovery_point, l->recovery_point, memory_order_relaxed);
 	atomic_store_explicit(&l->published_start_offset, l->log_start, memory_order_relaxed);
-	atomic_store_explicit(&l->published_hw, l->hw, memory_order_relaxed);
+	atomic_store_explicit(&l->published_hw, log_flush_readable_end(l), memory_order_relaxed);
 	atomic_store_explicit(&l->published_bytes, l->closed_bytes + log_active(l)->visible_size,
 			      memory_order_relaxed);
 	atomic_store_explicit(&l->published_segments, l->nsegs, memory_order_relaxed);
@@ -117,7 +117,7 @@ int64_t partition_log_end_offset(const struct partition_log *l)
 
 int64_t partition_log_high_watermark(const struct partition_log *l)
 {
-	return l->hw;
+	return log_flush_readable_end(l);
 }
 
 bool partition_log_offline(const struct partition_log *l)

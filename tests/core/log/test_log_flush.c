@@ -13,6 +13,7 @@
 #include <limits.h>
 
 #include "core/log/log_flush.h"
+#include "core/log/log_internal.h"
 #include "core/log/log_space.h"
 #include "tests/core/log/log_fixture.h"
 
@@ -133,6 +134,41 @@ static void test_group_commit_holds_answers_until_fsync(void **state)
 	for (int b = 0; b <= LOG_FSYNC_BUCKETS; b++)
 		in_buckets += FS.stats.latency_buckets[b];
 	assert_int_equal(in_buckets, FS.stats.fsyncs);
+	partition_log_close(l);
+}
+
+/* Under flush.messages=1 a written batch stays invisible to readers (the
+ * high watermark, fetches, time lookups) until the fsync covering it
+ * completes, as Kafka moves its high watermark only after the flush. */
+static void test_group_commit_hides_records_until_fsync(void **state)
+{
+	(void)state;
+	struct partition_log *l = open_flushing_log(1, INT64_MAX, INT64_MAX);
+	E->done = 0;
+	assert_int_equal(submit_noting(l, 0, 3), KERR_NONE);
+	/* The write completes; without a turn of the shard no fsync starts. */
+	uint64_t deadline = reactor_now_ns() + 5000 * MS;
+	while (l->pending > 0 && reactor_now_ns() < deadline)
+		reactor_run_once(E->reactor, MS);
+	assert_int_equal(l->pending, 0);
+	assert_int_equal(l->sync.held, 1);
+	assert_int_equal(E->done, 0);
+	assert_int_equal(partition_log_high_watermark(l), 0);
+	struct log_read rd;
+	assert_int_equal(partition_log_read(l, 0, 1 << 20, true, &rd), KERR_NONE);
+	assert_int_equal(rd.len, 0);
+	assert_int_equal(partition_log_read(l, 1, 1 << 20, true, &rd), KERR_OFFSET_OUT_OF_RANGE);
+	bool found = true;
+	struct log_time_batch tb;
+	assert_int_equal(partition_log_time_locate(l, 0, &found, &tb), KERR_NONE);
+	assert_false(found);
+	settle_turning(l, 1);
+	assert_int_equal(E->results[0], KERR_NONE);
+	assert_int_equal(partition_log_high_watermark(l), 3);
+	assert_int_equal(partition_log_read(l, 0, 1 << 20, true, &rd), KERR_NONE);
+	assert_true(rd.len > 0);
+	assert_int_equal(partition_log_time_locate(l, 0, &found, &tb), KERR_NONE);
+	assert_true(found);
 	partition_log_close(l);
 }
 
@@ -277,6 +313,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decisions),
+		cmocka_unit_test_setup_teardown(test_group_commit_hides_records_until_fsync,
+						fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_holds_answers_until_fsync,
 						fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_across_rolls, fixture_setup,

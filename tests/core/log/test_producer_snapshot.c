@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "core/log/log_flush.h"
+#include "core/log/log_internal.h"
 #include "core/log/producer_snapshot.h"
 #include "tests/core/log/log_fixture.h"
 
@@ -220,6 +222,50 @@ static void test_duplicate_in_flight_answered_after_original(void **state)
 	partition_log_close(l);
 }
 
+/* flush.messages=1: a retry of a batch that is written but waits for its
+ * fsync is not answered before that fsync either, and gets the original's
+ * offset. */
+static void test_duplicate_of_a_held_batch_waits_for_its_fsync(void **state)
+{
+	(void)state;
+	struct log_flush_shard fs;
+	log_flush_shard_init(&fs, E->reactor, INT64_MAX);
+	E->cfg.flush_messages = 1;
+	struct log_open_params p = { .dir = E->dir, .clean_shutdown = true, .cfg = &E->cfg,
+				     .reactor = E->reactor, .flush_shard = &fs };
+	struct partition_log *l = NULL;
+	char err[256];
+	assert_int_equal(partition_log_open(&p, &l, err, sizeof(err)), 0);
+	struct producer_check chk;
+	E->done = answered = 0;
+	assert_int_equal(submit_checked(l, 0, idem_batch(0, 3, 5, 0, 0), &chk), PRODUCER_APPEND);
+	/* Written; the fsync starts only at the shard's next turn. */
+	uint64_t deadline = reactor_now_ns() + 5000 * MS;
+	while (l->pending > 0 && reactor_now_ns() < deadline)
+		reactor_run_once(E->reactor, MS);
+	assert_int_equal(l->pending, 0);
+	idem_batch(1, 3, 5, 0, 0);
+	assert_int_equal(submit_checked(l, 1, BATCH_BYTES, &chk), PRODUCER_DUPLICATE);
+	assert_non_null(E->appends[1].log);
+	for (int i = 0; i < 20; i++)
+		reactor_run_once(E->reactor, MS);
+	assert_int_equal(E->done, 0);
+	deadline = reactor_now_ns() + 5000 * MS;
+	while ((E->done < 2 || partition_log_ops_in_flight(l) > 0) && reactor_now_ns() < deadline) {
+		log_flush_shard_turn(&fs);
+		reactor_run_once(E->reactor, MS);
+	}
+	assert_int_equal(E->done, 2);
+	assert_int_equal(order[0], 0);
+	assert_int_equal(order[1], 1);
+	assert_int_equal(E->results[1], KERR_NONE);
+	assert_int_equal(E->appends[1].base_offset, 0);
+	assert_int_equal(partition_log_end_offset(l), 3);
+	assert_true(fs.stats.fsyncs >= 1);
+	log_flush_shard_stop(&fs);
+	partition_log_close(l);
+}
+
 /* Appends idempotent batches 0..n-1 of producer pid (2 records each). */
 static void append_idem(struct partition_log *l, int n, int64_t pid)
 {
@@ -311,6 +357,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout_and_round_trip),
+		cmocka_unit_test_setup_teardown(test_duplicate_of_a_held_batch_waits_for_its_fsync,
+						fixture_setup, fixture_teardown),
 		cmocka_unit_test(test_damaged_bytes_rejected),
 		cmocka_unit_test_setup_teardown(test_bad_files_logged_and_removed, fixture_setup,
 						fixture_teardown),
