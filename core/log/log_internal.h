@@ -123,6 +123,14 @@ struct partition_log {
 	void *hook_ctx;
 	struct corrupt_report reports[LOG_CORRUPT_REPORTS_MAX];
 	uint32_t reports_next;
+	/* The cleaner's (log_cleaner.c): below cleaner_offset the log is clean
+	 * (cleaner-offset-checkpoint); a pass in flight counts in
+	 * partition_log_ops_in_flight. Published for the checkpoint writer and
+	 * the metrics. */
+	int64_t cleaner_offset;
+	bool cleaning;
+	_Atomic int64_t published_cleaner_offset;
+	_Atomic uint32_t published_dirty_ppm;
 };
 
 /* ---- log_segment.c ---- */
@@ -155,6 +163,10 @@ void segment_seal_time_index(struct segment *s);
  * are fdatasync'd and closed here; else their descriptors are left open in
  * fds[0..1] for the caller to flush and close. Returns 0 or -errno. */
 int segment_write_indexes(struct partition_log *l, struct segment *s, int fds[2]);
+/* The same under the names `<base>.index<suffix>` and `.timeindex<suffix>`
+ * (the cleaner's `.cleaned` files). */
+int segment_write_indexes_named(struct partition_log *l, struct segment *s, const char *suffix,
+				int fds[2]);
 /* Loads the index files of segment i when both are there and consistent
  * with the segment; returns false (indexes left empty) otherwise. */
 bool segment_load_indexes(struct partition_log *l, uint32_t i);

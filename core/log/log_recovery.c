@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/log/log_cleaner_swap.h"
 #include "core/slog.h"
 #include "proto/crc32c.h"
 
@@ -367,7 +368,10 @@ static int log_load(struct partition_log *l, const struct log_open_params *p)
 {
 	int64_t *bases = NULL;
 	uint32_t n = 0;
-	int rc = log_list_segments(l, &bases, &n);
+	/* A cleaning that a stop interrupted is finished or undone first. */
+	int rc = log_cleaner_recover(l->dir);
+	if (rc == 0)
+		rc = log_list_segments(l, &bases, &n);
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
 		struct segment s;
 		rc = segment_open(l, bases[i], false, &s);

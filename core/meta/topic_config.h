@@ -25,6 +25,11 @@ struct topic_config {
 	int64_t flush_messages;
 	int64_t flush_ms;
 	bool unclean_leader_election_enable;
+	/* Compaction (core/log/log_cleaner.h). */
+	double min_cleanable_dirty_ratio;
+	int64_t min_compaction_lag_ms;
+	int64_t max_compaction_lag_ms;
+	int64_t delete_retention_ms;
 };
 
 enum { TOPIC_CONFIG_ENTRIES_MAX = 32, TOPIC_CONFIG_VALUE_BYTES = 32 };
