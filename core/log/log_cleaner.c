@@ -65,26 +65,6 @@ const struct log_cleaner_stats *log_cleaner_stats(const struct log_cleaner *c)
 	return &c->stats;
 }
 
-/* The end of the cleanable part: the active segment's base, the recovery
- * point, or the first closed segment with a record newer than the lag. */
-static int64_t cleaner_first_uncleanable(const struct partition_log *l,
-					 const struct log_cleaner_policy *pol, int64_t now_ms)
-{
-	int64_t end = log_active((struct partition_log *)l)->base_offset;
-	if (l->recovery_point < end)
-		end = l->recovery_point;
-	if (l->hw < end)
-		end = l->hw;
-	for (uint32_t i = 0; i + 1 < l->nsegs && l->segs[i].base_offset < end; i++) {
-		if (pol->min_compaction_lag_ms > 0 &&
-		    l->segs[i].max_ts > now_ms - pol->min_compaction_lag_ms) {
-			end = l->segs[i].base_offset;
-			break;
-		}
-	}
-	return end;
-}
-
 /* Bytes of whole segments clean (below first_dirty) and dirty (from the
  * segment holding first_dirty to first_uncleanable); *oldest_ts: the
  * largest timestamp of the first dirty segment. */
@@ -114,7 +94,7 @@ void log_cleaner_offer(struct log_cleaner *c, struct partition_log *l,
 	int64_t now = log_now_ms();
 	int64_t start = partition_log_start_offset(l);
 	int64_t first_dirty = l->cleaner_offset > start ? l->cleaner_offset : start;
-	int64_t end = cleaner_first_uncleanable(l, pol, now);
+	int64_t end = log_cleaner_first_uncleanable(l, pol->min_compaction_lag_ms, now);
 	uint64_t clean, dirty;
 	int64_t first_ts;
 	cleaner_measure(l, first_dirty, end, &clean, &dirty, &first_ts);
@@ -225,22 +205,10 @@ static struct cleaner_job *cleaner_job_new(struct log_cleaner *c, struct partiti
 	if (!j)
 		return NULL;
 	struct log_cleaner_pass *p = &j->pass;
-	int64_t now = log_now_ms();
-	int64_t start = partition_log_start_offset(l);
-	p->first_dirty = l->cleaner_offset > start ? l->cleaner_offset : start;
-	p->first_uncleanable = cleaner_first_uncleanable(l, pol, now);
-	p->segs = calloc(l->nsegs, sizeof(*p->segs));
-	if (!p->segs) {
+	if (log_cleaner_pass_prepare(p, l, pol->min_compaction_lag_ms, log_now_ms()) != 0) {
 		free(j);
 		return NULL;
 	}
-	for (uint32_t i = 0; i + 1 < l->nsegs && l->segs[i + 1].base_offset <= p->first_uncleanable; i++)
-		p->segs[p->nsegs++] = (struct log_cleaner_source){ .base = l->segs[i].base_offset,
-								   .size = l->segs[i].visible_size,
-								   .limit = l->segs[i + 1].base_offset };
-	snprintf(p->dir, sizeof(p->dir), "%s", l->dir);
-	p->cfg = l->cfg;
-	p->now_ms = now;
 	p->delete_retention_ms = pol->delete_retention_ms;
 	p->inflated_max = c->cfg.inflated_max;
 	p->io_max_bytes_per_second = c->cfg.io_max_bytes_per_second;

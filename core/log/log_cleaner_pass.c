@@ -394,6 +394,46 @@ static int pass_clean_run(struct pass_state *st, struct log_cleaner_run *run, st
 	return rc;
 }
 
+/* The end of the cleanable part: the active segment's base, the recovery
+ * point, or the first closed segment with a record newer than the lag. */
+int64_t log_cleaner_first_uncleanable(const struct partition_log *l, int64_t min_lag_ms,
+				      int64_t now_ms)
+{
+	int64_t end = log_active((struct partition_log *)l)->base_offset;
+	if (l->recovery_point < end)
+		end = l->recovery_point;
+	if (l->hw < end)
+		end = l->hw;
+	for (uint32_t i = 0; i + 1 < l->nsegs && l->segs[i].base_offset < end; i++) {
+		if (min_lag_ms > 0 &&
+		    l->segs[i].max_ts > now_ms - min_lag_ms) {
+			end = l->segs[i].base_offset;
+			break;
+		}
+	}
+	return end;
+}
+
+int log_cleaner_pass_prepare(struct log_cleaner_pass *p, struct partition_log *l,
+			     int64_t min_lag_ms, int64_t now_ms)
+{
+	memset(p, 0, sizeof(*p));
+	int64_t start = partition_log_start_offset(l);
+	p->first_dirty = l->cleaner_offset > start ? l->cleaner_offset : start;
+	p->first_uncleanable = log_cleaner_first_uncleanable(l, min_lag_ms, now_ms);
+	p->segs = calloc(l->nsegs, sizeof(*p->segs));
+	if (!p->segs)
+		return -ENOMEM;
+	for (uint32_t i = 0; i + 1 < l->nsegs && l->segs[i + 1].base_offset <= p->first_uncleanable; i++)
+		p->segs[p->nsegs++] = (struct log_cleaner_source){ .base = l->segs[i].base_offset,
+								   .size = l->segs[i].visible_size,
+								   .limit = l->segs[i + 1].base_offset };
+	snprintf(p->dir, sizeof(p->dir), "%s", l->dir);
+	p->cfg = l->cfg;
+	p->now_ms = now_ms;
+	return 0;
+}
+
 void log_cleaner_pass_run(struct log_cleaner_pass *p)
 {
 	struct pass_state st = { .p = p, .started_ns = pass_now_ns() };

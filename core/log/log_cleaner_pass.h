@@ -76,6 +76,17 @@ struct log_cleaner_pass {
 	uint32_t ndoomed;
 };
 
+/* Owner's thread: the end of l's cleanable part: the active segment's base,
+ * the recovery point (only flushed segments), or the first closed segment
+ * with a record newer than min.compaction.lag.ms. */
+int64_t log_cleaner_first_uncleanable(const struct partition_log *l, int64_t min_lag_ms,
+				      int64_t now_ms);
+/* Owner's thread: fills the pass's description of l (its closed segments up
+ * to the cleanable end, the dirty range from the cleaner offset, the
+ * directory and config); the caller sets the rest of the inputs. Returns 0
+ * or -ENOMEM. */
+int log_cleaner_pass_prepare(struct log_cleaner_pass *p, struct partition_log *l,
+			     int64_t min_lag_ms, int64_t now_ms);
 /* Runs the pass (helper thread). On failure nothing it wrote is left. */
 void log_cleaner_pass_run(struct log_cleaner_pass *p);
 /* Removes the `.cleaned` files of the runs (the owner did not swap them). */

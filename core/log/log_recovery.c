@@ -16,8 +16,11 @@
  *     segments after it, holding writes made past a hole and so never
  *     acknowledged, are removed, and the log stays contiguous. Any other
  *     damage in it is kept, logged and answered with CORRUPT_MESSAGE by reads.
+ * In a compacted log a segment that reads back whole may end before the next
+ * one's base: the cleaner removed its last batches, not a crash.
  * After a clean stop only the tail of the last segment is checked, from the
- * last offset-index entry whose batch is intact. */
+ * last offset-index entry whose batch is intact. Before any of this, a
+ * cleaning that a stop interrupted is finished or undone (log_cleaner_swap.h). */
 #include "core/log/log_internal.h"
 
 #include <dirent.h>
@@ -204,7 +207,9 @@ static int64_t recovery_middle_segment(struct partition_log *l, uint32_t i)
 	segment_seal_time_index(s);
 	int64_t end = next_base;
 	if (!r.why) {
-		end = r.chain_next;
+		/* A compacted segment may end in a gap the cleaner left: its
+		 * batches all read back, so the next segment follows it. */
+		end = l->cfg.compact && r.chain_next < next_base ? next_base : r.chain_next;
 		if (r.bad_batches)
 			recovery_keep_damage(l, s, &r);
 	} else if (recovery_is_torn(l, i, r.stop, r.chain_next)) {

@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "core/log/log_cleaner.h"
 #include "core/meta/metadata_image.h"
+#include "core/meta/topics.h"
 #include "core/meta/topic_registry.h"
 #include "core/net/conn.h"
 #include "core/net/net.h"
@@ -63,6 +65,57 @@ static void metrics_partitions(struct metrics_out *o, struct runtime *rt)
 	}
 }
 
+/* One cleaner counter: a sample per io shard. */
+static void metrics_cleaner_counter(struct metrics_out *o, struct runtime *rt, const char *name,
+				    const char *help, size_t field_offset)
+{
+	metrics_printf(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (uint32_t i = 0; i < rt->io_shards; i++) {
+		struct topics_shard *ts = topics_shard_of(&rt->shards[i]);
+		if (!ts || !ts->cleaner)
+			continue;
+		const char *base = (const char *)log_cleaner_stats(ts->cleaner);
+		uint64_t v = SHARD_COUNTER_READ(*(const uint64_t *)(base + field_offset));
+		metrics_printf(o, "%s{shard=\"%u\"} %llu\n", name, i, (unsigned long long)v);
+	}
+}
+
+#define METRICS_CLEANER(o, rt, field, help)                                              \
+	metrics_cleaner_counter(o, rt, "sluice_log_cleaner_" #field "_total", help,        \
+				offsetof(struct log_cleaner_stats, field))
+
+/* The cleaner's counters per io shard, and each compacted partition's dirty
+ * ratio as its owner last measured it. */
+static void metrics_cleaner(struct metrics_out *o, struct runtime *rt)
+{
+	METRICS_CLEANER(o, rt, runs, "Log cleaner passes completed.");
+	METRICS_CLEANER(o, rt, failures, "Log cleaner passes that failed (the log left as it was).");
+	METRICS_CLEANER(o, rt, bytes_read, "Segment bytes the log cleaner read.");
+	METRICS_CLEANER(o, rt, bytes_written, "Cleaned segment bytes the log cleaner wrote.");
+	METRICS_CLEANER(o, rt, records_dropped, "Records the log cleaner removed.");
+	METRICS_CLEANER(o, rt, duration_ms, "Milliseconds the log cleaner's passes took.");
+	METRICS_CLEANER(o, rt, throttled_ms,
+			"Milliseconds the log cleaner slept for log.cleaner.io.max.bytes.per.second.");
+	metrics_printf(o, "# HELP sluice_log_cleaner_dirty_ratio Dirty bytes over all bytes of "
+			  "the closed segments of each compacted partition.\n"
+			  "# TYPE sluice_log_cleaner_dirty_ratio gauge\n");
+	struct metadata_image *im = metadata_current(rt);
+	for (size_t i = 0; i < im->topic_count; i++) {
+		const struct topic *t = im->topics[i];
+		if (!t->cfg.cleanup_compact)
+			continue;
+		for (int32_t p = 0; p < t->partition_count; p++) {
+			if (!t->partitions[p].log)
+				continue;
+			int64_t offset;
+			uint32_t ppm;
+			log_cleaner_published(t->partitions[p].log, &offset, &ppm);
+			metrics_printf(o, "sluice_log_cleaner_dirty_ratio{topic=\"%s\",partition=\"%d\"} "
+				       "%.6f\n", t->name, p, ppm / 1e6);
+		}
+	}
+}
+
 size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 {
 	struct metrics_out o = { buf, cap, 0 };
@@ -107,5 +160,6 @@ size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 	metrics_printf(&o, "# HELP sluice_topics Topics.\n# TYPE sluice_topics gauge\n"
 			   "sluice_topics %zu\n", topics_registry(rt)->count);
 	metrics_partitions(&o, rt);
+	metrics_cleaner(&o, rt);
 	return o.len;
 }
