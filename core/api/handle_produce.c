@@ -173,7 +173,7 @@ static void produce_keyless_errors(struct produce_ctx *ctx, struct produce_part 
 	for (int32_t k = 0; k < shown; k++) {
 		char *text = texts + (size_t)k * one;
 		snprintf(text, one, "Compacted topic cannot accept message without key in topic "
-			 "partition %s.", tp);
+			 "partition %s", tp);
 		errs[k].batch_index = part->keyless_index[k];
 		errs[k].batch_index_error_message = kstr_from_cstr(text);
 		n += snprintf(message + n, (size_t)(shown + 1) * one - (size_t)n,
@@ -275,6 +275,9 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 		out->error_code = v->error_code;
 		part->keyless_count = v->keyless_count;
 		memcpy(part->keyless_index, v->keyless_index, sizeof(part->keyless_index));
+		/* Kafka answers a record validation error with the log's start. */
+		if (v->keyless_count > 0)
+			out->log_start_offset = partition_log_start_offset(log);
 		if (v->message[0]) {
 			/* The part outlives the response's encoding; the verdict on
 			 * the loop's stack does not. */
