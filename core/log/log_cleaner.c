@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "core/log/log_cleaner_pass.h"
 #include "core/log/log_cleaner_swap.h"
@@ -16,7 +18,12 @@
 #include "core/slog.h"
 #include "io/offload.h"
 
-enum { PPM = 1000000 };
+enum {
+	PPM = 1000000,
+	/* The nice value of the cleaner's thread: on a machine whose cores the
+	 * shards' loops fill, cleaning takes what they leave. */
+	LOG_CLEANER_NICE = 10,
+};
 static const uint64_t NS_PER_MS = 1000000;
 
 /* A pass and, after its swap, the unlinking of what it replaced. */
@@ -132,8 +139,20 @@ static void cleaner_unlink_done(struct offload_job *job)
 	cleaner_job_free(j);
 }
 
+/* Linux's nice is per thread: the helper lowers its own once. */
+static void cleaner_thread_yields(void)
+{
+	static __thread bool niced;
+	if (niced)
+		return;
+	niced = true;
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), LOG_CLEANER_NICE) != 0)
+		slog_warn("cleaner", "cannot lower the cleaner thread's priority: %s", strerror(errno));
+}
+
 static void cleaner_pass_run(struct offload_job *job)
 {
+	cleaner_thread_yields();
 	log_cleaner_pass_run(&container_of(job, struct cleaner_job, job)->pass);
 }
 

@@ -190,8 +190,9 @@ static int cleaner_write_batch(struct log_cleaner_filter *f, const struct record
 		return rc ? rc : -ENOMEM;
 	}
 	size_t total = out->len - start;
+	uint8_t hdr[RECORD_BATCH_HEADER_BYTES];
 	struct wcursor w;
-	wc_init(&w, out->p + start, RECORD_BATCH_HEADER_BYTES, NULL, 0);
+	wc_init(&w, hdr, sizeof(hdr), NULL, 0);
 	wc_int64(&w, in->base_offset);
 	wc_int32(&w, (int32_t)(total - RECORD_BATCH_LOG_OVERHEAD));
 	wc_int32(&w, in->partition_leader_epoch);
@@ -206,6 +207,7 @@ static int cleaner_write_batch(struct log_cleaner_filter *f, const struct record
 	wc_int32(&w, in->base_sequence);
 	wc_int32(&w, count);
 	uint8_t *b = out->p + start;
+	memcpy(b, hdr, sizeof(hdr));
 	be_store(b + 17, crc32c(0, b + RECORD_BATCH_CRC_START, total - RECORD_BATCH_CRC_START), 4);
 	record_batch_header_read(b, &res->out);
 	res->fate = LOG_CLEANER_BATCH_REWRITTEN;
