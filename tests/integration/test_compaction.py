@@ -9,6 +9,8 @@ refused as Kafka refuses it. SLUICE_COMPACTION_LONG=1 runs the long version
 import glob
 import os
 import random
+import re
+import urllib.request
 import time
 
 import confluent_kafka
@@ -243,3 +245,50 @@ def test_consumer_offsets_shrinks_and_groups_replay(make_broker):
         got = c.committed([confluent_kafka.TopicPartition("work", 0)], timeout=30)
         c.close()
         assert got[0].offset == commits // len(groups), (g, got)
+
+
+def test_sigterm_during_a_throttled_pass_stops_promptly(make_broker):
+    b = make_broker(dict(CLEANER, **{"log.cleaner.io.max.bytes.per.second": 64 << 10}))
+    create(b.bootstrap, "slow")
+    acked = produce(b.bootstrap, "slow", workload(RECORDS // 4))
+    deadline = time.time() + WAIT_S
+    part = os.path.join(b.data_dir, "slow-0")
+    while time.time() < deadline and not glob.glob(os.path.join(part, "*.cleaned")):
+        time.sleep(0.02)
+    assert glob.glob(os.path.join(part, "*.cleaned")), "no pass started"
+    start = time.time()
+    assert b.stop() == 0
+    assert time.time() - start < 5, "the stop waited for the throttled pass"
+    assert not glob.glob(os.path.join(part, "*.cleaned"))
+    b.start()
+    got = consume_all(b.bootstrap, "slow")
+    assert {o: (k, v) for o, k, v in got} == acked
+
+
+def test_min_compaction_lag_keeps_recent_segments_dirty(make_broker):
+    b = make_broker(CLEANER)
+    create(b.bootstrap, "lag", dict(TOPIC_CONFIG, **{"min.compaction.lag.ms": "3600000"}))
+    acked = produce(b.bootstrap, "lag", workload(RECORDS // 4))
+    time.sleep(1)
+    assert cleaner_runs(b) == 0
+    assert len(consume_all(b.bootstrap, "lag")) == len(acked)
+
+
+def test_one_cleaner_thread_serves_every_io_shard(make_broker):
+    """log.cleaner.threads=1 with two io shards: one shard cleans at a time,
+    and both shards' compacted logs get cleaned."""
+    b = make_broker(dict(CLEANER, **{"num.io.threads": 2, "num.network.threads": 2,
+                                     "log.cleaner.threads": 1}))
+    for t in ("s0", "s1"):
+        create(b.bootstrap, t)
+        produce(b.bootstrap, t, workload(RECORDS // 10))
+    deadline = time.time() + WAIT_S
+    runs = {}
+    while time.time() < deadline:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{b.metrics_port}/metrics", timeout=5).read().decode()
+        runs = {m.group(1): float(m.group(2)) for m in
+                re.finditer(r'^sluice_log_cleaner_runs_total\{shard="(\d+)"\} (\S+)$', body, re.M)}
+        if len(runs) == 2 and all(v > 0 for v in runs.values()):
+            break
+        time.sleep(0.1)
+    assert len(runs) == 2 and all(v > 0 for v in runs.values()), runs
