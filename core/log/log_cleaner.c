@@ -98,6 +98,10 @@ void log_cleaner_offer(struct log_cleaner *c, struct partition_log *l,
 {
 	if (l->offline || l->cleaning)
 		return;
+	/* A checkpoint past the log's end (the log was truncated or made
+	 * anew): cleaned from the start again, as Kafka resets it. */
+	if (l->cleaner_offset > partition_log_end_offset(l))
+		log_cleaner_set_offset(l, 0);
 	int64_t now = log_now_ms();
 	int64_t start = partition_log_start_offset(l);
 	int64_t first_dirty = l->cleaner_offset > start ? l->cleaner_offset : start;
