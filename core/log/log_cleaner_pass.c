@@ -216,7 +216,8 @@ static int pass_build_map(struct pass_state *st)
 	struct log_cleaner_pass *p = st->p;
 	log_cleaner_map_clear(p->map);
 	p->clean_end = p->first_dirty;
-	for (uint32_t i = 0; i < p->nsegs; i++) {
+	bool full = false;
+	for (uint32_t i = 0; i < p->nsegs && !full; i++) {
 		const struct log_cleaner_source *s = &p->segs[i];
 		if (s->limit <= p->first_dirty)
 			continue;
@@ -228,7 +229,6 @@ static int pass_build_map(struct pass_state *st)
 		const uint8_t *batch;
 		struct record_batch_header h;
 		int got = 0;
-		bool full = false;
 		while (!full && (got = pass_reader_next(p, &r, &batch, &h)) == 1) {
 			int64_t last = h.base_offset + h.last_offset_delta;
 			if (h.base_offset >= p->first_uncleanable)
@@ -246,10 +246,13 @@ static int pass_build_map(struct pass_state *st)
 		pass_reader_close(&r);
 		if (p->rc != 0)
 			return -1;
-		if (full)
-			break;
-		if (got == 0 && s->limit <= p->first_uncleanable)
+		if (!full && got == 0 && s->limit <= p->first_uncleanable)
 			p->clean_end = s->limit;
+	}
+	if (p->clean_end <= p->first_dirty && !full) {
+		pass_fail(p, -ENODATA, "%s: nothing to clean below offset %" PRId64, p->dir,
+			  p->first_uncleanable);
+		return -1;
 	}
 	if (p->clean_end <= p->first_dirty) {
 		pass_fail(p, -ENOBUFS, "log.cleaner.dedupe.buffer.size holds too few keys (%zu) for "

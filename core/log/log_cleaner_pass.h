@@ -62,7 +62,8 @@ struct log_cleaner_pass {
 	struct log_cleaner_map *map;
 	atomic_bool *cancel;
 	/* out */
-	int rc;                 /* 0, -ECANCELED, -errno, -EINVAL (damage), -ENOBUFS (map too small) */
+	int rc;                 /* 0, -ECANCELED, -errno, -EINVAL (damage), -ENOBUFS (map too
+				 * small), -ENODATA (nothing cleanable) */
 	char why[PATH_MAX + 128];
 	int64_t clean_end;
 	struct log_cleaner_run *runs;
