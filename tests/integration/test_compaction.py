@@ -250,7 +250,7 @@ def test_consumer_offsets_shrinks_and_groups_replay(make_broker):
 def test_sigterm_during_a_throttled_pass_stops_promptly(make_broker):
     b = make_broker(dict(CLEANER, **{"log.cleaner.io.max.bytes.per.second": 64 << 10}))
     create(b.bootstrap, "slow")
-    acked = produce(b.bootstrap, "slow", workload(RECORDS // 4))
+    acked = produce(b.bootstrap, "slow", workload(25_000))
     deadline = time.time() + WAIT_S
     part = os.path.join(b.data_dir, "slow-0")
     while time.time() < deadline and not glob.glob(os.path.join(part, "*.cleaned")):
@@ -268,7 +268,7 @@ def test_sigterm_during_a_throttled_pass_stops_promptly(make_broker):
 def test_min_compaction_lag_keeps_recent_segments_dirty(make_broker):
     b = make_broker(CLEANER)
     create(b.bootstrap, "lag", dict(TOPIC_CONFIG, **{"min.compaction.lag.ms": "3600000"}))
-    acked = produce(b.bootstrap, "lag", workload(RECORDS // 4))
+    acked = produce(b.bootstrap, "lag", workload(25_000))
     time.sleep(1)
     assert cleaner_runs(b) == 0
     assert len(consume_all(b.bootstrap, "lag")) == len(acked)
@@ -281,7 +281,7 @@ def test_one_cleaner_thread_serves_every_io_shard(make_broker):
                                      "log.cleaner.threads": 1}))
     for t in ("s0", "s1"):
         create(b.bootstrap, t)
-        produce(b.bootstrap, t, workload(RECORDS // 10))
+        produce(b.bootstrap, t, workload(20_000))
     deadline = time.time() + WAIT_S
     runs = {}
     while time.time() < deadline:
