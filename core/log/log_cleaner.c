@@ -72,9 +72,20 @@ const struct log_cleaner_stats *log_cleaner_stats(const struct log_cleaner *c)
 	return &c->stats;
 }
 
+/* The timestamp max.compaction.lag.ms counts from for segment i: its first
+ * batch's max timestamp, as Kafka's getFirstBatchTimestamp (-1: none). */
+static int64_t cleaner_first_batch_ts(const struct partition_log *l, uint32_t i)
+{
+	struct record_batch_header h;
+	const char *why;
+	if (log_batch_at(l, i, 0, l->segs[i].base_offset, &h, &why) != LOG_BATCH_OK)
+		return -1;
+	return h.max_timestamp;
+}
+
 /* Bytes of whole segments clean (below first_dirty) and dirty (from the
- * segment holding first_dirty to first_uncleanable); *oldest_ts: the
- * largest timestamp of the first dirty segment. */
+ * segment holding first_dirty to first_uncleanable); *first_dirty_ts: when
+ * the first dirty segment's first batch was written. */
 static void cleaner_measure(const struct partition_log *l, int64_t first_dirty, int64_t end,
 			    uint64_t *clean, uint64_t *dirty, int64_t *first_dirty_ts)
 {
@@ -86,8 +97,8 @@ static void cleaner_measure(const struct partition_log *l, int64_t first_dirty, 
 		if (limit <= first_dirty) {
 			*clean += s->visible_size;
 		} else if (limit <= end) {
-			if (*first_dirty_ts < 0)
-				*first_dirty_ts = s->max_ts;
+			if (*dirty == 0)
+				*first_dirty_ts = cleaner_first_batch_ts(l, i);
 			*dirty += s->visible_size;
 		}
 	}

@@ -292,3 +292,24 @@ def test_one_cleaner_thread_serves_every_io_shard(make_broker):
             break
         time.sleep(0.1)
     assert len(runs) == 2 and all(v > 0 for v in runs.values()), runs
+
+
+def test_max_compaction_lag_cleans_below_the_dirty_ratio(make_broker):
+    """min.cleanable.dirty.ratio=1 cleans only an all-dirty log; once part of
+    it is clean, max.compaction.lag.ms alone brings the next pass, when the
+    first dirty batch is older than it."""
+    b = make_broker(CLEANER)
+    lag_ms = 3000
+    create(b.bootstrap, "maxlag", dict(TOPIC_CONFIG, **{"min.cleanable.dirty.ratio": "1",
+                                                        "max.compaction.lag.ms": str(lag_ms)}))
+    produce(b.bootstrap, "maxlag", workload(25_000))
+    wait_cleaned(b, "maxlag", segment_bases(b, "maxlag")[-1])
+    runs = cleaner_runs(b)
+    written = time.time()
+    produce(b.bootstrap, "maxlag", workload(25_000))
+    time.sleep(max(0.0, written + lag_ms / 2000 - time.time()))
+    assert cleaner_runs(b) == runs, "cleaned before max.compaction.lag.ms"
+    deadline = written + lag_ms / 1000 + WAIT_S / 4
+    while time.time() < deadline and cleaner_runs(b) == runs:
+        time.sleep(0.1)
+    assert cleaner_runs(b) > runs, "max.compaction.lag.ms did not bring a pass"
