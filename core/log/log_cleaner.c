@@ -107,7 +107,7 @@ static void cleaner_measure(const struct partition_log *l, int64_t first_dirty, 
 void log_cleaner_offer(struct log_cleaner *c, struct partition_log *l,
 		       const struct log_cleaner_policy *pol)
 {
-	if (l->offline || l->cleaning)
+	if (l->offline || l->cleaning || l->uncleanable)
 		return;
 	/* A checkpoint past the log's end (the log was truncated or made
 	 * anew): cleaned from the start again, as Kafka resets it. */
@@ -200,14 +200,15 @@ static void cleaner_pass_done(struct offload_job *job)
 	SHARD_COUNTER_ADD(c->stats.throttled_ms, p->throttled_ns / NS_PER_MS);
 	if (p->rc == 0 && !c->stopped) {
 		cleaner_finish(c, j);
-	} else {
-		if (p->rc == 0)
-			log_cleaner_pass_discard(p);
-		else if (p->rc != -ECANCELED)
-			slog_error("cleaner", "cleaning %s failed: %s; the log is left as it was",
-				   j->log->dir, p->why);
-		if (p->rc != -ECANCELED)
-			SHARD_COUNTER_ADD(c->stats.failures, 1);
+	} else if (p->rc == 0) {
+		log_cleaner_pass_discard(p);
+	} else if (p->rc != -ECANCELED) {
+		/* As Kafka marks a partition uncleanable: one line, no retry
+		 * every backoff, until a restart. */
+		j->log->uncleanable = true;
+		SHARD_COUNTER_ADD(c->stats.failures, 1);
+		slog_error("cleaner", "cleaning %s failed: %s; the log is left as it was and not "
+			   "cleaned again until a restart", j->log->dir, p->why);
 	}
 	if (p->ndoomed > 0) {
 		j->job.run = cleaner_unlink_run;

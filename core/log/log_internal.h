@@ -129,6 +129,7 @@ struct partition_log {
 	 * the metrics. */
 	int64_t cleaner_offset;
 	bool cleaning;
+	bool uncleanable; /* a pass failed: not cleaned again until a restart */
 	_Atomic int64_t published_cleaner_offset;
 	_Atomic uint32_t published_dirty_ppm;
 };

@@ -313,3 +313,22 @@ def test_max_compaction_lag_cleans_below_the_dirty_ratio(make_broker):
     while time.time() < deadline and cleaner_runs(b) == runs:
         time.sleep(0.1)
     assert cleaner_runs(b) > runs, "max.compaction.lag.ms did not bring a pass"
+
+
+def test_damaged_segment_is_left_alone_and_reported_once(make_broker):
+    b = make_broker(dict(CLEANER, **{"log.cleaner.enable": "false"}))
+    create(b.bootstrap, "dmg")
+    acked = produce(b.bootstrap, "dmg", workload(25_000))
+    assert b.stop() == 0
+    first = os.path.join(b.data_dir, "dmg-0", "%020d.log" % segment_bases(b, "dmg")[0])
+    with open(first, "r+b") as f:
+        f.seek(16)
+        f.write(b"\x07")  # the first batch's magic
+    size = os.path.getsize(first)
+    b.settings["log.cleaner.enable"] = "true"
+    b.start()
+    time.sleep(1.5)  # dozens of cleaner rounds
+    assert b.log_text().count("not cleaned again until a restart") == 1, b.log_tail()
+    assert os.path.getsize(first) == size
+    assert b.metrics()["sluice_log_cleaner_failures_total"] == 1
+    assert len(acked) == 25_000
