@@ -219,7 +219,9 @@ static int recover_push(int64_t **v, size_t *n, size_t *cap, int64_t x)
 	return 0;
 }
 
-/* Removes `.cleaned` files and lists the `.log.swap` and `.log` files. */
+/* Removes `.cleaned` and `.deleted` files (a segment renamed `.deleted` was
+ * already replaced: Kafka's LogLoader removes them too) and lists the
+ * `.log.swap` and `.log` files. */
 static int recover_list(const char *dir, struct recover_listing *ls)
 {
 	DIR *d = opendir(dir);
@@ -230,12 +232,13 @@ static int recover_list(const char *dir, struct recover_listing *ls)
 	while (rc == 0 && (e = readdir(d))) {
 		int64_t b;
 		char path[PATH_MAX + 300];
-		if (name_ends(e->d_name, ".cleaned")) {
+		if (name_ends(e->d_name, ".cleaned") || name_ends(e->d_name, ".deleted")) {
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 			if (unlink(path) != 0)
 				rc = -errno;
 			else
-				slog_info("cleaner", "%s: removed, a cleaning a stop interrupted", path);
+				slog_info("cleaner", "%s: removed, left by a %s that a stop interrupted",
+					  path, name_ends(e->d_name, ".cleaned") ? "cleaning" : "deletion");
 		} else if ((b = name_base(e->d_name, ".log.swap")) >= 0) {
 			rc = recover_push(&ls->swaps, &ls->nswaps, &ls->cap_swaps, b);
 		} else if ((b = name_base(e->d_name, ".log")) >= 0) {

@@ -7,7 +7,8 @@
  *   4. `.swap` -> the final names (the log first).
  * At open, before the segments are listed, log_cleaner_recover finishes or
  * undoes what a crash interrupted: `.cleaned` files are removed (step 2 never
- * began: the old segments are whole); a `.log.swap` is completed (the
+ * began: the old segments are whole), and so are `.deleted` ones (step 3 was
+ * done: they are replaced); a `.log.swap` is completed (the
  * segments whose base offsets fall in its offset range are removed and it
  * takes its final name); stray `.index.swap`/`.timeindex.swap` files go
  * (indexes are rebuilt from the segment when missing). */
@@ -23,8 +24,8 @@
  * many runs were swapped. */
 uint32_t log_cleaner_swap(struct partition_log *l, struct log_cleaner_pass *p);
 
-/* At open (before the loop runs): resolves leftover `.cleaned`/`.swap` files
- * in dir. Returns 0 or -errno. */
+/* At open (before the loop runs): resolves leftover `.cleaned`/`.swap`/
+ * `.deleted` files in dir. Returns 0 or -errno. */
 int log_cleaner_recover(const char *dir);
 
 #endif

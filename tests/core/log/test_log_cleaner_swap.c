@@ -219,6 +219,7 @@ static void check_crash_after_swap_rename(bool old_renamed)
 	partition_log_close(l);
 	l = open_log(false, 0);
 	assert_int_equal(count_files(".swap"), 0);
+	assert_int_equal(count_files(".deleted"), 0);
 	struct seen s;
 	read_all(l, &s);
 	assert_true(s.n < RECORDS);
