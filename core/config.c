@@ -236,6 +236,10 @@ static int config_apply(struct broker_config *c, const struct config_key *k, con
 		char *end = NULL;
 		errno = 0;
 		double d = strtod(value, &end);
+		/* A bound of INT64_MAX is no bound: Kafka's own default for
+		 * log.cleaner.io.max.bytes.per.second is Double.MAX_VALUE. */
+		if (k->max == INT64_MAX && d > (double)INT64_MAX)
+			d = (double)INT64_MAX;
 		if (errno || end == value || *end != '\0' || !(d >= (double)k->min) ||
 		    d > (double)k->max) {
 			snprintf(err, errlen, "%s: '%s' is not a number in [%" PRId64 ", %" PRId64 "]",
