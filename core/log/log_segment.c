@@ -150,7 +150,7 @@ int segment_write_indexes(struct partition_log *l, struct segment *s, int fds[2]
 int segment_write_indexes_named(struct partition_log *l, struct segment *s, const char *suffix,
 				int fds[2])
 {
-	char path[PATH_MAX + 32];
+	char path[PATH_MAX + 96]; /* the directory, a base, an extension with a suffix */
 	size_t n = (size_t)s->idx_len * OFFSET_ENTRY_BYTES;
 	size_t m = (size_t)s->tidx_len * TIME_ENTRY_BYTES;
 	uint8_t *buf = malloc(n + m + 1);
