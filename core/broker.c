@@ -17,6 +17,7 @@
 #include "core/api/handlers.h"
 #include "core/group/group_coordinator.h"
 #include "core/log/log_checkpoint.h"
+#include "core/log/log_cleaner.h"
 #include "core/log/partition_log.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/metadata_store.h"
@@ -91,7 +92,9 @@ static void broker_write_clean_marker(const struct broker *b)
 struct checkpoint_fill {
 	struct checkpoint_entry *recovery;
 	struct checkpoint_entry *start;
+	struct checkpoint_entry *cleaned; /* only the logs the cleaner has cleaned */
 	size_t n;
+	size_t n_cleaned;
 	size_t cap;
 };
 
@@ -115,11 +118,21 @@ static void broker_checkpoint_add(struct topic *t, void *ctx)
 		/* The log belongs to its io shard: read what it published. */
 		partition_log_checkpoint_offsets(log, &r->offset, &s->offset);
 		f->n++;
+		int64_t cleaned;
+		uint32_t dirty_ppm;
+		log_cleaner_published(log, &cleaned, &dirty_ppm);
+		if (cleaned > 0) {
+			struct checkpoint_entry *c = &f->cleaned[f->n_cleaned++];
+			snprintf(c->topic, sizeof(c->topic), "%s", t->name);
+			c->partition = i;
+			c->offset = cleaned;
+		}
 	}
 }
 
 static const char *const CHECKPOINT_FILES[] = { "recovery-point-offset-checkpoint",
-						 "log-start-offset-checkpoint" };
+						 "log-start-offset-checkpoint",
+						 "cleaner-offset-checkpoint" };
 enum { CHECKPOINT_FILE_COUNT = sizeof(CHECKPOINT_FILES) / sizeof(CHECKPOINT_FILES[0]) };
 
 /* Both files' entries for every partition, as the logs last published them. */
@@ -129,9 +142,11 @@ static int broker_checkpoint_collect(struct broker *b, struct checkpoint_fill *f
 	topics_for_each(&b->topics, broker_checkpoint_count, f);
 	f->recovery = calloc(f->cap + 1, sizeof(*f->recovery));
 	f->start = calloc(f->cap + 1, sizeof(*f->start));
-	if (!f->recovery || !f->start) {
+	f->cleaned = calloc(f->cap + 1, sizeof(*f->cleaned));
+	if (!f->recovery || !f->start || !f->cleaned) {
 		free(f->recovery);
 		free(f->start);
+		free(f->cleaned);
 		slog_error("broker", "out of memory writing checkpoints");
 		return -ENOMEM;
 	}
@@ -142,7 +157,12 @@ static int broker_checkpoint_collect(struct broker *b, struct checkpoint_fill *f
 static const struct checkpoint_entry *broker_checkpoint_entries(const struct checkpoint_fill *f,
 								 int file)
 {
-	return file == 0 ? f->recovery : f->start;
+	return file == 0 ? f->recovery : file == 1 ? f->start : f->cleaned;
+}
+
+static size_t broker_checkpoint_entry_count(const struct checkpoint_fill *f, int file)
+{
+	return file == 2 ? f->n_cleaned : f->n;
 }
 
 static void broker_checkpoint_path(const struct broker *b, int file, char *out, size_t cap)
@@ -158,12 +178,14 @@ void broker_write_checkpoints(struct broker *b)
 	for (int k = 0; k < CHECKPOINT_FILE_COUNT; k++) {
 		char path[PATH_MAX + 64];
 		broker_checkpoint_path(b, k, path, sizeof(path));
-		int rc = log_checkpoint_write(path, broker_checkpoint_entries(&f, k), f.n);
+		int rc = log_checkpoint_write(path, broker_checkpoint_entries(&f, k),
+					      broker_checkpoint_entry_count(&f, k));
 		if (rc != 0)
 			slog_error("broker", "cannot write %s: %s", path, strerror(-rc));
 	}
 	free(f.recovery);
 	free(f.start);
+	free(f.cleaned);
 }
 
 /* A periodic round writing both files, one after the other, without
@@ -205,13 +227,15 @@ static void broker_checkpoint_next(struct checkpoint_round *c)
 		c->write.done = broker_on_checkpoint_written;
 		int rc = log_checkpoint_write_async(s->reactor, path,
 						    broker_checkpoint_entries(&c->fill, c->file),
-						    c->fill.n, &c->write);
+						    broker_checkpoint_entry_count(&c->fill, c->file),
+						    &c->write);
 		if (rc == 0)
 			return;
 		slog_error("broker", "cannot write %s: %s", path, strerror(-rc));
 	}
 	free(c->fill.recovery);
 	free(c->fill.start);
+	free(c->fill.cleaned);
 	free(c);
 	broker_arm_housekeeping(b);
 }

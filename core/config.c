@@ -13,7 +13,7 @@
 
 enum { OFFSETS_TOPIC_PARTITIONS_MAX = 10000 }; /* TOPIC_PARTITIONS_MAX in topics.h */
 
-enum config_type { CT_BOOL, CT_I16, CT_I32, CT_I64, CT_U16, CT_U32, CT_U64, CT_STR, CT_ENUM };
+enum config_type { CT_BOOL, CT_I16, CT_I32, CT_I64, CT_U16, CT_U32, CT_U64, CT_F64, CT_STR, CT_ENUM };
 
 struct config_key {
 	const char *key;
@@ -93,6 +93,20 @@ static const struct config_key config_keys[] = {
 		producer_id_expiration_check_interval_ms, 1, INT64_MAX),
 	CFG_NUM("offset.metadata.max.bytes", CT_U32, offset_metadata_max_bytes, 0, INT32_MAX),
 	CFG_NUM("sluice.batch.inflated.max.bytes", CT_U64, batch_inflated_max_bytes, 1, INT64_MAX),
+	{ "log.cleaner.enable", CT_BOOL, CFG_OFF(log_cleaner_enable), 0, 0, 0, NULL, 0 },
+	CFG_NUM("log.cleaner.threads", CT_U32, log_cleaner_threads, 0, 1024),
+	CFG_NUM("log.cleaner.io.max.bytes.per.second", CT_F64, log_cleaner_io_max_bytes_per_second,
+		0, INT64_MAX),
+	CFG_NUM("log.cleaner.dedupe.buffer.size", CT_U64, log_cleaner_dedupe_buffer_size,
+		LOG_CLEANER_DEDUPE_MIN_BYTES, INT64_MAX),
+	CFG_NUM("log.cleaner.backoff.ms", CT_U64, log_cleaner_backoff_ms, 0, INT64_MAX),
+	CFG_NUM("log.cleaner.min.cleanable.ratio", CT_F64, log_cleaner_min_cleanable_ratio, 0, 1),
+	CFG_NUM("log.cleaner.delete.retention.ms", CT_I64, log_cleaner_delete_retention_ms, 0,
+		INT64_MAX),
+	CFG_NUM("log.cleaner.min.compaction.lag.ms", CT_I64, log_cleaner_min_compaction_lag_ms, 0,
+		INT64_MAX),
+	CFG_NUM("log.cleaner.max.compaction.lag.ms", CT_I64, log_cleaner_max_compaction_lag_ms, 1,
+		INT64_MAX),
 };
 
 /* Kafka keys that sluice accepts but does not act on yet: a warning says so. */
@@ -136,6 +150,9 @@ enum {
 	DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86400000,
 	DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_MS = 600000,
 	DEFAULT_OFFSET_METADATA_MAX_BYTES = 4096,
+	DEFAULT_CLEANER_DEDUPE_BYTES = 128 << 20,
+	DEFAULT_CLEANER_BACKOFF_MS = 15000,
+	DEFAULT_CLEANER_DELETE_RETENTION_MS = 86400000,
 };
 /* Kafka's queued.max.request.bytes is unbounded (-1); sluice bounds it. */
 static const uint64_t DEFAULT_QUEUED_REQUEST_BYTES = 512ull << 20;
@@ -193,6 +210,15 @@ void config_defaults(struct broker_config *c)
 	c->producer_id_expiration_check_interval_ms = DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_MS;
 	c->offset_metadata_max_bytes = DEFAULT_OFFSET_METADATA_MAX_BYTES;
 	c->batch_inflated_max_bytes = DEFAULT_BATCH_INFLATED_MAX_BYTES;
+	/* Kafka's cleaner defaults (its io.max.bytes.per.second is
+	 * Double.MAX_VALUE: no throttle, here 0). */
+	c->log_cleaner_enable = true;
+	c->log_cleaner_threads = 1;
+	c->log_cleaner_dedupe_buffer_size = DEFAULT_CLEANER_DEDUPE_BYTES;
+	c->log_cleaner_backoff_ms = DEFAULT_CLEANER_BACKOFF_MS;
+	c->log_cleaner_min_cleanable_ratio = 0.5;
+	c->log_cleaner_delete_retention_ms = DEFAULT_CLEANER_DELETE_RETENTION_MS;
+	c->log_cleaner_max_compaction_lag_ms = INT64_MAX;
 }
 
 static int config_number(const struct config_key *k, const char *value, int64_t *out, char *err,
@@ -227,6 +253,23 @@ static int config_apply(struct broker_config *c, const struct config_key *k, con
 		}
 		*(bool *)field = strcmp(value, "true") == 0;
 		break;
+	case CT_F64: {
+		char *end = NULL;
+		errno = 0;
+		double d = strtod(value, &end);
+		/* A bound of INT64_MAX is no bound: Kafka's own default for
+		 * log.cleaner.io.max.bytes.per.second is Double.MAX_VALUE. */
+		if (k->max == INT64_MAX && d > (double)INT64_MAX)
+			d = (double)INT64_MAX;
+		if (errno || end == value || *end != '\0' || !(d >= (double)k->min) ||
+		    d > (double)k->max) {
+			snprintf(err, errlen, "%s: '%s' is not a number in [%" PRId64 ", %" PRId64 "]",
+				 k->key, value, k->min, k->max);
+			return -1;
+		}
+		*(double *)field = d;
+		break;
+	}
 	case CT_STR:
 	case CT_ENUM:
 		if (k->type == CT_ENUM) {

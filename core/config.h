@@ -9,7 +9,9 @@
 #include <stdio.h>
 
 enum { CONFIG_HOST_BYTES = 256, CONFIG_PATH_BYTES = 4096, CONFIG_LISTENER_BYTES = 512,
-       CONFIG_CPUS_MAX = 1024 };
+       CONFIG_CPUS_MAX = 1024,
+       /* The smallest key map worth a pass: a few hundred keys. */
+       LOG_CLEANER_DEDUPE_MIN_BYTES = 4096 };
 
 struct broker_config {
 	char listeners[CONFIG_LISTENER_BYTES];
@@ -83,6 +85,17 @@ struct broker_config {
 	 * above what a client's batch.size (16 KiB Java, 1 MB librdkafka)
 	 * inflates to; the Java producer splits a batch refused this way. */
 	uint64_t batch_inflated_max_bytes;
+	/* The log cleaner (core/log/log_cleaner.h): Kafka's keys and defaults;
+	 * io.max.bytes.per.second 0 means no throttle. */
+	bool log_cleaner_enable;
+	uint32_t log_cleaner_threads;
+	double log_cleaner_io_max_bytes_per_second;
+	uint64_t log_cleaner_dedupe_buffer_size;
+	uint64_t log_cleaner_backoff_ms;
+	double log_cleaner_min_cleanable_ratio;
+	int64_t log_cleaner_delete_retention_ms;
+	int64_t log_cleaner_min_compaction_lag_ms;
+	int64_t log_cleaner_max_compaction_lag_ms;
 	/* keys given explicitly (to tell "unset" from "default") */
 	bool set_log_dir, set_node_id, set_broker_id, set_roll_ms, set_roll_jitter_ms, set_retention_ms,
 		set_retention_minutes, set_advertised;

@@ -148,11 +148,22 @@ void record_batch_validate(const uint8_t *buf, size_t len, const struct batch_li
 		return;
 	}
 	int rc;
-	while ((rc = record_walk_next(&bw.walk)) == 1)
-		;
+	while ((rc = record_walk_next(&bw.walk)) == 1) {
+		if (!lim->keys_required || !bw.walk.key_null)
+			continue;
+		if (out->keyless_count < RECORD_BATCH_KEYLESS_SHOWN)
+			out->keyless_index[out->keyless_count] = bw.walk.index - 1;
+		out->keyless_count++;
+	}
 	batch_walk_close(&bw);
+	if (rc != 0)
+		out->keyless_count = 0;
 	switch (rc) {
-	case 0: break;
+	case 0:
+		if (out->keyless_count > 0)
+			verdict_fail(out, KERR_INVALID_RECORD, "a compacted topic refuses records "
+				     "without a key");
+		break;
 	case -EINVAL: verdict_fail(out, KERR_INVALID_RECORD, bw.walk.why); break;
 	case -EBADMSG: verdict_fail(out, KERR_CORRUPT_MESSAGE, bw.walk.why); break;
 	case -EMSGSIZE: verdict_fail(out, KERR_MESSAGE_TOO_LARGE, bw.walk.why); break;

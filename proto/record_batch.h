@@ -58,9 +58,12 @@ static inline uint64_t record_batch_total_bytes(const struct record_batch_header
 struct batch_limits {
 	uint32_t max_batch_bytes;  /* message.max.bytes (whole batch incl. overhead) */
 	size_t max_inflated_bytes; /* sluice.batch.inflated.max.bytes: a compressed batch's records */
+	bool keys_required;        /* a compacted topic: a record without a key is refused */
 };
 
-enum { RECORD_BATCH_MESSAGE_BYTES = 48 };
+enum { RECORD_BATCH_MESSAGE_BYTES = 48,
+       /* Record errors Kafka's message lists (it counts them all). */
+       RECORD_BATCH_KEYLESS_SHOWN = 3 };
 
 struct batch_verdict {
 	int16_t error_code;   /* 0, or CORRUPT_MESSAGE / MESSAGE_TOO_LARGE / INVALID_RECORD / UNSUPPORTED_COMPRESSION_TYPE */
@@ -69,6 +72,10 @@ struct batch_verdict {
 	 * where Kafka sends none (most batch errors). */
 	char message[RECORD_BATCH_MESSAGE_BYTES];
 	struct record_batch_header header;
+	/* keys_required: how many records had no key (then INVALID_RECORD),
+	 * and the indexes of the first few. */
+	int32_t keyless_count;
+	int32_t keyless_index[RECORD_BATCH_KEYLESS_SHOWN];
 };
 
 /* Validates the records field of one partition of a Produce request, as
@@ -79,7 +86,9 @@ struct batch_verdict {
  * inflated by a streaming decoder through a small window when compressed
  * (never more than max_inflated_bytes of them), are walked and must be
  * exactly recordCount well-formed records with offset deltas 0..n-1, ending
- * exactly where the records (the payload) end.
+ * exactly where the records (the payload) end. With keys_required, records
+ * without a key are counted (keyless_count, INVALID_RECORD), as Kafka's
+ * LogValidator refuses them in a compacted topic.
  * Errors: CORRUPT_MESSAGE for a bad batch structure or a payload that does
  * not decode, INVALID_RECORD for a bad inner record or count,
  * MESSAGE_TOO_LARGE beyond either bound, UNSUPPORTED_COMPRESSION_TYPE.

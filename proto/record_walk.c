@@ -128,20 +128,27 @@ static bool walk_skip(struct record_source *s, size_t n, size_t *left)
 }
 
 /* A length field of the record: -1 (null) when nullable, else 0..*left,
- * whose bytes are skipped. */
-static bool walk_field(struct record_source *s, size_t *left, bool nullable)
+ * whose bytes are skipped; *null says which. */
+static bool walk_field_null(struct record_source *s, size_t *left, bool nullable, bool *null)
 {
 	int32_t len;
 	if (!walk_varint(s, left, &len) || len < (nullable ? -1 : 0))
 		return false;
+	*null = len < 0;
 	return len <= 0 || walk_skip(s, (size_t)len, left);
+}
+
+static bool walk_field(struct record_source *s, size_t *left, bool nullable)
+{
+	bool null;
+	return walk_field_null(s, left, nullable, &null);
 }
 
 /* Everything after the offset delta: key, value and headers, which must end
  * exactly at the record's end. */
-static const char *walk_record_body(struct record_source *s, size_t left)
+static const char *walk_record_body(struct record_source *s, size_t left, bool *key_null)
 {
-	if (!walk_field(s, &left, true))
+	if (!walk_field_null(s, &left, true, key_null))
 		return "record key runs past the record";
 	if (!walk_field(s, &left, true))
 		return "record value runs past the record";
@@ -183,7 +190,7 @@ int record_walk_next(struct record_walk *w)
 		return walk_fail(w, "record runs past the batch");
 	if (off_delta != w->index)
 		return walk_fail(w, "record offset deltas are not consecutive from 0");
-	const char *why = walk_record_body(s, left);
+	const char *why = walk_record_body(s, left, &w->key_null);
 	if (why)
 		return walk_fail(w, why);
 	w->timestamp_delta = ts_delta;

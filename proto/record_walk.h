@@ -11,6 +11,7 @@
 #ifndef SLUICE_PROTO_RECORD_WALK_H
 #define SLUICE_PROTO_RECORD_WALK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,7 @@ struct record_walk {
 	int32_t index;           /* records walked so far */
 	int64_t timestamp_delta; /* of the record just walked */
 	int32_t offset_delta;
+	bool key_null;           /* the record just walked has a null key */
 	const char *why;         /* why the walk failed: static text */
 };
 

@@ -82,6 +82,10 @@ struct produce_part {
 	struct batch_limits limits;
 	const _Atomic int *stop_requested;
 	struct batch_verdict verdict;
+	/* Records refused for having no key in a compacted topic: the
+	 * response's messages are written on the connection's shard. */
+	int32_t keyless_count;
+	int32_t keyless_index[RECORD_BATCH_KEYLESS_SHOWN];
 };
 
 /* The partitions of one io shard: a produce part. */
@@ -144,10 +148,51 @@ static void produce_respond(struct produce_ctx *ctx)
 }
 
 /* On the connection's shard: one io shard's partitions are done. */
+/* Kafka's answer to records without a key in a compacted topic
+ * (LogValidator.validateKey, processRecordErrors): one record error per
+ * record shown, and a message naming them. Written from the request's arena
+ * on the connection's shard. */
+static void produce_keyless_errors(struct produce_ctx *ctx, struct produce_part *part)
+{
+	struct request *req = ctx->req;
+	const struct topic *t = topics_lookup_id(request_runtime(req), part->topic_id);
+	char tp[TOPIC_NAME_MAX + 16];
+	snprintf(tp, sizeof(tp), "%s-%d", t ? t->name : "", part->in->index);
+	int32_t shown = part->keyless_count < RECORD_BATCH_KEYLESS_SHOWN ? part->keyless_count
+									  : RECORD_BATCH_KEYLESS_SHOWN;
+	struct produce_response_batch_index_and_error_message *errs =
+		request_alloc(req, (size_t)shown, sizeof(*errs));
+	size_t one = sizeof(tp) + 128;
+	char *texts = request_alloc(req, (size_t)shown + 1, one);
+	char *message = request_alloc(req, 1, (size_t)(shown + 1) * one);
+	if (!errs || !texts || !message)
+		return;
+	int n = snprintf(message, (size_t)(shown + 1) * one, "One or more records have been rejected "
+			 "due to %d record errors in total, and only showing the first three errors "
+			 "at most: [", part->keyless_count);
+	for (int32_t k = 0; k < shown; k++) {
+		char *text = texts + (size_t)k * one;
+		snprintf(text, one, "Compacted topic cannot accept message without key in topic "
+			 "partition %s", tp);
+		errs[k].batch_index = part->keyless_index[k];
+		errs[k].batch_index_error_message = kstr_from_cstr(text);
+		n += snprintf(message + n, (size_t)(shown + 1) * one - (size_t)n,
+			      "%sRecordError(batchIndex=%d, message='%s')", k ? ", " : "",
+			      part->keyless_index[k], text);
+	}
+	snprintf(message + n, (size_t)(shown + 1) * one - (size_t)n, "]");
+	part->out->record_errors = errs;
+	part->out->record_errors_count = shown;
+	part->out->error_message = kstr_from_cstr(message);
+}
+
 static void produce_shard_done(struct shard_call *call)
 {
 	struct produce_shard *ps = container_of(call, struct produce_shard, call);
 	struct produce_ctx *ctx = ps->ctx;
+	for (struct produce_part *part = ps->parts; part; part = part->next)
+		if (part->keyless_count > 0)
+			produce_keyless_errors(ctx, part);
 	if (--ctx->pending == 0)
 		produce_respond(ctx);
 }
@@ -183,6 +228,7 @@ static struct batch_limits produce_limits(const struct shard *s, const struct to
 	return (struct batch_limits){
 		.max_batch_bytes = t->cfg.max_message_bytes,
 		.max_inflated_bytes = (size_t)s->rt->cfg.batch_inflated_max_bytes,
+		.keys_required = t->cfg.cleanup_compact,
 	};
 }
 
@@ -267,6 +313,11 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 		 * null); the log does. */
 		slog_debug("produce", "%s-%d: %s", t->name, in->index, v->reason);
 		out->error_code = v->error_code;
+		part->keyless_count = v->keyless_count;
+		memcpy(part->keyless_index, v->keyless_index, sizeof(part->keyless_index));
+		/* Kafka answers a record validation error with the log's start. */
+		if (v->keyless_count > 0)
+			out->log_start_offset = partition_log_start_offset(log);
 		if (v->message[0]) {
 			/* The part outlives the response's encoding; the verdict on
 			 * the loop's stack does not. */

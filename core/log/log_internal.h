@@ -149,6 +149,15 @@ struct partition_log {
 	int64_t producers_snapshot_offset;
 	uint64_t producers_next_expiry_ns;
 	_Atomic uint32_t published_producers; /* for the metrics, on the control shard */
+	/* The cleaner's (log_cleaner.c): below cleaner_offset the log is clean
+	 * (cleaner-offset-checkpoint); a pass in flight counts in
+	 * partition_log_ops_in_flight. Published for the checkpoint writer and
+	 * the metrics. */
+	int64_t cleaner_offset;
+	bool cleaning;
+	bool uncleanable; /* a pass failed: not cleaned again until a restart */
+	_Atomic int64_t published_cleaner_offset;
+	_Atomic uint32_t published_dirty_ppm;
 };
 
 /* ---- log_segment.c ---- */
@@ -181,6 +190,10 @@ void segment_seal_time_index(struct segment *s);
  * are fdatasync'd and closed here; else their descriptors are left open in
  * fds[0..1] for the caller to flush and close. Returns 0 or -errno. */
 int segment_write_indexes(struct partition_log *l, struct segment *s, int fds[2]);
+/* The same under the names `<base>.index<suffix>` and `.timeindex<suffix>`
+ * (the cleaner's `.cleaned` files). */
+int segment_write_indexes_named(struct partition_log *l, struct segment *s, const char *suffix,
+				int fds[2]);
 /* Loads the index files of segment i when both are there and consistent
  * with the segment; returns false (indexes left empty) otherwise. */
 bool segment_load_indexes(struct partition_log *l, uint32_t i);

@@ -185,7 +185,10 @@ int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max
 		return KERR_NONE;
 	}
 	/* Below the high watermark every offset is in some batch or in a gap
-	 * before one; none is left: the log lost data behind our back. */
+	 * before one; none is left: the log lost data behind our back, unless
+	 * the cleaner removed the last batches before an empty active segment. */
+	if (l->cfg.compact && log_active(l)->visible_size == 0)
+		return KERR_NONE;
 	log_report_corrupt(l, log_active(l), log_active(l)->visible_size,
 			   "no batch holds an offset below the high watermark");
 	return KERR_CORRUPT_MESSAGE;

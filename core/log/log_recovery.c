@@ -16,8 +16,11 @@
  *     segments after it, holding writes made past a hole and so never
  *     acknowledged, are removed, and the log stays contiguous. Any other
  *     damage in it is kept, logged and answered with CORRUPT_MESSAGE by reads.
+ * In a compacted log a segment that reads back whole may end before the next
+ * one's base: the cleaner removed its last batches, not a crash.
  * After a clean stop only the tail of the last segment is checked, from the
- * last offset-index entry whose batch is intact. */
+ * last offset-index entry whose batch is intact. Before any of this, a
+ * cleaning that a stop interrupted is finished or undone (log_cleaner_swap.h). */
 #include "core/log/log_internal.h"
 
 #include <dirent.h>
@@ -29,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/log/log_cleaner_swap.h"
 #include "core/slog.h"
 #include "proto/crc32c.h"
 
@@ -203,7 +207,9 @@ static int64_t recovery_middle_segment(struct partition_log *l, uint32_t i)
 	segment_seal_time_index(s);
 	int64_t end = next_base;
 	if (!r.why) {
-		end = r.chain_next;
+		/* A compacted segment may end in a gap the cleaner left: its
+		 * batches all read back, so the next segment follows it. */
+		end = l->cfg.compact && r.chain_next < next_base ? next_base : r.chain_next;
 		if (r.bad_batches)
 			recovery_keep_damage(l, s, &r);
 	} else if (recovery_is_torn(l, i, r.stop, r.chain_next)) {
@@ -334,34 +340,6 @@ static int log_list_segments(struct partition_log *l, int64_t **bases, uint32_t 
 	return 0;
 }
 
-/* Segment files that retention or DeleteRecords renamed `.deleted` and a stop
- * came before their deletion: removed, as Kafka's loader does (at start,
- * before any loop runs). */
-static void recovery_remove_deleted(struct partition_log *l)
-{
-	static const char suffix[] = ".deleted";
-	DIR *d = opendir(l->dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	uint32_t removed = 0;
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (len <= sizeof(suffix) - 1 || strcmp(e->d_name + len - (sizeof(suffix) - 1), suffix))
-			continue;
-		char path[PATH_MAX + 256];
-		snprintf(path, sizeof(path), "%s/%s", l->dir, e->d_name);
-		if (unlink(path) == 0)
-			removed++;
-		else
-			slog_warn("log", "cannot remove %s: %s", path, strerror(errno));
-	}
-	closedir(d);
-	if (removed)
-		slog_info("log", "%s: removed %u file(s) left as .deleted by an earlier run", l->dir,
-			  removed);
-}
-
 /* The log start offset at open: the checkpointed one (DeleteRecords may have
  * put it inside a segment), never below the first segment nor above the end. */
 static void recovery_set_start(struct partition_log *l, int64_t checkpointed)
@@ -407,8 +385,10 @@ static int log_load(struct partition_log *l, const struct log_open_params *p)
 {
 	int64_t *bases = NULL;
 	uint32_t n = 0;
-	recovery_remove_deleted(l);
-	int rc = log_list_segments(l, &bases, &n);
+	/* A cleaning that a stop interrupted is finished or undone first. */
+	int rc = log_cleaner_recover(l->dir);
+	if (rc == 0)
+		rc = log_list_segments(l, &bases, &n);
 	for (uint32_t i = 0; rc == 0 && i < n; i++) {
 		struct segment s;
 		rc = segment_open(l, bases[i], false, &s);

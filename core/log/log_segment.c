@@ -145,7 +145,13 @@ static int segment_write_all(int fd, const uint8_t *p, size_t len)
 
 int segment_write_indexes(struct partition_log *l, struct segment *s, int fds[2])
 {
-	char path[PATH_MAX + 32];
+	return segment_write_indexes_named(l, s, "", fds);
+}
+
+int segment_write_indexes_named(struct partition_log *l, struct segment *s, const char *suffix,
+				int fds[2])
+{
+	char path[PATH_MAX + 96]; /* the directory, a base, an extension with a suffix */
 	size_t n = (size_t)s->idx_len * OFFSET_ENTRY_BYTES;
 	size_t m = (size_t)s->tidx_len * TIME_ENTRY_BYTES;
 	uint8_t *buf = malloc(n + m + 1);
@@ -160,7 +166,9 @@ int segment_write_indexes(struct partition_log *l, struct segment *s, int fds[2]
 		be_store(buf + n + i * TIME_ENTRY_BYTES + 8, (uint32_t)s->tidx[i].rel_offset, 4);
 	}
 	int rc = 0;
-	const char *exts[2] = { ".index", ".timeindex" };
+	char exts[2][32];
+	snprintf(exts[0], sizeof(exts[0]), ".index%s", suffix);
+	snprintf(exts[1], sizeof(exts[1]), ".timeindex%s", suffix);
 	const uint8_t *src[2] = { buf, buf + n };
 	size_t len[2] = { n, m };
 	int opened[2] = { -1, -1 };

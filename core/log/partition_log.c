@@ -127,7 +127,8 @@ bool partition_log_offline(const struct partition_log *l)
 
 uint32_t partition_log_ops_in_flight(const struct partition_log *l)
 {
-	return l->pending + l->flushes + l->doomed_ops + log_flush_in_flight(l);
+	return l->pending + l->flushes + l->doomed_ops + log_flush_in_flight(l) +
+	       (l->cleaning ? 1 : 0);
 }
 
 void partition_log_set_advance_hook(struct partition_log *l, void (*hook)(void *ctx), void *ctx)

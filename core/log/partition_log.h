@@ -60,6 +60,7 @@ struct log_config {
 	uint64_t file_delete_delay_ms; /* file.delete.delay.ms / log.segment.delete.delay.ms */
 	int64_t producer_id_expiration_ms;                /* producer.id.expiration.ms */
 	int64_t producer_id_expiration_check_interval_ms; /* ...check.interval.ms */
+	bool compact;                  /* cleanup.policy has compact: gaps are expected */
 };
 
 struct log_flush_shard;
@@ -184,7 +185,10 @@ struct log_read {
  * cannot be read, and a read starting at one answers CORRUPT_MESSAGE (logged
  * once with file and position), never skipping it. An offset between
  * segments moves on to the next batch that exists, as for Kafka's compacted
- * gaps; below the high watermark the answer is never empty without an error.
+ * gaps; below the high watermark the answer is never empty without an error,
+ * except in a compacted log whose cleaner removed every batch from `offset`
+ * up to the active segment, which is empty (Kafka answers that read empty
+ * too).
  * Returns 0 or OFFSET_OUT_OF_RANGE (offset < log start or > high watermark),
  * CORRUPT_MESSAGE or KAFKA_STORAGE_ERROR. */
 int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max_bytes,

@@ -31,6 +31,10 @@ void topic_config_from_broker(struct topic_config *t, const struct broker_config
 	snprintf(t->compression_type, sizeof(t->compression_type), "producer");
 	t->flush_messages = b->log_flush_interval_messages;
 	t->flush_ms = b->log_flush_interval_ms < 0 ? INT64_MAX : b->log_flush_interval_ms;
+	t->min_cleanable_dirty_ratio = b->log_cleaner_min_cleanable_ratio;
+	t->min_compaction_lag_ms = b->log_cleaner_min_compaction_lag_ms;
+	t->max_compaction_lag_ms = b->log_cleaner_max_compaction_lag_ms;
+	t->delete_retention_ms = b->log_cleaner_delete_retention_ms;
 }
 
 static int topic_config_int(const char *v, int64_t lo, int64_t hi, int64_t *out)
@@ -83,6 +87,15 @@ static int topic_config_apply(struct topic_config *t, const char *k, const char 
 		t->message_timestamp_type_log_append = v[0] == 'L';
 		return 0;
 	}
+	if (strcmp(k, "min.cleanable.dirty.ratio") == 0) {
+		char *end = NULL;
+		errno = 0;
+		double d = strtod(v, &end);
+		if (errno || end == v || *end || !(d >= 0 && d <= 1))
+			return -1;
+		t->min_cleanable_dirty_ratio = d;
+		return 0;
+	}
 	if (strcmp(k, "unclean.leader.election.enable") == 0)
 		return topic_config_bool(v, &t->unclean_leader_election_enable);
 #define TOPIC_INT(key, field, lo, hi)                                  \
@@ -104,6 +117,9 @@ static int topic_config_apply(struct topic_config *t, const char *k, const char 
 	TOPIC_INT("min.insync.replicas", min_insync_replicas, 1, INT32_MAX)
 	TOPIC_INT("flush.messages", flush_messages, 1, INT64_MAX)
 	TOPIC_INT("flush.ms", flush_ms, 0, INT64_MAX)
+	TOPIC_INT("min.compaction.lag.ms", min_compaction_lag_ms, 0, INT64_MAX)
+	TOPIC_INT("max.compaction.lag.ms", max_compaction_lag_ms, 1, INT64_MAX)
+	TOPIC_INT("delete.retention.ms", delete_retention_ms, 0, INT64_MAX)
 #undef TOPIC_INT
 	return -2;
 }
@@ -161,14 +177,16 @@ size_t topic_config_list(const struct topic_config *t, struct topic_config_entry
 	TOPIC_ENTRY("flush.ms", "%" PRId64, t->flush_ms)
 	TOPIC_ENTRY("unclean.leader.election.enable", "%s",
 		    t->unclean_leader_election_enable ? "true" : "false")
+	TOPIC_ENTRY("min.cleanable.dirty.ratio", "%g", t->min_cleanable_dirty_ratio)
+	TOPIC_ENTRY("min.compaction.lag.ms", "%" PRId64, t->min_compaction_lag_ms)
+	TOPIC_ENTRY("max.compaction.lag.ms", "%" PRId64, t->max_compaction_lag_ms)
+	TOPIC_ENTRY("delete.retention.ms", "%" PRId64, t->delete_retention_ms)
 #undef TOPIC_ENTRY
 	return n;
 }
 
 const char *topic_config_not_enforced(const char *key, const char *value)
 {
-	if (!strcmp(key, "cleanup.policy") && strstr(value, "compact"))
-		return "compaction is not implemented yet: the log keeps every record";
 	if (!strcmp(key, "compression.type") && strcmp(value, "producer") && strcmp(value, "uncompressed"))
 		return "batches are stored as the producer compressed them, not recompressed";
 	return NULL;

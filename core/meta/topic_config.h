@@ -27,6 +27,11 @@ struct topic_config {
 	int64_t flush_messages;
 	int64_t flush_ms;
 	bool unclean_leader_election_enable;
+	/* Compaction (core/log/log_cleaner.h). */
+	double min_cleanable_dirty_ratio;
+	int64_t min_compaction_lag_ms;
+	int64_t max_compaction_lag_ms;
+	int64_t delete_retention_ms;
 };
 
 enum { TOPIC_CONFIG_ENTRIES_MAX = 32, TOPIC_CONFIG_VALUE_BYTES = 32 };
@@ -42,7 +47,7 @@ void topic_config_from_broker(struct topic_config *t, const struct broker_config
 int16_t topic_config_set(struct topic_config *t, const char *key, size_t key_len,
 			 const char *value, size_t value_len, char *err, size_t errlen);
 /* For a key/value that is valid but whose behaviour sluice does not provide
- * yet (compaction, broker-side recompression): the
+ * yet (broker-side recompression): the
  * reason, to be logged at topic creation; NULL otherwise. */
 const char *topic_config_not_enforced(const char *key, const char *value);
 

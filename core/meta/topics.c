@@ -16,6 +16,7 @@
 #include "core/log/fetch_wait.h"
 #include "core/slog.h"
 #include "core/log/log_checkpoint.h"
+#include "core/log/log_cleaner.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/metadata_store.h"
 #include "core/shard/metadata_sync.h"
@@ -56,6 +57,8 @@ struct topics_checkpoints {
 	size_t recovery_count;
 	const struct checkpoint_entry *start;
 	size_t start_count;
+	const struct checkpoint_entry *cleaned;
+	size_t cleaned_count;
 };
 
 static int64_t topics_checkpointed(const struct checkpoint_entry *e, size_t n, const struct topic *t,
@@ -87,6 +90,7 @@ static int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i,
 		.file_delete_delay_ms = (uint64_t)t->cfg.file_delete_delay_ms,
 		.producer_id_expiration_ms = rt->cfg.producer_id_expiration_ms,
 		.producer_id_expiration_check_interval_ms = rt->cfg.producer_id_expiration_check_interval_ms,
+		.compact = t->cfg.cleanup_compact,
 	};
 	struct partition *p = &t->partitions[i];
 	if (topics_partition_dir(rt, t, i, dir, sizeof(dir)) != 0) {
@@ -755,12 +759,67 @@ static void topics_open_one(struct topic *t, void *ctx)
 		char why[PATH_MAX + 400];
 		int rc = topics_open_partition(o->rt, t, i, o->clean_shutdown, &o->cp, why, sizeof(why));
 		if (rc == 0)
+			log_cleaner_set_offset(t->partitions[i].log,
+					       topics_checkpointed(o->cp.cleaned, o->cp.cleaned_count, t, i));
+		if (rc == 0)
 			continue;
 		o->offline++;
 		slog_error("topics", "partition %s-%d: %s [%s]; offline (KAFKA_STORAGE_ERROR) until "
 			   "this is fixed and the broker restarts", t->name, i, why,
 			   topics_errno_name(-rc));
 	}
+}
+
+struct topics_cleaner_round {
+	struct shard *shard;
+	struct log_cleaner *cleaner;
+};
+
+static void topics_offer_compacted(struct topic *t, void *ctx)
+{
+	struct topics_cleaner_round *r = ctx;
+	if (!t->cfg.cleanup_compact)
+		return;
+	struct log_cleaner_policy pol = {
+		.min_cleanable_ratio = t->cfg.min_cleanable_dirty_ratio,
+		.min_compaction_lag_ms = t->cfg.min_compaction_lag_ms,
+		.max_compaction_lag_ms = t->cfg.max_compaction_lag_ms,
+		.delete_retention_ms = t->cfg.delete_retention_ms,
+	};
+	for (int32_t i = 0; i < t->partition_count; i++)
+		if (t->partitions[i].shard == r->shard->id && t->partitions[i].log)
+			log_cleaner_offer(r->cleaner, t->partitions[i].log, &pol);
+}
+
+/* A cleaner round on an io shard: its compacted partitions, from the image. */
+static void topics_cleaner_each(struct log_cleaner *c, void *ctx)
+{
+	struct shard *s = ctx;
+	struct topics_cleaner_round r = { .shard = s, .cleaner = c };
+	struct metadata_image *im = metadata_current(s->rt);
+	for (size_t i = 0; i < im->topic_count; i++)
+		topics_offer_compacted(im->topics[i], &r);
+}
+
+static struct log_cleaner *topics_cleaner_create(struct runtime *rt, uint32_t k,
+						 _Atomic uint32_t *cleaning)
+{
+	const struct broker_config *b = &rt->cfg;
+	struct log_cleaner_config cc = {
+		.enable = b->log_cleaner_enable,
+		.threads = b->log_cleaner_threads,
+		.io_max_bytes_per_second = (uint64_t)b->log_cleaner_io_max_bytes_per_second,
+		.dedupe_buffer_bytes = b->log_cleaner_dedupe_buffer_size,
+		.backoff_ms = b->log_cleaner_backoff_ms,
+		.inflated_max = (size_t)b->batch_inflated_max_bytes,
+	};
+	char err[256];
+	struct log_cleaner *c = log_cleaner_create(rt->shards[k].reactor, &cc, cleaning,
+						   &rt->worker_cpus, k, topics_cleaner_each,
+						   &rt->shards[k], err, sizeof(err));
+	if (!c)
+		slog_error("topics", "shard %u: cannot start the log cleaner: %s", k, err);
+	return c;
 }
 
 /* Every io shard's part, before the logs open. */
@@ -777,7 +836,12 @@ static int topics_shards_create(struct runtime *rt)
 		log_flush_shard_init(&ts->flush, rt->shards[k].reactor,
 				     (uint64_t)rt->cfg.log_flush_scheduler_interval_ms);
 		io_timer_init(&ts->retention_timer);
+		atomic_init(&ts->cleaning, 0);
 		rt->shards[k].slots[SHARD_SLOT_TOPICS] = ts;
+		struct topics_shard *first = topics_shard_of(&rt->shards[0]);
+		ts->cleaner = topics_cleaner_create(rt, k, &first->cleaning);
+		if (!ts->cleaner)
+			return -1;
 	}
 	return 0;
 }
@@ -801,6 +865,11 @@ int topics_load(struct runtime *rt, bool clean_shutdown)
 	snprintf(path, sizeof(path), "%s/log-start-offset-checkpoint", rt->cfg.log_dir);
 	if (log_checkpoint_read(path, &start, &start_count, err, sizeof(err)) != 0)
 		slog_warn("topics", "%s: %s; every log starts at its first segment", path, err);
+	struct checkpoint_entry *cleaned = NULL;
+	size_t cleaned_count = 0;
+	snprintf(path, sizeof(path), "%s/cleaner-offset-checkpoint", rt->cfg.log_dir);
+	if (log_checkpoint_read(path, &cleaned, &cleaned_count, err, sizeof(err)) != 0)
+		slog_warn("topics", "%s: %s; compacted logs are cleaned from their start", path, err);
 	topics_adopt_dirs(rt);
 	size_t n = 0;
 	const struct meta_topic *mt = metadata_store_topics(topics_registry(rt)->store, &n);
@@ -816,13 +885,15 @@ int topics_load(struct runtime *rt, bool clean_shutdown)
 		rc = topics_rebalance(rt);
 	struct topics_open_all o = { .rt = rt, .clean_shutdown = clean_shutdown,
 				     .cp = { .recovery = recovery, .recovery_count = recovery_count,
-					     .start = start, .start_count = start_count } };
+					     .start = start, .start_count = start_count,
+					     .cleaned = cleaned, .cleaned_count = cleaned_count } };
 	if (rc == 0)
 		topics_for_each(topics_registry(rt), topics_open_one, &o);
 	if (o.offline)
 		slog_error("topics", "%u partition(s) offline: their logs could not be opened", o.offline);
 	free(recovery);
 	free(start);
+	free(cleaned);
 	if (rc == 0)
 		rc = metadata_publish(rt);
 	return rc;
@@ -839,6 +910,15 @@ static void topics_close_one(struct topic *t, void *ctx)
 
 void topics_close_all(struct runtime *rt)
 {
+	/* The cleaners first: their passes hold logs (none is in flight once the
+	 * loops have stopped), and shard 0's part holds their shared count. */
+	for (uint32_t k = 0; rt->shards && k < rt->shard_count; k++) {
+		struct topics_shard *ts = topics_shard_of(&rt->shards[k]);
+		if (ts) {
+			log_cleaner_destroy(ts->cleaner);
+			ts->cleaner = NULL;
+		}
+	}
 	for (uint32_t k = 0; rt->shards && k < rt->shard_count; k++) {
 		struct shard *s = &rt->shards[k];
 		struct topics_shard *ts = topics_shard_of(s);
@@ -910,6 +990,8 @@ static void topics_shard_serve(struct shard *s)
 		log_space_start(&topics_registry(s->rt)->space, s->reactor);
 	if (s->io && ts)
 		topics_arm_retention(s, ts);
+	if (s->io && ts && ts->cleaner)
+		log_cleaner_start(ts->cleaner);
 }
 
 /* Group commit: the fsyncs that became due in the last batch of
@@ -923,7 +1005,10 @@ static void topics_shard_turn(struct shard *s)
 /* A due fsync holds answers that only a turn can release. */
 static bool topics_shard_quiet(const struct shard *s)
 {
-	return !s->io || !topics_shard_of(s)->flush.due_head;
+	if (!s->io)
+		return true;
+	struct topics_shard *ts = topics_shard_of(s);
+	return !ts->flush.due_head && (!ts->cleaner || log_cleaner_quiet(ts->cleaner));
 }
 
 static void topics_shard_stop(struct shard *s)
@@ -936,6 +1021,8 @@ static void topics_shard_stop(struct shard *s)
 	struct topics_shard *ts = topics_shard_of(s);
 	if (ts && io_timer_armed(&ts->retention_timer))
 		io_timer_stop(s->reactor, &ts->retention_timer);
+	if (ts && ts->cleaner)
+		log_cleaner_stop(ts->cleaner);
 	struct metadata_image *im = metadata_current(s->rt);
 	for (size_t i = 0; i < im->topic_count; i++)
 		topics_finish_fetches_of(im->topics[i], s);

@@ -8,6 +8,7 @@
 #ifndef SLUICE_CORE_META_TOPICS_H
 #define SLUICE_CORE_META_TOPICS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,15 +22,20 @@
 
 struct runtime;
 struct log_grave;
+struct log_cleaner;
 
 /* An io shard's part: the logs of deleted partitions whose writes are still
- * in flight (SHARD_SLOT_TOPICS). */
+ * in flight, and the log cleaner of its compacted partitions
+ * (SHARD_SLOT_TOPICS). */
 struct topics_shard {
 	struct shard *shard;
 	struct log_grave *graveyard;
 	struct io_timer reaper_timer;
 	struct log_flush_shard flush;   /* the shard's flush scheduler and counters */
 	struct io_timer retention_timer; /* every log.retention.check.interval.ms */
+	struct log_cleaner *cleaner;
+	/* Shard 0's: how many shards are cleaning (log.cleaner.threads). */
+	_Atomic uint32_t cleaning;
 };
 
 static inline struct topics_shard *topics_shard_of(const struct shard *s)

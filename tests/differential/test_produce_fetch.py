@@ -153,6 +153,20 @@ def test_produce_bad_batch(peers, which):
     check(peers.run(scenario))
 
 
+def test_produce_keyless_to_compacted_topic(peers):
+    """Records without a key in a compacted topic: INVALID_RECORD, one
+    record error per record and Kafka's message listing them."""
+    v = max(peers.versions("Produce"))
+    name = peers.name("pr-keyless-compact")
+
+    def scenario(c):
+        c.create_topic(name, configs={"cleanup.policy": "compact"})
+        c.call("Produce", v, produce_body(name, batch(["x", "y"])))
+        c.call("Produce", 7, produce_body(name, batch(["z"])), label="v7")
+        c.call("ListOffsets", 7, list_offsets_body(name, -1), label="nothing appended")
+    check(peers.run(scenario))
+
+
 def test_produce_null_records(peers):
     """Kafka never answers a Produce whose records are null; sluice answers
     CORRUPT_MESSAGE."""

@@ -1,0 +1,22 @@
+/* The writer the metrics renderers share (metrics.c: connections, requests,
+ * shards; metrics_log.c: the log layer's figures): Prometheus text into a
+ * bounded buffer, cut at its end. */
+#ifndef SLUICE_CORE_NET_METRICS_OUT_H
+#define SLUICE_CORE_NET_METRICS_OUT_H
+
+#include <stddef.h>
+
+struct runtime;
+
+struct metrics_out {
+	char *buf;
+	size_t cap;
+	size_t len;
+};
+
+void metrics_printf(struct metrics_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The log layer's figures (metrics_log.c). */
+void metrics_log_render(struct metrics_out *o, struct runtime *rt);
+
+#endif
