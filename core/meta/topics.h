@@ -48,6 +48,9 @@ static inline struct topics_shard *topics_shard_of(const struct shard *s)
  * io shard's partitions answer. */
 extern const struct shard_service topics_shard_service;
 
+/* Every io shard's part, before the logs open (topics_shard.c). */
+int topics_shards_create(struct runtime *rt);
+
 /* Any shard: the current image. The topic may be used until the caller
  * returns to its loop (metadata_image.h). */
 struct topic *topics_lookup(struct runtime *rt, struct kstr name);
