@@ -22,6 +22,7 @@
 #include "core/meta/metadata_image.h"
 #include "core/meta/metadata_store.h"
 #include "core/meta/topics.h"
+#include "core/meta/topics_shard.h"
 #include "core/net/metrics_http.h"
 #include "core/net/request.h"
 #include "core/shard/metadata_sync.h"
@@ -364,7 +365,10 @@ int broker_start(struct broker *b)
 	struct runtime *rt = &b->rt;
 	if (broker_shards_create(b) != 0 || net_shards_create(rt) != 0 ||
 	    handler_shards_create(rt) != 0 || metadata_sync_init(rt) != 0 ||
-	    metadata_publish(rt) != 0 || topics_load(rt, clean) != 0)
+	    metadata_publish(rt) != 0)
+		return -1;
+	topics_adopt_dirs(rt);
+	if (topics_load(rt, clean) != 0)
 		return -1;
 	for (uint32_t i = 0; i < rt->io_shards; i++)
 		if (group_coordinator_start(rt, &rt->shards[i]) != 0)

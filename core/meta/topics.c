@@ -1,6 +1,7 @@
 /* Topics' lives: lookups in the image, creation with Kafka's rules,
  * deletion, and loading every topic's logs at start. See topics.h. */
 #include "core/meta/topics.h"
+#include "core/meta/topics_shard.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -792,7 +793,6 @@ int topics_load(struct runtime *rt, bool clean_shutdown)
 	snprintf(path, sizeof(path), "%s/cleaner-offset-checkpoint", rt->cfg.log_dir);
 	if (log_checkpoint_read(path, &cleaned, &cleaned_count, err, sizeof(err)) != 0)
 		slog_warn("topics", "%s: %s; compacted logs are cleaned from their start", path, err);
-	topics_adopt_dirs(rt);
 	size_t n = 0;
 	const struct meta_topic *mt = metadata_store_topics(topics_registry(rt)->store, &n);
 	int rc = 0;

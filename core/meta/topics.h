@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/log/log_flush.h"
 #include "core/meta/topic_config.h"
 #include "core/meta/topic_registry.h"
 #include "core/shard/metadata_sync.h"
@@ -21,35 +20,7 @@
 #include "core/shard/shard_call.h"
 
 struct runtime;
-struct log_grave;
-struct log_cleaner;
 
-/* An io shard's part: the logs of deleted partitions whose writes are still
- * in flight, and the log cleaner of its compacted partitions
- * (SHARD_SLOT_TOPICS). */
-struct topics_shard {
-	struct shard *shard;
-	struct log_grave *graveyard;
-	struct io_timer reaper_timer;
-	struct log_flush_shard flush;   /* the shard's flush scheduler and counters */
-	struct io_timer retention_timer; /* every log.retention.check.interval.ms */
-	struct log_cleaner *cleaner;
-	/* Shard 0's: how many shards are cleaning (log.cleaner.threads). */
-	_Atomic uint32_t cleaning;
-};
-
-static inline struct topics_shard *topics_shard_of(const struct shard *s)
-{
-	return s->slots[SHARD_SLOT_TOPICS];
-}
-
-/* The topics' shard hooks: the control shard checks the log dir's free
- * space (log_space.h); when the broker stops, the fetches long-polling on an
- * io shard's partitions answer. */
-extern const struct shard_service topics_shard_service;
-
-/* Every io shard's part, before the logs open (topics_shard.c). */
-int topics_shards_create(struct runtime *rt);
 
 /* Any shard: the current image. The topic may be used until the caller
  * returns to its loop (metadata_image.h). */
@@ -112,10 +83,9 @@ bool topics_auto_creatable(const struct runtime *rt, struct kstr name, bool allo
 struct topic *topics_get_or_create(struct runtime *rt, struct kstr name, bool allow_create,
 				   int16_t *err);
 
-/* Opens logs of every topic in the metadata store (startup), after adopting
- * the partition directories the store does not record (topic_adopt.c). A
- * partition whose log cannot be opened is logged and left offline; it does
- * not stop the start. */
+/* Opens logs of every topic in the metadata store (startup; the broker adopts
+ * unrecorded partition directories first). A partition whose log cannot be
+ * opened is logged and left offline; it does not stop the start. */
 int topics_load(struct runtime *rt, bool clean_shutdown);
 
 /* Records in the metadata store the topics whose partition directories are

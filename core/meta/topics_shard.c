@@ -1,7 +1,9 @@
-/* Each io shard's part of topic storage (struct topics_shard in topics.h):
- * making it at start, with the shard's flush scheduler and log cleaner; the
- * retention check on its timer; and the topics service's hooks on the
- * shard's loop (serve, turn, quiet, stop). */
+/* Each io shard's part of topic storage (see topics_shard.h): making it at
+ * start, with the shard's flush scheduler and log cleaner; the retention
+ * check on its timer; and the topics service's hooks on the shard's loop
+ * (serve, turn, quiet, stop). */
+#include "core/meta/topics_shard.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -12,7 +14,6 @@
 #include "core/log/partition_log.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/topic_registry.h"
-#include "core/meta/topics.h"
 #include "core/shard/shard.h"
 #include "core/slog.h"
 

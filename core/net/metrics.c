@@ -3,7 +3,6 @@
 #include "core/net/metrics.h"
 #include "core/net/metrics_out.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,18 +14,6 @@
 #include "core/net/net.h"
 #include "core/net/request.h"
 #include "core/shard/shard.h"
-
-void metrics_printf(struct metrics_out *o, const char *fmt, ...)
-{
-	if (o->len >= o->cap)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len = o->len + (size_t)n < o->cap ? o->len + (size_t)n : o->cap;
-}
 
 /* One counter: HELP, TYPE, then a sample per shard. */
 static void metrics_counter(struct metrics_out *o, struct runtime *rt, const char *name,

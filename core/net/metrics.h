@@ -10,4 +10,8 @@ struct runtime;
 /* Renders Prometheus text exposition of every shard's counters into buf. */
 size_t metrics_render(struct runtime *rt, char *buf, size_t cap);
 
+struct metrics_out;
+/* The log layer's figures (metrics_log.c), for metrics_render. */
+void metrics_log_render(struct metrics_out *o, struct runtime *rt);
+
 #endif

@@ -11,6 +11,8 @@
 #include "core/meta/metadata_image.h"
 #include "core/meta/topic_registry.h"
 #include "core/meta/topics.h"
+#include "core/meta/topics_shard.h"
+#include "core/net/metrics.h"
 #include "core/net/metrics_out.h"
 #include "core/shard/shard.h"
 

@@ -16,7 +16,4 @@ struct metrics_out {
 
 void metrics_printf(struct metrics_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The log layer's figures (metrics_log.c). */
-void metrics_log_render(struct metrics_out *o, struct runtime *rt);
-
 #endif
