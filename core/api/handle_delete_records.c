@@ -1,12 +1,12 @@
 /* DeleteRecords (key 21), v0-v2: moves each partition's log start offset up
  * to the requested offset (-1: the high watermark) and removes the segments
- * wholly below it (log_retention.h). The connection's shard resolves the
+ * wholly below it (partition_log.h). The connection's shard resolves the
  * topics and sends each io shard the partitions it owns; the owner looks each
  * one up again in its own image (the topic may have been deleted since),
  * applies it, and returns the call. On a single node the new low watermark
  * is known at once, so timeout_ms never runs out. */
 #include "core/api/handlers.h"
-#include "core/log/log_retention.h"
+#include "core/log/partition_log.h"
 #include "core/meta/topics.h"
 #include "core/net/request.h"
 #include "core/shard/shard.h"

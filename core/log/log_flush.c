@@ -37,14 +37,6 @@ enum log_flush_action log_flush_decide(const struct log_flush_inputs *in)
 	return LOG_FLUSH_NOTHING;
 }
 
-/* The offset below which the log is known durable: by the policy's flushes
- * or by the flushes at roll. */
-static int64_t log_flush_durable(const struct partition_log *l)
-{
-	return l->sync.flushed_offset > l->recovery_point ? l->sync.flushed_offset
-							  : l->recovery_point;
-}
-
 static struct log_flush_inputs log_flush_inputs_of(const struct partition_log *l, bool tick)
 {
 	return (struct log_flush_inputs){
@@ -301,21 +293,6 @@ void log_flush_open(struct partition_log *l, struct log_flush_shard *fs)
 	l->sync.flushed_offset = l->recovery_point;
 	l->sync.readable_floor = l->hw;
 	l->sync.last_flush_ms = log_now_ms();
-}
-
-int64_t log_flush_readable_end(const struct partition_log *l)
-{
-	if (!log_flush_holds_answers(l))
-		return l->hw;
-	int64_t durable = log_flush_durable(l);
-	if (durable < l->sync.readable_floor)
-		durable = l->sync.readable_floor;
-	return durable < l->hw ? durable : l->hw;
-}
-
-bool log_flush_holds_answers(const struct partition_log *l)
-{
-	return l->cfg.flush_messages == 1;
 }
 
 void log_flush_hold(struct partition_log *l, struct log_append *a, int16_t error_code)

@@ -125,6 +125,9 @@ void log_flush_hold(struct partition_log *l, struct log_append *a, int16_t error
  * moves its high watermark after the flush: no consumer reads a record that
  * a power loss could take back after its producer was refused. */
 int64_t log_flush_readable_end(const struct partition_log *l);
+/* The offset below which the log is on stable storage: the policy's fsyncs
+ * or the rolled segments' flushes, whichever went further. */
+int64_t log_flush_durable(const struct partition_log *l);
 /* After completed appends were drained: starts an fsync if the policy asks. */
 void log_flush_after_drain(struct partition_log *l);
 /* After flushes of rolled segments completed: the recovery point may move

@@ -243,8 +243,6 @@ void log_publish_offsets(struct partition_log *l);
 /* A failed fsync of segment_base's files (`what`, errno err): offline until a
  * restart, logged once. */
 void log_go_offline(struct partition_log *l, int64_t segment_base, const char *what, int err);
-/* Seals the active segment and opens the next (see partition_log.c). */
-int log_roll(struct partition_log *l);
 /* Whether a flush of the segment based at `base` is still queued or running. */
 bool log_flush_pending(const struct partition_log *l, int64_t base);
 
@@ -253,6 +251,14 @@ bool log_flush_pending(const struct partition_log *l, int64_t base);
 /* Frees the waiting deletions at close (their files stay, as .deleted, for
  * the next start to remove); none may have ops in flight. */
 void log_doomed_free(struct partition_log *l);
+/* How many leading segments retention lets go of now (with start_only, only
+ * those wholly below the log start offset), and why, for the log line;
+ * the active segment may be among them. */
+uint32_t log_retention_due(struct partition_log *l, int64_t now_ms, bool start_only,
+			   const char **why);
+/* Removes the first n segments, never the active one, and moves the log start
+ * up to the new first segment. Returns how many went. */
+uint32_t log_retention_remove(struct partition_log *l, uint32_t n, const char *why);
 /* Queues an append (or a duplicate's answer) to be answered in offset order. */
 void log_pending_push(struct partition_log *l, struct log_append *a);
 /* Frees the log's memory and closes its files, writing nothing. */

@@ -260,21 +260,15 @@ static void log_doom(struct partition_log *l, struct segment *s)
 
 /* ---- applying it to a log ---- */
 
-/* Removes the first n segments (rolling first when that is all of them) and
- * moves the log start up to the new first segment. */
-static uint32_t log_remove_leading(struct partition_log *l, uint32_t n, const char *why)
+uint32_t log_retention_remove(struct partition_log *l, uint32_t n, const char *why)
 {
 	if (n == 0)
 		return 0;
-	if (n == l->nsegs) {
-		int rc = log_roll(l);
-		if (rc != 0) {
-			slog_error("log", "%s: cannot roll the active segment to delete it: %s", l->dir,
-				   strerror(-rc));
-			if (--n == 0)
-				return 0;
-		}
-	}
+	/* The active segment stays: the caller rolls it first to remove it. */
+	if (n >= l->nsegs)
+		n = l->nsegs - 1;
+	if (n == 0)
+		return 0;
 	uint64_t bytes = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		bytes += l->segs[i].size;
@@ -318,8 +312,9 @@ static const char *retention_reason_name(const struct retention_decision *d)
 	return "retention";
 }
 
-static uint32_t log_retain(struct partition_log *l, int64_t now_ms, bool start_only)
+uint32_t log_retention_due(struct partition_log *l, int64_t now_ms, bool start_only, const char **why)
 {
+	*why = "retention";
 	if (l->offline || l->nsegs == 0)
 		return 0;
 	struct retention_segment *segs = malloc((size_t)l->nsegs * sizeof(*segs));
@@ -345,31 +340,6 @@ static uint32_t log_retain(struct partition_log *l, int64_t now_ms, bool start_o
 	struct retention_decision d;
 	log_retention_decide(&in, &d);
 	free(segs);
-	return log_remove_leading(l, retention_total(&d), retention_reason_name(&d));
-}
-
-uint32_t partition_log_retain(struct partition_log *l, int64_t now_ms)
-{
-	return log_retain(l, now_ms, false);
-}
-
-int16_t partition_log_delete_records(struct partition_log *l, int64_t offset,
-				     int64_t *low_watermark)
-{
-	*low_watermark = -1;
-	if (l->offline)
-		return KERR_KAFKA_STORAGE_ERROR;
-	if (!l->cfg.delete_enabled)
-		return KERR_POLICY_VIOLATION;
-	int64_t target = offset == -1 ? l->hw : offset;
-	if (target < 0 || target > l->hw)
-		return KERR_OFFSET_OUT_OF_RANGE;
-	if (target > l->log_start) {
-		l->log_start = target;
-		l->epoch_written = false;
-		log_publish_offsets(l);
-	}
-	log_retain(l, log_now_ms(), true);
-	*low_watermark = l->log_start;
-	return KERR_NONE;
+	*why = retention_reason_name(&d);
+	return retention_total(&d);
 }

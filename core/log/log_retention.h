@@ -67,18 +67,4 @@ static inline uint32_t retention_total(const struct retention_decision *d)
 	return d->by_start + d->by_size + d->by_time;
 }
 
-/* On the owning shard: applies the decision to the log now. Returns how many
- * segments were removed. */
-uint32_t partition_log_retain(struct partition_log *l, int64_t now_ms);
-
-/* DeleteRecords on the owning shard: moves the log start offset to `offset`
- * (-1: the high watermark) and removes the segments wholly below it; the
- * segment holding the new start stays, and reads below it answer
- * OFFSET_OUT_OF_RANGE. *low_watermark is the log start after it (-1 on an
- * error). Returns NONE, OFFSET_OUT_OF_RANGE (negative, or above the high
- * watermark), POLICY_VIOLATION (cleanup.policy without delete) or
- * KAFKA_STORAGE_ERROR. */
-int16_t partition_log_delete_records(struct partition_log *l, int64_t offset,
-				     int64_t *low_watermark);
-
 #endif

@@ -19,19 +19,6 @@
 
 static const uint64_t NS_PER_MS = 1000000;
 
-void log_publish_offsets(struct partition_log *l)
-{
-	atomic_store_explicit(&l->published_recovery_point, l->recovery_point, memory_order_relaxed);
-	atomic_store_explicit(&l->published_start_offset, l->log_start, memory_order_relaxed);
-	atomic_store_explicit(&l->published_hw, log_flush_readable_end(l), memory_order_relaxed);
-	atomic_store_explicit(&l->published_bytes, l->closed_bytes + log_active(l)->visible_size,
-			      memory_order_relaxed);
-	atomic_store_explicit(&l->published_segments, l->nsegs, memory_order_relaxed);
-	atomic_store_explicit(&l->published_deleted_segments, l->deleted_segments,
-			      memory_order_relaxed);
-	atomic_store_explicit(&l->published_deleted_bytes, l->deleted_bytes, memory_order_relaxed);
-}
-
 void partition_log_stats(const struct partition_log *l, struct log_stats *out)
 {
 	out->start_offset = atomic_load_explicit(&l->published_start_offset, memory_order_relaxed);
@@ -149,17 +136,6 @@ void partition_log_checkpoint_offsets(const struct partition_log *l, int64_t *re
 	*start_offset = atomic_load_explicit(&l->published_start_offset, memory_order_relaxed);
 }
 
-void log_go_offline(struct partition_log *l, int64_t segment_base, const char *what, int err)
-{
-	if (l->offline)
-		return;
-	l->offline = true;
-	char path[PATH_MAX + 32];
-	segment_path(l, segment_base, ".log", path, sizeof(path));
-	slog_error("log", "%s: %s failed: %s; data may be lost, so the partition is offline "
-		   "until a restart", path, what, strerror(err));
-}
-
 /* Starts refusing appends (logged once per failure, however many appends it
  * refuses and retries fail) until an append at or after `from` succeeds.
  * `what` failed on `path` with err; in_flight: the appends in flight fail
@@ -258,14 +234,6 @@ static void log_start_flushes(struct partition_log *l)
 	}
 }
 
-bool log_flush_pending(const struct partition_log *l, int64_t base)
-{
-	for (const struct log_flush *f = l->flush_head; f; f = f->next)
-		if (f->segment_base == base)
-			return true;
-	return false;
-}
-
 /* Unstarted flushes of segments that the log went back into. */
 static void log_drop_flushes_after(struct partition_log *l, int64_t offset)
 {
@@ -288,7 +256,7 @@ static void log_drop_flushes_after(struct partition_log *l, int64_t offset)
 
 /* Seals the active segment, writes its indexes, opens the next segment and
  * queues the old one's flush. Nothing here waits for the disk. */
-int log_roll(struct partition_log *l)
+static int log_roll(struct partition_log *l)
 {
 	struct segment *old = log_active(l);
 	struct log_flush *f = calloc(1, sizeof(*f));
@@ -413,16 +381,6 @@ static void log_write_failed(struct partition_log *l, const struct log_append *a
 }
 
 /* ---- appends ---- */
-
-void log_pending_push(struct partition_log *l, struct log_append *a)
-{
-	if (l->pending_tail)
-		l->pending_tail->next = a;
-	else
-		l->pending_head = a;
-	l->pending_tail = a;
-	l->pending++;
-}
 
 static void log_refusal_over(struct partition_log *l)
 {
@@ -590,4 +548,50 @@ int partition_log_sync(struct partition_log *l)
 	l->recovery_point = l->hw;
 	log_publish_offsets(l);
 	return 0;
+}
+
+/* ---- retention and DeleteRecords ---- */
+
+/* Removes the segments retention (or only the log start, for DeleteRecords)
+ * lets go of; the active segment is rolled first when it is among them, so
+ * that the log always has one. */
+static uint32_t log_retain(struct partition_log *l, int64_t now_ms, bool start_only)
+{
+	const char *why;
+	uint32_t n = log_retention_due(l, now_ms, start_only, &why);
+	if (n > 0 && n == l->nsegs) {
+		int rc = log_roll(l);
+		if (rc != 0) {
+			slog_error("log", "%s: cannot roll the active segment to delete it: %s", l->dir,
+				   strerror(-rc));
+			n--;
+		}
+	}
+	return log_retention_remove(l, n, why);
+}
+
+uint32_t partition_log_retain(struct partition_log *l, int64_t now_ms)
+{
+	return log_retain(l, now_ms, false);
+}
+
+int16_t partition_log_delete_records(struct partition_log *l, int64_t offset,
+				     int64_t *low_watermark)
+{
+	*low_watermark = -1;
+	if (l->offline)
+		return KERR_KAFKA_STORAGE_ERROR;
+	if (!l->cfg.delete_enabled)
+		return KERR_POLICY_VIOLATION;
+	int64_t target = offset == -1 ? l->hw : offset;
+	if (target < 0 || target > l->hw)
+		return KERR_OFFSET_OUT_OF_RANGE;
+	if (target > l->log_start) {
+		l->log_start = target;
+		l->epoch_written = false;
+		log_publish_offsets(l);
+	}
+	log_retain(l, log_now_ms(), true);
+	*low_watermark = l->log_start;
+	return KERR_NONE;
 }

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/log/log_append.h"
 #include "io/reactor.h"
 #include "proto/cursor.h"
 #include "proto/record_batch.h"
@@ -112,34 +113,6 @@ uint32_t partition_log_ops_in_flight(const struct partition_log *l);
  * append callbacks; the owner wakes waiting fetches from it. */
 void partition_log_set_advance_hook(struct partition_log *l, void (*hook)(void *ctx), void *ctx);
 
-struct log_append;
-typedef void (*log_append_fn)(struct log_append *a, int16_t error_code);
-
-/* An append in flight, embedded in its owner (a produce request part). */
-struct log_append {
-	log_append_fn done;
-	int64_t base_offset;     /* filled by partition_log_append */
-	int64_t log_append_time; /* -1 unless the topic uses LogAppendTime */
-	/* private to partition_log: */
-	struct io_op write_op;
-	struct partition_log *log;
-	struct log_append *next;
-	const uint8_t *batch;
-	int64_t end_offset;       /* offset after the batch's last record */
-	int64_t segment_base;     /* base offset of the segment written to */
-	uint64_t end_pos;         /* file position after the batch */
-	uint32_t len;
-	uint32_t written;         /* bytes written so far (short writes resume) */
-	bool echo;                /* a duplicate answered after its original, unwritten */
-	int32_t result;           /* 0, or -errno */
-	int16_t held_error;       /* the answer while held for a group commit */
-	bool completed;
-	/* The segment's index state before this append, to undo it. */
-	uint64_t mark_bytes_since_index;
-	uint32_t mark_idx_len, mark_tidx_len;
-	int64_t mark_max_ts, mark_max_ts_offset;
-};
-
 /* Appends one validated batch (header from record_batch_validate). Rewrites the
  * batch's baseOffset and partitionLeaderEpoch in place, sets a->base_offset,
  * and submits the write; `batch` must stay valid until a->done runs. Rolls
@@ -168,6 +141,20 @@ enum producer_verdict partition_log_producer_check(struct partition_log *l,
 						   const struct record_batch_header *h,
 						   struct producer_where where, struct producer_check *out,
 						   struct log_append *a);
+
+/* On the owning shard: applies retention (log_retention.h) to the log now. Returns how many
+ * segments were removed. */
+uint32_t partition_log_retain(struct partition_log *l, int64_t now_ms);
+
+/* DeleteRecords on the owning shard: moves the log start offset to `offset`
+ * (-1: the high watermark) and removes the segments wholly below it; the
+ * segment holding the new start stays, and reads below it answer
+ * OFFSET_OUT_OF_RANGE. *low_watermark is the log start after it (-1 on an
+ * error). Returns NONE, OFFSET_OUT_OF_RANGE (negative, or above the high
+ * watermark), POLICY_VIOLATION (cleanup.policy without delete) or
+ * KAFKA_STORAGE_ERROR. */
+int16_t partition_log_delete_records(struct partition_log *l, int64_t offset,
+				     int64_t *low_watermark);
 
 /* A byte range of one segment file to send for a fetch. */
 struct log_read {

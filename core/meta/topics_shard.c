@@ -10,7 +10,6 @@
 
 #include "core/log/fetch_wait.h"
 #include "core/log/log_cleaner.h"
-#include "core/log/log_retention.h"
 #include "core/log/partition_log.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/topic_registry.h"
