@@ -304,7 +304,10 @@ def test_max_compaction_lag_cleans_below_the_dirty_ratio(make_broker):
     it is clean, max.compaction.lag.ms alone brings the next pass, when the
     first dirty batch is older than it."""
     b = make_broker(CLEANER)
-    lag_ms = 3000
+    # Long enough that producing the second half, however slow on a busy
+    # machine, ends well inside it: the "not yet" check below must see
+    # batches younger than the lag.
+    lag_ms = 10000
     create(b.bootstrap, "maxlag", dict(TOPIC_CONFIG, **{"min.cleanable.dirty.ratio": "1",
                                                         "max.compaction.lag.ms": str(lag_ms)}))
     produce(b.bootstrap, "maxlag", workload(25_000))
