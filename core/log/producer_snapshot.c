@@ -133,7 +133,8 @@ int producer_snapshot_decode(const uint8_t *p, size_t len, int64_t now_ms, int64
 		struct producer_entry e;
 		if (!snapshot_take_entry(&c, &e, &reason))
 			break;
-		bool expired = e.current_txn_first_offset < 0 && now_ms - e.last_timestamp >= expiration_ms;
+		bool expired = e.current_txn_first_offset < 0 &&
+			       producer_idle_expired(now_ms, e.last_timestamp, expiration_ms);
 		if (!expired && producer_state_put(&loaded, &e) != 0)
 			reason = "out of memory";
 	}

@@ -249,7 +249,7 @@ uint32_t producer_state_expire(struct producer_state *ps, int64_t now_ms, int64_
 	for (uint32_t i = 0; i < ps->cap;) {
 		const struct producer_entry *e = &ps->slots[i];
 		if (e->producer_id != NO_PRODUCER_ID && e->current_txn_first_offset < 0 &&
-		    now_ms - e->last_timestamp >= expiration_ms) {
+		    producer_idle_expired(now_ms, e->last_timestamp, expiration_ms)) {
 			producer_remove_at(ps, i);
 			removed++;
 			continue;

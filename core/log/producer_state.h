@@ -102,6 +102,18 @@ void producer_state_for_each(const struct producer_state *ps,
 			     void (*fn)(const struct producer_entry *e, void *ctx), void *ctx);
 void producer_state_clear(struct producer_state *ps);
 
+/* Whether a producer last seen at last_ms has been idle for expiration_ms by
+ * now_ms. last_ms may come from a snapshot on disk, so it may be anything:
+ * the difference is computed without overflowing (a time far in the past is
+ * long expired, one far in the future is not). */
+static inline bool producer_idle_expired(int64_t now_ms, int64_t last_ms, int64_t expiration_ms)
+{
+	int64_t idle;
+	if (__builtin_sub_overflow(now_ms, last_ms, &idle))
+		return last_ms < now_ms;
+	return idle >= expiration_ms;
+}
+
 /* The last batch of an entry that has one. */
 static inline const struct producer_batch *producer_entry_last(const struct producer_entry *e)
 {

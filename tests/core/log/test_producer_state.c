@@ -134,6 +134,30 @@ static void test_truncate_and_expire(void **state)
 	producer_state_clear(&ps);
 }
 
+/* Expiry with timestamps from a snapshot on disk, which may be anything:
+ * far in the past is expired, far in the future is not, and neither
+ * overflows (the fuzz target segment_recovery found the overflow). */
+static void test_expire_with_timestamps_from_disk(void **state)
+{
+	(void)state;
+	const int64_t now = 1796142844119, day = 86400000;
+	assert_true(producer_idle_expired(now, -9223372036821153674, day));
+	assert_true(producer_idle_expired(now, INT64_MIN, day));
+	assert_false(producer_idle_expired(now, INT64_MAX, day));
+	assert_false(producer_idle_expired(-now, INT64_MAX, day));
+	assert_true(producer_idle_expired(now, now - day, day));
+	assert_false(producer_idle_expired(now, now - day + 1, day));
+	struct producer_state ps = { 0 };
+	struct producer_check chk;
+	int64_t off = 0;
+	assert_int_equal(put(&ps, &off, 1, 0, 0, 2, &chk), PRODUCER_APPEND);
+	struct producer_entry e = *producer_state_find(&ps, 1);
+	e.last_timestamp = INT64_MIN + 5;
+	assert_int_equal(producer_state_put(&ps, &e), 0);
+	assert_int_equal(producer_state_expire(&ps, now, day), 1);
+	producer_state_clear(&ps);
+}
+
 static void test_many_producers(void **state)
 {
 	(void)state;
@@ -161,6 +185,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_in_order_duplicates_and_gaps),
+		cmocka_unit_test(test_expire_with_timestamps_from_disk),
 		cmocka_unit_test(test_only_last_five_remembered),
 		cmocka_unit_test(test_epochs),
 		cmocka_unit_test(test_unknown_producer_wrap_and_negative),
