@@ -26,15 +26,24 @@ STOP_TIMEOUT_S = 30
 PORT_RANGE = (20000, 32000)
 
 
+# Every port free_port has returned in this process: a broker binds its
+# ports only once it starts, so a port handed out for its listener is still
+# free when its metrics port is chosen, and must not be chosen again.
+_handed_out = set()
+
+
 def free_port():
     for _ in range(1000):
         port = random.randrange(*PORT_RANGE)
+        if port in _handed_out:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind(("127.0.0.1", port))
-                return port
             except OSError:
                 continue
+        _handed_out.add(port)
+        return port
     raise RuntimeError("no free port")
 
 
