@@ -237,6 +237,15 @@ void log_producers_expire(struct partition_log *l);
 /* Publishes the number of producers after a change. */
 void log_producers_publish(struct partition_log *l);
 
+/* ---- log_txns.c ---- */
+
+/* Keeps the producer state with a batch placed at base (max timestamp
+ * ts), appended or read back from the log (header checked, `batch` its
+ * whole bytes): an idempotent batch is recorded, a transaction marker ends
+ * its producer's transaction. Returns 0 or -ENOMEM. */
+int log_txns_note(struct partition_log *l, const uint8_t *batch, const struct record_batch_header *h,
+		  int64_t base, int64_t ts);
+
 /* ---- partition_log.c ---- */
 
 void log_publish_offsets(struct partition_log *l);

@@ -37,6 +37,7 @@
 
 #include "core/log/log_append.h"
 #include "io/reactor.h"
+#include "proto/control_batch.h"
 #include "proto/cursor.h"
 #include "proto/record_batch.h"
 #include "core/log/producer_state.h"
@@ -141,6 +142,27 @@ enum producer_verdict partition_log_producer_check(struct partition_log *l,
 						   const struct record_batch_header *h,
 						   struct producer_where where, struct producer_check *out,
 						   struct log_append *a);
+
+/* A transaction marker's append, embedded in its owner: the caller sets
+ * append.done; append.base_offset is the marker's offset. */
+struct log_marker_append {
+	struct log_append append;
+	uint8_t batch[CONTROL_MARKER_BATCH_BYTES];
+};
+
+/* Writes a COMMIT or ABORT marker for m's producer (Kafka's control batch,
+ * control_batch.h), ending its transaction on the partition (an ABORT is
+ * also listed in the segment's .txnindex). Checked first against the
+ * producer state: INVALID_PRODUCER_EPOCH or TRANSACTION_COORDINATOR_FENCED
+ * (producer_state_check_marker) write nothing; else as
+ * partition_log_append (done runs unless an error is returned). */
+int16_t partition_log_append_marker(struct partition_log *l, const struct control_marker *m,
+				    struct log_marker_append *out);
+
+/* Kafka's last stable offset: the high watermark, or below it the first
+ * offset of the earliest transaction not yet ended by a written marker.
+ * read_committed readers read below it. */
+int64_t partition_log_last_stable_offset(const struct partition_log *l);
 
 /* On the owning shard: applies retention (log_retention.h) to the log now. Returns how many
  * segments were removed. */
