@@ -53,6 +53,8 @@ static const struct api_handler_row api_handler_rows[] = {
 	{ API_DELETE_GROUPS, handle_delete_groups, ARENA_SMALL_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
 	{ API_OFFSET_DELETE, handle_offset_delete, ARENA_LARGE_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
 	{ API_DESCRIBE_PRODUCERS, handle_describe_producers, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_DESCRIBE_TRANSACTIONS, handle_describe_transactions, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	{ API_LIST_TRANSACTIONS, handle_list_transactions, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
 };
 
 enum { API_ROWS = sizeof(api_handler_rows) / sizeof(api_handler_rows[0]) };

@@ -259,6 +259,13 @@ struct txn_coordinator *txn_coordinator_route(struct runtime *rt, struct kstr tr
 	return owner ? txn_coordinator_of(owner) : NULL;
 }
 
+struct txn_coordinator *txn_coordinator_lookup(struct runtime *rt, struct kstr transactional_id)
+{
+	struct shard *owner = txn_owner(rt, topics_lookup(rt, kstr_from_cstr(TXN_STORE_TOPIC)),
+					transactional_id);
+	return owner ? txn_coordinator_of(owner) : NULL;
+}
+
 int16_t txn_check_producer(const struct txn_meta *m, int64_t producer_id, int16_t epoch)
 {
 	if (m->cur.producer_id != producer_id)

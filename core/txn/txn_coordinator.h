@@ -58,6 +58,10 @@ void txn_coordinator_free(struct shard *s);
 struct txn_coordinator *txn_coordinator_route(struct runtime *rt, struct kstr transactional_id,
 					      int16_t *err);
 
+/* Any shard: the coordinator of an id, NULL while __transaction_state does
+ * not exist (then no id has a state). */
+struct txn_coordinator *txn_coordinator_lookup(struct runtime *rt, struct kstr transactional_id);
+
 /* ---- interface 2: the partition leader asks (KIP-890 part 1) ---------- */
 
 struct txn_verify {

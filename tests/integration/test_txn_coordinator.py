@@ -180,3 +180,110 @@ def test_state_survives_restart(make_broker):
     b.start()
     c = Conn(b.bootstrap)
     assert init_producer_id(c, "t-keep")[1:] == (pid, epoch + 3)
+
+
+class Reader:
+    def __init__(self, buf):
+        self.buf, self.pos = buf, 0
+
+    def take(self, fmt):
+        v = struct.unpack_from(">" + fmt, self.buf, self.pos)
+        self.pos += struct.calcsize(">" + fmt)
+        return v[0] if len(v) == 1 else v
+
+    def uvarint(self):
+        n = shift = 0
+        while True:
+            b = self.buf[self.pos]
+            self.pos += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+
+    def cstring(self):
+        n = self.uvarint() - 1
+        s = self.buf[self.pos:self.pos + n].decode()
+        self.pos += n
+        return s
+
+    def array(self, fn):
+        return [fn() for _ in range(self.uvarint() - 1)]
+
+    def tags(self):
+        assert self.uvarint() == 0
+
+
+def describe_transactions(conn, ids):
+    body = uvarint(len(ids) + 1) + b"".join(compact_string(i) for i in ids) + b"\x00"
+    conn.request(65, 0, body, flexible=True)
+    r = Reader(conn.response())
+    r.take("i")
+    r.tags()
+    r.take("i")
+
+    def state():
+        err, tid, name = r.take("h"), r.cstring(), r.cstring()
+        timeout, start, pid, epoch = r.take("iqqh")
+
+        def topic():
+            t = r.cstring()
+            parts = r.array(lambda: r.take("i"))
+            r.tags()
+            return t, parts
+        topics = r.array(topic)
+        r.tags()
+        return {"error": err, "id": tid, "state": name, "timeout": timeout, "start": start,
+                "pid": pid, "epoch": epoch, "topics": dict(topics)}
+    return r.array(state)
+
+
+def list_transactions(conn, states=(), pids=(), duration_ms=None):
+    body = uvarint(len(states) + 1) + b"".join(compact_string(s) for s in states)
+    body += uvarint(len(pids) + 1) + b"".join(struct.pack(">q", p) for p in pids)
+    version = 0
+    if duration_ms is not None:
+        body += struct.pack(">q", duration_ms)
+        version = 1
+    conn.request(66, version, body + b"\x00", flexible=True)
+    r = Reader(conn.response())
+    r.take("i")
+    r.tags()
+    r.take("i")
+    err = r.take("h")
+    unknown = r.array(r.cstring)
+
+    def state():
+        tid, pid, name = r.cstring(), r.take("q"), r.cstring()
+        r.tags()
+        return tid, pid, name
+    return err, unknown, sorted(r.array(state))
+
+
+def test_describe_and_list(make_broker):
+    c = Conn(make_broker({"num.partitions": "3"}).bootstrap)
+    assert metadata_v4(c, "txn-view") == 0
+    _, pid_a, epoch_a = init_producer_id(c, "t-view-a", timeout_ms=45000)
+    _, pid_b, _ = init_producer_id(c, "t-view-b")
+    assert add_partitions_v(c, 2, "t-view-a", pid_a, epoch_a, {"txn-view": [2, 0]}) == \
+        {("txn-view", 2): NONE, ("txn-view", 0): NONE}
+    a, b, missing = describe_transactions(c, ["t-view-a", "t-view-b", "t-view-none"])
+    assert a["error"] == NONE and a["state"] == "Ongoing" and a["timeout"] == 45000
+    assert a["pid"] == pid_a and a["epoch"] == epoch_a and a["start"] > 0
+    assert a["topics"] == {"txn-view": [2, 0]}
+    assert b["state"] == "Empty" and b["start"] == -1 and b["topics"] == {}
+    assert missing["error"] == 105 and missing["id"] == "t-view-none"
+    assert list_transactions(c) == (NONE, [], sorted([("t-view-a", pid_a, "Ongoing"),
+                                                      ("t-view-b", pid_b, "Empty")]))
+    assert list_transactions(c, states=["Ongoing", "Bogus"]) == \
+        (NONE, ["Bogus"], [("t-view-a", pid_a, "Ongoing")])
+    assert list_transactions(c, states=["Bogus"]) == (NONE, ["Bogus"], [])
+    assert list_transactions(c, pids=[pid_b]) == (NONE, [], [("t-view-b", pid_b, "Empty")])
+    # v1: only transactions running longer than the duration.
+    assert list_transactions(c, states=["Ongoing"], duration_ms=3600000) == (NONE, [], [])
+    time.sleep(0.05)
+    assert list_transactions(c, states=["Ongoing"], duration_ms=0)[2] == [("t-view-a", pid_a, "Ongoing")]
+    assert end_txn(c, "t-view-a", pid_a, epoch_a, True) == NONE
+    until(lambda: (describe_transactions(c, ["t-view-a"])[0]["state"],), "CompleteCommit",
+          "state after commit")
+    assert describe_transactions(c, ["t-view-a"])[0]["topics"] == {}
