@@ -158,6 +158,11 @@ def test_timed_out_transaction_is_aborted(make_broker):
           "commit after the timeout")
     err, pid2, epoch2 = until(lambda: init_producer_id(c, "t-slow"), NONE, "init after abort")
     assert pid2 == pid and epoch2 == epoch + 2
+    m = b.metrics()
+    assert m["sluice_transactions_aborted_by_timeout_total"] == 1
+    assert m["sluice_transactions_aborted_total"] == 1
+    assert m["sluice_transactions_ongoing"] == 0
+    assert m["sluice_transaction_producers_fenced_total"] == 2
 
 
 def test_state_survives_restart(make_broker):
@@ -261,17 +266,19 @@ def list_transactions(conn, states=(), pids=(), duration_ms=None):
 
 
 def test_describe_and_list(make_broker):
-    c = Conn(make_broker({"num.partitions": "3"}).bootstrap)
+    b = make_broker({"num.partitions": "3"})
+    c = Conn(b.bootstrap)
     assert metadata_v4(c, "txn-view") == 0
     _, pid_a, epoch_a = init_producer_id(c, "t-view-a", timeout_ms=45000)
     _, pid_b, _ = init_producer_id(c, "t-view-b")
     assert add_partitions_v(c, 2, "t-view-a", pid_a, epoch_a, {"txn-view": [2, 0]}) == \
         {("txn-view", 2): NONE, ("txn-view", 0): NONE}
-    a, b, missing = describe_transactions(c, ["t-view-a", "t-view-b", "t-view-none"])
+    assert b.metrics()["sluice_transactions_ongoing"] == 1
+    a, e, missing = describe_transactions(c, ["t-view-a", "t-view-b", "t-view-none"])
     assert a["error"] == NONE and a["state"] == "Ongoing" and a["timeout"] == 45000
     assert a["pid"] == pid_a and a["epoch"] == epoch_a and a["start"] > 0
     assert a["topics"] == {"txn-view": [2, 0]}
-    assert b["state"] == "Empty" and b["start"] == -1 and b["topics"] == {}
+    assert e["state"] == "Empty" and e["start"] == -1 and e["topics"] == {}
     assert missing["error"] == 105 and missing["id"] == "t-view-none"
     assert list_transactions(c) == (NONE, [], sorted([("t-view-a", pid_a, "Ongoing"),
                                                       ("t-view-b", pid_b, "Empty")]))
@@ -287,3 +294,5 @@ def test_describe_and_list(make_broker):
     until(lambda: (describe_transactions(c, ["t-view-a"])[0]["state"],), "CompleteCommit",
           "state after commit")
     assert describe_transactions(c, ["t-view-a"])[0]["topics"] == {}
+    m = b.metrics()
+    assert m["sluice_transactions_ongoing"] == 0 and m["sluice_transactions_committed_total"] == 1
