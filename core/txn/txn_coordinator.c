@@ -416,17 +416,26 @@ static void init_reply_error(struct txn_reply *r, int16_t err)
 	r->done(r);
 }
 
-/* KIP-360: a producer that names its id and epoch must hold the current
- * ones, or be retrying the bump that made them current. */
+/* KIP-360, as Kafka checks it: a producer that names its id and epoch must
+ * hold the current id (or the one before it, when its epoch was exhausted:
+ * a retry of the rotation), and the current epoch (bumped now) or the
+ * epoch before the last bump it asked for (a retry: answered the current
+ * pair unchanged). */
 static int16_t init_check_producer(const struct txn_meta *m, const struct txn_init_args *a,
 				   bool *retry)
 {
 	*retry = false;
 	if (a->producer_id == TXN_NO_PRODUCER_ID)
 		return KERR_NONE;
-	if (a->producer_id == m->cur.producer_id && a->producer_epoch == m->cur.epoch)
+	if (a->producer_id != m->cur.producer_id) {
+		bool rotated = a->producer_id == m->cur.last_producer_id &&
+			       a->producer_epoch >= TXN_EPOCH_EXHAUSTED;
+		*retry = rotated;
+		return rotated ? KERR_NONE : KERR_PRODUCER_FENCED;
+	}
+	if (m->cur.epoch == TXN_NO_PRODUCER_EPOCH || a->producer_epoch == m->cur.epoch)
 		return KERR_NONE;
-	if (a->producer_id == m->cur.last_producer_id && a->producer_epoch == m->cur.last_epoch) {
+	if (m->cur.last_epoch != TXN_NO_PRODUCER_EPOCH && a->producer_epoch == m->cur.last_epoch) {
 		*retry = true;
 		return KERR_NONE;
 	}
@@ -488,9 +497,11 @@ void txn_init_producer_id(struct txn_coordinator *tc, const struct txn_init_args
 		return;
 	}
 	txn_transit_from(&t, m, false);
-	t.last_producer_id = m->cur.producer_id;
-	t.last_epoch = m->cur.epoch;
+	/* A producer that names no epoch is a new one: no retry of this bump
+	 * is recognised later (Kafka clears lastProducerEpoch then). */
+	t.last_epoch = a->producer_id == TXN_NO_PRODUCER_ID ? TXN_NO_PRODUCER_EPOCH : m->cur.epoch;
 	if (m->cur.epoch >= TXN_EPOCH_EXHAUSTED || m->cur.producer_id == TXN_NO_PRODUCER_ID) {
+		t.last_producer_id = m->cur.producer_id;
 		t.producer_id = a->fresh_producer_id;
 		t.epoch = 0;
 	} else {

@@ -240,7 +240,10 @@ static int16_t end_prepare(struct txn_coordinator *tc, struct txn_meta *m, bool 
 		t.next_producer_id = producer_id;
 	}
 	t.producer_id = producer_id;
-	t.last_epoch = m->cur.epoch;
+	/* A client's own bump (KIP-890 part 2) may be retried with the epoch
+	 * before it; a fencing bump must not let the fenced producer in. */
+	if (r && epoch != m->cur.epoch)
+		t.last_epoch = m->cur.epoch;
 	t.epoch = epoch;
 	txn_write(tc, m, &t, end_prepared, op);
 	return KERR_NONE;

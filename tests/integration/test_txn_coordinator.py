@@ -104,6 +104,11 @@ def test_find_and_init(broker):
     assert (err, pid3, epoch3) == (NONE, pid, 2)
     assert init_producer_id(c, "t-find", producer=(pid, 0), version=3)[0] == INVALID_PRODUCER_EPOCH
     assert init_producer_id(c, "t-find", producer=(pid, 0), version=4)[0] == PRODUCER_FENCED
+    # The retry of that bump (its answer lost) gets the same pair again.
+    assert init_producer_id(c, "t-find", producer=(pid, 1), version=3) == (NONE, pid, 2)
+    # A new producer (no id given) bumps; the pair before is no retry then.
+    assert init_producer_id(c, "t-find") == (NONE, pid, 3)
+    assert init_producer_id(c, "t-find", producer=(pid, 2), version=4)[0] == PRODUCER_FENCED
     # Another id gets another producer id.
     assert init_producer_id(c, "t-other")[1] not in (-1, pid)
 
