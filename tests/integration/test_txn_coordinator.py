@@ -301,3 +301,26 @@ def test_describe_and_list(make_broker):
     assert describe_transactions(c, ["t-view-a"])[0]["topics"] == {}
     m = b.metrics()
     assert m["sluice_transactions_ongoing"] == 0 and m["sluice_transactions_committed_total"] == 1
+
+
+def test_idle_transactional_id_expires(make_broker):
+    b = make_broker({"transactional.id.expiration.ms": "1000",
+                     "transaction.remove.expired.transaction.cleanup.interval.ms": "200"})
+    c = Conn(b.bootstrap)
+    _, pid, _ = init_producer_id(c, "t-exp")
+    _, pid_kept, _ = init_producer_id(c, "t-busy")
+    deadline = time.time() + WAIT_S
+    while describe_transactions(c, ["t-exp"])[0]["error"] == NONE and time.time() < deadline:
+        init_producer_id(c, "t-busy")  # stays in use
+        time.sleep(0.2)
+    assert describe_transactions(c, ["t-exp"])[0]["error"] == 105
+    assert describe_transactions(c, ["t-busy"])[0]["pid"] == pid_kept
+    assert b.metrics()["sluice_transactional_ids_expired_total"] == 1
+    c.close()
+    assert b.stop() == 0
+    b.start()
+    c = Conn(b.bootstrap)
+    # Its tombstone replayed: the id starts over with a new producer id.
+    assert describe_transactions(c, ["t-exp"])[0]["error"] == 105
+    err, pid2, epoch2 = init_producer_id(c, "t-exp")
+    assert err == NONE and pid2 not in (pid, pid_kept) and epoch2 == 0
