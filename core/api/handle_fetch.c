@@ -116,7 +116,7 @@ static void fetch_plan_partition(struct fetch_slot *slot)
 		return;
 	}
 	out->high_watermark = partition_log_high_watermark(log);
-	out->last_stable_offset = out->high_watermark;
+	out->last_stable_offset = partition_log_last_stable_offset(log);
 	out->log_start_offset = partition_log_start_offset(log);
 	struct log_read rd;
 	int16_t err = partition_log_read(log, slot->in->fetch_offset, (uint32_t)slot->limit, true,
