@@ -259,9 +259,10 @@ def batches(records):
     return out
 
 
-def list_offsets_v7(conn, topic, partition, timestamp):
+def list_offsets_v7(conn, topic, partition, timestamp, isolation_level=0):
     """ListOffsets v7 (flexible): returns (error, timestamp, offset)."""
-    body = struct.pack(">ib", -1, 0) + uvarint(2) + uvarint(len(topic) + 1) + topic.encode()
+    body = struct.pack(">ib", -1, isolation_level) + uvarint(2) + uvarint(len(topic) + 1)
+    body += topic.encode()
     body += uvarint(2) + struct.pack(">iiq", partition, -1, timestamp) + b"\x00" + b"\x00" + b"\x00"
     conn.request(2, 7, body, flexible=True)
     r = conn.response()

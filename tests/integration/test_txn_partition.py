@@ -6,6 +6,8 @@ errors (unknown partitions, older producer epochs, older coordinator
 epochs), the last stable offset and read_committed fetches follow the
 markers, and all of it survives a restart."""
 import struct
+import threading
+import time
 
 import kafka_wire
 from kafka_wire import Conn, string, uvarint
@@ -171,4 +173,66 @@ def test_open_transaction_survives_restart(make_broker):
         [(6001, {("txn-c", 0): 0})]
     err, hw, lso, _, _ = fetch(conn, "txn-c", 0, 0)
     assert (err, hw, lso) == (0, 4, 4)
+    conn.close()
+
+
+def values_of(records):
+    """(offset, value) of every data record, control batches skipped."""
+    out, pos = [], 0
+    while pos + 61 <= len(records):
+        base, length = struct.unpack(">qi", records[pos:pos + 12])
+        batch = records[pos:pos + 12 + length]
+        if not struct.unpack(">h", batch[21:23])[0] & CONTROL_ATTR:
+            out += [(base + i, v) for i, v in enumerate(kafka_wire.batch_values(batch))]
+        pos += 12 + length
+    return out
+
+
+def test_read_committed(broker):
+    conn = Conn(broker.bootstrap)
+    produce_txn(conn, "txn-r", [b"a0", b"a1"], 7000, 0, 0)                    # 0..1
+    err, _ = kafka_wire.produce_v3(conn, "txn-r", 0, kafka_wire.record_batch([b"p"]))  # 2
+    assert err == 0
+    produce_txn(conn, "txn-r", [b"b0"], 7001, 0, 0)                           # 3
+    err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0)
+    assert (err, hw, lso, aborted, len(values_of(records))) == (0, 4, 0, None, 4)
+    err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0, isolation=1)
+    assert (err, hw, lso, aborted, records) == (0, 4, 0, [], b"")
+    assert kafka_wire.list_offsets_v7(conn, "txn-r", 0, -1, isolation_level=1)[2] == 0
+    assert kafka_wire.list_offsets_v7(conn, "txn-r", 0, -1)[2] == 4
+    write_txn_markers(conn, [(7000, 0, False, 0, {"txn-r": [0]})])          # 4: abort
+    err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0, isolation=1)
+    assert (err, hw, lso, aborted) == (0, 5, 3, [(7000, 0)])
+    assert values_of(records) == [(0, b"a0"), (1, b"a1"), (2, b"p")]
+    write_txn_markers(conn, [(7001, 0, True, 0, {"txn-r": [0]})])           # 5: commit
+    err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0, isolation=1)
+    assert (err, hw, lso, aborted) == (0, 6, 6, [(7000, 0)])
+    assert [o for o, _ in values_of(records)] == [0, 1, 2, 3]
+    # Overlap only: the abort's marker (4) is at or after 3, not after 5.
+    assert fetch(conn, "txn-r", 0, 3, isolation=1)[3] == [(7000, 0)]
+    assert fetch(conn, "txn-r", 0, 5, isolation=1)[3] == []
+    assert kafka_wire.list_offsets_v7(conn, "txn-r", 0, -1, isolation_level=1)[2] == 6
+    conn.close()
+
+
+def test_read_committed_long_poll_wakes_when_the_lso_moves(broker):
+    conn = Conn(broker.bootstrap)
+    produce_txn(conn, "txn-w", [b"w"], 7100, 0, 0)   # 0
+    other = Conn(broker.bootstrap)
+
+    def commit_later():
+        time.sleep(0.5)
+        write_txn_markers(other, [(7100, 0, True, 0, {"txn-w": [0]})])
+
+    t = threading.Thread(target=commit_later)
+    started = time.monotonic()
+    t.start()
+    err, hw, lso, aborted, records = kafka_wire.fetch_v4_partition(
+        conn, "txn-w", 0, 0, max_wait_ms=10000, min_bytes=1, isolation_level=1)
+    waited = time.monotonic() - started
+    t.join()
+    assert (err, lso, aborted) == (0, 2, [])
+    assert values_of(records) == [(0, b"w")]
+    assert 0.4 < waited < 8, waited
+    other.close()
     conn.close()
