@@ -354,6 +354,7 @@ static void log_revert(struct partition_log *l)
 		l->closed_bytes += l->segs[i].size;
 	l->end_offset = l->hw;
 	producer_state_truncate(&l->producers, l->hw);
+	log_txn_index_truncate(l, l->hw);
 	log_producers_publish(l);
 	l->reverting = false;
 	l->retry_ns = reactor_now_ns() + LOG_WRITE_RETRY_BACKOFF_MS * NS_PER_MS;

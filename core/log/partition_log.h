@@ -41,6 +41,7 @@
 #include "proto/cursor.h"
 #include "proto/record_batch.h"
 #include "core/log/producer_state.h"
+#include "core/log/txn_index.h"
 
 struct partition_log;
 
@@ -183,6 +184,7 @@ struct log_read {
 	int fd;            /* the segment's descriptor, owned by the log */
 	uint64_t file_off;
 	uint32_t len;      /* 0 when nothing is readable at this offset yet */
+	int64_t next_offset; /* after the range's last batch (the offset asked, when empty) */
 };
 
 /* Plans a read starting at `offset`: the range covers whole batches, from the
@@ -202,6 +204,19 @@ struct log_read {
  * CORRUPT_MESSAGE or KAFKA_STORAGE_ERROR. */
 int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max_bytes,
 			   bool first_whole, struct log_read *out);
+/* The same, of batches starting below `below` only (read_committed reads
+ * below the last stable offset): at or past it, nothing is read and no
+ * error answered. */
+int16_t partition_log_read_below(struct partition_log *l, int64_t offset, uint32_t max_bytes,
+				 bool first_whole, int64_t below, struct log_read *out);
+
+/* Kafka's collectAbortedTransactions: the aborted transactions of the
+ * segments' .txnindex whose ranges overlap [start, upper) (last offset >=
+ * start, first offset < upper), from the segment holding start on, until
+ * an entry's last stable offset reaches upper. At most max go to out;
+ * returns how many overlap (more than max: the caller reads less). */
+uint32_t partition_log_aborted_txns(const struct partition_log *l, int64_t start, int64_t upper,
+				    struct aborted_txn *out, uint32_t max);
 
 /* The most a time lookup inflates one compressed batch to. */
 enum { LOG_DECOMPRESS_MAX_BYTES = 64 << 20 };
