@@ -64,15 +64,14 @@ static void txn_written(void *ctx, int16_t err)
 	txn_written_fn then = op->then;
 	void *then_ctx = op->ctx;
 	free(op);
+	/* m may be gone once this returns (an expiry removes it). */
 	then(tc, m, then_ctx, write_error_for_client(err));
-	if (m->removed && !m->pending)
-		txn_meta_free(m);
 }
 
 void txn_write(struct txn_coordinator *tc, struct txn_meta *m, struct txn_transit *t,
 	       txn_written_fn then, void *ctx)
 {
-	assert(!m->pending && !m->removed);
+	assert(!m->pending);
 	struct txn_write_op *op = malloc(sizeof(*op));
 	if (!op) {
 		txn_partitions_free(&t->partitions);
@@ -105,7 +104,7 @@ static void txn_on_abort_timer(struct io_timer *t)
 static void expired_written(struct txn_coordinator *tc, struct txn_meta *m, void *ctx, int16_t err)
 {
 	(void)ctx;
-	if (err != KERR_NONE || m->removed)
+	if (err != KERR_NONE)
 		return;
 	SHARD_COUNTER_ADD(tc->ids_expired, 1);
 	slog_info("txn", "transactional id %.64s expired", m->id);
@@ -403,8 +402,15 @@ void txn_add_partitions(struct txn_coordinator *tc, const struct txn_add_args *a
 static void init_new_written(struct txn_coordinator *tc, struct txn_meta *m, void *ctx, int16_t err)
 {
 	/* A new id that could not be recorded is forgotten again. */
-	if (err != KERR_NONE && m->cur.producer_id == TXN_NO_PRODUCER_ID && !m->removed)
+	if (err != KERR_NONE && m->cur.producer_id == TXN_NO_PRODUCER_ID) {
+		struct txn_reply *r = ctx;
 		txn_table_remove(&tc->ids, m);
+		r->error = err;
+		r->producer_id = TXN_NO_PRODUCER_ID;
+		r->producer_epoch = TXN_NO_PRODUCER_EPOCH;
+		r->done(r);
+		return;
+	}
 	reply_written(tc, m, ctx, err);
 }
 

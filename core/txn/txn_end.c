@@ -53,11 +53,8 @@ static void end_release(struct txn_end_op *op)
 
 static void end_free(struct txn_end_op *op)
 {
-	struct txn_meta *m = op->m;
 	free(op->targets);
 	free(op);
-	if (m->removed && !m->pending)
-		txn_meta_free(m);
 }
 
 /* The coordinator stops: the id stays in its Prepare state, which the next

@@ -324,3 +324,53 @@ def test_idle_transactional_id_expires(make_broker):
     assert describe_transactions(c, ["t-exp"])[0]["error"] == 105
     err, pid2, epoch2 = init_producer_id(c, "t-exp")
     assert err == NONE and pid2 not in (pid, pid_kept) and epoch2 == 0
+
+
+def java_hash_partition(s, partitions):
+    h = 0
+    for ch in s.encode("utf-16-be").decode("utf-16-be"):
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    h = h - (1 << 32) if h >= 1 << 31 else h
+    return (0 if h == -(1 << 31) else abs(h)) % partitions
+
+
+def keyed_batch(base_offset, key, value):
+    """One record batch v2 holding one keyed record, as the coordinator writes."""
+    from kafka_wire import crc32c, varint
+    ts = int(time.time() * 1000)
+    body = b"\x00" + varint(0) + varint(0) + varint(len(key)) + key + varint(len(value)) + value + varint(0)
+    recs = varint(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, 0, ts, ts, -1, -1, -1, 1) + recs
+    after_len = struct.pack(">ibI", 0, 2, crc32c(after_crc)) + after_crc
+    return struct.pack(">qi", base_offset, len(after_len)) + after_len
+
+
+def test_prepared_transaction_resumes_after_restart(make_broker, data_dir):
+    """A crash between PrepareCommit and its markers: the next start writes
+    the markers and completes. The PrepareCommit record is appended by hand
+    to the id's partition while the broker is down (only the broker may
+    produce to __transaction_state)."""
+    import os
+    from kafka_wire import list_offsets_v7
+    b = make_broker()
+    c = Conn(b.bootstrap)
+    assert metadata_v4(c, "txn-res") == 0
+    _, pid, epoch = init_producer_id(c, "t-res")
+    assert add_partitions_v(c, 2, "t-res", pid, epoch, {"txn-res": [0]}) == {("txn-res", 0): NONE}
+    end_before = list_offsets_v7(c, "txn-res", 0, -1)[2]
+    c.close()
+    b.kill9()
+    part = java_hash_partition("t-res", 50)
+    key = struct.pack(">h", 0) + string("t-res")
+    now = int(time.time() * 1000)
+    value = struct.pack(">hqhib", 0, pid, epoch, 60000, 2) + struct.pack(">i", 1) + string("txn-res")
+    value += struct.pack(">ii", 1, 0) + struct.pack(">qq", now, now - 10)
+    log = os.path.join(data_dir, f"__transaction_state-{part}", "00000000000000000000.log")
+    with open(log, "ab") as f:
+        f.write(keyed_batch(2, key, value))  # after Empty and Ongoing
+    b.start()
+    assert "resuming its COMMIT markers" in b.log_text()
+    c = Conn(b.bootstrap)
+    until(lambda: (describe_transactions(c, ["t-res"])[0]["state"],), "CompleteCommit",
+          "the resumed commit")
+    assert list_offsets_v7(c, "txn-res", 0, -1)[2] == end_before + 1  # the COMMIT marker
