@@ -339,7 +339,9 @@ static void add_verify(const struct txn_meta *m, const struct txn_add_args *a)
 		struct txn_add_partition *p = &a->partitions[i];
 		bool in = m->cur.state == TXN_STATUS_ONGOING &&
 			  txn_partitions_has(&m->cur.partitions, p->topic, p->partition);
-		p->error = in ? KERR_NONE : KERR_INVALID_TXN_STATE;
+		/* Kafka 4's answer: the producer's transaction must abort (a
+		 * late or stray batch would otherwise slip in). */
+		p->error = in ? KERR_NONE : KERR_TRANSACTION_ABORTABLE;
 	}
 }
 

@@ -17,6 +17,7 @@ INVALID_TRANSACTION_TIMEOUT = 50
 CONCURRENT_TRANSACTIONS = 51
 OPERATION_NOT_ATTEMPTED = 55
 PRODUCER_FENCED = 90
+TRANSACTION_ABORTABLE = 120
 
 WAIT_S = 20
 
@@ -374,3 +375,65 @@ def test_prepared_transaction_resumes_after_restart(make_broker, data_dir):
     until(lambda: (describe_transactions(c, ["t-res"])[0]["state"],), "CompleteCommit",
           "the resumed commit")
     assert list_offsets_v7(c, "txn-res", 0, -1)[2] == end_before + 1  # the COMMIT marker
+
+
+def add_partitions_v4(conn, txns, version=4):
+    """txns: [(id, pid, epoch, verify_only, {topic: [partitions]})] ->
+    {id: {(topic, partition): error}}."""
+    body = uvarint(len(txns) + 1)
+    for tid, pid, epoch, verify, topics in txns:
+        body += compact_string(tid) + struct.pack(">qhb", pid, epoch, 1 if verify else 0)
+        body += uvarint(len(topics) + 1)
+        for name, parts in topics.items():
+            body += compact_string(name) + uvarint(len(parts) + 1)
+            body += b"".join(struct.pack(">i", p) for p in parts) + b"\x00"
+        body += b"\x00"
+    conn.request(24, version, body + b"\x00", flexible=True)
+    r = Reader(conn.response())
+    r.take("i")
+    r.tags()
+    r.take("i")
+    assert r.take("h") == NONE
+
+    def txn():
+        tid = r.cstring()
+        out = {}
+
+        def topic():
+            name = r.cstring()
+
+            def part():
+                p, e = r.take("ih")
+                r.tags()
+                out[(name, p)] = e
+            r.array(part)
+            r.tags()
+        r.array(topic)
+        r.tags()
+        return tid, out
+    return dict(r.array(txn))
+
+
+def test_add_partitions_batched_and_verify_only(make_broker):
+    """v4+ (broker to broker): several transactional ids on their own
+    coordinators in one request, and KIP-890's verify-only form."""
+    b = make_broker({"num.partitions": "2", "transaction.state.log.num.partitions": "8"})
+    c = Conn(b.bootstrap)
+    assert metadata_v4(c, "txn-batch") == 0
+    ids = [f"t-batch-{i}" for i in range(6)]
+    pairs = {i: init_producer_id(c, i)[1:] for i in ids}
+    got = add_partitions_v4(c, [(i, *pairs[i], False, {"txn-batch": [0]}) for i in ids[:3]] +
+                            [(ids[3], *pairs[ids[3]], False, {"txn-batch": [0], "nope": [0]})])
+    assert got == {**{i: {("txn-batch", 0): NONE} for i in ids[:3]},
+                   ids[3]: {("txn-batch", 0): OPERATION_NOT_ATTEMPTED, ("nope", 0): UNKNOWN_TOPIC_OR_PARTITION}}
+    got = add_partitions_v4(c, [(ids[0], *pairs[ids[0]], True, {"txn-batch": [0, 1]}),
+                                (ids[4], *pairs[ids[4]], True, {"txn-batch": [0]}),
+                                (ids[5], pairs[ids[5]][0], pairs[ids[5]][1] - 1, True,
+                                 {"txn-batch": [0]}),
+                                ("t-batch-none", 1, 0, True, {"txn-batch": [0]})], version=5)
+    assert got == {ids[0]: {("txn-batch", 0): NONE, ("txn-batch", 1): TRANSACTION_ABORTABLE},
+                   ids[4]: {("txn-batch", 0): TRANSACTION_ABORTABLE},
+                   ids[5]: {("txn-batch", 0): PRODUCER_FENCED},
+                   "t-batch-none": {("txn-batch", 0): INVALID_PRODUCER_ID_MAPPING}}
+    # Verify-only added nothing.
+    assert describe_transactions(c, [ids[0]])[0]["topics"] == {"txn-batch": [0]}
