@@ -437,3 +437,33 @@ def test_add_partitions_batched_and_verify_only(make_broker):
                    "t-batch-none": {("txn-batch", 0): INVALID_PRODUCER_ID_MAPPING}}
     # Verify-only added nothing.
     assert describe_transactions(c, [ids[0]])[0]["topics"] == {"txn-batch": [0]}
+
+
+def end_txn_v5(conn, txn_id, pid, epoch, commit):
+    body = compact_string(txn_id) + struct.pack(">qhb", pid, epoch, 1 if commit else 0) + b"\x00"
+    conn.request(26, 5, body, flexible=True)
+    r = Reader(conn.response())
+    r.take("i")
+    r.tags()
+    r.take("i")
+    return r.take("hqh")
+
+
+def test_end_txn_v5_bumps_the_epoch(broker):
+    """KIP-890 part 2, as Kafka 4.4 answers it: every end bumps the epoch
+    and answers it; a retry with the epoch before gets the same answer; a
+    commit with nothing open is INVALID_TXN_STATE, an abort is served."""
+    c = Conn(broker.bootstrap)
+    assert metadata_v4(c, "txn-tv2") == 0
+    _, pid, epoch = init_producer_id(c, "t-tv2")
+    assert add_partitions_v(c, 2, "t-tv2", pid, epoch, {"txn-tv2": [0]}) == {("txn-tv2", 0): NONE}
+    assert end_txn_v5(c, "t-tv2", pid, epoch, True) == (NONE, pid, epoch + 1)
+    until(lambda: end_txn_v5(c, "t-tv2", pid, epoch, True), NONE, "the retried commit")
+    assert end_txn_v5(c, "t-tv2", pid, epoch, True) == (NONE, pid, epoch + 1)
+    assert end_txn_v5(c, "t-tv2", pid, epoch + 1, True) == (INVALID_TXN_STATE, -1, -1)
+    assert add_partitions_v(c, 2, "t-tv2", pid, epoch + 1, {"txn-tv2": [0]}) == {("txn-tv2", 0): NONE}
+    assert end_txn_v5(c, "t-tv2", pid, epoch + 1, False) == (NONE, pid, epoch + 2)
+    until(lambda: (describe_transactions(c, ["t-tv2"])[0]["state"],), "CompleteAbort", "the abort")
+    assert end_txn_v5(c, "t-tv2", pid, epoch + 2, False) == (NONE, pid, epoch + 3)
+    until(lambda: (describe_transactions(c, ["t-tv2"])[0]["epoch"],), epoch + 3, "the empty abort")
+    assert end_txn_v5(c, "t-tv2", pid, epoch + 1, False)[0] == PRODUCER_FENCED
