@@ -467,3 +467,23 @@ def test_end_txn_v5_bumps_the_epoch(broker):
     assert end_txn_v5(c, "t-tv2", pid, epoch + 2, False) == (NONE, pid, epoch + 3)
     until(lambda: (describe_transactions(c, ["t-tv2"])[0]["epoch"],), epoch + 3, "the empty abort")
     assert end_txn_v5(c, "t-tv2", pid, epoch + 1, False)[0] == PRODUCER_FENCED
+
+
+def add_offsets_v(conn, version, txn_id, pid, epoch, group):
+    conn.request(25, version, string(txn_id) + struct.pack(">qh", pid, epoch) + string(group))
+    return struct.unpack(">h", conn.response()[8:10])[0]
+
+
+def test_add_offsets_to_txn(broker):
+    """The group's __consumer_offsets partition joins the transaction."""
+    c = Conn(broker.bootstrap)
+    _, pid, epoch = init_producer_id(c, "t-offsets")
+    assert add_offsets_v(c, 1, "t-offsets", pid, epoch, "g-offsets") == NONE
+    part = java_hash_partition("g-offsets", 50)
+    d = describe_transactions(c, ["t-offsets"])[0]
+    assert d["state"] == "Ongoing" and d["topics"] == {"__consumer_offsets": [part]}
+    assert add_offsets_v(c, 1, "t-none", pid, epoch, "g-offsets") == INVALID_PRODUCER_ID_MAPPING
+    assert add_offsets_v(c, 1, "t-offsets", pid, epoch - 1, "g-offsets") == INVALID_PRODUCER_EPOCH
+    assert add_offsets_v(c, 2, "t-offsets", pid, epoch - 1, "g-offsets") == PRODUCER_FENCED
+    assert end_txn(c, "t-offsets", pid, epoch, True) == NONE
+    until(lambda: (describe_transactions(c, ["t-offsets"])[0]["state"],), "CompleteCommit", "commit")
