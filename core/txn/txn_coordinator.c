@@ -349,6 +349,8 @@ static int16_t add_check(const struct txn_meta *m, const struct txn_add_args *a)
 {
 	if (!m)
 		return KERR_INVALID_PRODUCER_ID_MAPPING;
+	if (a->count > TXN_PARTITIONS_MAX)
+		return KERR_INVALID_REQUEST;
 	int16_t err = txn_check_producer(m, a->producer_id, a->producer_epoch);
 	if (err != KERR_NONE)
 		return err;
@@ -375,6 +377,13 @@ void txn_add_partitions(struct txn_coordinator *tc, const struct txn_add_args *a
 		return;
 	}
 	bool ongoing = m->cur.state == TXN_STATUS_ONGOING;
+	if ((ongoing ? m->cur.partitions.count : 0) + a->count > TXN_PARTITIONS_MAX) {
+		slog_warn("txn", "transactional id %.64s: more than %d partitions in one transaction "
+			  "refused", m->id, TXN_PARTITIONS_MAX);
+		r->error = KERR_INVALID_REQUEST;
+		r->done(r);
+		return;
+	}
 	bool all_in = ongoing;
 	for (uint32_t i = 0; all_in && i < a->count; i++)
 		all_in = txn_partitions_has(&m->cur.partitions, a->partitions[i].topic,

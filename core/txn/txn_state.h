@@ -21,7 +21,9 @@ enum {
 	/* An epoch at which the next bump would overflow: a new producer id
 	 * then (Kafka's Short.MaxValue - 1 rule). */
 	TXN_EPOCH_EXHAUSTED = INT16_MAX - 1,
-	TXN_PARTITIONS_MAX = 100000,   /* partitions of one transaction */
+	/* Partitions of one transaction: membership is checked by a scan, so
+	 * the bound keeps an AddPartitionsToTxn's cost bounded too. */
+	TXN_PARTITIONS_MAX = 10000,
 };
 
 struct txn_partition {
