@@ -342,16 +342,23 @@ static bool produce_needs_verify(const struct produce_part *part, const struct b
 		return false;
 	const struct producer_entry *e = producer_state_find(partition_log_producers(log),
 							     v->header.producer_id);
+	/* An older epoch than the partition knows is refused by the producer
+	 * check (INVALID_PRODUCER_EPOCH) without asking. */
+	if (e && e->epoch > v->header.producer_epoch)
+		return false;
 	return !(e && e->current_txn_first_offset >= 0 && e->epoch == v->header.producer_epoch);
 }
 
-/* The coordinator's answer, as a produce answers it: its coordinator
- * errors become NOT_ENOUGH_REPLICAS, which every producer retries (as
- * Kafka's ReplicaManager converts them); a marker for the producer that
- * landed while the question was out ends what was verified. */
+/* The coordinator's answer, as a produce answers it (as Kafka's
+ * verification converts them): PRODUCER_FENCED becomes
+ * INVALID_PRODUCER_EPOCH, the coordinator errors NOT_ENOUGH_REPLICAS, which
+ * every producer retries; a marker for the producer that landed while the
+ * question was out ends what was verified. */
 static bool produce_verified(struct produce_part *part)
 {
 	int16_t err = part->verify.error;
+	if (err == KERR_PRODUCER_FENCED)
+		err = KERR_INVALID_PRODUCER_EPOCH;
 	if (err == KERR_NOT_COORDINATOR || err == KERR_COORDINATOR_NOT_AVAILABLE ||
 	    err == KERR_COORDINATOR_LOAD_IN_PROGRESS)
 		err = KERR_NOT_ENOUGH_REPLICAS;

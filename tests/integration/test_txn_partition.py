@@ -313,6 +313,16 @@ def test_produce_needs_the_coordinator(broker):
     p.produce("txn-v", [b"late"], add=False, expect=INVALID_TXN_STATE)
     err, hw, lso, aborted, records = fetch(conn, "txn-v", 0, 0, isolation=1)
     assert (err, hw, lso, aborted) == (0, 3, 3, [(p.pid, 0)])
+    # Fenced by a new epoch: the old epoch's batch is INVALID_PRODUCER_EPOCH
+    # (not the coordinator's PRODUCER_FENCED), on a partition that saw the
+    # old epoch and on one that never saw the producer.
+    old = p.epoch
+    p.pid, p.epoch = init_producer(conn, "tx-v")
+    for topic in ("txn-v", "txn-v-fresh"):
+        ensure_topic(conn, topic)
+        err, _ = kafka_wire.produce_v3(conn, topic, 0, txn_batch([b"stale"], p.pid, old, 9),
+                                       transactional_id="tx-v")
+        assert err == INVALID_PRODUCER_EPOCH, (topic, err)
     conn.close()
 
 
