@@ -46,6 +46,19 @@ static int log_txn_index_write(struct partition_log *l, const struct segment *s,
 	return rc;
 }
 
+int log_txn_index_open_for_flush(struct partition_log *l, const struct segment *s)
+{
+	if (s->aborted_len == 0)
+		return -1;
+	char path[PATH_MAX + 32];
+	segment_path(l, s->base_offset, ".txnindex", path, sizeof(path));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		slog_warn("log", "%s: cannot open it to flush it with its segment: %s", path,
+			  strerror(errno));
+	return fd;
+}
+
 /* Lists an aborted transaction in segment i's index, unless an entry for
  * a marker at or past it is there (the scan at open meets markers the
  * index already has). Returns 0, -ENOMEM, or -EIO after taking the log
