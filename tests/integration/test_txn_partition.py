@@ -440,3 +440,51 @@ def test_offsets_follow_arrival_while_the_coordinator_is_asked(make_broker):
         assert (hw, lso) == (2, 0)
         assert values_of(records) == [(0, b"t"), (1, b"plain")]
     conn.close()
+
+
+def fetch_partitions(conn, topic, partitions, max_bytes, isolation=1):
+    """Fetch v4 of several partitions from offset 0: {partition: (aborted,
+    records length)}."""
+    body = struct.pack(">iiiib", -1, 0, 0, max_bytes, isolation) + struct.pack(">i", 1)
+    body += string(topic) + struct.pack(">i", len(partitions))
+    body += b"".join(struct.pack(">iqi", p, 0, 1 << 20) for p in partitions)
+    conn.request(1, 4, body)
+    r = conn.response()
+    pos = 4 + 4 + 4
+    (tlen,) = struct.unpack(">h", r[pos:pos + 2])
+    pos += 2 + tlen
+    (n,) = struct.unpack(">i", r[pos:pos + 4])
+    pos += 4
+    out = {}
+    for _ in range(n):
+        part, err, _hw, _lso, naborted = struct.unpack(">ihqqi", r[pos:pos + 26])
+        pos += 26
+        aborted = None
+        if naborted >= 0:
+            aborted = [struct.unpack(">qq", r[pos + 16 * i:pos + 16 * i + 16]) for i in range(naborted)]
+            pos += 16 * naborted
+        (rlen,) = struct.unpack(">i", r[pos:pos + 4])
+        pos += 4 + max(rlen, 0)
+        out[part] = (err, aborted, max(rlen, 0))
+    return out
+
+
+def test_partition_left_out_of_a_full_fetch_keeps_its_aborts(make_broker):
+    """A read_committed fetch whose max_bytes the first partition fills: the
+    next partition comes back without records but with the aborted
+    transactions of the range it would have read, as Kafka 4.4 answers it
+    (measured: {0: 4070 bytes and the abort, 1: no bytes and the abort})."""
+    b = make_broker({"num.partitions": "2"})
+    conn = Conn(b.bootstrap)
+    p = Producer(conn, "tx-full")
+    p.produce("txn-f", [b"x" * 4000], partition=0)
+    p.produce("txn-f", [b"y"], partition=1)
+    p.end(False, "txn-f", partition=0, markers_at=1)
+    wait_for_high_watermark(conn, "txn-f", 1, 2)
+    got = fetch_partitions(conn, "txn-f", [0, 1], max_bytes=1)
+    assert got[0][:2] == (0, [(p.pid, 0)]) and got[0][2] > 4000
+    assert got[1] == (0, [(p.pid, 0)], 0)
+    # With room for both, each lists its abort.
+    got = fetch_partitions(conn, "txn-f", [0, 1], max_bytes=1 << 20)
+    assert got[1][:2] == (0, [(p.pid, 0)]) and got[1][2] > 0
+    conn.close()
