@@ -442,31 +442,12 @@ def test_offsets_follow_arrival_while_the_coordinator_is_asked(make_broker):
     conn.close()
 
 
-def fetch_partitions(conn, topic, partitions, max_bytes, isolation=1):
-    """Fetch v4 of several partitions from offset 0: {partition: (aborted,
-    records length)}."""
-    body = struct.pack(">iiiib", -1, 0, 0, max_bytes, isolation) + struct.pack(">i", 1)
-    body += string(topic) + struct.pack(">i", len(partitions))
-    body += b"".join(struct.pack(">iqi", p, 0, 1 << 20) for p in partitions)
-    conn.request(1, 4, body)
-    r = conn.response()
-    pos = 4 + 4 + 4
-    (tlen,) = struct.unpack(">h", r[pos:pos + 2])
-    pos += 2 + tlen
-    (n,) = struct.unpack(">i", r[pos:pos + 4])
-    pos += 4
-    out = {}
-    for _ in range(n):
-        part, err, _hw, _lso, naborted = struct.unpack(">ihqqi", r[pos:pos + 26])
-        pos += 26
-        aborted = None
-        if naborted >= 0:
-            aborted = [struct.unpack(">qq", r[pos + 16 * i:pos + 16 * i + 16]) for i in range(naborted)]
-            pos += 16 * naborted
-        (rlen,) = struct.unpack(">i", r[pos:pos + 4])
-        pos += 4 + max(rlen, 0)
-        out[part] = (err, aborted, max(rlen, 0))
-    return out
+def fetch_partitions(conn, topic, partitions, max_bytes):
+    """A read_committed fetch of the partitions from offset 0: {partition:
+    (error, aborted, records length)}."""
+    got = kafka_wire.fetch_v4_partitions(conn, topic, [(p, 0) for p in partitions],
+                                         max_bytes=max_bytes, isolation_level=1)
+    return {p: (err, aborted, len(records)) for p, (err, _hw, _lso, aborted, records) in got.items()}
 
 
 def test_partition_left_out_of_a_full_fetch_keeps_its_aborts(make_broker):
