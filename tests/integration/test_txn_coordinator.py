@@ -346,12 +346,25 @@ def keyed_batch(base_offset, key, value):
     return struct.pack(">qi", base_offset, len(after_len)) + after_len
 
 
+def append_state(data_dir, txn_id, offset, pid, epoch, status, topic):
+    """Appends a TransactionLogValue v0 for txn_id (one partition, topic-0)
+    at `offset` of its __transaction_state partition."""
+    import os
+    part = java_hash_partition(txn_id, 50)
+    key = struct.pack(">h", 0) + string(txn_id)
+    now = int(time.time() * 1000)
+    value = struct.pack(">hqhib", 0, pid, epoch, 60000, status) + struct.pack(">i", 1) + string(topic)
+    value += struct.pack(">ii", 1, 0) + struct.pack(">qq", now, now - 10)
+    log = os.path.join(data_dir, f"__transaction_state-{part}", "00000000000000000000.log")
+    with open(log, "ab") as f:
+        f.write(keyed_batch(offset, key, value))
+
+
 def test_prepared_transaction_resumes_after_restart(make_broker, data_dir):
     """A crash between PrepareCommit and its markers: the next start writes
     the markers and completes. The PrepareCommit record is appended by hand
     to the id's partition while the broker is down (only the broker may
     produce to __transaction_state)."""
-    import os
     from kafka_wire import list_offsets_v7
     b = make_broker()
     c = Conn(b.bootstrap)
@@ -361,14 +374,7 @@ def test_prepared_transaction_resumes_after_restart(make_broker, data_dir):
     end_before = list_offsets_v7(c, "txn-res", 0, -1)[2]
     c.close()
     b.kill9()
-    part = java_hash_partition("t-res", 50)
-    key = struct.pack(">h", 0) + string("t-res")
-    now = int(time.time() * 1000)
-    value = struct.pack(">hqhib", 0, pid, epoch, 60000, 2) + struct.pack(">i", 1) + string("txn-res")
-    value += struct.pack(">ii", 1, 0) + struct.pack(">qq", now, now - 10)
-    log = os.path.join(data_dir, f"__transaction_state-{part}", "00000000000000000000.log")
-    with open(log, "ab") as f:
-        f.write(keyed_batch(2, key, value))  # after Empty and Ongoing
+    append_state(data_dir, "t-res", 2, pid, epoch, 2, "txn-res")  # after Empty and Ongoing
     b.start()
     assert "resuming its COMMIT markers" in b.log_text()
     c = Conn(b.bootstrap)
@@ -487,3 +493,24 @@ def test_add_offsets_to_txn(broker):
     assert add_offsets_v(c, 2, "t-offsets", pid, epoch - 1, "g-offsets") == PRODUCER_FENCED
     assert end_txn(c, "t-offsets", pid, epoch, True) == NONE
     until(lambda: (describe_transactions(c, ["t-offsets"])[0]["state"],), "CompleteCommit", "commit")
+
+
+def test_states_kafka_never_writes(make_broker, data_dir):
+    """A log holding Dead (Kafka writes a tombstone instead) forgets the id;
+    one holding PrepareEpochFence (Kafka's in-memory state) aborts."""
+    b = make_broker()
+    c = Conn(b.bootstrap)
+    assert metadata_v4(c, "txn-odd") == 0
+    _, pid_dead, epoch_dead = init_producer_id(c, "t-dead")
+    _, pid_fence, epoch_fence = init_producer_id(c, "t-fence-log")
+    c.close()
+    b.kill9()
+    append_state(data_dir, "t-dead", 1, pid_dead, epoch_dead, 6, "txn-odd")
+    append_state(data_dir, "t-fence-log", 1, pid_fence, epoch_fence, 7, "txn-odd")
+    b.start()
+    c = Conn(b.bootstrap)
+    assert describe_transactions(c, ["t-dead"])[0]["error"] == 105
+    err, pid, epoch = init_producer_id(c, "t-dead")
+    assert err == NONE and pid != pid_dead and epoch == 0
+    until(lambda: (describe_transactions(c, ["t-fence-log"])[0]["state"],), "CompleteAbort",
+          "the fenced transaction's abort")
