@@ -514,3 +514,21 @@ def test_states_kafka_never_writes(make_broker, data_dir):
     assert err == NONE and pid != pid_dead and epoch == 0
     until(lambda: (describe_transactions(c, ["t-fence-log"])[0]["state"],), "CompleteAbort",
           "the fenced transaction's abort")
+
+
+def test_exhausted_epoch_rotates_the_producer_id(make_broker, data_dir):
+    """At epoch 32766 the next bump takes a new producer id at epoch 0; the
+    old producer retrying that bump (KIP-360) is told the new pair."""
+    b = make_broker()
+    c = Conn(b.bootstrap)
+    _, pid, _ = init_producer_id(c, "t-exhaust")
+    c.close()
+    b.kill9()
+    append_state(data_dir, "t-exhaust", 1, pid, 32766, 0, "txn-exhaust")
+    b.start()
+    c = Conn(b.bootstrap)
+    assert describe_transactions(c, ["t-exhaust"])[0]["epoch"] == 32766
+    err, pid2, epoch2 = init_producer_id(c, "t-exhaust", producer=(pid, 32766), version=4)
+    assert err == NONE and pid2 != pid and epoch2 == 0
+    assert init_producer_id(c, "t-exhaust", producer=(pid, 32766), version=4) == (NONE, pid2, 0)
+    assert init_producer_id(c, "t-exhaust", producer=(pid, 5), version=4)[0] == PRODUCER_FENCED
