@@ -499,3 +499,18 @@ def test_exhausted_epoch_rotates_the_producer_id(make_broker, data_dir):
     assert err == NONE and pid2 != pid and epoch2 == 0
     assert init_producer_id(c, "t-exhaust", producer=(pid, 32766), version=4) == (NONE, pid2, 0)
     assert init_producer_id(c, "t-exhaust", producer=(pid, 5), version=4)[0] == PRODUCER_FENCED
+
+
+def test_partitions_per_transaction_bounded(broker):
+    """More than TXN_PARTITIONS_MAX (10000) partitions in one
+    AddPartitionsToTxn is INVALID_REQUEST: membership is a scan, and the
+    bound keeps one request's cost bounded."""
+    c = Conn(broker.bootstrap)
+    assert metadata_v4(c, "txn-many") == 0
+    _, pid, epoch = init_producer_id(c, "t-many")
+    body = string("t-many") + struct.pack(">qhi", pid, epoch, 1) + string("txn-many")
+    body += struct.pack(">i", 10001) + struct.pack(">i", 0) * 10001
+    c.request(24, 2, body)
+    r = c.response()
+    assert struct.unpack(">h", r[8 + 4 + 2 + len("txn-many") + 4 + 4:][:2])[0] == 42
+    assert add_partitions_v(c, 2, "t-many", pid, epoch, {"txn-many": [0] * 10000}) == {("txn-many", 0): NONE}
