@@ -46,6 +46,19 @@ static int log_txn_index_write(struct partition_log *l, const struct segment *s,
 	return rc;
 }
 
+int log_txn_index_open_for_flush(struct partition_log *l, const struct segment *s)
+{
+	if (s->aborted_len == 0)
+		return -1;
+	char path[PATH_MAX + 32];
+	segment_path(l, s->base_offset, ".txnindex", path, sizeof(path));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		slog_warn("log", "%s: cannot open it to flush it with its segment: %s", path,
+			  strerror(errno));
+	return fd;
+}
+
 /* Lists an aborted transaction in segment i's index, unless an entry for
  * a marker at or past it is there (the scan at open meets markers the
  * index already has). Returns 0, -ENOMEM, or -EIO after taking the log
@@ -268,5 +281,9 @@ int64_t partition_log_last_stable_offset(const struct partition_log *l)
 {
 	int64_t readable = log_flush_readable_end(l);
 	int64_t first = producer_state_first_unstable(&l->producers, l->hw);
-	return first >= 0 && first < readable ? first : readable;
+	if (first < 0 || first >= readable)
+		return readable;
+	/* As Kafka's: a transaction DeleteRecords cut into is unstable from
+	 * the log start on. */
+	return first > l->log_start ? first : l->log_start;
 }
