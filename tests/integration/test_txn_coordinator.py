@@ -514,3 +514,63 @@ def test_partitions_per_transaction_bounded(broker):
     r = c.response()
     assert struct.unpack(">h", r[8 + 4 + 2 + len("txn-many") + 4 + 4:][:2])[0] == 42
     assert add_partitions_v(c, 2, "t-many", pid, epoch, {"txn-many": [0] * 10000}) == {("txn-many", 0): NONE}
+
+
+def read_values(bootstrap, topic, isolation, expected):
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{isolation}",
+                  "isolation.level": isolation, "auto.offset.reset": "earliest",
+                  "enable.auto.commit": False})
+    c.assign([TopicPartition(topic, 0, 0)])
+    got = []
+    deadline = time.time() + WAIT_S
+    quiet_until = None
+    while time.time() < deadline:
+        m = c.poll(0.2)
+        if m is not None and not m.error():
+            got.append(m.value().decode())
+        if len(got) >= expected and quiet_until is None:
+            quiet_until = time.time() + 1  # then a little longer, for extra records
+        if quiet_until and time.time() > quiet_until:
+            break
+    c.close()
+    return got
+
+
+def test_confluent_kafka_commit_abort_and_fencing(broker):
+    """Debian's confluent-kafka (librdkafka 2.0.2): transactions committed
+    and aborted alternately, read back read_committed and read_uncommitted;
+    a second producer with the same transactional id fences the first."""
+    from confluent_kafka import KafkaException, Producer
+    topic = "txn-client"
+    conf = {"bootstrap.servers": broker.bootstrap, "transactional.id": "t-client",
+            "transaction.timeout.ms": 60000}
+    p = Producer(conf)
+    p.init_transactions(WAIT_S)
+    for rnd in range(4):
+        p.begin_transaction()
+        for i in range(5):
+            p.produce(topic, value=f"{rnd}-{i}".encode())
+        p.flush(WAIT_S)
+        if rnd % 2 == 0:
+            p.commit_transaction(WAIT_S)
+        else:
+            p.abort_transaction(WAIT_S)
+    committed = read_values(broker.bootstrap, topic, "read_committed", 10)
+    assert sorted(committed) == sorted(f"{r}-{i}" for r in (0, 2) for i in range(5))
+    assert len(read_values(broker.bootstrap, topic, "read_uncommitted", 20)) == 20
+    p.begin_transaction()
+    p.produce(topic, value=b"zombie")
+    p.flush(WAIT_S)
+    newer = Producer(conf)
+    newer.init_transactions(WAIT_S)  # aborts the open transaction, fences p
+    try:
+        p.commit_transaction(WAIT_S)
+        raise AssertionError("the fenced producer committed")
+    except KafkaException as e:
+        assert e.args[0].fatal() or "fenced" in str(e).lower(), str(e)
+    newer.begin_transaction()
+    newer.produce(topic, value=b"newer")
+    newer.commit_transaction(WAIT_S)
+    committed = read_values(broker.bootstrap, topic, "read_committed", 11)
+    assert "zombie" not in committed and "newer" in committed
