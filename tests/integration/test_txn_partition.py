@@ -395,6 +395,32 @@ def test_read_committed(peer):
     conn.close()
 
 
+def test_list_offsets_read_committed(peer):
+    """ListOffsets isolation_level 1: LATEST is the LSO, and what is at or
+    past it (the largest timestamp, a time that only the open transaction
+    reaches) is not answered (-1), as Kafka 4.4 answers."""
+    u = unique_names()
+    conn = Conn(peer.bootstrap)
+    topic = u("txn-lo")
+    ensure_topic(conn, topic)
+    now = int(time.time() * 1000)
+    err, _ = kafka_wire.produce_v3(conn, topic, 0, kafka_wire.record_batch([b"p"], ts=now - 1000))
+    assert err == 0                                       # 0
+    p = Producer(conn, u("tx-lo"))
+    p.produce(topic, [b"t"])                              # 1, an open transaction
+
+    def offsets(isolation):
+        return [kafka_wire.list_offsets_v7(conn, topic, 0, ts, isolation_level=isolation)[2]
+                for ts in (-1, -3, now - 1000, now - 500)]
+
+    assert offsets(0) == [2, 1, 0, 1]
+    assert offsets(1) == [1, -1, 0, -1]
+    p.end(True, topic, markers_at=2)
+    # The COMMIT marker (2) holds the largest timestamp now, in Kafka too.
+    assert offsets(1) == [3, 2, 0, 1]
+    conn.close()
+
+
 def test_read_committed_long_poll_wakes_when_the_lso_moves(peer):
     u = unique_names()
     conn = Conn(peer.bootstrap)
