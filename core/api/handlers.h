@@ -35,6 +35,7 @@ void handle_delete_groups(struct request *req);
 void handle_offset_delete(struct request *req);
 void handle_init_producer_id(struct request *req);
 void handle_describe_producers(struct request *req);
+void handle_txn_offset_commit(struct request *req);
 
 /* ApiVersions at a version we do not serve: answered in v0 with
  * UNSUPPORTED_VERSION and our ranges, as Kafka does. */
