@@ -16,6 +16,7 @@
 #include "core/api/handler_shard.h"
 #include "core/api/handlers.h"
 #include "core/group/group_coordinator.h"
+#include "core/txn/txn_coordinator.h"
 #include "core/log/log_checkpoint.h"
 #include "core/log/log_cleaner.h"
 #include "core/log/partition_log.h"
@@ -341,6 +342,7 @@ static void broker_wire_services(struct broker *b)
 	runtime_service_add(&b->rt, &metadata_sync_service);
 	runtime_service_add(&b->rt, &topics_shard_service);
 	runtime_service_add(&b->rt, &group_shard_service);
+	runtime_service_add(&b->rt, &txn_shard_service);
 	runtime_service_add(&b->rt, &net_shard_service);
 }
 
@@ -371,7 +373,8 @@ int broker_start(struct broker *b)
 	if (topics_load(rt, clean) != 0)
 		return -1;
 	for (uint32_t i = 0; i < rt->io_shards; i++)
-		if (group_coordinator_start(rt, &rt->shards[i]) != 0)
+		if (group_coordinator_start(rt, &rt->shards[i]) != 0 ||
+		    txn_coordinator_start(rt, &rt->shards[i]) != 0)
 			return -1;
 	for (uint32_t i = 0; i < rt->network_shards; i++) {
 		if (net_open_listener(&rt->shards[i], err, sizeof(err)) != 0) {
@@ -435,6 +438,8 @@ void broker_stop(struct broker *b)
 		io_timer_stop(rt->shards[SHARD_CONTROL].reactor, &b->housekeeping_timer);
 	for (uint32_t i = 0; b->rt.shards && i < b->rt.shard_count; i++)
 		group_coordinator_free(&b->rt.shards[i]);
+	for (uint32_t i = 0; b->rt.shards && i < b->rt.shard_count; i++)
+		txn_coordinator_free(&b->rt.shards[i]);
 	topics_for_each(&b->topics, broker_sync_topic, NULL);
 	broker_write_checkpoints(b);
 	topics_close_all(rt);

@@ -91,6 +91,16 @@ static const struct config_key config_keys[] = {
 	CFG_NUM("producer.id.expiration.ms", CT_I64, producer_id_expiration_ms, 1, INT64_MAX),
 	CFG_NUM("producer.id.expiration.check.interval.ms", CT_I64,
 		producer_id_expiration_check_interval_ms, 1, INT64_MAX),
+	CFG_NUM("transaction.state.log.num.partitions", CT_U32, transaction_state_log_num_partitions,
+		1, OFFSETS_TOPIC_PARTITIONS_MAX),
+	CFG_NUM("transaction.state.log.segment.bytes", CT_U64, transaction_state_log_segment_bytes,
+		14, INT32_MAX),
+	CFG_NUM("transaction.max.timeout.ms", CT_U32, transaction_max_timeout_ms, 1, INT32_MAX),
+	CFG_NUM("transaction.abort.timed.out.transaction.cleanup.interval.ms", CT_U64,
+		transaction_abort_timed_out_transaction_cleanup_interval_ms, 1, INT32_MAX),
+	CFG_NUM("transactional.id.expiration.ms", CT_I64, transactional_id_expiration_ms, 1, INT32_MAX),
+	CFG_NUM("transaction.remove.expired.transaction.cleanup.interval.ms", CT_U64,
+		transaction_remove_expired_transaction_cleanup_interval_ms, 1, INT32_MAX),
 	CFG_NUM("offset.metadata.max.bytes", CT_U32, offset_metadata_max_bytes, 0, INT32_MAX),
 	CFG_NUM("sluice.batch.inflated.max.bytes", CT_U64, batch_inflated_max_bytes, 1, INT64_MAX),
 	{ "log.cleaner.enable", CT_BOOL, CFG_OFF(log_cleaner_enable), 0, 0, 0, NULL, 0 },
@@ -149,6 +159,12 @@ enum {
 	DEFAULT_OFFSETS_RETENTION_CHECK_MS = 600000,
 	DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86400000,
 	DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_MS = 600000,
+	DEFAULT_TXN_STATE_PARTITIONS = 50,
+	DEFAULT_TXN_STATE_SEGMENT_BYTES = 100 * 1024 * 1024,
+	DEFAULT_TXN_MAX_TIMEOUT_MS = 900000,
+	DEFAULT_TXN_ABORT_TIMED_OUT_INTERVAL_MS = 10000,
+	DEFAULT_TXN_ID_EXPIRATION_MS = 604800000,
+	DEFAULT_TXN_REMOVE_EXPIRED_INTERVAL_MS = 3600000,
 	DEFAULT_OFFSET_METADATA_MAX_BYTES = 4096,
 	DEFAULT_CLEANER_DEDUPE_BYTES = 128 << 20,
 	DEFAULT_CLEANER_BACKOFF_MS = 15000,
@@ -208,6 +224,14 @@ void config_defaults(struct broker_config *c)
 	c->offsets_retention_check_interval_ms = DEFAULT_OFFSETS_RETENTION_CHECK_MS;
 	c->producer_id_expiration_ms = DEFAULT_PRODUCER_ID_EXPIRATION_MS;
 	c->producer_id_expiration_check_interval_ms = DEFAULT_PRODUCER_ID_EXPIRATION_CHECK_MS;
+	c->transaction_state_log_num_partitions = DEFAULT_TXN_STATE_PARTITIONS;
+	c->transaction_state_log_segment_bytes = DEFAULT_TXN_STATE_SEGMENT_BYTES;
+	c->transaction_max_timeout_ms = DEFAULT_TXN_MAX_TIMEOUT_MS;
+	c->transaction_abort_timed_out_transaction_cleanup_interval_ms =
+		DEFAULT_TXN_ABORT_TIMED_OUT_INTERVAL_MS;
+	c->transactional_id_expiration_ms = DEFAULT_TXN_ID_EXPIRATION_MS;
+	c->transaction_remove_expired_transaction_cleanup_interval_ms =
+		DEFAULT_TXN_REMOVE_EXPIRED_INTERVAL_MS;
 	c->offset_metadata_max_bytes = DEFAULT_OFFSET_METADATA_MAX_BYTES;
 	c->batch_inflated_max_bytes = DEFAULT_BATCH_INFLATED_MAX_BYTES;
 	/* Kafka's cleaner defaults (its io.max.bytes.per.second is

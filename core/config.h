@@ -75,6 +75,13 @@ struct broker_config {
 	 * every check interval (Kafka's keys and defaults). */
 	int64_t producer_id_expiration_ms;
 	int64_t producer_id_expiration_check_interval_ms;
+	/* The transaction coordinator (Kafka's keys and defaults). */
+	uint32_t transaction_state_log_num_partitions;
+	uint64_t transaction_state_log_segment_bytes;
+	uint32_t transaction_max_timeout_ms;
+	uint64_t transaction_abort_timed_out_transaction_cleanup_interval_ms;
+	int64_t transactional_id_expiration_ms;
+	uint64_t transaction_remove_expired_transaction_cleanup_interval_ms;
 	uint32_t offset_metadata_max_bytes;
 	/* sluice.batch.inflated.max.bytes: the most a compressed batch's records
 	 * may inflate to (no Kafka key exists for this). Produce refuses a batch

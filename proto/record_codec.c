@@ -72,6 +72,14 @@ size_t record_batch_build_size(const struct record_kv *recs, uint32_t count)
 void record_batch_build(uint8_t *buf, size_t len, const struct record_kv *recs, uint32_t count,
 			int64_t timestamp_ms)
 {
+	static const struct record_batch_producer none = { .producer_id = -1, .producer_epoch = -1,
+							   .base_sequence = -1, .attributes = 0 };
+	record_batch_build_as(buf, len, recs, count, timestamp_ms, &none);
+}
+
+void record_batch_build_as(uint8_t *buf, size_t len, const struct record_kv *recs, uint32_t count,
+			   int64_t timestamp_ms, const struct record_batch_producer *p)
+{
 	assert(count >= 1 && len == record_batch_build_size(recs, count));
 	struct wcursor w;
 	wc_init(&w, buf, len, NULL, 0);
@@ -80,13 +88,13 @@ void record_batch_build(uint8_t *buf, size_t len, const struct record_kv *recs, 
 	wc_int32(&w, -1);
 	wc_int8(&w, RECORD_BATCH_MAGIC_V2);
 	wc_uint32(&w, 0);
-	wc_int16(&w, 0);
+	wc_int16(&w, p->attributes);
 	wc_int32(&w, (int32_t)count - 1);
 	wc_int64(&w, timestamp_ms);
 	wc_int64(&w, timestamp_ms);
-	wc_int64(&w, -1);
-	wc_int16(&w, -1);
-	wc_int32(&w, -1);
+	wc_int64(&w, p->producer_id);
+	wc_int16(&w, p->producer_epoch);
+	wc_int32(&w, p->base_sequence);
 	wc_int32(&w, (int32_t)count);
 	for (uint32_t i = 0; i < count; i++) {
 		const struct record_kv *kv = &recs[i];

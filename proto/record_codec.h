@@ -36,4 +36,18 @@ size_t record_batch_build_size(const struct record_kv *recs, uint32_t count);
 void record_batch_build(uint8_t *buf, size_t len, const struct record_kv *recs, uint32_t count,
 			int64_t timestamp_ms);
 
+/* The producer fields and attributes of a batch the broker writes for a
+ * producer: transaction markers (control_batch.h) and the group
+ * coordinator's transactional offset commits (base sequence -1, as Kafka's
+ * coordinator writes them). */
+struct record_batch_producer {
+	int64_t producer_id;
+	int16_t producer_epoch;
+	int32_t base_sequence;
+	int16_t attributes;
+};
+/* record_batch_build with these producer fields and attributes. */
+void record_batch_build_as(uint8_t *buf, size_t len, const struct record_kv *recs, uint32_t count,
+			   int64_t timestamp_ms, const struct record_batch_producer *p);
+
 #endif

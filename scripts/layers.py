@@ -12,6 +12,7 @@ LAYERS = [
     ("root", ["core/broker", "core/main"]),
     ("api", ["core/api/"]),
     ("net", ["core/net/"]),
+    ("txn", ["core/txn/"]),
     ("group", ["core/group/"]),
     ("meta", ["core/meta/"]),
     ("log", ["core/log/"]),

@@ -43,6 +43,15 @@
 
 static const uint64_t NS_PER_MS = 1000000;
 
+enum {
+	/* Aborted transactions one read_committed partition lists at most: a
+	 * range that overlaps more is read shorter (halved, down to its first
+	 * batch) until they fit. */
+	FETCH_ABORTED_MAX = 128,
+	FETCH_ABORTED_SHORTEN_MAX = 32,
+	FETCH_READ_COMMITTED = 1,
+};
+
 struct fetch_ctx;
 struct fetch_shard;
 
@@ -55,6 +64,9 @@ struct fetch_slot {
 	const struct fetch_request_fetch_partition *in;
 	struct fetch_response_partition_data *out;
 	uint64_t limit;                 /* partition_max_bytes within the budget */
+	/* read_committed: room for FETCH_ABORTED_MAX, from the request's arena
+	 * (allocated on the connection's shard, filled by the owner). */
+	struct fetch_response_aborted_transaction *aborted;
 };
 
 enum fetch_round { FETCH_PLAN, FETCH_WATCH, FETCH_UNWATCH };
@@ -105,6 +117,43 @@ static void fetch_partition_error(struct fetch_response_partition_data *out, int
 	out->log_start_offset = -1;
 }
 
+/* A read_committed read: below the last stable offset, with Kafka's
+ * aborted transactions overlapping the range read (collectAbortedTransactions
+ * up to the offset after its last batch). A range overlapping more than the
+ * slot holds is read shorter; only a single batch overlapping more lists the
+ * first FETCH_ABORTED_MAX (logged). */
+static int16_t fetch_read_committed(struct fetch_slot *slot, struct partition_log *log,
+				    struct log_read *rd)
+{
+	int64_t offset = slot->in->fetch_offset;
+	int64_t below = partition_log_last_stable_offset(log);
+	int16_t err = partition_log_read_below(log, offset, (uint32_t)slot->limit, true, below, rd);
+	for (uint32_t tries = 0; err == KERR_NONE && rd->len > 0; tries++) {
+		struct aborted_txn found[FETCH_ABORTED_MAX];
+		uint32_t n = partition_log_aborted_txns(log, offset, rd->next_offset, found,
+							FETCH_ABORTED_MAX);
+		int64_t half = (rd->next_offset - offset) / 2;
+		if (n > FETCH_ABORTED_MAX && half > 0 && tries < FETCH_ABORTED_SHORTEN_MAX) {
+			err = partition_log_read_below(log, offset, (uint32_t)slot->limit, true,
+						       offset + half, rd);
+			continue;
+		}
+		if (n > FETCH_ABORTED_MAX) {
+			slog_warn("fetch", "%s-%d: %u aborted transactions overlap offset %lld; listing "
+				  "the first %d", slot->partition->topic->name, slot->partition->index, n,
+				  (long long)offset, FETCH_ABORTED_MAX);
+			n = FETCH_ABORTED_MAX;
+		}
+		for (uint32_t k = 0; k < n; k++)
+			slot->aborted[k] = (struct fetch_response_aborted_transaction){
+				.producer_id = found[k].producer_id, .first_offset = found[k].first_offset };
+		slot->out->aborted_transactions = slot->aborted;
+		slot->out->aborted_transactions_count = (int32_t)n;
+		break;
+	}
+	return err;
+}
+
 /* Plans one partition: fills its state and, when there is data, a range
  * on a duplicated descriptor that the response owns. */
 static void fetch_plan_partition(struct fetch_slot *slot)
@@ -116,11 +165,12 @@ static void fetch_plan_partition(struct fetch_slot *slot)
 		return;
 	}
 	out->high_watermark = partition_log_high_watermark(log);
-	out->last_stable_offset = out->high_watermark;
+	out->last_stable_offset = partition_log_last_stable_offset(log);
 	out->log_start_offset = partition_log_start_offset(log);
 	struct log_read rd;
-	int16_t err = partition_log_read(log, slot->in->fetch_offset, (uint32_t)slot->limit, true,
-					 &rd);
+	int16_t err = slot->aborted ? fetch_read_committed(slot, log, &rd)
+				    : partition_log_read(log, slot->in->fetch_offset,
+							 (uint32_t)slot->limit, true, &rd);
 	if (err != KERR_NONE) {
 		fetch_partition_error(out, err);
 		return;
@@ -413,6 +463,10 @@ static bool fetch_ctx_alloc(struct fetch_ctx *ctx)
 			slot->out = &ctx->resp.responses[i].partitions[j];
 			slot->out->partition_index = slot->in->partition;
 			slot->out->records.fd = -1;
+			if (q->isolation_level == FETCH_READ_COMMITTED &&
+			    !(slot->aborted = request_alloc(req, FETCH_ABORTED_MAX,
+							    sizeof(*slot->aborted))))
+				return false;
 			uint64_t limit = slot->in->partition_max_bytes > 0
 						 ? (uint64_t)slot->in->partition_max_bytes : 0;
 			slot->limit = limit < ctx->budget ? limit : ctx->budget;

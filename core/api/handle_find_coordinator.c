@@ -1,9 +1,9 @@
-/* FindCoordinator (key 10), v0-v6: this broker coordinates every group (its
- * __consumer_offsets partitions are all here, created on first use); batched
- * keys from v4. sluice has no transaction coordinator, so transactional ids
- * are refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as produce does. */
+/* FindCoordinator (key 10), v0-v6: this broker coordinates every group and
+ * every transactional id (their __consumer_offsets and __transaction_state
+ * partitions are all here, created on first use); batched keys from v4. */
 #include "core/meta/topics.h"
 #include "core/group/group_coordinator.h"
+#include "core/txn/txn_coordinator.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
@@ -24,18 +24,18 @@ static void coordinator_find(struct runtime *rt, struct kstr key, int8_t key_typ
 {
 	*out = (struct coordinator_answer){ .error = KERR_NONE, .message = { NULL, -1 },
 					    .node_id = -1, .host = { "", 0 }, .port = -1 };
-	if (key_type == KEY_TYPE_TRANSACTION) {
-		out->error = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-		out->message = kstr_from_cstr("sluice does not support transactions");
-		return;
-	}
-	if (key_type != KEY_TYPE_GROUP || key.len < 0) {
+	if ((key_type != KEY_TYPE_GROUP && key_type != KEY_TYPE_TRANSACTION) || key.len < 0) {
 		out->error = KERR_INVALID_REQUEST;
 		out->message = kstr_from_cstr("unknown coordinator key type");
 		return;
 	}
 	int32_t partition;
-	if (!group_coordinator_route(rt, key, &partition, &out->error)) {
+	if (key_type == KEY_TYPE_TRANSACTION) {
+		if (!txn_coordinator_route(rt, key, &out->error)) {
+			out->message = kstr_from_cstr("the transaction coordinator is not available");
+			return;
+		}
+	} else if (!group_coordinator_route(rt, key, &partition, &out->error)) {
 		out->message = kstr_from_cstr("the group coordinator is not available");
 		return;
 	}

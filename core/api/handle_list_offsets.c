@@ -83,6 +83,7 @@ struct list_offsets_shard {
 struct list_offsets_ctx {
 	struct request *req;
 	struct list_offsets_response resp;
+	bool read_committed;             /* isolation_level 1: nothing at or past the LSO */
 	struct list_offsets_shard *shards; /* per io shard */
 	uint32_t pending;
 };
@@ -178,6 +179,11 @@ static void list_offsets_by_time(struct shard *s, struct list_offsets_shard *ls,
 	out->error_code = partition_log_time_locate(slot->partition->log, timestamp, &found, &tb);
 	if (out->error_code != KERR_NONE || !found)
 		return;
+	/* The LSO is a batch boundary: a batch below it holds the answer
+	 * below it, one at or past it none that read_committed may see. */
+	if (ls->ctx->read_committed &&
+	    tb.header.base_offset >= partition_log_last_stable_offset(slot->partition->log))
+		return;
 	if (!tb.search_records) {
 		out->offset = tb.header.base_offset;
 		out->timestamp = tb.header.max_timestamp;
@@ -216,7 +222,8 @@ static void list_offsets_partition(struct shard *s, struct list_offsets_shard *l
 	out->leader_epoch = 0;
 	switch (in->timestamp) {
 	case LIST_OFFSETS_LATEST:
-		out->offset = partition_log_high_watermark(log);
+		out->offset = ls->ctx->read_committed ? partition_log_last_stable_offset(log)
+						      : partition_log_high_watermark(log);
 		break;
 	case LIST_OFFSETS_EARLIEST:
 	case LIST_OFFSETS_EARLIEST_LOCAL:
@@ -227,6 +234,11 @@ static void list_offsets_partition(struct shard *s, struct list_offsets_shard *l
 		 * largest timestamp, not the last offset of its batch: the first
 		 * record at or after that timestamp. */
 		partition_log_max_timestamp(log, &out->offset, &out->timestamp);
+		if (ls->ctx->read_committed && out->offset >= partition_log_last_stable_offset(log)) {
+			/* Kafka's: what read_committed may not see is not answered. */
+			out->offset = -1;
+			out->timestamp = -1;
+		}
 		if (out->timestamp >= 0)
 			list_offsets_by_time(s, ls, slot, out->timestamp);
 		break;
@@ -367,6 +379,7 @@ void handle_list_offsets(struct request *req)
 		return;
 	}
 	ctx->req = req;
+	ctx->read_committed = version >= 2 && q.isolation_level == 1;
 	struct list_offsets_response *r = &ctx->resp;
 	list_offsets_response_init(r);
 	r->topics = request_alloc(req, (size_t)q.topics_count + 1, sizeof(*r->topics));

@@ -35,6 +35,12 @@ void handle_delete_groups(struct request *req);
 void handle_offset_delete(struct request *req);
 void handle_init_producer_id(struct request *req);
 void handle_describe_producers(struct request *req);
+void handle_write_txn_markers(struct request *req);
+void handle_add_partitions_to_txn(struct request *req);
+void handle_add_offsets_to_txn(struct request *req);
+void handle_end_txn(struct request *req);
+void handle_describe_transactions(struct request *req);
+void handle_list_transactions(struct request *req);
 void handle_txn_offset_commit(struct request *req);
 
 /* ApiVersions at a version we do not serve: answered in v0 with

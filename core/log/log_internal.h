@@ -15,6 +15,7 @@
 #include "core/log/offset_index.h"
 #include "core/log/partition_log.h"
 #include "core/log/producer_state.h"
+#include "core/log/txn_index.h"
 
 enum {
 	OFFSET_ENTRY_BYTES = 8,
@@ -69,6 +70,10 @@ struct segment {
 	bool dirty;            /* appended to since the last fdatasync */
 	bool verify_reads;     /* recovery kept a batch failing its CRC: reads check CRCs */
 	bool index_checked;    /* a read doubted the index and checked it once */
+	/* Its .txnindex: the aborted transactions whose markers it holds, in
+	 * marker order (log_txns.c). */
+	struct aborted_txn *aborted;
+	uint32_t aborted_len, aborted_cap;
 };
 
 /* The flush of a rolled segment: once every write to it has completed,
@@ -236,6 +241,22 @@ void log_producers_snapshot(struct partition_log *l, bool durable);
 void log_producers_expire(struct partition_log *l);
 /* Publishes the number of producers after a change. */
 void log_producers_publish(struct partition_log *l);
+
+/* ---- log_txns.c ---- */
+
+/* Keeps the producer state with a batch placed at base (max timestamp
+ * ts), appended or read back from the log (header checked, `batch` its
+ * whole bytes): an idempotent batch is recorded, a transaction marker ends
+ * its producer's transaction. Returns 0 or -ENOMEM. */
+int log_txns_note(struct partition_log *l, const uint8_t *batch, const struct record_batch_header *h,
+		  int64_t base, int64_t ts);
+/* At open, once the segments are recovered: every segment's .txnindex,
+ * checked (a corrupt one is logged and rebuilt from its segment's
+ * batches), without the entries past the recovered log. */
+void log_txn_index_load(struct partition_log *l);
+/* The log went back to end_offset: the entries of markers at or past it
+ * go, from memory and from the files. */
+void log_txn_index_truncate(struct partition_log *l, int64_t end_offset);
 
 /* ---- partition_log.c ---- */
 

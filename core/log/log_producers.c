@@ -111,9 +111,8 @@ static void log_producers_scan_segment(struct partition_log *l, uint32_t i, int6
 			return;
 		}
 		int64_t last = h.base_offset + h.last_offset_delta;
-		bool control = (h.attributes & BATCH_ATTR_CONTROL) != 0;
-		if (last >= from && !control && producer_batch_idempotent(&h) &&
-		    producer_state_record(&l->producers, &h, h.base_offset, h.max_timestamp) != 0) {
+		if (last >= from && log_txns_note(l, l->segs[i].map + pos, &h, h.base_offset,
+						  h.max_timestamp) != 0) {
 			slog_error("producer", "%s: out of memory rebuilding the producer state", l->dir);
 			return;
 		}

@@ -127,42 +127,56 @@ static enum log_batch log_seek(struct partition_log *l, uint32_t i, int64_t offs
 	}
 }
 
-/* The range from the batch at start (header h) on, within max_bytes. */
+/* The range from the batch at start (header h) on, within max_bytes, of
+ * batches starting below `below`. */
 static void log_plan_range(struct partition_log *l, uint32_t i, uint64_t start,
 			   struct record_batch_header h, uint32_t max_bytes, bool first_whole,
-			   struct log_read *out)
+			   int64_t below, struct log_read *out)
 {
 	const struct segment *s = &l->segs[i];
 	uint64_t end = start;
 	const char *why;
-	int64_t readable = log_flush_readable_end(l);
+	int64_t next = h.base_offset;
 	do {
 		uint64_t total = record_batch_total_bytes(&h);
 		if (end - start + total > max_bytes) {
-			if (end == start && first_whole)
+			if (end == start && first_whole) {
 				end += total;
+				next = h.base_offset + h.last_offset_delta + 1;
+			}
 			break;
 		}
 		end += total;
-	} while (log_batch_at(l, i, end, h.base_offset + h.last_offset_delta + 1, &h, &why) ==
-		 LOG_BATCH_OK && h.base_offset < readable && log_batch_readable(l, i, end, &h));
+		next = h.base_offset + h.last_offset_delta + 1;
+	} while (log_batch_at(l, i, end, next, &h, &why) == LOG_BATCH_OK && h.base_offset < below &&
+		 log_batch_readable(l, i, end, &h));
 	out->fd = s->fd;
 	out->file_off = start;
 	out->len = (uint32_t)(end - start);
+	out->next_offset = next;
 }
 
 int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max_bytes,
 			   bool first_whole, struct log_read *out)
 {
+	return partition_log_read_below(l, offset, max_bytes, first_whole, INT64_MAX, out);
+}
+
+int16_t partition_log_read_below(struct partition_log *l, int64_t offset, uint32_t max_bytes,
+				 bool first_whole, int64_t below, struct log_read *out)
+{
 	out->fd = -1;
 	out->file_off = 0;
 	out->len = 0;
+	out->next_offset = offset;
 	if (l->offline)
 		return KERR_KAFKA_STORAGE_ERROR;
 	int64_t readable = log_flush_readable_end(l);
 	if (offset < partition_log_start_offset(l) || offset > readable)
 		return KERR_OFFSET_OUT_OF_RANGE;
-	if (offset == readable)
+	if (below > readable)
+		below = readable;
+	if (offset >= below)
 		return KERR_NONE;
 	for (uint32_t i = log_segment_for(l, offset); i < l->nsegs; i++) {
 		uint64_t pos = 0;
@@ -181,7 +195,11 @@ int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max
 			log_report_corrupt(l, &l->segs[i], pos, why);
 			return KERR_CORRUPT_MESSAGE;
 		}
-		log_plan_range(l, i, pos, h, max_bytes, first_whole, out);
+		/* A batch past the bound at the offset itself (a compacted gap
+		 * up to it): nothing to read yet. */
+		if (h.base_offset >= below)
+			return KERR_NONE;
+		log_plan_range(l, i, pos, h, max_bytes, first_whole, below, out);
 		return KERR_NONE;
 	}
 	/* Below the high watermark every offset is in some batch or in a gap

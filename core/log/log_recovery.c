@@ -456,6 +456,7 @@ int partition_log_open(const struct log_open_params *p, struct partition_log **o
 		return rc;
 	}
 	log_flush_open(l, p->flush_shard);
+	log_txn_index_load(l);
 	log_producers_load(l);
 	log_publish_offsets(l);
 	log_write_partition_metadata(l, p->topic_id);

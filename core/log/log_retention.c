@@ -22,11 +22,12 @@ enum {
 	/* A doomed segment whose roll flush still runs is looked at again
 	 * after this long. */
 	LOG_DOOMED_RETRY_MS = 10,
-	LOG_DOOMED_FILES = 3, /* .log, .index, .timeindex */
+	LOG_DOOMED_FILES = 4, /* .log, .index, .timeindex, .txnindex */
 	LOG_DOOMED_OPS = LOG_DOOMED_FILES + 1, /* their unlinks and the close */
 };
 
-static const char *const LOG_SEGMENT_EXTS[LOG_DOOMED_FILES] = { ".log", ".index", ".timeindex" };
+static const char *const LOG_SEGMENT_EXTS[LOG_DOOMED_FILES] = { ".log", ".index", ".timeindex",
+								 ".txnindex" };
 static const char LOG_DELETED_SUFFIX[] = ".deleted";
 
 /* ---- the decision ---- */

@@ -200,6 +200,7 @@ void segment_free(struct segment *s)
 		close(s->fd);
 	free(s->idx);
 	free(s->tidx);
+	free(s->aborted);
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 }
@@ -207,8 +208,8 @@ void segment_free(struct segment *s)
 void segment_remove(struct partition_log *l, struct segment *s)
 {
 	char path[PATH_MAX + 32];
-	const char *exts[3] = { ".log", ".index", ".timeindex" };
-	for (int e = 0; e < 3; e++) {
+	const char *exts[4] = { ".log", ".index", ".timeindex", ".txnindex" };
+	for (int e = 0; e < 4; e++) {
 		segment_path(l, s->base_offset, exts[e], path, sizeof(path));
 		if (unlink(path) != 0 && errno != ENOENT)
 			slog_warn("log", "cannot remove %s: %s", path, strerror(errno));

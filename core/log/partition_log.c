@@ -354,6 +354,7 @@ static void log_revert(struct partition_log *l)
 		l->closed_bytes += l->segs[i].size;
 	l->end_offset = l->hw;
 	producer_state_truncate(&l->producers, l->hw);
+	log_txn_index_truncate(l, l->hw);
 	log_producers_publish(l);
 	l->reverting = false;
 	l->retry_ns = reactor_now_ns() + LOG_WRITE_RETRY_BACKOFF_MS * NS_PER_MS;
@@ -422,6 +423,7 @@ static void log_drain(struct partition_log *l)
 	if (l->reverting && l->pending == 0)
 		log_revert(l);
 	if (advanced) {
+		producer_state_settle(&l->producers, l->hw);
 		log_start_flushes(l);
 		log_publish_offsets(l);
 	}
@@ -486,9 +488,7 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 	struct segment *s = log_active(l);
 	int64_t base = l->end_offset;
 	log_producers_expire(l);
-	if (producer_batch_idempotent(h) &&
-	    producer_state_record(&l->producers, h, base,
-				  a->log_append_time >= 0 ? a->log_append_time : h->max_timestamp) != 0)
+	if (log_txns_note(l, batch, h, base, max_ts) != 0)
 		return KERR_KAFKA_STORAGE_ERROR;
 	log_producers_publish(l);
 	record_batch_assign_offset(batch, base, 0);

@@ -37,9 +37,11 @@
 
 #include "core/log/log_append.h"
 #include "io/reactor.h"
+#include "proto/control_batch.h"
 #include "proto/cursor.h"
 #include "proto/record_batch.h"
 #include "core/log/producer_state.h"
+#include "core/log/txn_index.h"
 
 struct partition_log;
 
@@ -142,6 +144,27 @@ enum producer_verdict partition_log_producer_check(struct partition_log *l,
 						   struct producer_where where, struct producer_check *out,
 						   struct log_append *a);
 
+/* A transaction marker's append, embedded in its owner: the caller sets
+ * append.done; append.base_offset is the marker's offset. */
+struct log_marker_append {
+	struct log_append append;
+	uint8_t batch[CONTROL_MARKER_BATCH_BYTES];
+};
+
+/* Writes a COMMIT or ABORT marker for m's producer (Kafka's control batch,
+ * control_batch.h), ending its transaction on the partition (an ABORT is
+ * also listed in the segment's .txnindex). Checked first against the
+ * producer state: INVALID_PRODUCER_EPOCH or TRANSACTION_COORDINATOR_FENCED
+ * (producer_state_check_marker) write nothing; else as
+ * partition_log_append (done runs unless an error is returned). */
+int16_t partition_log_append_marker(struct partition_log *l, const struct control_marker *m,
+				    struct log_marker_append *out);
+
+/* Kafka's last stable offset: the high watermark, or below it the first
+ * offset of the earliest transaction not yet ended by a written marker.
+ * read_committed readers read below it. */
+int64_t partition_log_last_stable_offset(const struct partition_log *l);
+
 /* On the owning shard: applies retention (log_retention.h) to the log now. Returns how many
  * segments were removed. */
 uint32_t partition_log_retain(struct partition_log *l, int64_t now_ms);
@@ -161,6 +184,7 @@ struct log_read {
 	int fd;            /* the segment's descriptor, owned by the log */
 	uint64_t file_off;
 	uint32_t len;      /* 0 when nothing is readable at this offset yet */
+	int64_t next_offset; /* after the range's last batch (the offset asked, when empty) */
 };
 
 /* Plans a read starting at `offset`: the range covers whole batches, from the
@@ -180,6 +204,19 @@ struct log_read {
  * CORRUPT_MESSAGE or KAFKA_STORAGE_ERROR. */
 int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max_bytes,
 			   bool first_whole, struct log_read *out);
+/* The same, of batches starting below `below` only (read_committed reads
+ * below the last stable offset): at or past it, nothing is read and no
+ * error answered. */
+int16_t partition_log_read_below(struct partition_log *l, int64_t offset, uint32_t max_bytes,
+				 bool first_whole, int64_t below, struct log_read *out);
+
+/* Kafka's collectAbortedTransactions: the aborted transactions of the
+ * segments' .txnindex whose ranges overlap [start, upper) (last offset >=
+ * start, first offset < upper), from the segment holding start on, until
+ * an entry's last stable offset reaches upper. At most max go to out;
+ * returns how many overlap (more than max: the caller reads less). */
+uint32_t partition_log_aborted_txns(const struct partition_log *l, int64_t start, int64_t upper,
+				    struct aborted_txn *out, uint32_t max);
 
 /* The most a time lookup inflates one compressed batch to. */
 enum { LOG_DECOMPRESS_MAX_BYTES = 64 << 20 };

@@ -185,12 +185,101 @@ enum producer_verdict producer_state_check(const struct producer_state *ps,
 	return PRODUCER_APPEND;
 }
 
+/* ---- the transactions' ordered lists ---- */
+
+static int txn_list_reserve(struct producer_txn_list *l)
+{
+	if (l->len < l->cap)
+		return 0;
+	uint32_t cap = l->cap ? l->cap * 2 : PRODUCER_TABLE_MIN_SLOTS;
+	if (cap < l->cap)
+		return -ENOMEM;
+	struct producer_txn *v = realloc(l->v, (size_t)cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	l->cap = cap;
+	return 0;
+}
+
+/* The first index whose first offset is >= offset. */
+static uint32_t txn_list_lower_bound(const struct producer_txn_list *l, int64_t offset)
+{
+	uint32_t lo = 0, hi = l->len;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (l->v[mid].first_offset < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Inserts by first offset (appends come in offset order, so usually at
+ * the end). Space must be reserved. */
+static void txn_list_insert_open(struct producer_txn_list *l, struct producer_txn t)
+{
+	uint32_t i = txn_list_lower_bound(l, t.first_offset);
+	memmove(&l->v[i + 1], &l->v[i], (size_t)(l->len - i) * sizeof(l->v[0]));
+	l->v[i] = t;
+	l->len++;
+}
+
+static void txn_list_remove_at(struct producer_txn_list *l, uint32_t i)
+{
+	memmove(&l->v[i], &l->v[i + 1], (size_t)(l->len - i - 1) * sizeof(l->v[0]));
+	l->len--;
+}
+
+/* Removes producer_id's open transaction, which starts at first_offset. */
+static void txn_list_remove_open(struct producer_txn_list *l, int64_t producer_id,
+				 int64_t first_offset)
+{
+	for (uint32_t i = txn_list_lower_bound(l, first_offset);
+	     i < l->len && l->v[i].first_offset == first_offset; i++)
+		if (l->v[i].producer_id == producer_id) {
+			txn_list_remove_at(l, i);
+			return;
+		}
+}
+
+/* Opens e's transaction at first_offset unless one is open. */
+static int producer_open_txn(struct producer_state *ps, struct producer_entry *e,
+			     int64_t first_offset)
+{
+	if (e->current_txn_first_offset >= 0)
+		return 0;
+	if (txn_list_reserve(&ps->open) != 0)
+		return -ENOMEM;
+	e->current_txn_first_offset = first_offset;
+	txn_list_insert_open(&ps->open, (struct producer_txn){ .producer_id = e->producer_id,
+							       .first_offset = first_offset,
+							       .marker_offset = -1 });
+	return 0;
+}
+
+static bool producer_batch_transactional(const struct record_batch_header *h)
+{
+	return (h->attributes & BATCH_ATTR_TRANSACTIONAL) && !(h->attributes & BATCH_ATTR_CONTROL);
+}
+
 int producer_state_record(struct producer_state *ps, const struct record_batch_header *h,
 			  int64_t first_offset, int64_t timestamp)
 {
 	struct producer_entry *e = producer_get(ps, h->producer_id);
 	if (!e)
 		return -ENOMEM;
+	if (producer_batch_transactional(h) && producer_open_txn(ps, e, first_offset) != 0)
+		return -ENOMEM;
+	if (h->base_sequence < 0) {
+		/* The broker's own transactional write (the group coordinator's
+		 * TxnOffsetCommit records, Kafka's AppendOrigin.COORDINATOR):
+		 * no sequence to keep. */
+		e->epoch = h->producer_epoch;
+		e->last_timestamp = timestamp;
+		return 0;
+	}
 	if (e->epoch != h->producer_epoch) {
 		/* A new epoch starts a new sequence: the old batches cannot be
 		 * retried any more. */
@@ -215,14 +304,105 @@ int producer_state_record(struct producer_state *ps, const struct record_batch_h
 int producer_state_put(struct producer_state *ps, const struct producer_entry *src)
 {
 	struct producer_entry *e = producer_get(ps, src->producer_id);
-	if (!e)
+	if (!e || txn_list_reserve(&ps->open) != 0)
 		return -ENOMEM;
+	if (e->current_txn_first_offset >= 0)
+		txn_list_remove_open(&ps->open, e->producer_id, e->current_txn_first_offset);
 	*e = *src;
+	e->current_txn_first_offset = -1;
+	if (src->current_txn_first_offset >= 0)
+		return producer_open_txn(ps, e, src->current_txn_first_offset);
 	return 0;
+}
+
+int16_t producer_state_check_marker(const struct producer_state *ps, int64_t producer_id,
+				    int16_t producer_epoch, int32_t coordinator_epoch)
+{
+	const struct producer_entry *e = producer_state_find(ps, producer_id);
+	if (!e)
+		return KERR_NONE;
+	if (producer_epoch < e->epoch)
+		return KERR_INVALID_PRODUCER_EPOCH;
+	if (coordinator_epoch < e->coordinator_epoch)
+		return KERR_TRANSACTION_COORDINATOR_FENCED;
+	return KERR_NONE;
+}
+
+int producer_state_end_txn(struct producer_state *ps, int64_t producer_id, int16_t producer_epoch,
+			   int32_t coordinator_epoch, int64_t offset, int64_t timestamp,
+			   struct producer_txn_end *out)
+{
+	struct producer_entry *e = producer_get(ps, producer_id);
+	if (!e || txn_list_reserve(&ps->unsettled) != 0)
+		return -ENOMEM;
+	if (e->epoch != producer_epoch) {
+		e->epoch = producer_epoch;
+		e->batch_count = 0;
+	}
+	e->coordinator_epoch = coordinator_epoch;
+	e->last_timestamp = timestamp;
+	out->first_offset = offset;
+	out->marker_offset = offset;
+	if (e->current_txn_first_offset >= 0) {
+		out->first_offset = e->current_txn_first_offset;
+		txn_list_remove_open(&ps->open, producer_id, e->current_txn_first_offset);
+		e->current_txn_first_offset = -1;
+		ps->unsettled.v[ps->unsettled.len++] = (struct producer_txn){
+			.producer_id = producer_id, .first_offset = out->first_offset,
+			.marker_offset = offset };
+	}
+	out->last_stable_offset = ps->open.len ? ps->open.v[0].first_offset : offset + 1;
+	return 0;
+}
+
+int64_t producer_state_first_unstable(const struct producer_state *ps, int64_t hw)
+{
+	int64_t first = ps->open.len ? ps->open.v[0].first_offset : -1;
+	for (uint32_t i = 0; i < ps->unsettled.len; i++) {
+		const struct producer_txn *t = &ps->unsettled.v[i];
+		if (t->marker_offset >= hw && (first < 0 || t->first_offset < first))
+			first = t->first_offset;
+	}
+	return first;
+}
+
+void producer_state_settle(struct producer_state *ps, int64_t hw)
+{
+	uint32_t n = 0;
+	while (n < ps->unsettled.len && ps->unsettled.v[n].marker_offset < hw)
+		n++;
+	if (n == 0)
+		return;
+	memmove(&ps->unsettled.v[0], &ps->unsettled.v[n],
+		(size_t)(ps->unsettled.len - n) * sizeof(ps->unsettled.v[0]));
+	ps->unsettled.len -= n;
+}
+
+/* The log went back to end_offset: transactions opened at or past it are
+ * gone, and those whose markers were at or past it are open again. */
+static void producer_truncate_txns(struct producer_state *ps, int64_t end_offset)
+{
+	while (ps->open.len && ps->open.v[ps->open.len - 1].first_offset >= end_offset) {
+		struct producer_txn *t = &ps->open.v[--ps->open.len];
+		struct producer_entry *e = producer_slot(ps, t->producer_id);
+		if (e && e->producer_id == t->producer_id)
+			e->current_txn_first_offset = -1;
+	}
+	while (ps->unsettled.len && ps->unsettled.v[ps->unsettled.len - 1].marker_offset >= end_offset) {
+		struct producer_txn t = ps->unsettled.v[--ps->unsettled.len];
+		struct producer_entry *e = producer_slot(ps, t.producer_id);
+		if (t.first_offset >= end_offset || !e || e->producer_id != t.producer_id)
+			continue;
+		/* Room is there: it came out of the open list when its marker
+		 * went in, and nothing opened since can be below the end. */
+		if (producer_open_txn(ps, e, t.first_offset) != 0)
+			abort();
+	}
 }
 
 void producer_state_truncate(struct producer_state *ps, int64_t end_offset)
 {
+	producer_truncate_txns(ps, end_offset);
 	for (uint32_t i = 0; i < ps->cap;) {
 		struct producer_entry *e = &ps->slots[i];
 		if (e->producer_id == NO_PRODUCER_ID) {
@@ -231,8 +411,9 @@ void producer_state_truncate(struct producer_state *ps, int64_t end_offset)
 		}
 		while (e->batch_count && e->batches[e->batch_count - 1].last_offset >= end_offset)
 			e->batch_count--;
-		if (e->batch_count) {
-			e->last_timestamp = e->batches[e->batch_count - 1].timestamp;
+		if (e->batch_count || e->current_txn_first_offset >= 0) {
+			if (e->batch_count)
+				e->last_timestamp = e->batches[e->batch_count - 1].timestamp;
 			i++;
 			continue;
 		}
@@ -270,5 +451,7 @@ void producer_state_for_each(const struct producer_state *ps,
 void producer_state_clear(struct producer_state *ps)
 {
 	free(ps->slots);
+	free(ps->open.v);
+	free(ps->unsettled.v);
 	*ps = (struct producer_state){ 0 };
 }

@@ -1,9 +1,16 @@
 /* One partition's producer state, as Kafka's ProducerStateManager keeps it:
  * per producer id the epoch, the last PRODUCER_BATCHES_KEPT batches'
  * sequence ranges, offsets and timestamps, the last timestamp, the
- * coordinator epoch and the ongoing transaction's first offset (-1 until
- * transactions exist). Owned by the partition's io shard, checked and
- * updated in offset order with the appends (partition_log.h).
+ * coordinator epoch and the ongoing transaction's first offset. Owned by
+ * the partition's io shard, checked and updated in offset order with the
+ * appends (partition_log.h).
+ *
+ * Transactions, as Kafka's ProducerStateManager: a transactional batch
+ * opens its producer's transaction on the partition (its first offset); a
+ * control batch (a COMMIT or ABORT marker) ends it. Open transactions are
+ * kept ordered by first offset and those ended by a marker not yet written
+ * in append order, so that the first unstable offset (what the last stable
+ * offset is bounded by) is the head of one and a short scan of the other.
  *
  * The rules are Kafka's (ProducerAppendInfo.checkSequence/checkProducerEpoch,
  * ProducerStateEntry.findDuplicateBatch): a batch equal to one of the last
@@ -44,10 +51,25 @@ struct producer_entry {
 	struct producer_batch batches[PRODUCER_BATCHES_KEPT];
 };
 
+/* A transaction on the partition: open (marker_offset -1), or ended by a
+ * marker at marker_offset that is not yet below the high watermark. */
+struct producer_txn {
+	int64_t producer_id;
+	int64_t first_offset;
+	int64_t marker_offset;
+};
+
+struct producer_txn_list {
+	struct producer_txn *v;
+	uint32_t len, cap;
+};
+
 struct producer_state {
 	struct producer_entry *slots;    /* open addressing, linear probing */
 	uint32_t cap;                    /* a power of two, or 0 */
 	uint32_t count;
+	struct producer_txn_list open;    /* by first offset */
+	struct producer_txn_list unsettled; /* ended, by marker offset */
 };
 
 enum producer_verdict {
@@ -82,6 +104,38 @@ enum producer_verdict producer_state_check(const struct producer_state *ps,
  * checked or read back from the log. Returns 0 or -ENOMEM. */
 int producer_state_record(struct producer_state *ps, const struct record_batch_header *h,
 			  int64_t first_offset, int64_t timestamp);
+
+/* Checks a COMMIT/ABORT marker for producer_id (Kafka's
+ * appendEndTxnMarker): KERR_NONE, INVALID_PRODUCER_EPOCH for an epoch older
+ * than the producer's, TRANSACTION_COORDINATOR_FENCED for a coordinator
+ * epoch older than the last marker's. */
+int16_t producer_state_check_marker(const struct producer_state *ps, int64_t producer_id,
+				    int16_t producer_epoch, int32_t coordinator_epoch);
+
+/* A transaction a marker ended: from first_offset (the marker's own when
+ * none was open) to the marker at marker_offset. */
+struct producer_txn_end {
+	int64_t first_offset;
+	int64_t marker_offset;
+	/* Kafka's lastStableOffset for the .txnindex: the first offset of
+	 * another producer's open transaction, or marker_offset + 1. */
+	int64_t last_stable_offset;
+};
+
+/* Records a marker (checked, or read back from the log) placed at offset:
+ * the producer takes its epoch and coordinator epoch, and its transaction
+ * ends (unsettled until the high watermark passes the marker). Returns 0 or
+ * -ENOMEM. */
+int producer_state_end_txn(struct producer_state *ps, int64_t producer_id, int16_t producer_epoch,
+			   int32_t coordinator_epoch, int64_t offset, int64_t timestamp,
+			   struct producer_txn_end *out);
+
+/* The first offset at or above which a read_committed reader may not read
+ * yet, given the high watermark: the first offset of the earliest
+ * transaction open or ended by a marker at or above hw; -1 when none. */
+int64_t producer_state_first_unstable(const struct producer_state *ps, int64_t hw);
+/* Forgets the ended transactions whose markers are below hw. */
+void producer_state_settle(struct producer_state *ps, int64_t hw);
 
 /* Adds a whole entry (from a snapshot); replaces one with the same id. */
 int producer_state_put(struct producer_state *ps, const struct producer_entry *e);

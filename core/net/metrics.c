@@ -94,5 +94,6 @@ size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 			   "sluice_topics %zu\n", topics_registry(rt)->count);
 	metrics_partitions(&o, rt);
 	metrics_log_render(&o, rt);
+	metrics_txn_render(&o, rt);
 	return o.len;
 }

@@ -13,5 +13,7 @@ size_t metrics_render(struct runtime *rt, char *buf, size_t cap);
 struct metrics_out;
 /* The log layer's figures (metrics_log.c), for metrics_render. */
 void metrics_log_render(struct metrics_out *o, struct runtime *rt);
+/* The transaction coordinators' figures (metrics_txn.c). */
+void metrics_txn_render(struct metrics_out *o, struct runtime *rt);
 
 #endif

@@ -68,6 +68,7 @@ enum shard_slot {
 	SHARD_SLOT_NET,         /* listener, connections, request-byte budget (net/) */
 	SHARD_SLOT_HANDLERS,    /* what API handlers queue on the shard (api/) */
 	SHARD_SLOT_GROUPS,      /* the groups this io shard coordinates (group/) */
+	SHARD_SLOT_TXN,         /* the transactional ids this io shard coordinates (txn/) */
 	SHARD_SLOT_TOPICS,      /* logs of deleted partitions still draining (meta/) */
 	SHARD_SLOTS,
 };

@@ -165,8 +165,19 @@ def produce_v3(conn, topic, partition, records, acks=1):
 
 def fetch_v4(conn, topic, partition, offset, max_wait_ms=0, min_bytes=0, max_bytes=50 << 20,
              partition_max_bytes=1 << 20):
-    body = struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, 0) + struct.pack(">i", 1)
-    body += string(topic) + struct.pack(">iiqi", 1, partition, offset, partition_max_bytes)
+    err, hw, _lso, _aborted, records = fetch_v4_partition(
+        conn, topic, partition, offset, max_wait_ms, min_bytes, max_bytes, partition_max_bytes)
+    return err, hw, records
+
+
+def fetch_v4_partition(conn, topic, partition, offset, max_wait_ms=0, min_bytes=0,
+                       max_bytes=50 << 20, partition_max_bytes=1 << 20, isolation_level=0):
+    """Fetch v4 of one partition: (error, high watermark, last stable
+    offset, aborted transactions [(producer id, first offset)] or None,
+    records)."""
+    body = struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, isolation_level)
+    body += struct.pack(">i", 1) + string(topic)
+    body += struct.pack(">iiqi", 1, partition, offset, partition_max_bytes)
     conn.request(1, 4, body)
     r = conn.response()
     pos = 4 + 4 + 4
@@ -175,10 +186,14 @@ def fetch_v4(conn, topic, partition, offset, max_wait_ms=0, min_bytes=0, max_byt
     part, err, hw, lso = struct.unpack(">ihqq", r[pos:pos + 22])
     pos += 22
     (naborted,) = struct.unpack(">i", r[pos:pos + 4])
-    pos += 4 + max(naborted, 0) * 16
+    pos += 4
+    aborted = None
+    if naborted >= 0:
+        aborted = [struct.unpack(">qq", r[pos + 16 * i:pos + 16 * i + 16]) for i in range(naborted)]
+        pos += 16 * naborted
     (rlen,) = struct.unpack(">i", r[pos:pos + 4])
     records = r[pos + 4:pos + 4 + rlen] if rlen > 0 else b""
-    return err, hw, records
+    return err, hw, lso, aborted, records
 
 
 def read_varint(buf, pos):
@@ -244,9 +259,10 @@ def batches(records):
     return out
 
 
-def list_offsets_v7(conn, topic, partition, timestamp):
+def list_offsets_v7(conn, topic, partition, timestamp, isolation_level=0):
     """ListOffsets v7 (flexible): returns (error, timestamp, offset)."""
-    body = struct.pack(">ib", -1, 0) + uvarint(2) + uvarint(len(topic) + 1) + topic.encode()
+    body = struct.pack(">ib", -1, isolation_level) + uvarint(2) + uvarint(len(topic) + 1)
+    body += topic.encode()
     body += uvarint(2) + struct.pack(">iiq", partition, -1, timestamp) + b"\x00" + b"\x00" + b"\x00"
     conn.request(2, 7, body, flexible=True)
     r = conn.response()

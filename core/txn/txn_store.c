@@ -1,0 +1,363 @@
+/* __transaction_state: partitioning, creation, appends and replay; see
+ * txn_store.h. */
+#include "core/txn/txn_store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/group/group_store.h"
+#include "core/log/partition_log.h"
+#include "core/meta/topics.h"
+#include "core/slog.h"
+#include "core/txn/txn_coordinator.h"
+#include "proto/compression.h"
+#include "proto/kafka_errors.h"
+#include "proto/record_batch.h"
+#include "proto/record_codec.h"
+
+const char TXN_STORE_TOPIC[] = "__transaction_state";
+
+enum {
+	LOAD_READ_BYTES = 4 << 20,          /* one read of a partition during replay */
+	LOAD_DECOMPRESS_BYTES = 64 << 20,   /* bound on one decompressed batch */
+};
+
+int32_t txn_store_partition_of(struct kstr transactional_id, int32_t partitions)
+{
+	/* The same hash as the group coordinator's: Kafka's String.hashCode. */
+	return group_store_partition_of(transactional_id, partitions);
+}
+
+struct topic *txn_store_topic(struct runtime *rt)
+{
+	struct kstr name = kstr_from_cstr(TXN_STORE_TOPIC);
+	struct topic *t = topics_find(topics_registry(rt), name);
+	if (t)
+		return t;
+	char segment[32];
+	snprintf(segment, sizeof(segment), "%" PRIu64, rt->cfg.transaction_state_log_segment_bytes);
+	struct kstr keys[] = { kstr_from_cstr("cleanup.policy"), kstr_from_cstr("segment.bytes"),
+			       kstr_from_cstr("compression.type") };
+	struct kstr values[] = { kstr_from_cstr("compact"), kstr_from_cstr(segment),
+				 kstr_from_cstr("producer") };
+	struct topic_create_args a = {
+		.name = name,
+		.partitions = (int32_t)rt->cfg.transaction_state_log_num_partitions,
+		.replication_factor = 1,
+		.config_count = sizeof(keys) / sizeof(keys[0]),
+		.config_keys = keys,
+		.config_values = values,
+	};
+	char msg[256];
+	int16_t err = topics_create(rt, &a, &t, NULL, msg, sizeof(msg));
+	if (err != KERR_NONE) {
+		slog_error("txn", "cannot create %s: %s (error %d)", TXN_STORE_TOPIC, msg, err);
+		return NULL;
+	}
+	return t;
+}
+
+/* ---- appends ---------------------------------------------------------- */
+
+struct txn_store_write {
+	struct log_append append;
+	uint8_t *batch;
+	txn_store_done_fn done;
+	void *ctx;
+};
+
+static void txn_store_written(struct log_append *a, int16_t err)
+{
+	struct txn_store_write *w = container_of(a, struct txn_store_write, append);
+	w->done(w->ctx, err);
+	free(w->batch);
+	free(w);
+}
+
+/* The value of state t, encoded into a fresh buffer (*len its size). The
+ * flexible version only when the client speaks KIP-890 part 2, as Kafka
+ * writes it once transaction.version 2 is in force. */
+static uint8_t *value_encode(const struct txn_transit *t, size_t *len)
+{
+	uint32_t n = t->partitions.count;
+	struct txn_log_topic *topics = calloc(n + 1, sizeof(*topics));
+	int32_t *parts = calloc(n + 1, sizeof(*parts));
+	uint8_t *buf = NULL;
+	if (!topics || !parts)
+		goto out;
+	/* One entry per topic, its partitions in the order added. */
+	int32_t tc = 0;
+	uint32_t used = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *name = t->partitions.items[i].topic;
+		bool seen = false;
+		for (int32_t k = 0; k < tc && !seen; k++)
+			seen = strcmp(topics[k].topic.ptr, name) == 0;
+		if (seen)
+			continue;
+		topics[tc] = (struct txn_log_topic){ kstr_from_cstr(name), 0, &parts[used] };
+		for (uint32_t j = i; j < n; j++)
+			if (strcmp(t->partitions.items[j].topic, name) == 0)
+				parts[used + (uint32_t)topics[tc].partition_count++] =
+					t->partitions.items[j].partition;
+		used += (uint32_t)topics[tc].partition_count;
+		tc++;
+	}
+	struct txn_log_value v = {
+		.version = t->client_txn_version >= 2 ? 1 : 0,
+		.producer_id = t->producer_id,
+		.previous_producer_id = t->last_producer_id,
+		.next_producer_id = t->next_producer_id,
+		.producer_epoch = t->epoch,
+		.timeout_ms = t->timeout_ms,
+		.status = (int8_t)t->state,
+		.topic_count = tc,
+		.topics = topics,
+		.last_update_ms = t->last_update_ms,
+		.start_ms = t->start_ms,
+		.client_transaction_version = t->client_txn_version,
+	};
+	if (!txn_log_value_fits(&v))
+		goto out;
+	*len = txn_log_value_size(&v);
+	buf = malloc(*len);
+	if (buf) {
+		struct wcursor w;
+		wc_init(&w, buf, *len, NULL, 0);
+		txn_log_value_write(&w, &v);
+		assert(!w.overflow && w.pos == w.end);
+	}
+out:
+	free(topics);
+	free(parts);
+	return buf;
+}
+
+int16_t txn_store_append(struct txn_coordinator *tc, const struct txn_meta *m,
+			 const struct txn_transit *t, txn_store_done_fn done, void *ctx)
+{
+	struct runtime *rt = tc->rt;
+	struct topic *topic = topics_lookup(rt, kstr_from_cstr(TXN_STORE_TOPIC));
+	struct partition *p = topic ? topic_partition(topic, m->state_partition) : NULL;
+	if (!p || !p->log)
+		return KERR_COORDINATOR_NOT_AVAILABLE;
+	/* Only the partition's own shard may write to its log. */
+	if (&rt->shards[p->shard] != tc->shard) {
+		slog_error("txn", "%s-%d is owned by shard %u, not by the coordinator's shard %u; "
+			   "append refused", TXN_STORE_TOPIC, m->state_partition, p->shard, tc->shard->id);
+		return KERR_NOT_COORDINATOR;
+	}
+	struct kstr id = kstr_from_cstr(m->id);
+	if (id.len > INT16_MAX)
+		return KERR_INVALID_REQUEST;
+	size_t key_len = txn_log_key_size(id);
+	uint8_t *key = malloc(key_len);
+	size_t value_len = 0;
+	uint8_t *value = t ? value_encode(t, &value_len) : NULL;
+	int16_t err = KERR_NONE;
+	struct txn_store_write *w = NULL;
+	uint8_t *batch = NULL;
+	if (!key || (t && !value)) {
+		err = KERR_COORDINATOR_NOT_AVAILABLE;
+		goto out;
+	}
+	struct wcursor wc;
+	wc_init(&wc, key, key_len, NULL, 0);
+	txn_log_key_write(&wc, id);
+	assert(!wc.overflow && wc.pos == wc.end);
+	struct record_kv kv = { .key = { key, (int32_t)key_len },
+				.value = t ? (struct kbytes){ value, (int32_t)value_len }
+					   : (struct kbytes){ NULL, -1 } };
+	size_t batch_len = record_batch_build_size(&kv, 1);
+	if (batch_len > rt->cfg.message_max_bytes) {
+		err = KERR_MESSAGE_TOO_LARGE;
+	} else if (!(w = calloc(1, sizeof(*w))) || !(batch = malloc(batch_len))) {
+		err = KERR_COORDINATOR_NOT_AVAILABLE;
+	} else {
+		record_batch_build(batch, batch_len, &kv, 1, txn_now_ms());
+		struct record_batch_header h;
+		record_batch_header_read(batch, &h);
+		*w = (struct txn_store_write){ .batch = batch, .done = done, .ctx = ctx };
+		w->append.done = txn_store_written;
+		w->append.log_append_time = -1;
+		err = partition_log_append(p->log, batch, batch_len, &h, &w->append);
+	}
+	if (err != KERR_NONE) {
+		free(batch);
+		free(w);
+	}
+out:
+	free(key);
+	free(value);
+	return err;
+}
+
+/* ---- replay ----------------------------------------------------------- */
+
+struct txn_load {
+	struct txn_coordinator *tc;
+	int32_t partition;
+	int64_t offset;      /* of the record being applied, for log lines */
+	uint64_t records;
+	uint64_t skipped;
+	struct txn_partitions parts; /* of the value being read */
+};
+
+static void load_skip(struct txn_load *ld, const char *why)
+{
+	slog_warn("txn", "%s-%d offset %" PRId64 ": %s; skipped", TXN_STORE_TOPIC, ld->partition,
+		  ld->offset, why);
+	ld->skipped++;
+}
+
+static bool load_partition_seen(void *ctx, struct kstr topic, int32_t partition)
+{
+	struct txn_load *ld = ctx;
+	return txn_partitions_add(&ld->parts, topic, partition);
+}
+
+static void load_record(struct txn_load *ld, const struct record_view *r)
+{
+	struct kstr id;
+	if (txn_log_key_read(r->key, &id) != 0) {
+		load_skip(ld, "malformed or unknown key");
+		return;
+	}
+	struct txn_table *table = &ld->tc->ids;
+	struct txn_meta *m = txn_table_find(table, id);
+	if (r->value.len < 0) {
+		if (m)
+			txn_table_remove(table, m);
+		ld->records++;
+		return;
+	}
+	struct txn_log_value v;
+	txn_partitions_free(&ld->parts);
+	if (txn_log_value_read(r->value, &v, load_partition_seen, ld) != 0) {
+		load_skip(ld, "malformed transaction state value");
+		return;
+	}
+	if (!m && !(m = txn_table_add(table, id, ld->partition))) {
+		load_skip(ld, "out of memory");
+		return;
+	}
+	struct txn_transit t = {
+		.state = (enum txn_status)v.status,
+		.producer_id = v.producer_id,
+		.last_producer_id = v.previous_producer_id,
+		.next_producer_id = v.next_producer_id,
+		.epoch = v.producer_epoch,
+		.last_epoch = TXN_NO_PRODUCER_EPOCH,
+		.timeout_ms = v.timeout_ms,
+		.start_ms = v.start_ms,
+		.last_update_ms = v.last_update_ms,
+		.client_txn_version = v.client_transaction_version,
+		.partitions = ld->parts,
+	};
+	ld->parts = (struct txn_partitions){ 0 };
+	txn_state_apply(m, &t);
+	ld->records++;
+}
+
+static void load_batch(struct txn_load *ld, uint8_t *batch, const struct record_batch_header *h)
+{
+	if (h->attributes & BATCH_ATTR_CONTROL)
+		return;
+	uint8_t *recs = batch + RECORD_BATCH_HEADER_BYTES;
+	size_t len = record_batch_total_bytes(h) - RECORD_BATCH_HEADER_BYTES;
+	uint8_t *plain = NULL;
+	int codec = h->attributes & BATCH_ATTR_COMPRESSION_MASK;
+	if (codec != CODEC_NONE) {
+		plain = malloc(LOAD_DECOMPRESS_BYTES);
+		if (!plain || compression_decompress((enum compression_codec)codec, recs, len, plain,
+						     LOAD_DECOMPRESS_BYTES, &len) != 0) {
+			ld->offset = h->base_offset;
+			load_skip(ld, "batch does not decompress");
+			free(plain);
+			return;
+		}
+		recs = plain;
+	}
+	struct rcursor c;
+	rc_init(&c, recs, len);
+	for (int32_t i = 0; i < h->record_count; i++) {
+		struct record_view r;
+		if (!record_read(&c, &r)) {
+			ld->offset = h->base_offset + i;
+			load_skip(ld, "malformed record");
+			break;
+		}
+		ld->offset = h->base_offset + r.offset_delta;
+		load_record(ld, &r);
+	}
+	free(plain);
+}
+
+static int load_partition(struct txn_load *ld, struct partition_log *log)
+{
+	int64_t offset = partition_log_start_offset(log);
+	int64_t end = partition_log_high_watermark(log);
+	while (offset < end) {
+		struct log_read rd;
+		int16_t err = partition_log_read(log, offset, LOAD_READ_BYTES, true, &rd);
+		if (err != KERR_NONE) {
+			slog_error("txn", "%s-%d: cannot read at offset %" PRId64 " (error %d)",
+				   TXN_STORE_TOPIC, ld->partition, offset, err);
+			return -1;
+		}
+		if (rd.len == 0)
+			break;
+		uint8_t *buf = malloc(rd.len);
+		if (!buf || pread(rd.fd, buf, rd.len, (off_t)rd.file_off) != (ssize_t)rd.len) {
+			slog_error("txn", "%s-%d: cannot read %u bytes at offset %" PRId64 ": %s",
+				   TXN_STORE_TOPIC, ld->partition, rd.len, offset,
+				   buf ? strerror(errno) : "out of memory");
+			free(buf);
+			return -1;
+		}
+		size_t pos = 0;
+		while (pos < rd.len) {
+			struct record_batch_header h;
+			if (record_batch_scan(buf + pos, rd.len - pos, true, &h) != RECORD_SCAN_OK)
+				break;
+			load_batch(ld, buf + pos, &h);
+			pos += record_batch_total_bytes(&h);
+			offset = h.base_offset + h.last_offset_delta + 1;
+		}
+		free(buf);
+		if (pos == 0) {
+			slog_error("txn", "%s-%d: unreadable batch at offset %" PRId64, TXN_STORE_TOPIC,
+				   ld->partition, offset);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int txn_store_load(struct txn_coordinator *tc)
+{
+	struct runtime *rt = tc->rt;
+	struct topic *topic = topics_find(topics_registry(rt), kstr_from_cstr(TXN_STORE_TOPIC));
+	if (!topic)
+		return 0;
+	struct txn_load ld = { .tc = tc };
+	int rc = 0;
+	for (int32_t i = 0; i < topic->partition_count && rc == 0; i++) {
+		struct partition *p = &topic->partitions[i];
+		if (!p->log || &rt->shards[p->shard] != tc->shard)
+			continue;
+		ld.partition = i;
+		rc = load_partition(&ld, p->log);
+	}
+	txn_partitions_free(&ld.parts);
+	if (rc == 0)
+		slog_info("txn", "shard %u: loaded %zu transactional id(s) from %" PRIu64
+			  " record(s) of %s (%" PRIu64 " skipped)", tc->shard->id, tc->ids.count,
+			  ld.records, TXN_STORE_TOPIC, ld.skipped);
+	return rc;
+}

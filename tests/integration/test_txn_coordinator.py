@@ -1,0 +1,298 @@
+"""The transaction coordinator over the raw wire: FindCoordinator for a
+transactional id, InitProducerId (new ids, epoch bumps, fencing of an open
+transaction, KIP-360, the timeout bound), AddPartitionsToTxn (unknown
+partitions, old epochs), EndTxn (its states and errors), a transaction
+aborted by its timeout, and the state surviving a restart."""
+import struct
+import time
+
+from kafka_wire import Conn, metadata_v4, string, uvarint
+
+NONE = 0
+UNKNOWN_TOPIC_OR_PARTITION = 3
+INVALID_PRODUCER_EPOCH = 47
+INVALID_TXN_STATE = 48
+INVALID_PRODUCER_ID_MAPPING = 49
+INVALID_TRANSACTION_TIMEOUT = 50
+CONCURRENT_TRANSACTIONS = 51
+OPERATION_NOT_ATTEMPTED = 55
+PRODUCER_FENCED = 90
+
+WAIT_S = 20
+
+
+def compact_string(s):
+    if s is None:
+        return uvarint(0)
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+def find_coordinator_v1(conn, key, key_type=1):
+    conn.request(10, 1, string(key) + struct.pack(">b", key_type))
+    r = conn.response()
+    err = struct.unpack(">h", r[8:10])[0]
+    return err
+
+
+def init_producer_id(conn, txn_id, timeout_ms=60000, producer=(-1, -1), version=1):
+    if version < 2:
+        conn.request(22, version, string(txn_id) + struct.pack(">i", timeout_ms))
+        r = conn.response()
+        _, _, err, pid, epoch = struct.unpack(">iihqh", r[:20])
+        return err, pid, epoch
+    body = compact_string(txn_id) + struct.pack(">i", timeout_ms)
+    if version >= 3:
+        body += struct.pack(">qh", *producer)
+    conn.request(22, version, body + b"\x00", flexible=True)
+    r = conn.response()
+    _, _, err, pid, epoch = struct.unpack(">iihqh", r[:4] + r[5:21])
+    return err, pid, epoch
+
+
+def add_partitions_v(conn, version, txn_id, pid, epoch, topics):
+    body = string(txn_id) + struct.pack(">qhi", pid, epoch, len(topics))
+    for name, parts in topics.items():
+        body += string(name) + struct.pack(">i", len(parts)) + b"".join(
+            struct.pack(">i", p) for p in parts)
+    conn.request(24, version, body)
+    r = conn.response()
+    pos = 8
+    n = struct.unpack(">i", r[pos:pos + 4])[0]
+    pos += 4
+    out = {}
+    for _ in range(n):
+        ln = struct.unpack(">h", r[pos:pos + 2])[0]
+        name = r[pos + 2:pos + 2 + ln].decode()
+        pos += 2 + ln
+        m = struct.unpack(">i", r[pos:pos + 4])[0]
+        pos += 4
+        for _ in range(m):
+            p, e = struct.unpack(">ih", r[pos:pos + 6])
+            pos += 6
+            out[(name, p)] = e
+    return out
+
+
+def end_txn(conn, txn_id, pid, epoch, commit, version=1):
+    conn.request(26, version, string(txn_id) + struct.pack(">qhb", pid, epoch, 1 if commit else 0))
+    r = conn.response()
+    return struct.unpack(">h", r[8:10])[0]
+
+
+def until(fn, want, what):
+    deadline = time.time() + WAIT_S
+    while True:
+        got = fn()
+        if got[0] == want or time.time() > deadline:
+            assert got[0] == want, f"{what}: {got}"
+            return got
+        time.sleep(0.1)
+
+
+def test_find_and_init(broker):
+    c = Conn(broker.bootstrap)
+    assert find_coordinator_v1(c, "t-find") == NONE
+    err, pid, epoch = init_producer_id(c, "t-find")
+    assert (err, epoch) == (NONE, 0) and pid >= 0
+    err, pid2, epoch2 = init_producer_id(c, "t-find")
+    assert (err, pid2, epoch2) == (NONE, pid, 1)
+    assert init_producer_id(c, "t-find", timeout_ms=900001)[0] == INVALID_TRANSACTION_TIMEOUT
+    assert init_producer_id(c, "t-find", timeout_ms=0)[0] == INVALID_TRANSACTION_TIMEOUT
+    # KIP-360: the current id and epoch bump; a stale pair is fenced.
+    err, pid3, epoch3 = init_producer_id(c, "t-find", producer=(pid, 1), version=3)
+    assert (err, pid3, epoch3) == (NONE, pid, 2)
+    assert init_producer_id(c, "t-find", producer=(pid, 0), version=3)[0] == INVALID_PRODUCER_EPOCH
+    assert init_producer_id(c, "t-find", producer=(pid, 0), version=4)[0] == PRODUCER_FENCED
+    # Another id gets another producer id.
+    assert init_producer_id(c, "t-other")[1] not in (-1, pid)
+
+
+def test_add_partitions_and_end(make_broker):
+    c = Conn(make_broker({"num.partitions": "2"}).bootstrap)
+    assert metadata_v4(c, "txn-data") == 0
+    _, pid, epoch = init_producer_id(c, "t-end")
+    got = add_partitions_v(c, 1, "t-end", pid, epoch, {"txn-data": [0], "no-such-topic": [0]})
+    assert got == {("txn-data", 0): OPERATION_NOT_ATTEMPTED,
+                   ("no-such-topic", 0): UNKNOWN_TOPIC_OR_PARTITION}
+    got = add_partitions_v(c, 1, "t-end", pid, epoch, {"txn-data": [0, 99]})
+    assert got == {("txn-data", 0): OPERATION_NOT_ATTEMPTED, ("txn-data", 99): UNKNOWN_TOPIC_OR_PARTITION}
+    assert end_txn(c, "t-end", pid, epoch, True) == INVALID_TXN_STATE  # Empty
+    assert end_txn(c, "no-such-id", pid, epoch, True) == INVALID_PRODUCER_ID_MAPPING
+    assert end_txn(c, "t-end", pid + 1000, epoch, True) == INVALID_PRODUCER_ID_MAPPING
+    # An older epoch: INVALID_PRODUCER_EPOCH before v2, PRODUCER_FENCED from v2.
+    _, pid, epoch = init_producer_id(c, "t-end")
+    assert add_partitions_v(c, 1, "t-end", pid, epoch - 1, {"txn-data": [0]}) == \
+        {("txn-data", 0): INVALID_PRODUCER_EPOCH}
+    assert add_partitions_v(c, 2, "t-end", pid, epoch - 1, {"txn-data": [0]}) == \
+        {("txn-data", 0): PRODUCER_FENCED}
+    assert add_partitions_v(c, 2, "t-end", pid, epoch, {"txn-data": [0, 1]}) == \
+        {("txn-data", 0): NONE, ("txn-data", 1): NONE}
+    assert end_txn(c, "t-end", pid, epoch, False) == NONE
+    # The retried end: answered once the markers are written.
+    until(lambda: (end_txn(c, "t-end", pid, epoch, False),), NONE, "retried abort")
+    assert end_txn(c, "t-end", pid, epoch, True) == INVALID_TXN_STATE
+    assert end_txn(c, "t-end", pid, epoch - 1, False, version=2) == PRODUCER_FENCED
+
+
+def test_newer_producer_aborts_open_transaction(broker):
+    c = Conn(broker.bootstrap)
+    assert metadata_v4(c, "txn-fence") == 0
+    _, pid, epoch = init_producer_id(c, "t-fence")
+    assert add_partitions_v(c, 2, "t-fence", pid, epoch, {"txn-fence": [0]}) == {("txn-fence", 0): NONE}
+    err, _, _ = init_producer_id(c, "t-fence")
+    assert err == CONCURRENT_TRANSACTIONS
+    err, pid2, epoch2 = until(lambda: init_producer_id(c, "t-fence"), NONE, "fencing init")
+    assert pid2 == pid and epoch2 == epoch + 2
+    assert end_txn(c, "t-fence", pid, epoch, True, version=2) == PRODUCER_FENCED
+
+
+def test_timed_out_transaction_is_aborted(make_broker):
+    b = make_broker({"transaction.abort.timed.out.transaction.cleanup.interval.ms": "200"})
+    c = Conn(b.bootstrap)
+    assert metadata_v4(c, "txn-slow") == 0
+    _, pid, epoch = init_producer_id(c, "t-slow", timeout_ms=500)
+    assert add_partitions_v(c, 2, "t-slow", pid, epoch, {"txn-slow": [0]}) == {("txn-slow", 0): NONE}
+    time.sleep(1.5)
+    until(lambda: (end_txn(c, "t-slow", pid, epoch, True, version=2),), PRODUCER_FENCED,
+          "commit after the timeout")
+    err, pid2, epoch2 = until(lambda: init_producer_id(c, "t-slow"), NONE, "init after abort")
+    assert pid2 == pid and epoch2 == epoch + 2
+    m = b.metrics()
+    assert m["sluice_transactions_aborted_by_timeout_total"] == 1
+    assert m["sluice_transactions_aborted_total"] == 1
+    assert m["sluice_transactions_ongoing"] == 0
+    assert m["sluice_transaction_producers_fenced_total"] == 2
+
+
+def test_state_survives_restart(make_broker):
+    b = make_broker()
+    c = Conn(b.bootstrap)
+    assert metadata_v4(c, "txn-keep") == 0
+    _, pid, epoch = init_producer_id(c, "t-keep")
+    assert add_partitions_v(c, 2, "t-keep", pid, epoch, {"txn-keep": [0]}) == {("txn-keep", 0): NONE}
+    c.close()
+    b.kill9()
+    b.start()
+    c = Conn(b.bootstrap)
+    # The open transaction is still there: a newer producer must wait for
+    # its abort, and then gets the epoch after the fencing one.
+    assert init_producer_id(c, "t-keep")[0] == CONCURRENT_TRANSACTIONS
+    err, pid2, epoch2 = until(lambda: init_producer_id(c, "t-keep"), NONE, "init after restart")
+    assert pid2 == pid and epoch2 == epoch + 2
+    c.close()
+    assert b.stop() == 0
+    b.start()
+    c = Conn(b.bootstrap)
+    assert init_producer_id(c, "t-keep")[1:] == (pid, epoch + 3)
+
+
+class Reader:
+    def __init__(self, buf):
+        self.buf, self.pos = buf, 0
+
+    def take(self, fmt):
+        v = struct.unpack_from(">" + fmt, self.buf, self.pos)
+        self.pos += struct.calcsize(">" + fmt)
+        return v[0] if len(v) == 1 else v
+
+    def uvarint(self):
+        n = shift = 0
+        while True:
+            b = self.buf[self.pos]
+            self.pos += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return n
+
+    def cstring(self):
+        n = self.uvarint() - 1
+        s = self.buf[self.pos:self.pos + n].decode()
+        self.pos += n
+        return s
+
+    def array(self, fn):
+        return [fn() for _ in range(self.uvarint() - 1)]
+
+    def tags(self):
+        assert self.uvarint() == 0
+
+
+def describe_transactions(conn, ids):
+    body = uvarint(len(ids) + 1) + b"".join(compact_string(i) for i in ids) + b"\x00"
+    conn.request(65, 0, body, flexible=True)
+    r = Reader(conn.response())
+    r.take("i")
+    r.tags()
+    r.take("i")
+
+    def state():
+        err, tid, name = r.take("h"), r.cstring(), r.cstring()
+        timeout, start, pid, epoch = r.take("iqqh")
+
+        def topic():
+            t = r.cstring()
+            parts = r.array(lambda: r.take("i"))
+            r.tags()
+            return t, parts
+        topics = r.array(topic)
+        r.tags()
+        return {"error": err, "id": tid, "state": name, "timeout": timeout, "start": start,
+                "pid": pid, "epoch": epoch, "topics": dict(topics)}
+    return r.array(state)
+
+
+def list_transactions(conn, states=(), pids=(), duration_ms=None):
+    body = uvarint(len(states) + 1) + b"".join(compact_string(s) for s in states)
+    body += uvarint(len(pids) + 1) + b"".join(struct.pack(">q", p) for p in pids)
+    version = 0
+    if duration_ms is not None:
+        body += struct.pack(">q", duration_ms)
+        version = 1
+    conn.request(66, version, body + b"\x00", flexible=True)
+    r = Reader(conn.response())
+    r.take("i")
+    r.tags()
+    r.take("i")
+    err = r.take("h")
+    unknown = r.array(r.cstring)
+
+    def state():
+        tid, pid, name = r.cstring(), r.take("q"), r.cstring()
+        r.tags()
+        return tid, pid, name
+    return err, unknown, sorted(r.array(state))
+
+
+def test_describe_and_list(make_broker):
+    b = make_broker({"num.partitions": "3"})
+    c = Conn(b.bootstrap)
+    assert metadata_v4(c, "txn-view") == 0
+    _, pid_a, epoch_a = init_producer_id(c, "t-view-a", timeout_ms=45000)
+    _, pid_b, _ = init_producer_id(c, "t-view-b")
+    assert add_partitions_v(c, 2, "t-view-a", pid_a, epoch_a, {"txn-view": [2, 0]}) == \
+        {("txn-view", 2): NONE, ("txn-view", 0): NONE}
+    assert b.metrics()["sluice_transactions_ongoing"] == 1
+    a, e, missing = describe_transactions(c, ["t-view-a", "t-view-b", "t-view-none"])
+    assert a["error"] == NONE and a["state"] == "Ongoing" and a["timeout"] == 45000
+    assert a["pid"] == pid_a and a["epoch"] == epoch_a and a["start"] > 0
+    assert a["topics"] == {"txn-view": [2, 0]}
+    assert e["state"] == "Empty" and e["start"] == -1 and e["topics"] == {}
+    assert missing["error"] == 105 and missing["id"] == "t-view-none"
+    assert list_transactions(c) == (NONE, [], sorted([("t-view-a", pid_a, "Ongoing"),
+                                                      ("t-view-b", pid_b, "Empty")]))
+    assert list_transactions(c, states=["Ongoing", "Bogus"]) == \
+        (NONE, ["Bogus"], [("t-view-a", pid_a, "Ongoing")])
+    assert list_transactions(c, states=["Bogus"]) == (NONE, ["Bogus"], [])
+    assert list_transactions(c, pids=[pid_b]) == (NONE, [], [("t-view-b", pid_b, "Empty")])
+    # v1: only transactions running longer than the duration.
+    assert list_transactions(c, states=["Ongoing"], duration_ms=3600000) == (NONE, [], [])
+    time.sleep(0.05)
+    assert list_transactions(c, states=["Ongoing"], duration_ms=0)[2] == [("t-view-a", pid_a, "Ongoing")]
+    assert end_txn(c, "t-view-a", pid_a, epoch_a, True) == NONE
+    until(lambda: (describe_transactions(c, ["t-view-a"])[0]["state"],), "CompleteCommit",
+          "state after commit")
+    assert describe_transactions(c, ["t-view-a"])[0]["topics"] == {}
+    m = b.metrics()
+    assert m["sluice_transactions_ongoing"] == 0 and m["sluice_transactions_committed_total"] == 1
