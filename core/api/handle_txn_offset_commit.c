@@ -1,11 +1,18 @@
 /* TxnOffsetCommit (key 28), v0-v4: a transactional producer commits a
  * group's offsets inside its transaction, on the group's coordinator; they
- * stay pending until the transaction's marker (core/group/group_txn.h). */
+ * stay pending until the transaction's marker (core/group/group_txn.h).
+ * As in Kafka 4, the write waits for the transaction coordinator to confirm
+ * that the group's __consumer_offsets partition is in the producer's ongoing
+ * transaction (AddOffsetsToTxn put it there): a commit outside one is
+ * refused with INVALID_TXN_STATE, a stale or unknown epoch with
+ * INVALID_PRODUCER_EPOCH. */
 #include "core/api/group_route.h"
 #include "core/api/handlers.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_store.h"
 #include "core/group/group_txn.h"
 #include "core/net/request.h"
+#include "core/txn/txn_coordinator.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
 
@@ -14,6 +21,9 @@ struct txn_commit_ctx {
 	struct request *req;
 	struct txn_offset_commit_request q;
 	struct group_txn_commit_args args;
+	struct group_coordinator *gc;
+	int32_t partition;            /* the group's, of __consumer_offsets */
+	struct txn_verify verify;
 };
 
 /* Kafka answers the partitions it refused before asking the coordinator
@@ -77,9 +87,31 @@ static void txn_commit_respond(struct group_done *d, int16_t err)
 		request_reject_malformed(req);
 		return;
 	}
+	/* Clients before v2 (Kafka 2.0) do not retry a loading coordinator. */
+	for (int32_t t = 0; version < 2 && t < r.topics_count; t++)
+		for (int32_t p = 0; p < r.topics[t].partitions_count; p++)
+			if (r.topics[t].partitions[p].error_code == KERR_COORDINATOR_LOAD_IN_PROGRESS)
+				r.topics[t].partitions[p].error_code = KERR_COORDINATOR_NOT_AVAILABLE;
 	size_t size = txn_offset_commit_response_size(&r, version);
 	txn_offset_commit_response_encode(request_response_begin(req, size, 0, 0), version, &r);
 	request_finish(req);
+}
+
+/* The coordinator's answer: the commit goes on, or every partition that
+ * exists gets the error (Kafka turns a fenced epoch into
+ * INVALID_PRODUCER_EPOCH for this request). */
+static void txn_commit_verified(struct txn_verify *v)
+{
+	struct txn_commit_ctx *ctx = container_of(v, struct txn_commit_ctx, verify);
+	if (v->error == KERR_NONE) {
+		group_txn_commit(ctx->gc, ctx->partition, &ctx->args, &ctx->done);
+		return;
+	}
+	int16_t err = v->error == KERR_PRODUCER_FENCED ? KERR_INVALID_PRODUCER_EPOCH : v->error;
+	for (uint32_t i = 0; i < ctx->args.count; i++)
+		if (ctx->args.parts[i].error == KERR_NONE)
+			ctx->args.parts[i].error = err;
+	txn_commit_respond(&ctx->done, KERR_NONE);
 }
 
 void handle_txn_offset_commit(struct request *req)
@@ -137,5 +169,21 @@ void handle_txn_offset_commit(struct request *req)
 		txn_commit_respond(&ctx->done, err);
 		return;
 	}
-	group_txn_commit(gc, partition, &ctx->args, &ctx->done);
+	ctx->gc = gc;
+	ctx->partition = partition;
+	/* Kafka checks the partitions and the group id before asking the
+	 * transaction coordinator. */
+	if (group_txn_commit_known(request_runtime(req), &ctx->args) == 0 || q->group_id.len <= 0) {
+		group_txn_commit(gc, partition, &ctx->args, &ctx->done);
+		return;
+	}
+	ctx->verify = (struct txn_verify){
+		.transactional_id = q->transactional_id,
+		.producer_id = q->producer_id,
+		.producer_epoch = q->producer_epoch,
+		.topic = kstr_from_cstr(GROUP_STORE_TOPIC),
+		.partition = partition,
+		.done = txn_commit_verified,
+	};
+	txn_verify_start(request_runtime(req), request_shard(req), &ctx->verify);
 }

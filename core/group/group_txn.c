@@ -280,8 +280,7 @@ static void txn_commit_written(void *ctx, int16_t err, int64_t base_offset)
 	d->fn(d, KERR_NONE);
 }
 
-/* Marks the partitions that do not exist; returns how many do. */
-static uint32_t txn_commit_known(struct runtime *rt, struct group_txn_commit_args *a)
+uint32_t group_txn_commit_known(struct runtime *rt, struct group_txn_commit_args *a)
 {
 	uint32_t known = 0;
 	for (uint32_t i = 0; i < a->count; i++) {
@@ -298,7 +297,7 @@ void group_txn_commit(struct group_coordinator *gc, int32_t partition,
 		      struct group_txn_commit_args *a, struct group_done *d)
 {
 	struct runtime *rt = gc->rt;
-	if (txn_commit_known(rt, a) == 0) {
+	if (group_txn_commit_known(rt, a) == 0) {
 		d->fn(d, KERR_NONE);
 		return;
 	}

@@ -25,6 +25,10 @@ struct group_txn_commit_args {
 	struct group_commit_partition *parts; /* commit_timestamp unused */
 };
 
+/* Marks the partitions that do not exist UNKNOWN_TOPIC_OR_PARTITION and the
+ * others NONE; returns how many exist. Any shard. */
+uint32_t group_txn_commit_known(struct runtime *rt, struct group_txn_commit_args *a);
+
 /* TxnOffsetCommit on the group's coordinator: checks the partitions and the
  * committer as Kafka's group coordinator does for a transactional commit,
  * writes the offsets as one transactional batch of the producer and keeps

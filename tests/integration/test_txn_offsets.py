@@ -1,13 +1,19 @@
 """Offsets committed inside transactions (TxnOffsetCommit, API 28): the
-errors Kafka 4.4 answers for each check on the group side (recorded against
-scripts/kafka-peer.sh with a transaction that had added the group), offsets
-that stay pending, invisible to OffsetFetch and UNSTABLE_OFFSET_COMMIT under
-require_stable, across a restart too, and DeleteGroups / OffsetDelete of
+errors Kafka 4.4 answers for each check (recorded against
+scripts/kafka-peer.sh, with a transaction that had added the group's
+partition), offsets that stay pending, invisible to OffsetFetch and
+UNSTABLE_OFFSET_COMMIT under require_stable, across a restart too, until
+EndTxn's marker commits or drops them, and DeleteGroups / OffsetDelete of
 partitions that only an open transaction holds."""
+import time
+
 import kafka_wire as kw
-from group_wire import delete_groups_v1, offset_commit_v7, offset_delete_v0, offset_fetch_v5
+from group_wire import (delete_groups_v1, find_coordinator_v4, offset_commit_v7,
+                        offset_delete_v0, offset_fetch_v5)
 from test_groups_protocol import FAST, create_topic, stable_member
-from txn_offsets_wire import errors_of, offset_fetch_v7, txn_offset_commit
+from test_txn_coordinator import end_txn
+from txn_offsets_wire import (add_offsets_to_txn_v3, errors_of, init_producer_id_v4,
+                              offset_fetch_v7, txn_offset_commit)
 
 NONE = 0
 OFFSET_METADATA_TOO_LARGE = 12
@@ -15,25 +21,63 @@ UNKNOWN_TOPIC_OR_PARTITION = 3
 ILLEGAL_GENERATION = 22
 INVALID_GROUP_ID = 24
 UNKNOWN_MEMBER_ID = 25
+INVALID_PRODUCER_EPOCH = 47
+INVALID_TXN_STATE = 48
 UNSTABLE_OFFSET_COMMIT = 88
+WAIT_S = 20
 
-PRODUCER = (4000, 0)
+
+def open_txn(conn, txn_id, groups):
+    """A transactional producer whose transaction holds the groups' offsets
+    partitions: returns (producer id, epoch)."""
+    deadline = time.time() + WAIT_S
+    while find_coordinator_v4(conn, [txn_id], key_type=1)[0][1] != NONE:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    err, pid, epoch = init_producer_id_v4(conn, txn_id)
+    assert err == NONE
+    for g in groups:
+        assert add_offsets_to_txn_v3(conn, txn_id, (pid, epoch), g) == NONE
+    return pid, epoch
 
 
-def test_unknown_partitions_are_answered_first_as_kafka_does(make_broker):
+def until_stable(conn, group, partitions):
+    """OffsetFetch with require_stable, retried while a marker is on its way."""
+    deadline = time.time() + WAIT_S
+    while True:
+        err, offsets = offset_fetch_v7(conn, group, partitions)
+        if all(e != UNSTABLE_OFFSET_COMMIT for _, e in offsets.values()) or time.time() > deadline:
+            return err, offsets
+        time.sleep(0.1)
+
+
+def test_checks_before_the_group_as_kafka_does(make_broker):
     b = make_broker(FAST)
     create_topic(b.bootstrap, "t", 2)
     c = kw.Conn(b.bootstrap)
+    P = open_txn(c, "tx", ["g", "big", ""])
     for version in range(5):
-        answer = txn_offset_commit(c, version, "tx", "g", PRODUCER,
+        answer = txn_offset_commit(c, version, "tx", "g", P,
                                    {("t", 0): 5, ("nope", 0): 1, ("t", 9): 2})
         assert answer == [("t", [(9, UNKNOWN_TOPIC_OR_PARTITION), (0, NONE)]),
                           ("nope", [(0, UNKNOWN_TOPIC_OR_PARTITION)])], version
-    assert txn_offset_commit(c, 3, "tx", "", PRODUCER, {("t", 0): 5, ("nope", 0): 1}) == [
+    assert txn_offset_commit(c, 3, "tx", "", P, {("t", 0): 5, ("nope", 0): 1}) == [
         ("nope", [(0, UNKNOWN_TOPIC_OR_PARTITION)]), ("t", [(0, INVALID_GROUP_ID)])]
     meta = {("t", 0): (5, "x" * 5000), ("t", 1): 3}
-    assert errors_of(txn_offset_commit(c, 2, "tx", "big", PRODUCER, meta)) == {
+    assert errors_of(txn_offset_commit(c, 2, "tx", "big", P, meta)) == {
         ("t", 0): OFFSET_METADATA_TOO_LARGE, ("t", 1): NONE}
+    # The transaction coordinator's verdict (KIP-890): the group's partition
+    # ("y" is in __consumer_offsets-1, the others in 0 and 3) is not in the
+    # transaction, or the epoch is not the producer's.
+    pid, epoch = P
+    one = {("t", 0): 5, ("nope", 0): 1}
+    assert errors_of(txn_offset_commit(c, 3, "tx", "y", P, one)) == {
+        ("t", 0): INVALID_TXN_STATE, ("nope", 0): UNKNOWN_TOPIC_OR_PARTITION}
+    for stale in (epoch - 1, epoch + 1):
+        assert errors_of(txn_offset_commit(c, 3, "tx", "g", (pid, stale), one))[("t", 0)] == \
+            INVALID_PRODUCER_EPOCH
+    assert errors_of(txn_offset_commit(c, 3, "unknown-tx", "g", P, one))[("t", 0)] == \
+        INVALID_TXN_STATE
 
 
 def test_member_checks_as_kafka_does(make_broker):
@@ -41,9 +85,10 @@ def test_member_checks_as_kafka_does(make_broker):
     create_topic(b.bootstrap, "t", 1)
     c = kw.Conn(b.bootstrap)
     one = {("t", 0): 5}
+    P = open_txn(c, "tx", ["unknown", "simple", "live"])
 
     def commit(group, **kw_):
-        return errors_of(txn_offset_commit(c, 3, "tx", group, PRODUCER, one, **kw_))[("t", 0)]
+        return errors_of(txn_offset_commit(c, 3, "tx", group, P, one, **kw_))[("t", 0)]
 
     assert commit("unknown", generation=5) == ILLEGAL_GENERATION
     assert offset_commit_v7(c, "simple", -1, "", {("t", 0): (1, "")}) == {("t", 0): NONE}
@@ -64,16 +109,18 @@ def test_member_checks_as_kafka_does(make_broker):
     assert commit("live", generation=gen, member_id=member, instance_id="i") == UNKNOWN_MEMBER_ID
 
 
-def test_pending_offsets_are_invisible_and_unstable(make_broker):
+def test_pending_until_the_marker(make_broker):
     b = make_broker(FAST)
     create_topic(b.bootstrap, "t", 2)
     c = kw.Conn(b.bootstrap)
-    assert offset_commit_v7(c, "g", -1, "", {("t", 1): (3, "plain")}) == {("t", 1): NONE}
-    assert errors_of(txn_offset_commit(c, 2, "tx", "g", PRODUCER, {("t", 0): 5, ("t", 1): 9})) == {
-        ("t", 0): NONE, ("t", 1): NONE}
     both = [("t", 0), ("t", 1)]
+    assert offset_commit_v7(c, "g", -1, "", {("t", 1): (3, "plain")}) == {("t", 1): NONE}
+    pid, epoch = open_txn(c, "tx", ["g"])
+    assert errors_of(txn_offset_commit(c, 2, "tx", "g", (pid, epoch),
+                                       {("t", 0): 5, ("t", 1): 9})) == {("t", 0): NONE,
+                                                                        ("t", 1): NONE}
 
-    def check():
+    def check_pending():
         assert offset_fetch_v5(c, "g", both) == (NONE, {("t", 0): (-1, "", NONE),
                                                        ("t", 1): (3, "plain", NONE)})
         assert offset_fetch_v7(c, "g", both, require_stable=False) == (
@@ -83,12 +130,29 @@ def test_pending_offsets_are_invisible_and_unstable(make_broker):
         # All partitions: only committed ones are listed, each unstable.
         assert offset_fetch_v7(c, "g", None) == (NONE, {("t", 1): (-1, UNSTABLE_OFFSET_COMMIT)})
 
-    check()
+    check_pending()
     c.close()
     b.stop()
     b.start()
     c = kw.Conn(b.bootstrap)
-    check()
+    check_pending()
+    assert "; skipped" not in b.log_text()
+    # The transaction survived the restart too; its commit marker makes the
+    # offsets the group's.
+    assert end_txn(c, "tx", pid, epoch, True) == NONE
+    assert until_stable(c, "g", both) == (NONE, {("t", 0): (5, NONE), ("t", 1): (9, NONE)})
+    # An aborted transaction leaves the committed offsets as they were.
+    pid, epoch = open_txn(c, "tx", ["g"])
+    assert errors_of(txn_offset_commit(c, 3, "tx", "g", (pid, epoch), {("t", 0): 50})) == {
+        ("t", 0): NONE}
+    assert end_txn(c, "tx", pid, epoch, False) == NONE
+    assert until_stable(c, "g", both) == (NONE, {("t", 0): (5, NONE), ("t", 1): (9, NONE)})
+    # Replayed at start: the markers in the log decide again.
+    c.close()
+    b.kill9()
+    b.start()
+    c = kw.Conn(b.bootstrap)
+    assert offset_fetch_v7(c, "g", both) == (NONE, {("t", 0): (5, NONE), ("t", 1): (9, NONE)})
     assert "; skipped" not in b.log_text()
 
 
@@ -97,13 +161,14 @@ def test_deleting_pending_offsets(make_broker):
     create_topic(b.bootstrap, "t", 2)
     c = kw.Conn(b.bootstrap)
     both = [("t", 0), ("t", 1)]
-    assert errors_of(txn_offset_commit(c, 0, "tx", "d", PRODUCER, {("t", 0): 5, ("t", 1): 6})) == {
+    P = open_txn(c, "tx", ["d", "e"])
+    assert errors_of(txn_offset_commit(c, 0, "tx", "d", P, {("t", 0): 5, ("t", 1): 6})) == {
         ("t", 0): NONE, ("t", 1): NONE}
     # OffsetDelete writes a tombstone for a partition only a transaction holds.
     assert offset_delete_v0(c, "d", [("t", 0)]) == (NONE, {("t", 0): NONE})
     assert offset_fetch_v7(c, "d", both)[1] == {("t", 0): (-1, NONE),
                                                 ("t", 1): (-1, UNSTABLE_OFFSET_COMMIT)}
-    assert txn_offset_commit(c, 0, "tx", "e", PRODUCER, {("t", 0): 7})
+    assert errors_of(txn_offset_commit(c, 0, "tx", "e", P, {("t", 0): 7})) == {("t", 0): NONE}
     assert delete_groups_v1(c, ["e"]) == {"e": NONE}
     c.close()
     b.stop()
@@ -112,3 +177,52 @@ def test_deleting_pending_offsets(make_broker):
     assert offset_fetch_v7(c, "d", both)[1] == {("t", 0): (-1, NONE),
                                                 ("t", 1): (-1, UNSTABLE_OFFSET_COMMIT)}
     assert offset_fetch_v7(c, "e", both)[1] == {("t", 0): (-1, NONE), ("t", 1): (-1, NONE)}
+    # The commit brings back neither the deleted offset nor the deleted group's.
+    assert end_txn(c, "tx", *P, True) == NONE
+    assert until_stable(c, "d", both) == (NONE, {("t", 0): (-1, NONE), ("t", 1): (6, NONE)})
+    assert offset_fetch_v7(c, "e", both)[1] == {("t", 0): (-1, NONE), ("t", 1): (-1, NONE)}
+
+
+def test_send_offsets_to_transaction(make_broker):
+    """Debian's confluent-kafka (librdkafka 2.0.2): the offsets a
+    transaction sends become the group's at commit, and not after an abort.
+    The transactions hold only offsets (test_transactions in tests/compat
+    runs the whole consume-transform-produce loop)."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    b = make_broker(FAST)
+    create_topic(b.bootstrap, "in", 1)
+    plain = Producer({"bootstrap.servers": b.bootstrap})
+    for i in range(10):
+        plain.produce("in", value=b"%d" % i)
+    assert plain.flush(WAIT_S) == 0
+    consumer = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "cg",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                         "isolation.level": "read_committed"})
+    consumer.subscribe(["in"])
+    producer = Producer({"bootstrap.servers": b.bootstrap, "transactional.id": "ctp"})
+    producer.init_transactions(WAIT_S)
+    c = kw.Conn(b.bootstrap)
+
+    def transform(n, commit):
+        got = []
+        deadline = time.time() + WAIT_S
+        while len(got) < n and time.time() < deadline:
+            m = consumer.poll(0.5)
+            if m is not None and not m.error():
+                got.append(m)
+        assert len(got) == n
+        producer.begin_transaction()
+        producer.send_offsets_to_transaction(
+            [TopicPartition("in", 0, got[-1].offset() + 1)], consumer.consumer_group_metadata(),
+            WAIT_S)
+        if commit:
+            producer.commit_transaction(WAIT_S)
+        else:
+            producer.abort_transaction(WAIT_S)
+
+    transform(4, True)
+    assert until_stable(c, "cg", [("in", 0)]) == (NONE, {("in", 0): (4, NONE)})
+    transform(3, False)
+    assert until_stable(c, "cg", [("in", 0)]) == (NONE, {("in", 0): (4, NONE)})
+    assert consumer.committed([TopicPartition("in", 0)], WAIT_S)[0].offset == 4
+    consumer.close()
