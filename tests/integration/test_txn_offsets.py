@@ -8,8 +8,8 @@ partitions that only an open transaction holds."""
 import time
 
 import kafka_wire as kw
-from group_wire import (delete_groups_v1, find_coordinator_v4, offset_commit_v7,
-                        offset_delete_v0, offset_fetch_v5)
+from group_wire import (delete_groups_v1, find_coordinator_v4, offset_commit_v2,
+                        offset_commit_v7, offset_delete_v0, offset_fetch_v5)
 from test_groups_protocol import FAST, create_topic, stable_member
 from test_txn_coordinator import end_txn
 from txn_offsets_wire import (add_offsets_to_txn_v3, errors_of, init_producer_id_v4,
@@ -181,6 +181,26 @@ def test_deleting_pending_offsets(make_broker):
     assert end_txn(c, "tx", *P, True) == NONE
     assert until_stable(c, "d", both) == (NONE, {("t", 0): (-1, NONE), ("t", 1): (6, NONE)})
     assert offset_fetch_v7(c, "e", both)[1] == {("t", 0): (-1, NONE), ("t", 1): (-1, NONE)}
+
+
+def test_no_expiry_while_a_transaction_holds_the_partition(make_broker):
+    b = make_broker(dict(FAST, **{"offsets.retention.check.interval.ms": "200"}))
+    create_topic(b.bootstrap, "t", 2)
+    c = kw.Conn(b.bootstrap)
+    both = [("t", 0), ("t", 1)]
+    assert offset_commit_v2(c, "x", -1, "", 500, {("t", 0): 5, ("t", 1): 6}) == {
+        ("t", 0): NONE, ("t", 1): NONE}
+    P = open_txn(c, "tx", ["x"])
+    assert errors_of(txn_offset_commit(c, 3, "tx", "x", P, {("t", 0): 50})) == {("t", 0): NONE}
+    time.sleep(1.5)
+    # t-1 expired; t-0 waits for the transaction (Kafka's cleanupExpiredOffsets).
+    assert offset_fetch_v7(c, "x", both, require_stable=False)[1] == {("t", 0): (5, NONE),
+                                                                      ("t", 1): (-1, NONE)}
+    assert end_txn(c, "tx", *P, False) == NONE
+    deadline = time.time() + WAIT_S
+    while offset_fetch_v7(c, "x", both)[1][("t", 0)] != (-1, NONE):
+        assert time.time() < deadline
+        time.sleep(0.2)
 
 
 def test_send_offsets_to_transaction(make_broker):
