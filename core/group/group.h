@@ -2,7 +2,8 @@
  * and the table of groups one coordinator owns. The classic protocol that
  * moves a group between states lives in group_rebalance.c (with
  * group_join.c and group_sync.c), committed offsets in group_offsets.c,
- * persistence in group_store.c. Everything here belongs to the shard that owns the group's
+ * offsets of open transactions in group_txn.c, persistence in
+ * group_store.c. Everything here belongs to the shard that owns the group's
  * __consumer_offsets partition. */
 #ifndef SLUICE_CORE_GROUP_GROUP_H
 #define SLUICE_CORE_GROUP_GROUP_H

@@ -1,8 +1,9 @@
 /* What the pieces of the group coordinator share inside core/group/ (nothing
  * outside it includes this): the coordinator's accessors, a member's
  * bookkeeping (group_member.c), the entry points of the rebalance state
- * machine (group_rebalance.c), and the tombstones and retention timer of
- * committed offsets (group_offsets.c). */
+ * machine (group_rebalance.c), the tombstones and retention timer of
+ * committed offsets (group_offsets.c), and the pending offsets of open
+ * transactions (group_txn.c). */
 #ifndef SLUICE_CORE_GROUP_GROUP_INTERNAL_H
 #define SLUICE_CORE_GROUP_GROUP_INTERNAL_H
 
