@@ -541,9 +541,10 @@ static void load_marker(struct group_load *ld, const struct record_view *r, int6
 static void load_batch(struct group_load *ld, uint8_t *batch, const struct record_batch_header *h)
 {
 	bool control = h->attributes & BATCH_ATTR_CONTROL;
-	/* Offsets of a transactional batch are its producer's until the marker;
-	 * any other batch's are committed. */
-	int64_t producer_id = (h->attributes & BATCH_ATTR_TRANSACTIONAL) ? h->producer_id : -1;
+	/* Offsets of a batch with a producer are its transaction's until the
+	 * marker (Kafka's loader goes by the producer id alone: only
+	 * TxnOffsetCommit writes one here); any other batch's are committed. */
+	int64_t producer_id = h->producer_id >= 0 ? h->producer_id : -1;
 	if (!control && (h->attributes & BATCH_ATTR_TRANSACTIONAL) && h->producer_id < 0) {
 		ld->offset = h->base_offset;
 		load_skip(ld, "transactional batch without a producer");

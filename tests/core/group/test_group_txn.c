@@ -5,7 +5,8 @@
  * the partition, an ABORT drops them, a marker on another partition touches
  * nothing. At replay, transactional batches become pending per producer, a
  * control record completes them, what is still open stays pending, and
- * malformed control records are skipped. */
+ * malformed control records and producerless transactional batches are
+ * skipped. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -168,6 +169,14 @@ static void plain_commit(const char *group, int32_t partition, int64_t offset)
 	assert_int_equal(part.error, KERR_NONE);
 }
 
+static void placed_answered(void *ctx, int16_t err, int64_t base_offset)
+{
+	(void)ctx;
+	(void)base_offset;
+	assert_int_equal(err, KERR_NONE);
+	F.answered++;
+}
+
 static uint8_t control_batches[8][128];
 static struct log_append control_appends[8];
 static int control_count;
@@ -280,6 +289,16 @@ static void test_replay(void **state)
 	append_control_key(22, (const uint8_t[]){ 0xff, 0xff, 0, 1 }, 4);
 	append_control_key(22, NULL, -1);
 	append_marker(22, 5);
+	/* A transactional batch without a producer is malformed: skipped. */
+	struct group *h = group_coordinator_find(&F.gc, kstr_from_cstr("h"));
+	struct group_offset_value v = { .offset = 66, .leader_epoch = -1, .metadata = kstr_from_cstr(""),
+					.expire_timestamp = -1 };
+	struct group_store_record rec = { .topic = kstr_from_cstr("t"), .partition = 1, .offset = &v };
+	struct group_store_producer nobody = { .producer_id = -1 };
+	int before = F.answered;
+	assert_int_equal(group_store_append_placed(h, &rec, 1, &nobody, placed_answered, NULL),
+			 KERR_NONE);
+	run_until_answered(before + 1);
 	struct group_coordinator gc = { .rt = F.rt, .shard = &F.shards[0] };
 	assert_int_equal(group_store_load(F.rt, &gc, &gc.groups), 0);
 	assert_int_equal(committed(&gc, "g", 0), 1);
