@@ -207,13 +207,13 @@ def test_no_expiry_while_a_transaction_holds_the_partition(make_broker):
 
 
 def test_send_offsets_to_transaction(make_broker):
-    """Debian's confluent-kafka (librdkafka 2.0.2): the offsets a
-    transaction sends become the group's at commit, and not after an abort.
-    The transactions hold only offsets (test_transactions in tests/compat
-    runs the whole consume-transform-produce loop)."""
+    """Debian's confluent-kafka (librdkafka 2.0.2), consume-transform-produce:
+    the offsets a transaction sends become the group's at commit, and not
+    after an abort; a read_committed reader sees only the committed output."""
     from confluent_kafka import Consumer, Producer, TopicPartition
     b = make_broker(FAST)
     create_topic(b.bootstrap, "in", 1)
+    create_topic(b.bootstrap, "out", 1)
     plain = Producer({"bootstrap.servers": b.bootstrap})
     for i in range(10):
         plain.produce("in", value=b"%d" % i)
@@ -235,6 +235,8 @@ def test_send_offsets_to_transaction(make_broker):
                 got.append(m)
         assert len(got) == n
         producer.begin_transaction()
+        for m in got:
+            producer.produce("out", value=m.value())
         producer.send_offsets_to_transaction(
             [TopicPartition("in", 0, got[-1].offset() + 1)], consumer.consumer_group_metadata(),
             WAIT_S)
@@ -249,3 +251,16 @@ def test_send_offsets_to_transaction(make_broker):
     assert until_stable(c, "cg", [("in", 0)]) == (NONE, {("in", 0): (4, NONE)})
     assert consumer.committed([TopicPartition("in", 0)], WAIT_S)[0].offset == 4
     consumer.close()
+    reader = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "reader",
+                       "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    reader.assign([TopicPartition("out", 0)])
+    seen = []
+    deadline = time.time() + WAIT_S
+    while len(seen) < 4 and time.time() < deadline:
+        m = reader.poll(0.5)
+        if m is not None and not m.error():
+            seen.append(m.value())
+    # Nothing of the aborted transaction after the committed one.
+    m = reader.poll(1.0)
+    assert seen == [b"0", b"1", b"2", b"3"] and (m is None or m.error())
+    reader.close()
