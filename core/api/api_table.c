@@ -51,6 +51,8 @@ static const struct api_handler_row api_handler_rows[] = {
 	{ API_ADD_OFFSETS_TO_TXN, handle_add_offsets_to_txn, ARENA_SMALL_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
 	{ API_END_TXN, handle_end_txn, ARENA_SMALL_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
 	{ API_WRITE_TXN_MARKERS, handle_write_txn_markers, ARENA_LARGE_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
+	/* Its body starts with the transactional id: the control shard routes it. */
+	{ API_TXN_OFFSET_COMMIT, handle_txn_offset_commit, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
 	{ API_DELETE_GROUPS, handle_delete_groups, ARENA_SMALL_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
 	{ API_OFFSET_DELETE, handle_offset_delete, ARENA_LARGE_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION },
 	{ API_DESCRIBE_PRODUCERS, handle_describe_producers, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },

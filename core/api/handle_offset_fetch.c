@@ -1,10 +1,14 @@
 /* OffsetFetch (key 9), v0-v9: committed offsets of the listed partitions, or
  * of every partition the group committed (null topics, v2+); several groups in
  * one request from v8, answered by each group's shard in turn (group_route.h).
- * A partition without a commit answers offset -1. */
+ * A partition without a commit answers offset -1. With require_stable (v7+),
+ * a partition an open transaction holds an offset of answers
+ * UNSTABLE_OFFSET_COMMIT (offset -1), as Kafka does, so that the consumer
+ * retries once the transaction is over. */
 #include <assert.h>
 
 #include "core/group/group_coordinator.h"
+#include "core/group/group_txn.h"
 #include "core/api/group_route.h"
 #include "core/api/handlers.h"
 #include "core/net/request.h"
@@ -18,6 +22,7 @@ struct fetched {
 	int64_t offset;
 	int32_t leader_epoch;
 	struct kstr metadata;
+	int16_t error;
 };
 
 /* Strings taken from a group are copied into the request: a response of
@@ -27,12 +32,21 @@ struct fetched_list {
 	struct fetched *items;
 	size_t n;
 	size_t cap;
+	const struct group *group;  /* NULL: no such group */
+	bool require_stable;
 };
 
 static void fetched_add(struct fetched_list *l, struct kstr topic, int32_t partition,
 			const struct group_offset *o)
 {
 	assert(l->n < l->cap);
+	if (l->require_stable && l->group && group_txn_has_pending(l->group, topic, partition)) {
+		l->items[l->n++] = (struct fetched){
+			.topic = topic, .partition = partition, .offset = -1, .leader_epoch = -1,
+			.metadata = kstr_from_cstr(""), .error = KERR_UNSTABLE_OFFSET_COMMIT,
+		};
+		return;
+	}
 	l->items[l->n++] = (struct fetched){
 		.topic = topic,
 		.partition = partition,
@@ -68,6 +82,7 @@ static int16_t offset_fetch_group(struct request *req, struct kstr group_id, boo
 	if (!gc)
 		return err;
 	struct group *g = group_coordinator_find(gc, group_id);
+	l->group = g;
 	if (all) {
 		size_t total = g ? g->offsets.count : 0;
 		l->items = request_alloc(req, total + 1, sizeof(*l->items));
@@ -144,7 +159,7 @@ static bool offset_fetch_legacy(struct request *req, const struct offset_fetch_r
 		counts[i] = q->topics[i].partition_indexes_count;
 		parts[i] = q->topics[i].partition_indexes;
 	}
-	struct fetched_list l = { .req = req };
+	struct fetched_list l = { .req = req, .require_stable = q->require_stable };
 	int16_t err = offset_fetch_group(req, q->group_id, q->topics_count < 0, tc, names, counts,
 					 parts, &l);
 	r->error_code = err;
@@ -173,7 +188,7 @@ static bool offset_fetch_legacy(struct request *req, const struct offset_fetch_r
 			p->committed_leader_epoch = f->leader_epoch;
 			p->metadata = f->metadata;
 			/* Before v2 there is no group-level error: each partition carries it. */
-			p->error_code = req->header.api_version < 2 ? err : KERR_NONE;
+			p->error_code = req->header.api_version < 2 ? err : f->error;
 		}
 	}
 	return true;
@@ -182,6 +197,7 @@ static bool offset_fetch_legacy(struct request *req, const struct offset_fetch_r
 /* One group of a v8+ request, on its coordinating shard. */
 static bool offset_fetch_one_group(struct request *req,
 				   const struct offset_fetch_request_offset_fetch_request_group *qg,
+				   bool req_stable,
 				   struct offset_fetch_response_offset_fetch_response_group *rg)
 {
 	int32_t tc = qg->topics_count > 0 ? qg->topics_count : 0;
@@ -195,7 +211,7 @@ static bool offset_fetch_one_group(struct request *req,
 		counts[i] = qg->topics[i].partition_indexes_count;
 		parts[i] = qg->topics[i].partition_indexes;
 	}
-	struct fetched_list l = { .req = req };
+	struct fetched_list l = { .req = req, .require_stable = req_stable };
 	rg->error_code = offset_fetch_group(req, qg->group_id, qg->topics_count < 0, tc, names,
 					    counts, parts, &l);
 	int32_t spans_n = 0;
@@ -222,6 +238,7 @@ static bool offset_fetch_one_group(struct request *req,
 			p->committed_offset = f->offset;
 			p->committed_leader_epoch = f->leader_epoch;
 			p->metadata = f->metadata;
+			p->error_code = f->error;
 		}
 	}
 	return req->body.err == RC_OK;
@@ -248,7 +265,8 @@ static void offset_fetch_continue(struct request *req)
 	bool ok = true;
 	for (int32_t gi = 0; ok && gi < ctx->q.groups_count; gi++)
 		if (group_relay_mine(&ctx->relay, req, gi))
-			ok = offset_fetch_one_group(req, &ctx->q.groups[gi], &ctx->r.groups[gi]);
+			ok = offset_fetch_one_group(req, &ctx->q.groups[gi], ctx->q.require_stable,
+						    &ctx->r.groups[gi]);
 	if (!ok) {
 		req->body.err = RC_ALLOC;
 		request_reject_malformed(req);

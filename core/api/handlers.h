@@ -41,6 +41,7 @@ void handle_add_offsets_to_txn(struct request *req);
 void handle_end_txn(struct request *req);
 void handle_describe_transactions(struct request *req);
 void handle_list_transactions(struct request *req);
+void handle_txn_offset_commit(struct request *req);
 
 /* ApiVersions at a version we do not serve: answered in v0 with
  * UNSUPPORTED_VERSION and our ranges, as Kafka does. */

@@ -1,6 +1,7 @@
 /* Groups, members and offsets as data, and what a group asks of its
  * coordinator; see group.h. */
 #include "core/group/group.h"
+#include "core/group/group_internal.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -171,6 +172,7 @@ void group_table_remove(struct group_table *t, struct group *g)
 			t->count--;
 			g->removed = true;
 			g->state = GROUP_DEAD;
+			group_txn_drop_all(g);
 			if (g->writes_in_flight == 0)
 				group_free(g);
 			return;
@@ -240,15 +242,8 @@ void group_free(struct group *g)
 			m = next;
 		}
 	}
-	struct group_offset_table *t = &g->offsets;
-	for (size_t i = 0; i < t->bucket_count; i++) {
-		for (struct group_offset *o = t->buckets[i]; o;) {
-			struct group_offset *next = o->next;
-			offset_free(o);
-			o = next;
-		}
-	}
-	free(t->buckets);
+	group_offset_table_clear(&g->offsets);
+	group_txn_drop_all(g);
 	free(g->id);
 	free(g->protocol_type);
 	free(g->protocol_name);
@@ -365,6 +360,19 @@ void group_offset_for_each(struct group_offset_table *t,
 	}
 }
 
+void group_offset_table_clear(struct group_offset_table *t)
+{
+	for (size_t i = 0; i < t->bucket_count; i++) {
+		for (struct group_offset *o = t->buckets[i]; o;) {
+			struct group_offset *next = o->next;
+			offset_free(o);
+			o = next;
+		}
+	}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
 struct reactor *group_reactor(const struct group *g)
 {
 	return g->coord->shard->reactor;
@@ -379,6 +387,6 @@ const struct broker_config *group_cfg(const struct group *g)
 void group_drop_if_unused(struct group_coordinator *gc, struct group *g)
 {
 	if (g->state == GROUP_EMPTY && !g->members && !g->pending_members && g->offsets.count == 0 &&
-	    g->generation == 0 && g->writes_in_flight == 0 && !io_timer_armed(&g->rebalance_timer))
+	    !g->txn_pending && g->generation == 0 && g->writes_in_flight == 0 && !io_timer_armed(&g->rebalance_timer))
 		group_table_remove(&gc->groups, g);
 }

@@ -2,7 +2,8 @@
  * and the table of groups one coordinator owns. The classic protocol that
  * moves a group between states lives in group_rebalance.c (with
  * group_join.c and group_sync.c), committed offsets in group_offsets.c,
- * persistence in group_store.c. Everything here belongs to the shard that owns the group's
+ * offsets of open transactions in group_txn.c, persistence in
+ * group_store.c. Everything here belongs to the shard that owns the group's
  * __consumer_offsets partition. */
 #ifndef SLUICE_CORE_GROUP_GROUP_H
 #define SLUICE_CORE_GROUP_GROUP_H
@@ -98,6 +99,7 @@ struct group_offset {
 	char *metadata;
 	int64_t commit_timestamp;
 	int64_t expire_timestamp;
+	int64_t record_offset;        /* of its record in __consumer_offsets */
 };
 
 struct group_offset_table {
@@ -107,6 +109,7 @@ struct group_offset_table {
 };
 
 struct group_coordinator;
+struct group_txn_pending;
 
 struct group {
 	struct group *next;           /* the coordinator's hash chain */
@@ -129,6 +132,11 @@ struct group {
 	uint32_t writes_in_flight;    /* appends to __consumer_offsets not yet done */
 	bool removed;                 /* out of the table; freed when writes finish */
 	struct group_offset_table offsets;
+	/* Offsets of open transactions, per producer (group_txn.h); a group
+	 * with any is on its coordinator's txn_groups list. */
+	struct group_txn_pending *txn_pending;
+	struct group *txn_next;
+	struct group **txn_prev;      /* the pointer to this group on the list */
 };
 
 struct group_table {
@@ -147,6 +155,7 @@ struct group_coordinator {
 	struct shard *shard;
 	struct group_table groups;
 	struct io_timer retention_timer;
+	struct group *txn_groups;     /* the groups with pending transactional offsets */
 };
 
 /* An asynchronous group operation's completion. */
@@ -189,6 +198,8 @@ struct group_offset *group_offset_put(struct group_offset_table *t, struct kstr 
 void group_offset_remove(struct group_offset_table *t, struct group_offset *o);
 void group_offset_for_each(struct group_offset_table *t,
 			   void (*fn)(struct group_offset *o, void *ctx), void *ctx);
+/* Frees every entry and the buckets; the table is empty afterwards. */
+void group_offset_table_clear(struct group_offset_table *t);
 
 /* Duplicates a view as a C string; NULL for a null view or no memory. */
 char *group_strdup(struct kstr s);

@@ -130,7 +130,7 @@ void group_delete(struct group_coordinator *gc, struct kstr group_id, struct gro
 	io_timer_stop(group_reactor(g), &g->rebalance_timer);
 	g->state = GROUP_DEAD;
 	uint32_t n;
-	int16_t err = group_write_tombstones(g, true, NULL, NULL, group_delete_written, dw, &n);
+	int16_t err = group_write_tombstones(g, true, true, NULL, NULL, group_delete_written, dw, &n);
 	if (err != KERR_NONE)
 		group_delete_written(dw, err);
 }

@@ -3,7 +3,8 @@
  * and replays it from __consumer_offsets at start (group_store.c), answers
  * waiting requests at shutdown, deletes groups (DeleteGroups), and tells which
  * shard coordinates a group (group_owner.c). The classic protocol's requests
- * are in group_membership.h, committed offsets in group_offsets.h. */
+ * are in group_membership.h, committed offsets in group_offsets.h, offsets
+ * committed inside transactions in group_txn.h. */
 #ifndef SLUICE_CORE_GROUP_GROUP_COORDINATOR_H
 #define SLUICE_CORE_GROUP_GROUP_COORDINATOR_H
 

@@ -1,8 +1,9 @@
 /* What the pieces of the group coordinator share inside core/group/ (nothing
  * outside it includes this): the coordinator's accessors, a member's
  * bookkeeping (group_member.c), the entry points of the rebalance state
- * machine (group_rebalance.c), and the tombstones and retention timer of
- * committed offsets (group_offsets.c). */
+ * machine (group_rebalance.c), the tombstones and retention timer of
+ * committed offsets (group_offsets.c), and the pending offsets of open
+ * transactions (group_txn.c). */
 #ifndef SLUICE_CORE_GROUP_GROUP_INTERNAL_H
 #define SLUICE_CORE_GROUP_GROUP_INTERNAL_H
 
@@ -79,13 +80,27 @@ void group_answer_join(struct group *g, struct group_member *m, struct group_joi
 
 /* ---- group_offsets.c -------------------------------------------------- */
 
-/* Writes tombstones for the offsets `want` selects (all when NULL) and, with
- * `group_too`, for the group itself. */
-int16_t group_write_tombstones(struct group *g, bool group_too,
+/* Writes tombstones for the offsets `want` selects (all when NULL), with
+ * `pending_too` for the selected partitions only open transactions hold,
+ * and with `group_too` for the group itself. */
+int16_t group_write_tombstones(struct group *g, bool group_too, bool pending_too,
 			       bool (*want)(const struct group_offset *o, void *ctx),
 			       void *want_ctx, group_store_done_fn done, void *ctx,
 			       uint32_t *written);
 /* Every offsets.retention.check.interval.ms: expires offsets and empty groups. */
 void group_on_retention_timer(struct io_timer *t);
+
+/* ---- group_txn.c ------------------------------------------------------ */
+
+/* Keeps v (copied) as producer_id's pending offset of the partition, its
+ * record at record_offset; replaces that producer's earlier one. Returns 0,
+ * or -1 when out of memory. */
+int group_txn_put(struct group *g, int64_t producer_id, struct kstr topic, int32_t partition,
+		  const struct group_offset_value *v, int64_t record_offset);
+/* A tombstone of the partition's offset: every producer's pending offset of
+ * it goes too, as in Kafka. */
+void group_txn_forget(struct group *g, struct kstr topic, int32_t partition);
+/* Frees the group's pending offsets and takes it off its coordinator's list. */
+void group_txn_drop_all(struct group *g);
 
 #endif

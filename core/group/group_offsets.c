@@ -8,6 +8,7 @@
 #include "core/group/group_internal.h"
 #include "core/group/group_offsets.h"
 #include "core/group/group_store.h"
+#include "core/group/group_txn.h"
 #include "core/meta/topics.h"
 #include "core/shard/shard.h"
 #include "core/slog.h"
@@ -30,7 +31,7 @@ static void commit_fail_all(struct group_commit_args *a, int16_t err)
 			a->parts[i].error = err;
 }
 
-static void commit_written(void *ctx, int16_t err)
+static void commit_written(void *ctx, int16_t err, int64_t base_offset)
 {
 	struct commit_write *cw = ctx;
 	struct group_commit_args *a = cw->args;
@@ -39,6 +40,7 @@ static void commit_written(void *ctx, int16_t err)
 		commit_fail_all(a, err == KERR_MESSAGE_TOO_LARGE ? KERR_INVALID_COMMIT_OFFSET_SIZE
 								 : store_error_for_client(err));
 	} else if (!g->removed) {
+		int64_t record = base_offset;
 		for (uint32_t i = 0; i < a->count; i++) {
 			struct group_commit_partition *p = &a->parts[i];
 			if (p->error != KERR_NONE)
@@ -57,6 +59,7 @@ static void commit_written(void *ctx, int16_t err)
 			o->metadata = meta;
 			o->commit_timestamp = v->commit_timestamp;
 			o->expire_timestamp = v->expire_timestamp;
+			o->record_offset = record++;
 		}
 	}
 	struct group_done *d = cw->done;
@@ -157,14 +160,14 @@ void group_commit(struct group_coordinator *gc, int32_t partition, struct group_
 	cw->values = values;
 	if (n == 0) {
 		free(recs);
-		commit_written(cw, KERR_NONE);
+		commit_written(cw, KERR_NONE, -1);
 		group_drop_if_unused(gc, g);
 		return;
 	}
-	err = group_store_append(g, recs, n, commit_written, cw);
+	err = group_store_append_placed(g, recs, n, NULL, commit_written, cw);
 	free(recs);
 	if (err != KERR_NONE)
-		commit_written(cw, err);
+		commit_written(cw, err, -1);
 }
 
 struct tombstone_fill {
@@ -173,6 +176,7 @@ struct tombstone_fill {
 	uint32_t cap;
 	bool (*want)(const struct group_offset *o, void *ctx);
 	void *ctx;
+	const struct group *group;
 };
 
 static void tombstone_add(struct group_offset *o, void *ctx)
@@ -184,18 +188,37 @@ static void tombstone_add(struct group_offset *o, void *ctx)
 		};
 }
 
-/* Writes tombstones for the offsets `want` selects (all when NULL) and, with
- * `group_too`, for the group itself. */
-int16_t group_write_tombstones(struct group *g, bool group_too,
-				      bool (*want)(const struct group_offset *o, void *ctx),
-				      void *want_ctx, group_store_done_fn done, void *ctx,
-				      uint32_t *written)
+/* A pending transactional offset of a partition without a committed one
+ * gets its own tombstone, once (Kafka's deleteAllOffsets and OffsetDelete). */
+static void tombstone_add_pending(struct group_offset *o, void *ctx)
 {
-	struct tombstone_fill f = { .cap = (uint32_t)g->offsets.count + 1, .want = want, .ctx = want_ctx };
+	struct tombstone_fill *f = ctx;
+	struct kstr topic = kstr_from_cstr(o->topic);
+	if (group_offset_find(&f->group->offsets, topic, o->partition))
+		return;
+	for (uint32_t i = 0; i < f->n; i++)
+		if (f->recs[i].partition == o->partition && kstr_eq(f->recs[i].topic, topic))
+			return;
+	tombstone_add(o, ctx);
+}
+
+/* Writes tombstones for the offsets `want` selects (all when NULL), with
+ * `pending_too` for the selected partitions that only open transactions
+ * hold, and with `group_too` for the group itself. */
+int16_t group_write_tombstones(struct group *g, bool group_too, bool pending_too,
+			       bool (*want)(const struct group_offset *o, void *ctx),
+			       void *want_ctx, group_store_done_fn done, void *ctx,
+			       uint32_t *written)
+{
+	size_t pending = pending_too ? group_txn_pending_count(g) : 0;
+	struct tombstone_fill f = { .cap = (uint32_t)(g->offsets.count + pending) + 1, .want = want,
+				    .ctx = want_ctx, .group = g };
 	f.recs = calloc(f.cap, sizeof(*f.recs));
 	if (!f.recs)
 		return KERR_COORDINATOR_NOT_AVAILABLE;
 	group_offset_for_each(&g->offsets, tombstone_add, &f);
+	if (pending_too)
+		group_txn_for_each_pending(g, tombstone_add_pending, &f);
 	if (group_too)
 		f.recs[f.n++] = (struct group_store_record){ .is_metadata = true, .tombstone = true };
 	*written = f.n;
@@ -278,6 +301,8 @@ static void offset_delete_written(void *ctx, int16_t err)
 			: group_offset_find(&g->offsets, p->topic, p->partition);
 		if (o)
 			group_offset_remove(&g->offsets, o);
+		if (!g->removed)
+			group_txn_forget(g, p->topic, p->partition);
 	}
 	struct group_done *d = ow->done;
 	free(ow);
@@ -333,8 +358,8 @@ void group_offset_delete(struct group_coordinator *gc, struct kstr group_id,
 	}
 	*ow = (struct offset_delete_write){ .done = d, .parts = parts, .count = count, .group = g };
 	uint32_t n;
-	int16_t err = group_write_tombstones(g, false, offset_delete_wanted, ow, offset_delete_written,
-					     ow, &n);
+	int16_t err = group_write_tombstones(g, false, true, offset_delete_wanted, ow,
+					     offset_delete_written, ow, &n);
 	if (err != KERR_NONE || n == 0)
 		offset_delete_written(ow, err);
 }
@@ -351,6 +376,9 @@ struct expiry {
 static bool offset_expired(const struct group_offset *o, void *ctx)
 {
 	const struct expiry *e = ctx;
+	/* Not while an open transaction holds an offset of the partition. */
+	if (group_txn_has_pending(e->group, kstr_from_cstr(o->topic), o->partition))
+		return false;
 	if (o->expire_timestamp >= 0)
 		return e->now >= o->expire_timestamp;
 	if (e->group->state != GROUP_EMPTY)
@@ -387,7 +415,7 @@ static void expiry_written(void *ctx, int16_t err)
 		if (ew->e.expired)
 			slog_info("group", "removed %u expired offset(s) of group %s", ew->e.expired, g->id);
 		if (ew->group_too && g->offsets.count == 0 && g->state == GROUP_EMPTY &&
-		    !g->members && !g->pending_members) {
+		    !g->members && !g->pending_members && !g->txn_pending) {
 			slog_info("group", "group %s is empty and has no offsets: removed", g->id);
 			group_table_remove(&g->coord->groups, g);
 		}
@@ -410,10 +438,12 @@ static void group_expire(struct group *g, void *ctx)
 	for (size_t i = 0; i < t->bucket_count; i++)
 		for (struct group_offset *o = t->buckets[i]; o; o = o->next)
 			still += !offset_expired(o, &ew->e);
-	ew->group_too = still == 0 && g->state == GROUP_EMPTY && !g->members && !g->pending_members;
+	/* A group with open transactions stays, as in Kafka. */
+	ew->group_too = still == 0 && g->state == GROUP_EMPTY && !g->members && !g->pending_members &&
+			!g->txn_pending;
 	uint32_t n;
-	int16_t err = group_write_tombstones(g, ew->group_too, offset_expired, &ew->e, expiry_written,
-					     ew, &n);
+	int16_t err = group_write_tombstones(g, ew->group_too, false, offset_expired, &ew->e,
+					     expiry_written, ew, &n);
 	if (err != KERR_NONE)
 		slog_error("group", "cannot expire offsets of group %s: error %d", g->id, err);
 	if (err != KERR_NONE || n == 0)

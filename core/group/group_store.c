@@ -12,11 +12,14 @@
 
 #include "core/meta/topics.h"
 #include "core/group/group_coordinator.h"
+#include "core/group/group_internal.h"
+#include "core/group/group_txn.h"
 #include "core/slog.h"
 #include "core/log/partition_log.h"
 #include "core/shard/shard.h"
 #include "core/meta/topics.h"
 #include "proto/compression.h"
+#include "proto/crc32c.h"
 #include "proto/kafka_errors.h"
 #include "proto/record_batch.h"
 #include "proto/record_codec.h"
@@ -104,7 +107,8 @@ struct group_store_write {
 	struct log_append append;
 	uint8_t *batch;
 	struct group *group;
-	group_store_done_fn done;
+	group_store_done_fn done;     /* one of done and placed */
+	group_store_placed_fn placed;
 	void *ctx;
 };
 
@@ -114,7 +118,10 @@ static void group_store_written(struct log_append *a, int16_t err)
 	struct group *g = w->group;
 	/* The group stays counted until its callback returns, so the callback
 	 * may remove it from the table without freeing it under us. */
-	w->done(w->ctx, err);
+	if (w->placed)
+		w->placed(w->ctx, err, a->base_offset);
+	else
+		w->done(w->ctx, err);
 	assert(g->writes_in_flight > 0);
 	g->writes_in_flight--;
 	if (g->removed && g->writes_in_flight == 0)
@@ -174,8 +181,22 @@ static uint8_t *group_metadata_encode(const struct group *g, size_t *len)
 	return buf;
 }
 
-int16_t group_store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
-			   group_store_done_fn done, void *ctx)
+/* Makes a built batch a transactional one of txn's producer; the CRC is
+ * computed anew since it covers these fields. */
+static void batch_make_transactional(uint8_t *batch, size_t len, const struct group_store_producer *txn)
+{
+	enum { ATTRIBUTES_AT = 21, PRODUCER_ID_AT = 43, PRODUCER_EPOCH_AT = 51, BASE_SEQUENCE_AT = 53,
+	       CRC_AT = 17 };
+	be_store(batch + ATTRIBUTES_AT, BATCH_ATTR_TRANSACTIONAL, 2);
+	be_store(batch + PRODUCER_ID_AT, (uint64_t)txn->producer_id, 8);
+	be_store(batch + PRODUCER_EPOCH_AT, (uint16_t)txn->producer_epoch, 2);
+	be_store(batch + BASE_SEQUENCE_AT, 0, 4);
+	be_store(batch + CRC_AT, crc32c(0, batch + RECORD_BATCH_CRC_START, len - RECORD_BATCH_CRC_START), 4);
+}
+
+static int16_t store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
+			    const struct group_store_producer *txn, group_store_done_fn done,
+			    group_store_placed_fn placed, void *ctx)
 {
 	assert(count > 0);
 	struct runtime *rt = g->coord->rt;
@@ -259,9 +280,12 @@ int16_t group_store_append(struct group *g, const struct group_store_record *rec
 		err = KERR_COORDINATOR_NOT_AVAILABLE;
 	} else {
 		record_batch_build(batch, batch_len, kv, count, group_now_ms());
+		if (txn)
+			batch_make_transactional(batch, batch_len, txn);
 		struct record_batch_header h;
 		record_batch_header_read(batch, &h);
-		*gw = (struct group_store_write){ .batch = batch, .group = g, .done = done, .ctx = ctx };
+		*gw = (struct group_store_write){ .batch = batch, .group = g, .done = done,
+						  .placed = placed, .ctx = ctx };
 		gw->append.done = group_store_written;
 		gw->append.log_append_time = -1;
 		err = partition_log_append(p->log, batch, batch_len, &h, &gw->append);
@@ -276,6 +300,19 @@ int16_t group_store_append(struct group *g, const struct group_store_record *rec
 	free(scratch);
 	free(kv);
 	return err;
+}
+
+int16_t group_store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
+			   group_store_done_fn done, void *ctx)
+{
+	return store_append(g, recs, count, NULL, done, NULL, ctx);
+}
+
+int16_t group_store_append_placed(struct group *g, const struct group_store_record *recs,
+				  uint32_t count, const struct group_store_producer *txn,
+				  group_store_placed_fn placed, void *ctx)
+{
+	return store_append(g, recs, count, txn, NULL, placed, ctx);
 }
 
 /* ---- replay ----------------------------------------------------------- */
@@ -304,20 +341,29 @@ static void load_skip(struct group_load *ld, const char *why)
 	ld->skipped++;
 }
 
-static void load_offset(struct group_load *ld, const struct group_record_key *k, struct kbytes value)
+/* An offset record of producer_id's transaction (-1: none), at ld->offset. */
+static void load_offset(struct group_load *ld, const struct group_record_key *k, struct kbytes value,
+			int64_t producer_id)
 {
 	struct group *g = value.len >= 0 ? load_group(ld, k->group) : group_table_find(ld->table, k->group);
 	if (!g)
 		return;
 	if (value.len < 0) {
+		/* A tombstone removes the committed offset and every pending one. */
 		struct group_offset *o = group_offset_find(&g->offsets, k->topic, k->partition);
 		if (o)
 			group_offset_remove(&g->offsets, o);
+		group_txn_forget(g, k->topic, k->partition);
 		return;
 	}
 	struct group_offset_value v;
 	if (group_offset_value_read(value, &v) != 0) {
 		load_skip(ld, "malformed offset commit value");
+		return;
+	}
+	if (producer_id >= 0) {
+		if (group_txn_put(g, producer_id, k->topic, k->partition, &v, ld->offset) != 0)
+			load_skip(ld, "out of memory");
 		return;
 	}
 	struct group_offset *o = group_offset_put(&g->offsets, k->topic, k->partition);
@@ -333,6 +379,7 @@ static void load_offset(struct group_load *ld, const struct group_record_key *k,
 	o->metadata = meta;
 	o->commit_timestamp = v.commit_timestamp;
 	o->expire_timestamp = v.expire_timestamp;
+	o->record_offset = ld->offset;
 }
 
 static void load_members_clear(struct group *g)
@@ -448,12 +495,12 @@ static void load_metadata(struct group_load *ld, const struct group_record_key *
 	}
 }
 
-static void load_record(struct group_load *ld, const struct record_view *r)
+static void load_record(struct group_load *ld, const struct record_view *r, int64_t producer_id)
 {
 	struct group_record_key k;
 	switch (group_record_key_read(r->key, &k)) {
 	case GROUP_RECORD_OFFSET:
-		load_offset(ld, &k, r->value);
+		load_offset(ld, &k, r->value, producer_id);
 		break;
 	case GROUP_RECORD_METADATA:
 		load_metadata(ld, &k, r->value);
@@ -467,10 +514,42 @@ static void load_record(struct group_load *ld, const struct record_view *r)
 	ld->records++;
 }
 
+/* A control record of producer_id: key int16 version + int16 type (Kafka's
+ * ControlRecordType; a newer version is read as version 0, as Kafka does).
+ * A COMMIT or ABORT marker completes the producer's pending offsets in this
+ * partition; other types are not the coordinator's. */
+static void load_marker(struct group_load *ld, const struct record_view *r, int64_t producer_id)
+{
+	enum { CONTROL_TYPE_ABORT = 0, CONTROL_TYPE_COMMIT = 1 };
+	struct rcursor c;
+	rc_init(&c, (uint8_t *)r->key.ptr, r->key.len > 0 ? (size_t)r->key.len : 0);
+	int16_t version = rc_int16(&c);
+	int16_t type = rc_int16(&c);
+	if (r->key.len < 0 || c.err != RC_OK || version < 0) {
+		load_skip(ld, "malformed control record");
+		return;
+	}
+	if (producer_id < 0) {
+		load_skip(ld, "control record without a producer");
+		return;
+	}
+	if (type == CONTROL_TYPE_ABORT || type == CONTROL_TYPE_COMMIT)
+		group_txn_complete(ld->gc, ld->partition, producer_id, type == CONTROL_TYPE_COMMIT);
+	ld->records++;
+}
+
 static void load_batch(struct group_load *ld, uint8_t *batch, const struct record_batch_header *h)
 {
-	if (h->attributes & BATCH_ATTR_CONTROL)
+	bool control = h->attributes & BATCH_ATTR_CONTROL;
+	/* Offsets of a batch with a producer are its transaction's until the
+	 * marker (Kafka's loader goes by the producer id alone: only
+	 * TxnOffsetCommit writes one here); any other batch's are committed. */
+	int64_t producer_id = h->producer_id >= 0 ? h->producer_id : -1;
+	if (!control && (h->attributes & BATCH_ATTR_TRANSACTIONAL) && h->producer_id < 0) {
+		ld->offset = h->base_offset;
+		load_skip(ld, "transactional batch without a producer");
 		return;
+	}
 	uint8_t *recs = batch + RECORD_BATCH_HEADER_BYTES;
 	size_t len = record_batch_total_bytes(h) - RECORD_BATCH_HEADER_BYTES;
 	uint8_t *plain = NULL;
@@ -496,7 +575,10 @@ static void load_batch(struct group_load *ld, uint8_t *batch, const struct recor
 			break;
 		}
 		ld->offset = h->base_offset + r.offset_delta;
-		load_record(ld, &r);
+		if (control)
+			load_marker(ld, &r, h->producer_id);
+		else
+			load_record(ld, &r, producer_id);
 	}
 	free(plain);
 }

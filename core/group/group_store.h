@@ -38,6 +38,15 @@ struct group_store_record {
 };
 
 typedef void (*group_store_done_fn)(void *ctx, int16_t error_code);
+/* As done, with the log offset of the batch's first record (record i is at
+ * base_offset + i) when error_code is 0. */
+typedef void (*group_store_placed_fn)(void *ctx, int16_t error_code, int64_t base_offset);
+
+/* The transactional producer a batch is written for (TxnOffsetCommit). */
+struct group_store_producer {
+	int64_t producer_id;
+	int16_t producer_epoch;
+};
 
 /* Appends the records as one batch to the group's partition; the group's
  * metadata records are encoded from g's current state. `done` runs once the
@@ -49,10 +58,19 @@ typedef void (*group_store_done_fn)(void *ctx, int16_t error_code);
  * format (logged; nothing is written), or COORDINATOR_NOT_AVAILABLE. */
 int16_t group_store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
 			   group_store_done_fn done, void *ctx);
+/* group_store_append whose callback learns where the records were placed.
+ * With txn, the batch is a transactional one of that producer, written as
+ * Kafka's coordinator writes it (attributes TRANSACTIONAL, the producer's id
+ * and epoch, base sequence 0): its offsets wait for the producer's marker. */
+int16_t group_store_append_placed(struct group *g, const struct group_store_record *recs,
+				  uint32_t count, const struct group_store_producer *txn,
+				  group_store_placed_fn placed, void *ctx);
 
 /* Replays every partition of the topic (when it exists) into the table:
- * offsets, then the last group metadata of each group. Malformed records are
- * logged with partition and offset and skipped. Returns 0, or -1 when a
+ * offsets, then the last group metadata of each group. Offsets of a
+ * transactional batch wait for their producer's marker (group_txn.h); those
+ * whose marker is not in the log stay pending. Malformed records are logged
+ * with partition and offset and skipped. Returns 0, or -1 when a
  * partition cannot be read. */
 int group_store_load(struct runtime *rt, struct group_coordinator *gc, struct group_table *t);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "core/group/group_store.h"
+#include "core/group/group_txn.h"
 #include "core/log/partition_log.h"
 #include "core/meta/topics.h"
 #include "core/shard/shard.h"
@@ -33,13 +34,15 @@ struct txn_markers_shard {
 
 /* On the owner, after a marker landed on a __consumer_offsets partition:
  * the group coordinator of this shard commits or drops the producer's
- * pending transactional offsets there. The group side
- * (group_txn_complete, core/group/group_txn.h) is wired here at merge. */
+ * pending transactional offsets there (core/group/group_txn.h). */
 static void txn_markers_offsets_partition_written(struct shard *s, int32_t partition,
 						  int64_t producer_id, bool commit)
 {
 	slog_debug("txn", "shard %u: %s marker of producer %lld on %s-%d", s->id,
 		   commit ? "COMMIT" : "ABORT", (long long)producer_id, GROUP_STORE_TOPIC, partition);
+	struct group_coordinator *gc = group_coordinator_of(s);
+	if (gc)
+		group_txn_complete(gc, partition, producer_id, commit);
 }
 
 static void txn_markers_shard_release(struct txn_markers_shard *ms)
