@@ -3,12 +3,10 @@
 #include "core/group/group_store.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/meta/topics.h"
 #include "core/group/group_coordinator.h"
@@ -16,20 +14,15 @@
 #include "core/group/group_txn.h"
 #include "core/slog.h"
 #include "core/log/partition_log.h"
+#include "core/log/log_replay.h"
 #include "core/shard/shard.h"
 #include "core/meta/topics.h"
-#include "proto/compression.h"
 #include "proto/crc32c.h"
 #include "proto/kafka_errors.h"
 #include "proto/record_batch.h"
 #include "proto/record_codec.h"
 
 const char GROUP_STORE_TOPIC[] = "__consumer_offsets";
-
-enum {
-	LOAD_READ_BYTES = 4 << 20,          /* one read of a partition during replay */
-	LOAD_DECOMPRESS_BYTES = 64 << 20,   /* bound on one decompressed batch */
-};
 
 /* Decodes one UTF-8 sequence; invalid bytes count as themselves (Java would
  * see U+FFFD, but such ids never come from Kafka clients). */
@@ -538,90 +531,37 @@ static void load_marker(struct group_load *ld, const struct record_view *r, int6
 	ld->records++;
 }
 
-static void load_batch(struct group_load *ld, uint8_t *batch, const struct record_batch_header *h)
+/* Offsets of a batch with a producer are its transaction's until the marker
+ * (Kafka's loader goes by the producer id alone: only TxnOffsetCommit writes
+ * one here); any other batch's are committed. */
+static bool load_batch_wanted(void *ctx, const struct record_batch_header *h)
 {
-	bool control = h->attributes & BATCH_ATTR_CONTROL;
-	/* Offsets of a batch with a producer are its transaction's until the
-	 * marker (Kafka's loader goes by the producer id alone: only
-	 * TxnOffsetCommit writes one here); any other batch's are committed. */
-	int64_t producer_id = h->producer_id >= 0 ? h->producer_id : -1;
-	if (!control && (h->attributes & BATCH_ATTR_TRANSACTIONAL) && h->producer_id < 0) {
+	struct group_load *ld = ctx;
+	if (!(h->attributes & BATCH_ATTR_CONTROL) && (h->attributes & BATCH_ATTR_TRANSACTIONAL) &&
+	    h->producer_id < 0) {
 		ld->offset = h->base_offset;
 		load_skip(ld, "transactional batch without a producer");
-		return;
+		return false;
 	}
-	uint8_t *recs = batch + RECORD_BATCH_HEADER_BYTES;
-	size_t len = record_batch_total_bytes(h) - RECORD_BATCH_HEADER_BYTES;
-	uint8_t *plain = NULL;
-	int codec = h->attributes & BATCH_ATTR_COMPRESSION_MASK;
-	if (codec != CODEC_NONE) {
-		plain = malloc(LOAD_DECOMPRESS_BYTES);
-		if (!plain || compression_decompress((enum compression_codec)codec, recs, len, plain,
-						     LOAD_DECOMPRESS_BYTES, &len) != 0) {
-			ld->offset = h->base_offset;
-			load_skip(ld, "batch does not decompress");
-			free(plain);
-			return;
-		}
-		recs = plain;
-	}
-	struct rcursor c;
-	rc_init(&c, recs, len);
-	for (int32_t i = 0; i < h->record_count; i++) {
-		struct record_view r;
-		if (!record_read(&c, &r)) {
-			ld->offset = h->base_offset + i;
-			load_skip(ld, "malformed record");
-			break;
-		}
-		ld->offset = h->base_offset + r.offset_delta;
-		if (control)
-			load_marker(ld, &r, h->producer_id);
-		else
-			load_record(ld, &r, producer_id);
-	}
-	free(plain);
+	return true;
 }
 
-static int load_partition(struct group_load *ld, struct partition_log *log)
+static void load_record_at(void *ctx, const struct record_batch_header *h, int64_t offset,
+			   const struct record_view *r)
 {
-	int64_t offset = partition_log_start_offset(log);
-	int64_t end = partition_log_high_watermark(log);
-	while (offset < end) {
-		struct log_read rd;
-		int16_t err = partition_log_read(log, offset, LOAD_READ_BYTES, true, &rd);
-		if (err != KERR_NONE) {
-			slog_error("group", "%s-%d: cannot read at offset %" PRId64 " (error %d)",
-				   GROUP_STORE_TOPIC, ld->partition, offset, err);
-			return -1;
-		}
-		if (rd.len == 0)
-			break;
-		uint8_t *buf = malloc(rd.len);
-		if (!buf || pread(rd.fd, buf, rd.len, (off_t)rd.file_off) != (ssize_t)rd.len) {
-			slog_error("group", "%s-%d: cannot read %u bytes at offset %" PRId64 ": %s",
-				   GROUP_STORE_TOPIC, ld->partition, rd.len, offset,
-				   buf ? strerror(errno) : "out of memory");
-			free(buf);
-			return -1;
-		}
-		size_t pos = 0;
-		while (pos < rd.len) {
-			struct record_batch_header h;
-			if (record_batch_scan(buf + pos, rd.len - pos, true, &h) != RECORD_SCAN_OK)
-				break;
-			load_batch(ld, buf + pos, &h);
-			pos += record_batch_total_bytes(&h);
-			offset = h.base_offset + h.last_offset_delta + 1;
-		}
-		free(buf);
-		if (pos == 0) {
-			slog_error("group", "%s-%d: unreadable batch at offset %" PRId64, GROUP_STORE_TOPIC,
-				   ld->partition, offset);
-			return -1;
-		}
-	}
-	return 0;
+	struct group_load *ld = ctx;
+	ld->offset = offset;
+	if (h->attributes & BATCH_ATTR_CONTROL)
+		load_marker(ld, r, h->producer_id);
+	else
+		load_record(ld, r, h->producer_id >= 0 ? h->producer_id : -1);
+}
+
+static void load_skip_at(void *ctx, int64_t offset, const char *why)
+{
+	struct group_load *ld = ctx;
+	ld->offset = offset;
+	load_skip(ld, why);
 }
 
 int group_store_load(struct runtime *rt, struct group_coordinator *gc, struct group_table *t)
@@ -635,7 +575,10 @@ int group_store_load(struct runtime *rt, struct group_coordinator *gc, struct gr
 		if (!p->log || &rt->shards[p->shard] != gc->shard)
 			continue;
 		ld.partition = i;
-		if (load_partition(&ld, p->log) != 0)
+		struct log_replay rp = { .component = "group", .topic = GROUP_STORE_TOPIC,
+					 .partition = i, .ctx = &ld, .batch = load_batch_wanted,
+					 .record = load_record_at, .skip = load_skip_at };
+		if (log_replay_partition(p->log, &rp) != 0)
 			return -1;
 	}
 	slog_info("group", "loaded %zu group(s) from %" PRIu64 " record(s) of %s (%" PRIu64

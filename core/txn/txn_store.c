@@ -3,29 +3,22 @@
 #include "core/txn/txn_store.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/group/group_store.h"
 #include "core/log/partition_log.h"
+#include "core/log/log_replay.h"
 #include "core/meta/topics.h"
 #include "core/slog.h"
 #include "core/txn/txn_coordinator.h"
-#include "proto/compression.h"
 #include "proto/kafka_errors.h"
 #include "proto/record_batch.h"
 #include "proto/record_codec.h"
 
 const char TXN_STORE_TOPIC[] = "__transaction_state";
-
-enum {
-	LOAD_READ_BYTES = 4 << 20,          /* one read of a partition during replay */
-	LOAD_DECOMPRESS_BYTES = 64 << 20,   /* bound on one decompressed batch */
-};
 
 int32_t txn_store_partition_of(struct kstr transactional_id, int32_t partitions)
 {
@@ -274,79 +267,26 @@ static void load_record(struct txn_load *ld, const struct record_view *r)
 	ld->records++;
 }
 
-static void load_batch(struct txn_load *ld, uint8_t *batch, const struct record_batch_header *h)
+static bool load_batch_wanted(void *ctx, const struct record_batch_header *h)
 {
-	if (h->attributes & BATCH_ATTR_CONTROL)
-		return;
-	uint8_t *recs = batch + RECORD_BATCH_HEADER_BYTES;
-	size_t len = record_batch_total_bytes(h) - RECORD_BATCH_HEADER_BYTES;
-	uint8_t *plain = NULL;
-	int codec = h->attributes & BATCH_ATTR_COMPRESSION_MASK;
-	if (codec != CODEC_NONE) {
-		plain = malloc(LOAD_DECOMPRESS_BYTES);
-		if (!plain || compression_decompress((enum compression_codec)codec, recs, len, plain,
-						     LOAD_DECOMPRESS_BYTES, &len) != 0) {
-			ld->offset = h->base_offset;
-			load_skip(ld, "batch does not decompress");
-			free(plain);
-			return;
-		}
-		recs = plain;
-	}
-	struct rcursor c;
-	rc_init(&c, recs, len);
-	for (int32_t i = 0; i < h->record_count; i++) {
-		struct record_view r;
-		if (!record_read(&c, &r)) {
-			ld->offset = h->base_offset + i;
-			load_skip(ld, "malformed record");
-			break;
-		}
-		ld->offset = h->base_offset + r.offset_delta;
-		load_record(ld, &r);
-	}
-	free(plain);
+	(void)ctx;
+	return !(h->attributes & BATCH_ATTR_CONTROL);
 }
 
-static int load_partition(struct txn_load *ld, struct partition_log *log)
+static void load_record_at(void *ctx, const struct record_batch_header *h, int64_t offset,
+			   const struct record_view *r)
 {
-	int64_t offset = partition_log_start_offset(log);
-	int64_t end = partition_log_high_watermark(log);
-	while (offset < end) {
-		struct log_read rd;
-		int16_t err = partition_log_read(log, offset, LOAD_READ_BYTES, true, &rd);
-		if (err != KERR_NONE) {
-			slog_error("txn", "%s-%d: cannot read at offset %" PRId64 " (error %d)",
-				   TXN_STORE_TOPIC, ld->partition, offset, err);
-			return -1;
-		}
-		if (rd.len == 0)
-			break;
-		uint8_t *buf = malloc(rd.len);
-		if (!buf || pread(rd.fd, buf, rd.len, (off_t)rd.file_off) != (ssize_t)rd.len) {
-			slog_error("txn", "%s-%d: cannot read %u bytes at offset %" PRId64 ": %s",
-				   TXN_STORE_TOPIC, ld->partition, rd.len, offset,
-				   buf ? strerror(errno) : "out of memory");
-			free(buf);
-			return -1;
-		}
-		size_t pos = 0;
-		while (pos < rd.len) {
-			struct record_batch_header h;
-			if (record_batch_scan(buf + pos, rd.len - pos, true, &h) != RECORD_SCAN_OK)
-				break;
-			load_batch(ld, buf + pos, &h);
-			pos += record_batch_total_bytes(&h);
-			offset = h.base_offset + h.last_offset_delta + 1;
-		}
-		free(buf);
-		if (pos == 0) {
-			slog_error("txn", "%s-%d: unreadable batch at offset %" PRId64, TXN_STORE_TOPIC,
-				   ld->partition, offset);
-			return -1;
-		}
-	}
-	return 0;
+	(void)h;
+	struct txn_load *ld = ctx;
+	ld->offset = offset;
+	load_record(ld, r);
+}
+
+static void load_skip_at(void *ctx, int64_t offset, const char *why)
+{
+	struct txn_load *ld = ctx;
+	ld->offset = offset;
+	load_skip(ld, why);
 }
 
 int txn_store_load(struct txn_coordinator *tc)
@@ -362,7 +302,10 @@ int txn_store_load(struct txn_coordinator *tc)
 		if (!p->log || &rt->shards[p->shard] != tc->shard)
 			continue;
 		ld.partition = i;
-		rc = load_partition(&ld, p->log);
+		struct log_replay rp = { .component = "txn", .topic = TXN_STORE_TOPIC, .partition = i,
+					 .ctx = &ld, .batch = load_batch_wanted,
+					 .record = load_record_at, .skip = load_skip_at };
+		rc = log_replay_partition(p->log, &rp);
 	}
 	txn_partitions_free(&ld.parts);
 	if (rc == 0)
