@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/meta/internal_topics.h"
 #include "core/meta/topics.h"
 #include "core/group/group_coordinator.h"
 #include "core/group/group_internal.h"
@@ -67,31 +68,7 @@ int32_t group_store_partition_of(struct kstr group_id, int32_t partitions)
 
 struct topic *group_store_topic(struct runtime *rt)
 {
-	struct kstr name = kstr_from_cstr(GROUP_STORE_TOPIC);
-	struct topic *t = topics_find(topics_registry(rt), name);
-	if (t)
-		return t;
-	char segment[32];
-	snprintf(segment, sizeof(segment), "%" PRIu64, rt->cfg.offsets_topic_segment_bytes);
-	struct kstr keys[] = { kstr_from_cstr("cleanup.policy"), kstr_from_cstr("segment.bytes"),
-			       kstr_from_cstr("compression.type") };
-	struct kstr values[] = { kstr_from_cstr("compact"), kstr_from_cstr(segment),
-				 kstr_from_cstr("producer") };
-	struct topic_create_args a = {
-		.name = name,
-		.partitions = (int32_t)rt->cfg.offsets_topic_num_partitions,
-		.replication_factor = 1,
-		.config_count = sizeof(keys) / sizeof(keys[0]),
-		.config_keys = keys,
-		.config_values = values,
-	};
-	char msg[256];
-	int16_t err = topics_create(rt, &a, &t, NULL, msg, sizeof(msg));
-	if (err != KERR_NONE) {
-		slog_error("group", "cannot create %s: %s (error %d)", GROUP_STORE_TOPIC, msg, err);
-		return NULL;
-	}
-	return t;
+	return internal_topic_get(rt, GROUP_STORE_TOPIC, rt->cfg.offsets_topic_num_partitions, rt->cfg.offsets_topic_segment_bytes, "group");
 }
 
 /* ---- appends ---------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include "core/group/group_store.h"
 #include "core/log/partition_log.h"
 #include "core/log/log_replay.h"
+#include "core/meta/internal_topics.h"
 #include "core/meta/topics.h"
 #include "core/slog.h"
 #include "core/txn/txn_coordinator.h"
@@ -28,31 +29,7 @@ int32_t txn_store_partition_of(struct kstr transactional_id, int32_t partitions)
 
 struct topic *txn_store_topic(struct runtime *rt)
 {
-	struct kstr name = kstr_from_cstr(TXN_STORE_TOPIC);
-	struct topic *t = topics_find(topics_registry(rt), name);
-	if (t)
-		return t;
-	char segment[32];
-	snprintf(segment, sizeof(segment), "%" PRIu64, rt->cfg.transaction_state_log_segment_bytes);
-	struct kstr keys[] = { kstr_from_cstr("cleanup.policy"), kstr_from_cstr("segment.bytes"),
-			       kstr_from_cstr("compression.type") };
-	struct kstr values[] = { kstr_from_cstr("compact"), kstr_from_cstr(segment),
-				 kstr_from_cstr("producer") };
-	struct topic_create_args a = {
-		.name = name,
-		.partitions = (int32_t)rt->cfg.transaction_state_log_num_partitions,
-		.replication_factor = 1,
-		.config_count = sizeof(keys) / sizeof(keys[0]),
-		.config_keys = keys,
-		.config_values = values,
-	};
-	char msg[256];
-	int16_t err = topics_create(rt, &a, &t, NULL, msg, sizeof(msg));
-	if (err != KERR_NONE) {
-		slog_error("txn", "cannot create %s: %s (error %d)", TXN_STORE_TOPIC, msg, err);
-		return NULL;
-	}
-	return t;
+	return internal_topic_get(rt, TXN_STORE_TOPIC, rt->cfg.transaction_state_log_num_partitions, rt->cfg.transaction_state_log_segment_bytes, "txn");
 }
 
 /* ---- appends ---------------------------------------------------------- */
