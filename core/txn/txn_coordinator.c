@@ -1,5 +1,5 @@
 /* The coordinator's life on its shard (see txn_coordinator.h): start and
- * replay, routing, the state writes, the partition leaders' verification,
+ * replay, routing, the partition leaders' verification,
  * InitProducerId, AddPartitionsToTxn, and the expiry of idle ids. */
 #include "core/txn/txn_coordinator.h"
 
@@ -12,81 +12,6 @@
 #include "core/txn/txn_internal.h"
 #include "core/txn/txn_store.h"
 #include "proto/kafka_errors.h"
-
-/* ---- state writes ----------------------------------------------------- */
-
-struct txn_write_op {
-	struct txn_coordinator *tc;
-	struct txn_meta *m;
-	struct txn_transit next;
-	txn_written_fn then;
-	void *ctx;
-};
-
-/* The append's error as a client sees it, as Kafka maps it. */
-static int16_t write_error_for_client(int16_t err)
-{
-	switch (err) {
-	case KERR_NONE:
-	case KERR_NOT_COORDINATOR:
-		return err;
-	case KERR_MESSAGE_TOO_LARGE:
-	case KERR_INVALID_REQUEST:
-		return KERR_UNKNOWN_SERVER_ERROR;
-	default:
-		return KERR_COORDINATOR_NOT_AVAILABLE;
-	}
-}
-
-static void ongoing_count(struct txn_coordinator *tc, enum txn_status s, int delta)
-{
-	if (txn_state_has_partitions(s))
-		SHARD_COUNTER_ADD(tc->ongoing, delta);
-}
-
-static void txn_written(void *ctx, int16_t err)
-{
-	struct txn_write_op *op = ctx;
-	struct txn_coordinator *tc = op->tc;
-	struct txn_meta *m = op->m;
-	assert(m->pending && tc->in_flight > 0);
-	m->pending = false;
-	tc->in_flight--;
-	if (err == KERR_NONE) {
-		ongoing_count(tc, m->cur.state, -1);
-		ongoing_count(tc, op->next.state, 1);
-		txn_state_apply(m, &op->next);
-	} else {
-		slog_error("txn", "transactional id %.64s: state %s not recorded (error %d)", m->id,
-			   txn_state_name(op->next.state), err);
-		txn_partitions_free(&op->next.partitions);
-	}
-	txn_written_fn then = op->then;
-	void *then_ctx = op->ctx;
-	free(op);
-	/* m may be gone once this returns (an expiry removes it). */
-	then(tc, m, then_ctx, write_error_for_client(err));
-}
-
-void txn_write(struct txn_coordinator *tc, struct txn_meta *m, struct txn_transit *t,
-	       txn_written_fn then, void *ctx)
-{
-	assert(!m->pending);
-	struct txn_write_op *op = malloc(sizeof(*op));
-	if (!op) {
-		txn_partitions_free(&t->partitions);
-		then(tc, m, ctx, KERR_COORDINATOR_NOT_AVAILABLE);
-		return;
-	}
-	*op = (struct txn_write_op){ .tc = tc, .m = m, .next = *t, .then = then, .ctx = ctx };
-	t->partitions = (struct txn_partitions){ 0 };
-	op->next.last_update_ms = txn_now_ms();
-	m->pending = true;
-	tc->in_flight++;
-	int16_t err = txn_store_append(tc, m, &op->next, txn_written, op);
-	if (err != KERR_NONE)
-		txn_written(op, err);
-}
 
 /* ---- start, stop ------------------------------------------------------ */
 
@@ -123,25 +48,7 @@ static void expire_one(struct txn_meta *m, void *ctx)
 	if (m->pending || !idle || __builtin_sub_overflow(txn_now_ms(), m->cur.last_update_ms, &age) ||
 	    age < tc->rt->cfg.transactional_id_expiration_ms)
 		return;
-	m->pending = true;
-	tc->in_flight++;
-	struct txn_write_op *op = malloc(sizeof(*op));
-	if (!op) {
-		m->pending = false;
-		tc->in_flight--;
-		return;
-	}
-	*op = (struct txn_write_op){ .tc = tc, .m = m, .then = expired_written };
-	if (!txn_transit_from(&op->next, m, false)) {
-		free(op);
-		m->pending = false;
-		tc->in_flight--;
-		return;
-	}
-	op->next.state = TXN_STATUS_DEAD;
-	int16_t err = txn_store_append(tc, m, NULL, txn_written, op);
-	if (err != KERR_NONE)
-		txn_written(op, err);
+	txn_write_tombstone(tc, m, expired_written, NULL);
 }
 
 static void txn_on_expire_timer(struct io_timer *t)
@@ -158,7 +65,7 @@ static void txn_on_expire_timer(struct io_timer *t)
 static void resume_loaded(struct txn_meta *m, void *ctx)
 {
 	struct txn_coordinator *tc = ctx;
-	ongoing_count(tc, m->cur.state, 1);
+	txn_ongoing_count(tc, m->cur.state, 1);
 	if (txn_state_preparing(m->cur.state))
 		txn_resume(tc, m);
 }
@@ -263,15 +170,6 @@ struct txn_coordinator *txn_coordinator_lookup(struct runtime *rt, struct kstr t
 	struct shard *owner = txn_owner(rt, topics_lookup(rt, kstr_from_cstr(TXN_STORE_TOPIC)),
 					transactional_id);
 	return owner ? txn_coordinator_of(owner) : NULL;
-}
-
-int16_t txn_check_producer(const struct txn_meta *m, int64_t producer_id, int16_t epoch)
-{
-	if (m->cur.producer_id != producer_id)
-		return KERR_INVALID_PRODUCER_ID_MAPPING;
-	if (m->cur.epoch != epoch)
-		return KERR_PRODUCER_FENCED;
-	return KERR_NONE;
 }
 
 /* ---- verification (KIP-890 part 1) ------------------------------------ */

@@ -1,4 +1,4 @@
-/* What the coordinator's files share (txn_coordinator.c: life, routing,
+/* What the coordinator's files share (txn_write.c: state writes; txn_coordinator.c: life, routing,
  * verification, InitProducerId, AddPartitionsToTxn; txn_end.c: EndTxn, the
  * markers, timeouts), not for other layers. */
 #ifndef SLUICE_CORE_TXN_TXN_INTERNAL_H
@@ -17,6 +17,16 @@ typedef void (*txn_written_fn)(struct txn_coordinator *tc, struct txn_meta *m, v
  * The error given to `then` is one a client may see. */
 void txn_write(struct txn_coordinator *tc, struct txn_meta *m, struct txn_transit *t,
 	       txn_written_fn then, void *ctx);
+
+/* Counts an id in state s among the ongoing transactions (delta +1) or
+ * no longer (-1), for the metrics. */
+void txn_ongoing_count(struct txn_coordinator *tc, enum txn_status s, int delta);
+
+/* Writes m's tombstone (Kafka writes the Dead state as one): `then` runs
+ * once it is written, and on success m is in the Dead state. Returns false,
+ * writing nothing, when out of memory. */
+bool txn_write_tombstone(struct txn_coordinator *tc, struct txn_meta *m, txn_written_fn then,
+			 void *ctx);
 
 /* Ends m's transaction from the coordinator (a newer producer's
  * InitProducerId, a timeout): the epoch is bumped so that the producer is
