@@ -38,8 +38,7 @@ void record_batch_build(uint8_t *buf, size_t len, const struct record_kv *recs, 
 
 /* The producer fields and attributes of a batch the broker writes for a
  * producer: transaction markers (control_batch.h) and the group
- * coordinator's transactional offset commits (base sequence -1, as Kafka's
- * coordinator writes them). */
+ * coordinator's transactional offset commits. */
 struct record_batch_producer {
 	int64_t producer_id;
 	int16_t producer_epoch;

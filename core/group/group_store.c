@@ -18,7 +18,6 @@
 #include "core/log/log_replay.h"
 #include "core/shard/shard.h"
 #include "core/meta/topics.h"
-#include "proto/crc32c.h"
 #include "proto/kafka_errors.h"
 #include "proto/record_batch.h"
 #include "proto/record_codec.h"
@@ -151,19 +150,6 @@ static uint8_t *group_metadata_encode(const struct group *g, size_t *len)
 	return buf;
 }
 
-/* Makes a built batch a transactional one of txn's producer; the CRC is
- * computed anew since it covers these fields. */
-static void batch_make_transactional(uint8_t *batch, size_t len, const struct group_store_producer *txn)
-{
-	enum { ATTRIBUTES_AT = 21, PRODUCER_ID_AT = 43, PRODUCER_EPOCH_AT = 51, BASE_SEQUENCE_AT = 53,
-	       CRC_AT = 17 };
-	be_store(batch + ATTRIBUTES_AT, BATCH_ATTR_TRANSACTIONAL, 2);
-	be_store(batch + PRODUCER_ID_AT, (uint64_t)txn->producer_id, 8);
-	be_store(batch + PRODUCER_EPOCH_AT, (uint16_t)txn->producer_epoch, 2);
-	be_store(batch + BASE_SEQUENCE_AT, 0, 4);
-	be_store(batch + CRC_AT, crc32c(0, batch + RECORD_BATCH_CRC_START, len - RECORD_BATCH_CRC_START), 4);
-}
-
 static int16_t store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
 			    const struct group_store_producer *txn, group_store_done_fn done,
 			    group_store_placed_fn placed, void *ctx)
@@ -249,9 +235,17 @@ static int16_t store_append(struct group *g, const struct group_store_record *re
 	} else if (!(gw = calloc(1, sizeof(*gw))) || !(batch = malloc(batch_len))) {
 		err = KERR_COORDINATOR_NOT_AVAILABLE;
 	} else {
-		record_batch_build(batch, batch_len, kv, count, group_now_ms());
-		if (txn)
-			batch_make_transactional(batch, batch_len, txn);
+		if (txn) {
+			/* As Kafka's coordinator writes a transactional commit:
+			 * the producer's id and epoch, base sequence 0. */
+			struct record_batch_producer as = { .producer_id = txn->producer_id,
+							    .producer_epoch = txn->producer_epoch,
+							    .base_sequence = 0,
+							    .attributes = BATCH_ATTR_TRANSACTIONAL };
+			record_batch_build_as(batch, batch_len, kv, count, group_now_ms(), &as);
+		} else {
+			record_batch_build(batch, batch_len, kv, count, group_now_ms());
+		}
 		struct record_batch_header h;
 		record_batch_header_read(batch, &h);
 		*gw = (struct group_store_write){ .batch = batch, .group = g, .done = done,
