@@ -6,6 +6,7 @@
 
 #include "core/meta/topics.h"
 #include "core/group/group_internal.h"
+#include "core/group/group_load.h"
 #include "core/group/group_store.h"
 #include "core/shard/shard.h"
 #include "core/slog.h"
@@ -31,7 +32,7 @@ int group_coordinator_start(struct runtime *rt, struct shard *s)
 	gc->shard = s;
 	io_timer_init(&gc->retention_timer);
 	s->slots[SHARD_SLOT_GROUPS] = gc;
-	if (group_store_load(rt, gc, &gc->groups) != 0)
+	if (group_load(rt, gc, &gc->groups) != 0)
 		return -1;
 	group_table_for_each(&gc->groups, group_resume_loaded, NULL);
 	io_timer_arm(s->reactor, &gc->retention_timer,

@@ -1,6 +1,6 @@
 /* Group persistence in __consumer_offsets: which partition holds a group, the
  * topic's creation, appends of offset and group-metadata records (and their
- * tombstones), and the replay of every partition at start.
+ * tombstones); the replay at start is group_load.h.
  *
  * The topic is created on first use with offsets.topic.num.partitions
  * partitions and cleanup.policy=compact. A group lives in partition
@@ -66,12 +66,5 @@ int16_t group_store_append_placed(struct group *g, const struct group_store_reco
 				  uint32_t count, const struct group_store_producer *txn,
 				  group_store_placed_fn placed, void *ctx);
 
-/* Replays every partition of the topic (when it exists) into the table:
- * offsets, then the last group metadata of each group. Offsets of a
- * transactional batch wait for their producer's marker (group_txn.h); those
- * whose marker is not in the log stay pending. Malformed records are logged
- * with partition and offset and skipped. Returns 0, or -1 when a
- * partition cannot be read. */
-int group_store_load(struct runtime *rt, struct group_coordinator *gc, struct group_table *t);
 
 #endif

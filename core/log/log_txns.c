@@ -1,8 +1,8 @@
 /* A partition log's transactions: transactional batches and markers kept
- * in the producer state as they are appended or read back, the markers the
- * coordinator writes, the last stable offset, and the segments' .txnindex
- * files (txn_index.h): an entry appended with each ABORT marker, cut back
- * with the log, loaded and checked at open (see partition_log.h). */
+ * in the producer state as they are appended or read back, the last stable
+ * offset, and the segments' .txnindex files (txn_index.h): an entry
+ * appended with each ABORT marker, cut back with the log, loaded and
+ * checked at open (see partition_log.h). */
 #include "core/log/log_internal.h"
 
 #include <errno.h>
@@ -259,22 +259,6 @@ int log_txns_note(struct partition_log *l, const uint8_t *batch, const struct re
 	struct aborted_txn t = { .producer_id = m.producer_id, .first_offset = end.first_offset,
 				 .last_offset = base, .last_stable_offset = end.last_stable_offset };
 	return log_txn_index_add(l, log_segment_for(l, base), &t);
-}
-
-int16_t partition_log_append_marker(struct partition_log *l, const struct control_marker *m,
-				    struct log_marker_append *out)
-{
-	if (l->offline)
-		return KERR_KAFKA_STORAGE_ERROR;
-	int16_t err = producer_state_check_marker(&l->producers, m->producer_id, m->producer_epoch,
-						  m->coordinator_epoch);
-	if (err != KERR_NONE)
-		return err;
-	control_batch_build(out->batch, m, log_now_ms());
-	struct record_batch_header h;
-	record_batch_header_read(out->batch, &h);
-	out->append.log_append_time = -1;
-	return partition_log_append(l, out->batch, sizeof(out->batch), &h, &out->append);
 }
 
 int64_t partition_log_last_stable_offset(const struct partition_log *l)

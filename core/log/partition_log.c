@@ -1,7 +1,8 @@
-/* A partition's appends through the reactor, segment rolls and the flush of
- * rolled segments off the loop, write failures and the way back from them,
- * and closing (see partition_log.h; recovery is log_recovery.c, reads
- * log_read.c, segment files log_segment.c). */
+/* A partition's appends (client batches and transaction markers) through
+ * the reactor, segment rolls and the flush of rolled segments off the loop,
+ * write failures and the way back from them, and closing (see
+ * partition_log.h; recovery is log_recovery.c, reads log_read.c, segment
+ * files log_segment.c). */
 #include "core/log/log_internal.h"
 
 #include <assert.h>
@@ -531,6 +532,24 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 	log_pending_push(l, a);
 	io_write(l->reactor, s->fd, batch, len, pos, &a->write_op);
 	return KERR_NONE;
+}
+
+/* A transaction marker the coordinator writes: checked against the
+ * producer state first (a fenced epoch or coordinator is refused unwritten). */
+int16_t partition_log_append_marker(struct partition_log *l, const struct control_marker *m,
+				    struct log_marker_append *out)
+{
+	if (l->offline)
+		return KERR_KAFKA_STORAGE_ERROR;
+	int16_t err = producer_state_check_marker(&l->producers, m->producer_id, m->producer_epoch,
+						  m->coordinator_epoch);
+	if (err != KERR_NONE)
+		return err;
+	control_batch_build(out->batch, m, log_now_ms());
+	struct record_batch_header h;
+	record_batch_header_read(out->batch, &h);
+	out->append.log_append_time = -1;
+	return partition_log_append(l, out->batch, sizeof(out->batch), &h, &out->append);
 }
 
 int partition_log_sync(struct partition_log *l)

@@ -16,6 +16,7 @@
 
 #include "core/group/group_coordinator.h"
 #include "core/group/group_offsets.h"
+#include "core/group/group_load.h"
 #include "core/group/group_store.h"
 #include "core/group/group_txn.h"
 #include "core/meta/metadata_image.h"
@@ -300,7 +301,7 @@ static void test_replay(void **state)
 			 KERR_NONE);
 	run_until_answered(before + 1);
 	struct group_coordinator gc = { .rt = F.rt, .shard = &F.shards[0] };
-	assert_int_equal(group_store_load(F.rt, &gc, &gc.groups), 0);
+	assert_int_equal(group_load(F.rt, &gc, &gc.groups), 0);
 	assert_int_equal(committed(&gc, "g", 0), 1);
 	assert_int_equal(committed(&gc, "g", 1), 2);
 	assert_false(pending(&gc, "g", 0) || pending(&gc, "g", 1));
