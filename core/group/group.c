@@ -390,3 +390,142 @@ void group_drop_if_unused(struct group_coordinator *gc, struct group *g)
 	    !g->txn_pending && g->generation == 0 && g->writes_in_flight == 0 && !io_timer_armed(&g->rebalance_timer))
 		group_table_remove(&gc->groups, g);
 }
+
+/* ---- offsets of open transactions (group_txn.h) ----------------------- */
+
+/* One producer's open transaction in one group. */
+struct group_txn_pending {
+	struct group_txn_pending *next;
+	int64_t producer_id;
+	struct group_offset_table offsets;
+};
+
+static void txn_list_add(struct group *g)
+{
+	struct group_coordinator *gc = g->coord;
+	g->txn_next = gc->txn_groups;
+	if (g->txn_next)
+		g->txn_next->txn_prev = &g->txn_next;
+	g->txn_prev = &gc->txn_groups;
+	gc->txn_groups = g;
+}
+
+static void txn_list_remove(struct group *g)
+{
+	*g->txn_prev = g->txn_next;
+	if (g->txn_next)
+		g->txn_next->txn_prev = g->txn_prev;
+	g->txn_next = NULL;
+	g->txn_prev = NULL;
+}
+
+static struct group_txn_pending **txn_find(struct group *g, int64_t producer_id)
+{
+	struct group_txn_pending **p = &g->txn_pending;
+	while (*p && (*p)->producer_id != producer_id)
+		p = &(*p)->next;
+	return p;
+}
+
+/* Unlinks *p from its group and frees it; the group leaves the list with
+ * its last open transaction. */
+static void txn_pending_free(struct group *g, struct group_txn_pending **p)
+{
+	struct group_txn_pending *t = *p;
+	*p = t->next;
+	group_offset_table_clear(&t->offsets);
+	free(t);
+	if (!g->txn_pending)
+		txn_list_remove(g);
+}
+
+bool group_offset_set(struct group_offset *dst, const struct group_offset_value *v,
+			int64_t record_offset)
+{
+	char *meta = group_strdup(v->metadata.len >= 0 ? v->metadata : kstr_from_cstr(""));
+	if (!meta)
+		return false;
+	free(dst->metadata);
+	dst->metadata = meta;
+	dst->offset = v->offset;
+	dst->leader_epoch = v->leader_epoch;
+	dst->commit_timestamp = v->commit_timestamp;
+	dst->expire_timestamp = v->expire_timestamp;
+	dst->record_offset = record_offset;
+	return true;
+}
+
+int group_txn_put(struct group *g, int64_t producer_id, struct kstr topic, int32_t partition,
+		  const struct group_offset_value *v, int64_t record_offset)
+{
+	struct group_txn_pending **p = txn_find(g, producer_id);
+	if (!*p) {
+		struct group_txn_pending *t = calloc(1, sizeof(*t));
+		if (!t)
+			return -1;
+		t->producer_id = producer_id;
+		if (!g->txn_pending)
+			txn_list_add(g);
+		*p = t;
+	}
+	struct group_offset *o = group_offset_put(&(*p)->offsets, topic, partition);
+	if (!o || !group_offset_set(o, v, record_offset)) {
+		if (o && !o->metadata)
+			group_offset_remove(&(*p)->offsets, o);
+		if ((*p)->offsets.count == 0)
+			txn_pending_free(g, p);
+		return -1;
+	}
+	return 0;
+}
+
+void group_txn_forget(struct group *g, struct kstr topic, int32_t partition)
+{
+	for (struct group_txn_pending *t = g->txn_pending; t; t = t->next) {
+		struct group_offset *o = group_offset_find(&t->offsets, topic, partition);
+		if (o)
+			group_offset_remove(&t->offsets, o);
+	}
+}
+
+void group_txn_drop_all(struct group *g)
+{
+	while (g->txn_pending)
+		txn_pending_free(g, &g->txn_pending);
+}
+
+bool group_txn_has_pending(const struct group *g, struct kstr topic, int32_t partition)
+{
+	for (const struct group_txn_pending *t = g->txn_pending; t; t = t->next)
+		if (group_offset_find(&t->offsets, topic, partition))
+			return true;
+	return false;
+}
+
+void group_txn_for_each_pending(struct group *g, void (*fn)(struct group_offset *o, void *ctx),
+				void *ctx)
+{
+	for (struct group_txn_pending *t = g->txn_pending; t; t = t->next)
+		group_offset_for_each(&t->offsets, fn, ctx);
+}
+
+size_t group_txn_pending_count(const struct group *g)
+{
+	size_t n = 0;
+	for (const struct group_txn_pending *t = g->txn_pending; t; t = t->next)
+		n += t->offsets.count;
+	return n;
+}
+
+struct group_offset_table *group_txn_pending_offsets(struct group *g, int64_t producer_id)
+{
+	struct group_txn_pending **p = txn_find(g, producer_id);
+	return *p ? &(*p)->offsets : NULL;
+}
+
+void group_txn_pending_end(struct group *g, int64_t producer_id)
+{
+	struct group_txn_pending **p = txn_find(g, producer_id);
+	if (*p)
+		txn_pending_free(g, p);
+}

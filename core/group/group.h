@@ -214,4 +214,17 @@ int64_t group_offset_expire_ms(int64_t commit_ms, int64_t retention_ms);
 /* Whether `age_ms` have passed from since_ms to now_ms, for any values. */
 bool group_elapsed(int64_t now_ms, int64_t since_ms, int64_t age_ms);
 
+/* ---- offsets of open transactions (TxnOffsetCommit, group_txn.h), kept
+ * with the group until their producer's marker ---- */
+
+/* Whether an open transaction holds an offset of the partition for the group
+ * (OffsetFetch's require_stable answers UNSTABLE_OFFSET_COMMIT then). */
+bool group_txn_has_pending(const struct group *g, struct kstr topic, int32_t partition);
+
+/* Calls fn for every pending offset of the group (any producer). */
+void group_txn_for_each_pending(struct group *g, void (*fn)(struct group_offset *o, void *ctx),
+				void *ctx);
+/* How many pending offsets the group holds, over all its producers. */
+size_t group_txn_pending_count(const struct group *g);
+
 #endif

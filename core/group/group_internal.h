@@ -90,7 +90,16 @@ int16_t group_write_tombstones(struct group *g, bool group_too, bool pending_too
 /* Every offsets.retention.check.interval.ms: expires offsets and empty groups. */
 void group_on_retention_timer(struct io_timer *t);
 
-/* ---- group_txn.c ------------------------------------------------------ */
+/* ---- group.c: offsets of open transactions, per producer --------------- */
+
+/* Sets dst to v, its record at record_offset. Returns false (dst unchanged)
+ * when out of memory. */
+bool group_offset_set(struct group_offset *dst, const struct group_offset_value *v,
+		      int64_t record_offset);
+/* The pending offsets of producer_id in the group, or NULL. */
+struct group_offset_table *group_txn_pending_offsets(struct group *g, int64_t producer_id);
+/* Forgets producer_id's pending offsets (its transaction ended). */
+void group_txn_pending_end(struct group *g, int64_t producer_id);
 
 /* Keeps v (copied) as producer_id's pending offset of the partition, its
  * record at record_offset; replaces that producer's earlier one. Returns 0,

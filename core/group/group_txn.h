@@ -43,14 +43,4 @@ void group_txn_commit(struct group_coordinator *gc, int32_t partition,
 void group_txn_complete(struct group_coordinator *gc, int32_t partition,
 			int64_t producer_id, bool commit);
 
-/* Whether an open transaction holds an offset of the partition for the group
- * (OffsetFetch's require_stable answers UNSTABLE_OFFSET_COMMIT then). */
-bool group_txn_has_pending(const struct group *g, struct kstr topic, int32_t partition);
-
-/* Calls fn for every pending offset of the group (any producer). */
-void group_txn_for_each_pending(struct group *g, void (*fn)(struct group_offset *o, void *ctx),
-				void *ctx);
-/* How many pending offsets the group holds, over all its producers. */
-size_t group_txn_pending_count(const struct group *g);
-
 #endif
