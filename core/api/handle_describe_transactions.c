@@ -31,8 +31,8 @@ static bool describe_topics(struct request *req, const struct txn_meta *m,
 	int32_t n = 0, used = 0;
 	for (uint32_t i = 0; i < ps->count; i++) {
 		bool seen = false;
-		for (uint32_t k = 0; k < i && !seen; k++)
-			seen = strcmp(ps->items[k].topic, ps->items[i].topic) == 0;
+		for (int32_t k = 0; k < n && !seen; k++)
+			seen = kstr_eq_cstr(out->topics[k].topic, ps->items[i].topic);
 		if (seen)
 			continue;
 		struct describe_transactions_response_describe_transaction_topic *t = &out->topics[n++];

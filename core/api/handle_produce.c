@@ -14,7 +14,16 @@
  * PRODUCE_INLINE_INFLATED_MAX_BYTES of a batch itself: a larger one (a bomb,
  * or a legitimately large batch) is validated on the owner's offload helper,
  * and the produce parts that reach the owner after it and name one of its
- * partitions wait behind it, so that offsets follow arrival order. */
+ * partitions wait behind it, so that offsets follow arrival order.
+ *
+ * Transactions (KIP-890 part 1): a request with transactional batches must
+ * name its transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as
+ * Kafka answers); the first transactional batch of a producer's
+ * transaction on a partition is appended only once the id's coordinator
+ * confirms the partition is in the ongoing transaction (txn_verify_start),
+ * else INVALID_TXN_STATE; later batches of a transaction open on the
+ * partition need no check. A part waiting for the coordinator waits in the
+ * same queue, and the same way, as one waiting for the helper. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +38,7 @@
 #include "core/net/request.h"
 #include "core/shard/shard.h"
 #include "core/shard/shard_call.h"
+#include "core/txn/txn_coordinator.h"
 #include "io/offload.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
@@ -53,6 +63,13 @@ enum {
  * many batches each just under the inline bound cannot stall the shard
  * either. */
 static const uint64_t PRODUCE_INLINE_VALIDATE_MAX_NS = 4ull * 1000 * 1000;
+
+/* A transactional part's check with the coordinator (KIP-890 part 1). */
+enum produce_verify_state {
+	VERIFY_NONE,     /* not asked (not needed, or not yet) */
+	VERIFY_PENDING,  /* asked, the answer not back */
+	VERIFY_DONE,     /* the answer is in verify.error */
+};
 
 enum produce_part_state {
 	PART_OPEN,       /* to validate and append */
@@ -86,6 +103,11 @@ struct produce_part {
 	 * response's messages are written on the connection's shard. */
 	int32_t keyless_count;
 	int32_t keyless_index[RECORD_BATCH_KEYLESS_SHOWN];
+	struct kstr topic_name;       /* the request's, valid while it is held */
+	struct txn_verify verify;
+	enum produce_verify_state verify_state;
+	bool verify_starting;         /* within txn_verify_start (which may answer at once) */
+	uint32_t txn_ends_seen;       /* the producer's markers when the check was asked */
 };
 
 /* The partitions of one io shard: a produce part. */
@@ -106,6 +128,7 @@ struct produce_shard {
 struct produce_ctx {
 	struct request *req;
 	struct produce_response resp;
+	struct kstr transactional_id;
 	struct produce_shard *shards; /* per io shard */
 	uint32_t pending;
 	bool acks_none;
@@ -294,6 +317,111 @@ static bool produce_check_producer(struct shard *s, struct produce_part *part,
 	return false;
 }
 
+/* ---- KIP-890 part 1: the coordinator's word before a transaction's first
+ * batch on the partition ---- */
+
+static bool produce_batch_transactional(const struct record_batch_header *h)
+{
+	return (h->attributes & BATCH_ATTR_TRANSACTIONAL) && producer_batch_idempotent(h);
+}
+
+static uint32_t produce_txn_ends(const struct partition_log *log, int64_t producer_id)
+{
+	const struct producer_entry *e = producer_state_find(partition_log_producers(log), producer_id);
+	return e ? e->txn_ends : 0;
+}
+
+/* Whether a validated part must be checked with the coordinator first: a
+ * transactional batch whose producer (at this epoch) has no transaction
+ * open on the partition. */
+static bool produce_needs_verify(const struct produce_part *part, const struct batch_verdict *v)
+{
+	const struct partition_log *log = part->partition->log;
+	if (part->verify_state != VERIFY_NONE || v->error_code != KERR_NONE || !log ||
+	    !produce_batch_transactional(&v->header))
+		return false;
+	const struct producer_entry *e = producer_state_find(partition_log_producers(log),
+							     v->header.producer_id);
+	/* An older epoch than the partition knows is refused by the producer
+	 * check (INVALID_PRODUCER_EPOCH) without asking. */
+	if (e && e->epoch > v->header.producer_epoch)
+		return false;
+	return !(e && e->current_txn_first_offset >= 0 && e->epoch == v->header.producer_epoch);
+}
+
+/* The coordinator's answer, as a produce answers it (as Kafka's
+ * verification converts them): PRODUCER_FENCED becomes
+ * INVALID_PRODUCER_EPOCH, the coordinator errors NOT_ENOUGH_REPLICAS, which
+ * every producer retries; a marker for the producer that landed while the
+ * question was out ends what was verified. */
+static bool produce_verified(struct produce_part *part)
+{
+	int16_t err = part->verify.error;
+	if (err == KERR_PRODUCER_FENCED)
+		err = KERR_INVALID_PRODUCER_EPOCH;
+	if (err == KERR_NOT_COORDINATOR || err == KERR_COORDINATOR_NOT_AVAILABLE ||
+	    err == KERR_COORDINATOR_LOAD_IN_PROGRESS)
+		err = KERR_NOT_ENOUGH_REPLICAS;
+	if (err == KERR_NONE && produce_txn_ends(part->log, part->verify.producer_id) !=
+				       part->txn_ends_seen)
+		err = KERR_INVALID_TXN_STATE;
+	if (err != KERR_NONE) {
+		slog_debug("produce", "%.*s-%d: transaction of producer %lld not verified (error %d)",
+			   part->topic_name.len, part->topic_name.ptr, part->in->index,
+			   (long long)part->verify.producer_id, err);
+		part->out->error_code = err;
+	}
+	return err == KERR_NONE;
+}
+
+static void produce_queue_drain(struct shard *s);
+
+/* A validation (`what`) handed to the helper or a question to the
+ * coordinator came back, on the owner: only the queue's head waits on
+ * them, and once none is out it goes on. */
+static void produce_wait_over(struct produce_shard *ps, const char *what)
+{
+	struct shard *s = ps->call.target;
+	if (handler_shard_of(s)->produce_waiting != ps || ps->on_helper == 0) {
+		slog_error("produce", "shard %u: a %s came back to a part that is not the head of "
+			   "the produce queue", s->id, what);
+		abort();
+	}
+	if (--ps->on_helper == 0)
+		produce_queue_drain(s);
+}
+
+/* Back on the owner (the coordinator's shard returned the call). */
+static void produce_verify_done(struct txn_verify *v)
+{
+	struct produce_part *part = container_of(v, struct produce_part, verify);
+	part->verify_state = VERIFY_DONE;
+	if (!part->verify_starting)
+		produce_wait_over(part->owner, "verification");
+}
+
+/* Asks the coordinator about the part's transaction; the part's shard part
+ * is the head of the produce queue. The answer may come at once: then the
+ * part is VERIFY_DONE on return and nothing waits. */
+static void produce_verify_start(struct shard *s, struct produce_shard *ps, struct produce_part *part,
+				 const struct record_batch_header *h)
+{
+	part->verify = (struct txn_verify){ .transactional_id = ps->ctx->transactional_id,
+					    .producer_id = h->producer_id,
+					    .producer_epoch = h->producer_epoch,
+					    .topic = part->topic_name,
+					    .partition = part->in->index,
+					    .done = produce_verify_done };
+	part->txn_ends_seen = produce_txn_ends(part->partition->log, h->producer_id);
+	part->verify_state = VERIFY_PENDING;
+	part->verify_starting = true;
+	ps->on_helper++;
+	txn_verify_start(s->rt, s, &part->verify);
+	part->verify_starting = false;
+	if (part->verify_state == VERIFY_DONE)
+		ps->on_helper--;
+}
+
 /* On the owning shard: appends one validated partition's batch; on success
  * the append is pending and counted. */
 static void produce_append(struct shard *s, struct produce_part *part, const struct batch_verdict *v)
@@ -329,6 +457,10 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 	}
 	part->log = log;
 	part->append.done = produce_on_append;
+	if (part->verify_state == VERIFY_DONE && !produce_verified(part)) {
+		METRIC_ADD(conn_shard_of(s)->metrics.produce_sequence_errors, 1);
+		return;
+	}
 	if (producer_batch_idempotent(&v->header) && !produce_check_producer(s, part, &v->header))
 		return;
 	part->append.log_append_time = -1;
@@ -364,23 +496,12 @@ static void produce_validate_run(struct offload_job *job)
 			      &part->verdict);
 }
 
-static void produce_queue_drain(struct shard *s);
-
 /* Back on the owner, in the order validations were handed over. */
 static void produce_validate_done(struct offload_job *job)
 {
 	struct produce_part *part = container_of(job, struct produce_part, job);
-	struct produce_shard *ps = part->owner;
-	struct shard *s = ps->call.target;
 	part->state = PART_VALIDATED;
-	/* Only the queue's head hands validations over. */
-	if (handler_shard_of(s)->produce_waiting != ps || ps->on_helper == 0) {
-		slog_error("produce", "shard %u: a validation came back to a part that is not the "
-			   "head of the produce queue", s->id);
-		abort();
-	}
-	if (--ps->on_helper == 0)
-		produce_queue_drain(s);
+	produce_wait_over(part->owner, "validation");
 }
 
 static void produce_hand_over(struct shard *s, struct produce_shard *ps, struct produce_part *part)
@@ -428,10 +549,11 @@ static void produce_shard_start(struct shard *s, struct produce_shard *ps, bool 
 			continue;
 		}
 		bool to_helper = compressed && spent_ns >= PRODUCE_INLINE_VALIDATE_MAX_NS;
+		bool to_verify = false;
+		struct batch_verdict v;
 		if (!to_helper) {
 			struct batch_limits lim = produce_limits(s, part->topic);
 			uint64_t start_ns = compressed ? reactor_now_ns() : 0;
-			struct batch_verdict v;
 			if (compressed)
 				lim.max_inflated_bytes = inline_max;
 			record_batch_validate(part->in->records.mem, (size_t)part->in->records.len, &lim,
@@ -442,41 +564,57 @@ static void produce_shard_start(struct shard *s, struct produce_shard *ps, bool 
 			to_helper = v.error_code == KERR_MESSAGE_TOO_LARGE && compressed &&
 				    inline_max < bound &&
 				    record_batch_total_bytes(&v.header) <= lim.max_batch_bytes;
-			if (!to_helper)
+			/* Asked from the queue's head, and appended (validated
+			 * again) once the answer is in. */
+			to_verify = !to_helper && produce_needs_verify(part, &v);
+			if (!to_helper && !to_verify)
 				produce_append(s, part, &v);
 		}
-		if (!to_helper)
+		if (!to_helper && !to_verify)
 			continue;
 		ps->resume = part;
 		if (!ps->waiting && handler_shard_of(s)->produce_waiting) {
 			/* It went past the parts waiting: it waits behind them
-			 * now, and hands over once at the head. */
+			 * now, and hands over (or asks) once at the head. */
 			ps->started = false;
 			produce_wait(s, ps);
 			return;
 		}
 		if (!ps->waiting)
 			produce_wait(s, ps);
-		produce_hand_over(s, ps, part);
+		if (to_verify)
+			produce_verify_start(s, ps, part, &v.header);
+		else
+			produce_hand_over(s, ps, part);
 	}
 }
 
-/* The queue's head is back from the helper: appends what is left of it, in
- * request order, looking each partition up again (time has passed). */
-static void produce_shard_finish(struct shard *s, struct produce_shard *ps)
+/* The queue's head is back from the helper and the coordinator: appends
+ * what is left of it, in request order, looking each partition up again
+ * (time has passed). A part whose transaction the coordinator must confirm
+ * first stops it there: returns false while that answer is out. */
+static bool produce_shard_finish(struct shard *s, struct produce_shard *ps)
 {
 	for (struct produce_part *part = ps->resume; part; part = part->next) {
 		if (part->state == PART_ANSWERED || !produce_resolve(s, part))
 			continue;
-		if (part->state == PART_VALIDATED) {
-			produce_append(s, part, &part->verdict);
-			continue;
+		struct batch_verdict inline_verdict;
+		const struct batch_verdict *v = &part->verdict;
+		if (part->state != PART_VALIDATED) {
+			struct batch_limits lim = produce_limits(s, part->topic);
+			record_batch_validate(part->in->records.mem, (size_t)part->in->records.len, &lim,
+					      &inline_verdict);
+			v = &inline_verdict;
 		}
-		struct batch_limits lim = produce_limits(s, part->topic);
-		struct batch_verdict v;
-		record_batch_validate(part->in->records.mem, (size_t)part->in->records.len, &lim, &v);
-		produce_append(s, part, &v);
+		if (produce_needs_verify(part, v)) {
+			ps->resume = part;
+			produce_verify_start(s, ps, part, &v->header);
+			if (part->verify_state != VERIFY_DONE)
+				return false;
+		}
+		produce_append(s, part, v);
 	}
+	return true;
 }
 
 /* Runs the shard's produce queue from its head while nothing of the head is
@@ -489,9 +627,8 @@ static void produce_queue_drain(struct shard *s)
 	while ((ps = handler_shard_of(s)->produce_waiting)) {
 		if (!ps->started)
 			produce_shard_start(s, ps, true);
-		if (ps->on_helper > 0)
+		if (ps->on_helper > 0 || !produce_shard_finish(s, ps))
 			return;
-		produce_shard_finish(s, ps);
 		handler_shard_of(s)->produce_waiting = ps->next_waiting;
 		if (!handler_shard_of(s)->produce_waiting)
 			handler_shard_of(s)->produce_waiting_tail = NULL;
@@ -541,11 +678,14 @@ static void produce_shard_run(struct shard_call *call)
 	produce_shard_start(s, ps, false);
 	if (!ps->waiting)
 		produce_shard_release(ps);
+	else if (ps->on_helper == 0 && handler_shard_of(s)->produce_waiting == ps)
+		/* The coordinator answered at once: nothing else will run it. */
+		produce_queue_drain(s);
 }
 
 /* Checks what the connection's shard can (partition, records, acks) and
  * queues the partition for its owner. */
-static void produce_route(struct produce_ctx *ctx, struct topic *t,
+static void produce_route(struct produce_ctx *ctx, struct topic *t, struct kstr topic_name,
 			  struct produce_request_partition_produce_data *in,
 			  struct produce_response_partition_produce_response *out,
 			  struct produce_part *part)
@@ -573,6 +713,7 @@ static void produce_route(struct produce_ctx *ctx, struct topic *t,
 	part->in = in;
 	part->out = out;
 	part->topic_id = t->id;
+	part->topic_name = topic_name;
 	*ps->parts_tail = part;
 	ps->parts_tail = &part->next;
 }
@@ -611,8 +752,27 @@ static void produce_topic(struct produce_ctx *ctx, struct produce_request_topic_
 		if (!t)
 			po->error_code = topic_error;
 		else
-			produce_route(ctx, t, &in->partition_data[i], po, &parts[i]);
+			produce_route(ctx, t, in->name, &in->partition_data[i], po, &parts[i]);
 	}
+}
+
+/* Whether any partition's records are a transactional batch (what is not a
+ * whole header is answered by validation). Kafka refuses such a request
+ * whole when it names no transactional id. */
+static bool produce_has_transactional(const struct produce_request *q)
+{
+	for (int32_t i = 0; i < q->topic_data_count; i++)
+		for (int32_t j = 0; j < q->topic_data[i].partition_data_count; j++) {
+			const struct produce_request_partition_produce_data *in =
+				&q->topic_data[i].partition_data[j];
+			if (in->records.len < RECORD_BATCH_HEADER_BYTES)
+				continue;
+			struct record_batch_header h;
+			record_batch_header_read(in->records.mem, &h);
+			if (h.attributes & BATCH_ATTR_TRANSACTIONAL)
+				return true;
+		}
+	return false;
 }
 
 void handle_produce(struct request *req)
@@ -627,9 +787,10 @@ void handle_produce(struct request *req)
 	}
 	int16_t acks_error = (q.acks == 0 || q.acks == 1 || q.acks == -1) ? KERR_NONE
 									  : KERR_INVALID_REQUIRED_ACKS;
-	if (q.transactional_id.len >= 0 && acks_error == KERR_NONE)
+	if (q.transactional_id.len < 0 && acks_error == KERR_NONE && produce_has_transactional(&q))
 		acks_error = KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
 	ctx->req = req;
+	ctx->transactional_id = q.transactional_id;
 	ctx->acks_none = q.acks == 0;
 	ctx->acks_all = q.acks == -1;
 	produce_response_init(&ctx->resp);

@@ -268,5 +268,9 @@ int64_t partition_log_last_stable_offset(const struct partition_log *l)
 {
 	int64_t readable = log_flush_readable_end(l);
 	int64_t first = producer_state_first_unstable(&l->producers, l->hw);
-	return first >= 0 && first < readable ? first : readable;
+	if (first < 0 || first >= readable)
+		return readable;
+	/* As Kafka's: a transaction DeleteRecords cut into is unstable from
+	 * the log start on. */
+	return first > l->log_start ? first : l->log_start;
 }

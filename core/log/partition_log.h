@@ -161,8 +161,8 @@ int16_t partition_log_append_marker(struct partition_log *l, const struct contro
 				    struct log_marker_append *out);
 
 /* Kafka's last stable offset: the high watermark, or below it the first
- * offset of the earliest transaction not yet ended by a written marker.
- * read_committed readers read below it. */
+ * offset of the earliest transaction not yet ended by a written marker
+ * (never below the log start). read_committed readers read below it. */
 int64_t partition_log_last_stable_offset(const struct partition_log *l);
 
 /* On the owning shard: applies retention (log_retention.h) to the log now. Returns how many

@@ -341,6 +341,7 @@ int producer_state_end_txn(struct producer_state *ps, int64_t producer_id, int16
 	}
 	e->coordinator_epoch = coordinator_epoch;
 	e->last_timestamp = timestamp;
+	e->txn_ends++;
 	out->first_offset = offset;
 	out->marker_offset = offset;
 	if (e->current_txn_first_offset >= 0) {

@@ -47,6 +47,11 @@ struct producer_entry {
 	int32_t coordinator_epoch;       /* -1 until transaction markers exist */
 	int64_t last_timestamp;
 	int64_t current_txn_first_offset; /* -1: no ongoing transaction */
+	/* Markers that ended its transactions since the state was loaded (in
+	 * memory only): a produce that waited on the coordinator to verify
+	 * its transaction checks that none came meanwhile (Kafka's
+	 * verification guard). */
+	uint32_t txn_ends;
 	uint8_t batch_count;             /* batches[0..batch_count), oldest first */
 	struct producer_batch batches[PRODUCER_BATCHES_KEPT];
 };

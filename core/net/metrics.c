@@ -3,6 +3,7 @@
 #include "core/net/metrics.h"
 #include "core/net/metrics_out.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -76,6 +77,7 @@ size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 			   "# TYPE sluice_requests_total counter\n");
 	const struct api_table *apis = net_of(rt)->apis;
 	for (size_t k = 0; k < apis->count; k++) {
+		assert(apis->entries[k].key >= 0 && apis->entries[k].key < METRICS_API_KEYS);
 		uint64_t v = 0;
 		for (uint32_t i = 0; i < rt->shard_count; i++)
 			v += METRIC_READ(conn_shard_of(&rt->shards[i])->metrics.requests[apis->entries[k].key]);

@@ -64,15 +64,14 @@ static void txn_written(void *ctx, int16_t err)
 	txn_written_fn then = op->then;
 	void *then_ctx = op->ctx;
 	free(op);
+	/* m may be gone once this returns (an expiry removes it). */
 	then(tc, m, then_ctx, write_error_for_client(err));
-	if (m->removed && !m->pending)
-		txn_meta_free(m);
 }
 
 void txn_write(struct txn_coordinator *tc, struct txn_meta *m, struct txn_transit *t,
 	       txn_written_fn then, void *ctx)
 {
-	assert(!m->pending && !m->removed);
+	assert(!m->pending);
 	struct txn_write_op *op = malloc(sizeof(*op));
 	if (!op) {
 		txn_partitions_free(&t->partitions);
@@ -105,7 +104,7 @@ static void txn_on_abort_timer(struct io_timer *t)
 static void expired_written(struct txn_coordinator *tc, struct txn_meta *m, void *ctx, int16_t err)
 {
 	(void)ctx;
-	if (err != KERR_NONE || m->removed)
+	if (err != KERR_NONE)
 		return;
 	SHARD_COUNTER_ADD(tc->ids_expired, 1);
 	slog_info("txn", "transactional id %.64s expired", m->id);
@@ -340,7 +339,9 @@ static void add_verify(const struct txn_meta *m, const struct txn_add_args *a)
 		struct txn_add_partition *p = &a->partitions[i];
 		bool in = m->cur.state == TXN_STATUS_ONGOING &&
 			  txn_partitions_has(&m->cur.partitions, p->topic, p->partition);
-		p->error = in ? KERR_NONE : KERR_INVALID_TXN_STATE;
+		/* Kafka 4's answer: the producer's transaction must abort (a
+		 * late or stray batch would otherwise slip in). */
+		p->error = in ? KERR_NONE : KERR_TRANSACTION_ABORTABLE;
 	}
 }
 
@@ -348,6 +349,8 @@ static int16_t add_check(const struct txn_meta *m, const struct txn_add_args *a)
 {
 	if (!m)
 		return KERR_INVALID_PRODUCER_ID_MAPPING;
+	if (a->count > TXN_PARTITIONS_MAX)
+		return KERR_INVALID_REQUEST;
 	int16_t err = txn_check_producer(m, a->producer_id, a->producer_epoch);
 	if (err != KERR_NONE)
 		return err;
@@ -374,6 +377,13 @@ void txn_add_partitions(struct txn_coordinator *tc, const struct txn_add_args *a
 		return;
 	}
 	bool ongoing = m->cur.state == TXN_STATUS_ONGOING;
+	if ((ongoing ? m->cur.partitions.count : 0) + a->count > TXN_PARTITIONS_MAX) {
+		slog_warn("txn", "transactional id %.64s: more than %d partitions in one transaction "
+			  "refused", m->id, TXN_PARTITIONS_MAX);
+		r->error = KERR_INVALID_REQUEST;
+		r->done(r);
+		return;
+	}
 	bool all_in = ongoing;
 	for (uint32_t i = 0; all_in && i < a->count; i++)
 		all_in = txn_partitions_has(&m->cur.partitions, a->partitions[i].topic,
@@ -403,8 +413,15 @@ void txn_add_partitions(struct txn_coordinator *tc, const struct txn_add_args *a
 static void init_new_written(struct txn_coordinator *tc, struct txn_meta *m, void *ctx, int16_t err)
 {
 	/* A new id that could not be recorded is forgotten again. */
-	if (err != KERR_NONE && m->cur.producer_id == TXN_NO_PRODUCER_ID && !m->removed)
+	if (err != KERR_NONE && m->cur.producer_id == TXN_NO_PRODUCER_ID) {
+		struct txn_reply *r = ctx;
 		txn_table_remove(&tc->ids, m);
+		r->error = err;
+		r->producer_id = TXN_NO_PRODUCER_ID;
+		r->producer_epoch = TXN_NO_PRODUCER_EPOCH;
+		r->done(r);
+		return;
+	}
 	reply_written(tc, m, ctx, err);
 }
 
@@ -416,17 +433,26 @@ static void init_reply_error(struct txn_reply *r, int16_t err)
 	r->done(r);
 }
 
-/* KIP-360: a producer that names its id and epoch must hold the current
- * ones, or be retrying the bump that made them current. */
+/* KIP-360, as Kafka checks it: a producer that names its id and epoch must
+ * hold the current id (or the one before it, when its epoch was exhausted:
+ * a retry of the rotation), and the current epoch (bumped now) or the
+ * epoch before the last bump it asked for (a retry: answered the current
+ * pair unchanged). */
 static int16_t init_check_producer(const struct txn_meta *m, const struct txn_init_args *a,
 				   bool *retry)
 {
 	*retry = false;
 	if (a->producer_id == TXN_NO_PRODUCER_ID)
 		return KERR_NONE;
-	if (a->producer_id == m->cur.producer_id && a->producer_epoch == m->cur.epoch)
+	if (a->producer_id != m->cur.producer_id) {
+		bool rotated = a->producer_id == m->cur.last_producer_id &&
+			       a->producer_epoch >= TXN_EPOCH_EXHAUSTED;
+		*retry = rotated;
+		return rotated ? KERR_NONE : KERR_PRODUCER_FENCED;
+	}
+	if (m->cur.epoch == TXN_NO_PRODUCER_EPOCH || a->producer_epoch == m->cur.epoch)
 		return KERR_NONE;
-	if (a->producer_id == m->cur.last_producer_id && a->producer_epoch == m->cur.last_epoch) {
+	if (m->cur.last_epoch != TXN_NO_PRODUCER_EPOCH && a->producer_epoch == m->cur.last_epoch) {
 		*retry = true;
 		return KERR_NONE;
 	}
@@ -488,9 +514,11 @@ void txn_init_producer_id(struct txn_coordinator *tc, const struct txn_init_args
 		return;
 	}
 	txn_transit_from(&t, m, false);
-	t.last_producer_id = m->cur.producer_id;
-	t.last_epoch = m->cur.epoch;
+	/* A producer that names no epoch is a new one: no retry of this bump
+	 * is recognised later (Kafka clears lastProducerEpoch then). */
+	t.last_epoch = a->producer_id == TXN_NO_PRODUCER_ID ? TXN_NO_PRODUCER_EPOCH : m->cur.epoch;
 	if (m->cur.epoch >= TXN_EPOCH_EXHAUSTED || m->cur.producer_id == TXN_NO_PRODUCER_ID) {
+		t.last_producer_id = m->cur.producer_id;
 		t.producer_id = a->fresh_producer_id;
 		t.epoch = 0;
 	} else {

@@ -122,7 +122,8 @@ struct txn_add_args {
 	uint32_t count;
 };
 /* r->error applies to every partition, unless verify-only (then each
- * partition carries its own). */
+ * partition carries its own: NONE, or TRANSACTION_ABORTABLE when it is not
+ * in the ongoing transaction, as Kafka 4 answers). */
 void txn_add_partitions(struct txn_coordinator *tc, const struct txn_add_args *a,
 			struct txn_reply *r);
 

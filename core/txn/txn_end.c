@@ -53,11 +53,8 @@ static void end_release(struct txn_end_op *op)
 
 static void end_free(struct txn_end_op *op)
 {
-	struct txn_meta *m = op->m;
 	free(op->targets);
 	free(op);
-	if (m->removed && !m->pending)
-		txn_meta_free(m);
 }
 
 /* The coordinator stops: the id stays in its Prepare state, which the next
@@ -234,13 +231,18 @@ static int16_t end_prepare(struct txn_coordinator *tc, struct txn_meta *m, bool 
 	}
 	op->reply = r;
 	op->timed_out = timed_out;
+	if (m->cur.state != TXN_STATUS_ONGOING)
+		t.start_ms = txn_now_ms(); /* an abort with nothing open (KIP-890 part 2) */
 	t.state = commit ? TXN_STATUS_PREPARE_COMMIT : TXN_STATUS_PREPARE_ABORT;
 	if (producer_id != m->cur.producer_id) {
 		t.last_producer_id = m->cur.producer_id;
 		t.next_producer_id = producer_id;
 	}
 	t.producer_id = producer_id;
-	t.last_epoch = m->cur.epoch;
+	/* A client's own bump (KIP-890 part 2) may be retried with the epoch
+	 * before it; a fencing bump must not let the fenced producer in. */
+	if (r && epoch != m->cur.epoch)
+		t.last_epoch = m->cur.epoch;
 	t.epoch = epoch;
 	txn_write(tc, m, &t, end_prepared, op);
 	return KERR_NONE;
@@ -297,6 +299,12 @@ static bool end_is_retry(const struct txn_meta *m, const struct txn_end_args *a)
 	       (a->producer_id == m->cur.producer_id || a->producer_id == m->cur.last_producer_id);
 }
 
+static bool end_idle(enum txn_status s)
+{
+	return s == TXN_STATUS_EMPTY || s == TXN_STATUS_COMPLETE_COMMIT ||
+	       s == TXN_STATUS_COMPLETE_ABORT;
+}
+
 static int16_t end_check(const struct txn_meta *m, const struct txn_end_args *a, bool *retry)
 {
 	*retry = false;
@@ -310,6 +318,10 @@ static int16_t end_check(const struct txn_meta *m, const struct txn_end_args *a,
 		return KERR_PRODUCER_FENCED;
 	if (m->pending)
 		return KERR_CONCURRENT_TRANSACTIONS;
+	if (a->bump_epoch && !*retry && !a->commit && end_idle(m->cur.state))
+		return KERR_NONE; /* KIP-890 part 2: an abort with no transaction open */
+	if (a->bump_epoch && !*retry && end_idle(m->cur.state))
+		return KERR_INVALID_TXN_STATE;
 	switch (m->cur.state) {
 	case TXN_STATUS_ONGOING:
 		return *retry ? KERR_PRODUCER_FENCED : KERR_NONE;
@@ -337,7 +349,8 @@ void txn_end(struct txn_coordinator *tc, const struct txn_end_args *a, struct tx
 	int16_t err = end_check(m, a, &retry);
 	r->producer_id = m && err == KERR_NONE ? m->cur.producer_id : TXN_NO_PRODUCER_ID;
 	r->producer_epoch = m && err == KERR_NONE ? m->cur.epoch : TXN_NO_PRODUCER_EPOCH;
-	if (err != KERR_NONE || m->cur.state != TXN_STATUS_ONGOING) {
+	bool open = m && (m->cur.state == TXN_STATUS_ONGOING || (a->bump_epoch && !retry));
+	if (err != KERR_NONE || !open) {
 		/* A retried end that already completed is answered NONE. */
 		r->error = err;
 		r->done(r);

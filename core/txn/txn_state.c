@@ -207,11 +207,10 @@ void txn_table_remove(struct txn_table *t, struct txn_meta *m)
 		assert(*p);
 		p = &(*p)->next;
 	}
+	assert(!m->pending);
 	*p = m->next;
 	t->count--;
-	m->removed = true;
-	if (!m->pending)
-		txn_meta_free(m);
+	txn_meta_free(m);
 }
 
 void txn_table_for_each(struct txn_table *t, void (*fn)(struct txn_meta *m, void *ctx), void *ctx)

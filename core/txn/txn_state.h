@@ -21,7 +21,9 @@ enum {
 	/* An epoch at which the next bump would overflow: a new producer id
 	 * then (Kafka's Short.MaxValue - 1 rule). */
 	TXN_EPOCH_EXHAUSTED = INT16_MAX - 1,
-	TXN_PARTITIONS_MAX = 100000,   /* partitions of one transaction */
+	/* Partitions of one transaction: membership is checked by a scan, so
+	 * the bound keeps an AddPartitionsToTxn's cost bounded too. */
+	TXN_PARTITIONS_MAX = 10000,
 };
 
 struct txn_partition {
@@ -56,7 +58,6 @@ struct txn_meta {
 	int32_t state_partition;  /* of __transaction_state */
 	struct txn_transit cur;   /* as last written */
 	bool pending;             /* a write or the markers are in flight */
-	bool removed;             /* left the table; freed when nothing is in flight */
 	struct txn_meta *next;    /* hash chain */
 };
 
@@ -95,7 +96,8 @@ int txn_table_init(struct txn_table *t);
 struct txn_meta *txn_table_find(const struct txn_table *t, struct kstr id);
 /* A new Empty entry with no producer; NULL when out of memory. */
 struct txn_meta *txn_table_add(struct txn_table *t, struct kstr id, int32_t state_partition);
-/* Unlinks; frees unless pending (then its owner frees it when done). */
+/* Unlinks and frees; never while pending (whoever holds it would be left
+ * with freed memory). */
 void txn_table_remove(struct txn_table *t, struct txn_meta *m);
 void txn_meta_free(struct txn_meta *m);
 void txn_table_for_each(struct txn_table *t, void (*fn)(struct txn_meta *m, void *ctx), void *ctx);

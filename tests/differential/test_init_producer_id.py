@@ -1,16 +1,18 @@
 """Differential scenarios for InitProducerId: an idempotent producer (null
 transactional id) at every version, the id and epoch a v3+ producer sends
 again after UNKNOWN_PRODUCER_ID or a timeout (KIP-360), half of that pair,
-and a transactional id (KD-10: no transaction coordinator yet)."""
+and a transactional id (its coordinator's new id, then the bumped epoch)."""
 import time
 
 import pytest
 
-from differ import Known, check
+from differ import check
 from peers import schema_versions
 
 VERSIONS = schema_versions("InitProducerId")
 COORDINATOR_LOAD_IN_PROGRESS = 14
+COORDINATOR_NOT_AVAILABLE = 15
+NOT_COORDINATOR = 16
 READY_WAIT_S = 60
 
 
@@ -72,10 +74,35 @@ def test_init_producer_id_half_pair(peers, pair):
     check(peers.run(scenario))
 
 
-def test_init_producer_id_transactional(peers):
-    v = max(peers.versions("InitProducerId"))
+def wait_transactional(c, v, txn):
+    """Kafka answers a transactional id NOT_COORDINATOR or
+    COORDINATOR_LOAD_IN_PROGRESS while __transaction_state's partition loads:
+    asked (unrecorded) until it answers otherwise, bounded."""
+    deadline = time.time() + READY_WAIT_S
+    while time.time() < deadline:
+        r = c.call("InitProducerId", v, body(transactional_id=txn), record=False)
+        if r["error_code"] not in (COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR,
+                                   COORDINATOR_NOT_AVAILABLE):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{c.side}: transactional InitProducerId not ready after {READY_WAIT_S}s")
+
+
+@pytest.mark.parametrize("v", VERSIONS)
+def test_init_producer_id_transactional(peers, v):
+    """A transactional id: an id, the next epoch each time, and the bound on
+    transaction.timeout.ms (INVALID_TRANSACTION_TIMEOUT)."""
+    peers.require("InitProducerId", v)
+    txn = peers.name(f"txn-v{v}")
+
     def scenario(c):
         wait_ready(c, v)
-        c.call("InitProducerId", v, body(transactional_id=peers.name("txn")))
-    check(peers.run(scenario),
-          Known("KD-10", "*:error_code"))
+        wait_transactional(c, v, txn)
+        first = c.call("InitProducerId", v, body(transactional_id=txn), label="again")
+        second = c.call("InitProducerId", v, body(transactional_id=txn), label="bumped")
+        c.note("the same id", first["producer_id"] == second["producer_id"])
+        c.note("the next epoch", second["producer_epoch"] == first["producer_epoch"] + 1)
+        c.call("InitProducerId", v, body(transactional_id=txn, timeout_ms=900001),
+               label="timeout above transaction.max.timeout.ms")
+        c.call("InitProducerId", v, body(transactional_id=""), label="empty id")
+    check(peers.run(scenario))

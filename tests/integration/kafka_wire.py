@@ -146,15 +146,26 @@ def metadata_v4(conn, topic, allow_auto_topic_creation=True):
     return err
 
 
-def produce_v3(conn, topic, partition, records, acks=1):
+def produce_v3(conn, topic, partition, records, acks=1, transactional_id=None):
     """As a client does: Metadata for a topic first (creating it when
     auto.create.topics.enable allows), then the Produce."""
     if topic not in conn.topics_seen:
         metadata_v4(conn, topic)
         conn.topics_seen.add(topic)
-    body = string(None) + struct.pack(">hii", acks, 10000, 1) + string(topic)
+    produce_v3_send(conn, topic, partition, records, acks, transactional_id)
+    return produce_v3_answer(conn)
+
+
+def produce_v3_send(conn, topic, partition, records, acks=1, transactional_id=None):
+    """Sends a Produce v3 of one partition without reading its answer (to
+    pipeline requests)."""
+    body = string(transactional_id) + struct.pack(">hii", acks, 10000, 1) + string(topic)
     body += struct.pack(">ii", 1, partition) + struct.pack(">i", len(records)) + records
     conn.request(0, 3, body)
+
+
+def produce_v3_answer(conn):
+    """The next Produce v3 answer of one partition: (error, base offset)."""
     r = conn.response()
     pos = 4 + 4
     (tlen,) = struct.unpack(">h", r[pos:pos + 2])

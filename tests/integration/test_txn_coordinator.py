@@ -17,6 +17,7 @@ INVALID_TRANSACTION_TIMEOUT = 50
 CONCURRENT_TRANSACTIONS = 51
 OPERATION_NOT_ATTEMPTED = 55
 PRODUCER_FENCED = 90
+TRANSACTION_ABORTABLE = 120
 
 WAIT_S = 20
 
@@ -104,6 +105,11 @@ def test_find_and_init(broker):
     assert (err, pid3, epoch3) == (NONE, pid, 2)
     assert init_producer_id(c, "t-find", producer=(pid, 0), version=3)[0] == INVALID_PRODUCER_EPOCH
     assert init_producer_id(c, "t-find", producer=(pid, 0), version=4)[0] == PRODUCER_FENCED
+    # The retry of that bump (its answer lost) gets the same pair again.
+    assert init_producer_id(c, "t-find", producer=(pid, 1), version=3) == (NONE, pid, 2)
+    # A new producer (no id given) bumps; the pair before is no retry then.
+    assert init_producer_id(c, "t-find") == (NONE, pid, 3)
+    assert init_producer_id(c, "t-find", producer=(pid, 2), version=4)[0] == PRODUCER_FENCED
     # Another id gets another producer id.
     assert init_producer_id(c, "t-other")[1] not in (-1, pid)
 
@@ -296,3 +302,188 @@ def test_describe_and_list(make_broker):
     assert describe_transactions(c, ["t-view-a"])[0]["topics"] == {}
     m = b.metrics()
     assert m["sluice_transactions_ongoing"] == 0 and m["sluice_transactions_committed_total"] == 1
+
+
+def test_idle_transactional_id_expires(make_broker):
+    b = make_broker({"transactional.id.expiration.ms": "1000",
+                     "transaction.remove.expired.transaction.cleanup.interval.ms": "200"})
+    c = Conn(b.bootstrap)
+    _, pid, _ = init_producer_id(c, "t-exp")
+    _, pid_kept, _ = init_producer_id(c, "t-busy")
+    deadline = time.time() + WAIT_S
+    while describe_transactions(c, ["t-exp"])[0]["error"] == NONE and time.time() < deadline:
+        init_producer_id(c, "t-busy")  # stays in use
+        time.sleep(0.2)
+    assert describe_transactions(c, ["t-exp"])[0]["error"] == 105
+    assert describe_transactions(c, ["t-busy"])[0]["pid"] == pid_kept
+    assert b.metrics()["sluice_transactional_ids_expired_total"] == 1
+    c.close()
+    assert b.stop() == 0
+    b.start()
+    c = Conn(b.bootstrap)
+    # Its tombstone replayed: the id starts over with a new producer id.
+    assert describe_transactions(c, ["t-exp"])[0]["error"] == 105
+    err, pid2, epoch2 = init_producer_id(c, "t-exp")
+    assert err == NONE and pid2 not in (pid, pid_kept) and epoch2 == 0
+
+
+def java_hash_partition(s, partitions):
+    h = 0
+    for ch in s.encode("utf-16-be").decode("utf-16-be"):
+        h = (31 * h + ord(ch)) & 0xFFFFFFFF
+    h = h - (1 << 32) if h >= 1 << 31 else h
+    return (0 if h == -(1 << 31) else abs(h)) % partitions
+
+
+def keyed_batch(base_offset, key, value):
+    """One record batch v2 holding one keyed record, as the coordinator writes."""
+    from kafka_wire import crc32c, varint
+    ts = int(time.time() * 1000)
+    body = b"\x00" + varint(0) + varint(0) + varint(len(key)) + key + varint(len(value)) + value + varint(0)
+    recs = varint(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, 0, ts, ts, -1, -1, -1, 1) + recs
+    after_len = struct.pack(">ibI", 0, 2, crc32c(after_crc)) + after_crc
+    return struct.pack(">qi", base_offset, len(after_len)) + after_len
+
+
+def test_prepared_transaction_resumes_after_restart(make_broker, data_dir):
+    """A crash between PrepareCommit and its markers: the next start writes
+    the markers and completes. The PrepareCommit record is appended by hand
+    to the id's partition while the broker is down (only the broker may
+    produce to __transaction_state)."""
+    import os
+    from kafka_wire import list_offsets_v7
+    b = make_broker()
+    c = Conn(b.bootstrap)
+    assert metadata_v4(c, "txn-res") == 0
+    _, pid, epoch = init_producer_id(c, "t-res")
+    assert add_partitions_v(c, 2, "t-res", pid, epoch, {"txn-res": [0]}) == {("txn-res", 0): NONE}
+    end_before = list_offsets_v7(c, "txn-res", 0, -1)[2]
+    c.close()
+    b.kill9()
+    part = java_hash_partition("t-res", 50)
+    key = struct.pack(">h", 0) + string("t-res")
+    now = int(time.time() * 1000)
+    value = struct.pack(">hqhib", 0, pid, epoch, 60000, 2) + struct.pack(">i", 1) + string("txn-res")
+    value += struct.pack(">ii", 1, 0) + struct.pack(">qq", now, now - 10)
+    log = os.path.join(data_dir, f"__transaction_state-{part}", "00000000000000000000.log")
+    with open(log, "ab") as f:
+        f.write(keyed_batch(2, key, value))  # after Empty and Ongoing
+    b.start()
+    assert "resuming its COMMIT markers" in b.log_text()
+    c = Conn(b.bootstrap)
+    until(lambda: (describe_transactions(c, ["t-res"])[0]["state"],), "CompleteCommit",
+          "the resumed commit")
+    assert list_offsets_v7(c, "txn-res", 0, -1)[2] == end_before + 1  # the COMMIT marker
+
+
+def add_partitions_v4(conn, txns, version=4):
+    """txns: [(id, pid, epoch, verify_only, {topic: [partitions]})] ->
+    {id: {(topic, partition): error}}."""
+    body = uvarint(len(txns) + 1)
+    for tid, pid, epoch, verify, topics in txns:
+        body += compact_string(tid) + struct.pack(">qhb", pid, epoch, 1 if verify else 0)
+        body += uvarint(len(topics) + 1)
+        for name, parts in topics.items():
+            body += compact_string(name) + uvarint(len(parts) + 1)
+            body += b"".join(struct.pack(">i", p) for p in parts) + b"\x00"
+        body += b"\x00"
+    conn.request(24, version, body + b"\x00", flexible=True)
+    r = Reader(conn.response())
+    r.take("i")
+    r.tags()
+    r.take("i")
+    assert r.take("h") == NONE
+
+    def txn():
+        tid = r.cstring()
+        out = {}
+
+        def topic():
+            name = r.cstring()
+
+            def part():
+                p, e = r.take("ih")
+                r.tags()
+                out[(name, p)] = e
+            r.array(part)
+            r.tags()
+        r.array(topic)
+        r.tags()
+        return tid, out
+    return dict(r.array(txn))
+
+
+def test_add_partitions_batched_and_verify_only(make_broker):
+    """v4+ (broker to broker): several transactional ids on their own
+    coordinators in one request, and KIP-890's verify-only form."""
+    b = make_broker({"num.partitions": "2", "transaction.state.log.num.partitions": "8"})
+    c = Conn(b.bootstrap)
+    assert metadata_v4(c, "txn-batch") == 0
+    ids = [f"t-batch-{i}" for i in range(6)]
+    pairs = {i: init_producer_id(c, i)[1:] for i in ids}
+    got = add_partitions_v4(c, [(i, *pairs[i], False, {"txn-batch": [0]}) for i in ids[:3]] +
+                            [(ids[3], *pairs[ids[3]], False, {"txn-batch": [0], "nope": [0]})])
+    assert got == {**{i: {("txn-batch", 0): NONE} for i in ids[:3]},
+                   ids[3]: {("txn-batch", 0): OPERATION_NOT_ATTEMPTED, ("nope", 0): UNKNOWN_TOPIC_OR_PARTITION}}
+    got = add_partitions_v4(c, [(ids[0], *pairs[ids[0]], True, {"txn-batch": [0, 1]}),
+                                (ids[4], *pairs[ids[4]], True, {"txn-batch": [0]}),
+                                (ids[5], pairs[ids[5]][0], pairs[ids[5]][1] - 1, True,
+                                 {"txn-batch": [0]}),
+                                ("t-batch-none", 1, 0, True, {"txn-batch": [0]})], version=5)
+    assert got == {ids[0]: {("txn-batch", 0): NONE, ("txn-batch", 1): TRANSACTION_ABORTABLE},
+                   ids[4]: {("txn-batch", 0): TRANSACTION_ABORTABLE},
+                   ids[5]: {("txn-batch", 0): PRODUCER_FENCED},
+                   "t-batch-none": {("txn-batch", 0): INVALID_PRODUCER_ID_MAPPING}}
+    # Verify-only added nothing.
+    assert describe_transactions(c, [ids[0]])[0]["topics"] == {"txn-batch": [0]}
+
+
+def end_txn_v5(conn, txn_id, pid, epoch, commit):
+    body = compact_string(txn_id) + struct.pack(">qhb", pid, epoch, 1 if commit else 0) + b"\x00"
+    conn.request(26, 5, body, flexible=True)
+    r = Reader(conn.response())
+    r.take("i")
+    r.tags()
+    r.take("i")
+    return r.take("hqh")
+
+
+def test_end_txn_v5_bumps_the_epoch(broker):
+    """KIP-890 part 2, as Kafka 4.4 answers it: every end bumps the epoch
+    and answers it; a retry with the epoch before gets the same answer; a
+    commit with nothing open is INVALID_TXN_STATE, an abort is served."""
+    c = Conn(broker.bootstrap)
+    assert metadata_v4(c, "txn-tv2") == 0
+    _, pid, epoch = init_producer_id(c, "t-tv2")
+    assert add_partitions_v(c, 2, "t-tv2", pid, epoch, {"txn-tv2": [0]}) == {("txn-tv2", 0): NONE}
+    assert end_txn_v5(c, "t-tv2", pid, epoch, True) == (NONE, pid, epoch + 1)
+    until(lambda: end_txn_v5(c, "t-tv2", pid, epoch, True), NONE, "the retried commit")
+    assert end_txn_v5(c, "t-tv2", pid, epoch, True) == (NONE, pid, epoch + 1)
+    assert end_txn_v5(c, "t-tv2", pid, epoch + 1, True) == (INVALID_TXN_STATE, -1, -1)
+    assert add_partitions_v(c, 2, "t-tv2", pid, epoch + 1, {"txn-tv2": [0]}) == {("txn-tv2", 0): NONE}
+    assert end_txn_v5(c, "t-tv2", pid, epoch + 1, False) == (NONE, pid, epoch + 2)
+    until(lambda: (describe_transactions(c, ["t-tv2"])[0]["state"],), "CompleteAbort", "the abort")
+    assert end_txn_v5(c, "t-tv2", pid, epoch + 2, False) == (NONE, pid, epoch + 3)
+    until(lambda: (describe_transactions(c, ["t-tv2"])[0]["epoch"],), epoch + 3, "the empty abort")
+    assert end_txn_v5(c, "t-tv2", pid, epoch + 1, False)[0] == PRODUCER_FENCED
+
+
+def add_offsets_v(conn, version, txn_id, pid, epoch, group):
+    conn.request(25, version, string(txn_id) + struct.pack(">qh", pid, epoch) + string(group))
+    return struct.unpack(">h", conn.response()[8:10])[0]
+
+
+def test_add_offsets_to_txn(broker):
+    """The group's __consumer_offsets partition joins the transaction."""
+    c = Conn(broker.bootstrap)
+    _, pid, epoch = init_producer_id(c, "t-offsets")
+    assert add_offsets_v(c, 1, "t-offsets", pid, epoch, "g-offsets") == NONE
+    part = java_hash_partition("g-offsets", 50)
+    d = describe_transactions(c, ["t-offsets"])[0]
+    assert d["state"] == "Ongoing" and d["topics"] == {"__consumer_offsets": [part]}
+    assert add_offsets_v(c, 1, "t-none", pid, epoch, "g-offsets") == INVALID_PRODUCER_ID_MAPPING
+    assert add_offsets_v(c, 1, "t-offsets", pid, epoch - 1, "g-offsets") == INVALID_PRODUCER_EPOCH
+    assert add_offsets_v(c, 2, "t-offsets", pid, epoch - 1, "g-offsets") == PRODUCER_FENCED
+    assert end_txn(c, "t-offsets", pid, epoch, True) == NONE
+    until(lambda: (describe_transactions(c, ["t-offsets"])[0]["state"],), "CompleteCommit", "commit")

@@ -1,10 +1,14 @@
 """Transactions on the partition side, over the raw wire against sluice:
-transactional batches (written here with a null transactional id, which
-Kafka also appends unverified) open a producer's transaction, WriteTxnMarkers
-(API 27) ends it with a COMMIT or ABORT control batch and answers Kafka's
-errors (unknown partitions, older producer epochs, older coordinator
-epochs), the last stable offset and read_committed fetches follow the
-markers, and all of it survives a restart."""
+transactional batches (from a producer that InitProducerId gave a
+transactional id's producer id, after AddPartitionsToTxn) open a producer's
+transaction, WriteTxnMarkers (API 27) or EndTxn ends it with a COMMIT or
+ABORT control batch and answers Kafka's errors (unknown partitions, older
+producer epochs, older coordinator epochs), the last stable offset and
+read_committed fetches follow the markers, and all of it survives a
+restart. KIP-890 part 1: a transaction's first batch on a partition the
+coordinator did not add is refused INVALID_TXN_STATE, and transactional
+batches without a transactional id TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+as Kafka answers both."""
 import struct
 import threading
 import time
@@ -13,7 +17,9 @@ import kafka_wire
 from kafka_wire import Conn, string, uvarint
 
 INVALID_PRODUCER_EPOCH = 47
+INVALID_TXN_STATE = 48
 TRANSACTION_COORDINATOR_FENCED = 52
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
 UNKNOWN_TOPIC_OR_PARTITION = 3
 TXN_ATTR = 0x10
 CONTROL_ATTR = 0x20
@@ -110,53 +116,162 @@ def control_batches(records):
     return out
 
 
-def produce_txn(conn, topic, values, pid, epoch, seq, partition=0):
-    err, base = kafka_wire.produce_v3(conn, topic, partition, txn_batch(values, pid, epoch, seq))
+RETRIABLE_COORDINATOR_ERRORS = (14, 15, 16, 51)  # loading, not available, not coordinator, concurrent
+
+
+def init_producer(conn, txn_id, timeout_s=30):
+    """InitProducerId v1 for a transactional id: (producer id, epoch),
+    retried while the coordinator is not ready (Kafka creates
+    __transaction_state on first use)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        # FindCoordinator first, as clients do (Kafka creates
+        # __transaction_state for it).
+        conn.request(10, 1, string(txn_id) + struct.pack(">b", 1))
+        conn.response()
+        conn.request(22, 1, string(txn_id) + struct.pack(">i", 60000))
+        r = conn.response()
+        _throttle, err, pid, epoch = struct.unpack(">ihqh", r[4:20])
+        if err not in RETRIABLE_COORDINATOR_ERRORS or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert err == 0, err
-    return base
+    return pid, epoch
+
+
+def add_partitions(conn, txn_id, pid, epoch, topic, partitions):
+    """AddPartitionsToTxn v2: {partition: error}."""
+    body = string(txn_id) + struct.pack(">qhi", pid, epoch, 1) + string(topic)
+    body += struct.pack(">i", len(partitions)) + b"".join(struct.pack(">i", p) for p in partitions)
+    conn.request(24, 2, body)
+    r = conn.response()
+    pos = 4 + 4 + 4
+    (tlen,) = struct.unpack(">h", r[pos:pos + 2])
+    pos += 2 + tlen
+    (n,) = struct.unpack(">i", r[pos:pos + 4])
+    pos += 4
+    return dict(struct.unpack(">ih", r[pos + 6 * i:pos + 6 * i + 6]) for i in range(n))
+
+
+def end_txn(conn, txn_id, pid, epoch, commit):
+    conn.request(26, 1, string(txn_id) + struct.pack(">qh?", pid, epoch, commit))
+    return struct.unpack(">h", conn.response()[8:10])[0]
+
+
+class Producer:
+    """A transactional producer over the raw wire: its id, epoch and next
+    sequence per partition."""
+
+    def __init__(self, conn, txn_id):
+        self.conn, self.txn_id = conn, txn_id
+        kafka_wire.metadata_v4(conn, "__warm-up")
+        self.pid, self.epoch = init_producer(conn, txn_id)
+        self.seq = {}
+
+    def produce(self, topic, values, partition=0, add=True, expect=0):
+        """Adds the partition to the transaction (unless add is False) and
+        produces the values; returns the base offset."""
+        ensure_topic(self.conn, topic)
+        if add:
+            assert add_partitions(self.conn, self.txn_id, self.pid, self.epoch, topic,
+                                  [partition]) == {partition: 0}
+        seq = self.seq.get((topic, partition), 0)
+        err, base = kafka_wire.produce_v3(self.conn, topic, partition,
+                                          txn_batch(values, self.pid, self.epoch, seq),
+                                          transactional_id=self.txn_id)
+        assert err == expect, err
+        if err == 0:
+            self.seq[(topic, partition)] = seq + len(values)
+        return base
+
+    def end(self, commit, topic=None, partition=0, markers_at=None):
+        """EndTxn; the coordinator writes the markers after it answers, so
+        with a topic this waits until the partition's high watermark
+        passes markers_at."""
+        assert end_txn(self.conn, self.txn_id, self.pid, self.epoch, commit) == 0
+        if topic is not None:
+            wait_for_high_watermark(self.conn, topic, partition, markers_at + 1)
+
+
+def ensure_topic(conn, topic, timeout_s=30):
+    """Metadata until the topic exists (Kafka creates it a moment after the
+    first Metadata asks for it)."""
+    deadline = time.monotonic() + timeout_s
+    while kafka_wire.metadata_v4(conn, topic) != 0:
+        assert time.monotonic() < deadline, f"{topic} never created"
+        time.sleep(0.1)
+    conn.topics_seen.add(topic)
+
+
+def wait_for_high_watermark(conn, topic, partition, at_least, timeout_s=10):
+    deadline = time.monotonic() + timeout_s
+    while fetch(conn, topic, partition, 0)[1] < at_least:
+        assert time.monotonic() < deadline, f"{topic}-{partition} never reached {at_least}"
+        time.sleep(0.02)
 
 
 def test_markers_end_transactions(broker):
     conn = Conn(broker.bootstrap)
-    produce_txn(conn, "txn-a", [b"a0", b"a1"], 4000, 0, 0)   # 0..1
-    produce_txn(conn, "txn-a", [b"b0"], 4001, 0, 0)          # 2
+    a, b = Producer(conn, "tx-a"), Producer(conn, "tx-b")
+    a.produce("txn-a", [b"a0", b"a1"])    # 0..1
+    b.produce("txn-a", [b"b0"])           # 2
     err, hw, lso, aborted, _ = fetch(conn, "txn-a", 0, 0)
     assert (err, hw, lso, aborted) == (0, 3, 0, None)
-    res = write_txn_markers(conn, [(4000, 0, True, 3, {"txn-a": [0]}),
-                                   (4001, 0, False, 3, {"txn-a": [0], "nope": [0]})])
-    assert res == [(4000, {("txn-a", 0): 0}),
-                   (4001, {("txn-a", 0): 0, ("nope", 0): UNKNOWN_TOPIC_OR_PARTITION})]
+    res = write_txn_markers(conn, [(a.pid, a.epoch, True, 3, {"txn-a": [0]}),
+                                   (b.pid, b.epoch, False, 3, {"txn-a": [0], "nope": [0]})])
+    assert res == [(a.pid, {("txn-a", 0): 0}),
+                   (b.pid, {("txn-a", 0): 0, ("nope", 0): UNKNOWN_TOPIC_OR_PARTITION})]
     err, hw, lso, _, records = fetch(conn, "txn-a", 0, 0)
     assert (err, hw, lso) == (0, 5, 5)
     got = sorted(control_batches(records))
     assert [(pid, epoch, ctype, ce) for _, pid, epoch, ctype, ce in got] == \
-        [(4000, 0, 1, 3), (4001, 0, 0, 3)]
+        [(a.pid, a.epoch, 1, 3), (b.pid, b.epoch, 0, 3)]
     assert {off for off, *_ in got} == {3, 4}
     conn.close()
 
 
 def test_marker_errors(broker):
     conn = Conn(broker.bootstrap)
-    produce_txn(conn, "txn-b", [b"x"], 5000, 2, 0)
-    # An older epoch, then an older coordinator epoch than the last marker's.
-    assert write_txn_markers(conn, [(5000, 1, True, 0, {"txn-b": [0]})], version=0) == \
-        [(5000, {("txn-b", 0): INVALID_PRODUCER_EPOCH})]
-    assert write_txn_markers(conn, [(5000, 2, True, 7, {"txn-b": [0]})]) == \
-        [(5000, {("txn-b", 0): 0})]
-    assert write_txn_markers(conn, [(5000, 2, False, 6, {"txn-b": [0, 9]})]) == \
-        [(5000, {("txn-b", 0): TRANSACTION_COORDINATOR_FENCED,
-                 ("txn-b", 9): UNKNOWN_TOPIC_OR_PARTITION})]
+    p = Producer(conn, "tx-e")
+    p.produce("txn-b", [b"x"])            # 0
+    p.end(True, "txn-b", markers_at=1)    # 1
+    # A new epoch (InitProducerId again), then a marker of the older one,
+    # and one with an older coordinator epoch than the last marker's.
+    p.pid, p.epoch = init_producer(conn, "tx-e")
+    p.seq = {}
+    p.produce("txn-b", [b"y"])            # 2
+    assert write_txn_markers(conn, [(p.pid, p.epoch - 1, True, 0, {"txn-b": [0]})]) == \
+        [(p.pid, {("txn-b", 0): INVALID_PRODUCER_EPOCH})]
+    assert write_txn_markers(conn, [(p.pid, p.epoch, True, 7, {"txn-b": [0]})]) == \
+        [(p.pid, {("txn-b", 0): 0})]        # 3
+    assert write_txn_markers(conn, [(p.pid, p.epoch, False, 6, {"txn-b": [0, 9]})]) == \
+        [(p.pid, {("txn-b", 0): TRANSACTION_COORDINATOR_FENCED,
+                  ("txn-b", 9): UNKNOWN_TOPIC_OR_PARTITION})]
     err, hw, lso, _, _ = fetch(conn, "txn-b", 0, 0)
-    assert (err, hw, lso) == (0, 2, 2)
+    assert (err, hw, lso) == (0, 4, 4)
+    conn.close()
+
+
+def test_write_txn_markers_v0(broker):
+    """v0 (not flexible), which the reference schema has and Kafka 4.4 no
+    longer serves (it answers 27 at v1-v2)."""
+    conn = Conn(broker.bootstrap)
+    p = Producer(conn, "tx-0")
+    p.produce("txn-0", [b"x"])            # 0
+    assert write_txn_markers(conn, [(p.pid, p.epoch, False, 0, {"txn-0": [0], "nope": [1]})],
+                             version=0) == \
+        [(p.pid, {("txn-0", 0): 0, ("nope", 1): UNKNOWN_TOPIC_OR_PARTITION})]
+    assert fetch(conn, "txn-0", 0, 0, isolation=1)[2:4] == (2, [(p.pid, 0)])
     conn.close()
 
 
 def test_open_transaction_survives_restart(make_broker):
     b = make_broker()
     conn = Conn(b.bootstrap)
-    produce_txn(conn, "txn-c", [b"x"], 6000, 0, 0)       # 0
-    produce_txn(conn, "txn-c", [b"y"], 6001, 0, 0)       # 1
-    write_txn_markers(conn, [(6000, 0, True, 0, {"txn-c": [0]})])  # 2
+    x, y = Producer(conn, "tx-x"), Producer(conn, "tx-y")
+    x.produce("txn-c", [b"x"])            # 0
+    y.produce("txn-c", [b"y"])            # 1
+    x.end(True, "txn-c", markers_at=2)    # 2
     conn.close()
     for kill in (False, True):
         if kill:
@@ -166,13 +281,48 @@ def test_open_transaction_survives_restart(make_broker):
         b.start()
         conn = Conn(b.bootstrap)
         err, hw, lso, _, _ = fetch(conn, "txn-c", 0, 0)
-        assert (err, hw, lso) == (0, 3, 1), f"after {'kill -9' if kill else 'a clean stop'}"
+        # (a coordinator that restarts before it logged the commit complete
+        # writes its markers again, as Kafka's does)
+        assert (err, lso) == (0, 1) and hw >= 3, f"after {'kill -9' if kill else 'a clean stop'}"
         conn.close()
     conn = Conn(b.bootstrap)
-    assert write_txn_markers(conn, [(6001, 0, True, 0, {"txn-c": [0]})]) == \
-        [(6001, {("txn-c", 0): 0})]
+    hw = fetch(conn, "txn-c", 0, 0)[1]
+    assert end_txn(conn, "tx-y", y.pid, y.epoch, True) == 0
+    wait_for_high_watermark(conn, "txn-c", 0, hw + 1)
     err, hw, lso, _, _ = fetch(conn, "txn-c", 0, 0)
-    assert (err, hw, lso) == (0, 4, 4)
+    assert (err, lso) == (0, hw)
+    conn.close()
+
+
+def test_produce_needs_the_coordinator(broker):
+    """KIP-890 part 1, and Kafka's refusal of transactional batches without
+    a transactional id."""
+    conn = Conn(broker.bootstrap)
+    p = Producer(conn, "tx-v")
+    # Not added to the transaction: refused, nothing written.
+    p.produce("txn-v", [b"late"], add=False, expect=INVALID_TXN_STATE)
+    err, _ = kafka_wire.produce_v3(conn, "txn-v", 0, txn_batch([b"anon"], p.pid, p.epoch, 0))
+    assert err == TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    assert fetch(conn, "txn-v", 0, 0)[1] == 0
+    # Added: the first batch is verified, the next needs no new word.
+    p.produce("txn-v", [b"v0"])
+    p.produce("txn-v", [b"v1"], add=False)
+    p.end(False, "txn-v", markers_at=2)
+    # The transaction is over on the partition: a late batch of it is
+    # refused, as the coordinator no longer has the partition.
+    p.produce("txn-v", [b"late"], add=False, expect=INVALID_TXN_STATE)
+    err, hw, lso, aborted, records = fetch(conn, "txn-v", 0, 0, isolation=1)
+    assert (err, hw, lso, aborted) == (0, 3, 3, [(p.pid, 0)])
+    # Fenced by a new epoch: the old epoch's batch is INVALID_PRODUCER_EPOCH
+    # (not the coordinator's PRODUCER_FENCED), on a partition that saw the
+    # old epoch and on one that never saw the producer.
+    old = p.epoch
+    p.pid, p.epoch = init_producer(conn, "tx-v")
+    for topic in ("txn-v", "txn-v-fresh"):
+        ensure_topic(conn, topic)
+        err, _ = kafka_wire.produce_v3(conn, topic, 0, txn_batch([b"stale"], p.pid, old, 9),
+                                       transactional_id="tx-v")
+        assert err == INVALID_PRODUCER_EPOCH, (topic, err)
     conn.close()
 
 
@@ -190,26 +340,27 @@ def values_of(records):
 
 def test_read_committed(broker):
     conn = Conn(broker.bootstrap)
-    produce_txn(conn, "txn-r", [b"a0", b"a1"], 7000, 0, 0)                    # 0..1
+    a, b = Producer(conn, "tx-ra"), Producer(conn, "tx-rb")
+    a.produce("txn-r", [b"a0", b"a1"])                                        # 0..1
     err, _ = kafka_wire.produce_v3(conn, "txn-r", 0, kafka_wire.record_batch([b"p"]))  # 2
     assert err == 0
-    produce_txn(conn, "txn-r", [b"b0"], 7001, 0, 0)                           # 3
+    b.produce("txn-r", [b"b0"])                                               # 3
     err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0)
     assert (err, hw, lso, aborted, len(values_of(records))) == (0, 4, 0, None, 4)
     err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0, isolation=1)
     assert (err, hw, lso, aborted, records) == (0, 4, 0, [], b"")
     assert kafka_wire.list_offsets_v7(conn, "txn-r", 0, -1, isolation_level=1)[2] == 0
     assert kafka_wire.list_offsets_v7(conn, "txn-r", 0, -1)[2] == 4
-    write_txn_markers(conn, [(7000, 0, False, 0, {"txn-r": [0]})])          # 4: abort
+    a.end(False, "txn-r", markers_at=4)                                       # 4: abort
     err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0, isolation=1)
-    assert (err, hw, lso, aborted) == (0, 5, 3, [(7000, 0)])
+    assert (err, hw, lso, aborted) == (0, 5, 3, [(a.pid, 0)])
     assert values_of(records) == [(0, b"a0"), (1, b"a1"), (2, b"p")]
-    write_txn_markers(conn, [(7001, 0, True, 0, {"txn-r": [0]})])           # 5: commit
+    b.end(True, "txn-r", markers_at=5)                                        # 5: commit
     err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0, isolation=1)
-    assert (err, hw, lso, aborted) == (0, 6, 6, [(7000, 0)])
+    assert (err, hw, lso, aborted) == (0, 6, 6, [(a.pid, 0)])
     assert [o for o, _ in values_of(records)] == [0, 1, 2, 3]
     # Overlap only: the abort's marker (4) is at or after 3, not after 5.
-    assert fetch(conn, "txn-r", 0, 3, isolation=1)[3] == [(7000, 0)]
+    assert fetch(conn, "txn-r", 0, 3, isolation=1)[3] == [(a.pid, 0)]
     assert fetch(conn, "txn-r", 0, 5, isolation=1)[3] == []
     assert kafka_wire.list_offsets_v7(conn, "txn-r", 0, -1, isolation_level=1)[2] == 6
     conn.close()
@@ -217,12 +368,13 @@ def test_read_committed(broker):
 
 def test_read_committed_long_poll_wakes_when_the_lso_moves(broker):
     conn = Conn(broker.bootstrap)
-    produce_txn(conn, "txn-w", [b"w"], 7100, 0, 0)   # 0
+    p = Producer(conn, "tx-w")
+    p.produce("txn-w", [b"w"])   # 0
     other = Conn(broker.bootstrap)
 
     def commit_later():
         time.sleep(0.5)
-        write_txn_markers(other, [(7100, 0, True, 0, {"txn-w": [0]})])
+        assert end_txn(other, "tx-w", p.pid, p.epoch, True) == 0
 
     t = threading.Thread(target=commit_later)
     started = time.monotonic()
@@ -235,4 +387,26 @@ def test_read_committed_long_poll_wakes_when_the_lso_moves(broker):
     assert values_of(records) == [(0, b"w")]
     assert 0.4 < waited < 8, waited
     other.close()
+    conn.close()
+
+
+def test_offsets_follow_arrival_while_the_coordinator_is_asked(make_broker):
+    """A transaction's first batch waits for the coordinator; a batch sent
+    right behind it to the same partition waits behind it (whichever shard
+    owns the partition and the transactional id's coordinator)."""
+    b = make_broker({"num.partitions": "4"})
+    conn = Conn(b.bootstrap)
+    p = Producer(conn, "tx-order")
+    ensure_topic(conn, "txn-o")
+    assert add_partitions(conn, "tx-order", p.pid, p.epoch, "txn-o", [0, 1, 2, 3]) == \
+        {0: 0, 1: 0, 2: 0, 3: 0}
+    for part in range(4):
+        kafka_wire.produce_v3_send(conn, "txn-o", part, txn_batch([b"t"], p.pid, p.epoch, 0),
+                                   transactional_id="tx-order")
+        kafka_wire.produce_v3_send(conn, "txn-o", part, kafka_wire.record_batch([b"plain"]))
+        assert kafka_wire.produce_v3_answer(conn) == (0, 0), part
+        assert kafka_wire.produce_v3_answer(conn) == (0, 1), part
+        _, hw, lso, _, records = fetch(conn, "txn-o", part, 0)
+        assert (hw, lso) == (2, 0)
+        assert values_of(records) == [(0, b"t"), (1, b"plain")]
     conn.close()

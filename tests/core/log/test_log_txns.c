@@ -218,6 +218,12 @@ static void test_index_goes_with_its_segment(void **state)
 	assert_int_equal(count_files(".txnindex"), 0);
 	struct aborted_txn got[4];
 	assert_int_equal(aborted(l, 3, 5, got), 0);
+	/* A transaction open across the new log start: the LSO is the start. */
+	append_txn(l, 5, 1, 2, 0);     /* 5 */
+	append_range(l, 6, 7, 1);      /* 6 */
+	assert_int_equal(partition_log_last_stable_offset(l), 5);
+	assert_int_equal(partition_log_delete_records(l, 6, &low), KERR_NONE);
+	assert_int_equal(partition_log_last_stable_offset(l), 6);
 	partition_log_close(l);
 }
 
