@@ -34,6 +34,7 @@ FILLER = 400              # records of other keys that roll the transactions' se
 WAIT_S = 60
 MARKER_ROUNDS = 8         # cleanings, delete.retention.ms apart, for the markers to go
 OTHER = os.environ.get("SLUICE_COMPACTION_TXN_BOOTSTRAP")
+OTHER_ROLL_MS = 1000
 CONTROL_ATTR = 0x20
 ABORT, COMMIT = 0, 1
 
@@ -183,8 +184,11 @@ def test_transactions_compacted(make_broker):
 @pytest.mark.skipif(not OTHER, reason="SLUICE_COMPACTION_TXN_BOOTSTRAP names no other broker")
 def test_transactions_compacted_elsewhere():
     topic = unique("t")
-    create(OTHER, topic, TOPIC_CONFIG)
+    # Kafka 4 takes no segment.bytes below 1 MiB: its segments roll by time.
+    create(OTHER, topic, dict(TOPIC_CONFIG, **{"segment.bytes": str(1 << 20),
+                                               "segment.ms": str(OTHER_ROLL_MS)}))
     committed = produce_transactions(OTHER, topic)
+    time.sleep(OTHER_ROLL_MS / 1000 + 0.2)
     produce_filler(OTHER, topic, 0)
     deadline = time.time() + WAIT_S
     while any(v.startswith(b"a-") for _, v in consume(OTHER, topic, "read_uncommitted")):
