@@ -224,7 +224,7 @@ static int cleaner_write_batch(struct log_cleaner_filter *f, const struct record
  * delete horizon. Returns 0, -EINVAL (a malformed record) or -ENOMEM. */
 static int cleaner_collect(struct log_cleaner_filter *f, const struct log_cleaner_batch_plan *plan,
 			   struct cleaner_batch *b, int64_t horizon, int64_t *max_ts,
-			   int32_t *last_delta, struct log_cleaner_batch_result *res)
+			   struct log_cleaner_batch_result *res)
 {
 	bool set_horizon = horizon >= 0;
 	struct cleaner_record r;
@@ -241,7 +241,6 @@ static int cleaner_collect(struct log_cleaner_filter *f, const struct log_cleane
 		res->records_kept++;
 		if (r.timestamp > *max_ts)
 			*max_ts = r.timestamp;
-		*last_delta = (int32_t)(r.offset - b->h.base_offset);
 	}
 	return rc;
 }
@@ -317,10 +316,9 @@ int log_cleaner_batch_filter(struct log_cleaner_filter *f, const struct log_clea
 	rc = log_cleaner_batch_open(batch, len, f->inflated_max, &f->scratch, &b);
 	int64_t horizon = needs ? f->now_ms + f->delete_retention_ms : -1;
 	int64_t max_ts = -1;
-	int32_t last_delta = 0;
 	f->plain.len = 0;
 	if (rc == 0)
-		rc = cleaner_collect(f, plan, &b, horizon, &max_ts, &last_delta, res);
+		rc = cleaner_collect(f, plan, &b, horizon, &max_ts, res);
 	if (rc != 0)
 		return rc == -ENOMEM ? rc : -EINVAL;
 	int16_t attributes = h.attributes;
@@ -331,6 +329,8 @@ int log_cleaner_batch_filter(struct log_cleaner_filter *f, const struct log_clea
 	}
 	if (h.attributes & BATCH_ATTR_LOG_APPEND_TIME)
 		max_ts = h.max_timestamp;
-	return cleaner_write_batch(f, &h, attributes, base_ts, max_ts, last_delta, (int32_t)kept, out,
-				   res);
+	/* The last offset stays (Kafka's overrideLastOffset): with the base
+	 * sequence it gives the producer's last sequence in the batch. */
+	return cleaner_write_batch(f, &h, attributes, base_ts, max_ts, h.last_offset_delta,
+				   (int32_t)kept, out, res);
 }

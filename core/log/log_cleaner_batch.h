@@ -1,10 +1,12 @@
 /* One stored batch through the cleaner: its records read back (inflated when
  * compressed), and the batch rewritten without the records the cleaner drops,
  * as Kafka's MemoryRecords.filterTo does it for magic 2:
- *   - baseOffset, partitionLeaderEpoch, attributes (codec, timestamp type,
- *     transactional bit), producerId, producerEpoch and baseSequence are
- *     kept; lastOffsetDelta, recordCount, maxTimestamp (CreateTime) and the
- *     CRC are those of the records kept, each record keeping its offset;
+ *   - baseOffset, lastOffsetDelta, partitionLeaderEpoch, attributes (codec,
+ *     timestamp type, transactional bit), producerId, producerEpoch and
+ *     baseSequence are kept (the last offset as Kafka's overrideLastOffset
+ *     keeps it, so that the batch still ends at its producer's last
+ *     sequence); recordCount, maxTimestamp (CreateTime) and the CRC are
+ *     those of the records kept, each record keeping its offset;
  *   - a batch that keeps a tombstone and has no delete horizon gets one
  *     (attribute bit 0x40, baseTimestamp = now + delete.retention.ms, the
  *     records' timestamp deltas re-encoded against it; KIP-534); once the

@@ -184,6 +184,33 @@ static void test_rewrite_snappy(void **state) { (void)state; check_rewrite_in(CO
 static void test_rewrite_lz4(void **state) { (void)state; check_rewrite_in(CODEC_LZ4); }
 static void test_rewrite_zstd(void **state) { (void)state; check_rewrite_in(CODEC_ZSTD); }
 
+/* The rewritten batch keeps its last offset when its last records go, as
+ * Kafka's overrideLastOffset does for magic 2: base sequence + last offset
+ * delta stays the producer's last sequence in the log. */
+static void test_rewrite_keeps_the_last_offset(void **state)
+{
+	(void)state;
+	size_t len;
+	uint8_t *batch = make_keyed(KEYS, VALUES, 5, 100, CODEC_SNAPPY, 5000, &len);
+	struct drop_set d = { .offsets = { 103, 104 }, .n = 2 };
+	struct log_cleaner_filter f = filter_with(&d, 1);
+	struct cleaner_buf out = { 0 };
+	struct log_cleaner_batch_result res;
+	assert_int_equal(log_cleaner_batch_filter(&f, &AS_IS, batch, len, &out, &res), 0);
+	assert_int_equal(res.fate, LOG_CLEANER_BATCH_REWRITTEN);
+	struct record_batch_header h;
+	assert_int_equal(record_batch_scan(out.p, out.len, true, &h), RECORD_SCAN_OK);
+	assert_int_equal(h.record_count, 3);
+	assert_int_equal(h.last_offset_delta, 4);
+	int64_t offsets[8], ts[8];
+	char keys[8][8], values[8][8];
+	assert_int_equal(read_back(out.p, out.len, offsets, keys, values, ts), 3);
+	assert_int_equal(offsets[2], 102);
+	free(batch);
+	cleaner_buf_free(&out);
+	filter_free(&f);
+}
+
 static void test_batch_kept_whole_or_dropped(void **state)
 {
 	(void)state;
@@ -429,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_rewrite_snappy),
 		cmocka_unit_test(test_rewrite_lz4),
 		cmocka_unit_test(test_rewrite_zstd),
+		cmocka_unit_test(test_rewrite_keeps_the_last_offset),
 		cmocka_unit_test(test_batch_kept_whole_or_dropped),
 		cmocka_unit_test(test_tombstone_gets_a_horizon_then_goes),
 		cmocka_unit_test(test_damaged_and_control_batches_are_copied),
