@@ -15,6 +15,9 @@ enum {
 	CLEANER_INFLATE_GUESS = 4,
 };
 
+/* Kafka's RecordBatch.NO_TIMESTAMP. */
+static const int64_t CLEANER_NO_TIMESTAMP = -1;
+
 static int cleaner_inflate(enum compression_codec codec, const uint8_t *in, size_t n,
 			   size_t inflated_max, struct cleaner_buf *scratch, size_t *out_len)
 {
@@ -270,14 +273,15 @@ static int cleaner_needs_horizon(struct log_cleaner_filter *f, const struct log_
 }
 
 /* The batch with none of its records: its offsets, producer fields and
- * max timestamp, no codec and no horizon (Kafka's writeEmptyHeader). */
+ * max timestamp, no base timestamp (-1), no codec and no horizon (Kafka's
+ * writeEmptyHeader). */
 static int cleaner_write_empty(struct log_cleaner_filter *f, const struct record_batch_header *h,
 			       struct cleaner_buf *out, struct log_cleaner_batch_result *res)
 {
 	f->plain.len = 0;
 	int16_t attributes = h->attributes & (int16_t)~(BATCH_ATTR_COMPRESSION_MASK |
 						      BATCH_ATTR_DELETE_HORIZON);
-	return cleaner_write_batch(f, h, attributes, h->max_timestamp, h->max_timestamp,
+	return cleaner_write_batch(f, h, attributes, CLEANER_NO_TIMESTAMP, h->max_timestamp,
 				   h->last_offset_delta, 0, out, res);
 }
 

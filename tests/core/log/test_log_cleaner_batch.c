@@ -370,7 +370,7 @@ static void check_kept_empty(const struct log_cleaner_batch_plan *plan, const st
 	assert_int_equal(h.base_sequence, 40);
 	assert_int_equal(h.attributes & BATCH_ATTR_COMPRESSION_MASK, CODEC_NONE);
 	assert_int_equal(h.max_timestamp, 5004);
-	assert_int_equal(h.base_timestamp, 5004);
+	assert_int_equal(h.base_timestamp, -1);
 	/* Cleaned again: kept as it is while the last, gone after. */
 	struct cleaner_buf again = { 0 };
 	assert_int_equal(log_cleaner_batch_filter(&f, plan, out.p, out.len, &again, &res), 0);
