@@ -457,10 +457,8 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 	}
 	part->log = log;
 	part->append.done = produce_on_append;
-	if (part->verify_state == VERIFY_DONE && !produce_verified(part)) {
-		METRIC_ADD(conn_shard_of(s)->metrics.produce_sequence_errors, 1);
+	if (part->verify_state == VERIFY_DONE && !produce_verified(part))
 		return;
-	}
 	if (producer_batch_idempotent(&v->header) && !produce_check_producer(s, part, &v->header))
 		return;
 	part->append.log_append_time = -1;

@@ -80,7 +80,9 @@ struct segment {
  * fdatasync of the segment and its indexes and fsync of the directory, in the
  * kernel's workers; then the recovery point moves to the next segment's base.
  * Flushes complete into the recovery point in roll order. */
-enum { LOG_FLUSH_FILES = 4 }; /* .log, .index, .timeindex, the directory */
+/* .log, .index, .timeindex, .txnindex (when the segment lists aborted
+ * transactions; else -1, not flushed), the directory (last) */
+enum { LOG_FLUSH_FILES = 5, LOG_FLUSH_TXN_INDEX = 3, LOG_FLUSH_DIR = 4 };
 struct log_flush;
 struct log_flush_op {
 	struct io_op op;
@@ -243,6 +245,11 @@ void log_producers_expire(struct partition_log *l);
 void log_producers_publish(struct partition_log *l);
 
 /* ---- log_txns.c ---- */
+
+/* A descriptor of segment s's .txnindex to flush, or -1 when it lists no
+ * aborted transaction (no file to flush) or cannot be opened (logged; the
+ * flush goes on without it). */
+int log_txn_index_open_for_flush(struct partition_log *l, const struct segment *s);
 
 /* Keeps the producer state with a batch placed at base (max timestamp
  * ts), appended or read back from the log (header checked, `batch` its

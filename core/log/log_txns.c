@@ -46,6 +46,19 @@ static int log_txn_index_write(struct partition_log *l, const struct segment *s,
 	return rc;
 }
 
+int log_txn_index_open_for_flush(struct partition_log *l, const struct segment *s)
+{
+	if (s->aborted_len == 0)
+		return -1;
+	char path[PATH_MAX + 32];
+	segment_path(l, s->base_offset, ".txnindex", path, sizeof(path));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		slog_warn("log", "%s: cannot open it to flush it with its segment: %s", path,
+			  strerror(errno));
+	return fd;
+}
+
 /* Lists an aborted transaction in segment i's index, unless an entry for
  * a marker at or past it is there (the scan at open meets markers the
  * index already has). Returns 0, -ENOMEM, or -EIO after taking the log
@@ -117,9 +130,10 @@ static uint8_t *log_txn_index_read(struct partition_log *l, uint32_t i, size_t *
 
 /* A corrupt index is rebuilt from its segment's batches alone. A
  * transaction whose first batch is in an earlier segment is listed from
- * this segment's base (its batches here are all the segment can hold), and
- * the last stable offset kept no higher than the base, so that a reader
- * never stops looking for aborts early on a rebuilt entry. */
+ * this segment's base (its batches here are all the segment can hold); the
+ * last stable offset, which transactions open in earlier segments would
+ * have held lower, is the log start, so that no reader stops looking for
+ * aborts early on a rebuilt entry. */
 static void log_txn_index_rebuild(struct partition_log *l, uint32_t i)
 {
 	struct segment *s = &l->segs[i];
@@ -146,8 +160,7 @@ static void log_txn_index_rebuild(struct partition_log *l, uint32_t i)
 				.producer_id = m.producer_id,
 				.first_offset = known ? end.first_offset : s->base_offset,
 				.last_offset = h.base_offset,
-				.last_stable_offset = end.last_stable_offset < s->base_offset
-							      ? end.last_stable_offset : s->base_offset,
+				.last_stable_offset = l->log_start,
 			};
 			if (rc == 0 && !m.commit &&
 			    log_grow((void **)&s->aborted, &s->aborted_cap, s->aborted_len + 1,

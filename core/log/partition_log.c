@@ -225,11 +225,15 @@ static void log_start_flushes(struct partition_log *l)
 		if (f->started)
 			continue;
 		f->started = true;
-		f->ops_pending = LOG_FLUSH_FILES;
+		f->ops_pending = 0;
+		for (int k = 0; k < LOG_FLUSH_FILES; k++)
+			f->ops_pending += f->fds[k] >= 0;
 		for (int k = 0; k < LOG_FLUSH_FILES; k++) {
+			if (f->fds[k] < 0)
+				continue;
 			f->ops[k].op.done = log_on_flushed;
 			f->ops[k].flush = f;
-			io_fsync(l->reactor, f->fds[k], k + 1 < LOG_FLUSH_FILES, &f->ops[k].op);
+			io_fsync(l->reactor, f->fds[k], k != LOG_FLUSH_DIR, &f->ops[k].op);
 		}
 	}
 }
@@ -266,11 +270,14 @@ static int log_roll(struct partition_log *l)
 	f->segment_base = old->base_offset;
 	f->end_offset = l->end_offset;
 	f->fds[0] = old->fd;
-	f->fds[1] = f->fds[2] = f->fds[3] = -1;
+	for (int k = 1; k < LOG_FLUSH_FILES; k++)
+		f->fds[k] = -1;
 	segment_seal_time_index(old);
 	int rc = segment_write_indexes(l, old, &f->fds[1]);
-	if (rc == 0 && (f->fds[3] = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (rc == 0 && (f->fds[LOG_FLUSH_DIR] = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		rc = -errno;
+	if (rc == 0)
+		f->fds[LOG_FLUSH_TXN_INDEX] = log_txn_index_open_for_flush(l, old);
 	struct segment s;
 	if (rc == 0 && (rc = segment_open(l, l->end_offset, true, &s)) == 0 &&
 	    (rc = log_add_segment(l, &s)) != 0)
@@ -545,6 +552,13 @@ int partition_log_sync(struct partition_log *l)
 	int rc = segment_write_indexes(l, log_active(l), NULL);
 	if (rc != 0)
 		return rc;
+	int txn_fd = log_txn_index_open_for_flush(l, log_active(l));
+	if (txn_fd >= 0) {
+		rc = fdatasync(txn_fd) != 0 ? -errno : 0;
+		close(txn_fd);
+		if (rc != 0)
+			return rc;
+	}
 	l->recovery_point = l->hw;
 	log_publish_offsets(l);
 	return 0;

@@ -242,6 +242,16 @@ static void load_record(struct txn_load *ld, const struct record_view *r)
 		load_skip(ld, "malformed transaction state value");
 		return;
 	}
+	if (v.status == TXN_STATUS_DEAD) {
+		/* Kafka writes a tombstone for an expired id, never Dead: a log
+		 * that says Dead says the id is gone. */
+		if (m)
+			txn_table_remove(table, m);
+		ld->records++;
+		return;
+	}
+	if (v.status == TXN_STATUS_PREPARE_EPOCH_FENCE)
+		v.status = TXN_STATUS_PREPARE_ABORT; /* in-memory only in Kafka: its abort resumes */
 	if (!m && !(m = txn_table_add(table, id, ld->partition))) {
 		load_skip(ld, "out of memory");
 		return;

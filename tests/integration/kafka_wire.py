@@ -186,25 +186,40 @@ def fetch_v4_partition(conn, topic, partition, offset, max_wait_ms=0, min_bytes=
     """Fetch v4 of one partition: (error, high watermark, last stable
     offset, aborted transactions [(producer id, first offset)] or None,
     records)."""
+    return fetch_v4_partitions(conn, topic, [(partition, offset)], max_wait_ms, min_bytes,
+                               max_bytes, partition_max_bytes, isolation_level)[partition]
+
+
+def fetch_v4_partitions(conn, topic, partitions, max_wait_ms=0, min_bytes=0, max_bytes=50 << 20,
+                        partition_max_bytes=1 << 20, isolation_level=0):
+    """Fetch v4 of [(partition, offset)] of one topic: {partition: as
+    fetch_v4_partition answers}."""
     body = struct.pack(">iiiib", -1, max_wait_ms, min_bytes, max_bytes, isolation_level)
-    body += struct.pack(">i", 1) + string(topic)
-    body += struct.pack(">iiqi", 1, partition, offset, partition_max_bytes)
+    body += struct.pack(">i", 1) + string(topic) + struct.pack(">i", len(partitions))
+    body += b"".join(struct.pack(">iqi", p, o, partition_max_bytes) for p, o in partitions)
     conn.request(1, 4, body)
     r = conn.response()
     pos = 4 + 4 + 4
     (tlen,) = struct.unpack(">h", r[pos:pos + 2])
-    pos += 2 + tlen + 4
-    part, err, hw, lso = struct.unpack(">ihqq", r[pos:pos + 22])
-    pos += 22
-    (naborted,) = struct.unpack(">i", r[pos:pos + 4])
+    pos += 2 + tlen
+    (n,) = struct.unpack(">i", r[pos:pos + 4])
     pos += 4
-    aborted = None
-    if naborted >= 0:
-        aborted = [struct.unpack(">qq", r[pos + 16 * i:pos + 16 * i + 16]) for i in range(naborted)]
-        pos += 16 * naborted
-    (rlen,) = struct.unpack(">i", r[pos:pos + 4])
-    records = r[pos + 4:pos + 4 + rlen] if rlen > 0 else b""
-    return err, hw, lso, aborted, records
+    out = {}
+    for _ in range(n):
+        part, err, hw, lso = struct.unpack(">ihqq", r[pos:pos + 22])
+        pos += 22
+        (naborted,) = struct.unpack(">i", r[pos:pos + 4])
+        pos += 4
+        aborted = None
+        if naborted >= 0:
+            aborted = [struct.unpack(">qq", r[pos + 16 * i:pos + 16 * i + 16])
+                       for i in range(naborted)]
+            pos += 16 * naborted
+        (rlen,) = struct.unpack(">i", r[pos:pos + 4])
+        records = r[pos + 4:pos + 4 + rlen] if rlen > 0 else b""
+        pos += 4 + max(rlen, 0)
+        out[part] = (err, hw, lso, aborted, records)
+    return out
 
 
 def read_varint(buf, pos):

@@ -6,6 +6,7 @@ aborted by its timeout, and the state surviving a restart."""
 import struct
 import time
 
+from group_wire import Reader, cstring as compact_string
 from kafka_wire import Conn, metadata_v4, string, uvarint
 
 NONE = 0
@@ -20,13 +21,6 @@ PRODUCER_FENCED = 90
 TRANSACTION_ABORTABLE = 120
 
 WAIT_S = 20
-
-
-def compact_string(s):
-    if s is None:
-        return uvarint(0)
-    b = s.encode()
-    return uvarint(len(b) + 1) + b
 
 
 def find_coordinator_v1(conn, key, key_type=1):
@@ -193,60 +187,33 @@ def test_state_survives_restart(make_broker):
     assert init_producer_id(c, "t-keep")[1:] == (pid, epoch + 3)
 
 
-class Reader:
-    def __init__(self, buf):
-        self.buf, self.pos = buf, 0
-
-    def take(self, fmt):
-        v = struct.unpack_from(">" + fmt, self.buf, self.pos)
-        self.pos += struct.calcsize(">" + fmt)
-        return v[0] if len(v) == 1 else v
-
-    def uvarint(self):
-        n = shift = 0
-        while True:
-            b = self.buf[self.pos]
-            self.pos += 1
-            n |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return n
-
-    def cstring(self):
-        n = self.uvarint() - 1
-        s = self.buf[self.pos:self.pos + n].decode()
-        self.pos += n
-        return s
-
-    def array(self, fn):
-        return [fn() for _ in range(self.uvarint() - 1)]
-
-    def tags(self):
-        assert self.uvarint() == 0
+def array(r, fn):
+    """A compact array read with fn per element."""
+    return [fn() for _ in range(r.uvarint() - 1)]
 
 
 def describe_transactions(conn, ids):
     body = uvarint(len(ids) + 1) + b"".join(compact_string(i) for i in ids) + b"\x00"
     conn.request(65, 0, body, flexible=True)
     r = Reader(conn.response())
-    r.take("i")
+    r.take(">i")
     r.tags()
-    r.take("i")
+    r.take(">i")
 
     def state():
-        err, tid, name = r.take("h"), r.cstring(), r.cstring()
-        timeout, start, pid, epoch = r.take("iqqh")
+        err, tid, name = r.take(">h"), r.cstring(), r.cstring()
+        timeout, start, pid, epoch = r.take(">iqqh")
 
         def topic():
             t = r.cstring()
-            parts = r.array(lambda: r.take("i"))
+            parts = array(r, lambda: r.take(">i"))
             r.tags()
             return t, parts
-        topics = r.array(topic)
+        topics = array(r, topic)
         r.tags()
         return {"error": err, "id": tid, "state": name, "timeout": timeout, "start": start,
                 "pid": pid, "epoch": epoch, "topics": dict(topics)}
-    return r.array(state)
+    return array(r, state)
 
 
 def list_transactions(conn, states=(), pids=(), duration_ms=None):
@@ -258,17 +225,17 @@ def list_transactions(conn, states=(), pids=(), duration_ms=None):
         version = 1
     conn.request(66, version, body + b"\x00", flexible=True)
     r = Reader(conn.response())
-    r.take("i")
+    r.take(">i")
     r.tags()
-    r.take("i")
-    err = r.take("h")
-    unknown = r.array(r.cstring)
+    r.take(">i")
+    err = r.take(">h")
+    unknown = array(r, r.cstring)
 
     def state():
-        tid, pid, name = r.cstring(), r.take("q"), r.cstring()
+        tid, pid, name = r.cstring(), r.take(">q"), r.cstring()
         r.tags()
         return tid, pid, name
-    return err, unknown, sorted(r.array(state))
+    return err, unknown, sorted(array(r, state))
 
 
 def test_describe_and_list(make_broker):
@@ -346,12 +313,25 @@ def keyed_batch(base_offset, key, value):
     return struct.pack(">qi", base_offset, len(after_len)) + after_len
 
 
+def append_state(data_dir, txn_id, offset, pid, epoch, status, topic):
+    """Appends a TransactionLogValue v0 for txn_id (one partition, topic-0)
+    at `offset` of its __transaction_state partition."""
+    import os
+    part = java_hash_partition(txn_id, 50)
+    key = struct.pack(">h", 0) + string(txn_id)
+    now = int(time.time() * 1000)
+    value = struct.pack(">hqhib", 0, pid, epoch, 60000, status) + struct.pack(">i", 1) + string(topic)
+    value += struct.pack(">ii", 1, 0) + struct.pack(">qq", now, now - 10)
+    log = os.path.join(data_dir, f"__transaction_state-{part}", "00000000000000000000.log")
+    with open(log, "ab") as f:
+        f.write(keyed_batch(offset, key, value))
+
+
 def test_prepared_transaction_resumes_after_restart(make_broker, data_dir):
     """A crash between PrepareCommit and its markers: the next start writes
     the markers and completes. The PrepareCommit record is appended by hand
     to the id's partition while the broker is down (only the broker may
     produce to __transaction_state)."""
-    import os
     from kafka_wire import list_offsets_v7
     b = make_broker()
     c = Conn(b.bootstrap)
@@ -361,14 +341,7 @@ def test_prepared_transaction_resumes_after_restart(make_broker, data_dir):
     end_before = list_offsets_v7(c, "txn-res", 0, -1)[2]
     c.close()
     b.kill9()
-    part = java_hash_partition("t-res", 50)
-    key = struct.pack(">h", 0) + string("t-res")
-    now = int(time.time() * 1000)
-    value = struct.pack(">hqhib", 0, pid, epoch, 60000, 2) + struct.pack(">i", 1) + string("txn-res")
-    value += struct.pack(">ii", 1, 0) + struct.pack(">qq", now, now - 10)
-    log = os.path.join(data_dir, f"__transaction_state-{part}", "00000000000000000000.log")
-    with open(log, "ab") as f:
-        f.write(keyed_batch(2, key, value))  # after Empty and Ongoing
+    append_state(data_dir, "t-res", 2, pid, epoch, 2, "txn-res")  # after Empty and Ongoing
     b.start()
     assert "resuming its COMMIT markers" in b.log_text()
     c = Conn(b.bootstrap)
@@ -390,10 +363,10 @@ def add_partitions_v4(conn, txns, version=4):
         body += b"\x00"
     conn.request(24, version, body + b"\x00", flexible=True)
     r = Reader(conn.response())
-    r.take("i")
+    r.take(">i")
     r.tags()
-    r.take("i")
-    assert r.take("h") == NONE
+    r.take(">i")
+    assert r.take(">h") == NONE
 
     def txn():
         tid = r.cstring()
@@ -403,15 +376,15 @@ def add_partitions_v4(conn, txns, version=4):
             name = r.cstring()
 
             def part():
-                p, e = r.take("ih")
+                p, e = r.take(">ih")
                 r.tags()
                 out[(name, p)] = e
-            r.array(part)
+            array(r, part)
             r.tags()
-        r.array(topic)
+        array(r, topic)
         r.tags()
         return tid, out
-    return dict(r.array(txn))
+    return dict(array(r, txn))
 
 
 def test_add_partitions_batched_and_verify_only(make_broker):
@@ -443,10 +416,10 @@ def end_txn_v5(conn, txn_id, pid, epoch, commit):
     body = compact_string(txn_id) + struct.pack(">qhb", pid, epoch, 1 if commit else 0) + b"\x00"
     conn.request(26, 5, body, flexible=True)
     r = Reader(conn.response())
-    r.take("i")
+    r.take(">i")
     r.tags()
-    r.take("i")
-    return r.take("hqh")
+    r.take(">i")
+    return r.take(">hqh")
 
 
 def test_end_txn_v5_bumps_the_epoch(broker):
@@ -487,3 +460,117 @@ def test_add_offsets_to_txn(broker):
     assert add_offsets_v(c, 2, "t-offsets", pid, epoch - 1, "g-offsets") == PRODUCER_FENCED
     assert end_txn(c, "t-offsets", pid, epoch, True) == NONE
     until(lambda: (describe_transactions(c, ["t-offsets"])[0]["state"],), "CompleteCommit", "commit")
+
+
+def test_states_kafka_never_writes(make_broker, data_dir):
+    """A log holding Dead (Kafka writes a tombstone instead) forgets the id;
+    one holding PrepareEpochFence (Kafka's in-memory state) aborts."""
+    b = make_broker()
+    c = Conn(b.bootstrap)
+    assert metadata_v4(c, "txn-odd") == 0
+    _, pid_dead, epoch_dead = init_producer_id(c, "t-dead")
+    _, pid_fence, epoch_fence = init_producer_id(c, "t-fence-log")
+    c.close()
+    b.kill9()
+    append_state(data_dir, "t-dead", 1, pid_dead, epoch_dead, 6, "txn-odd")
+    append_state(data_dir, "t-fence-log", 1, pid_fence, epoch_fence, 7, "txn-odd")
+    b.start()
+    c = Conn(b.bootstrap)
+    assert describe_transactions(c, ["t-dead"])[0]["error"] == 105
+    err, pid, epoch = init_producer_id(c, "t-dead")
+    assert err == NONE and pid != pid_dead and epoch == 0
+    until(lambda: (describe_transactions(c, ["t-fence-log"])[0]["state"],), "CompleteAbort",
+          "the fenced transaction's abort")
+
+
+def test_exhausted_epoch_rotates_the_producer_id(make_broker, data_dir):
+    """At epoch 32766 the next bump takes a new producer id at epoch 0; the
+    old producer retrying that bump (KIP-360) is told the new pair."""
+    b = make_broker()
+    c = Conn(b.bootstrap)
+    _, pid, _ = init_producer_id(c, "t-exhaust")
+    c.close()
+    b.kill9()
+    append_state(data_dir, "t-exhaust", 1, pid, 32766, 0, "txn-exhaust")
+    b.start()
+    c = Conn(b.bootstrap)
+    assert describe_transactions(c, ["t-exhaust"])[0]["epoch"] == 32766
+    err, pid2, epoch2 = init_producer_id(c, "t-exhaust", producer=(pid, 32766), version=4)
+    assert err == NONE and pid2 != pid and epoch2 == 0
+    assert init_producer_id(c, "t-exhaust", producer=(pid, 32766), version=4) == (NONE, pid2, 0)
+    assert init_producer_id(c, "t-exhaust", producer=(pid, 5), version=4)[0] == PRODUCER_FENCED
+
+
+def test_partitions_per_transaction_bounded(broker):
+    """More than TXN_PARTITIONS_MAX (10000) partitions in one
+    AddPartitionsToTxn is INVALID_REQUEST: membership is a scan, and the
+    bound keeps one request's cost bounded."""
+    c = Conn(broker.bootstrap)
+    assert metadata_v4(c, "txn-many") == 0
+    _, pid, epoch = init_producer_id(c, "t-many")
+    body = string("t-many") + struct.pack(">qhi", pid, epoch, 1) + string("txn-many")
+    body += struct.pack(">i", 10001) + struct.pack(">i", 0) * 10001
+    c.request(24, 2, body)
+    r = c.response()
+    assert struct.unpack(">h", r[8 + 4 + 2 + len("txn-many") + 4 + 4:][:2])[0] == 42
+    assert add_partitions_v(c, 2, "t-many", pid, epoch, {"txn-many": [0] * 10000}) == {("txn-many", 0): NONE}
+
+
+def read_values(bootstrap, topic, isolation, expected):
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{isolation}",
+                  "isolation.level": isolation, "auto.offset.reset": "earliest",
+                  "enable.auto.commit": False})
+    c.assign([TopicPartition(topic, 0, 0)])
+    got = []
+    deadline = time.time() + WAIT_S
+    quiet_until = None
+    while time.time() < deadline:
+        m = c.poll(0.2)
+        if m is not None and not m.error():
+            got.append(m.value().decode())
+        if len(got) >= expected and quiet_until is None:
+            quiet_until = time.time() + 1  # then a little longer, for extra records
+        if quiet_until and time.time() > quiet_until:
+            break
+    c.close()
+    return got
+
+
+def test_confluent_kafka_commit_abort_and_fencing(broker):
+    """Debian's confluent-kafka (librdkafka 2.0.2): transactions committed
+    and aborted alternately, read back read_committed and read_uncommitted;
+    a second producer with the same transactional id fences the first."""
+    from confluent_kafka import KafkaException, Producer
+    topic = "txn-client"
+    conf = {"bootstrap.servers": broker.bootstrap, "transactional.id": "t-client",
+            "transaction.timeout.ms": 60000}
+    p = Producer(conf)
+    p.init_transactions(WAIT_S)
+    for rnd in range(4):
+        p.begin_transaction()
+        for i in range(5):
+            p.produce(topic, value=f"{rnd}-{i}".encode())
+        p.flush(WAIT_S)
+        if rnd % 2 == 0:
+            p.commit_transaction(WAIT_S)
+        else:
+            p.abort_transaction(WAIT_S)
+    committed = read_values(broker.bootstrap, topic, "read_committed", 10)
+    assert sorted(committed) == sorted(f"{r}-{i}" for r in (0, 2) for i in range(5))
+    assert len(read_values(broker.bootstrap, topic, "read_uncommitted", 20)) == 20
+    p.begin_transaction()
+    p.produce(topic, value=b"zombie")
+    p.flush(WAIT_S)
+    newer = Producer(conf)
+    newer.init_transactions(WAIT_S)  # aborts the open transaction, fences p
+    try:
+        p.commit_transaction(WAIT_S)
+        raise AssertionError("the fenced producer committed")
+    except KafkaException as e:
+        assert e.args[0].fatal() or "fenced" in str(e).lower(), str(e)
+    newer.begin_transaction()
+    newer.produce(topic, value=b"newer")
+    newer.commit_transaction(WAIT_S)
+    committed = read_values(broker.bootstrap, topic, "read_committed", 11)
+    assert "zombie" not in committed and "newer" in committed

@@ -8,10 +8,20 @@ read_committed fetches follow the markers, and all of it survives a
 restart. KIP-890 part 1: a transaction's first batch on a partition the
 coordinator did not add is refused INVALID_TXN_STATE, and transactional
 batches without a transactional id TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-as Kafka answers both."""
+as Kafka answers both.
+
+The tests that need no restart and no broker settings run against any
+broker at SLUICE_TXN_TEST_BOOTSTRAP instead of a sluice of their own (they
+pass against Kafka 4.4: scripts/kafka-peer.sh start), with names unique to
+the run."""
+import os
 import struct
 import threading
 import time
+import types
+import uuid
+
+import pytest
 
 import kafka_wire
 from kafka_wire import Conn, string, uvarint
@@ -23,6 +33,21 @@ TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53
 UNKNOWN_TOPIC_OR_PARTITION = 3
 TXN_ATTR = 0x10
 CONTROL_ATTR = 0x20
+
+
+@pytest.fixture
+def peer(request):
+    """The broker under test: SLUICE_TXN_TEST_BOOTSTRAP's, or a new sluice."""
+    if os.environ.get("SLUICE_TXN_TEST_BOOTSTRAP"):
+        return types.SimpleNamespace(bootstrap=os.environ["SLUICE_TXN_TEST_BOOTSTRAP"])
+    return request.getfixturevalue("broker")
+
+
+def unique_names():
+    """Topic and transactional id names unique to one test run (a shared
+    peer keeps what earlier runs wrote)."""
+    suffix = uuid.uuid4().hex[:8]
+    return lambda name: f"{name}-{suffix}"
 
 
 def txn_batch(values, pid, epoch, seq):
@@ -210,18 +235,19 @@ def wait_for_high_watermark(conn, topic, partition, at_least, timeout_s=10):
         time.sleep(0.02)
 
 
-def test_markers_end_transactions(broker):
-    conn = Conn(broker.bootstrap)
-    a, b = Producer(conn, "tx-a"), Producer(conn, "tx-b")
-    a.produce("txn-a", [b"a0", b"a1"])    # 0..1
-    b.produce("txn-a", [b"b0"])           # 2
-    err, hw, lso, aborted, _ = fetch(conn, "txn-a", 0, 0)
+def test_markers_end_transactions(peer):
+    u = unique_names()
+    conn = Conn(peer.bootstrap)
+    a, b = Producer(conn, u("tx-a")), Producer(conn, u("tx-b"))
+    a.produce(u("txn-a"), [b"a0", b"a1"])    # 0..1
+    b.produce(u("txn-a"), [b"b0"])           # 2
+    err, hw, lso, aborted, _ = fetch(conn, u("txn-a"), 0, 0)
     assert (err, hw, lso, aborted) == (0, 3, 0, None)
-    res = write_txn_markers(conn, [(a.pid, a.epoch, True, 3, {"txn-a": [0]}),
-                                   (b.pid, b.epoch, False, 3, {"txn-a": [0], "nope": [0]})])
-    assert res == [(a.pid, {("txn-a", 0): 0}),
-                   (b.pid, {("txn-a", 0): 0, ("nope", 0): UNKNOWN_TOPIC_OR_PARTITION})]
-    err, hw, lso, _, records = fetch(conn, "txn-a", 0, 0)
+    res = write_txn_markers(conn, [(a.pid, a.epoch, True, 3, {u("txn-a"): [0]}),
+                                   (b.pid, b.epoch, False, 3, {u("txn-a"): [0], u("nope"): [0]})])
+    assert res == [(a.pid, {(u("txn-a"), 0): 0}),
+                   (b.pid, {(u("txn-a"), 0): 0, (u("nope"), 0): UNKNOWN_TOPIC_OR_PARTITION})]
+    err, hw, lso, _, records = fetch(conn, u("txn-a"), 0, 0)
     assert (err, hw, lso) == (0, 5, 5)
     got = sorted(control_batches(records))
     assert [(pid, epoch, ctype, ce) for _, pid, epoch, ctype, ce in got] == \
@@ -230,24 +256,25 @@ def test_markers_end_transactions(broker):
     conn.close()
 
 
-def test_marker_errors(broker):
-    conn = Conn(broker.bootstrap)
-    p = Producer(conn, "tx-e")
-    p.produce("txn-b", [b"x"])            # 0
-    p.end(True, "txn-b", markers_at=1)    # 1
+def test_marker_errors(peer):
+    u = unique_names()
+    conn = Conn(peer.bootstrap)
+    p = Producer(conn, u("tx-e"))
+    p.produce(u("txn-b"), [b"x"])            # 0
+    p.end(True, u("txn-b"), markers_at=1)    # 1
     # A new epoch (InitProducerId again), then a marker of the older one,
     # and one with an older coordinator epoch than the last marker's.
-    p.pid, p.epoch = init_producer(conn, "tx-e")
+    p.pid, p.epoch = init_producer(conn, u("tx-e"))
     p.seq = {}
-    p.produce("txn-b", [b"y"])            # 2
-    assert write_txn_markers(conn, [(p.pid, p.epoch - 1, True, 0, {"txn-b": [0]})]) == \
-        [(p.pid, {("txn-b", 0): INVALID_PRODUCER_EPOCH})]
-    assert write_txn_markers(conn, [(p.pid, p.epoch, True, 7, {"txn-b": [0]})]) == \
-        [(p.pid, {("txn-b", 0): 0})]        # 3
-    assert write_txn_markers(conn, [(p.pid, p.epoch, False, 6, {"txn-b": [0, 9]})]) == \
-        [(p.pid, {("txn-b", 0): TRANSACTION_COORDINATOR_FENCED,
-                  ("txn-b", 9): UNKNOWN_TOPIC_OR_PARTITION})]
-    err, hw, lso, _, _ = fetch(conn, "txn-b", 0, 0)
+    p.produce(u("txn-b"), [b"y"])            # 2
+    assert write_txn_markers(conn, [(p.pid, p.epoch - 1, True, 0, {u("txn-b"): [0]})]) == \
+        [(p.pid, {(u("txn-b"), 0): INVALID_PRODUCER_EPOCH})]
+    assert write_txn_markers(conn, [(p.pid, p.epoch, True, 7, {u("txn-b"): [0]})]) == \
+        [(p.pid, {(u("txn-b"), 0): 0})]        # 3
+    assert write_txn_markers(conn, [(p.pid, p.epoch, False, 6, {u("txn-b"): [0, 9]})]) == \
+        [(p.pid, {(u("txn-b"), 0): TRANSACTION_COORDINATOR_FENCED,
+                  (u("txn-b"), 9): UNKNOWN_TOPIC_OR_PARTITION})]
+    err, hw, lso, _, _ = fetch(conn, u("txn-b"), 0, 0)
     assert (err, hw, lso) == (0, 4, 4)
     conn.close()
 
@@ -294,34 +321,35 @@ def test_open_transaction_survives_restart(make_broker):
     conn.close()
 
 
-def test_produce_needs_the_coordinator(broker):
+def test_produce_needs_the_coordinator(peer):
     """KIP-890 part 1, and Kafka's refusal of transactional batches without
     a transactional id."""
-    conn = Conn(broker.bootstrap)
-    p = Producer(conn, "tx-v")
+    u = unique_names()
+    conn = Conn(peer.bootstrap)
+    p = Producer(conn, u("tx-v"))
     # Not added to the transaction: refused, nothing written.
-    p.produce("txn-v", [b"late"], add=False, expect=INVALID_TXN_STATE)
-    err, _ = kafka_wire.produce_v3(conn, "txn-v", 0, txn_batch([b"anon"], p.pid, p.epoch, 0))
+    p.produce(u("txn-v"), [b"late"], add=False, expect=INVALID_TXN_STATE)
+    err, _ = kafka_wire.produce_v3(conn, u("txn-v"), 0, txn_batch([b"anon"], p.pid, p.epoch, 0))
     assert err == TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-    assert fetch(conn, "txn-v", 0, 0)[1] == 0
+    assert fetch(conn, u("txn-v"), 0, 0)[1] == 0
     # Added: the first batch is verified, the next needs no new word.
-    p.produce("txn-v", [b"v0"])
-    p.produce("txn-v", [b"v1"], add=False)
-    p.end(False, "txn-v", markers_at=2)
+    p.produce(u("txn-v"), [b"v0"])
+    p.produce(u("txn-v"), [b"v1"], add=False)
+    p.end(False, u("txn-v"), markers_at=2)
     # The transaction is over on the partition: a late batch of it is
     # refused, as the coordinator no longer has the partition.
-    p.produce("txn-v", [b"late"], add=False, expect=INVALID_TXN_STATE)
-    err, hw, lso, aborted, records = fetch(conn, "txn-v", 0, 0, isolation=1)
+    p.produce(u("txn-v"), [b"late"], add=False, expect=INVALID_TXN_STATE)
+    err, hw, lso, aborted, records = fetch(conn, u("txn-v"), 0, 0, isolation=1)
     assert (err, hw, lso, aborted) == (0, 3, 3, [(p.pid, 0)])
     # Fenced by a new epoch: the old epoch's batch is INVALID_PRODUCER_EPOCH
     # (not the coordinator's PRODUCER_FENCED), on a partition that saw the
     # old epoch and on one that never saw the producer.
     old = p.epoch
-    p.pid, p.epoch = init_producer(conn, "tx-v")
-    for topic in ("txn-v", "txn-v-fresh"):
+    p.pid, p.epoch = init_producer(conn, u("tx-v"))
+    for topic in (u("txn-v"), u("txn-v-fresh")):
         ensure_topic(conn, topic)
         err, _ = kafka_wire.produce_v3(conn, topic, 0, txn_batch([b"stale"], p.pid, old, 9),
-                                       transactional_id="tx-v")
+                                       transactional_id=u("tx-v"))
         assert err == INVALID_PRODUCER_EPOCH, (topic, err)
     conn.close()
 
@@ -338,49 +366,77 @@ def values_of(records):
     return out
 
 
-def test_read_committed(broker):
-    conn = Conn(broker.bootstrap)
-    a, b = Producer(conn, "tx-ra"), Producer(conn, "tx-rb")
-    a.produce("txn-r", [b"a0", b"a1"])                                        # 0..1
-    err, _ = kafka_wire.produce_v3(conn, "txn-r", 0, kafka_wire.record_batch([b"p"]))  # 2
+def test_read_committed(peer):
+    u = unique_names()
+    conn = Conn(peer.bootstrap)
+    a, b = Producer(conn, u("tx-ra")), Producer(conn, u("tx-rb"))
+    a.produce(u("txn-r"), [b"a0", b"a1"])                                        # 0..1
+    err, _ = kafka_wire.produce_v3(conn, u("txn-r"), 0, kafka_wire.record_batch([b"p"]))  # 2
     assert err == 0
-    b.produce("txn-r", [b"b0"])                                               # 3
-    err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0)
+    b.produce(u("txn-r"), [b"b0"])                                               # 3
+    err, hw, lso, aborted, records = fetch(conn, u("txn-r"), 0, 0)
     assert (err, hw, lso, aborted, len(values_of(records))) == (0, 4, 0, None, 4)
-    err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0, isolation=1)
+    err, hw, lso, aborted, records = fetch(conn, u("txn-r"), 0, 0, isolation=1)
     assert (err, hw, lso, aborted, records) == (0, 4, 0, [], b"")
-    assert kafka_wire.list_offsets_v7(conn, "txn-r", 0, -1, isolation_level=1)[2] == 0
-    assert kafka_wire.list_offsets_v7(conn, "txn-r", 0, -1)[2] == 4
-    a.end(False, "txn-r", markers_at=4)                                       # 4: abort
-    err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0, isolation=1)
+    assert kafka_wire.list_offsets_v7(conn, u("txn-r"), 0, -1, isolation_level=1)[2] == 0
+    assert kafka_wire.list_offsets_v7(conn, u("txn-r"), 0, -1)[2] == 4
+    a.end(False, u("txn-r"), markers_at=4)                                       # 4: abort
+    err, hw, lso, aborted, records = fetch(conn, u("txn-r"), 0, 0, isolation=1)
     assert (err, hw, lso, aborted) == (0, 5, 3, [(a.pid, 0)])
     assert values_of(records) == [(0, b"a0"), (1, b"a1"), (2, b"p")]
-    b.end(True, "txn-r", markers_at=5)                                        # 5: commit
-    err, hw, lso, aborted, records = fetch(conn, "txn-r", 0, 0, isolation=1)
+    b.end(True, u("txn-r"), markers_at=5)                                        # 5: commit
+    err, hw, lso, aborted, records = fetch(conn, u("txn-r"), 0, 0, isolation=1)
     assert (err, hw, lso, aborted) == (0, 6, 6, [(a.pid, 0)])
     assert [o for o, _ in values_of(records)] == [0, 1, 2, 3]
     # Overlap only: the abort's marker (4) is at or after 3, not after 5.
-    assert fetch(conn, "txn-r", 0, 3, isolation=1)[3] == [(a.pid, 0)]
-    assert fetch(conn, "txn-r", 0, 5, isolation=1)[3] == []
-    assert kafka_wire.list_offsets_v7(conn, "txn-r", 0, -1, isolation_level=1)[2] == 6
+    assert fetch(conn, u("txn-r"), 0, 3, isolation=1)[3] == [(a.pid, 0)]
+    assert fetch(conn, u("txn-r"), 0, 5, isolation=1)[3] == []
+    assert kafka_wire.list_offsets_v7(conn, u("txn-r"), 0, -1, isolation_level=1)[2] == 6
     conn.close()
 
 
-def test_read_committed_long_poll_wakes_when_the_lso_moves(broker):
-    conn = Conn(broker.bootstrap)
-    p = Producer(conn, "tx-w")
-    p.produce("txn-w", [b"w"])   # 0
-    other = Conn(broker.bootstrap)
+def test_list_offsets_read_committed(peer):
+    """ListOffsets isolation_level 1: LATEST is the LSO, and what is at or
+    past it (the largest timestamp, a time that only the open transaction
+    reaches) is not answered (-1), as Kafka 4.4 answers."""
+    u = unique_names()
+    conn = Conn(peer.bootstrap)
+    topic = u("txn-lo")
+    ensure_topic(conn, topic)
+    now = int(time.time() * 1000)
+    err, _ = kafka_wire.produce_v3(conn, topic, 0, kafka_wire.record_batch([b"p"], ts=now - 1000))
+    assert err == 0                                       # 0
+    p = Producer(conn, u("tx-lo"))
+    p.produce(topic, [b"t"])                              # 1, an open transaction
+
+    def offsets(isolation):
+        return [kafka_wire.list_offsets_v7(conn, topic, 0, ts, isolation_level=isolation)[2]
+                for ts in (-1, -3, now - 1000, now - 500)]
+
+    assert offsets(0) == [2, 1, 0, 1]
+    assert offsets(1) == [1, -1, 0, -1]
+    p.end(True, topic, markers_at=2)
+    # The COMMIT marker (2) holds the largest timestamp now, in Kafka too.
+    assert offsets(1) == [3, 2, 0, 1]
+    conn.close()
+
+
+def test_read_committed_long_poll_wakes_when_the_lso_moves(peer):
+    u = unique_names()
+    conn = Conn(peer.bootstrap)
+    p = Producer(conn, u("tx-w"))
+    p.produce(u("txn-w"), [b"w"])   # 0
+    other = Conn(peer.bootstrap)
 
     def commit_later():
         time.sleep(0.5)
-        assert end_txn(other, "tx-w", p.pid, p.epoch, True) == 0
+        assert end_txn(other, u("tx-w"), p.pid, p.epoch, True) == 0
 
     t = threading.Thread(target=commit_later)
     started = time.monotonic()
     t.start()
     err, hw, lso, aborted, records = kafka_wire.fetch_v4_partition(
-        conn, "txn-w", 0, 0, max_wait_ms=10000, min_bytes=1, isolation_level=1)
+        conn, u("txn-w"), 0, 0, max_wait_ms=10000, min_bytes=1, isolation_level=1)
     waited = time.monotonic() - started
     t.join()
     assert (err, lso, aborted) == (0, 2, [])
@@ -409,4 +465,33 @@ def test_offsets_follow_arrival_while_the_coordinator_is_asked(make_broker):
         _, hw, lso, _, records = fetch(conn, "txn-o", part, 0)
         assert (hw, lso) == (2, 0)
         assert values_of(records) == [(0, b"t"), (1, b"plain")]
+    conn.close()
+
+
+def fetch_partitions(conn, topic, partitions, max_bytes):
+    """A read_committed fetch of the partitions from offset 0: {partition:
+    (error, aborted, records length)}."""
+    got = kafka_wire.fetch_v4_partitions(conn, topic, [(p, 0) for p in partitions],
+                                         max_bytes=max_bytes, isolation_level=1)
+    return {p: (err, aborted, len(records)) for p, (err, _hw, _lso, aborted, records) in got.items()}
+
+
+def test_partition_left_out_of_a_full_fetch_keeps_its_aborts(make_broker):
+    """A read_committed fetch whose max_bytes the first partition fills: the
+    next partition comes back without records but with the aborted
+    transactions of the range it would have read, as Kafka 4.4 answers it
+    (measured: {0: 4070 bytes and the abort, 1: no bytes and the abort})."""
+    b = make_broker({"num.partitions": "2"})
+    conn = Conn(b.bootstrap)
+    p = Producer(conn, "tx-full")
+    p.produce("txn-f", [b"x" * 4000], partition=0)
+    p.produce("txn-f", [b"y"], partition=1)
+    p.end(False, "txn-f", partition=0, markers_at=1)
+    wait_for_high_watermark(conn, "txn-f", 1, 2)
+    got = fetch_partitions(conn, "txn-f", [0, 1], max_bytes=1)
+    assert got[0][:2] == (0, [(p.pid, 0)]) and got[0][2] > 4000
+    assert got[1] == (0, [(p.pid, 0)], 0)
+    # With room for both, each lists its abort.
+    got = fetch_partitions(conn, "txn-f", [0, 1], max_bytes=1 << 20)
+    assert got[1][:2] == (0, [(p.pid, 0)]) and got[1][2] > 0
     conn.close()

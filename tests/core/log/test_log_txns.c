@@ -227,6 +227,35 @@ static void test_index_goes_with_its_segment(void **state)
 	partition_log_close(l);
 }
 
+/* A transaction across a roll: its abort is listed by the segment of its
+ * marker and found from a read in the segment before; a corrupt index is
+ * rebuilt with the part of the transaction its segment holds. */
+static void test_transaction_across_segments(void **state)
+{
+	(void)state;
+	E->cfg.segment_bytes = 3 * BATCH_BYTES;
+	struct partition_log *l = open_log(true, 0);
+	append_txn(l, 0, 1, 1, 0);     /* 0, segment 0 */
+	append_range(l, 1, 3, 1);      /* 1..2 */
+	append_txn(l, 3, 1, 1, 1);     /* 3, rolling to segment 3 */
+	append_marker(l, 0, 1, false);  /* 4 */
+	assert_int_equal(count_files(".log"), 2);
+	assert_int_equal(file_size(seg_path(0, ".txnindex")), -1);
+	assert_int_equal(file_size(seg_path(3, ".txnindex")), TXN_INDEX_ENTRY_BYTES);
+	struct aborted_txn got[4];
+	assert_int_equal(aborted(l, 0, 2, got), 1);
+	assert_int_equal(got[0].first_offset, 0);
+	assert_int_equal(got[0].last_offset, 4);
+	partition_log_close(l);
+	overwrite(seg_path(3, ".txnindex"), 0, "\x01", 1);
+	l = open_log(true, 0);
+	assert_int_equal(aborted(l, 0, 5, got), 1);
+	assert_int_equal(got[0].first_offset, 3);
+	assert_int_equal(got[0].last_offset, 4);
+	assert_int_equal(got[0].last_stable_offset, 0);
+	partition_log_close(l);
+}
+
 /* An ABORT marker whose write fails: the log goes back, and the index
  * entry with it, and the transaction is open again. */
 static void test_failed_marker_write_takes_its_entry_back(void **state)
@@ -262,6 +291,8 @@ int main(void)
 						fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_transaction_index, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_index_goes_with_its_segment, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_transaction_across_segments, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_failed_marker_write_takes_its_entry_back,
 						fixture_setup, fixture_teardown),
