@@ -8,10 +8,11 @@ files); an idempotent producer's last batch is kept (emptied) by the
 cleaner, so a retry of it after a kill -9 whose restart rebuilds the
 producer state from the log is still answered as a duplicate.
 
-SLUICE_COMPACTION_TXN_BOOTSTRAP=host:port runs the client-visible part of
-the first scenario against another broker (Apache Kafka, started with
-scripts/kafka-peer.sh and a quick cleaner) instead: it waits until the
-read_uncommitted view holds no aborted value, then checks both views."""
+SLUICE_COMPACTION_TXN_BOOTSTRAP=host:port (or the suite's Kafka peer,
+SLUICE_KAFKA_BOOTSTRAP) also runs the client-visible part of the first
+scenario against that broker (Apache Kafka 4.4 passes it with its default
+cleaner settings): it waits until the read_uncommitted view holds no aborted
+value, then checks both views."""
 import glob
 import os
 import struct
@@ -33,7 +34,7 @@ TXNS = 31                 # even ones committed, odd ones aborted: the last comm
 FILLER = 400              # records of other keys that roll the transactions' segments
 WAIT_S = 60
 MARKER_ROUNDS = 8         # cleanings, delete.retention.ms apart, for the markers to go
-OTHER = os.environ.get("SLUICE_COMPACTION_TXN_BOOTSTRAP")
+OTHER = os.environ.get("SLUICE_COMPACTION_TXN_BOOTSTRAP") or os.environ.get("SLUICE_KAFKA_BOOTSTRAP")
 OTHER_ROLL_MS = 1000
 CONTROL_ATTR = 0x20
 ABORT, COMMIT = 0, 1
@@ -181,7 +182,7 @@ def test_transactions_compacted(make_broker):
     check_views(b.bootstrap, topic, committed)
 
 
-@pytest.mark.skipif(not OTHER, reason="SLUICE_COMPACTION_TXN_BOOTSTRAP names no other broker")
+@pytest.mark.skipif(not OTHER, reason="no other broker (SLUICE_COMPACTION_TXN_BOOTSTRAP, SLUICE_KAFKA_BOOTSTRAP)")
 def test_transactions_compacted_elsewhere():
     topic = unique("t")
     # Kafka 4 takes no segment.bytes below 1 MiB: its segments roll by time.
