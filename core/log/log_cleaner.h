@@ -18,8 +18,10 @@
  * max.compaction.lag.ms, if fewer than log.cleaner.threads shards are
  * cleaning (a broker-wide atomic count). The dirty part ends at the first of:
  * the active segment, the recovery point (only flushed segments), the first
- * segment with a record newer than min.compaction.lag.ms. Its start is the
- * cleaner offset, kept in Kafka's cleaner-offset-checkpoint. */
+ * unstable offset (an open transaction), the first segment with a record
+ * newer than min.compaction.lag.ms. Its start is the cleaner offset, kept in
+ * Kafka's cleaner-offset-checkpoint. Transactions and producers are cleaned
+ * as Kafka's cleaner does (log_cleaner_txn.h). */
 #ifndef SLUICE_CORE_LOG_LOG_CLEANER_H
 #define SLUICE_CORE_LOG_LOG_CLEANER_H
 

@@ -15,6 +15,9 @@ enum {
 	CLEANER_INFLATE_GUESS = 4,
 };
 
+/* Kafka's RecordBatch.NO_TIMESTAMP. */
+static const int64_t CLEANER_NO_TIMESTAMP = -1;
+
 static int cleaner_inflate(enum compression_codec codec, const uint8_t *in, size_t n,
 			   size_t inflated_max, struct cleaner_buf *scratch, size_t *out_len)
 {
@@ -140,12 +143,17 @@ static int cleaner_put_record(struct log_cleaner_filter *f, const struct cleaner
 	return 0;
 }
 
-/* Which records stay, as Kafka's LogCleaner.shouldRetainRecord decides: the
+/* Which records stay, as Kafka's LogCleaner.shouldRetainRecord decides:
+ * none of a discarded batch, every one of a control batch, else the
  * caller's key map verdict, and a tombstone only until its batch's delete
  * horizon has passed. */
-static bool cleaner_retains(struct log_cleaner_filter *f, const struct cleaner_batch *b,
-			    const struct cleaner_record *r)
+static bool cleaner_retains(struct log_cleaner_filter *f, const struct log_cleaner_batch_plan *plan,
+			    const struct cleaner_batch *b, const struct cleaner_record *r)
 {
+	if (plan->discard)
+		return false;
+	if (b->h.attributes & BATCH_ATTR_CONTROL)
+		return true;
 	if (!f->keep(f->ctx, r))
 		return false;
 	if (r->value.len >= 0)
@@ -178,7 +186,8 @@ static int cleaner_write_batch(struct log_cleaner_filter *f, const struct record
 	int rc = 0;
 	if (codec == CODEC_NONE) {
 		rc = cleaner_buf_reserve(out, f->plain.len);
-		if (rc == 0) {
+		/* An emptied batch has no records (and plain may have no buffer). */
+		if (rc == 0 && f->plain.len > 0) {
 			memcpy(out->p + out->len, f->plain.p, f->plain.len);
 			out->len += f->plain.len;
 		}
@@ -216,14 +225,15 @@ static int cleaner_write_batch(struct log_cleaner_filter *f, const struct record
 
 /* The records `b` keeps, into f->plain; whether the batch needs a new
  * delete horizon. Returns 0, -EINVAL (a malformed record) or -ENOMEM. */
-static int cleaner_collect(struct log_cleaner_filter *f, struct cleaner_batch *b, int64_t horizon,
-			   int64_t *max_ts, int32_t *last_delta, struct log_cleaner_batch_result *res)
+static int cleaner_collect(struct log_cleaner_filter *f, const struct log_cleaner_batch_plan *plan,
+			   struct cleaner_batch *b, int64_t horizon, int64_t *max_ts,
+			   struct log_cleaner_batch_result *res)
 {
 	bool set_horizon = horizon >= 0;
 	struct cleaner_record r;
 	int rc;
 	while ((rc = log_cleaner_batch_next(b, &r)) == 1) {
-		if (!cleaner_retains(f, b, &r)) {
+		if (!cleaner_retains(f, plan, b, &r)) {
 			res->records_dropped++;
 			continue;
 		}
@@ -234,15 +244,15 @@ static int cleaner_collect(struct log_cleaner_filter *f, struct cleaner_batch *b
 		res->records_kept++;
 		if (r.timestamp > *max_ts)
 			*max_ts = r.timestamp;
-		*last_delta = (int32_t)(r.offset - b->h.base_offset);
 	}
 	return rc;
 }
 
-/* Whether a batch keeps a tombstone and has no delete horizon yet (a first
- * walk: only then may the records be re-encoded against a new base). */
-static int cleaner_needs_horizon(struct log_cleaner_filter *f, const uint8_t *batch, size_t len,
-				 bool *needs, uint32_t *kept)
+/* Whether a batch keeps a tombstone, or is a done marker, and has no
+ * delete horizon yet (a first walk: only then may the records be
+ * re-encoded against a new base). */
+static int cleaner_needs_horizon(struct log_cleaner_filter *f, const struct log_cleaner_batch_plan *plan,
+				 const uint8_t *batch, size_t len, bool *needs, uint32_t *kept)
 {
 	struct cleaner_batch b;
 	int rc = log_cleaner_batch_open(batch, len, f->inflated_max, &f->scratch, &b);
@@ -251,37 +261,42 @@ static int cleaner_needs_horizon(struct log_cleaner_filter *f, const uint8_t *ba
 	*needs = false;
 	*kept = 0;
 	struct cleaner_record r;
+	bool no_horizon = !(b.h.attributes & BATCH_ATTR_DELETE_HORIZON);
 	while ((rc = log_cleaner_batch_next(&b, &r)) == 1) {
-		if (!cleaner_retains(f, &b, &r))
+		if (!cleaner_retains(f, plan, &b, &r))
 			continue;
 		(*kept)++;
-		if (r.value.len < 0 && !(b.h.attributes & BATCH_ATTR_DELETE_HORIZON))
+		if (no_horizon && (r.value.len < 0 || plan->marker_done))
 			*needs = true;
 	}
 	return rc;
 }
 
-int log_cleaner_batch_filter(struct log_cleaner_filter *f, const uint8_t *batch, size_t len,
-			     struct cleaner_buf *out, struct log_cleaner_batch_result *res)
+/* The batch with none of its records: its offsets, producer fields and
+ * max timestamp, no base timestamp (-1), no codec and no horizon (Kafka's
+ * writeEmptyHeader). */
+static int cleaner_write_empty(struct log_cleaner_filter *f, const struct record_batch_header *h,
+			       struct cleaner_buf *out, struct log_cleaner_batch_result *res)
+{
+	f->plain.len = 0;
+	int16_t attributes = h->attributes & (int16_t)~(BATCH_ATTR_COMPRESSION_MASK |
+						      BATCH_ATTR_DELETE_HORIZON);
+	return cleaner_write_batch(f, h, attributes, CLEANER_NO_TIMESTAMP, h->max_timestamp,
+				   h->last_offset_delta, 0, out, res);
+}
+
+int log_cleaner_batch_filter(struct log_cleaner_filter *f, const struct log_cleaner_batch_plan *plan,
+			     const uint8_t *batch, size_t len, struct cleaner_buf *out,
+			     struct log_cleaner_batch_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	if (cleaner_buf_reserve(out, len) != 0)
 		return -ENOMEM;
 	struct record_batch_header h;
 	record_batch_header_read(batch, &h);
-	/* Hook for exactly-once: control batches (transaction markers) and the
-	 * data of aborted transactions are decided by the transaction
-	 * coordinator's rules, which sluice does not have yet; until then every
-	 * control batch stays as it is. Kafka also keeps an emptied batch when
-	 * it is its idempotent producer's last, for the producer's sequence
-	 * state: sluice keeps no producer state on disk yet either. */
-	if (h.attributes & BATCH_ATTR_CONTROL) {
-		cleaner_copy_whole(batch, len, out, res);
-		return 0;
-	}
 	bool needs = false;
 	uint32_t kept = 0;
-	int rc = cleaner_needs_horizon(f, batch, len, &needs, &kept);
+	int rc = cleaner_needs_horizon(f, plan, batch, len, &needs, &kept);
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc != 0) {
@@ -289,13 +304,15 @@ int log_cleaner_batch_filter(struct log_cleaner_filter *f, const uint8_t *batch,
 		cleaner_copy_whole(batch, len, out, res);
 		return 0;
 	}
-	if (kept == (uint32_t)h.record_count && !needs) {
+	if (kept == (uint32_t)h.record_count && !needs && (kept > 0 || plan->keep_empty)) {
 		res->records_kept = kept;
 		cleaner_copy_whole(batch, len, out, res);
 		return 0;
 	}
 	if (kept == 0) {
 		res->records_dropped = (uint32_t)h.record_count;
+		if (plan->keep_empty)
+			return cleaner_write_empty(f, &h, out, res);
 		res->fate = LOG_CLEANER_BATCH_DROPPED;
 		return 0;
 	}
@@ -303,10 +320,9 @@ int log_cleaner_batch_filter(struct log_cleaner_filter *f, const uint8_t *batch,
 	rc = log_cleaner_batch_open(batch, len, f->inflated_max, &f->scratch, &b);
 	int64_t horizon = needs ? f->now_ms + f->delete_retention_ms : -1;
 	int64_t max_ts = -1;
-	int32_t last_delta = 0;
 	f->plain.len = 0;
 	if (rc == 0)
-		rc = cleaner_collect(f, &b, horizon, &max_ts, &last_delta, res);
+		rc = cleaner_collect(f, plan, &b, horizon, &max_ts, res);
 	if (rc != 0)
 		return rc == -ENOMEM ? rc : -EINVAL;
 	int16_t attributes = h.attributes;
@@ -317,6 +333,8 @@ int log_cleaner_batch_filter(struct log_cleaner_filter *f, const uint8_t *batch,
 	}
 	if (h.attributes & BATCH_ATTR_LOG_APPEND_TIME)
 		max_ts = h.max_timestamp;
-	return cleaner_write_batch(f, &h, attributes, base_ts, max_ts, last_delta, (int32_t)kept, out,
-				   res);
+	/* The last offset stays (Kafka's overrideLastOffset): with the base
+	 * sequence it gives the producer's last sequence in the batch. */
+	return cleaner_write_batch(f, &h, attributes, base_ts, max_ts, h.last_offset_delta,
+				   (int32_t)kept, out, res);
 }

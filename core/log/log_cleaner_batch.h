@@ -1,16 +1,21 @@
 /* One stored batch through the cleaner: its records read back (inflated when
  * compressed), and the batch rewritten without the records the cleaner drops,
  * as Kafka's MemoryRecords.filterTo does it for magic 2:
- *   - baseOffset, partitionLeaderEpoch, attributes (codec, timestamp type,
- *     transactional bit), producerId, producerEpoch and baseSequence are
- *     kept; lastOffsetDelta, recordCount, maxTimestamp (CreateTime) and the
- *     CRC are those of the records kept, each record keeping its offset;
+ *   - baseOffset, lastOffsetDelta, partitionLeaderEpoch, attributes (codec,
+ *     timestamp type, transactional bit), producerId, producerEpoch and
+ *     baseSequence are kept (the last offset as Kafka's overrideLastOffset
+ *     keeps it, so that the batch still ends at its producer's last
+ *     sequence); recordCount, maxTimestamp (CreateTime) and the CRC are
+ *     those of the records kept, each record keeping its offset;
  *   - a batch that keeps a tombstone and has no delete horizon gets one
  *     (attribute bit 0x40, baseTimestamp = now + delete.retention.ms, the
  *     records' timestamp deltas re-encoded against it; KIP-534); once the
  *     horizon has passed, its tombstones go;
  *   - a batch that keeps every record and needs no horizon is copied as it
- *     is; one that keeps none is dropped;
+ *     is; one that keeps none is dropped, unless it is its producer's last
+ *     (then it stays with no records, as Kafka's RETAIN_EMPTY);
+ *   - a transaction marker whose transaction is done gets a delete horizon
+ *     the same way, and goes once it has passed;
  *   - a compressed batch is written back with its own codec.
  * Bytes read back from disk are not trusted: a batch whose CRC or records do
  * not check out is never rewritten, only copied whole (LOG_CLEANER_BATCH_KEPT
@@ -72,9 +77,19 @@ struct log_cleaner_filter {
 	struct cleaner_buf plain;    /* the kept records before compression */
 };
 
+/* What the caller decided for a whole batch before its records are looked
+ * at (log_cleaner_txn.h): Kafka's checkBatchRetention. */
+struct log_cleaner_batch_plan {
+	bool discard;      /* every record goes: aborted data, or a done marker past its horizon */
+	bool marker_done;  /* a marker with no data of its transaction left: it takes a horizon */
+	bool keep_empty;   /* its producer's last batch: kept with no records if none stays */
+};
+
 enum log_cleaner_batch_fate {
 	LOG_CLEANER_BATCH_KEPT,      /* copied unchanged */
-	LOG_CLEANER_BATCH_REWRITTEN, /* written with fewer records or a new horizon */
+	LOG_CLEANER_BATCH_REWRITTEN, /* written with fewer records or a new horizon,
+				      * or emptied (record count 0, its offsets, producer
+				      * fields and max timestamp kept) */
 	LOG_CLEANER_BATCH_DROPPED,   /* nothing of it kept */
 };
 
@@ -85,9 +100,11 @@ struct log_cleaner_batch_result {
 	struct record_batch_header out; /* the header written (KEPT, REWRITTEN) */
 };
 
-/* Appends the batch, as the cleaner leaves it, to out. Returns 0 or -ENOMEM
+/* Appends the batch, as the cleaner leaves it under `plan`, to out. A
+ * control batch keeps its record unless discarded. Returns 0 or -ENOMEM
  * (out then as it was). */
-int log_cleaner_batch_filter(struct log_cleaner_filter *f, const uint8_t *batch, size_t len,
-			     struct cleaner_buf *out, struct log_cleaner_batch_result *res);
+int log_cleaner_batch_filter(struct log_cleaner_filter *f, const struct log_cleaner_batch_plan *plan,
+			     const uint8_t *batch, size_t len, struct cleaner_buf *out,
+			     struct log_cleaner_batch_result *res);
 
 #endif

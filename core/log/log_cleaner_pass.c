@@ -45,7 +45,11 @@ struct pass_state {
 	struct log_cleaner_pass *p;
 	uint64_t started_ns;
 	struct log_cleaner_filter filter;
+	struct log_cleaner_txns txns;  /* the walk in progress */
 };
+
+static const char *const PASS_CLEANED_EXTS[] = { ".log", ".index", ".timeindex", ".txnindex" };
+enum { PASS_CLEANED_EXT_COUNT = sizeof(PASS_CLEANED_EXTS) / sizeof(PASS_CLEANED_EXTS[0]) };
 
 static void pass_fail(struct log_cleaner_pass *p, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -210,6 +214,20 @@ static bool pass_map_batch(struct pass_state *st, const uint8_t *batch, size_t l
 	return true;
 }
 
+/* The walk's verdict on a batch below the dirty range's end: whether it is
+ * aborted data (a data batch) or a done marker (a control batch). */
+static int pass_txn_verdict(struct pass_state *st, const uint8_t *batch,
+			    const struct record_batch_header *h, bool *verdict)
+{
+	int rc = (h->attributes & BATCH_ATTR_CONTROL)
+			 ? log_cleaner_txns_on_control(&st->txns, batch, record_batch_total_bytes(h), h,
+						       verdict)
+			 : log_cleaner_txns_on_data(&st->txns, h, verdict);
+	if (rc != 0)
+		pass_fail(st->p, rc, "out of memory cleaning %s", st->p->dir);
+	return rc;
+}
+
 /* Step 1: the key map over the dirty range; sets clean_end. */
 static int pass_build_map(struct pass_state *st)
 {
@@ -217,6 +235,11 @@ static int pass_build_map(struct pass_state *st)
 	log_cleaner_map_clear(p->map);
 	p->clean_end = p->first_dirty;
 	bool full = false;
+	if (log_cleaner_txns_begin(&st->txns, p->aborted, p->naborted, p->first_dirty,
+				   p->first_uncleanable) != 0) {
+		pass_fail(p, -ENOMEM, "out of memory");
+		return -1;
+	}
 	for (uint32_t i = 0; i < p->nsegs && !full; i++) {
 		const struct log_cleaner_source *s = &p->segs[i];
 		if (s->limit <= p->first_dirty)
@@ -233,7 +256,11 @@ static int pass_build_map(struct pass_state *st)
 			int64_t last = h.base_offset + h.last_offset_delta;
 			if (h.base_offset >= p->first_uncleanable)
 				break;
-			if (last < p->first_dirty || (h.attributes & BATCH_ATTR_CONTROL)) {
+			bool verdict = false;
+			if (last >= p->first_dirty && pass_txn_verdict(st, batch, &h, &verdict) != 0)
+				break;
+			/* Aborted data: its keys are no one's latest value. */
+			if (last < p->first_dirty || (h.attributes & BATCH_ATTR_CONTROL) || verdict) {
 				p->clean_end = last + 1 > p->clean_end ? last + 1 : p->clean_end;
 				continue;
 			}
@@ -245,10 +272,13 @@ static int pass_build_map(struct pass_state *st)
 		}
 		pass_reader_close(&r);
 		if (p->rc != 0)
-			return -1;
+			break;
 		if (!full && got == 0 && s->limit <= p->first_uncleanable)
 			p->clean_end = s->limit;
 	}
+	log_cleaner_txns_free(&st->txns);
+	if (p->rc != 0)
+		return -1;
 	if (p->clean_end <= p->first_dirty && !full) {
 		pass_fail(p, -ENODATA, "%s: nothing to clean below offset %" PRId64, p->dir,
 			  p->first_uncleanable);
@@ -324,6 +354,28 @@ static int pass_write_out(struct log_cleaner_pass *p, int fd, struct cleaner_buf
 	return 0;
 }
 
+/* Kafka's checkBatchRetention: aborted data goes whole; a done marker
+ * takes a delete horizon, and goes once it has passed; a producer's last
+ * batch stays, emptied if need be. */
+static int pass_plan(struct pass_state *st, const uint8_t *batch, const struct record_batch_header *h,
+		     struct log_cleaner_batch_plan *plan)
+{
+	bool verdict = false;
+	if (pass_txn_verdict(st, batch, h, &verdict) != 0)
+		return -1;
+	*plan = (struct log_cleaner_batch_plan){
+		.keep_empty = log_cleaner_producers_last(&st->p->producers, h),
+	};
+	if (!(h->attributes & BATCH_ATTR_CONTROL)) {
+		plan->discard = verdict;
+		return 0;
+	}
+	bool has_horizon = (h->attributes & BATCH_ATTR_DELETE_HORIZON) != 0;
+	plan->marker_done = verdict;
+	plan->discard = verdict && has_horizon && h->base_timestamp <= st->p->now_ms;
+	return 0;
+}
+
 /* Filters every batch of one source segment into the run's file. */
 static int pass_clean_segment(struct pass_state *st, const struct log_cleaner_source *s, int fd,
 			      struct partition_log *ix, struct segment *seg, struct cleaner_buf *out,
@@ -339,7 +391,10 @@ static int pass_clean_segment(struct pass_state *st, const struct log_cleaner_so
 	while ((got = pass_reader_next(p, &r, &batch, &h)) == 1) {
 		struct log_cleaner_batch_result res;
 		size_t at = out->len;
-		if (log_cleaner_batch_filter(&st->filter, batch, record_batch_total_bytes(&h), out,
+		struct log_cleaner_batch_plan plan;
+		if (pass_plan(st, batch, &h, &plan) != 0)
+			break;
+		if (log_cleaner_batch_filter(&st->filter, &plan, batch, record_batch_total_bytes(&h), out,
 					     &res) != 0) {
 			pass_fail(p, -ENOMEM, "out of memory cleaning %s", p->dir);
 			break;
@@ -358,17 +413,52 @@ static int pass_clean_segment(struct pass_state *st, const struct log_cleaner_so
 	return p->rc == 0 && got == 0 ? 0 : -1;
 }
 
+/* Creates the run's `<base><ext>.cleaned` (its path in path); -1 on failure. */
+static int pass_create_cleaned(struct log_cleaner_pass *p, int64_t base, const char *ext,
+			       char *path, size_t cap)
+{
+	pass_cleaned_path(p, base, ext, path, cap);
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0)
+		pass_fail(p, -errno, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* The run's `.txnindex.cleaned`, synced (none when it lists nothing). */
+static int pass_write_txn_index(struct log_cleaner_pass *p, const struct log_cleaner_run *run)
+{
+	if (run->naborted == 0)
+		return 0;
+	char path[PATH_MAX + 64];
+	int fd = pass_create_cleaned(p, run->base, ".txnindex", path, sizeof(path));
+	if (fd < 0)
+		return -1;
+	struct cleaner_buf out = { 0 };
+	int rc = cleaner_buf_reserve(&out, (size_t)run->naborted * TXN_INDEX_ENTRY_BYTES);
+	if (rc != 0)
+		pass_fail(p, rc, "out of memory");
+	for (uint32_t k = 0; rc == 0 && k < run->naborted; k++) {
+		txn_index_encode(out.p + out.len, &run->aborted[k]);
+		out.len += TXN_INDEX_ENTRY_BYTES;
+	}
+	uint64_t pos = 0;
+	if (rc == 0)
+		rc = pass_write_out(p, fd, &out, &pos);
+	if (rc == 0 && fdatasync(fd) != 0)
+		pass_fail(p, rc = -errno, "%s: fdatasync: %s", path, strerror(errno));
+	close(fd);
+	cleaner_buf_free(&out);
+	return rc;
+}
+
 /* Step 3 for one run: its `.cleaned` files, written and synced. */
 static int pass_clean_run(struct pass_state *st, struct log_cleaner_run *run, struct partition_log *ix)
 {
 	struct log_cleaner_pass *p = st->p;
 	char path[PATH_MAX + 64];
-	pass_cleaned_path(p, run->base, ".log", path, sizeof(path));
-	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		pass_fail(p, -errno, "%s: %s", path, strerror(errno));
+	int fd = pass_create_cleaned(p, run->base, ".log", path, sizeof(path));
+	if (fd < 0)
 		return -1;
-	}
 	struct segment seg;
 	memset(&seg, 0, sizeof(seg));
 	seg.fd = -1;
@@ -392,13 +482,39 @@ static int pass_clean_run(struct pass_state *st, struct log_cleaner_run *run, st
 		if (e != 0)
 			pass_fail(p, rc = e, "%s: writing the cleaned indexes: %s", p->dir, strerror(-e));
 	}
+	if (rc == 0) {
+		run->aborted = st->txns.kept;
+		run->naborted = st->txns.nkept;
+		st->txns.kept = NULL;
+		st->txns.nkept = st->txns.cap_kept = 0;
+		rc = pass_write_txn_index(p, run);
+	}
 	free(seg.idx);
 	free(seg.tidx);
 	return rc;
 }
 
+/* Step 3: every run, in one walk through the transactions: a marker
+ * stays while this pass meets data of its transaction in any run. */
+static void pass_clean_runs(struct pass_state *st, struct partition_log *ix)
+{
+	struct log_cleaner_pass *p = st->p;
+	if (p->nruns == 0)
+		return;
+	const struct log_cleaner_run *last = &p->runs[p->nruns - 1];
+	if (log_cleaner_txns_begin(&st->txns, p->aborted, p->naborted, p->runs[0].base,
+				   p->segs[last->first + last->count - 1].limit) != 0) {
+		pass_fail(p, -ENOMEM, "out of memory");
+		return;
+	}
+	for (uint32_t k = 0; k < p->nruns && p->rc == 0; k++)
+		pass_clean_run(st, &p->runs[k], ix);
+	log_cleaner_txns_free(&st->txns);
+}
+
 /* The end of the cleanable part: the active segment's base, the recovery
- * point, or the first closed segment with a record newer than the lag. */
+ * point, the first unstable offset, or the first closed segment with a
+ * record newer than the lag. */
 int64_t log_cleaner_first_uncleanable(const struct partition_log *l, int64_t min_lag_ms,
 				      int64_t now_ms)
 {
@@ -407,6 +523,9 @@ int64_t log_cleaner_first_uncleanable(const struct partition_log *l, int64_t min
 		end = l->recovery_point;
 	if (l->hw < end)
 		end = l->hw;
+	int64_t stable = partition_log_last_stable_offset(l);
+	if (stable < end)
+		end = stable;
 	for (uint32_t i = 0; i + 1 < l->nsegs && l->segs[i].base_offset < end; i++) {
 		if (min_lag_ms > 0 &&
 		    l->segs[i].max_ts > now_ms - min_lag_ms) {
@@ -415,6 +534,37 @@ int64_t log_cleaner_first_uncleanable(const struct partition_log *l, int64_t min
 		}
 	}
 	return end;
+}
+
+static void pass_collect_producer(const struct producer_entry *e, void *ctx)
+{
+	struct log_cleaner_producers *ps = ctx;
+	const struct producer_batch *last = producer_entry_last(e);
+	ps->v[ps->len++] = (struct log_cleaner_producer){
+		.producer_id = e->producer_id,
+		.last_data_offset = last ? last->last_offset : -1,
+		.epoch = e->epoch,
+	};
+}
+
+/* Copies of what the pass's walks read on the owner's side: every
+ * segment's aborted transactions, and the producers' last batches. */
+static int pass_prepare_txns(struct log_cleaner_pass *p, const struct partition_log *l)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < l->nsegs; i++)
+		n += l->segs[i].aborted_len;
+	const struct producer_state *ps = partition_log_producers(l);
+	p->aborted = calloc(n + 1, sizeof(*p->aborted));
+	p->producers.v = calloc(ps->count + 1, sizeof(*p->producers.v));
+	if (!p->aborted || !p->producers.v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < l->nsegs; i++)
+		for (uint32_t k = 0; k < l->segs[i].aborted_len; k++)
+			p->aborted[p->naborted++] = l->segs[i].aborted[k];
+	producer_state_for_each(ps, pass_collect_producer, &p->producers);
+	log_cleaner_producers_sort(&p->producers);
+	return 0;
 }
 
 int log_cleaner_pass_prepare(struct log_cleaner_pass *p, struct partition_log *l,
@@ -434,6 +584,10 @@ int log_cleaner_pass_prepare(struct log_cleaner_pass *p, struct partition_log *l
 	snprintf(p->dir, sizeof(p->dir), "%s", l->dir);
 	p->cfg = l->cfg;
 	p->now_ms = now_ms;
+	if (pass_prepare_txns(p, l) != 0) {
+		log_cleaner_pass_free(p);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -457,8 +611,7 @@ void log_cleaner_pass_run(struct log_cleaner_pass *p)
 	snprintf(ix->dir, sizeof(ix->dir), "%s", p->dir);
 	ix->cfg = p->cfg;
 	if (pass_build_map(&st) == 0 && pass_group(p) == 0)
-		for (uint32_t k = 0; k < p->nruns && p->rc == 0; k++)
-			pass_clean_run(&st, &p->runs[k], ix);
+		pass_clean_runs(&st, ix);
 	free(ix);
 	cleaner_buf_free(&st.filter.scratch);
 	cleaner_buf_free(&st.filter.plain);
@@ -468,11 +621,10 @@ void log_cleaner_pass_run(struct log_cleaner_pass *p)
 
 void log_cleaner_pass_discard(const struct log_cleaner_pass *p)
 {
-	static const char *const exts[] = { ".log", ".index", ".timeindex" };
 	for (uint32_t k = 0; k < p->nruns; k++) {
-		for (size_t e = 0; e < sizeof(exts) / sizeof(exts[0]); e++) {
+		for (size_t e = 0; e < PASS_CLEANED_EXT_COUNT; e++) {
 			char path[PATH_MAX + 64];
-			pass_cleaned_path(p, p->runs[k].base, exts[e], path, sizeof(path));
+			pass_cleaned_path(p, p->runs[k].base, PASS_CLEANED_EXTS[e], path, sizeof(path));
 			unlink(path);
 		}
 	}
@@ -480,6 +632,13 @@ void log_cleaner_pass_discard(const struct log_cleaner_pass *p)
 
 void log_cleaner_pass_free(struct log_cleaner_pass *p)
 {
+	for (uint32_t k = 0; p->runs && k < p->nruns; k++)
+		free(p->runs[k].aborted);
+	free(p->aborted);
+	free(p->producers.v);
+	p->aborted = NULL;
+	p->producers = (struct log_cleaner_producers){ 0 };
+	p->naborted = 0;
 	free(p->segs);
 	free(p->runs);
 	free(p->doomed);
@@ -491,12 +650,11 @@ void log_cleaner_pass_free(struct log_cleaner_pass *p)
 
 void log_cleaner_pass_unlink_doomed(const struct log_cleaner_pass *p)
 {
-	static const char *const exts[] = { ".log", ".index", ".timeindex" };
 	for (uint32_t k = 0; k < p->ndoomed; k++) {
-		for (size_t e = 0; e < sizeof(exts) / sizeof(exts[0]); e++) {
+		for (size_t e = 0; e < PASS_CLEANED_EXT_COUNT; e++) {
 			char path[PATH_MAX + 64];
 			snprintf(path, sizeof(path), "%s/%020" PRId64 "%s.deleted", p->dir, p->doomed[k],
-				 exts[e]);
+				 PASS_CLEANED_EXTS[e]);
 			unlink(path);
 		}
 	}

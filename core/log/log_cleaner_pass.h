@@ -12,9 +12,13 @@
  *   2. groups the segments below clean_end, oldest first, into runs whose
  *      sizes add up to at most segment.bytes (and whose offsets fit int32
  *      from the run's base), as Kafka's groupSegmentsBySize does;
- *   3. writes each run as `<base>.log.cleaned` with its `.index.cleaned` and
- *      `.timeindex.cleaned`, every batch filtered (log_cleaner_batch.h),
- *      and fdatasyncs them.
+ *   3. writes each run as `<base>.log.cleaned` with its `.index.cleaned`,
+ *      `.timeindex.cleaned` and `.txnindex.cleaned`, every batch filtered
+ *      (log_cleaner_batch.h) under the transactions' and producers' rules
+ *      (log_cleaner_txn.h), and fdatasyncs them.
+ * The dirty range ends at the first unstable offset too: no pass cleans
+ * past an open transaction (Kafka's firstUncleanableOffset). Data of aborted
+ * transactions never enters the key map.
  * It reads the segments through descriptors of its own, checks every batch
  * header it reads like log_batch_at does, and gives up (leaving the log as it
  * is and removing what it wrote) at the first thing it cannot step over, when
@@ -30,6 +34,7 @@
 #include <stdint.h>
 
 #include "core/log/log_cleaner_map.h"
+#include "core/log/log_cleaner_txn.h"
 #include "core/log/partition_log.h"
 
 /* A closed segment as the owner saw it. */
@@ -45,6 +50,10 @@ struct log_cleaner_run {
 	int64_t base;
 	uint32_t first, count;
 	uint64_t bytes;    /* of the cleaned segment */
+	/* Its .txnindex (written `.txnindex.cleaned` when not empty): the
+	 * aborted transactions whose markers it keeps with their data. */
+	struct aborted_txn *aborted;
+	uint32_t naborted;
 };
 
 struct log_cleaner_pass {
@@ -61,6 +70,9 @@ struct log_cleaner_pass {
 	uint64_t io_max_bytes_per_second; /* 0: no throttle */
 	struct log_cleaner_map *map;
 	atomic_bool *cancel;
+	struct aborted_txn *aborted;      /* every segment's .txnindex entries */
+	uint32_t naborted;
+	struct log_cleaner_producers producers;
 	/* out */
 	int rc;                 /* 0, -ECANCELED, -errno, -EINVAL (damage), -ENOBUFS (map too
 				 * small), -ENODATA (nothing cleanable) */
@@ -78,14 +90,15 @@ struct log_cleaner_pass {
 };
 
 /* Owner's thread: the end of l's cleanable part: the active segment's base,
- * the recovery point (only flushed segments), or the first closed segment
- * with a record newer than min.compaction.lag.ms. */
+ * the recovery point (only flushed segments), the first unstable offset, or
+ * the first closed segment with a record newer than min.compaction.lag.ms. */
 int64_t log_cleaner_first_uncleanable(const struct partition_log *l, int64_t min_lag_ms,
 				      int64_t now_ms);
 /* Owner's thread: fills the pass's description of l (its closed segments up
  * to the cleanable end, the dirty range from the cleaner offset, the
- * directory and config); the caller sets the rest of the inputs. Returns 0
- * or -ENOMEM. */
+ * directory and config, copies of its aborted transactions and its
+ * producers' last batches); the caller sets the rest of the inputs.
+ * Returns 0 or -ENOMEM. */
 int log_cleaner_pass_prepare(struct log_cleaner_pass *p, struct partition_log *l,
 			     int64_t min_lag_ms, int64_t now_ms);
 /* Runs the pass (helper thread). On failure nothing it wrote is left. */

@@ -14,8 +14,9 @@
 #include "core/log/log_internal.h"
 #include "core/slog.h"
 
-static const char *const SWAP_EXTS[3] = { ".index", ".timeindex", ".log" };
-enum { SWAP_EXT_COUNT = 3 };
+/* The log last: its rename is the one that counts. */
+static const char *const SWAP_EXTS[4] = { ".index", ".timeindex", ".txnindex", ".log" };
+enum { SWAP_EXT_COUNT = 4 };
 
 static void swap_path(const char *dir, int64_t base, const char *ext, const char *suffix, char *out,
 		      size_t cap)
@@ -58,16 +59,23 @@ static bool swap_run_intact(const struct partition_log *l, const struct log_clea
 	return true;
 }
 
-/* The cleaned segment, opened in place of the run's [i, i + count). */
-static int swap_in_memory(struct partition_log *l, uint32_t i, uint32_t count, int64_t base)
+/* The cleaned segment, opened in place of the run's [i, i + count), with
+ * the run's aborted transactions as its .txnindex. */
+static int swap_in_memory(struct partition_log *l, uint32_t i, struct log_cleaner_run *run)
 {
+	uint32_t count = run->count;
 	for (uint32_t k = 0; k < count; k++)
 		segment_free(&l->segs[i + k]);
 	memmove(&l->segs[i + 1], &l->segs[i + count], (l->nsegs - i - count) * sizeof(*l->segs));
 	l->nsegs -= count - 1;
-	int rc = segment_open(l, base, false, &l->segs[i]);
+	int rc = segment_open(l, run->base, false, &l->segs[i]);
 	if (rc != 0)
 		return rc;
+	struct segment *s = &l->segs[i];
+	s->aborted = run->aborted;
+	s->aborted_len = s->aborted_cap = run->naborted;
+	run->aborted = NULL;
+	run->naborted = 0;
 	if (!segment_load_indexes(l, i)) {
 		const char *why;
 		segment_rebuild_indexes(l, i, &why);
@@ -76,7 +84,7 @@ static int swap_in_memory(struct partition_log *l, uint32_t i, uint32_t count, i
 }
 
 static int swap_run(struct partition_log *l, struct log_cleaner_pass *p,
-		    const struct log_cleaner_run *run, uint32_t i)
+		    struct log_cleaner_run *run, uint32_t i)
 {
 	int rc = swap_rename(l->dir, run->base, ".cleaned", ".swap");
 	for (uint32_t k = 0; rc == 0 && k < run->count; k++) {
@@ -95,7 +103,7 @@ static int swap_run(struct partition_log *l, struct log_cleaner_pass *p,
 		}
 	if (rc != 0)
 		return rc;
-	return swap_in_memory(l, i, run->count, run->base);
+	return swap_in_memory(l, i, run);
 }
 
 uint32_t log_cleaner_swap(struct partition_log *l, struct log_cleaner_pass *p)
@@ -107,7 +115,7 @@ uint32_t log_cleaner_swap(struct partition_log *l, struct log_cleaner_pass *p)
 		return 0;
 	}
 	for (uint32_t r = 0; r < p->nruns; r++) {
-		const struct log_cleaner_run *run = &p->runs[r];
+		struct log_cleaner_run *run = &p->runs[r];
 		uint32_t at = 0;
 		if (l->offline || !swap_run_intact(l, p, run, &at)) {
 			for (int e = 0; e < SWAP_EXT_COUNT; e++) {
@@ -258,7 +266,8 @@ static void recover_stray_index_swaps(const char *dir)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		if (!name_ends(e->d_name, ".index.swap") && !name_ends(e->d_name, ".timeindex.swap"))
+		if (!name_ends(e->d_name, ".index.swap") && !name_ends(e->d_name, ".timeindex.swap") &&
+		    !name_ends(e->d_name, ".txnindex.swap"))
 			continue;
 		char path[PATH_MAX + 300];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);

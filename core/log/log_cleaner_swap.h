@@ -1,6 +1,7 @@
 /* Putting cleaned segments in place of the ones they replace, so that a
  * crash at any step leaves a complete log, as Kafka's replaceSegments does:
- *   1. the pass wrote and synced `<base>.log.cleaned` (+ indexes);
+ *   1. the pass wrote and synced `<base>.log.cleaned` (+ indexes, the
+ *      .txnindex among them);
  *   2. `.cleaned` -> `.swap` (indexes first, the log last);
  *   3. each replaced segment's files -> `.deleted` (unlinked later, off the
  *      loop);
@@ -10,8 +11,9 @@
  * began: the old segments are whole), and so are `.deleted` ones (step 3 was
  * done: they are replaced); a `.log.swap` is completed (the
  * segments whose base offsets fall in its offset range are removed and it
- * takes its final name); stray `.index.swap`/`.timeindex.swap` files go
- * (indexes are rebuilt from the segment when missing). */
+ * takes its final name); stray `.index.swap`/`.timeindex.swap`/`.txnindex.swap` files
+ * go (indexes are rebuilt from the segment when missing). In memory the
+ * cleaned segment takes the run's aborted transactions. */
 #ifndef SLUICE_CORE_LOG_LOG_CLEANER_SWAP_H
 #define SLUICE_CORE_LOG_LOG_CLEANER_SWAP_H
 
