@@ -73,16 +73,21 @@ def settled(step, what):
 
 
 def find_coordinator(call, key, key_type=0, version=3):
-    """FindCoordinator until it names a node (a group's first one makes Kafka
-    create __consumer_offsets; until then its group coordinator answers
-    COORDINATOR_NOT_AVAILABLE) -> the error."""
+    """FindCoordinator until it names a node (the first one for a group or a
+    transactional id makes Kafka create __consumer_offsets or
+    __transaction_state; until then it answers COORDINATOR_NOT_AVAILABLE)
+    -> the error."""
     body = {"key": key, "key_type": key_type}
     return settled(lambda: (call("FindCoordinator", version, body)["error_code"], None),
                    "FindCoordinator")[0]
 
 
 def init_producer(call, transactional_id, timeout_ms=60000, version=4, producer=(-1, -1)):
-    """InitProducerId -> (error, producer id, epoch)."""
+    """InitProducerId -> (error, producer id, epoch), after FindCoordinator
+    for a transactional id as clients do (Kafka creates __transaction_state
+    for the first one)."""
+    if transactional_id is not None:
+        find_coordinator(call, transactional_id, key_type=1)
     body = {"transactional_id": transactional_id, "transaction_timeout_ms": timeout_ms,
             "producer_id": producer[0], "producer_epoch": producer[1]}
 
