@@ -201,3 +201,37 @@ def test_open_transaction_times_out(bootstrap):
     assert r["waited_s"] * 1000 >= TXN_TIMEOUT_MS / 2, f"visible before the timeout: {r}"
     assert r["commit_error"], f"the timed-out transaction committed: {r}"
     assert read_values(bootstrap, dest, "read_committed", 1) == ["after"]
+
+
+PERF = os.environ.get("SLUICE_PERF_BIN", os.path.join(ROOT, "build", "perf", "sluice-perf"))
+PERF_TXNS, PERF_TXN_RECORDS = 20, 10
+
+
+def test_sluice_perf_transactional(bootstrap, tmp_path):
+    """sluice-perf's transactional mode (what perf/transactions.sh runs):
+    every record of its committed transactions readable by read_committed,
+    one EndTxn latency per transaction."""
+    topic, out = unique("perf"), tmp_path / "perf.json"
+    p = subprocess.run([PERF, "produce", "--brokers", bootstrap, "--topic", topic, "--partitions", "1",
+                        "--size", "100", "--acks", "all", "--count", str(PERF_TXNS * PERF_TXN_RECORDS),
+                        "--transactional-id", unique("perf-tid"), "--txn-records", str(PERF_TXN_RECORDS),
+                        "--json", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=DRIVER_TIMEOUT_S)
+    assert p.returncode == 0, p.stderr.decode()[-2000:]
+    r = json.loads(out.read_text())
+    assert (r["messages"], r["requests"], r["errors"]) == (PERF_TXNS * PERF_TXN_RECORDS, PERF_TXNS, 0), r
+    assert 0 < r["second_latency_us"]["p50"] <= r["latency_us"]["p99"], r
+    # The unmeasured warm-up transaction is committed too.
+    want = (PERF_TXNS + 1) * PERF_TXN_RECORDS
+    assert len(read_values(bootstrap, topic, "read_committed", want)) == want
+
+
+@pytest.mark.parametrize("flags,why", [
+    (["consume", "--transactional-id", "t"], "--transactional-id: produce with the rdkafka engine"),
+    (["produce", "--txn-records", "5"], "--txn-records: needs --transactional-id"),
+    (["produce", "--transactional-id", "t", "--acks", "1"], "--transactional-id: needs --acks all"),
+])
+def test_sluice_perf_transactional_flags(flags, why):
+    p = subprocess.run([PERF, flags[0], "--brokers", "127.0.0.1:1", "--topic", "t", "--count", "1",
+                        *flags[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    assert p.returncode == 2 and why in p.stderr.decode(), p.stderr.decode()
