@@ -1,10 +1,12 @@
 """Transactions with real clients, each scenario against Apache Kafka (the
 suite's peer, or one of our own) and against sluice: confluent-kafka
 consume-transform-produce with send_offsets_to_transaction, committing and
-aborting alternately (the current one from the virtualenv and Debian's 1.7
-over librdkafka 2.0.2); kafkajs producer.transaction() commit and abort;
-two producers sharing a transactional id (the older is fenced); a transaction
-left open past its transaction.timeout.ms (aborted by the coordinator).
+aborting alternately; two producers sharing a transactional id (the older is
+fenced); a transaction left open past its transaction.timeout.ms (aborted by
+the coordinator): each with the current confluent-kafka from the virtualenv
+and with Debian's 1.7 over librdkafka 2.0.2 (its transactional producer is
+idempotent). kafkajs producer.transaction() commit and abort, and
+sluice-perf's transactional mode.
 
 The clients run as separate processes (tests/clients/python/transactions.py,
 tests/clients/node/transactions.js); this file reads what landed with its own
@@ -36,7 +38,7 @@ JS_DRIVER = os.path.join(ROOT, "tests", "clients", "node", "transactions.js")
 DRIVER_TIMEOUT_S = 120
 READ_WAIT_S = 30
 # After the expected records, how long a reader goes on looking for more.
-EXTRA_WAIT_S = 2
+EXTRA_WAIT_S = 1
 SWEEP_MS = 500
 TXN_TIMEOUT_MS = 2000
 # Kafka's default sweep interval (the shared peer's) plus the timeout, with room.
@@ -173,13 +175,14 @@ def test_kafkajs_commit_and_abort(bootstrap):
     assert committed_offset(bootstrap, group, topic) == len(committed)
 
 
-def test_fencing(bootstrap):
+@pytest.mark.parametrize("client", ["confluent-kafka", "debian-confluent-kafka"])
+def test_fencing(bootstrap, client):
     """A second producer with the same transactional id fences the first:
     the first's open transaction is aborted and its commit fails fatally;
     the second's transaction commits."""
     dest = unique("fence")
     create_topics(bootstrap, dest)
-    r = drive([VENV_PYTHON, PY_DRIVER, "fence", bootstrap, dest, unique("fence-tid")])
+    r = drive([python_of(client), PY_DRIVER, "fence", bootstrap, dest, unique("fence-tid")])
     err = r["old_commit_error"]
     assert err and err["name"] in FENCED and err["fatal"], r
     assert read_values(bootstrap, dest, "read_committed", 1) == ["new-1"]
@@ -187,7 +190,8 @@ def test_fencing(bootstrap):
     assert "old-1" in uncommitted and "new-1" in uncommitted, uncommitted
 
 
-def test_open_transaction_times_out(bootstrap):
+@pytest.mark.parametrize("client", ["confluent-kafka", "debian-confluent-kafka"])
+def test_open_transaction_times_out(bootstrap, client):
     """A transaction left open past transaction.timeout.ms is aborted by the
     coordinator: the record written after it outside any transaction becomes
     visible to a read_committed reader (the last stable offset moves past the
@@ -195,7 +199,7 @@ def test_open_transaction_times_out(bootstrap):
     producer, fenced by the abort's epoch bump, cannot commit."""
     dest = unique("timeout")
     create_topics(bootstrap, dest)
-    r = drive([VENV_PYTHON, PY_DRIVER, "timeout", bootstrap, dest, unique("timeout-tid"),
+    r = drive([python_of(client), PY_DRIVER, "timeout", bootstrap, dest, unique("timeout-tid"),
                str(TXN_TIMEOUT_MS), str(TIMEOUT_WAIT_S)])
     assert r["seen"] == ["after"], r
     assert r["waited_s"] * 1000 >= TXN_TIMEOUT_MS / 2, f"visible before the timeout: {r}"
