@@ -82,8 +82,8 @@ ms() { awk -v u="$1" 'BEGIN { if (u == "n/a") print u; else printf "%.2f", u / 1
 echo "== transactional produce: $TXN_RECORDS records x $SIZE B per transaction, acks=all, $PARTITIONS partitions,"
 echo "   ${DURATION} s per run, $ROUNDS rounds; sluice at ${BOOTSTRAP[sluice]}, Kafka $KAFKA_VERSION at $K"
 # An unmeasured run on each broker first: Kafka's JVM compiles its hot paths
-# in the first seconds (measured: its first 10 s run had 2-4x the commit
-# latency of its third).
+# in the first seconds (measured: its first 10 s run had about 4x the commit
+# p50 of its third).
 for side in sluice kafka; do
   DURATION=$WARMUP_S run_once "$side" "txn-warmup-$side" >/dev/null 2>&1 || true
   delete_topic "${BOOTSTRAP[$side]}" "txn-warmup-$side" 2>/dev/null || true
