@@ -23,7 +23,6 @@ UNKNOWN_TOPIC_OR_PARTITION = 3
 COORDINATOR_LOAD_IN_PROGRESS = 14
 COORDINATOR_NOT_AVAILABLE = 15
 NOT_COORDINATOR = 16
-INVALID_REQUEST = 42
 OUT_OF_ORDER_SEQUENCE_NUMBER = 45
 INVALID_PRODUCER_EPOCH = 47
 INVALID_TXN_STATE = 48
@@ -31,9 +30,7 @@ INVALID_PRODUCER_ID_MAPPING = 49
 INVALID_TRANSACTION_TIMEOUT = 50
 CONCURRENT_TRANSACTIONS = 51
 OPERATION_NOT_ATTEMPTED = 55
-UNSTABLE_OFFSET_COMMIT = 88
 PRODUCER_FENCED = 90
-TRANSACTIONAL_ID_NOT_FOUND = 105
 # Answers that mean "ask again": the coordinator is loading or moving, or the
 # transaction's previous end is still being written.
 RETRIABLE = {COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR,
@@ -61,7 +58,7 @@ class Conn(kafka_wire.Conn):
         return resp
 
 
-def settled(step, what):
+def settled(step):
     """step() -> (error code, result), repeated while the error is one of
     RETRIABLE (bounded): the last (error, result)."""
     deadline = time.time() + SETTLE_WAIT_S
@@ -78,8 +75,7 @@ def find_coordinator(call, key, key_type=0, version=3):
     __transaction_state; until then it answers COORDINATOR_NOT_AVAILABLE)
     -> the error."""
     body = {"key": key, "key_type": key_type}
-    return settled(lambda: (call("FindCoordinator", version, body)["error_code"], None),
-                   "FindCoordinator")[0]
+    return settled(lambda: (call("FindCoordinator", version, body)["error_code"], None))[0]
 
 
 def init_producer(call, transactional_id, timeout_ms=60000, version=4, producer=(-1, -1)):
@@ -94,7 +90,7 @@ def init_producer(call, transactional_id, timeout_ms=60000, version=4, producer=
     def step():
         r = call("InitProducerId", version, body)
         return r["error_code"], (r["producer_id"], r["producer_epoch"])
-    err, (pid, epoch) = settled(step, "InitProducerId")
+    err, (pid, epoch) = settled(step)
     return err, pid, epoch
 
 
@@ -134,7 +130,7 @@ def add_partitions(call, transactional_id, pid, epoch, topics, version=3):
     def step():
         errs = partition_errors(version, call("AddPartitionsToTxn", version, body))
         return whole_error(errs), errs
-    return settled(step, "AddPartitionsToTxn")[1]
+    return settled(step)[1]
 
 
 def whole_error(errs):
@@ -147,8 +143,7 @@ def whole_error(errs):
 def add_offsets(call, transactional_id, pid, epoch, group, version=3):
     body = {"transactional_id": transactional_id, "producer_id": pid, "producer_epoch": epoch,
             "group_id": group}
-    return settled(lambda: (call("AddOffsetsToTxn", version, body)["error_code"], None),
-                   "AddOffsetsToTxn")[0]
+    return settled(lambda: (call("AddOffsetsToTxn", version, body)["error_code"], None))[0]
 
 
 def txn_offset_commit(call, transactional_id, group, pid, epoch, topic, offsets, version=3):
@@ -163,7 +158,7 @@ def txn_offset_commit(call, transactional_id, group, pid, epoch, topic, offsets,
         r = call("TxnOffsetCommit", version, body)
         errs = {p["partition_index"]: p["error_code"] for t in r["topics"] for p in t["partitions"]}
         return whole_error(errs), errs
-    return settled(step, "TxnOffsetCommit")[1]
+    return settled(step)[1]
 
 
 def end_txn(call, transactional_id, pid, epoch, commit, version=3):
@@ -174,7 +169,7 @@ def end_txn(call, transactional_id, pid, epoch, commit, version=3):
     def step():
         r = call("EndTxn", version, body)
         return r["error_code"], r
-    return settled(step, "EndTxn")[1]
+    return settled(step)[1]
 
 
 def txn_batch(values, pid, epoch, seq, ts=None):
