@@ -9,6 +9,7 @@
 int perf_rdkafka_produce(const struct perf_args *a);
 int perf_rdkafka_consume(const struct perf_args *a);
 int perf_rdkafka_e2e(const struct perf_args *a);
+int perf_rdkafka_txn_produce(const struct perf_args *a);
 int perf_raw_produce(const struct perf_args *a);
 int perf_raw_consume(const struct perf_args *a);
 

@@ -57,15 +57,6 @@ run_once() {
     { echo "idempotence.sh: sluice-perf failed: $(tail -1 "$WORK/perf.err")" >&2; exit 1; }
   head -1 <<<"$out"
 }
-# Each run's data is deleted after it, so that page-cache writeback of earlier
-# runs does not fall on later ones.
-delete_topic() {
-  /usr/bin/python3 -c 'import sys
-from confluent_kafka.admin import AdminClient
-admin = AdminClient({"bootstrap.servers": sys.argv[1]})
-admin.delete_topics([sys.argv[2]])[sys.argv[2]].result(30)' "$B" "$1"
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "== produce $MESSAGES x $SIZE B, acks=all, $PARTITIONS partitions, $ROUNDS rounds"
 PLAIN=() IDEM=() PLAIN_TICKS=0 IDEM_TICKS=0 PLAIN_BYTES=0 IDEM_BYTES=0
@@ -75,7 +66,7 @@ for r in $(seq "$ROUNDS"); do
     line=$(run_once "bench-$mode-$r" "$mode")
     t1=$(( $(user_ticks $SLUICE) + $(sys_ticks $SLUICE) ))
     echo "round $r, enable.idempotence=$mode: $line"
-    delete_topic "bench-$mode-$r"
+    delete_topic "$B" "bench-$mode-$r"
     sync
     if [[ $mode == true ]]; then
       IDEM+=("$(mbps "$line")"); IDEM_TICKS=$((IDEM_TICKS + t1 - t0)); IDEM_BYTES=$((IDEM_BYTES + $(bytes_of "$line")))

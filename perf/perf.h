@@ -17,6 +17,8 @@ enum {
 	PERF_CONNECTIONS_MAX = 1024,        /* raw */
 	PERF_INFLIGHT_MAX = 64,             /* raw: requests in flight per connection */
 	PERF_REQUEST_BYTES_MAX = 64 << 20,  /* raw: below the broker's request size bound */
+	PERF_TXN_RECORDS_MAX = 1 << 20,     /* records per transaction */
+	PERF_TXN_RECORDS_DEFAULT = 100,
 };
 
 struct perf_args {
@@ -32,6 +34,8 @@ struct perf_args {
 	const char *compression;
 	long linger_ms;
 	bool idempotence;        /* rdkafka: enable.idempotence */
+	const char *transactional_id; /* rdkafka produce: transactions of txn_records each */
+	long txn_records;
 	long batch_bytes;
 	long partitions;
 	long keys;

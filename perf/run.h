@@ -19,6 +19,8 @@ struct perf_stats {
 	double seconds;
 	struct histogram latency_us;
 	const char *latency_what; /* NULL: no latency measured */
+	struct histogram second_us; /* a second latency some modes measure */
+	const char *second_what;    /* NULL: none */
 	char protocol[64];        /* raw: the request and version spoken, e.g. "Produce v9" */
 };
 

@@ -42,6 +42,8 @@ static _Noreturn void perf_usage(const char *why)
 		"  produce/e2e: [--size B] [--rate MSG_PER_S] [--acks 0|1|all] [--partitions N]\n"
 		"               [--compression none|gzip|snappy|lz4|zstd] [--linger-ms MS] [--batch-bytes B]\n"
 		"               [--idempotence true|false]\n"
+		"  produce:     [--transactional-id ID [--txn-records N]]  transactions of N records\n"
+		"               (default 100), each committed; rdkafka engine, --acks all\n"
 		"               [--keys N] [--headers N]\n"
 		"  consume:     [--from earliest|latest] [--group G]\n"
 		"  raw:         [--connections N] [--request-bytes B] [--inflight N]\n"
@@ -119,6 +121,8 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		else if (!strcmp(f, "--compression")) a->compression = v;
 		else if (!strcmp(f, "--linger-ms")) a->linger_ms = perf_long(f, v, 0, PERF_LINGER_MS_MAX);
 		else if (!strcmp(f, "--idempotence")) a->idempotence = perf_bool(f, v);
+		else if (!strcmp(f, "--transactional-id")) a->transactional_id = v;
+		else if (!strcmp(f, "--txn-records")) a->txn_records = perf_long(f, v, 1, PERF_TXN_RECORDS_MAX);
 		else if (!strcmp(f, "--batch-bytes")) a->batch_bytes = perf_long(f, v, 1, PERF_BATCH_BYTES_MAX);
 		else if (!strcmp(f, "--partitions")) a->partitions = perf_long(f, v, 1, PERF_PARTITIONS_MAX);
 		else if (!strcmp(f, "--keys")) a->keys = perf_long(f, v, 0, PERF_KEYS_MAX);
@@ -168,16 +172,40 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		perf_usage("--idempotence: the raw engine sends no producer id");
 	if (a->idempotence && !perf_is(a->acks, "all", "-1"))
 		perf_usage("--idempotence: needs --acks all (as librdkafka does)");
+	if (a->txn_records && !a->transactional_id)
+		perf_usage("--txn-records: needs --transactional-id");
+	if (a->transactional_id && (strcmp(a->mode, "produce") || strcmp(a->engine, "rdkafka")))
+		perf_usage("--transactional-id: produce with the rdkafka engine");
+	if (a->transactional_id && !perf_is(a->acks, "all", "-1"))
+		perf_usage("--transactional-id: needs --acks all (as librdkafka does)");
+	if (a->transactional_id && !a->txn_records)
+		a->txn_records = PERF_TXN_RECORDS_DEFAULT;
 	if (a->linger_ms < 0)
 		a->linger_ms = strcmp(a->mode, "e2e") ? 5 : 0;
+}
+
+static const double perf_quantiles[] = { 0.5, 0.9, 0.99, 0.999, 0.9999 };
+static const char *const perf_quantile_names[] = { "p50", "p90", "p99", "p99.9", "p99.99" };
+enum { PERF_QUANTILES = sizeof(perf_quantiles) / sizeof(perf_quantiles[0]) };
+
+/* One latency histogram of the report: as JSON members `key` (what it
+ * measures) and `key`_us (its quantiles), or as a text line. */
+static void perf_report_latency(FILE *out, bool json, const char *key, const char *what,
+				const struct histogram *h)
+{
+	if (json)
+		fprintf(out, ",\"%s\":\"%s\",\"%s_us\":{", key, what, key);
+	else
+		fprintf(out, "latency (%s, us):", what);
+	for (int i = 0; i < PERF_QUANTILES; i++)
+		fprintf(out, json ? "\"%s\":%" PRIu64 "," : " %s %" PRIu64, perf_quantile_names[i],
+			histogram_quantile(h, perf_quantiles[i]));
+	fprintf(out, json ? "\"max\":%" PRIu64 "}" : " max %" PRIu64 "\n", h->max);
 }
 
 static void perf_report(const struct perf_args *a, FILE *out, bool json)
 {
 	double s = perf_stats.seconds > 0 ? perf_stats.seconds : 1e-9;
-	const double q[] = { 0.5, 0.9, 0.99, 0.999, 0.9999 };
-	const char *qn[] = { "p50", "p90", "p99", "p99.9", "p99.99" };
-	const struct histogram *h = &perf_stats.latency_us;
 	if (json) {
 		fprintf(out, "{\"mode\":\"%s\",\"engine\":\"%s\",\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64
 			",\"requests\":%" PRIu64 ",\"seconds\":%.3f,\"msgs_per_s\":%.0f,\"mb_per_s\":%.2f"
@@ -186,27 +214,20 @@ static void perf_report(const struct perf_args *a, FILE *out, bool json)
 			(double)perf_stats.bytes / s / 1e6, perf_stats.errors);
 		if (perf_stats.protocol[0])
 			fprintf(out, ",\"protocol\":\"%s\"", perf_stats.protocol);
-		if (perf_stats.latency_what) {
-			fprintf(out, ",\"latency\":\"%s\",\"latency_us\":{", perf_stats.latency_what);
-			for (int i = 0; i < 5; i++)
-				fprintf(out, "\"%s\":%" PRIu64 ",", qn[i], histogram_quantile(h, q[i]));
-			fprintf(out, "\"max\":%" PRIu64 "}", h->max);
-		}
+	} else {
+		fprintf(out, "%s: %" PRIu64 " messages, %" PRIu64 " bytes in %.3f s: %.0f msg/s, %.2f MB/s, %" PRIu64 " errors",
+			a->mode, perf_stats.messages, perf_stats.bytes, s, (double)perf_stats.messages / s,
+			(double)perf_stats.bytes / s / 1e6, perf_stats.errors);
+		if (perf_stats.protocol[0])
+			fprintf(out, " (%s)", perf_stats.protocol);
+		fputc('\n', out);
+	}
+	if (perf_stats.latency_what)
+		perf_report_latency(out, json, "latency", perf_stats.latency_what, &perf_stats.latency_us);
+	if (perf_stats.second_what)
+		perf_report_latency(out, json, "second_latency", perf_stats.second_what, &perf_stats.second_us);
+	if (json)
 		fprintf(out, "}\n");
-		return;
-	}
-	fprintf(out, "%s: %" PRIu64 " messages, %" PRIu64 " bytes in %.3f s: %.0f msg/s, %.2f MB/s, %" PRIu64 " errors",
-		a->mode, perf_stats.messages, perf_stats.bytes, s, (double)perf_stats.messages / s,
-		(double)perf_stats.bytes / s / 1e6, perf_stats.errors);
-	if (perf_stats.protocol[0])
-		fprintf(out, " (%s)", perf_stats.protocol);
-	fputc('\n', out);
-	if (perf_stats.latency_what) {
-		fprintf(out, "latency (%s, us):", perf_stats.latency_what);
-		for (int i = 0; i < 5; i++)
-			fprintf(out, " %s %" PRIu64, qn[i], histogram_quantile(h, q[i]));
-		fprintf(out, " max %" PRIu64 "\n", h->max);
-	}
 }
 
 int main(int argc, char **argv)
@@ -217,7 +238,9 @@ int main(int argc, char **argv)
 	signal(SIGTERM, perf_on_signal);
 	bool raw = !strcmp(a.engine, "raw");
 	int rc;
-	if (!strcmp(a.mode, "produce"))
+	if (!strcmp(a.mode, "produce") && a.transactional_id)
+		rc = perf_rdkafka_txn_produce(&a);
+	else if (!strcmp(a.mode, "produce"))
 		rc = raw ? perf_raw_produce(&a) : perf_rdkafka_produce(&a);
 	else if (!strcmp(a.mode, "consume"))
 		rc = raw ? perf_raw_consume(&a) : perf_rdkafka_consume(&a);

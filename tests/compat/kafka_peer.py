@@ -36,14 +36,16 @@ def stop_node(peer_dir):
 
 
 @contextlib.contextmanager
-def kafka_node(peer_dir, own=False):
+def kafka_node(peer_dir, own=False, settings=None):
     """Yields the bootstrap address of the suite's peer, or (own, or no suite
     peer) of a Kafka of our own in peer_dir, its log.dirs in peer_dir/data,
-    stopped after (stop_node may stop it earlier)."""
+    started with `settings` ({key: value}, on top of the script's), stopped
+    after (stop_node may stop it earlier)."""
     if os.environ.get("SLUICE_KAFKA_BOOTSTRAP") and not own:
         yield os.environ["SLUICE_KAFKA_BOOTSTRAP"]
         return
-    p = subprocess.run(["bash", PEER, "start", "--dir", peer_dir, *version_args()],
+    sets = [a for k, v in (settings or {}).items() for a in ("--set", f"{k}={v}")]
+    p = subprocess.run(["bash", PEER, "start", "--dir", peer_dir, *version_args(), *sets],
                        capture_output=True, text=True, timeout=PEER_START_TIMEOUT_S,
                        stdin=subprocess.DEVNULL)
     try:

@@ -13,6 +13,11 @@ for n in range(256):
     _CRC_TABLE.append(c)
 
 
+# Record batch v2 attributes (the protocol page's bits).
+TRANSACTIONAL = 0x10
+CONTROL = 0x20
+
+
 def crc32c(data):
     c = 0xFFFFFFFF
     for b in data:
@@ -54,15 +59,16 @@ def string(s):
     return struct.pack(">h", len(b)) + b
 
 
-def record_batch(values, ts=None, corrupt_crc=False, producer=(-1, -1, -1)):
+def record_batch(values, ts=None, corrupt_crc=False, producer=(-1, -1, -1), attributes=0):
     """A record batch v2 of the values; `producer`: (producer id, epoch,
-    first sequence) of an idempotent producer."""
+    first sequence) of an idempotent producer; `attributes` its batch
+    attributes (TRANSACTIONAL for a transaction's batch)."""
     ts = int(time.time() * 1000) if ts is None else ts
     recs = b""
     for i, v in enumerate(values):
         body = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
         recs += varint(len(body)) + body
-    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, ts, ts, *producer, len(values)) + recs
+    after_crc = struct.pack(">hiqqqhii", attributes, len(values) - 1, ts, ts, *producer, len(values)) + recs
     crc = crc32c(after_crc) ^ (1 if corrupt_crc else 0)
     after_len = struct.pack(">ibI", 0, 2, crc) + after_crc
     return struct.pack(">qi", 0, len(after_len)) + after_len
