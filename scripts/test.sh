@@ -68,7 +68,8 @@ echo "== Apache Kafka peer =="
 stop_kafka_peer
 rm -rf "$KAFKA_PEER_DIR"
 if peer=$(bash scripts/kafka-peer.sh start --dir "$KAFKA_PEER_DIR" \
-            --set group.initial.rebalance.delay.ms=0); then
+            --set group.initial.rebalance.delay.ms=0 \
+            --set transaction.abort.timed.out.transaction.cleanup.interval.ms=500); then
   SLUICE_KAFKA_BOOTSTRAP=${peer#KAFKA_BOOTSTRAP=}
   SLUICE_KAFKA_VERSION=$(<"$KAFKA_PEER_DIR/version")
   SLUICE_KAFKA_CLASSPATH=$(bash scripts/kafka-peer.sh classpath --version "$SLUICE_KAFKA_VERSION")

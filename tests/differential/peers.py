@@ -40,9 +40,12 @@ def integration_module(name):
 integration = integration_module("conftest")
 
 
-# Both sides join groups without the initial rebalance delay (Kafka's 3 s):
-# only the time a join takes depends on it, never what the answers say.
-SHARED_SETTINGS = {"group.initial.rebalance.delay.ms": "0"}
+# Both sides join groups without the initial rebalance delay (Kafka's 3 s)
+# and look for timed-out transactions every 500 ms (Kafka's 10 s): only how
+# long a join or a timeout abort takes depends on them, never what the
+# answers say. scripts/test.sh starts the suite's peer with the same.
+SHARED_SETTINGS = {"group.initial.rebalance.delay.ms": "0",
+                   "transaction.abort.timed.out.transaction.cleanup.interval.ms": "500"}
 
 
 class KafkaPeer:

@@ -75,11 +75,14 @@ def test_init_producer_id_half_pair(peers, pair):
 
 
 def wait_transactional(c, v, txn):
-    """Kafka answers a transactional id NOT_COORDINATOR or
-    COORDINATOR_LOAD_IN_PROGRESS while __transaction_state's partition loads:
-    asked (unrecorded) until it answers otherwise, bounded."""
+    """Kafka creates __transaction_state when a client first looks for a
+    transaction coordinator (FindCoordinator key type 1, as every client asks
+    before InitProducerId), and answers NOT_COORDINATOR or
+    COORDINATOR_LOAD_IN_PROGRESS while its partition loads: asked
+    (unrecorded) until it answers otherwise, bounded."""
     deadline = time.time() + READY_WAIT_S
     while time.time() < deadline:
+        c.call("FindCoordinator", 3, {"key": txn, "key_type": 1}, record=False)
         r = c.call("InitProducerId", v, body(transactional_id=txn), record=False)
         if r["error_code"] not in (COORDINATOR_LOAD_IN_PROGRESS, NOT_COORDINATOR,
                                    COORDINATOR_NOT_AVAILABLE):
