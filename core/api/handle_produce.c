@@ -58,6 +58,9 @@ enum {
 	 * can go past the parts waiting (past this it waits behind them). */
 	PRODUCE_QUEUE_COMPARISONS_MAX = 4096,
 };
+/* Kafka's words for a transactional batch whose partition the coordinator
+ * has not added to the transaction (KIP-890 part 1). */
+static const char PRODUCE_NOT_IN_TXN_MESSAGE[] = "Partition was not added to the transaction";
 /* What one produce part may spend on its loop validating compressed
  * batches: past it, its later compressed batches go to the helper, so that
  * many batches each just under the inline bound cannot stall the shard
@@ -302,8 +305,13 @@ static bool produce_check_producer(struct shard *s, struct produce_part *part,
 	if (pv == PRODUCER_REFUSED) {
 		slog_debug("produce", "%s", chk.message);
 		out->error_code = chk.error;
-		/* Kafka names the log start offset with these errors. */
-		out->log_start_offset = partition_log_start_offset(part->log);
+		/* Kafka names the log start offset with these errors, except
+		 * with a transactional batch's fenced epoch: its leader refuses
+		 * that in the transaction's verification, before the log. */
+		bool epoch_error = chk.error == KERR_INVALID_PRODUCER_EPOCH ||
+				   chk.error == KERR_PRODUCER_FENCED;
+		if (!(epoch_error && (h->attributes & BATCH_ATTR_TRANSACTIONAL)))
+			out->log_start_offset = partition_log_start_offset(part->log);
 		METRIC_ADD(cs->metrics.produce_sequence_errors, 1);
 		return false;
 	}
@@ -370,6 +378,8 @@ static bool produce_verified(struct produce_part *part)
 			   part->topic_name.len, part->topic_name.ptr, part->in->index,
 			   (long long)part->verify.producer_id, err);
 		part->out->error_code = err;
+		if (err == KERR_INVALID_TXN_STATE)
+			part->out->error_message = kstr_from_cstr(PRODUCE_NOT_IN_TXN_MESSAGE);
 	}
 	return err == KERR_NONE;
 }
