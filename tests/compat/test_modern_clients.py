@@ -66,6 +66,15 @@ UNSENT = {
     (21, 0), (21, 1), (21, 2),
     (22, 3),                   # InitProducerId: 2.5 and 2.6 only (2.4 has v2, 2.7 v4)
     (61, 0),                   # DescribeProducers: Kafka's admin tools only (tests/differential)
+    # The transaction APIs: the drivers' scenarios run no transactions;
+    # tests/compat/test_transactions.py runs them from confluent-kafka and
+    # kafkajs, and tests/differential/test_transactions.py every version.
+    (24, 0), (24, 1), (24, 2), (24, 3), (24, 4), (24, 5),
+    (25, 0), (25, 1), (25, 2), (25, 3), (25, 4),
+    (26, 0), (26, 1), (26, 2), (26, 3), (26, 4), (26, 5),
+    (27, 0), (27, 1),          # WriteTxnMarkers: brokers' own API, never a client's
+    (28, 0), (28, 1), (28, 2), (28, 3), (28, 4),
+    (65, 0), (66, 0), (66, 1),
     # Kafka 0.10.x and older: such a client's Produce (v2) and Fetch (v3) are
     # older than sluice serves, so none of them can run the scenarios.
     (3, 2), (3, 3), (8, 0), (8, 1), (9, 0), (11, 0), (11, 1), (12, 0), (13, 0), (14, 0),
@@ -75,8 +84,10 @@ API_NAMES = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 8: "Offs
              9: "OffsetFetch", 10: "FindCoordinator", 11: "JoinGroup", 12: "Heartbeat",
              13: "LeaveGroup", 14: "SyncGroup", 15: "DescribeGroups", 16: "ListGroups",
              18: "ApiVersions", 19: "CreateTopics", 20: "DeleteTopics", 22: "InitProducerId",
-             42: "DeleteGroups",
-             47: "OffsetDelete", 61: "DescribeProducers"}
+             24: "AddPartitionsToTxn", 25: "AddOffsetsToTxn", 26: "EndTxn",
+             27: "WriteTxnMarkers", 28: "TxnOffsetCommit", 42: "DeleteGroups",
+             47: "OffsetDelete", 61: "DescribeProducers", 65: "DescribeTransactions",
+             66: "ListTransactions"}
 
 # client -> {(api key, version)} sent through the proxy; scenarios run.
 SENT = {}
