@@ -172,8 +172,10 @@ void handle_txn_offset_commit(struct request *req)
 	ctx->gc = gc;
 	ctx->partition = partition;
 	/* Kafka checks the partitions and the group id before asking the
-	 * transaction coordinator. */
-	if (group_txn_commit_known(request_runtime(req), &ctx->args) == 0 || q->group_id.len <= 0) {
+	 * transaction coordinator, and asks only while the producer has no
+	 * transaction open in the group's partition. */
+	if (group_txn_commit_known(request_runtime(req), &ctx->args) == 0 || q->group_id.len <= 0 ||
+	    group_store_txn_open(request_runtime(req), partition, q->producer_id, q->producer_epoch)) {
 		group_txn_commit(gc, partition, &ctx->args, &ctx->done);
 		return;
 	}

@@ -147,6 +147,18 @@ static uint8_t *group_metadata_encode(const struct group *g, size_t *len)
 	return buf;
 }
 
+bool group_store_txn_open(struct runtime *rt, int32_t partition, int64_t producer_id,
+			  int16_t producer_epoch)
+{
+	struct topic *t = topics_lookup(rt, kstr_from_cstr(GROUP_STORE_TOPIC));
+	struct partition *p = t ? topic_partition(t, partition) : NULL;
+	if (!p || !p->log)
+		return false;
+	const struct producer_entry *e = producer_state_find(partition_log_producers(p->log),
+							     producer_id);
+	return e && e->current_txn_first_offset >= 0 && e->epoch == producer_epoch;
+}
+
 static int16_t store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
 			    const struct group_store_producer *txn, group_store_done_fn done,
 			    group_store_placed_fn placed, void *ctx)

@@ -67,4 +67,11 @@ int16_t group_store_append_placed(struct group *g, const struct group_store_reco
 				  group_store_placed_fn placed, void *ctx);
 
 
+/* On the shard owning the partition: whether producer_id, at
+ * producer_epoch, has a transaction open in __consumer_offsets partition
+ * `partition`. Its later offsets in that transaction need no word from the
+ * transaction coordinator: Kafka's leader asks only before the first. */
+bool group_store_txn_open(struct runtime *rt, int32_t partition, int64_t producer_id,
+			  int16_t producer_epoch);
+
 #endif

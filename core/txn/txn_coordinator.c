@@ -180,7 +180,7 @@ static int16_t verify_on_coordinator(struct txn_coordinator *tc, const struct tx
 		return KERR_NOT_COORDINATOR;
 	struct txn_meta *m = txn_table_find(&tc->ids, v->transactional_id);
 	if (!m || m->cur.producer_id != v->producer_id)
-		return KERR_INVALID_TXN_STATE;
+		return KERR_INVALID_PRODUCER_ID_MAPPING;
 	if (v->producer_epoch < m->cur.epoch)
 		return KERR_PRODUCER_FENCED;
 	if (v->producer_epoch > m->cur.epoch)

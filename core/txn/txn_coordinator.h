@@ -71,6 +71,7 @@ struct txn_verify {
 	struct kstr topic;
 	int32_t partition;
 	int16_t error;                  /* out: NONE, INVALID_TXN_STATE,
+					   INVALID_PRODUCER_ID_MAPPING,
 					   INVALID_PRODUCER_EPOCH, PRODUCER_FENCED,
 					   NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
 					   COORDINATOR_NOT_AVAILABLE */
@@ -80,8 +81,9 @@ struct txn_verify {
 };
 
 /* Asks the id's coordinator whether topic-partition is in the producer's
- * ongoing transaction: NONE when it is; INVALID_TXN_STATE when it is not,
- * the id is unknown or another producer id holds it; PRODUCER_FENCED when
+ * ongoing transaction: NONE when it is; INVALID_TXN_STATE when it is not;
+ * INVALID_PRODUCER_ID_MAPPING when the id is unknown or another producer id
+ * holds it (as Kafka answers both Produce and TxnOffsetCommit); PRODUCER_FENCED when
  * the epoch is older than the coordinator's (INVALID_PRODUCER_EPOCH when
  * newer, which no coordinator handed out). v->done runs on `from` (maybe
  * before this returns, when the coordinator is on `from`). */

@@ -330,6 +330,8 @@ def test_txn_offset_commit(peers, v):
         offsets("pending, require_stable", True)
         offsets("pending", False)
         commit_offset("stale epoch", 6, producer=(pid, epoch - 1))
+        commit_offset("an unknown transactional id", 6, transactional_id=tid + "-unknown")
+        commit_offset("another producer id", 6, producer=(pid + 4321, 0))
         end(c, "commit", tid, pid, epoch, True)
         settle(c, tid)
         offsets("after the commit", True)
@@ -457,7 +459,8 @@ def test_produce_in_transaction(peers):
     """Transactional batches: in order, a retry (the original offset), a
     sequence gap, an old epoch, a partition not added to the transaction
     (KIP-890 part 1), a transactional batch without the request's
-    transactional id, and after a newer producer took the id over."""
+    transactional id, an unknown transactional id, another producer's id,
+    and after a newer producer took the id over."""
     tid, topic = peers.name("ptx"), peers.name("ptx-t")
 
     def scenario(c):
@@ -469,6 +472,9 @@ def test_produce_in_transaction(peers):
         produce(c, "old epoch", topic, txn_batch(["x"], pid, epoch - 1, 2), tid)
         produce(c, "partition not added", topic, txn_batch(["x"], pid, epoch, 0), tid, partition=1)
         produce(c, "no transactional id in the request", topic, txn_batch(["c"], pid, epoch, 2), None)
+        produce(c, "an unknown transactional id", topic, txn_batch(["u"], pid, epoch, 2),
+                tid + "-unknown")
+        produce(c, "another producer id", topic, txn_batch(["u"], pid + 4321, 0, 0), tid)
         produce(c, "seq 2", topic, txn_batch(["c"], pid, epoch, 2), tid)
         new_pid, new_epoch = w.init_txn(call_of(c), tid, TXN_TIMEOUT_MS)
         c.note("taken over: the same id, a newer epoch", (new_pid == pid, new_epoch > epoch))
