@@ -1,5 +1,6 @@
 /* The rdkafka engine: produce, consume (by assignment or in a group) and
  * end-to-end latency with librdkafka, a client users actually run. */
+#include <errno.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "perf.h"
@@ -36,6 +38,21 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	perf_stats.bytes += m->len;
 }
 
+/* Sleeps until the intended send time, serving delivery reports meanwhile.
+ * Spinning instead would take a whole core from the broker and the client's
+ * own threads, which on a small machine is what the tail latency measured. */
+static void perf_pace_until(rd_kafka_t *rk, uint64_t intended)
+{
+	rd_kafka_poll(rk, 0);
+	uint64_t now = perf_now_ns();
+	if (now >= intended || perf_stop)
+		return;
+	struct timespec at = { .tv_sec = (time_t)(intended / 1000000000u),
+			       .tv_nsec = (long)(intended % 1000000000u) };
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR && !perf_stop)
+		;
+}
+
 /* Sends at --rate (or as fast as the client takes them) until the run is over;
  * with `stamp` the payload starts with the intended send time, and the
  * progress line is left to the e2e consumer, which has the latencies. */
@@ -46,8 +63,8 @@ static void produce_loop(rd_kafka_t *rk, const struct perf_args *a, bool stamp)
 	uint64_t start = perf_now_ns(), last = start, sent = 0;
 	while (!perf_done(a, sent, start)) {
 		uint64_t intended = a->rate > 0 ? start + (uint64_t)((double)sent * 1e9 / a->rate) : perf_now_ns();
-		while (a->rate > 0 && perf_now_ns() < intended && !perf_stop)
-			rd_kafka_poll(rk, 0);
+		if (a->rate > 0)
+			perf_pace_until(rk, intended);
 		if (stamp)
 			memcpy(payload, &intended, sizeof(intended));
 		char key[PERF_KEY_BYTES];

@@ -19,6 +19,7 @@ enum {
 	PERF_REQUEST_BYTES_MAX = 64 << 20,  /* raw: below the broker's request size bound */
 	PERF_TXN_RECORDS_MAX = 1 << 20,     /* records per transaction */
 	PERF_TXN_RECORDS_DEFAULT = 100,
+	PERF_TIMER_SLACK_NS = 1000,         /* a paced send wakes within 1 us of its time */
 };
 
 struct perf_args {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "engine.h"
 #include "perf.h"
@@ -236,6 +237,9 @@ int main(int argc, char **argv)
 	perf_parse(argc, argv, &a);
 	signal(SIGINT, perf_on_signal);
 	signal(SIGTERM, perf_on_signal);
+	/* Paced sends sleep to their intended time: the default 50 us of timer
+	 * slack would be counted as latency. Threads made later inherit it. */
+	prctl(PR_SET_TIMERSLACK, PERF_TIMER_SLACK_NS, 0, 0, 0);
 	bool raw = !strcmp(a.engine, "raw");
 	int rc;
 	if (!strcmp(a.mode, "produce") && a.transactional_id)
