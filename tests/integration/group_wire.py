@@ -231,8 +231,9 @@ def offset_fetch_v5(conn, group, partitions=None):
     return r.take(">h"), out
 
 
-def offset_fetch_v8(conn, groups):
-    """groups: {group: [(topic, p)] or None}; returns {group: (error, {(t, p): offset})}."""
+def offset_fetch_v8(conn, groups, require_stable=False, with_errors=False):
+    """groups: {group: [(topic, p)] or None}; returns {group: (error, {(t, p): offset})},
+    or {(t, p): (offset, error)} per group with `with_errors`."""
     body = uvarint(len(groups) + 1)
     for g, parts in groups.items():
         body += cstring(g)
@@ -247,7 +248,7 @@ def offset_fetch_v8(conn, groups):
                 body += cstring(t) + uvarint(len(ps) + 1) + b"".join(struct.pack(">i", p) for p in ps)
                 body += b"\x00"
         body += b"\x00"
-    body += b"\x00" + b"\x00"  # require_stable, tags
+    body += struct.pack(">?", require_stable) + b"\x00"  # require_stable, tags
     conn.request(9, 8, body, flexible=True)
     r = Reader(conn.response())
     r.take(">i")
@@ -262,9 +263,9 @@ def offset_fetch_v8(conn, groups):
             for _ in range(r.uvarint() - 1):
                 p, off, _epoch = r.take(">iqi")
                 r.cstring()
-                r.take(">h")
+                err = r.take(">h")
                 r.tags()
-                offs[(t, p)] = off
+                offs[(t, p)] = (off, err) if with_errors else off
             r.tags()
         err = r.take(">h")
         r.tags()

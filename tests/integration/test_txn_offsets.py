@@ -9,11 +9,11 @@ import time
 
 import kafka_wire as kw
 from group_wire import (delete_groups_v1, find_coordinator_v4, offset_commit_v2,
-                        offset_commit_v7, offset_delete_v0, offset_fetch_v5)
+                        offset_commit_v7, offset_delete_v0, offset_fetch_v5, offset_fetch_v8)
 from test_groups_protocol import FAST, create_topic, stable_member
 from test_txn_coordinator import end_txn
 from txn_offsets_wire import (add_offsets_to_txn_v3, errors_of, init_producer_id_v4,
-                              offset_fetch_v7, offset_fetch_v8_stable, txn_offset_commit)
+                              offset_fetch_v7, txn_offset_commit)
 
 NONE = 0
 OFFSET_METADATA_TOO_LARGE = 12
@@ -128,7 +128,7 @@ def test_pending_until_the_marker(make_broker):
         # All partitions: only committed ones are listed, each unstable.
         assert offset_fetch_v7(c, "g", None) == (NONE, {("t", 1): (-1, UNSTABLE_OFFSET_COMMIT)})
         # Several groups (v8): per partition too, the other group untouched.
-        assert offset_fetch_v8_stable(c, {"g": both, "w": both}) == {
+        assert offset_fetch_v8(c, {"g": both, "w": both}, require_stable=True, with_errors=True) == {
             "g": (NONE, {("t", 0): (-1, UNSTABLE_OFFSET_COMMIT),
                          ("t", 1): (-1, UNSTABLE_OFFSET_COMMIT)}),
             "w": (NONE, {("t", 0): (-1, NONE), ("t", 1): (-1, NONE)})}

@@ -118,39 +118,3 @@ def add_offsets_to_txn_v3(conn, txn_id, producer, group):
     r.tags()
     r.take(">i")
     return r.take(">h")
-
-
-def offset_fetch_v8_stable(conn, groups):
-    """OffsetFetch v8 with require_stable; groups: {group: [(topic, p)]};
-    returns {group: (error, {(t, p): (offset, error)})}."""
-    body = uvarint(len(groups) + 1)
-    for g, parts in groups.items():
-        by_topic = {}
-        for t, p in parts:
-            by_topic.setdefault(t, []).append(p)
-        body += cstring(g) + uvarint(len(by_topic) + 1)
-        for t, ps in by_topic.items():
-            body += cstring(t) + uvarint(len(ps) + 1) + b"".join(struct.pack(">i", p) for p in ps)
-            body += b"\x00"
-        body += b"\x00"
-    body += b"\x01" + b"\x00"  # require_stable, tags
-    conn.request(OFFSET_FETCH, 8, body, flexible=True)
-    r = Reader(conn.response())
-    r.take(">i")
-    r.tags()
-    r.take(">i")
-    out = {}
-    for _ in range(r.uvarint() - 1):
-        g = r.cstring()
-        offs = {}
-        for _ in range(r.uvarint() - 1):
-            t = r.cstring()
-            for _ in range(r.uvarint() - 1):
-                p, off, _epoch = r.take(">iqi")
-                r.cstring()
-                offs[(t, p)] = (off, r.take(">h"))
-                r.tags()
-            r.tags()
-        out[g] = (r.take(">h"), offs)
-        r.tags()
-    return out
