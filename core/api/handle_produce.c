@@ -354,7 +354,8 @@ static bool produce_needs_verify(const struct produce_part *part, const struct b
 	 * check (INVALID_PRODUCER_EPOCH) without asking. */
 	if (e && e->epoch > v->header.producer_epoch)
 		return false;
-	return !(e && e->current_txn_first_offset >= 0 && e->epoch == v->header.producer_epoch);
+	return !producer_state_txn_open(partition_log_producers(log), v->header.producer_id,
+					v->header.producer_epoch);
 }
 
 /* The coordinator's answer, as a produce answers it (as Kafka's

@@ -154,9 +154,7 @@ bool group_store_txn_open(struct runtime *rt, int32_t partition, int64_t produce
 	struct partition *p = t ? topic_partition(t, partition) : NULL;
 	if (!p || !p->log)
 		return false;
-	const struct producer_entry *e = producer_state_find(partition_log_producers(p->log),
-							     producer_id);
-	return e && e->current_txn_first_offset >= 0 && e->epoch == producer_epoch;
+	return producer_state_txn_open(partition_log_producers(p->log), producer_id, producer_epoch);
 }
 
 static int16_t store_append(struct group *g, const struct group_store_record *recs, uint32_t count,

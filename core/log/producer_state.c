@@ -57,6 +57,13 @@ const struct producer_entry *producer_state_find(const struct producer_state *ps
 	return e && e->producer_id == producer_id ? e : NULL;
 }
 
+bool producer_state_txn_open(const struct producer_state *ps, int64_t producer_id,
+			     int16_t producer_epoch)
+{
+	const struct producer_entry *e = producer_state_find(ps, producer_id);
+	return e && e->current_txn_first_offset >= 0 && e->epoch == producer_epoch;
+}
+
 static int producer_grow(struct producer_state *ps)
 {
 	uint32_t cap = ps->cap ? ps->cap * 2 : PRODUCER_TABLE_MIN_SLOTS;

@@ -156,6 +156,11 @@ uint32_t producer_state_expire(struct producer_state *ps, int64_t now_ms, int64_
 
 const struct producer_entry *producer_state_find(const struct producer_state *ps,
 						 int64_t producer_id);
+/* Whether the producer has a transaction open on the partition at exactly
+ * this epoch: then the coordinator has verified it already (KIP-890), and
+ * appends of that transaction need not ask again. */
+bool producer_state_txn_open(const struct producer_state *ps, int64_t producer_id,
+			     int16_t producer_epoch);
 /* Calls fn for every producer (order unspecified). */
 void producer_state_for_each(const struct producer_state *ps,
 			     void (*fn)(const struct producer_entry *e, void *ctx), void *ctx);

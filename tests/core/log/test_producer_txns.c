@@ -55,6 +55,10 @@ static void test_open_and_end(void **state)
 	write_txn(&ps, &off, 1, 3, 1);   /* 5: same transaction */
 	assert_int_equal(producer_state_find(&ps, 1)->current_txn_first_offset, 0);
 	assert_int_equal(producer_state_find(&ps, 2)->current_txn_first_offset, 3);
+	/* Open at epoch 0 only: another epoch or producer has to be verified. */
+	assert_true(producer_state_txn_open(&ps, 1, 0));
+	assert_false(producer_state_txn_open(&ps, 1, 1));
+	assert_false(producer_state_txn_open(&ps, 3, 0));
 	assert_int_equal(producer_state_first_unstable(&ps, 6), 0);
 	struct producer_txn_end end = write_marker(&ps, &off, 1, 0, 4); /* marker at 6 */
 	assert_int_equal(end.first_offset, 0);
@@ -62,6 +66,7 @@ static void test_open_and_end(void **state)
 	/* Producer 2's transaction is still open: Kafka's lastStableOffset. */
 	assert_int_equal(end.last_stable_offset, 3);
 	assert_int_equal(producer_state_find(&ps, 1)->current_txn_first_offset, -1);
+	assert_false(producer_state_txn_open(&ps, 1, 0));
 	assert_int_equal(producer_state_find(&ps, 1)->coordinator_epoch, 4);
 	/* Until the marker is written, producer 1's transaction holds the LSO. */
 	assert_int_equal(producer_state_first_unstable(&ps, 6), 0);
