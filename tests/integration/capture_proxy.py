@@ -212,7 +212,7 @@ def confluent_session(bootstrap):
 def kafka_python_session(bootstrap):
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
     from kafka.admin import KafkaAdminClient, NewTopic
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **conftest.KAFKA_PYTHON_PROBE)
     admin.create_topics([NewTopic("kp-a", 2, 1), NewTopic("kp-b", 1, 1)])
     for codec in (None, "gzip"):
         p = KafkaProducer(bootstrap_servers=bootstrap, acks="all", compression_type=codec)

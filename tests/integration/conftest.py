@@ -14,6 +14,9 @@ import pytest
 
 SLUICE_BIN = os.environ.get("SLUICE_BIN", "build/sluice")
 SANITIZED = os.environ.get("SLUICE_TEST_SANITIZED") == "1"
+# kafka-python probes the broker's API versions with a 2 s deadline by default,
+# which a loaded CI machine can miss (NoBrokersAvailable): give it 20 s.
+KAFKA_PYTHON_PROBE = {"api_version_auto_timeout_ms": 20000}
 # "N+M": every broker a test starts without its own layout runs N network and
 # M io shards (scripts/test.sh runs the suite under several layouts).
 LAYOUT = os.environ.get("SLUICE_TEST_LAYOUT", "")

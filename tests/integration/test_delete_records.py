@@ -14,10 +14,10 @@ import pytest
 kafka = pytest.importorskip("kafka")
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
+from conftest import KAFKA_PYTHON_PROBE  # noqa: E402
 
 # kafka-python probes the broker's versions with a 2 s deadline, which a
 # sanitized broker on a busy machine can miss.
-PROBE = {"api_version_auto_timeout_ms": 20000}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENTS_DIR = os.environ.get("SLUICE_CLIENTS_DIR") or os.path.join(
@@ -39,17 +39,17 @@ def delete_records(client, bootstrap, topic, partition, offset):
 
 
 def setup_topic(bootstrap, topic):
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **PROBE)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **KAFKA_PYTHON_PROBE)
     admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"segment.bytes": "4000"})])
     admin.close()
-    p = KafkaProducer(bootstrap_servers=bootstrap, **PROBE, acks="all", linger_ms=0, batch_size=300)
+    p = KafkaProducer(bootstrap_servers=bootstrap, **KAFKA_PYTHON_PROBE, acks="all", linger_ms=0, batch_size=300)
     for f in [p.send(topic, value=b"%06d" % i + b"y" * 94, partition=0) for i in range(RECORDS)]:
         f.get(30)
     p.close()
 
 
 def beginning(bootstrap, topic):
-    c = KafkaConsumer(bootstrap_servers=bootstrap, **PROBE)
+    c = KafkaConsumer(bootstrap_servers=bootstrap, **KAFKA_PYTHON_PROBE)
     tp = TopicPartition(topic, 0)
     start = c.beginning_offsets([tp])[tp]
     c.close()
@@ -57,7 +57,7 @@ def beginning(bootstrap, topic):
 
 
 def first_record(bootstrap, topic):
-    c = KafkaConsumer(bootstrap_servers=bootstrap, **PROBE, auto_offset_reset="earliest",
+    c = KafkaConsumer(bootstrap_servers=bootstrap, **KAFKA_PYTHON_PROBE, auto_offset_reset="earliest",
                       enable_auto_commit=False, consumer_timeout_ms=10000)
     c.assign([TopicPartition(topic, 0)])
     m = next(iter(c))

@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from conftest import run
+from conftest import KAFKA_PYTHON_PROBE, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SESSION_S = 6.0
@@ -19,7 +19,7 @@ SESSION_S = 6.0
 
 def create_topic(bootstrap, name, partitions):
     from kafka.admin import KafkaAdminClient, NewTopic
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **KAFKA_PYTHON_PROBE)
     admin.create_topics([NewTopic(name, partitions, 1)])
     admin.close()
 
@@ -172,7 +172,7 @@ def test_kcat_balanced_consumer_commits(make_broker):
                "-f", "%p %o\n", "kg"], timeout=120).decode()
     lines = [l for l in out.splitlines() if l.strip()]
     assert len(lines) == 300
-    admin = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=b.bootstrap, **KAFKA_PYTHON_PROBE)
     committed = admin.list_consumer_group_offsets("kcat-group")
     admin.close()
     assert {tp.partition: om.offset for tp, om in committed.items()} == {0: 100, 1: 100, 2: 100}

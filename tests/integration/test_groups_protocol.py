@@ -7,6 +7,7 @@ import time
 import pytest
 
 import kafka_wire as kw
+from conftest import KAFKA_PYTHON_PROBE
 from group_wire import (consumer_subscription, delete_groups_v1, describe_groups_v4,
                         find_coordinator_v2, find_coordinator_v4, heartbeat_v3, join,
                         join_group_v5, join_group_v5_response, leave_group_v3, list_groups_v4,
@@ -24,7 +25,7 @@ FAST = {"group.initial.rebalance.delay.ms": "0", "group.min.session.timeout.ms":
 
 def create_topic(bootstrap, name, partitions):
     from kafka.admin import KafkaAdminClient, NewTopic
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **KAFKA_PYTHON_PROBE)
     admin.create_topics([NewTopic(name, partitions, 1)])
     admin.close()
 

@@ -11,6 +11,7 @@ confluent_kafka = pytest.importorskip("confluent_kafka")
 from confluent_kafka.admin import AdminClient, NewTopic as CkNewTopic  # noqa: E402
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
+from conftest import KAFKA_PYTHON_PROBE  # noqa: E402
 
 PARTITIONS = 3
 PER_PARTITION = 300
@@ -33,7 +34,7 @@ def kp_consume_all(bootstrap, topic, partitions, expect):
 
 @pytest.mark.parametrize("compression", [None, "gzip"])
 def test_kafka_python(broker, compression):
-    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap, **KAFKA_PYTHON_PROBE)
     topic = f"kp-{compression or 'none'}"
     admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
     assert topic in admin.list_topics()

@@ -17,24 +17,24 @@ import kafka_wire
 kafka = pytest.importorskip("kafka")
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.admin import KafkaAdminClient, NewTopic  # noqa: E402
+from conftest import KAFKA_PYTHON_PROBE  # noqa: E402
 
 # kafka-python probes the broker's versions with a 2 s deadline, which a
 # sanitized broker on a busy machine can miss.
-PROBE = {"api_version_auto_timeout_ms": 20000}
 
 CHECK_INTERVAL = {"log.retention.check.interval.ms": "200"}
 WAIT_S = 30
 
 
 def create(bootstrap, topic, configs):
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **PROBE)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **KAFKA_PYTHON_PROBE)
     admin.create_topics([NewTopic(topic, 1, 1, topic_configs=configs)])
     admin.close()
 
 
 def produce(bootstrap, topic, count, size=100):
     p = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0, batch_size=size * 2,
-                      **PROBE)
+                      **KAFKA_PYTHON_PROBE)
     futures = [p.send(topic, value=b"%06d" % i + b"x" * (size - 6), partition=0)
                for i in range(count)]
     placed = [f.get(30).offset for f in futures]
@@ -43,7 +43,7 @@ def produce(bootstrap, topic, count, size=100):
 
 
 def offsets(bootstrap, topic):
-    c = KafkaConsumer(bootstrap_servers=bootstrap, **PROBE)
+    c = KafkaConsumer(bootstrap_servers=bootstrap, **KAFKA_PYTHON_PROBE)
     tp = TopicPartition(topic, 0)
     start = c.beginning_offsets([tp])[tp]
     end = c.end_offsets([tp])[tp]
@@ -69,7 +69,7 @@ def wait_for(cond, what):
 
 
 def consume_from_beginning(bootstrap, topic, expect):
-    c = KafkaConsumer(bootstrap_servers=bootstrap, **PROBE, group_id=f"g-{topic}-{time.time()}",
+    c = KafkaConsumer(bootstrap_servers=bootstrap, **KAFKA_PYTHON_PROBE, group_id=f"g-{topic}-{time.time()}",
                       auto_offset_reset="earliest", enable_auto_commit=False,
                       consumer_timeout_ms=5000)
     c.subscribe([topic])
@@ -108,7 +108,7 @@ def test_retention_bytes(make_broker):
 
     # An assigned consumer positioned below the start is told
     # OFFSET_OUT_OF_RANGE and resets to the new start.
-    c = KafkaConsumer(bootstrap_servers=broker.bootstrap, **PROBE, auto_offset_reset="earliest",
+    c = KafkaConsumer(bootstrap_servers=broker.bootstrap, **KAFKA_PYTHON_PROBE, auto_offset_reset="earliest",
                       enable_auto_commit=False, consumer_timeout_ms=5000)
     tp = TopicPartition(topic, 0)
     c.assign([tp])

@@ -15,6 +15,7 @@ import urllib.request
 import pytest
 
 import kafka_wire as kw
+from conftest import KAFKA_PYTHON_PROBE
 
 PARTITIONS = 6
 
@@ -26,7 +27,7 @@ def metrics_text(broker):
 
 def create_topic(bootstrap, name, partitions):
     from kafka.admin import KafkaAdminClient, NewTopic
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **KAFKA_PYTHON_PROBE)
     admin.create_topics([NewTopic(name, partitions, 1)])
     admin.close()
 
@@ -202,7 +203,7 @@ def test_delete_topic_answers_fetches_waiting_on_other_shards(make_broker):
         t.start()
     time.sleep(0.5)
     from kafka.admin import KafkaAdminClient, NewTopic
-    admin = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=b.bootstrap, **KAFKA_PYTHON_PROBE)
     admin.delete_topics(["doomed"])
     for t in threads:
         t.join(30)

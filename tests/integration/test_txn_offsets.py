@@ -186,16 +186,23 @@ def test_deleting_pending_offsets(make_broker):
     assert offset_fetch_v7(c, "e", both)[1] == {("t", 0): (-1, NONE), ("t", 1): (-1, NONE)}
 
 
+RETENTION_MS = 3000
+
+
 def test_no_expiry_while_a_transaction_holds_the_partition(make_broker):
     b = make_broker(dict(FAST, **{"offsets.retention.check.interval.ms": "200"}))
     create_topic(b.bootstrap, "t", 2)
     c = kw.Conn(b.bootstrap)
     both = [("t", 0), ("t", 1)]
-    assert offset_commit_v2(c, "x", -1, "", 500, {("t", 0): 5, ("t", 1): 6}) == {
+    # The transaction must hold t-0 before its 3 s retention runs out: a
+    # shorter one was missed on a loaded machine.
+    committed = time.monotonic()
+    assert offset_commit_v2(c, "x", -1, "", RETENTION_MS, {("t", 0): 5, ("t", 1): 6}) == {
         ("t", 0): NONE, ("t", 1): NONE}
     P = open_txn(c, "tx", ["x"])
     assert errors_of(txn_offset_commit(c, 3, "tx", "x", P, {("t", 0): 50})) == {("t", 0): NONE}
-    time.sleep(1.5)
+    assert time.monotonic() - committed < RETENTION_MS / 1000
+    time.sleep(committed + RETENTION_MS / 1000 + 1.0 - time.monotonic())
     # t-1 expired; t-0 waits for the transaction (Kafka's cleanupExpiredOffsets).
     assert offset_fetch_v7(c, "x", both, require_stable=False)[1] == {("t", 0): (5, NONE),
                                                                       ("t", 1): (-1, NONE)}
