@@ -20,10 +20,14 @@ enum {
 	PERF_TXN_RECORDS_MAX = 1 << 20,     /* records per transaction */
 	PERF_TXN_RECORDS_DEFAULT = 100,
 	PERF_TIMER_SLACK_NS = 1000,         /* a paced send wakes within 1 us of its time */
+	PERF_RATE_MAX = 10000000,           /* msg/s, any --rate or sweep step */
+	PERF_SWEEP_RATES_MAX = 64,          /* steps of one sweep */
+	PERF_STEP_SECONDS_MAX = 3600,
+	PERF_STEP_SECONDS_DEFAULT = 5,
 };
 
 struct perf_args {
-	const char *mode;        /* produce | consume | e2e */
+	const char *mode;        /* produce | consume | e2e | sweep | omb */
 	const char *engine;      /* rdkafka | raw */
 	const char *brokers;
 	const char *topic;
@@ -47,6 +51,12 @@ struct perf_args {
 	long request_bytes;      /* raw: bytes of record batches per Produce / asked per Fetch */
 	long inflight;           /* raw: requests in flight per connection */
 	const char *json;
+	/* sweep: the rates given (--rates), or the series from rate_from up */
+	double rates[PERF_SWEEP_RATES_MAX];
+	int rates_count;
+	double rate_from;
+	double step_s;           /* how long each rate runs */
+	const char *csv;         /* sweep: one row per rate */
 };
 
 #endif

@@ -17,6 +17,8 @@ struct perf_stats {
 	uint64_t errors;
 	uint64_t requests;
 	double seconds;
+	uint64_t start_ns;        /* when the clock started (the first intended send) */
+	uint64_t last_arrival_ns; /* e2e: when the consumer got its last message */
 	struct histogram latency_us;
 	const char *latency_what; /* NULL: no latency measured */
 	struct histogram second_us; /* a second latency some modes measure */
