@@ -72,13 +72,7 @@ static void produce_serve(rd_kafka_t *rk, int ms, bool events)
 static void perf_pace_until(rd_kafka_t *rk, uint64_t intended, bool events)
 {
 	produce_serve(rk, 0, events);
-	uint64_t now = perf_now_ns();
-	if (now >= intended || perf_stop)
-		return;
-	struct timespec at = { .tv_sec = (time_t)(intended / 1000000000u),
-			       .tv_nsec = (long)(intended % 1000000000u) };
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR && !perf_stop)
-		;
+	perf_sleep_until(intended);
 }
 
 /* Sends at --rate (or as fast as the client takes them) until the run is over;
@@ -275,27 +269,9 @@ static int e2e_wait_fetching(rd_kafka_t *rk)
 	return eofs < want ? -1 : 0;
 }
 
-/* A producer whose delivery reports go to on_delivery_event: DR events are
- * put on the main queue, which is forwarded to the background queue. */
-static rd_kafka_t *e2e_producer_new(const struct perf_args *a)
-{
-	rd_kafka_conf_t *pconf = perf_producer_conf(a);
-	rd_kafka_conf_set_events(pconf, RD_KAFKA_EVENT_DR);
-	rd_kafka_conf_set_background_event_cb(pconf, on_delivery_event);
-	rd_kafka_t *rk = perf_client_new(RD_KAFKA_PRODUCER, pconf);
-	if (!rk)
-		return NULL;
-	rd_kafka_queue_t *main_q = rd_kafka_queue_get_main(rk);
-	rd_kafka_queue_t *background = rd_kafka_queue_get_background(rk);
-	rd_kafka_queue_forward(main_q, background);
-	rd_kafka_queue_destroy(background);
-	rd_kafka_queue_destroy(main_q);
-	return rk;
-}
-
 int perf_rdkafka_e2e(const struct perf_args *a)
 {
-	rd_kafka_t *producer = e2e_producer_new(a);
+	rd_kafka_t *producer = perf_producer_new_dr_events(perf_producer_conf(a), on_delivery_event);
 	if (!producer)
 		return 1;
 	if (a->partitions)

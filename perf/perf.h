@@ -24,6 +24,8 @@ enum {
 	PERF_SWEEP_RATES_MAX = 64,          /* steps of one sweep */
 	PERF_STEP_SECONDS_MAX = 3600,
 	PERF_STEP_SECONDS_DEFAULT = 5,
+	OMB_RUN_MINUTES_MAX = 24 * 60,      /* --minutes, --duration-scale */
+	OMB_LINGER_MS_DEFAULT = 1,          /* omb's producers batch for 1 ms, as OMB's Kafka driver files do */
 };
 
 struct perf_args {
@@ -57,6 +59,10 @@ struct perf_args {
 	double rate_from;
 	double step_s;           /* how long each rate runs */
 	const char *csv;         /* sweep: one row per rate */
+	/* omb: the workload file and how its durations are shortened */
+	const char *workload;
+	double duration_scale;   /* --duration-scale: test and warm-up x this */
+	double minutes;          /* --minutes: the test's length (warm-up scaled alike) */
 };
 
 #endif

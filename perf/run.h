@@ -30,6 +30,10 @@ extern struct perf_stats perf_stats;
 extern volatile sig_atomic_t perf_stop;
 
 uint64_t perf_now_ns(void);
+/* Sleeps until CLOCK_MONOTONIC reaches at_ns (or a signal stops the run):
+ * paced senders sleep rather than spin, which on a small machine would take
+ * a core from the broker. */
+void perf_sleep_until(uint64_t at_ns);
 /* Prints the progress line of `s` (messages and bytes so far, and the p99 when
  * latency is measured) to stderr at most once a second. */
 void perf_progress(const struct perf_stats *s, uint64_t start_ns, uint64_t *last_ns);

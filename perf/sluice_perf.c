@@ -1,12 +1,14 @@
 /* sluice-perf: a Kafka load generator with two engines.
  *
  *   sluice-perf produce|consume|e2e|sweep --brokers H:P --topic T [options]
+ *   sluice-perf omb WORKLOAD.yaml --brokers H:P [options]
  *
  * The rdkafka engine is a real client (librdkafka): produce measures send ->
  * delivery report latency, consume reads by assignment or in a group, e2e
  * produces at a fixed rate with the intended send time in the payload and
  * measures it at a consumer in the same process; sweep runs e2e at rising
- * fixed rates and writes the latencies per rate as CSV (sweep.c). The raw engine sends
+ * fixed rates and writes the latencies per rate as CSV (sweep.c); omb runs
+ * an OpenMessaging Benchmark workload file (omb_run.c). The raw engine sends
  * pre-encoded Produce or Fetch requests over N connections with io_uring and
  * no per-message client work, so that the broker is what is measured.
  *
@@ -51,6 +53,8 @@ static _Noreturn void perf_usage(const char *why)
 		"  raw:         [--connections N] [--request-bytes B] [--inflight N]\n"
 		"  sweep:       --csv FILE [--rates R1,R2,...|--from R] [--step-seconds S] [--size B]\n"
 		"               e2e at each rate (default from 1000 up until one is not sustained)\n"
+		"  omb:         sluice-perf omb FILE.yaml --brokers H:P [--topic PREFIX]\n"
+		"               [--minutes M|--duration-scale F] [--acks ..] [--linger-ms MS] [--batch-bytes B]\n"
 		"  any:         [--json FILE] (not sweep)\n"
 		"  --count and --duration may both be given: the run ends at whichever comes first.\n");
 	exit(2);
@@ -125,10 +129,14 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 	if (argc < 2)
 		perf_usage(NULL);
 	a->mode = argv[1];
-	if (!perf_is(a->mode, "produce", "consume") && !perf_is(a->mode, "e2e", "sweep"))
-		perf_usage("the first argument is produce, consume, e2e or sweep");
-	bool sweep = !strcmp(a->mode, "sweep");
-	for (int i = 2; i < argc; i++) {
+	if (!perf_is(a->mode, "produce", "consume") && !perf_is(a->mode, "e2e", "sweep") && strcmp(a->mode, "omb"))
+		perf_usage("the first argument is produce, consume, e2e, sweep or omb");
+	bool sweep = !strcmp(a->mode, "sweep"), omb = !strcmp(a->mode, "omb");
+	if (omb && (argc < 3 || !strncmp(argv[2], "--", 2)))
+		perf_usage("omb: the workload file comes first: sluice-perf omb FILE.yaml --brokers H:P");
+	if (omb)
+		a->workload = argv[2];
+	for (int i = omb ? 3 : 2; i < argc; i++) {
 		const char *f = argv[i];
 		if (i + 1 >= argc) {
 			char why[128];
@@ -158,6 +166,8 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		else if (!strcmp(f, "--rates")) perf_rates(v, a);
 		else if (!strcmp(f, "--step-seconds")) a->step_s = (double)perf_long(f, v, 1, PERF_STEP_SECONDS_MAX);
 		else if (!strcmp(f, "--csv")) a->csv = v;
+		else if (!strcmp(f, "--minutes") && omb) a->minutes = perf_double(f, v);
+		else if (!strcmp(f, "--duration-scale") && omb) a->duration_scale = perf_double(f, v);
 		else if (!strcmp(f, "--group")) a->group = v;
 		else if (!strcmp(f, "--connections")) a->connections = perf_long(f, v, 1, PERF_CONNECTIONS_MAX);
 		else if (!strcmp(f, "--request-bytes")) a->request_bytes = perf_long(f, v, 1, PERF_REQUEST_BYTES_MAX);
@@ -169,7 +179,14 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 			perf_usage(why);
 		}
 	}
-	if (!a->brokers || !a->topic)
+	if (omb && !a->brokers)
+		perf_usage("--brokers is required");
+	if (omb && (a->count || a->duration_s > 0 || a->rate > 0 || a->partitions || a->group ||
+		    strcmp(a->engine, "rdkafka")))
+		perf_usage("omb: the workload file sets the counts, rates and partitions; --minutes or --duration-scale shorten it");
+	if (omb && (a->minutes > OMB_RUN_MINUTES_MAX || a->duration_scale > OMB_RUN_MINUTES_MAX))
+		perf_usage("--minutes/--duration-scale: at most 1440");
+	if (!omb && (!a->brokers || !a->topic))
 		perf_usage("--brokers and --topic are required");
 	if (sweep && (a->count || a->duration_s > 0 || a->rate > 0 || a->json))
 		perf_usage("sweep: each rate runs --step-seconds; --count, --duration, --rate and --json are not its");
@@ -177,7 +194,7 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		perf_usage("sweep needs --csv FILE");
 	if (!sweep && (a->csv || a->rates_count))
 		perf_usage("--csv and --rates belong to sweep");
-	if (!sweep && !a->count && a->duration_s <= 0)
+	if (!sweep && !omb && !a->count && a->duration_s <= 0)
 		perf_usage("give --count or --duration");
 	if (!perf_is(a->acks, "0", "1") && !perf_is(a->acks, "all", "-1"))
 		perf_usage("--acks: 0, 1 or all");
@@ -217,7 +234,7 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 	if (a->transactional_id && !a->txn_records)
 		a->txn_records = PERF_TXN_RECORDS_DEFAULT;
 	if (a->linger_ms < 0)
-		a->linger_ms = perf_is(a->mode, "e2e", "sweep") ? 0 : 5;
+		a->linger_ms = perf_is(a->mode, "e2e", "sweep") ? 0 : omb ? OMB_LINGER_MS_DEFAULT : 5;
 }
 
 static const double perf_quantiles[] = { 0.5, 0.9, 0.99, 0.999, 0.9999 };
@@ -279,6 +296,8 @@ int main(int argc, char **argv)
 	int rc;
 	if (!strcmp(a.mode, "sweep"))
 		return perf_sweep(&a);
+	if (!strcmp(a.mode, "omb"))
+		return perf_omb(&a);
 	if (!strcmp(a.mode, "produce") && a.transactional_id)
 		rc = perf_rdkafka_txn_produce(&a);
 	else if (!strcmp(a.mode, "produce"))
