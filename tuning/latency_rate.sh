@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
-# Latency vs rate: end-to-end latency (intended send time -> consumer, so no
-# coordinated omission) of 1 KiB messages on one partition at fixed rates
-# from 1k msg/s up to the highest rate the broker sustains (a rate is
-# sustained when at least 95% of it arrived without errors; the sweep stops
-# at the first that is not), for the broker's default layout and for the
-# best other layout of the core layout study. Writes latency_rate.csv and
+# Latency vs rate: `sluice-perf sweep` (end-to-end and produce-ack latency
+# of 1 KiB messages on one partition, timed from each message's intended
+# send time, so no coordinated omission) at fixed rates from 1k msg/s up to
+# the highest rate the broker sustains (sweep's rule: produced and consumed
+# >= 95% of the target, nothing lost), for the broker's default layout and
+# for the best other layout of the core layout study. Writes
+# latency_rate.csv (a layout column, then sweep's columns) and
 # latency_rate.png.
 #
 #   bash tuning/latency_rate.sh [--quick] [--out DIR] [--best N+M]
 #       [--rates "1000 2000 5000 ..."] [--seconds S]
 #
-# --best defaults to the layout other than the default (one network and one
-# io shard per CPU) with the highest median throughput in DIR/layout.csv
-# (tuning/layout.sh), else 1+1: when the default layout is the best, the
-# comparison is with the runner-up.
+# Without --rates the sweep climbs from 1000 msg/s along 1, 1.5, 2, 3, 5,
+# 7 x 10^k until a step is not sustained. --seconds is each step's length
+# (whole seconds). --best defaults to the layout other than the default (one
+# network and one io shard per CPU) with the highest median throughput in
+# DIR/layout.csv (tuning/layout.sh), else 1+1: when the default layout is
+# the best, the comparison is with the runner-up.
 STUDY=latency_rate
 STUDY_FLAGS='[--best N+M] [--rates LIST] [--seconds S]'
 source "$(dirname "$0")/lib.sh"
 
 BEST=""
-RATES="1000 2000 5000 10000 20000 50000 100000 200000 500000"
+RATES=""
 RUN_S=5
 SIZE=1024
 study_flag() {
@@ -31,7 +34,7 @@ study_flag() {
   esac
 }
 tuning_parse "$@"
-if ((QUICK)); then RATES="1000 5000 20000 50000"; RUN_S=1.5; fi
+if ((QUICK)); then RATES="1000 5000 20000 50000"; RUN_S=1; fi
 tuning_setup
 
 # The layout ("N+M") other than $2 with the highest median MB/s over the
@@ -53,25 +56,21 @@ fi
 [[ $BEST =~ ^[0-9]+\+[0-9]+$ ]] || { echo "$STUDY.sh: --best takes N+M (network+io threads)" >&2; exit 2; }
 
 CSV="$OUT/$STUDY.csv"
-echo "layout,target_rate,load1,$PERF_HEADER,p9999_us" >"$CSV"
+if [[ -n $RATES ]]; then RATE_FLAGS=(--rates "$(tr -s ' ' ',' <<<"$RATES")"); else RATE_FLAGS=(--from 1000); fi
+header_written=0
 for layout in default "$BEST"; do
   if [[ $layout == default ]]; then
     start_broker default
     label="default ($(sed -nE 's/.*num.network.threads=([0-9]+) num.io.threads=([0-9]+).*/\1+\2/p' "$BROKER_LOG"))"
   else
     start_broker best --set "num.network.threads=${layout%+*}" --set "num.io.threads=${layout#*+}"
-    label="best ($layout)"
+    label="best other ($layout)"
   fi
-  for rate in $RATES; do
-    load=$(load1)
-    perf_json "$TUNING_WORK/run.json" e2e --brokers "$B" --topic "r$rate" --partitions 1 \
-      --size "$SIZE" --rate "$rate" --duration "$RUN_S"
-    fields=$(json_fields "$TUNING_WORK/run.json" "${PERF_FIELDS[@]}" latency_us.p99.99)
-    echo "$label,$rate,$load,$fields" >>"$CSV"; echo "$label,$rate,$load,$fields"
-    achieved=${fields%%,*}
-    errors=$(cut -d, -f3 <<<"$fields")
-    awk -v a="${achieved:-0}" -v r="$rate" -v e="${errors:-1}" 'BEGIN { exit !(a >= 0.95 * r && e == 0) }' || break
-  done
+  "$PERF" sweep --brokers "$B" --topic rate --partitions 1 --size "$SIZE" "${RATE_FLAGS[@]}" \
+    --step-seconds "$RUN_S" --csv "$TUNING_WORK/sweep.csv" 2>/dev/null | grep -v '^ ' || true
+  [[ -s $TUNING_WORK/sweep.csv ]] || { echo "$STUDY.sh: sluice-perf sweep wrote no CSV" >&2; exit 1; }
+  ((header_written)) || { echo "layout,$(head -1 "$TUNING_WORK/sweep.csv")" >"$CSV"; header_written=1; }
+  tail -n +2 "$TUNING_WORK/sweep.csv" | sed "s/^/$label,/" >>"$CSV"
   stop_broker
 done
 tuning_plot

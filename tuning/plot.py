@@ -114,18 +114,24 @@ def plot_durability(rows, outdir):
 
 
 def plot_latency_rate(rows, outdir):
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for layout in sorted({r["layout"] for r in rows}):
-        sel = sorted((r for r in rows if r["layout"] == layout), key=lambda r: num(r, "target_rate"))
-        for key, style in (("p50_us", ":"), ("p99_us", "-"), ("p999_us", "--")):
-            ax.plot([num(r, "target_rate") for r in sel], [num(r, key) / 1000 for r in sel], style,
-                    marker="o", label=f"{layout} {key[:-3]}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("target rate (msg/s, 1 KiB)")
-    ax.set_ylabel("end-to-end latency (ms)")
-    ax.set_title("latency vs rate", fontsize=10)
-    ax.legend(fontsize=7)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
+    for ax, kind in zip(axes, ("e2e", "ack")):
+        for color, layout in zip(("tab:blue", "tab:orange", "tab:green", "tab:red"),
+                                 sorted({r["layout"] for r in rows})):
+            sel = sorted((r for r in rows if r["layout"] == layout),
+                         key=lambda r: num(r, "rate_target_msgs_per_s"))
+            for pct, style in (("p50", ":"), ("p99", "-"), ("p99_9", "--")):
+                ax.plot([num(r, "rate_target_msgs_per_s") for r in sel],
+                        [num(r, f"{kind}_{pct}_us") / 1000 for r in sel], style, marker="o",
+                        color=color, label=f"{layout} {pct.replace('_', '.')}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("target rate (msg/s, 1 KiB)")
+        ax.set_title("end to end (intended send -> consumer)" if kind == "e2e" else
+                     "produce ack (intended send -> delivery report)", fontsize=10)
+    axes[0].set_ylabel("latency (ms)")
+    axes[0].legend(fontsize=7)
+    rows = [dict(r, load1=r.get("load_average_1m", "")) for r in rows]
     save(fig, outdir, "latency_rate.png", rows)
 
 
