@@ -22,6 +22,8 @@ enum {
 	E2E_GRACE_MS = 10000,       /* how long the consumer waits after the last send */
 };
 
+static const char E2E_ACK_WHAT[] = "produce ack: intended send -> delivery report";
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	(void)rk;
@@ -38,33 +40,55 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	perf_stats.bytes += m->len;
 }
 
-/* Sleeps until the intended send time, serving delivery reports meanwhile.
- * Spinning instead would take a whole core from the broker and the client's
- * own threads, which on a small machine is what the tail latency measured. */
-static void perf_pace_until(rd_kafka_t *rk, uint64_t intended)
+/* The e2e producer's delivery reports arrive as events on librdkafka's
+ * background thread, which serves them as soon as the broker's answer is
+ * in: on the producing thread they would wait until its next send (up to
+ * 1 ms at 1000 msg/s) and that wait would be timed as produce-ack latency.
+ * That thread is the only one that writes perf_stats until the flush has
+ * waited for every report. */
+static void on_delivery_event(rd_kafka_t *rk, rd_kafka_event_t *ev, void *opaque)
 {
-	rd_kafka_poll(rk, 0);
-	uint64_t now = perf_now_ns();
-	if (now >= intended || perf_stop)
-		return;
-	struct timespec at = { .tv_sec = (time_t)(intended / 1000000000u),
-			       .tv_nsec = (long)(intended % 1000000000u) };
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR && !perf_stop)
-		;
+	if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_DR)
+		for (const rd_kafka_message_t *m; (m = rd_kafka_event_message_next(ev));)
+			on_delivery(rk, m, opaque);
+	rd_kafka_event_destroy(ev);
+}
+
+/* Serves delivery reports for up to `ms` on this thread; with `events` the
+ * background thread serves them (and a poll here would drop them), so this
+ * only waits. */
+static void produce_serve(rd_kafka_t *rk, int ms, bool events)
+{
+	if (!events)
+		rd_kafka_poll(rk, ms);
+	else if (ms > 0)
+		nanosleep(&(struct timespec){ .tv_nsec = (long)ms * 1000000 }, NULL);
+}
+
+/* Sleeps until the intended send time, serving delivery reports meanwhile
+ * unless `events`. Spinning instead would take a whole core from the broker
+ * and the client's own threads, which on a small machine is what the tail
+ * latency measured. */
+static void perf_pace_until(rd_kafka_t *rk, uint64_t intended, bool events)
+{
+	produce_serve(rk, 0, events);
+	perf_sleep_until(intended);
 }
 
 /* Sends at --rate (or as fast as the client takes them) until the run is over;
- * with `stamp` the payload starts with the intended send time, and the
+ * with `stamp` the payload starts with the intended send time, delivery
+ * reports are served on the background thread (on_delivery_event), and the
  * progress line is left to the e2e consumer, which has the latencies. */
 static void produce_loop(rd_kafka_t *rk, const struct perf_args *a, bool stamp)
 {
 	char *payload = malloc((size_t)a->size + 1);
 	memset(payload, 'p', (size_t)a->size);
 	uint64_t start = perf_now_ns(), last = start, sent = 0;
+	perf_stats.start_ns = start;
 	while (!perf_done(a, sent, start)) {
 		uint64_t intended = a->rate > 0 ? start + (uint64_t)((double)sent * 1e9 / a->rate) : perf_now_ns();
 		if (a->rate > 0)
-			perf_pace_until(rk, intended);
+			perf_pace_until(rk, intended, stamp);
 		if (stamp)
 			memcpy(payload, &intended, sizeof(intended));
 		char key[PERF_KEY_BYTES];
@@ -84,7 +108,7 @@ static void produce_loop(rd_kafka_t *rk, const struct perf_args *a, bool stamp)
 		if (e && hdrs)
 			rd_kafka_headers_destroy(hdrs);
 		if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-			rd_kafka_poll(rk, 1);
+			produce_serve(rk, 1, stamp);
 			continue;
 		}
 		if (e) {
@@ -93,7 +117,7 @@ static void produce_loop(rd_kafka_t *rk, const struct perf_args *a, bool stamp)
 			break;
 		}
 		sent++;
-		rd_kafka_poll(rk, 0);
+		produce_serve(rk, 0, stamp);
 		if (!stamp)
 			perf_progress(&perf_stats, start, &last);
 	}
@@ -213,6 +237,7 @@ static void *e2e_consume(void *arg)
 			uint64_t sent;
 			memcpy(&sent, m->payload, sizeof(sent));
 			histogram_record(&c->stats.latency_us, now > sent ? (now - sent) / 1000 : 0);
+			c->stats.last_arrival_ns = now;
 			c->stats.messages++;
 			c->stats.bytes += m->len;
 		}
@@ -246,9 +271,7 @@ static int e2e_wait_fetching(rd_kafka_t *rk)
 
 int perf_rdkafka_e2e(const struct perf_args *a)
 {
-	rd_kafka_conf_t *pconf = perf_producer_conf(a);
-	rd_kafka_conf_set_dr_msg_cb(pconf, on_delivery);
-	rd_kafka_t *producer = perf_client_new(RD_KAFKA_PRODUCER, pconf);
+	rd_kafka_t *producer = perf_producer_new_dr_events(perf_producer_conf(a), on_delivery_event);
 	if (!producer)
 		return 1;
 	if (a->partitions)
@@ -267,7 +290,9 @@ int perf_rdkafka_e2e(const struct perf_args *a)
 		rd_kafka_destroy(producer);
 		return 1;
 	}
-	perf_stats = (struct perf_stats){ 0 };
+	/* From here on the delivery reports time the produce ack from the
+	 * intended send time too (on_delivery), the run's second latency. */
+	perf_stats = (struct perf_stats){ .latency_what = E2E_ACK_WHAT };
 	struct e2e_consumer c = { .want = a->count ? (uint64_t)a->count : UINT64_MAX };
 	c.stats.latency_what = "end to end: intended send -> consumer";
 	rd_kafka_conf_t *cconf = perf_consumer_conf(a);
@@ -298,7 +323,10 @@ int perf_rdkafka_e2e(const struct perf_args *a)
 	pthread_join(th, NULL);
 	/* Throughput is the producer's: the consumer's clock started before it. */
 	c.stats.seconds = perf_stats.seconds;
+	c.stats.start_ns = perf_stats.start_ns;
 	c.stats.errors += perf_stats.errors + (sent > c.stats.messages ? sent - c.stats.messages : 0);
+	c.stats.second_us = perf_stats.latency_us;
+	c.stats.second_what = E2E_ACK_WHAT;
 	perf_stats = c.stats;
 	rd_kafka_consumer_close(c.rk);
 	rd_kafka_destroy(c.rk);

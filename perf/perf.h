@@ -20,10 +20,16 @@ enum {
 	PERF_TXN_RECORDS_MAX = 1 << 20,     /* records per transaction */
 	PERF_TXN_RECORDS_DEFAULT = 100,
 	PERF_TIMER_SLACK_NS = 1000,         /* a paced send wakes within 1 us of its time */
+	PERF_RATE_MAX = 10000000,           /* msg/s, any --rate or sweep step */
+	PERF_SWEEP_RATES_MAX = 64,          /* steps of one sweep */
+	PERF_STEP_SECONDS_MAX = 3600,
+	PERF_STEP_SECONDS_DEFAULT = 5,
+	OMB_RUN_MINUTES_MAX = 24 * 60,      /* --minutes, --duration-scale */
+	OMB_LINGER_MS_DEFAULT = 1,          /* omb's producers batch for 1 ms, as OMB's Kafka driver files do */
 };
 
 struct perf_args {
-	const char *mode;        /* produce | consume | e2e */
+	const char *mode;        /* produce | consume | e2e | sweep | omb */
 	const char *engine;      /* rdkafka | raw */
 	const char *brokers;
 	const char *topic;
@@ -47,6 +53,16 @@ struct perf_args {
 	long request_bytes;      /* raw: bytes of record batches per Produce / asked per Fetch */
 	long inflight;           /* raw: requests in flight per connection */
 	const char *json;
+	/* sweep: the rates given (--rates), or the series from rate_from up */
+	double rates[PERF_SWEEP_RATES_MAX];
+	int rates_count;
+	double rate_from;
+	double step_s;           /* how long each rate runs */
+	const char *csv;         /* sweep: one row per rate */
+	/* omb: the workload file and how its durations are shortened */
+	const char *workload;
+	double duration_scale;   /* --duration-scale: test and warm-up x this */
+	double minutes;          /* --minutes: the test's length (warm-up scaled alike) */
 };
 
 #endif

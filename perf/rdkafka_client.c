@@ -52,6 +52,22 @@ rd_kafka_t *perf_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf)
 	return rk;
 }
 
+rd_kafka_t *perf_producer_new_dr_events(rd_kafka_conf_t *conf,
+					void (*on_events)(rd_kafka_t *rk, rd_kafka_event_t *ev, void *opaque))
+{
+	rd_kafka_conf_set_events(conf, RD_KAFKA_EVENT_DR);
+	rd_kafka_conf_set_background_event_cb(conf, on_events);
+	rd_kafka_t *rk = perf_client_new(RD_KAFKA_PRODUCER, conf);
+	if (!rk)
+		return NULL;
+	rd_kafka_queue_t *main_q = rd_kafka_queue_get_main(rk);
+	rd_kafka_queue_t *background = rd_kafka_queue_get_background(rk);
+	rd_kafka_queue_forward(main_q, background);
+	rd_kafka_queue_destroy(background);
+	rd_kafka_queue_destroy(main_q);
+	return rk;
+}
+
 void perf_create_topic(rd_kafka_t *rk, const struct perf_args *a)
 {
 	char err[PERF_ERR_BYTES];

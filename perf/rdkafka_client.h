@@ -22,6 +22,12 @@ rd_kafka_conf_t *perf_producer_conf(const struct perf_args *a);
 rd_kafka_conf_t *perf_consumer_conf(const struct perf_args *a);
 /* A client of `type` that owns `conf`; NULL (logged) when librdkafka refuses. */
 rd_kafka_t *perf_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf);
+/* A producer that owns `conf` and whose delivery reports go to `on_events`
+ * on librdkafka's background thread, the moment they arrive (its main queue
+ * is forwarded to the background queue); the producing thread must then
+ * neither poll nor serve them. NULL (logged) when librdkafka refuses. */
+rd_kafka_t *perf_producer_new_dr_events(rd_kafka_conf_t *conf,
+					void (*on_events)(rd_kafka_t *rk, rd_kafka_event_t *ev, void *opaque));
 /* Creates the topic with --partitions (an existing topic is fine). */
 void perf_create_topic(rd_kafka_t *rk, const struct perf_args *a);
 /* The partition count of `topic` from metadata; -1 (logged) when unknown. */

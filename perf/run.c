@@ -1,5 +1,6 @@
 /* A run's shared state and pacing (run.h): the totals, the stop flag, the
  * monotonic clock, the once-a-second progress line and the end conditions. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
@@ -14,6 +15,14 @@ uint64_t perf_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void perf_sleep_until(uint64_t at_ns)
+{
+	struct timespec at = { .tv_sec = (time_t)(at_ns / 1000000000u), .tv_nsec = (long)(at_ns % 1000000000u) };
+	while (!perf_stop && perf_now_ns() < at_ns &&
+	       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
+		;
 }
 
 void perf_progress(const struct perf_stats *st, uint64_t start_ns, uint64_t *last_ns)

@@ -1,11 +1,14 @@
 /* sluice-perf: a Kafka load generator with two engines.
  *
- *   sluice-perf produce|consume|e2e --brokers H:P --topic T [options]
+ *   sluice-perf produce|consume|e2e|sweep --brokers H:P --topic T [options]
+ *   sluice-perf omb WORKLOAD.yaml --brokers H:P [options]
  *
  * The rdkafka engine is a real client (librdkafka): produce measures send ->
  * delivery report latency, consume reads by assignment or in a group, e2e
  * produces at a fixed rate with the intended send time in the payload and
- * measures it at a consumer in the same process. The raw engine sends
+ * measures it at a consumer in the same process; sweep runs e2e at rising
+ * fixed rates and writes the latencies per rate as CSV (sweep.c); omb runs
+ * an OpenMessaging Benchmark workload file (omb_run.c). The raw engine sends
  * pre-encoded Produce or Fetch requests over N connections with io_uring and
  * no per-message client work, so that the broker is what is measured.
  *
@@ -37,7 +40,7 @@ static _Noreturn void perf_usage(const char *why)
 	if (why)
 		fprintf(stderr, "sluice-perf: %s\n", why);
 	fprintf(stderr,
-		"usage: sluice-perf produce|consume|e2e --brokers H:P --topic T [--count N] [--duration S]\n"
+		"usage: sluice-perf produce|consume|e2e|sweep --brokers H:P --topic T [--count N] [--duration S]\n"
 		"  --engine rdkafka|raw       rdkafka: a librdkafka client (default); raw: pre-encoded\n"
 		"                             requests over io_uring (produce and consume only)\n"
 		"  produce/e2e: [--size B] [--rate MSG_PER_S] [--acks 0|1|all] [--partitions N]\n"
@@ -48,7 +51,11 @@ static _Noreturn void perf_usage(const char *why)
 		"               [--keys N] [--headers N]\n"
 		"  consume:     [--from earliest|latest] [--group G]\n"
 		"  raw:         [--connections N] [--request-bytes B] [--inflight N]\n"
-		"  any:         [--json FILE]\n"
+		"  sweep:       --csv FILE [--rates R1,R2,...|--from R] [--step-seconds S] [--size B]\n"
+		"               e2e at each rate (default from 1000 up until one is not sustained)\n"
+		"  omb:         sluice-perf omb FILE.yaml --brokers H:P [--topic PREFIX]\n"
+		"               [--minutes M|--duration-scale F] [--acks ..] [--linger-ms MS] [--batch-bytes B]\n"
+		"  any:         [--json FILE] (not sweep)\n"
 		"  --count and --duration may both be given: the run ends at whichever comes first.\n");
 	exit(2);
 }
@@ -78,6 +85,26 @@ static double perf_double(const char *flag, const char *v)
 	return d;
 }
 
+/* --rates R1,R2,...: each a rate from 1 to PERF_RATE_MAX msg/s. */
+static void perf_rates(const char *v, struct perf_args *a)
+{
+	char buf[PERF_ERR_BYTES];
+	if (strlen(v) >= sizeof(buf))
+		perf_usage("--rates: the list is too long");
+	strcpy(buf, v);
+	a->rates_count = 0;
+	for (char *save = NULL, *r = strtok_r(buf, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
+		if (a->rates_count == PERF_SWEEP_RATES_MAX)
+			perf_usage("--rates: more rates than a sweep runs");
+		double d = perf_double("--rates", r);
+		if (d < 1 || d > PERF_RATE_MAX)
+			perf_usage("--rates: each rate is from 1 to 10000000 msg/s");
+		a->rates[a->rates_count++] = d;
+	}
+	if (!a->rates_count)
+		perf_usage("--rates: no rate given");
+}
+
 static bool perf_is(const char *s, const char *a, const char *b)
 {
 	return !strcmp(s, a) || (b && !strcmp(s, b));
@@ -97,13 +124,19 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 {
 	*a = (struct perf_args){ .size = 1024, .acks = "1", .compression = "none", .linger_ms = -1,
 				 .batch_bytes = 1000000, .from = "earliest", .engine = "rdkafka",
-				 .connections = 4, .request_bytes = 1 << 20, .inflight = 2 };
+				 .connections = 4, .request_bytes = 1 << 20, .inflight = 2,
+				 .step_s = PERF_STEP_SECONDS_DEFAULT, .rate_from = 1000 };
 	if (argc < 2)
 		perf_usage(NULL);
 	a->mode = argv[1];
-	if (!perf_is(a->mode, "produce", "consume") && strcmp(a->mode, "e2e"))
-		perf_usage("the first argument is produce, consume or e2e");
-	for (int i = 2; i < argc; i++) {
+	if (!perf_is(a->mode, "produce", "consume") && !perf_is(a->mode, "e2e", "sweep") && strcmp(a->mode, "omb"))
+		perf_usage("the first argument is produce, consume, e2e, sweep or omb");
+	bool sweep = !strcmp(a->mode, "sweep"), omb = !strcmp(a->mode, "omb");
+	if (omb && (argc < 3 || !strncmp(argv[2], "--", 2)))
+		perf_usage("omb: the workload file comes first: sluice-perf omb FILE.yaml --brokers H:P");
+	if (omb)
+		a->workload = argv[2];
+	for (int i = omb ? 3 : 2; i < argc; i++) {
 		const char *f = argv[i];
 		if (i + 1 >= argc) {
 			char why[128];
@@ -128,7 +161,13 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		else if (!strcmp(f, "--partitions")) a->partitions = perf_long(f, v, 1, PERF_PARTITIONS_MAX);
 		else if (!strcmp(f, "--keys")) a->keys = perf_long(f, v, 0, PERF_KEYS_MAX);
 		else if (!strcmp(f, "--headers")) a->headers = perf_long(f, v, 0, PERF_HEADERS_MAX);
+		else if (!strcmp(f, "--from") && sweep) a->rate_from = perf_long(f, v, 1, PERF_RATE_MAX);
 		else if (!strcmp(f, "--from")) a->from = v;
+		else if (!strcmp(f, "--rates")) perf_rates(v, a);
+		else if (!strcmp(f, "--step-seconds")) a->step_s = (double)perf_long(f, v, 1, PERF_STEP_SECONDS_MAX);
+		else if (!strcmp(f, "--csv")) a->csv = v;
+		else if (!strcmp(f, "--minutes") && omb) a->minutes = perf_double(f, v);
+		else if (!strcmp(f, "--duration-scale") && omb) a->duration_scale = perf_double(f, v);
 		else if (!strcmp(f, "--group")) a->group = v;
 		else if (!strcmp(f, "--connections")) a->connections = perf_long(f, v, 1, PERF_CONNECTIONS_MAX);
 		else if (!strcmp(f, "--request-bytes")) a->request_bytes = perf_long(f, v, 1, PERF_REQUEST_BYTES_MAX);
@@ -140,9 +179,22 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 			perf_usage(why);
 		}
 	}
-	if (!a->brokers || !a->topic)
+	if (omb && !a->brokers)
+		perf_usage("--brokers is required");
+	if (omb && (a->count || a->duration_s > 0 || a->rate > 0 || a->partitions || a->group ||
+		    strcmp(a->engine, "rdkafka")))
+		perf_usage("omb: the workload file sets the counts, rates and partitions; --minutes or --duration-scale shorten it");
+	if (omb && (a->minutes > OMB_RUN_MINUTES_MAX || a->duration_scale > OMB_RUN_MINUTES_MAX))
+		perf_usage("--minutes/--duration-scale: at most 1440");
+	if (!omb && (!a->brokers || !a->topic))
 		perf_usage("--brokers and --topic are required");
-	if (!a->count && a->duration_s <= 0)
+	if (sweep && (a->count || a->duration_s > 0 || a->rate > 0 || a->json))
+		perf_usage("sweep: each rate runs --step-seconds; --count, --duration, --rate and --json are not its");
+	if (sweep && !a->csv)
+		perf_usage("sweep needs --csv FILE");
+	if (!sweep && (a->csv || a->rates_count))
+		perf_usage("--csv and --rates belong to sweep");
+	if (!sweep && !omb && !a->count && a->duration_s <= 0)
 		perf_usage("give --count or --duration");
 	if (!perf_is(a->acks, "0", "1") && !perf_is(a->acks, "all", "-1"))
 		perf_usage("--acks: 0, 1 or all");
@@ -153,11 +205,11 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		perf_usage("--from: earliest or latest");
 	if (!perf_is(a->engine, "rdkafka", "raw"))
 		perf_usage("--engine: rdkafka or raw");
-	if (!strcmp(a->engine, "raw") && !strcmp(a->mode, "e2e"))
-		perf_usage("--engine raw: produce or consume (e2e needs a real client)");
+	if (!strcmp(a->engine, "raw") && perf_is(a->mode, "e2e", "sweep"))
+		perf_usage("--engine raw: produce or consume (e2e and sweep need a real client)");
 	if (!strcmp(a->mode, "e2e") && a->rate <= 0)
 		perf_usage("e2e needs --rate");
-	if (!strcmp(a->mode, "e2e") && a->size < (long)sizeof(uint64_t))
+	if (perf_is(a->mode, "e2e", "sweep") && a->size < (long)sizeof(uint64_t))
 		perf_usage("--size: e2e needs at least 8 bytes for the send time");
 	if (!strcmp(a->engine, "raw") && a->group)
 		perf_usage("--group: the raw engine reads by assignment");
@@ -182,7 +234,7 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 	if (a->transactional_id && !a->txn_records)
 		a->txn_records = PERF_TXN_RECORDS_DEFAULT;
 	if (a->linger_ms < 0)
-		a->linger_ms = strcmp(a->mode, "e2e") ? 5 : 0;
+		a->linger_ms = perf_is(a->mode, "e2e", "sweep") ? 0 : omb ? OMB_LINGER_MS_DEFAULT : 5;
 }
 
 static const double perf_quantiles[] = { 0.5, 0.9, 0.99, 0.999, 0.9999 };
@@ -242,6 +294,10 @@ int main(int argc, char **argv)
 	prctl(PR_SET_TIMERSLACK, PERF_TIMER_SLACK_NS, 0, 0, 0);
 	bool raw = !strcmp(a.engine, "raw");
 	int rc;
+	if (!strcmp(a.mode, "sweep"))
+		return perf_sweep(&a);
+	if (!strcmp(a.mode, "omb"))
+		return perf_omb(&a);
 	if (!strcmp(a.mode, "produce") && a.transactional_id)
 		rc = perf_rdkafka_txn_produce(&a);
 	else if (!strcmp(a.mode, "produce"))
