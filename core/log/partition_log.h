@@ -64,6 +64,12 @@ struct log_config {
 	int64_t producer_id_expiration_ms;                /* producer.id.expiration.ms */
 	int64_t producer_id_expiration_check_interval_ms; /* ...check.interval.ms */
 	bool compact;                  /* cleanup.policy has compact: gaps are expected */
+	/* Mapped appends (segment_write.c): batches up to this size are copied
+	 * into the active segment's mapping (sluice.log.append.mapped.max.bytes;
+	 * 0: every append is an io_uring write), in a range the kernel's workers
+	 * prepare this many bytes at a time (sluice.log.preallocate.bytes). */
+	uint32_t mapped_append_max_bytes;
+	uint64_t preallocate_bytes;
 };
 
 struct log_flush_shard;
