@@ -62,7 +62,8 @@ static const struct config_key config_keys[] = {
 	CFG_NUM("sluice.log.dir.min.free.bytes", CT_I64, log_dir_min_free_bytes, -1, INT64_MAX),
 	CFG_NUM("sluice.log.append.mapped.max.bytes", CT_U32, log_append_mapped_max_bytes, 0,
 		INT32_MAX),
-	CFG_NUM("sluice.log.preallocate.bytes", CT_U64, log_preallocate_bytes, 4096, 1 << 30),
+	CFG_NUM("sluice.log.append.prefault.max.bytes", CT_U64, log_append_prefault_max_bytes, 4096,
+		1 << 30),
 	CFG_NUM("log.flush.offset.checkpoint.interval.ms", CT_I64,
 		log_flush_offset_checkpoint_interval_ms, 1, INT32_MAX),
 	CFG_NUM("message.max.bytes", CT_U32, message_max_bytes, 0, INT32_MAX),
@@ -144,7 +145,7 @@ enum {
 	/* Batches up to this size reach the page cache by a copy on the shard
 	 * (segment_write.c); larger ones by io_uring write, in parallel. */
 	DEFAULT_APPEND_MAPPED_MAX_BYTES = 64 << 10,
-	DEFAULT_PREALLOCATE_BYTES = 4 << 20,
+	DEFAULT_APPEND_PREFAULT_MAX_BYTES = 4 << 20,
 	DEFAULT_INDEX_MAX_BYTES = 10 * 1024 * 1024,
 	DEFAULT_MESSAGE_MAX_BYTES = 1048588,
 	DEFAULT_BATCH_INFLATED_MAX_BYTES = 16 << 20,
@@ -211,7 +212,7 @@ void config_defaults(struct broker_config *c)
 	c->log_flush_scheduler_interval_ms = INT64_MAX;
 	c->log_dir_min_free_bytes = -1;
 	c->log_append_mapped_max_bytes = DEFAULT_APPEND_MAPPED_MAX_BYTES;
-	c->log_preallocate_bytes = DEFAULT_PREALLOCATE_BYTES;
+	c->log_append_prefault_max_bytes = DEFAULT_APPEND_PREFAULT_MAX_BYTES;
 	c->log_flush_offset_checkpoint_interval_ms = DEFAULT_CHECKPOINT_INTERVAL_MS;
 	c->message_max_bytes = DEFAULT_MESSAGE_MAX_BYTES;
 	c->socket_request_max_bytes = DEFAULT_REQUEST_MAX_BYTES;

@@ -105,9 +105,6 @@ void io_close(struct reactor *r, int fd, struct io_op *op);
 /* madvise in the kernel's workers: MADV_DONTNEED on a large mapping drops
  * its page-table entries there, so that the munmap after it is cheap. */
 void io_madvise(struct reactor *r, const void *addr, size_t len, int advice, struct io_op *op);
-/* fallocate(fd, mode, off, len) in the kernel's workers (forced async): it
- * allocates blocks and may wait for the journal. */
-void io_fallocate(struct reactor *r, int fd, int mode, uint64_t off, uint64_t len, struct io_op *op);
 /* Completes op with res 0 on the next loop turn, without leaving the
  * thread (the kernel completes a no-op inline): for work done at once
  * whose completion must still come from the loop, never from its caller. */

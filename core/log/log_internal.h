@@ -104,27 +104,26 @@ struct log_flush {
 };
 
 /* The mapped append path of the active segment (segment_write.c). */
-struct segment_writer_retired {
-	uint8_t *map;
-	size_t map_len;
-	int fd;
-	uint64_t size;  /* the segment's bytes, when truncate */
-	bool truncate;  /* it stopped growing: cut blocks past its end */
-};
 struct segment_writer {
 	struct partition_log *log;
 	uint8_t *map;          /* writable shared mapping of the segment; NULL: detached */
 	size_t map_len;        /* segment.bytes */
-	int fd;                /* a duplicate of the segment's descriptor for the helper */
 	int64_t segment_base;
 	/* Preallocated and pre-faulted: mapped appends copy only in here. */
 	uint64_t ready_start, ready_end;
 	uint64_t ask_start, ask_end; /* what the helper works on */
-	bool in_flight;        /* one op at a time: fallocate, then populate */
+	bool in_flight;        /* one preparation at a time */
 	bool stopped;          /* a preparation failed: the segment's appends go by write */
-	struct segment_writer_retired retired; /* detached with its op in flight */
-	struct io_op fallocate_op, populate_op;
+	/* Detached while a preparation was in flight: unmapped when it ends. */
+	uint8_t *retired_map;
+	size_t retired_len;
+	struct io_op populate_op;
 	uint64_t mapped_appends, unready_appends, prepared_bytes, stops;
+	/* The appends' rate since window_start_ns, which sizes the next range. */
+	uint64_t window_start_ns, window_bytes;
+	/* For the metrics, stored by the owner (partition_log_stats). */
+	_Atomic uint64_t published_mapped, published_written;
+	uint64_t written_appends;
 };
 
 struct corrupt_report {
@@ -267,6 +266,9 @@ void segment_writer_free(struct partition_log *l);
  * range when due. False: nothing copied, write it. */
 bool segment_writer_append(struct partition_log *l, const struct segment *s, uint64_t pos,
 			   const uint8_t *batch, size_t len);
+
+/* An append that went by io_uring write, for the metrics. */
+void segment_writer_count_written(struct partition_log *l);
 
 /* ---- log_read.c ---- */
 

@@ -29,6 +29,9 @@ void partition_log_stats(const struct partition_log *l, struct log_stats *out)
 	out->deleted_segments = atomic_load_explicit(&l->published_deleted_segments,
 						     memory_order_relaxed);
 	out->deleted_bytes = atomic_load_explicit(&l->published_deleted_bytes, memory_order_relaxed);
+	out->mapped_appends = atomic_load_explicit(&l->writer.published_mapped, memory_order_relaxed);
+	out->written_appends = atomic_load_explicit(&l->writer.published_written,
+						    memory_order_relaxed);
 }
 
 void log_free(struct partition_log *l)
@@ -553,6 +556,7 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 		a->write_op.done = log_on_mapped_write;
 		io_nop(l->reactor, &a->write_op);
 	} else {
+		segment_writer_count_written(l);
 		a->write_op.done = log_on_write;
 		io_write(l->reactor, s->fd, batch, len, pos, &a->write_op);
 	}

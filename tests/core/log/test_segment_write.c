@@ -1,8 +1,9 @@
 /* The mapped append path (core/log/segment_write.c): small appends copied
  * into the prepared range of the active segment's mapping, the file cut back
  * to its batches at roll and close, the zeros a crash leaves cut by recovery
- * without a warning, and appends going by write when the preparation fails
- * or the batch is larger than sluice.log.append.mapped.max.bytes. */
+ * without a warning, and appends going by write when the preparation fails,
+ * the batch is larger than sluice.log.append.mapped.max.bytes, or under
+ * flush.messages=1. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,7 +18,7 @@ static int mapped_setup(void **state)
 {
 	fixture_setup(state);
 	E->cfg.mapped_append_max_bytes = BATCH_BYTES;
-	E->cfg.preallocate_bytes = PREPARE_BYTES;
+	E->cfg.prefault_max_bytes = PREPARE_BYTES;
 	return 0;
 }
 
@@ -52,6 +53,10 @@ static void test_small_appends_are_copied_into_the_mapping(void **state)
 	/* The first waits for the first range; the rest are copies. */
 	assert_true(l->writer.mapped_appends >= 6);
 	assert_int_equal(l->writer.stops, 0);
+	struct log_stats st;
+	partition_log_stats(l, &st);
+	assert_int_equal(st.mapped_appends, l->writer.mapped_appends);
+	assert_int_equal(st.written_appends, 8 - st.mapped_appends);
 	/* While written, the file is sparse up to segment.bytes. */
 	assert_int_equal(file_size(seg_path(0, ".log")), SEGMENT_BATCHES * BATCH_BYTES);
 	struct log_read rd;
@@ -127,22 +132,19 @@ static void test_torn_batch_before_zeros_is_reported(void **state)
 	assert_int_equal(file_size(seg_path(0, ".log")), 3 * BATCH_BYTES);
 }
 
-/* The helper's preallocation fails (here: its descriptor is a pipe, which
- * cannot be fallocated; on a full disk, ENOSPC): logged once, and the
+/* The helper's preparation fails (here: the file was cut under the
+ * mapping, so the pages cannot be faulted in; on a full disk the
+ * filesystem's block reservation fails the same way): logged once, and the
  * segment's appends go by write, which reports its own errors. */
-static void test_failed_preallocation_falls_back_to_writes(void **state)
+static void test_failed_preparation_falls_back_to_writes(void **state)
 {
 	(void)state;
 	struct partition_log *l = open_log(true, 0);
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	assert_true(dup2(p[0], l->writer.fd) >= 0);
-	close(p[0]);
-	close(p[1]);
+	assert_int_equal(truncate(seg_path(0, ".log"), 0), 0);
 	struct captured cap;
 	capture_start(&cap);
 	append_each(l, 0, 6);
-	assert_int_equal(capture_count(&cap, "preallocating bytes 0-4096 failed"), 1);
+	assert_int_equal(capture_count(&cap, "preparing bytes 0-4096 for mapped appends failed"), 1);
 	assert_int_equal(l->writer.mapped_appends, 0);
 	assert_int_equal(l->writer.stops, 1);
 	assert_file_holds(0, 0, 6);
@@ -172,6 +174,21 @@ static void test_large_appends_and_zero_limit_go_by_write(void **state)
 	assert_file_holds(0, 0, 6);
 }
 
+/* flush.messages=1 keeps writes: each fdatasync would leave the page being
+ * appended to write-protected under writeback, for the shard to wait on. */
+static void test_durable_acks_keep_writes(void **state)
+{
+	(void)state;
+	E->cfg.flush_messages = 1;
+	struct partition_log *l = open_log(true, 0);
+	assert_null(l->writer.map);
+	append_each(l, 0, 3);
+	assert_int_equal(l->writer.mapped_appends, 0);
+	assert_int_equal(file_size(seg_path(0, ".log")), 3 * BATCH_BYTES);
+	partition_log_close(l);
+	assert_file_holds(0, 0, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,10 +200,12 @@ int main(void)
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_torn_batch_before_zeros_is_reported, mapped_setup,
 						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_failed_preallocation_falls_back_to_writes,
+		cmocka_unit_test_setup_teardown(test_failed_preparation_falls_back_to_writes,
 						mapped_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_large_appends_and_zero_limit_go_by_write,
 						mapped_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_durable_acks_keep_writes, mapped_setup,
+						fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
