@@ -143,8 +143,12 @@ enum {
 	DEFAULT_SEGMENT_DELETE_DELAY_MS = 60000,
 	DEFAULT_INDEX_INTERVAL_BYTES = 4096,
 	/* Batches up to this size reach the page cache by a copy on the shard
-	 * (segment_write.c); larger ones by io_uring write, in parallel. */
-	DEFAULT_APPEND_MAPPED_MAX_BYTES = 64 << 10,
+	 * (segment_write.c); larger ones by io_uring write, in parallel with
+	 * the shard. Measured at the maximum rate on 2 cores: 1 KiB batches
+	 * as fast with 20% less CPU by the copy; 4 KiB batches 5-18% slower,
+	 * 10 KiB batches 17-29% slower (the shard copies alone, and each
+	 * pre-faulted page is zeroed first). */
+	DEFAULT_APPEND_MAPPED_MAX_BYTES = 4096,
 	DEFAULT_APPEND_PREFAULT_MAX_BYTES = 4 << 20,
 	DEFAULT_INDEX_MAX_BYTES = 10 * 1024 * 1024,
 	DEFAULT_MESSAGE_MAX_BYTES = 1048588,
