@@ -60,6 +60,10 @@ static const struct config_key config_keys[] = {
 	CFG_NUM("log.flush.scheduler.interval.ms", CT_I64, log_flush_scheduler_interval_ms, 1,
 		INT64_MAX),
 	CFG_NUM("sluice.log.dir.min.free.bytes", CT_I64, log_dir_min_free_bytes, -1, INT64_MAX),
+	CFG_NUM("sluice.log.append.mapped.max.bytes", CT_U32, log_append_mapped_max_bytes, 0,
+		INT32_MAX),
+	CFG_NUM("sluice.log.append.prefault.max.bytes", CT_U64, log_append_prefault_max_bytes, 4096,
+		1 << 30),
 	CFG_NUM("log.flush.offset.checkpoint.interval.ms", CT_I64,
 		log_flush_offset_checkpoint_interval_ms, 1, INT32_MAX),
 	CFG_NUM("message.max.bytes", CT_U32, message_max_bytes, 0, INT32_MAX),
@@ -138,6 +142,14 @@ enum {
 	DEFAULT_RETENTION_CHECK_MS = 300000, /* Kafka's log.retention.check.interval.ms */
 	DEFAULT_SEGMENT_DELETE_DELAY_MS = 60000,
 	DEFAULT_INDEX_INTERVAL_BYTES = 4096,
+	/* Batches up to this size reach the page cache by a copy on the shard
+	 * (segment_write.c); larger ones by io_uring write, in parallel with
+	 * the shard. Measured at the maximum rate on 2 cores: 1 KiB batches
+	 * as fast with 20% less CPU by the copy; 4 KiB batches 5-18% slower,
+	 * 10 KiB batches 17-29% slower (the shard copies alone, and each
+	 * pre-faulted page is zeroed first). */
+	DEFAULT_APPEND_MAPPED_MAX_BYTES = 4096,
+	DEFAULT_APPEND_PREFAULT_MAX_BYTES = 4 << 20,
 	DEFAULT_INDEX_MAX_BYTES = 10 * 1024 * 1024,
 	DEFAULT_MESSAGE_MAX_BYTES = 1048588,
 	DEFAULT_BATCH_INFLATED_MAX_BYTES = 16 << 20,
@@ -203,6 +215,8 @@ void config_defaults(struct broker_config *c)
 	c->log_flush_interval_ms = -1;
 	c->log_flush_scheduler_interval_ms = INT64_MAX;
 	c->log_dir_min_free_bytes = -1;
+	c->log_append_mapped_max_bytes = DEFAULT_APPEND_MAPPED_MAX_BYTES;
+	c->log_append_prefault_max_bytes = DEFAULT_APPEND_PREFAULT_MAX_BYTES;
 	c->log_flush_offset_checkpoint_interval_ms = DEFAULT_CHECKPOINT_INTERVAL_MS;
 	c->message_max_bytes = DEFAULT_MESSAGE_MAX_BYTES;
 	c->socket_request_max_bytes = DEFAULT_REQUEST_MAX_BYTES;

@@ -49,6 +49,13 @@ struct broker_config {
 	 * written. -1 (the default): 5% of the filesystem, at most 1 GiB (log_space.h);
 	 * 0: no floor. */
 	int64_t log_dir_min_free_bytes;
+	/* sluice.log.append.mapped.max.bytes: batches up to this size are copied
+	 * into the active segment's mapping on the shard, in a range the kernel's
+	 * workers pre-fault ahead, at most sluice.log.append.prefault.max.bytes
+	 * at a time (core/log/segment_write.c); 0: every append is an io_uring
+	 * write. */
+	uint32_t log_append_mapped_max_bytes;
+	uint64_t log_append_prefault_max_bytes;
 	int64_t log_flush_offset_checkpoint_interval_ms;
 	uint32_t message_max_bytes;
 	uint32_t socket_request_max_bytes;

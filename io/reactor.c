@@ -45,7 +45,7 @@ struct reactor {
 static const uint8_t reactor_required_ops[] = {
 	IORING_OP_ACCEPT, IORING_OP_RECV,  IORING_OP_SEND, IORING_OP_SENDMSG,
 	IORING_OP_SPLICE, IORING_OP_WRITE, IORING_OP_ASYNC_CANCEL, IORING_OP_READ,
-	IORING_OP_CLOSE,  IORING_OP_UNLINKAT, IORING_OP_MADVISE,
+	IORING_OP_CLOSE,  IORING_OP_UNLINKAT, IORING_OP_MADVISE, IORING_OP_NOP,
 };
 
 /* Completions that this ring did not submit (doorbells from other rings, and
@@ -276,6 +276,13 @@ void io_madvise(struct reactor *r, const void *addr, size_t len, int advice, str
 	/* The ring's length field is 32 bits: a longer range is advised in part. */
 	io_uring_prep_madvise(sqe, (void *)addr, (off_t)(len > UINT32_MAX ? UINT32_MAX : len), advice);
 	io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_nop(struct reactor *r, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_nop(sqe);
 	io_uring_sqe_set_data(sqe, op);
 }
 

@@ -105,6 +105,10 @@ void io_close(struct reactor *r, int fd, struct io_op *op);
 /* madvise in the kernel's workers: MADV_DONTNEED on a large mapping drops
  * its page-table entries there, so that the munmap after it is cheap. */
 void io_madvise(struct reactor *r, const void *addr, size_t len, int advice, struct io_op *op);
+/* Completes op with res 0 on the next loop turn, without leaving the
+ * thread (the kernel completes a no-op inline): for work done at once
+ * whose completion must still come from the loop, never from its caller. */
+void io_nop(struct reactor *r, struct io_op *op);
 /* io_close for a caller that needs no completion (a failure is logged). */
 void io_close_detached(struct reactor *r, int fd);
 /* Closes a file's descriptor without the loop paying for freeing its blocks:

@@ -70,6 +70,9 @@ struct segment {
 	bool dirty;            /* appended to since the last fdatasync */
 	bool verify_reads;     /* recovery kept a batch failing its CRC: reads check CRCs */
 	bool index_checked;    /* a read doubted the index and checked it once */
+	/* The file was made sparse up to segment.bytes for mapped appends
+	 * (segment_write.c): cut back to `size` at roll and close. */
+	bool preallocated;
 	/* Its .txnindex: the aborted transactions whose markers it holds, in
 	 * marker order (log_txns.c). */
 	struct aborted_txn *aborted;
@@ -98,6 +101,29 @@ struct log_flush {
 	uint32_t ops_pending;
 	int error;                 /* the first errno */
 	bool started, done;
+};
+
+/* The mapped append path of the active segment (segment_write.c). */
+struct segment_writer {
+	struct partition_log *log;
+	uint8_t *map;          /* writable shared mapping of the segment; NULL: detached */
+	size_t map_len;        /* segment.bytes */
+	int64_t segment_base;
+	/* Preallocated and pre-faulted: mapped appends copy only in here. */
+	uint64_t ready_start, ready_end;
+	uint64_t ask_start, ask_end; /* what the helper works on */
+	bool in_flight;        /* one preparation at a time */
+	bool stopped;          /* a preparation failed: the segment's appends go by write */
+	/* Detached while a preparation was in flight: unmapped when it ends. */
+	uint8_t *retired_map;
+	size_t retired_len;
+	struct io_op populate_op;
+	uint64_t mapped_appends, unready_appends, prepared_bytes, stops;
+	/* The appends' rate since window_start_ns, which sizes the next range. */
+	uint64_t window_start_ns, window_bytes;
+	/* For the metrics, stored by the owner (partition_log_stats). */
+	_Atomic uint64_t published_mapped, published_written;
+	uint64_t written_appends;
 };
 
 struct corrupt_report {
@@ -147,6 +173,7 @@ struct partition_log {
 	uint32_t flushes;
 	void (*hook)(void *);
 	void *hook_ctx;
+	struct segment_writer writer; /* the active segment's mapped appends */
 	struct corrupt_report reports[LOG_CORRUPT_REPORTS_MAX];
 	uint32_t reports_next;
 	struct log_sync sync;   /* the flush policy's state (log_flush.c) */
@@ -221,6 +248,27 @@ bool log_batch_readable(const struct partition_log *l, uint32_t i, uint64_t pos,
  * position where the headers stop making sense (visible_size when they
  * never do), with the reason in *why. */
 uint64_t segment_rebuild_indexes(struct partition_log *l, uint32_t i, const char **why);
+
+/* ---- segment_write.c ---- */
+
+void segment_writer_init(struct partition_log *l);
+/* Maps s (the new active segment) for appends when
+ * sluice.log.append.mapped.max.bytes allows: the file is made sparse up to
+ * segment.bytes. On failure (logged) its appends go by write. */
+void segment_writer_attach(struct partition_log *l, struct segment *s);
+/* s stops taking mapped appends (roll, close, a write failure); with cut,
+ * its file is cut back to s->size. Returns 0 or -errno (of the cut). */
+int segment_writer_detach(struct partition_log *l, struct segment *s, bool cut);
+/* Frees the writer without touching the files (nothing in flight). */
+void segment_writer_free(struct partition_log *l);
+/* Copies the batch at pos of the active segment s into its mapping when it
+ * is small enough and the range is prepared, and hands the helper the next
+ * range when due. False: nothing copied, write it. */
+bool segment_writer_append(struct partition_log *l, const struct segment *s, uint64_t pos,
+			   const uint8_t *batch, size_t len);
+
+/* An append that went by io_uring write, for the metrics. */
+void segment_writer_count_written(struct partition_log *l);
 
 /* ---- log_read.c ---- */
 

@@ -153,13 +153,46 @@ static bool recovery_is_torn(struct partition_log *l, uint32_t i, uint64_t pos, 
 	return runs_past_end && !recovery_valid_batch_after(l, i, pos, min_offset);
 }
 
+/* Whether every byte of the file from `from` to `end` is zero: holes are
+ * stepped over (SEEK_DATA), data read back. */
+static bool recovery_zeros_from(int fd, uint64_t from, uint64_t end)
+{
+	uint8_t *buf = malloc(RECOVERY_BUF_BYTES);
+	bool zeros = buf != NULL;
+	uint64_t pos = from;
+	while (zeros && pos < end) {
+		off_t data = lseek(fd, (off_t)pos, SEEK_DATA);
+		if (data < 0) {
+			zeros = errno == ENXIO;
+			break;
+		}
+		off_t hole = lseek(fd, data, SEEK_HOLE);
+		uint64_t stop = hole < 0 || (uint64_t)hole > end ? end : (uint64_t)hole;
+		for (pos = (uint64_t)data; zeros && pos < stop;) {
+			size_t n = stop - pos < RECOVERY_BUF_BYTES ? (size_t)(stop - pos) : RECOVERY_BUF_BYTES;
+			zeros = pread(fd, buf, n, (off_t)pos) == (ssize_t)n && buf[0] == 0 &&
+				memcmp(buf, buf + 1, n - 1) == 0;
+			pos += n;
+		}
+	}
+	free(buf);
+	return zeros;
+}
+
+/* Cuts s at `at`. Zeros to the end are what a preallocated segment
+ * (segment_write.c) leaves after a crash, not damage: logged as such. */
 static void recovery_truncate(struct partition_log *l, struct segment *s, uint64_t at,
 			      const char *why, const char *context)
 {
 	char path[PATH_MAX + 32];
 	segment_path(l, s->base_offset, ".log", path, sizeof(path));
-	slog_warn("log", "%s: %s at byte %" PRIu64 "%s; truncating %" PRIu64 " byte(s)", path, why,
-		  at, context, s->size - at);
+	if (recovery_zeros_from(s->fd, at, s->size))
+		slog_info("log", "%s: cutting the %" PRIu64 " zero byte(s) after the last batch, which "
+			  "ends at byte %" PRIu64 " (preallocated or never written)", path, s->size - at,
+			  at);
+	else
+		slog_warn("log", "%s: %s at byte %" PRIu64 "%s; truncating %" PRIu64 " byte(s)", path,
+			  why, at, context, s->size - at);
 	if (ftruncate(s->fd, (off_t)at) != 0)
 		slog_error("log", "%s: truncate: %s", path, strerror(errno));
 	s->size = s->visible_size = at;
@@ -441,6 +474,7 @@ int partition_log_open(const struct log_open_params *p, struct partition_log **o
 		return -ENOMEM;
 	}
 	snprintf(l->dir, sizeof(l->dir), "%s", p->dir);
+	segment_writer_init(l);
 	l->cfg = *p->cfg;
 	l->reactor = p->reactor;
 	if (mkdir(l->dir, 0755) != 0 && errno != EEXIST) {
@@ -456,6 +490,7 @@ int partition_log_open(const struct log_open_params *p, struct partition_log **o
 		return rc;
 	}
 	log_flush_open(l, p->flush_shard);
+	segment_writer_attach(l, log_active(l));
 	log_txn_index_load(l);
 	log_producers_load(l);
 	log_publish_offsets(l);

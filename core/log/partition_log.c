@@ -29,11 +29,15 @@ void partition_log_stats(const struct partition_log *l, struct log_stats *out)
 	out->deleted_segments = atomic_load_explicit(&l->published_deleted_segments,
 						     memory_order_relaxed);
 	out->deleted_bytes = atomic_load_explicit(&l->published_deleted_bytes, memory_order_relaxed);
+	out->mapped_appends = atomic_load_explicit(&l->writer.published_mapped, memory_order_relaxed);
+	out->written_appends = atomic_load_explicit(&l->writer.published_written,
+						    memory_order_relaxed);
 }
 
 void log_free(struct partition_log *l)
 {
 	log_doomed_free(l);
+	segment_writer_free(l);
 	producer_state_clear(&l->producers);
 	for (uint32_t i = 0; i < l->nsegs; i++)
 		segment_free(&l->segs[i]);
@@ -57,6 +61,10 @@ void partition_log_close(struct partition_log *l)
 {
 	log_check_idle(l, "closing");
 	log_flush_leave(l);
+	int cut = l->nsegs ? segment_writer_detach(l, log_active(l), true) : 0;
+	if (cut != 0)
+		slog_error("log", "%s: cannot cut the active segment back to its batches: %s", l->dir,
+			   strerror(-cut));
 	if (l->nsegs && !l->offline) {
 		segment_seal_time_index(log_active(l));
 		int rc = segment_write_indexes(l, log_active(l), NULL);
@@ -116,7 +124,7 @@ bool partition_log_offline(const struct partition_log *l)
 uint32_t partition_log_ops_in_flight(const struct partition_log *l)
 {
 	return l->pending + l->flushes + l->doomed_ops + log_flush_in_flight(l) +
-	       (l->cleaning ? 1 : 0);
+	       (l->cleaning ? 1 : 0) + (l->writer.in_flight ? 1 : 0);
 }
 
 void partition_log_set_advance_hook(struct partition_log *l, void (*hook)(void *ctx), void *ctx)
@@ -274,7 +282,9 @@ static int log_roll(struct partition_log *l)
 	for (int k = 1; k < LOG_FLUSH_FILES; k++)
 		f->fds[k] = -1;
 	segment_seal_time_index(old);
-	int rc = segment_write_indexes(l, old, &f->fds[1]);
+	int rc = segment_writer_detach(l, old, true);
+	if (rc == 0)
+		rc = segment_write_indexes(l, old, &f->fds[1]);
 	if (rc == 0 && (f->fds[LOG_FLUSH_DIR] = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		rc = -errno;
 	if (rc == 0)
@@ -294,6 +304,7 @@ static int log_roll(struct partition_log *l)
 	l->flush_tail = f;
 	l->flushes++;
 	l->closed_bytes += l->segs[l->nsegs - 2].size;
+	segment_writer_attach(l, log_active(l));
 	log_start_flushes(l);
 	log_publish_offsets(l);
 	log_producers_snapshot(l, false);
@@ -342,6 +353,8 @@ static bool log_should_roll(struct partition_log *l, const struct record_batch_h
  * watermark. */
 static void log_revert(struct partition_log *l)
 {
+	/* The file is cut back below: no copy may reach past its end. */
+	segment_writer_detach(l, log_active(l), false);
 	while (l->nsegs > 1 && log_active(l)->base_offset > l->hw) {
 		segment_remove(l, log_active(l));
 		l->nsegs--;
@@ -459,6 +472,16 @@ static void log_on_write(struct io_op *op, int32_t res, uint32_t flags)
 	log_drain(l);
 }
 
+/* A batch copied into the segment's mapping, answered from the loop. */
+static void log_on_mapped_write(struct io_op *op, int32_t res, uint32_t flags)
+{
+	struct log_append *a = container_of(op, struct log_append, write_op);
+	(void)res;
+	(void)flags;
+	a->completed = true;
+	log_drain(a->log);
+}
+
 /* Whether appends may go on: not offline, and not refusing, or refusing
  * with the backoff over: then the append is a retry, and the refusal ends
  * when a write succeeds (a failing retry starts another backoff, with no new
@@ -528,9 +551,15 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 	a->completed = false;
 	a->echo = false;
 	a->result = 0;
-	a->write_op.done = log_on_write;
 	log_pending_push(l, a);
-	io_write(l->reactor, s->fd, batch, len, pos, &a->write_op);
+	if (segment_writer_append(l, s, pos, batch, len)) {
+		a->write_op.done = log_on_mapped_write;
+		io_nop(l->reactor, &a->write_op);
+	} else {
+		segment_writer_count_written(l);
+		a->write_op.done = log_on_write;
+		io_write(l->reactor, s->fd, batch, len, pos, &a->write_op);
+	}
 	return KERR_NONE;
 }
 

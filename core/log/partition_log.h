@@ -64,6 +64,13 @@ struct log_config {
 	int64_t producer_id_expiration_ms;                /* producer.id.expiration.ms */
 	int64_t producer_id_expiration_check_interval_ms; /* ...check.interval.ms */
 	bool compact;                  /* cleanup.policy has compact: gaps are expected */
+	/* Mapped appends (segment_write.c): batches up to this size are copied
+	 * into the active segment's mapping (sluice.log.append.mapped.max.bytes;
+	 * 0: every append is an io_uring write), in a range the kernel's workers
+	 * pre-fault, at most this many bytes at a time
+	 * (sluice.log.append.prefault.max.bytes). */
+	uint32_t mapped_append_max_bytes;
+	uint64_t prefault_max_bytes;
 };
 
 struct log_flush_shard;
@@ -266,6 +273,10 @@ struct log_stats {
 	uint64_t segments;
 	uint64_t deleted_segments; /* by retention and DeleteRecords, since start */
 	uint64_t deleted_bytes;
+	/* Appends copied into the active segment's mapping, and those written
+	 * by io_uring write (segment_write.c), since start. */
+	uint64_t mapped_appends;
+	uint64_t written_appends;
 };
 void partition_log_stats(const struct partition_log *l, struct log_stats *out);
 /* fsyncs every unflushed segment and the active segment's indexes

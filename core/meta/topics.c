@@ -90,6 +90,8 @@ static int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i,
 		.producer_id_expiration_ms = rt->cfg.producer_id_expiration_ms,
 		.producer_id_expiration_check_interval_ms = rt->cfg.producer_id_expiration_check_interval_ms,
 		.compact = t->cfg.cleanup_compact,
+		.mapped_append_max_bytes = rt->cfg.log_append_mapped_max_bytes,
+		.prefault_max_bytes = rt->cfg.log_append_prefault_max_bytes,
 	};
 	struct partition *p = &t->partitions[i];
 	if (topics_partition_dir(rt, t, i, dir, sizeof(dir)) != 0) {

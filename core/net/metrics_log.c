@@ -126,6 +126,11 @@ static void metrics_partition_logs(struct metrics_out *o, struct runtime *rt)
 		    "Bytes of the partition's segments on disk.");
 	METRICS_LOG(o, rt, "log_segments", "gauge", segments, false,
 		    "Segments of the partition's log.");
+	METRICS_LOG(o, rt, "log_appends_mapped_total", "counter", mapped_appends, false,
+		    "Appends copied into the active segment's mapping on the shard.");
+	METRICS_LOG(o, rt, "log_appends_written_total", "counter", written_appends, false,
+		    "Appends written by io_uring write (larger than "
+		    "sluice.log.append.mapped.max.bytes, or no prepared range).");
 	METRICS_LOG(o, rt, "log_retention_deleted_segments_total", "counter", deleted_segments, false,
 		    "Segments removed by retention and DeleteRecords since the broker started.");
 	METRICS_LOG(o, rt, "log_retention_deleted_bytes_total", "counter", deleted_bytes, false,
