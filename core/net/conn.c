@@ -595,6 +595,14 @@ static bool conn_pipe_ready(struct conn *c)
 	/* A bigger pipe moves more per splice; the kernel may cap it
 	 * (fs/pipe-max-size), which only costs throughput. */
 	(void)fcntl(c->pipe_fds[1], F_SETPIPE_SZ, CONN_PIPE_BYTES);
+	/* A pipe -> socket splice waits for room unless the socket itself is
+	 * non-blocking (SPLICE_F_NONBLOCK covers only the pipe). io_uring's
+	 * socket ops do not look at the flag. */
+	int fl = fcntl(c->fd, F_GETFL);
+	if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		slog_error("conn", "closing %s: O_NONBLOCK: %s", c->peer, strerror(errno));
+		return false;
+	}
 	return true;
 }
 
