@@ -12,11 +12,12 @@
 # `hot`), first alone, then while `sluice-perf consume` reads the dropped
 # backfill from the earliest offset. Prints both p99s (end to end: from the
 # intended send time through the produce acknowledgement to the consumer,
-# so the hot fetch path is in it too), their ratio (target <= 1.5) and what
-# the backfill read,
-# with the broker's context switches and io_uring hand-offs to its kernel
-# workers (io-wq) per 1000 Fetch requests in each run (perf stat, when
-# /usr/bin/perf can count the tracepoints), and the cold-read metrics.
+# so the hot fetch path is in it too), their ratio (target <= 1.5), what the
+# backfill read, the broker's context switches and io_uring hand-offs to its
+# kernel workers (io-wq) per 1000 Fetch requests in each run (perf stat, when
+# /usr/bin/perf can count the tracepoints), the major page faults the shards'
+# threads took (each one a loop waiting on the disk), and the cold-read
+# metrics.
 #
 #   perf/backfill.sh [--seconds S] [--rate R] [--backfill-bytes B] [--build DIR]
 #
@@ -73,6 +74,16 @@ grep -q "sluice ready" "$WORK/broker.log" || { echo "backfill.sh: the broker did
 
 metric() { curl -s "http://127.0.0.1:$METRICS_PORT/metrics" |
   awk -v m="$1" '$1 ~ "^"m"({|$)" { s += $2 } END { printf "%d", s }'; }
+# Major page faults (a read from the disk) taken by the shards' threads
+# (named "sluice"; helpers and io_uring's workers have other names): each
+# one is a loop stalled on the disk.
+shard_major_faults() {
+  local n=0 t
+  for t in /proc/"$BROKER"/task/*; do
+    [[ $(cat "$t/comm" 2>/dev/null) == sluice ]] && n=$((n + $(awk '{print $12}' "$t/stat")))
+  done
+  echo "$n"
+}
 fetches() { curl -s "http://127.0.0.1:$METRICS_PORT/metrics" |
   awk '$1 == "sluice_requests_total{api=\"Fetch\"}" { s += $2 } END { printf "%d", s }'; }
 
@@ -106,6 +117,7 @@ run_e2e() { # name
   "$PERF_TOOL" e2e --brokers "$B" --topic hot --partitions 1 --size 1024 --rate "$RATE" \
     --duration 2 >/dev/null 2>&1
   local f0; f0=$(fetches)
+  local m0; m0=$(shard_major_faults)
   if perf stat -e "$E2E_EVENTS" -x, -p "$BROKER" -o "$WORK/$name.stat" -- sleep 0.1 >/dev/null 2>&1; then
     perf stat -e "$E2E_EVENTS" -x, -p "$BROKER" -o "$WORK/$name.stat" -- sleep "$SECONDS_PER_RUN" &
     stat_pid=$!
@@ -115,6 +127,7 @@ run_e2e() { # name
   [[ -n $stat_pid ]] && wait "$stat_pid"
   local f1; f1=$(fetches)
   echo "$((f1 - f0))" >"$WORK/$name.fetches"
+  echo "$(( $(shard_major_faults) - m0 ))" >"$WORK/$name.majflt"
 }
 p99_of() { /usr/bin/python3 -c 'import json, sys
 print(json.load(open(sys.argv[1]))["latency_us"]["p99"])' "$WORK/$1.json"; }
@@ -132,7 +145,7 @@ per_1000_fetches() { # name
 echo "== $SECONDS_PER_RUN s at $RATE msg/s of 1 KiB, no backfill"
 run_e2e alone
 echo "alone:         $(summary_of alone)"
-echo "               $(per_1000_fetches alone)"
+echo "               $(per_1000_fetches alone); $(cat "$WORK/alone.majflt") major faults on the shards"
 
 COLD0=$(metric sluice_fetch_cold_bytes_total)
 "$PERF_TOOL" consume --engine raw --brokers "$B" --topic backfill --from earliest \
@@ -144,7 +157,7 @@ wait "$BACKFILL" || true
 BACKFILL=
 COLD1=$(metric sluice_fetch_cold_bytes_total)
 echo "with backfill: $(summary_of backfill)"
-echo "               $(per_1000_fetches backfill)"
+echo "               $(per_1000_fetches backfill); $(cat "$WORK/backfill.majflt") major faults on the shards"
 echo "backfill consumer: $(head -1 "$WORK/backfill.out")"
 echo "cold reads: $(( (COLD1 - COLD0) >> 20 )) MiB read in off the loop" \
   "($(metric sluice_fetch_cold_reads_total) reads, $(metric sluice_fetch_cold_queued_total) queued" \
