@@ -6,10 +6,11 @@
  * shard's share of queued.max.request.bytes is charged for bytes received, not
  * for lengths declared: the charge grows in bounded steps as bytes arrive, and
  * no receive asks for more than is charged. A frame up to
- * CONN_FRAME_RESERVE_MAX_BYTES gets a buffer of its declared size at once
- * (address space only: its pages become resident as its bytes arrive), so
- * that nothing is copied again while it grows; a larger one's buffer grows
- * with its charge. A large frame's receives ask for the whole rest of its
+ * CONN_FRAME_RESERVE_MAX_BYTES gets a buffer of its declared size at once,
+ * so that nothing is copied again while its charge grows: that is address
+ * space (at most max.connections times the bound), and pages the allocator
+ * did not hold already become resident only as bytes arrive. A larger
+ * frame's buffer grows with its charge. A large frame's receives ask for the whole rest of its
  * charge and complete once that is in (one completion, not one per segment
  * that arrives), so its progress counts completed receives. A size above socket.request.max.bytes, or a malformed
  * header, closes the connection with one log line naming the peer.
