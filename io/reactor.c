@@ -202,6 +202,13 @@ void io_recv(struct reactor *r, int fd, void *buf, size_t len, struct io_op *op)
 	io_uring_sqe_set_data(sqe, op);
 }
 
+void io_recv_all(struct reactor *r, int fd, void *buf, size_t len, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_recv(sqe, fd, buf, len, MSG_WAITALL);
+	io_uring_sqe_set_data(sqe, op);
+}
+
 void io_send(struct reactor *r, int fd, const void *buf, size_t len, int msg_flags,
 	     struct io_op *op)
 {

@@ -80,6 +80,10 @@ uint64_t reactor_now_ns(void);
 /* Sockets. */
 void io_accept_multishot(struct reactor *r, int listen_fd, struct io_op *op);
 void io_recv(struct reactor *r, int fd, void *buf, size_t len, struct io_op *op);
+/* Completes once all `len` bytes are in (or with what came before the peer's
+ * end or an error, or -ECANCELED with none): for a length known to be coming,
+ * one completion instead of one per segment that arrives. */
+void io_recv_all(struct reactor *r, int fd, void *buf, size_t len, struct io_op *op);
 /* msg_flags: MSG_MORE etc. (MSG_NOSIGNAL is always added). */
 void io_send(struct reactor *r, int fd, const void *buf, size_t len, int msg_flags,
 	     struct io_op *op);

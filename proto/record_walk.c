@@ -92,20 +92,35 @@ static bool walk_leb128(struct record_source *s, unsigned max_bytes, size_t *lef
 	return false;
 }
 
-static bool walk_varint(struct record_source *s, size_t *left, int32_t *out)
+/* Whether the next byte is a whole varint by itself (most of a record's
+ * fields: deltas, small lengths, header counts): read without the loop. */
+static inline bool walk_one_byte(const struct record_source *s, const size_t *left)
+{
+	return s->pos < s->end && *left > 0 && !(*s->pos & 0x80);
+}
+
+static inline bool walk_varint(struct record_source *s, size_t *left, int32_t *out)
 {
 	uint64_t u;
-	if (!walk_leb128(s, VARINT_MAX_BYTES, left, &u) || u > UINT32_MAX)
+	if (walk_one_byte(s, left)) {
+		u = *s->pos++;
+		(*left)--;
+	} else if (!walk_leb128(s, VARINT_MAX_BYTES, left, &u) || u > UINT32_MAX) {
 		return false;
+	}
 	*out = (int32_t)(((uint32_t)u >> 1) ^ -((uint32_t)u & 1));
 	return true;
 }
 
-static bool walk_varlong(struct record_source *s, size_t *left, int64_t *out)
+static inline bool walk_varlong(struct record_source *s, size_t *left, int64_t *out)
 {
 	uint64_t u;
-	if (!walk_leb128(s, VARLONG_MAX_BYTES, left, &u))
+	if (walk_one_byte(s, left)) {
+		u = *s->pos++;
+		(*left)--;
+	} else if (!walk_leb128(s, VARLONG_MAX_BYTES, left, &u)) {
 		return false;
+	}
 	*out = (int64_t)((u >> 1) ^ -(u & 1));
 	return true;
 }

@@ -319,7 +319,7 @@ static bool conn_must_wait(struct conn *c)
 	struct conn_shard *n = conn_shard_of(s);
 	if (!c->big_frame)
 		return c->req_count >= CONN_REQUESTS_IN_FLIGHT_MAX || budget_exceeded(&n->budget);
-	if (c->big_frame_filled < c->big_frame_cap || !budget_exceeded(&n->budget) ||
+	if (c->big_frame_filled < c->big_frame_charged || !budget_exceeded(&n->budget) ||
 	    n->finisher == c)
 		return false;
 	if (n->finisher || !budget_needs_a_finisher(&n->budget))
@@ -328,26 +328,31 @@ static bool conn_must_wait(struct conn *c)
 	return false;
 }
 
-/* Grows a full frame buffer by what it holds, within the steps, charging
- * the budget for the growth. False when it closed c. */
+/* Grows a frame's charge, once its received bytes fill it, by what it holds
+ * (within the steps), and its buffer with it where the buffer is smaller.
+ * False when it closed c. */
 static bool conn_frame_grow(struct conn *c)
 {
-	uint32_t step = (uint32_t)conn_clamp(c->big_frame_cap, CONN_FRAME_STEP_MIN_BYTES,
+	uint32_t step = (uint32_t)conn_clamp(c->big_frame_charged, CONN_FRAME_STEP_MIN_BYTES,
 					     CONN_FRAME_STEP_MAX_BYTES);
-	uint32_t cap = c->big_frame_len - c->big_frame_cap <= step ? c->big_frame_len
-								  : c->big_frame_cap + step;
-	uint8_t *frame = realloc(c->big_frame, cap);
-	if (!frame) {
-		slog_error("conn", "closing %s: out of memory for %u bytes of a %u-byte request",
-			   c->peer, cap, c->big_frame_len);
-		conn_close(c, NULL);
-		return false;
+	uint32_t charged = c->big_frame_len - c->big_frame_charged <= step
+				   ? c->big_frame_len
+				   : c->big_frame_charged + step;
+	if (charged > c->big_frame_cap) {
+		uint8_t *frame = realloc(c->big_frame, charged);
+		if (!frame) {
+			slog_error("conn", "closing %s: out of memory for %u bytes of a %u-byte "
+				   "request", c->peer, charged, c->big_frame_len);
+			conn_close(c, NULL);
+			return false;
+		}
+		c->big_frame = frame;
+		c->big_frame_cap = charged;
 	}
 	struct budget *b = &conn_shard_of(c->shard)->budget;
-	budget_charge(b, cap - c->big_frame_cap);
-	b->partial_bytes += cap - c->big_frame_cap;
-	c->big_frame = frame;
-	c->big_frame_cap = cap;
+	budget_charge(b, charged - c->big_frame_charged);
+	b->partial_bytes += charged - c->big_frame_charged;
+	c->big_frame_charged = charged;
 	return true;
 }
 
@@ -363,13 +368,14 @@ static void conn_recv_arm(struct conn *c)
 			METRIC_ADD(n->metrics.receive_pauses, 1);
 		return;
 	}
-	if (c->big_frame && c->big_frame_filled == c->big_frame_cap && !conn_frame_grow(c))
+	if (c->big_frame && c->big_frame_filled == c->big_frame_charged && !conn_frame_grow(c))
 		return;
 	c->recv_armed = true;
 	c->ops_in_flight++;
 	if (c->big_frame) {
-		io_recv(c->shard->reactor, c->fd, c->big_frame + c->big_frame_filled,
-			c->big_frame_cap - c->big_frame_filled, &c->recv_op);
+		assert(c->big_frame_charged <= c->big_frame_cap);
+		io_recv_all(c->shard->reactor, c->fd, c->big_frame + c->big_frame_filled,
+			    c->big_frame_charged - c->big_frame_filled, &c->recv_op);
 	} else {
 		assert(c->rbuf_len < CONN_RECV_BUF_BYTES);
 		io_recv(c->shard->reactor, c->fd, c->rbuf + c->rbuf_len,
@@ -382,12 +388,13 @@ static void conn_on_budget_resume(struct budget_waiter *w)
 	conn_recv_arm(container_of(w, struct conn, budget_wait));
 }
 
-/* Allocates a frame buffer, accounting it against the shard's budget. */
-static uint8_t *conn_frame_alloc(struct conn *c, uint32_t size)
+/* Allocates a frame buffer of `size` bytes, charging the shard's budget for
+ * `charged` of them. */
+static uint8_t *conn_frame_alloc(struct conn *c, uint32_t size, uint32_t charged)
 {
 	uint8_t *frame = malloc(size ? size : 1);
 	if (frame)
-		budget_charge(&conn_shard_of(c->shard)->budget, size);
+		budget_charge(&conn_shard_of(c->shard)->budget, charged);
 	return frame;
 }
 
@@ -399,8 +406,9 @@ static void conn_frame_whole(struct conn *c, uint8_t *frame, uint32_t size)
 }
 
 /* Splits rbuf into frames. Whole frames are copied out and dispatched; a frame
- * that continues past the bytes received gets its own buffer, first of one
- * step (or its size), not of its declared size. */
+ * that continues past the bytes received gets its own buffer (of its declared
+ * size up to CONN_FRAME_RESERVE_MAX_BYTES, else of its first charge), charged
+ * for one step (or its size) or for what rbuf held of it, whichever is more. */
 static void conn_parse_frames(struct conn *c)
 {
 	uint32_t pos = 0;
@@ -417,8 +425,9 @@ static void conn_parse_frames(struct conn *c)
 		}
 		uint32_t avail = c->rbuf_len - pos - FRAME_SIZE_BYTES;
 		uint32_t first = size < CONN_FRAME_STEP_MIN_BYTES ? size : CONN_FRAME_STEP_MIN_BYTES;
-		uint32_t cap = avail >= size ? size : avail > first ? avail : first;
-		uint8_t *frame = conn_frame_alloc(c, cap);
+		uint32_t charged = avail >= size ? size : avail > first ? avail : first;
+		uint32_t cap = size <= CONN_FRAME_RESERVE_MAX_BYTES ? size : charged;
+		uint8_t *frame = conn_frame_alloc(c, cap, charged);
 		if (!frame) {
 			slog_error("conn", "closing %s: out of memory for a %u-byte request",
 				   c->peer, size);
@@ -436,8 +445,9 @@ static void conn_parse_frames(struct conn *c)
 		c->big_frame = frame;
 		c->big_frame_len = size;
 		c->big_frame_cap = cap;
+		c->big_frame_charged = charged;
 		c->big_frame_filled = avail;
-		conn_shard_of(c->shard)->budget.partial_bytes += cap;
+		conn_shard_of(c->shard)->budget.partial_bytes += charged;
 		pos = c->rbuf_len;
 	}
 	memmove(c->rbuf, c->rbuf + pos, c->rbuf_len - pos);
@@ -465,8 +475,8 @@ static void conn_received(struct conn *c, int32_t res)
 		if (c->big_frame_filled == c->big_frame_len) {
 			struct conn_shard *n = conn_shard_of(c->shard);
 			uint8_t *frame = c->big_frame;
-			assert(c->big_frame_cap == c->big_frame_len);
-			n->budget.partial_bytes -= c->big_frame_cap;
+			assert(c->big_frame_charged == c->big_frame_len);
+			n->budget.partial_bytes -= c->big_frame_charged;
 			if (n->finisher == c)
 				n->finisher = NULL;
 			c->big_frame = NULL;
@@ -862,10 +872,10 @@ void conn_maybe_free(struct conn *c)
 	n->conn_count--;
 	METRIC_ADD(n->metrics.connections_closed, 1);
 	if (c->big_frame) {
-		n->budget.partial_bytes -= c->big_frame_cap;
+		n->budget.partial_bytes -= c->big_frame_charged;
 		if (n->finisher == c)
 			n->finisher = NULL;
-		budget_release(&n->budget, c->big_frame_cap);
+		budget_release(&n->budget, c->big_frame_charged);
 		free(c->big_frame);
 	}
 	if (c->pipe_fds[0] >= 0) {

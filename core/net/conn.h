@@ -2,11 +2,18 @@
  * and the shard's side of accepting them.
  *
  * Receive: frames up to the receive buffer's size are copied out of it; a larger
- * frame gets its own buffer, which grows in bounded steps as its bytes arrive
- * (never to the declared size up front), so that the shard's share of
- * queued.max.request.bytes is charged for bytes received, not for lengths
- * declared. A size above socket.request.max.bytes, or a malformed header,
- * closes the connection with one log line naming the peer.
+ * frame gets its own buffer, and its bytes are received straight into it. The
+ * shard's share of queued.max.request.bytes is charged for bytes received, not
+ * for lengths declared: the charge grows in bounded steps as bytes arrive, and
+ * no receive asks for more than is charged. A frame up to
+ * CONN_FRAME_RESERVE_MAX_BYTES gets a buffer of its declared size at once,
+ * so that nothing is copied again while its charge grows: that is address
+ * space (at most max.connections times the bound), and pages the allocator
+ * did not hold already become resident only as bytes arrive. A larger
+ * frame's buffer grows with its charge. A large frame's receives ask for the whole rest of its
+ * charge and complete once that is in (one completion, not one per segment
+ * that arrives), so its progress counts completed receives. A size above socket.request.max.bytes, or a malformed
+ * header, closes the connection with one log line naming the peer.
  *
  * Deadlines: a started request must arrive whole within
  * sluice.request.receive.timeout.ms, and a connection with no request in
@@ -76,10 +83,14 @@ enum {
 	CONN_SEND_TURN_BYTES = 4 * 1024 * 1024,
 	CONN_PEER_NAME_BYTES = 64,
 	CONN_REQUESTS_IN_FLIGHT_MAX = 1000,
-	/* A large frame's buffer grows by what it holds, within these steps: what
+	/* A large frame's charge grows by what it holds, within these steps: what
 	 * it is charged beyond its bytes received is at most one step. */
 	CONN_FRAME_STEP_MIN_BYTES = 64 * 1024,
 	CONN_FRAME_STEP_MAX_BYTES = 8 * 1024 * 1024,
+	/* Frames up to this size get their whole buffer at once (every ordinary
+	 * Produce: a client's batches are 1 MB by default); larger ones grow
+	 * theirs with their charge. */
+	CONN_FRAME_RESERVE_MAX_BYTES = 8 * 1024 * 1024,
 	/* The deadlines are checked this often: a tenth of the shorter one,
 	 * within these bounds. */
 	CONN_SWEEP_MIN_MS = 10,
@@ -151,7 +162,8 @@ struct conn {
 	uint32_t rbuf_len;
 	uint8_t *big_frame;        /* a frame larger than what rbuf held */
 	uint32_t big_frame_len;    /* as declared */
-	uint32_t big_frame_cap;    /* allocated and charged to the budget */
+	uint32_t big_frame_cap;    /* allocated */
+	uint32_t big_frame_charged; /* charged to the budget: received bytes fit in it */
 	uint32_t big_frame_filled;
 	bool recv_armed;
 	struct budget_waiter budget_wait; /* paused by the shard's budget */
