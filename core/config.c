@@ -149,8 +149,11 @@ enum {
 	 * the shard. Measured at the maximum rate on 2 cores: 1 KiB batches
 	 * as fast with 20% less CPU by the copy; 4 KiB batches 5-18% slower,
 	 * 10 KiB batches 17-29% slower (the shard copies alone, and each
-	 * pre-faulted page is zeroed first). */
-	DEFAULT_APPEND_MAPPED_MAX_BYTES = 4096,
+	 * pre-faulted page is zeroed first).
+	 * Off by default: with it at 4 KiB, e2e at 10k msg/s of 1 KiB had p99
+	 * 1.9-2.9 ms against 0.6-0.7 ms by write (same build, quiet machine);
+	 * tuning/profiles/throughput.properties turns it on. */
+	DEFAULT_APPEND_MAPPED_MAX_BYTES = 0,
 	DEFAULT_APPEND_PREFAULT_MAX_BYTES = 4 << 20,
 	DEFAULT_INDEX_MAX_BYTES = 10 * 1024 * 1024,
 	DEFAULT_MESSAGE_MAX_BYTES = 1048588,
