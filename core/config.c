@@ -107,6 +107,7 @@ static const struct config_key config_keys[] = {
 		transaction_remove_expired_transaction_cleanup_interval_ms, 1, INT32_MAX),
 	CFG_NUM("offset.metadata.max.bytes", CT_U32, offset_metadata_max_bytes, 0, INT32_MAX),
 	CFG_NUM("sluice.batch.inflated.max.bytes", CT_U64, batch_inflated_max_bytes, 1, INT64_MAX),
+	CFG_NUM("sluice.fetch.cold.reads.max", CT_U32, fetch_cold_reads_max, 1, 1024),
 	{ "log.cleaner.enable", CT_BOOL, CFG_OFF(log_cleaner_enable), 0, 0, 0, NULL, 0 },
 	CFG_NUM("log.cleaner.threads", CT_U32, log_cleaner_threads, 0, 1024),
 	CFG_NUM("log.cleaner.io.max.bytes.per.second", CT_F64, log_cleaner_io_max_bytes_per_second,
@@ -141,6 +142,7 @@ enum {
 	DEFAULT_RETENTION_HOURS = 168,
 	DEFAULT_RETENTION_CHECK_MS = 300000, /* Kafka's log.retention.check.interval.ms */
 	DEFAULT_SEGMENT_DELETE_DELAY_MS = 60000,
+	DEFAULT_FETCH_COLD_READS_MAX = 2,
 	DEFAULT_INDEX_INTERVAL_BYTES = 4096,
 	/* Batches up to this size reach the page cache by a copy on the shard
 	 * (segment_write.c); larger ones by io_uring write, in parallel with
@@ -251,6 +253,7 @@ void config_defaults(struct broker_config *c)
 		DEFAULT_TXN_REMOVE_EXPIRED_INTERVAL_MS;
 	c->offset_metadata_max_bytes = DEFAULT_OFFSET_METADATA_MAX_BYTES;
 	c->batch_inflated_max_bytes = DEFAULT_BATCH_INFLATED_MAX_BYTES;
+	c->fetch_cold_reads_max = DEFAULT_FETCH_COLD_READS_MAX;
 	/* Kafka's cleaner defaults (its io.max.bytes.per.second is
 	 * Double.MAX_VALUE: no throttle, here 0). */
 	c->log_cleaner_enable = true;

@@ -99,6 +99,11 @@ struct broker_config {
 	 * above what a client's batch.size (16 KiB Java, 1 MB librdkafka)
 	 * inflates to; the Java producer splits a batch refused this way. */
 	uint64_t batch_inflated_max_bytes;
+	/* sluice.fetch.cold.reads.max: per io shard, how many fetches may read
+	 * segment bytes that are not in the page cache at once (core/log/
+	 * cold_read.h; Kafka has no such key). Each holds a kernel worker on the
+	 * disk; more wait, up to their max_wait_ms, and answer what is hot. */
+	uint32_t fetch_cold_reads_max;
 	/* The log cleaner (core/log/log_cleaner.h): Kafka's keys and defaults;
 	 * io.max.bytes.per.second 0 means no throttle. */
 	bool log_cleaner_enable;

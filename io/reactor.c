@@ -46,6 +46,7 @@ static const uint8_t reactor_required_ops[] = {
 	IORING_OP_ACCEPT, IORING_OP_RECV,  IORING_OP_SEND, IORING_OP_SENDMSG,
 	IORING_OP_SPLICE, IORING_OP_WRITE, IORING_OP_ASYNC_CANCEL, IORING_OP_READ,
 	IORING_OP_CLOSE,  IORING_OP_UNLINKAT, IORING_OP_MADVISE, IORING_OP_NOP,
+	IORING_OP_POLL_ADD,
 };
 
 /* Completions that this ring did not submit (doorbells from other rings, and
@@ -236,6 +237,13 @@ void io_splice(struct reactor *r, int fd_in, int64_t off_in, int fd_out, int64_t
 {
 	struct io_uring_sqe *sqe = reactor_sqe(r, op);
 	io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, len, 0);
+	io_uring_sqe_set_data(sqe, op);
+}
+
+void io_poll(struct reactor *r, int fd, uint32_t poll_mask, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = reactor_sqe(r, op);
+	io_uring_prep_poll_add(sqe, fd, poll_mask);
 	io_uring_sqe_set_data(sqe, op);
 }
 

@@ -93,6 +93,10 @@ void io_sendmsg(struct reactor *r, int fd, const struct iovec *iov, unsigned iov
 void io_splice(struct reactor *r, int fd_in, int64_t off_in, int fd_out, int64_t off_out,
 	       uint32_t len, struct io_op *op);
 
+/* One-shot poll: completes with the ready events of poll_mask (POLLOUT...)
+ * once fd has one, e.g. a socket that refused a non-blocking send. */
+void io_poll(struct reactor *r, int fd, uint32_t poll_mask, struct io_op *op);
+
 /* Files (and eventfds: off is ignored for them). */
 void io_write(struct reactor *r, int fd, const void *buf, size_t len, uint64_t off,
 	      struct io_op *op);

@@ -21,6 +21,13 @@
  * Plans are trimmed to max_bytes in request order on the connection's shard.
  * A waiting fetch is plan, watch, (wake or timer), unwatch, plan, ...
  *
+ * Cold reads (KAFKA-7504): a plan touches only segment pages that are in the
+ * page cache (partition_log_read_resident). A partition whose first batch is
+ * not gets no data in this round; its owner reads the cold bytes in off the
+ * loop (cold_read.h, at most sluice.fetch.cold.reads.max at once per shard)
+ * and the read's end wakes the partition's waiters, so the fetch waits for it
+ * as for an append (until max_wait_ms at most) and then answers what is hot.
+ *
  * Fetch sessions (KIP-227) are declined the way Kafka allows: every response
  * carries session id 0, so clients send full fetches. */
 #include <errno.h>
@@ -30,6 +37,8 @@
 
 #include "core/net/conn.h"
 #include "core/log/fetch_wait.h"
+#include "core/log/residency.h"
+#include "core/meta/topics_shard.h"
 #include "core/api/handlers.h"
 #include "core/meta/topics.h"
 #include "core/slog.h"
@@ -67,6 +76,7 @@ struct fetch_slot {
 	/* read_committed: room for FETCH_ABORTED_MAX, from the request's arena
 	 * (allocated on the connection's shard, filled by the owner). */
 	struct fetch_response_aborted_transaction *aborted;
+	bool cold;                      /* this round's plan waits for a cold read */
 };
 
 enum fetch_round { FETCH_PLAN, FETCH_WATCH, FETCH_UNWATCH };
@@ -123,19 +133,20 @@ static void fetch_partition_error(struct fetch_response_partition_data *out, int
  * slot holds is read shorter; only a single batch overlapping more lists the
  * first FETCH_ABORTED_MAX (logged). */
 static int16_t fetch_read_committed(struct fetch_slot *slot, struct partition_log *log,
-				    struct log_read *rd)
+				    struct log_read *rd, struct log_cold_range *cold)
 {
 	int64_t offset = slot->in->fetch_offset;
 	int64_t below = partition_log_last_stable_offset(log);
-	int16_t err = partition_log_read_below(log, offset, (uint32_t)slot->limit, true, below, rd);
+	int16_t err = partition_log_read_resident(log, offset, (uint32_t)slot->limit, true, below, rd,
+						  cold);
 	for (uint32_t tries = 0; err == KERR_NONE && rd->len > 0; tries++) {
 		struct aborted_txn found[FETCH_ABORTED_MAX];
 		uint32_t n = partition_log_aborted_txns(log, offset, rd->next_offset, found,
 							FETCH_ABORTED_MAX);
 		int64_t half = (rd->next_offset - offset) / 2;
 		if (n > FETCH_ABORTED_MAX && half > 0 && tries < FETCH_ABORTED_SHORTEN_MAX) {
-			err = partition_log_read_below(log, offset, (uint32_t)slot->limit, true,
-						       offset + half, rd);
+			err = partition_log_read_resident(log, offset, (uint32_t)slot->limit, true,
+							  offset + half, rd, cold);
 			continue;
 		}
 		if (n > FETCH_ABORTED_MAX) {
@@ -168,11 +179,21 @@ static void fetch_plan_partition(struct fetch_slot *slot)
 	out->last_stable_offset = partition_log_last_stable_offset(log);
 	out->log_start_offset = partition_log_start_offset(log);
 	struct log_read rd;
-	int16_t err = slot->aborted ? fetch_read_committed(slot, log, &rd)
-				    : partition_log_read(log, slot->in->fetch_offset,
-							 (uint32_t)slot->limit, true, &rd);
+	struct log_cold_range cold;
+	int16_t err = slot->aborted ? fetch_read_committed(slot, log, &rd, &cold)
+				    : partition_log_read_resident(log, slot->in->fetch_offset,
+								  (uint32_t)slot->limit, true, INT64_MAX,
+								  &rd, &cold);
 	if (err != KERR_NONE) {
 		fetch_partition_error(out, err);
+		return;
+	}
+	if (rd.len == 0 && cold.len > 0) {
+		struct cold_reads *cr = &topics_shard_of(slot->owner->call.target)->cold;
+		cold_reads_request(cr, cold.fd, cold.off, cold.len, &slot->partition->waiters);
+		/* A request the shard could not take leaves the fetch to its
+		 * timer, not to a wake that would never come. */
+		slot->cold = cold_reads_pending(cr, &slot->partition->waiters);
 		return;
 	}
 	if (rd.len == 0)
@@ -207,19 +228,31 @@ static void fetch_on_owner_wake(struct fetch_waiter *w, bool final)
 		shard_post(fs->call.target, fs->call.origin->id, fetch_wake_arrived, fs);
 }
 
+/* Attaches the slot's waiter; a cold read it waits for that ended between
+ * the plan and now wakes it at once (its wake went by unheard). */
+static void fetch_watch_partition(struct fetch_slot *slot, struct shard *owner)
+{
+	struct fetch_waiter **list = &slot->partition->waiters;
+	fetch_waiter_attach(&slot->waiter, list, fetch_on_owner_wake);
+	if (slot->cold && !cold_reads_pending(&topics_shard_of(owner)->cold, list))
+		fetch_on_owner_wake(&slot->waiter, false);
+}
+
 static void fetch_shard_run(struct shard_call *call)
 {
 	struct fetch_shard *fs = container_of(call, struct fetch_shard, call);
 	switch (fs->round) {
 	case FETCH_PLAN:
-		for (struct fetch_slot *slot = fs->slots; slot; slot = slot->next)
+		for (struct fetch_slot *slot = fs->slots; slot; slot = slot->next) {
+			slot->cold = false;
 			fetch_plan_partition(slot);
+		}
 		break;
 	case FETCH_WATCH:
 		fs->woken = false;
 		fs->refused = call->target->stopping;
 		for (struct fetch_slot *slot = fs->slots; slot && !fs->refused; slot = slot->next)
-			fetch_waiter_attach(&slot->waiter, &slot->partition->waiters, fetch_on_owner_wake);
+			fetch_watch_partition(slot, call->target);
 		break;
 	case FETCH_UNWATCH:
 		for (struct fetch_slot *slot = fs->slots; slot; slot = slot->next)

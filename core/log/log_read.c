@@ -1,8 +1,11 @@
 /* Read planning and time lookups over a partition's segments (see
  * partition_log.h): offset-index seeks, batch-header walks that trust nothing
  * read back from disk, corrupt batches answered and logged once, and the
- * search for a timestamp inside the one batch the time index leads to. */
+ * search for a timestamp inside the one batch the time index leads to. A
+ * fetch's plan goes through a residency gate (residency.h): no header or
+ * batch it reads is touched before its pages are known to be in memory. */
 #include "core/log/log_internal.h"
+#include "core/log/residency.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -58,11 +61,25 @@ static bool log_index_was_wrong(struct partition_log *l, uint32_t i, uint64_t en
 	return wrong;
 }
 
+/* log_batch_at behind the gate g (none when NULL): a header whose page is
+ * not resident reads as END, and g->cold_len tells the caller why. */
+static enum log_batch log_header_at(const struct partition_log *l, uint32_t i, uint64_t pos,
+				    int64_t min_offset, struct record_batch_header *h,
+				    const char **why, struct residency_gate *g)
+{
+	const struct segment *s = &l->segs[i];
+	bool touches = pos < s->visible_size && s->visible_size - pos >= RECORD_BATCH_HEADER_BYTES;
+	if (g && touches && !residency_gate_pass(g, pos, RECORD_BATCH_HEADER_BYTES))
+		return LOG_BATCH_END;
+	return log_batch_at(l, i, pos, min_offset, h, why);
+}
+
 /* A walk met a batch it cannot step over before reaching offset: the next
  * index entry may still name the batch holding it. */
 static bool log_seek_past_damage(const struct partition_log *l, uint32_t i,
 				 const struct offset_entry *e, int64_t offset, uint64_t damage,
-				 uint64_t *pos, struct record_batch_header *h)
+				 uint64_t *pos, struct record_batch_header *h,
+				 struct residency_gate *g)
 {
 	const struct segment *s = &l->segs[i];
 	uint32_t k = e ? (uint32_t)(e - s->idx) + 1 : 0;
@@ -70,7 +87,7 @@ static bool log_seek_past_damage(const struct partition_log *l, uint32_t i,
 	if (k >= s->idx_len || s->idx[k].pos <= damage)
 		return false;
 	const struct offset_entry *next = &s->idx[k];
-	if (log_batch_at(l, i, next->pos, s->base_offset, h, &why) != LOG_BATCH_OK ||
+	if (log_header_at(l, i, next->pos, s->base_offset, h, &why, g) != LOG_BATCH_OK ||
 	    h->base_offset > offset || h->base_offset + h->last_offset_delta < offset)
 		return false;
 	*pos = next->pos;
@@ -82,9 +99,11 @@ static bool log_seek_past_damage(const struct partition_log *l, uint32_t i,
  * that does not lead to the batch it names is checked once against the
  * headers (log_index_was_wrong) and the seek retried with the rebuilt index.
  * Returns OK (batch in *h), END (the segment's batches all end below offset)
- * or CORRUPT (at *pos, reason in *why). */
+ * or CORRUPT (at *pos, reason in *why); behind a gate g, END also when a
+ * header is cold (g->cold_len set). */
 static enum log_batch log_seek(struct partition_log *l, uint32_t i, int64_t offset, uint64_t *pos,
-			       struct record_batch_header *h, const char **why)
+			       struct record_batch_header *h, const char **why,
+			       struct residency_gate *g)
 {
 	struct segment *s = &l->segs[i];
 	for (;;) {
@@ -94,7 +113,7 @@ static enum log_batch log_seek(struct partition_log *l, uint32_t i, int64_t offs
 		int64_t min = s->base_offset;
 		enum log_batch r;
 		bool mismatch = false;
-		while ((r = log_batch_at(l, i, p, min, h, why)) == LOG_BATCH_OK) {
+		while ((r = log_header_at(l, i, p, min, h, why, g)) == LOG_BATCH_OK) {
 			int64_t last = h->base_offset + h->last_offset_delta;
 			if (e && p == e->pos && last != s->base_offset + e->rel_offset) {
 				mismatch = true;
@@ -109,13 +128,13 @@ static enum log_batch log_seek(struct partition_log *l, uint32_t i, int64_t offs
 		}
 		*pos = p;
 		if (r == LOG_BATCH_CORRUPT && !mismatch &&
-		    log_seek_past_damage(l, i, e, offset, p, pos, h))
+		    log_seek_past_damage(l, i, e, offset, p, pos, h, g))
 			return LOG_BATCH_OK;
 		bool suspect = mismatch || (e && p == e->pos && r == LOG_BATCH_CORRUPT);
 		/* The active segment's index also covers writes in flight, which a
 		 * rebuild from the visible headers would lose. */
 		bool checkable = i + 1 < l->nsegs || l->pending == 0;
-		if (!suspect || s->index_checked || !checkable)
+		if (!suspect || s->index_checked || !checkable || (g && g->cold_len))
 			return r;
 		s->index_checked = true;
 		if (!log_index_was_wrong(l, i, p))
@@ -128,10 +147,10 @@ static enum log_batch log_seek(struct partition_log *l, uint32_t i, int64_t offs
 }
 
 /* The range from the batch at start (header h) on, within max_bytes, of
- * batches starting below `below`. */
+ * batches starting below `below` (behind a gate g: and resident). */
 static void log_plan_range(struct partition_log *l, uint32_t i, uint64_t start,
 			   struct record_batch_header h, uint32_t max_bytes, bool first_whole,
-			   int64_t below, struct log_read *out)
+			   int64_t below, struct log_read *out, struct residency_gate *g)
 {
 	const struct segment *s = &l->segs[i];
 	uint64_t end = start;
@@ -148,7 +167,9 @@ static void log_plan_range(struct partition_log *l, uint32_t i, uint64_t start,
 		}
 		end += total;
 		next = h.base_offset + h.last_offset_delta + 1;
-	} while (log_batch_at(l, i, end, next, &h, &why) == LOG_BATCH_OK && h.base_offset < below &&
+	} while (log_header_at(l, i, end, next, &h, &why, g) == LOG_BATCH_OK &&
+		 h.base_offset < below &&
+		 (!g || residency_gate_pass(g, end, record_batch_total_bytes(&h))) &&
 		 log_batch_readable(l, i, end, &h));
 	out->fd = s->fd;
 	out->file_off = start;
@@ -162,9 +183,22 @@ int16_t partition_log_read(struct partition_log *l, int64_t offset, uint32_t max
 	return partition_log_read_below(l, offset, max_bytes, first_whole, INT64_MAX, out);
 }
 
-int16_t partition_log_read_below(struct partition_log *l, int64_t offset, uint32_t max_bytes,
-				 bool first_whole, int64_t below, struct log_read *out)
+/* Enough for a seek from the index entry to the batch holding the offset
+ * (entries are index.interval.bytes apart) and the plan after it: what a
+ * gate's first check covers. */
+static uint64_t log_read_span(const struct partition_log *l, uint32_t max_bytes)
 {
+	return (uint64_t)max_bytes + l->cfg.index_interval_bytes + 2 * RECORD_BATCH_HEADER_BYTES;
+}
+
+/* partition_log_read_below, behind a residency gate when cold is not NULL
+ * (see partition_log_read_resident). */
+static int16_t log_read_plan(struct partition_log *l, int64_t offset, uint32_t max_bytes,
+			     bool first_whole, int64_t below, struct log_read *out,
+			     struct log_cold_range *cold)
+{
+	if (cold)
+		*cold = (struct log_cold_range){ .fd = -1 };
 	out->fd = -1;
 	out->file_off = 0;
 	out->len = 0;
@@ -179,12 +213,24 @@ int16_t partition_log_read_below(struct partition_log *l, int64_t offset, uint32
 	if (offset >= below)
 		return KERR_NONE;
 	for (uint32_t i = log_segment_for(l, offset); i < l->nsegs; i++) {
+		const struct segment *s = &l->segs[i];
 		uint64_t pos = 0;
 		struct record_batch_header h;
 		const char *why = NULL;
-		enum log_batch r = i == log_segment_for(l, offset) ? log_seek(l, i, offset, &pos, &h, &why)
-								 : log_batch_at(l, i, 0, l->segs[i].base_offset,
-										&h, &why);
+		struct residency_gate gate, *g = cold ? &gate : NULL;
+		if (g)
+			residency_gate_init(g, s->fd, s->map, s->map_len, s->visible_size,
+					    log_read_span(l, max_bytes));
+		enum log_batch r = i == log_segment_for(l, offset)
+					   ? log_seek(l, i, offset, &pos, &h, &why, g)
+					   : log_header_at(l, i, 0, s->base_offset, &h, &why, g);
+		if (r == LOG_BATCH_OK && g && h.base_offset < below)
+			(void)residency_gate_pass(g, pos, record_batch_total_bytes(&h));
+		if (g && g->cold_len) {
+			*cold = (struct log_cold_range){ .fd = s->fd, .off = g->cold_off,
+							 .len = g->cold_len };
+			return KERR_NONE;
+		}
 		if (r == LOG_BATCH_END)
 			continue;
 		if (r == LOG_BATCH_OK && !log_batch_readable(l, i, pos, &h)) {
@@ -199,7 +245,7 @@ int16_t partition_log_read_below(struct partition_log *l, int64_t offset, uint32
 		 * up to it): nothing to read yet. */
 		if (h.base_offset >= below)
 			return KERR_NONE;
-		log_plan_range(l, i, pos, h, max_bytes, first_whole, below, out);
+		log_plan_range(l, i, pos, h, max_bytes, first_whole, below, out, g);
 		return KERR_NONE;
 	}
 	/* Below the high watermark every offset is in some batch or in a gap
@@ -210,6 +256,19 @@ int16_t partition_log_read_below(struct partition_log *l, int64_t offset, uint32
 	log_report_corrupt(l, log_active(l), log_active(l)->visible_size,
 			   "no batch holds an offset below the high watermark");
 	return KERR_CORRUPT_MESSAGE;
+}
+
+int16_t partition_log_read_below(struct partition_log *l, int64_t offset, uint32_t max_bytes,
+				 bool first_whole, int64_t below, struct log_read *out)
+{
+	return log_read_plan(l, offset, max_bytes, first_whole, below, out, NULL);
+}
+
+int16_t partition_log_read_resident(struct partition_log *l, int64_t offset, uint32_t max_bytes,
+				    bool first_whole, int64_t below, struct log_read *out,
+				    struct log_cold_range *cold)
+{
+	return log_read_plan(l, offset, max_bytes, first_whole, below, out, cold);
 }
 
 /* ---- time lookups ---- */
@@ -235,7 +294,7 @@ static int16_t log_time_locate(struct partition_log *l, int64_t ts, uint32_t *se
 		uint64_t pos = 0;
 		struct record_batch_header h;
 		const char *why = NULL;
-		enum log_batch r = log_seek(l, i, log_time_start(s, ts), &pos, &h, &why);
+		enum log_batch r = log_seek(l, i, log_time_start(s, ts), &pos, &h, &why, NULL);
 		while (r == LOG_BATCH_OK && h.max_timestamp < ts) {
 			pos += record_batch_total_bytes(&h);
 			r = log_batch_at(l, i, pos, h.base_offset + h.last_offset_delta + 1, &h, &why);

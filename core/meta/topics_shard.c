@@ -81,6 +81,7 @@ int topics_shards_create(struct runtime *rt)
 		log_flush_shard_init(&ts->flush, rt->shards[k].reactor,
 				     (uint64_t)rt->cfg.log_flush_scheduler_interval_ms);
 		io_timer_init(&ts->retention_timer);
+		cold_reads_init(&ts->cold, rt->shards[k].reactor, rt->cfg.fetch_cold_reads_max);
 		atomic_init(&ts->cleaning, 0);
 		rt->shards[k].slots[SHARD_SLOT_TOPICS] = ts;
 		struct topics_shard *first = topics_shard_of(&rt->shards[0]);
@@ -168,6 +169,8 @@ static void topics_shard_stop(struct shard *s)
 		io_timer_stop(s->reactor, &ts->retention_timer);
 	if (ts && ts->cleaner)
 		log_cleaner_stop(ts->cleaner);
+	if (ts)
+		cold_reads_stop(&ts->cold);
 	struct metadata_image *im = metadata_current(s->rt);
 	for (size_t i = 0; i < im->topic_count; i++)
 		topics_finish_fetches_of(im->topics[i], s);

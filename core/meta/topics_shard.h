@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/log/cold_read.h"
 #include "core/log/log_flush.h"
 #include "core/shard/shard.h"
 
@@ -22,6 +23,7 @@ struct topics_shard {
 	struct log_flush_shard flush;   /* the shard's flush scheduler and counters */
 	struct io_timer retention_timer; /* every log.retention.check.interval.ms */
 	struct log_cleaner *cleaner;
+	struct cold_reads cold;         /* fetches' reads of what is not in memory */
 	/* Shard 0's: how many shards are cleaning (log.cleaner.threads). */
 	_Atomic uint32_t cleaning;
 };

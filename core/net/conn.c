@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/log/residency.h"
 #include "core/net/net.h"
 #include "core/shard/shard.h"
 #include "core/slog.h"
@@ -186,6 +188,7 @@ static void conn_peer_name(struct conn *c)
 static void conn_on_recv(struct io_op *op, int32_t res, uint32_t flags);
 static void conn_on_send(struct io_op *op, int32_t res, uint32_t flags);
 static void conn_on_splice(struct io_op *op, int32_t res, uint32_t flags);
+static void conn_on_writable(struct io_op *op, int32_t res, uint32_t flags);
 static void conn_on_cancel(struct io_op *op, int32_t res, uint32_t flags);
 static void conn_on_sweep(struct io_timer *t);
 
@@ -217,6 +220,7 @@ void conn_open(struct shard *s, int fd)
 	c->recv_op.done = conn_on_recv;
 	c->send_op.done = conn_on_send;
 	c->splice_op.done = conn_on_splice;
+	c->poll_op.done = conn_on_writable;
 	c->cancel_op.done = conn_on_cancel;
 	c->active_ns = reactor_now_ns();
 	int one = 1;
@@ -601,65 +605,31 @@ static bool conn_pipe_ready(struct conn *c)
 	/* A bigger pipe moves more per splice; the kernel may cap it
 	 * (fs/pipe-max-size), which only costs throughput. */
 	(void)fcntl(c->pipe_fds[1], F_SETPIPE_SZ, CONN_PIPE_BYTES);
+	/* A pipe -> socket splice waits for room unless the socket itself is
+	 * non-blocking (SPLICE_F_NONBLOCK covers only the pipe). io_uring's
+	 * socket ops do not look at the flag. */
+	int fl = fcntl(c->fd, F_GETFL);
+	if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		slog_error("conn", "closing %s: O_NONBLOCK: %s", c->peer, strerror(errno));
+		return false;
+	}
 	return true;
 }
 
-/* Moves the next piece of the head's current file range into the pipe. */
-static void conn_send_file_range(struct conn *c)
+/* Whether more bytes of the head response follow what the pipe holds. */
+static bool conn_pipe_more(const struct conn *c)
 {
-	struct conn_response *r = c->req_head;
-	struct wfile_range *fr = &r->ranges[c->send_range];
-	if (!conn_pipe_ready(c)) {
-		conn_close(c, NULL);
-		return;
-	}
-	uint32_t left = fr->len - c->send_range_done;
-	uint32_t len = left < CONN_PIPE_BYTES ? left : CONN_PIPE_BYTES;
-	c->sending = true;
-	c->ops_in_flight++;
-	io_splice(c->shard->reactor, fr->fd, (int64_t)(fr->off + c->send_range_done),
-		  c->pipe_fds[1], -1, len, &c->splice_op);
+	const struct conn_response *r = c->req_head;
+	return c->send_range < r->ranges_len || c->send_mem_pos < r->resp_len;
 }
 
-static void conn_send_pipe(struct conn *c)
+/* Waits, in the ring, until the socket takes bytes again; the send goes on
+ * from its completion. */
+static void conn_poll_writable(struct conn *c)
 {
 	c->sending = true;
 	c->ops_in_flight++;
-	io_splice(c->shard->reactor, c->pipe_fds[0], -1, c->fd, -1, c->pipe_bytes, &c->send_op);
-}
-
-static void conn_send_next(struct conn *c)
-{
-	if (c->sending || c->closing)
-		return;
-	if (c->pipe_bytes > 0) {
-		conn_send_pipe(c);
-		return;
-	}
-	conn_pop_sent(c);
-	struct conn_response *r = c->req_head;
-	if (!r || !r->done)
-		return;
-	struct iovec iov[CONN_SEND_IOV_MAX];
-	bool more;
-	unsigned n = conn_gather(c, iov, &more);
-	if (n > 0) {
-		c->sending = true;
-		c->ops_in_flight++;
-		io_sendmsg(c->shard->reactor, c->fd, iov, n, more ? MSG_MORE : 0, &c->send_op);
-		return;
-	}
-	assert(c->send_range < r->ranges_len);
-	conn_send_file_range(c);
-}
-
-void conn_request_done(struct conn *c)
-{
-	if (c->closing) {
-		conn_maybe_free(c);
-		return;
-	}
-	conn_send_next(c);
+	io_poll(c->shard->reactor, c->fd, POLLOUT, &c->poll_op);
 }
 
 static bool conn_io_failed(struct conn *c, int32_t res, const char *what)
@@ -672,20 +642,136 @@ static bool conn_io_failed(struct conn *c, int32_t res, const char *what)
 	return true;
 }
 
-/* Completion of a sendmsg, or of a pipe -> socket splice. */
+/* Sends what the pipe holds without waiting (pipe -> socket moves page
+ * references, no worker is needed). False when the socket is full (a poll
+ * for room is armed) or the connection closed. */
+static bool conn_send_pipe(struct conn *c)
+{
+	unsigned flags = SPLICE_F_NONBLOCK | (conn_pipe_more(c) ? SPLICE_F_MORE : 0);
+	ssize_t n = splice(c->pipe_fds[0], NULL, c->fd, NULL, c->pipe_bytes, flags);
+	if (n < 0 && errno == EINTR)
+		return true;
+	if (n < 0 && errno == EAGAIN) {
+		conn_poll_writable(c);
+		return false;
+	}
+	if (conn_io_failed(c, n > 0 ? 0 : n < 0 ? -errno : -EPIPE, "send"))
+		return false;
+	struct conn_shard *cs = conn_shard_of(c->shard);
+	c->active_ns = reactor_now_ns();
+	METRIC_ADD(cs->metrics.response_bytes, (uint64_t)n);
+	METRIC_ADD(cs->metrics.fetch_bytes_zero_copy, (uint64_t)n);
+	assert((uint32_t)n <= c->pipe_bytes);
+	c->pipe_bytes -= (uint32_t)n;
+	return true;
+}
+
+/* Accounts a file -> pipe splice of res bytes; false when it closed c. */
+static bool conn_spliced(struct conn *c, int32_t res)
+{
+	if (conn_io_failed(c, res, "splice from segment"))
+		return false;
+	struct conn_response *r = c->req_head;
+	struct wfile_range *fr = &r->ranges[c->send_range];
+	if (res == 0) {
+		/* The segment ended before the planned range did: the response
+		 * frame cannot be completed, so the connection must go. */
+		slog_error("conn", "closing %s: segment file ended %u bytes early",
+			   c->peer, fr->len - c->send_range_done);
+		conn_close(c, NULL);
+		return false;
+	}
+	c->pipe_bytes = (uint32_t)res;
+	c->send_range_done += (uint32_t)res;
+	if (c->send_range_done == fr->len) {
+		c->send_range++;
+		c->send_range_done = 0;
+	}
+	return true;
+}
+
+/* Moves the next piece of the head's current file range into the pipe: at
+ * once when its pages are in the page cache (a splice that cannot wait on
+ * the disk), else in the kernel's workers. False when the piece went to the
+ * workers or c closed. */
+static bool conn_send_file_range(struct conn *c)
+{
+	struct conn_response *r = c->req_head;
+	struct wfile_range *fr = &r->ranges[c->send_range];
+	if (!conn_pipe_ready(c)) {
+		conn_close(c, NULL);
+		return false;
+	}
+	uint32_t left = fr->len - c->send_range_done;
+	uint32_t len = left < CONN_PIPE_BYTES ? left : CONN_PIPE_BYTES;
+	loff_t off = (loff_t)(fr->off + c->send_range_done);
+	if (residency_resident(fr->fd, NULL, 0, (uint64_t)off, len)) {
+		ssize_t n = splice(fr->fd, &off, c->pipe_fds[1], NULL, len, SPLICE_F_NONBLOCK);
+		if (n >= 0 || errno != EAGAIN)
+			return conn_spliced(c, n >= 0 ? (int32_t)n : -errno);
+	}
+	METRIC_ADD(conn_shard_of(c->shard)->metrics.fetch_splices_offloaded, 1);
+	c->sending = true;
+	c->ops_in_flight++;
+	io_splice(c->shard->reactor, fr->fd, (int64_t)off, c->pipe_fds[1], -1, len, &c->splice_op);
+	return false;
+}
+
+/* Sends what is next in order until a send is in the ring, the socket is
+ * full, nothing is ready, or CONN_SEND_TURN_BYTES moved in this call (then
+ * it yields to the loop's other work through a poll, which completes on the
+ * next turn: one connection's large responses cannot hold the shard). */
+static void conn_send_next(struct conn *c)
+{
+	uint64_t moved = 0;
+	while (!c->sending && !c->closing) {
+		if (c->pipe_bytes > 0) {
+			uint32_t before = c->pipe_bytes;
+			if (!conn_send_pipe(c))
+				return;
+			moved += before - c->pipe_bytes;
+			continue;
+		}
+		if (moved >= CONN_SEND_TURN_BYTES) {
+			conn_poll_writable(c);
+			return;
+		}
+		conn_pop_sent(c);
+		struct conn_response *r = c->req_head;
+		if (!r || !r->done)
+			return;
+		struct iovec iov[CONN_SEND_IOV_MAX];
+		bool more;
+		unsigned n = conn_gather(c, iov, &more);
+		if (n > 0) {
+			c->sending = true;
+			c->ops_in_flight++;
+			io_sendmsg(c->shard->reactor, c->fd, iov, n, more ? MSG_MORE : 0, &c->send_op);
+			return;
+		}
+		assert(c->send_range < r->ranges_len);
+		if (!conn_send_file_range(c))
+			return;
+	}
+}
+
+void conn_request_done(struct conn *c)
+{
+	if (c->closing) {
+		conn_maybe_free(c);
+		return;
+	}
+	conn_send_next(c);
+}
+
+/* Completion of a sendmsg. */
 static void conn_sent(struct conn *c, int32_t res)
 {
 	if (conn_io_failed(c, res, "send"))
 		return;
 	c->active_ns = reactor_now_ns();
 	METRIC_ADD(conn_shard_of(c->shard)->metrics.response_bytes, (uint64_t)res);
-	if (c->pipe_bytes > 0) {
-		assert((uint32_t)res <= c->pipe_bytes);
-		c->pipe_bytes -= (uint32_t)res;
-		METRIC_ADD(conn_shard_of(c->shard)->metrics.fetch_bytes_zero_copy, (uint64_t)res);
-	} else {
-		conn_advance(c, (size_t)res);
-	}
+	conn_advance(c, (size_t)res);
 	conn_send_next(c);
 }
 
@@ -701,37 +787,27 @@ static void conn_on_send(struct io_op *op, int32_t res, uint32_t flags)
 		conn_maybe_free(c);
 }
 
-/* Completion of a file -> pipe splice. */
-static void conn_spliced(struct conn *c, int32_t res)
-{
-	if (conn_io_failed(c, res, "splice from segment"))
-		return;
-	struct conn_response *r = c->req_head;
-	struct wfile_range *fr = &r->ranges[c->send_range];
-	if (res == 0) {
-		/* The segment ended before the planned range did: the response
-		 * frame cannot be completed, so the connection must go. */
-		slog_error("conn", "closing %s: segment file ended %u bytes early",
-			   c->peer, fr->len - c->send_range_done);
-		conn_close(c, NULL);
-		return;
-	}
-	c->pipe_bytes = (uint32_t)res;
-	c->send_range_done += (uint32_t)res;
-	if (c->send_range_done == fr->len) {
-		c->send_range++;
-		c->send_range_done = 0;
-	}
-	conn_send_pipe(c);
-}
-
+/* Completion of a file -> pipe splice in the kernel's workers. */
 static void conn_on_splice(struct io_op *op, int32_t res, uint32_t flags)
 {
 	struct conn *c = container_of(op, struct conn, splice_op);
 	(void)flags;
 	c->sending = false;
-	if (!c->closing)
-		conn_spliced(c, res);
+	if (!c->closing && conn_spliced(c, res))
+		conn_send_next(c);
+	c->ops_in_flight--;
+	if (c->closing)
+		conn_maybe_free(c);
+}
+
+/* The socket has room again (or the poll failed: the send says why). */
+static void conn_on_writable(struct io_op *op, int32_t res, uint32_t flags)
+{
+	struct conn *c = container_of(op, struct conn, poll_op);
+	(void)flags;
+	c->sending = false;
+	if (!c->closing && !conn_io_failed(c, res < 0 ? res : 0, "poll"))
+		conn_send_next(c);
 	c->ops_in_flight--;
 	if (c->closing)
 		conn_maybe_free(c);

@@ -21,7 +21,12 @@
  *
  * Send: responses leave in request order. Memory bytes of consecutive finished
  * responses are gathered into one sendmsg; file ranges (fetched log data) go
- * file -> pipe -> socket by splice, so log bytes never enter user space.
+ * file -> pipe -> socket by splice, so log bytes never enter user space. A
+ * piece of a range whose pages are in the page cache is spliced on the loop
+ * without waiting (SPLICE_F_NONBLOCK: the socket side returns EAGAIN when
+ * full, and a poll in the ring waits for room); only a piece that is not goes
+ * file -> pipe in the kernel's workers (IORING_OP_SPLICE), so that the loop
+ * never waits on the disk and a hot fetch costs no worker hand-off.
  *
  * Accepting: a socket that would take one of the top descriptors of the
  * process's RLIMIT_NOFILE (the reserve kept for segment files, indexes and
@@ -74,6 +79,8 @@ enum {
 	CONN_RECV_BUF_BYTES = 64 * 1024,
 	CONN_SEND_IOV_MAX = 64,
 	CONN_PIPE_BYTES = 1024 * 1024,
+	/* What one connection sends at most before yielding to the loop. */
+	CONN_SEND_TURN_BYTES = 4 * 1024 * 1024,
 	CONN_PEER_NAME_BYTES = 64,
 	CONN_REQUESTS_IN_FLIGHT_MAX = 1000,
 	/* A large frame's charge grows by what it holds, within these steps: what
@@ -171,6 +178,7 @@ struct conn {
 	/* send */
 	struct io_op send_op;
 	struct io_op splice_op;
+	struct io_op poll_op;      /* waits for room after a send refused with EAGAIN */
 	bool sending;
 	int pipe_fds[2];
 	uint32_t pipe_bytes;       /* bytes in the pipe not yet sent */

@@ -26,6 +26,7 @@ struct shard_metrics {
 	uint64_t produce_sequence_errors; /* idempotent batches refused (sequence, epoch) */
 	uint64_t fetch_bytes_zero_copy; /* log bytes sent by splice */
 	uint64_t fetch_bytes_copied;    /* log bytes sent from user-space memory */
+	uint64_t fetch_splices_offloaded; /* file -> pipe splices sent to io-wq: not resident */
 	uint64_t response_bytes;
 	uint64_t receive_pauses;        /* connections paused by the byte budget */
 	uint64_t requests_forwarded;    /* handed whole to the control shard */

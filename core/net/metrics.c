@@ -62,6 +62,9 @@ size_t metrics_render(struct runtime *rt, char *buf, size_t cap)
 			"Log bytes sent to consumers by splice, never entering user space.");
 	METRICS_COUNTER(&o, rt, fetch_bytes_copied,
 			"Log bytes sent to consumers from user-space buffers.");
+	METRICS_COUNTER(&o, rt, fetch_splices_offloaded,
+			"File-to-pipe splices of fetched log bytes run in io_uring's workers because "
+			"their pages were not in the page cache (the others run on the shard's loop).");
 	METRICS_COUNTER(&o, rt, response_bytes, "Response bytes written to sockets.");
 	METRICS_COUNTER(&o, rt, requests_forwarded,
 			"Requests this shard received and handed whole to the control shard (shard 0).");

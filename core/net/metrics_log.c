@@ -197,8 +197,41 @@ static void metrics_cleaner(struct metrics_out *o, struct runtime *rt)
 	}
 }
 
+static const void *metrics_cold_stats(const struct topics_shard *ts)
+{
+	return &ts->cold.stats;
+}
+
+#define METRICS_COLD(o, rt, name, field, help) \
+	metrics_io_counter(o, rt, "sluice_fetch_cold_" name, help, metrics_cold_stats, \
+			   offsetof(struct cold_read_stats, field))
+
+/* Fetches that found their bytes out of the page cache (cold_read.h). */
+static void metrics_cold_reads(struct metrics_out *o, struct runtime *rt)
+{
+	METRICS_COLD(o, rt, "fetches_total", requested,
+		     "Partition fetches whose first batch was not in the page cache.");
+	METRICS_COLD(o, rt, "reads_total", reads,
+		     "Cold reads completed (segment bytes read into the page cache off the loop).");
+	METRICS_COLD(o, rt, "bytes_total", bytes, "Bytes the cold reads brought into the page cache.");
+	METRICS_COLD(o, rt, "queued_total", queued,
+		     "Cold reads that waited for one of sluice.fetch.cold.reads.max slots.");
+	METRICS_COLD(o, rt, "dropped_total", dropped,
+		     "Cold reads not queued (queue full); their fetches answered what was hot.");
+	METRICS_COLD(o, rt, "failures_total", failures, "Cold reads that failed (logged).");
+	metrics_printf(o, "# HELP sluice_fetch_cold_reads_running Cold reads in the kernel's "
+			  "workers now.\n# TYPE sluice_fetch_cold_reads_running gauge\n");
+	for (uint32_t i = 0; i < rt->io_shards; i++) {
+		const struct topics_shard *ts = topics_shard_of(&rt->shards[i]);
+		if (ts)
+			metrics_printf(o, "sluice_fetch_cold_reads_running{shard=\"%u\"} %llu\n", i,
+				       (unsigned long long)SHARD_COUNTER_READ(ts->cold.stats.running));
+	}
+}
+
 void metrics_log_render(struct metrics_out *o, struct runtime *rt)
 {
+	metrics_cold_reads(o, rt);
 	metrics_flush(o, rt);
 	metrics_partition_logs(o, rt);
 	metrics_producers(o, rt);
