@@ -83,6 +83,22 @@ static uint64_t residency_prefix(int fd, const uint8_t *map, size_t map_len, uin
 	return residency_prefix_fd(fd, off, end);
 }
 
+/* residency_prefix of a range that ends where the data does (data_end): a
+ * last page the data fills only in part is asked of cachestat, which counts
+ * it once it is in the page cache, where mincore does not while the kernel
+ * has not read the blocks past the data (never, on a filesystem of blocks
+ * smaller than a page: the page stays "not up to date" though every byte of
+ * the data in it is). */
+static uint64_t residency_prefix_to(int fd, const uint8_t *map, size_t map_len, uint64_t off,
+				    uint64_t end, uint64_t data_end)
+{
+	uint64_t whole = residency_page_down(end);
+	if (end != data_end || whole == end || whole <= off)
+		return residency_prefix(fd, map, map_len, off, end);
+	uint64_t prefix = residency_prefix(fd, map, map_len, off, whole);
+	return prefix < whole ? prefix : residency_prefix_fd(fd, whole, end);
+}
+
 bool residency_resident(int fd, const uint8_t *map, size_t map_len, uint64_t off, uint64_t len)
 {
 	if (len == 0)
@@ -102,15 +118,21 @@ bool residency_gate_pass(struct residency_gate *g, uint64_t off, uint64_t len)
 {
 	if (g->cold_len)
 		return false;
+	/* Bytes past the data's end are not in any page to ask about: whether a
+	 * batch that claims them is readable is the walk's question. */
+	if (off >= g->end)
+		return true;
+	if (len > g->end - off)
+		len = g->end - off;
 	if (off >= g->lo && off + len <= g->hi)
 		return true;
 	if (!g->reach)
 		g->reach = off + g->span;
 	uint64_t start = residency_page_down(off);
 	uint64_t end = off + len > g->reach ? off + len : g->reach;
-	if (end > g->end && off + len <= g->end)
+	if (end > g->end)
 		end = g->end;
-	uint64_t prefix = residency_prefix(g->fd, g->map, g->map_len, start, end);
+	uint64_t prefix = residency_prefix_to(g->fd, g->map, g->map_len, start, end, g->end);
 	g->lo = start;
 	g->hi = prefix;
 	if (prefix >= off + len)

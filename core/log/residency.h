@@ -48,7 +48,8 @@ struct residency_gate {
 
 void residency_gate_init(struct residency_gate *g, int fd, const uint8_t *map, size_t map_len,
 			 uint64_t end, uint64_t span);
-/* Whether [off, off + len) is resident; false also after any earlier failure. */
+/* Whether [off, off + len) is resident; false also after any earlier failure.
+ * The part of the range past `end` is not asked about (no page holds it). */
 bool residency_gate_pass(struct residency_gate *g, uint64_t off, uint64_t len);
 
 /* Where a read found nothing resident to plan: [off, off + len) of the

@@ -116,6 +116,34 @@ static void test_partly_cold_plans_the_hot_batches(void **state)
 	partition_log_close(l);
 }
 
+/* A range that runs past the data's end (a batch header claiming more bytes
+ * than the segment holds, or a check's reach) is judged by the bytes that
+ * exist: pages past the end are in no cache and do not make a hot segment
+ * cold, by mincore on the mapping or by cachestat on the descriptor. */
+static void test_gate_past_the_data_end_is_hot(void **state)
+{
+	(void)state;
+	struct partition_log *l = log_of_three_segments();
+	const struct segment *s = &l->segs[0];
+	uint8_t buf[10 * BATCH_BYTES];
+	assert_int_equal(pread(s->fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	assert_int_equal(s->visible_size, 10 * BATCH_BYTES);
+	assert_non_null(s->map);
+	const uint8_t *maps[] = { s->map, NULL };
+	for (size_t k = 0; k < 2; k++) {
+		struct residency_gate g;
+		residency_gate_init(&g, s->fd, maps[k], maps[k] ? s->map_len : 0, s->visible_size,
+				    RECORD_BATCH_HEADER_BYTES);
+		assert_true(residency_gate_pass(&g, 9 * BATCH_BYTES, 4 * RESIDENCY_PAGE_BYTES));
+		assert_int_equal(g.cold_len, 0);
+		residency_gate_init(&g, s->fd, maps[k], maps[k] ? s->map_len : 0, s->visible_size,
+				    1 << 20);
+		assert_true(residency_gate_pass(&g, 0, RECORD_BATCH_HEADER_BYTES));
+		assert_true(residency_gate_pass(&g, 9 * BATCH_BYTES, 3 * BATCH_BYTES));
+	}
+	partition_log_close(l);
+}
+
 struct observer {
 	struct fetch_waiter w;
 	int wakes;
@@ -218,6 +246,7 @@ int main(void)
 		T(test_hot_plan_is_the_plain_plan),
 		T(test_cold_segment_plans_nothing),
 		T(test_partly_cold_plans_the_hot_batches),
+		T(test_gate_past_the_data_end_is_hot),
 		T(test_reads_are_bounded_and_wake),
 		T(test_partition_gone_and_stop),
 	};
