@@ -102,7 +102,8 @@ struct broker_config {
 	/* sluice.fetch.cold.reads.max: per io shard, how many fetches may read
 	 * segment bytes that are not in the page cache at once (core/log/
 	 * cold_read.h; Kafka has no such key). Each holds a kernel worker on the
-	 * disk; more wait, up to their max_wait_ms, and answer what is hot. */
+	 * disk; more queue, their fetches waiting up to max_wait_ms, then read
+	 * through the cold pages (core/api/handle_fetch.c). */
 	uint32_t fetch_cold_reads_max;
 	/* The log cleaner (core/log/log_cleaner.h): Kafka's keys and defaults;
 	 * io.max.bytes.per.second 0 means no throttle. */

@@ -26,7 +26,11 @@
  * not gets no data in this round; its owner reads the cold bytes in off the
  * loop (cold_read.h, at most sluice.fetch.cold.reads.max at once per shard)
  * and the read's end wakes the partition's waiters, so the fetch waits for it
- * as for an append (until max_wait_ms at most) and then answers what is hot.
+ * as for an append. A fetch that cannot wait (max_wait_ms is 0 or spent, or
+ * the shard took no read for it) is planned without the gate instead, as
+ * Kafka answers data that exists whatever max_wait_ms says: the walk reads
+ * the few batch headers it needs and the batches' bytes go file -> pipe in
+ * the kernel's workers (conn.h), never an empty answer for data that exists.
  *
  * Fetch sessions (KIP-227) are declined the way Kafka allows: every response
  * carries session id 0, so clients send full fetches. */
@@ -88,6 +92,7 @@ struct fetch_shard {
 	struct fetch_slot *slots;
 	enum fetch_round round;
 	bool woken;      /* owner: its wake for this watch is sent */
+	bool last_plan;  /* plan: the fetch answers after it (cannot wait for a cold read) */
 	bool refused;    /* owner: stopping, so it did not watch */
 };
 
@@ -167,6 +172,17 @@ static int16_t fetch_read_committed(struct fetch_slot *slot, struct partition_lo
 
 /* Plans one partition: fills its state and, when there is data, a range
  * on a duplicated descriptor that the response owns. */
+/* The slot's read: behind the residency gate when cold is not NULL (then
+ * *cold names what the gate found cold), else through every page. */
+static int16_t fetch_plan_read(struct fetch_slot *slot, struct partition_log *log,
+			       struct log_read *rd, struct log_cold_range *cold)
+{
+	if (slot->aborted)
+		return fetch_read_committed(slot, log, rd, cold);
+	return partition_log_read_resident(log, slot->in->fetch_offset, (uint32_t)slot->limit, true,
+					   INT64_MAX, rd, cold);
+}
+
 static void fetch_plan_partition(struct fetch_slot *slot)
 {
 	struct fetch_response_partition_data *out = slot->out;
@@ -180,20 +196,20 @@ static void fetch_plan_partition(struct fetch_slot *slot)
 	out->log_start_offset = partition_log_start_offset(log);
 	struct log_read rd;
 	struct log_cold_range cold;
-	int16_t err = slot->aborted ? fetch_read_committed(slot, log, &rd, &cold)
-				    : partition_log_read_resident(log, slot->in->fetch_offset,
-								  (uint32_t)slot->limit, true, INT64_MAX,
-								  &rd, &cold);
+	int16_t err = fetch_plan_read(slot, log, &rd, &cold);
+	if (err == KERR_NONE && rd.len == 0 && cold.len > 0) {
+		struct cold_reads *cr = &topics_shard_of(slot->owner->call.target)->cold;
+		if (!slot->owner->last_plan) {
+			cold_reads_request(cr, cold.fd, cold.off, cold.len, &slot->partition->waiters);
+			slot->cold = cold_reads_pending(cr, &slot->partition->waiters);
+			if (slot->cold)
+				return;
+		}
+		SHARD_COUNTER_ADD(cr->stats.unwaited, 1);
+		err = fetch_plan_read(slot, log, &rd, NULL);
+	}
 	if (err != KERR_NONE) {
 		fetch_partition_error(out, err);
-		return;
-	}
-	if (rd.len == 0 && cold.len > 0) {
-		struct cold_reads *cr = &topics_shard_of(slot->owner->call.target)->cold;
-		cold_reads_request(cr, cold.fd, cold.off, cold.len, &slot->partition->waiters);
-		/* A request the shard could not take leaves the fetch to its
-		 * timer, not to a wake that would never come. */
-		slot->cold = cold_reads_pending(cr, &slot->partition->waiters);
 		return;
 	}
 	if (rd.len == 0)
@@ -450,6 +466,7 @@ static void fetch_round_start(struct fetch_ctx *ctx, enum fetch_round round)
 	for (uint32_t k = 0; k < rt->io_shards; k++) {
 		struct fetch_shard *fs = &ctx->shards[k];
 		fs->round = round;
+		fs->last_plan = ctx->expired || ctx->q.max_wait_ms <= 0;
 		fs->call.run = fs->slots ? fetch_shard_run : NULL;
 	}
 	if (shard_calls_start_each(&ctx->shards[0].call, sizeof(ctx->shards[0]), rt->io_shards,

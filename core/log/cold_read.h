@@ -2,7 +2,7 @@
  * without the shard's loop waiting on the disk, a bounded number at a time
  * per io shard (sluice.fetch.cold.reads.max), so that a consumer catching up
  * on old segments cannot take every kernel worker nor the disk from the
- * traffic that reads what is hot (KAFKA-7504).
+ * traffic that reads hot bytes (KAFKA-7504).
  *
  * A fetch whose plan found its first batch cold (residency.h) asks for the
  * cold bytes to be read in and waits on its partition as a long poll does; the
@@ -15,8 +15,10 @@
  * At most `limit` reads run per shard; later requests wait in arrival order
  * (at most COLD_READS_QUEUED_MAX); one partition has at most one read queued
  * or running, so a request for a partition that has one is dropped. A fetch
- * never fails for want of a read: it waits until its max_wait_ms and answers
- * what is hot. Owned by the io shard's thread. */
+ * never fails for want of a read: one that cannot wait for it (max_wait_ms 0
+ * or spent, or no read taken) is planned without the gate, its cold bytes
+ * read by the kernel's workers as they are sent (handle_fetch.c). Owned by
+ * the io shard's thread. */
 #ifndef SLUICE_CORE_LOG_COLD_READ_H
 #define SLUICE_CORE_LOG_COLD_READ_H
 
@@ -44,6 +46,7 @@ struct cold_read_stats {
 	uint64_t queued;      /* reads that waited for one of the `limit` slots */
 	uint64_t dropped;     /* requests not queued: the queue was full */
 	uint64_t failures;    /* reads that failed (logged) */
+	uint64_t unwaited;    /* cold fetches planned without the gate: they could not wait */
 	uint64_t running;     /* gauge: reads in the kernel's workers now */
 };
 

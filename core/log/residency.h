@@ -63,7 +63,8 @@ struct log_cold_range {
 /* partition_log_read_below (partition_log.h) that touches only resident pages
  * of the segment: it plans the batches whose bytes are all in the page cache
  * (stopping before the first that is not) and, when not even the first batch
- * is, plans nothing and names the cold bytes in *cold (log_read.c). */
+ * is, plans nothing and names the cold bytes in *cold (log_read.c). With
+ * cold NULL it is partition_log_read_below, every page read as needed. */
 int16_t partition_log_read_resident(struct partition_log *l, int64_t offset, uint32_t max_bytes,
 				    bool first_whole, int64_t below, struct log_read *out,
 				    struct log_cold_range *cold);

@@ -217,7 +217,10 @@ static void metrics_cold_reads(struct metrics_out *o, struct runtime *rt)
 	METRICS_COLD(o, rt, "queued_total", queued,
 		     "Cold reads that waited for one of sluice.fetch.cold.reads.max slots.");
 	METRICS_COLD(o, rt, "dropped_total", dropped,
-		     "Cold reads not queued (queue full); their fetches answered what was hot.");
+		     "Cold reads not queued (queue full); their fetches read without the gate.");
+	METRICS_COLD(o, rt, "unwaited_total", unwaited,
+		     "Cold partition fetches that could not wait for a cold read (max_wait_ms 0 or "
+		     "spent, or none taken): planned through every page, sent by the kernel's workers.");
 	METRICS_COLD(o, rt, "failures_total", failures, "Cold reads that failed (logged).");
 	metrics_printf(o, "# HELP sluice_fetch_cold_reads_running Cold reads in the kernel's "
 			  "workers now.\n# TYPE sluice_fetch_cold_reads_running gauge\n");
