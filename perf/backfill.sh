@@ -161,7 +161,8 @@ echo "               $(per_1000_fetches backfill); $(cat "$WORK/backfill.majflt"
 echo "backfill consumer: $(head -1 "$WORK/backfill.out")"
 echo "cold reads: $(( (COLD1 - COLD0) >> 20 )) MiB read in off the loop" \
   "($(metric sluice_fetch_cold_reads_total) reads, $(metric sluice_fetch_cold_queued_total) queued" \
-  "behind sluice.fetch.cold.reads.max, $(metric sluice_fetch_splices_offloaded_total) sends spliced in io-wq)"
+  "behind sluice.fetch.cold.reads.max, $(metric sluice_fetch_cold_unwaited_total) cold fetches that" \
+  "could not wait, $(metric sluice_fetch_splices_offloaded_total) sends spliced in io-wq)"
 A=$(p99_of alone)
 W=$(p99_of backfill)
 echo "end-to-end p99 (produce -> consumer): alone $A us, with backfill $W us:" \
