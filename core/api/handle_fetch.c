@@ -26,8 +26,9 @@
  * not gets no data in this round; its owner reads the cold bytes in off the
  * loop (cold_read.h, at most sluice.fetch.cold.reads.max at once per shard)
  * and the read's end wakes the partition's waiters, so the fetch waits for it
- * as for an append. A fetch that cannot wait (max_wait_ms is 0 or spent, or
- * the shard took no read for it) is planned without the gate instead, as
+ * as for an append. A fetch that cannot wait (max_wait_ms is 0 or spent,
+ * min_bytes is 0, or the shard took no read for it) is planned without the
+ * gate instead, as
  * Kafka answers data that exists whatever max_wait_ms says: the walk reads
  * the few batch headers it needs and the batches' bytes go file -> pipe in
  * the kernel's workers (conn.h), never an empty answer for data that exists.
@@ -466,7 +467,8 @@ static void fetch_round_start(struct fetch_ctx *ctx, enum fetch_round round)
 	for (uint32_t k = 0; k < rt->io_shards; k++) {
 		struct fetch_shard *fs = &ctx->shards[k];
 		fs->round = round;
-		fs->last_plan = ctx->expired || ctx->q.max_wait_ms <= 0;
+		/* min_bytes 0 is met by an empty plan, which then answers. */
+		fs->last_plan = ctx->expired || ctx->q.max_wait_ms <= 0 || ctx->q.min_bytes <= 0;
 		fs->call.run = fs->slots ? fetch_shard_run : NULL;
 	}
 	if (shard_calls_start_each(&ctx->shards[0].call, sizeof(ctx->shards[0]), rt->io_shards,

@@ -1,9 +1,10 @@
-"""A fetch that may not wait (max_wait_ms=0) of data out of the page cache
-gets the data, as from Kafka, which answers what exists whatever max_wait_ms
-says: never an empty answer because the range was cold. Also the last batch
-of a segment on a filesystem of 1 KiB blocks, whose last page the kernel
-never calls up to date (mincore says not resident though it is cached): it
-is not taken for cold. The long-poll cold path is test_fetch_cold.py."""
+"""A fetch that may not wait (max_wait_ms=0, or min_bytes=0) of data out of
+the page cache gets the data, as from Kafka, which answers what exists
+whatever max_wait_ms says: never an empty answer because the range was cold.
+Also the last batch of a segment on a filesystem of 1 KiB blocks, whose last
+page the kernel never calls up to date (mincore says not resident though it
+is cached): it is not taken for cold. The long-poll cold path is
+test_fetch_cold.py."""
 import os
 
 import pytest
@@ -23,16 +24,19 @@ def test_cold_range_answered_at_once_with_its_records(make_broker):
     b = make_broker({"log.segment.bytes": 1 << 20})
     # One topic per offset: the pages a read touched stay mapped by the
     # broker, which posix_fadvise cannot drop.
-    offsets = (0, 8 * (BATCHES // 2), 8 * (BATCHES - 1))
+    # (max_wait_ms, min_bytes): both answer after their first plan.
+    cases = ((0, 0, 0), (8 * (BATCHES // 2), 0, 1), (8 * (BATCHES - 1), 0, 0),
+             (8 * (BATCHES // 3), 5000, 0))
     c = Conn(b.bootstrap, timeout=30)
-    for k in range(len(offsets)):
+    for k in range(len(cases)):
         fill(c, f"nowait-{k}", 0, BATCHES)
-    for k, offset in enumerate(offsets):
+    for k, (offset, max_wait_ms, min_bytes) in enumerate(cases):
         topic = f"nowait-{k}"
         expected = on_disk(b, topic, 0)
         drop_from_page_cache(b, topic, [0])
         before = b.metrics()["sluice_fetch_cold_unwaited_total"]
-        err, hw, records = fetch_v4(c, topic, 0, offset, max_wait_ms=0)
+        err, hw, records = fetch_v4(c, topic, 0, offset, max_wait_ms=max_wait_ms,
+                                    min_bytes=min_bytes)
         assert err == 0 and hw == 8 * BATCHES
         got = batches(records)
         assert got, f"fetch at {offset} of a cold range answered empty"
