@@ -28,6 +28,21 @@ enum {
 	OFFSET_FETCH_GROUPS_FROM = 8,
 };
 
+enum {
+	/* Kafka 4 lists Produce from v0 though it serves v3+ and closes the
+	 * connection of a v0-v2 request (KAFKA-18659): older librdkafka (2.0.2
+	 * here) compresses with gzip, snappy or lz4 only when its feature probes
+	 * see Produce v2 or lower listed, and otherwise sends them uncompressed. */
+	PRODUCE_LISTED_FROM = 0,
+};
+
+/* The lowest version ApiVersions lists for an API: what it serves, except
+ * where Kafka lists versions it refuses. */
+static int16_t listed_min_version(const struct proto_api_info *info)
+{
+	return info->key == API_PRODUCE ? PRODUCE_LISTED_FROM : info->min_version;
+}
+
 static const struct api_handler_row api_handler_rows[] = {
 	{ API_PRODUCE, handle_produce, ARENA_LARGE_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
 	{ API_FETCH, handle_fetch, ARENA_LARGE_BYTES, API_ON_CONNECTION, GROUP_FIRST_EVERY_VERSION },
@@ -78,6 +93,7 @@ const struct api_table *api_table_init(void)
 			.name = info->name,
 			.min_version = info->min_version,
 			.max_version = info->max_version,
+			.listed_min_version = listed_min_version(info),
 			.flexible_from = info->flexible_from,
 			.handle = api_handler_rows[i].handle,
 			.arena_bytes_max = api_handler_rows[i].arena_bytes_max,

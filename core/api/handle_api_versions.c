@@ -1,5 +1,6 @@
 /* ApiVersions (key 18), v0-v4: the APIs and versions this broker serves,
- * exactly the dispatch table. */
+ * exactly the dispatch table (with the versions it lists but refuses, where
+ * Kafka lists those: api_table.c). */
 #include <ctype.h>
 
 #include "core/api/handlers.h"
@@ -34,7 +35,7 @@ static void api_versions_respond(struct request *req, int16_t version, int16_t e
 		r.api_keys_count = (int32_t)n;
 		for (size_t i = 0; i < n; i++) {
 			r.api_keys[i].api_key = apis[i].key;
-			r.api_keys[i].min_version = apis[i].min_version;
+			r.api_keys[i].min_version = apis[i].listed_min_version;
 			r.api_keys[i].max_version = apis[i].max_version;
 		}
 	}

@@ -183,8 +183,10 @@ static void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	}
 	bool supported = h.api_version >= api->min_version && h.api_version <= api->max_version;
 	if (!supported && h.api_key != API_API_VERSIONS) {
-		slog_warn("request", "closing %s: %s v%d is not supported (v%d-v%d)", c->peer,
-			  api->name, h.api_version, api->min_version, api->max_version);
+		bool listed = h.api_version >= api->listed_min_version && h.api_version <= api->max_version;
+		slog_warn("request", "closing %s: %s v%d is not supported (v%d-v%d)%s", c->peer,
+			  api->name, h.api_version, api->min_version, api->max_version,
+			  listed ? ", though ApiVersions lists it as Kafka does" : "");
 		METRIC_ADD(conn_shard_of(c->shard)->metrics.request_errors, 1);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);

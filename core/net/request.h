@@ -48,6 +48,7 @@ struct api_entry {
 	const char *name;
 	int16_t min_version;
 	int16_t max_version;
+	int16_t listed_min_version; /* what ApiVersions lists; below min_version: refused */
 	int16_t flexible_from;
 	api_handler_fn handle;
 	uint32_t arena_bytes_max; /* bound on decoded structures of one request */

@@ -1,5 +1,6 @@
 """Differential scenarios for ApiVersions: every version both serve, a version
-newer than any, and other APIs asked at a version neither serves."""
+newer than any, the lowest Produce version listed, and other APIs asked at a
+version neither serves."""
 import struct
 
 import pytest
@@ -53,4 +54,19 @@ def test_unsupported_version(peers, api):
         hdr = struct.pack(">hhi", a.key, too_new, 9) + struct.pack(">h", 4) + b"diff"
         frame = hdr + b"\x00" * 16
         c.call_raw(api, 0, struct.pack(">i", len(frame)) + frame, f"{api} v{too_new}")
+    check(peers.run(scenario))
+
+
+@pytest.mark.parametrize("v", schema_versions("ApiVersions"))
+def test_api_versions_produce_from_v0(peers, v):
+    """Produce is listed from v0, though v0-v2 are refused (KAFKA-18659):
+    librdkafka's feature probes need them listed to compress. The differ
+    leaves api_keys out (each broker lists what it serves), so the scenario
+    records Produce's lowest listed version itself."""
+    peers.require("ApiVersions", v)
+
+    def scenario(c):
+        r = c.call("ApiVersions", v, SOFTWARE, record=False)
+        produce = [k for k in r["api_keys"] if k["api_key"] == codec.api("Produce").key]
+        c.note(f"ApiVersions v{v}: Produce", {"min_version": [k["min_version"] for k in produce]})
     check(peers.run(scenario))

@@ -4,6 +4,7 @@ oversized and bad batches, reads in and out of range, offsets by time."""
 import os
 import struct
 import time
+import zlib
 
 import pytest
 
@@ -83,6 +84,41 @@ def test_produce_unknown_topic(peers, v):
     peers.require("Produce", v)
     name = peers.name(f"pr-unknown-{v}")
     check(peers.run(lambda c: c.call("Produce", v, produce_body(name, batch(["x"])))))
+
+
+def legacy_message_set(value, magic):
+    """One message of the message format before record batches (magic 0 or
+    1, what Produce v0-v2 carry): offset, size, crc, magic, attributes,
+    [timestamp], null key, value."""
+    ts = struct.pack(">q", BASE_TS) if magic == 1 else b""
+    after_crc = struct.pack(">bb", magic, 0) + ts + struct.pack(">i", -1) + \
+        struct.pack(">i", len(value)) + value
+    message = struct.pack(">I", zlib.crc32(after_crc)) + after_crc
+    return struct.pack(">qi", 0, len(message)) + message
+
+
+def legacy_produce_frame(topic, v, corr):
+    """A well-formed Produce v0-v2 (no transactional id; the schema begins at
+    v3, so it is built here): acks -1, one topic, partition 0, one message."""
+    header = struct.pack(">hhi", 0, v, corr) + kafka_wire.string("differential")
+    messages = legacy_message_set(b"legacy", 0 if v == 0 else 1)
+    body = struct.pack(">hi", -1, 30000) + struct.pack(">i", 1) + kafka_wire.string(topic) + \
+        struct.pack(">ii", 1, 0) + struct.pack(">i", len(messages)) + messages
+    return struct.pack(">i", len(header) + len(body)) + header + body
+
+
+@pytest.mark.parametrize("v", [0, 1, 2])
+def test_produce_legacy_version(peers, v):
+    """Produce v0-v2: listed in ApiVersions (KAFKA-18659), refused by closing
+    the connection; nothing is appended."""
+    name = peers.name(f"pr-legacy-{v}")
+
+    def scenario(c):
+        c.create_topic(name)
+        c.corr += 1
+        c.call_raw("Produce", 3, legacy_produce_frame(name, v, c.corr), f"Produce v{v}")
+        c.call("ListOffsets", 7, list_offsets_body(name, -1), label="nothing appended")
+    check(peers.run(scenario))
 
 
 def test_produce_unknown_partition(peers):

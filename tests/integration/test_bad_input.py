@@ -16,7 +16,7 @@ def healthy(broker):
     c = Conn(broker.bootstrap)
     err, ranges = api_versions(c)
     c.close()
-    assert err == 0 and ranges[0] == (3, 11) and ranges[1] == (4, 17)
+    assert err == 0 and ranges[0] == (0, 11) and ranges[1] == (4, 17)
     assert broker.alive()
 
 
@@ -24,7 +24,7 @@ def test_api_versions_ranges(broker):
     c = Conn(broker.bootstrap)
     err, ranges = api_versions(c)
     assert err == 0
-    assert ranges == {0: (3, 11), 1: (4, 17), 2: (1, 10), 3: (0, 12), 8: (0, 9), 9: (0, 9),
+    assert ranges == {0: (0, 11), 1: (4, 17), 2: (1, 10), 3: (0, 12), 8: (0, 9), 9: (0, 9),
                       10: (0, 6), 11: (0, 9), 12: (0, 4), 13: (0, 5), 14: (0, 5), 15: (0, 5),
                       16: (0, 5), 18: (0, 4), 19: (2, 7), 20: (1, 6), 21: (0, 2), 22: (0, 5),
                       24: (0, 5), 25: (0, 4), 26: (0, 5), 27: (0, 1), 28: (0, 4), 42: (0, 2), 47: (0, 0),
