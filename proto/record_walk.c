@@ -61,10 +61,10 @@ static int walk_fail(struct record_walk *w, const char *why)
 	}
 }
 
-/* Reads an unsigned LEB128 of at most max_bytes, none of them past *left
- * (the bytes left in the record, updated). Returns false for a varint that
- * is overlong or runs past the record or the source. */
-static bool walk_leb128(struct record_source *s, unsigned max_bytes, size_t *left, uint64_t *out)
+/* walk_leb128 past its one-byte case: a varint of two bytes or more, or
+ * one at the end of the window or record. */
+static bool walk_leb128_multi(struct record_source *s, unsigned max_bytes, size_t *left,
+			      uint64_t *out)
 {
 	uint64_t v = 0;
 	if ((size_t)(s->end - s->pos) >= max_bytes && *left >= max_bytes) {
@@ -92,22 +92,27 @@ static bool walk_leb128(struct record_source *s, unsigned max_bytes, size_t *lef
 	return false;
 }
 
-/* Whether the next byte is a whole varint by itself (most of a record's
- * fields: deltas, small lengths, header counts): read without the loop. */
-static inline bool walk_one_byte(const struct record_source *s, const size_t *left)
+/* Reads an unsigned LEB128 of at most max_bytes, none of them past *left
+ * (the bytes left in the record, updated). Returns false for a varint that
+ * is overlong or runs past the record or the source. A byte without the
+ * continuation bit is a whole varint by itself (most of a record's fields:
+ * deltas, small lengths, header counts), read inline without the loop. */
+static inline bool walk_leb128(struct record_source *s, unsigned max_bytes, size_t *left,
+			       uint64_t *out)
 {
-	return s->pos < s->end && *left > 0 && !(*s->pos & 0x80);
+	if (s->pos < s->end && *left > 0 && !(*s->pos & 0x80)) {
+		*out = *s->pos++;
+		(*left)--;
+		return true;
+	}
+	return walk_leb128_multi(s, max_bytes, left, out);
 }
 
 static inline bool walk_varint(struct record_source *s, size_t *left, int32_t *out)
 {
 	uint64_t u;
-	if (walk_one_byte(s, left)) {
-		u = *s->pos++;
-		(*left)--;
-	} else if (!walk_leb128(s, VARINT_MAX_BYTES, left, &u) || u > UINT32_MAX) {
+	if (!walk_leb128(s, VARINT_MAX_BYTES, left, &u) || u > UINT32_MAX)
 		return false;
-	}
 	*out = (int32_t)(((uint32_t)u >> 1) ^ -((uint32_t)u & 1));
 	return true;
 }
@@ -115,12 +120,8 @@ static inline bool walk_varint(struct record_source *s, size_t *left, int32_t *o
 static inline bool walk_varlong(struct record_source *s, size_t *left, int64_t *out)
 {
 	uint64_t u;
-	if (walk_one_byte(s, left)) {
-		u = *s->pos++;
-		(*left)--;
-	} else if (!walk_leb128(s, VARLONG_MAX_BYTES, left, &u)) {
+	if (!walk_leb128(s, VARLONG_MAX_BYTES, left, &u))
 		return false;
-	}
 	*out = (int64_t)((u >> 1) ^ -(u & 1));
 	return true;
 }

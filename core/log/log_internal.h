@@ -112,6 +112,9 @@ struct segment_writer {
 	/* Preallocated and pre-faulted: mapped appends copy only in here. */
 	uint64_t ready_start, ready_end;
 	uint64_t ask_start, ask_end; /* what the helper works on */
+	/* The last ask's write position and how far ahead of it to prepare,
+	 * step by step. */
+	uint64_t append_end, reach_bytes;
 	bool in_flight;        /* one preparation at a time */
 	bool stopped;          /* a preparation failed: the segment's appends go by write */
 	/* Detached while a preparation was in flight: unmapped when it ends. */

@@ -74,6 +74,34 @@ static void test_small_appends_are_copied_into_the_mapping(void **state)
 	assert_file_holds(0, 0, 9);
 }
 
+/* A preparation runs on the shard's core: the helper prepares a wide reach
+ * in steps of at most STEP_BYTES (segment_write.c), one after another. */
+static void test_wide_reach_is_prepared_in_steps(void **state)
+{
+	(void)state;
+	enum { STEP_BYTES = 64 << 10, REACH_BYTES = 1 << 20 };
+	E->cfg.segment_bytes = 2 * REACH_BYTES;
+	E->cfg.prefault_max_bytes = REACH_BYTES;
+	struct partition_log *l = open_log(true, 0);
+	/* Batches at once: the rate asks for the whole reach. */
+	uint64_t widest = 0, deadline = reactor_now_ns() + 5000 * MS;
+	append_range(l, 0, 200, 1);
+	while (l->writer.in_flight && reactor_now_ns() < deadline) {
+		uint64_t asked = l->writer.ask_end - l->writer.ask_start;
+		widest = asked > widest ? asked : widest;
+		reactor_run_once(E->reactor, 10 * MS);
+	}
+	assert_false(l->writer.in_flight);
+	assert_true(widest <= STEP_BYTES);
+	/* The steps went on to the reach the rate asked for. */
+	assert_true(l->writer.reach_bytes > STEP_BYTES);
+	assert_true(l->writer.ready_end >= l->writer.append_end + l->writer.reach_bytes);
+	append_each(l, 200, 202);
+	assert_int_equal(l->writer.stops, 0);
+	partition_log_close(l);
+	assert_file_holds(0, 0, 202);
+}
+
 static void test_roll_cuts_the_segment_to_its_batches(void **state)
 {
 	(void)state;
@@ -194,6 +222,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_small_appends_are_copied_into_the_mapping,
 						mapped_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_wide_reach_is_prepared_in_steps, mapped_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_roll_cuts_the_segment_to_its_batches, mapped_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_crash_leaves_zeros_that_recovery_cuts, mapped_setup,
