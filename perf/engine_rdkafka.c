@@ -164,13 +164,16 @@ static int consumer_assign_all(rd_kafka_t *rk, const char *topic, int64_t offset
 	return 0;
 }
 
-/* --rewind: a partition read to its end is read again from its start. */
+/* --rewind: a partition read to its end is read again from its start. The
+ * seek is asynchronous (timeout 0): waiting for it stalled the other
+ * partitions' reads and, on a loaded machine, timed out; a failed seek comes
+ * back as an error from the poll. */
 static void consume_rewind(rd_kafka_t *rk, const rd_kafka_message_t *m)
 {
 	rd_kafka_topic_partition_list_t *p = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_list_add(p, rd_kafka_topic_name(m->rkt), m->partition)->offset =
 		RD_KAFKA_OFFSET_BEGINNING;
-	rd_kafka_error_t *e = rd_kafka_seek_partitions(rk, p, PERF_METADATA_MS);
+	rd_kafka_error_t *e = rd_kafka_seek_partitions(rk, p, 0);
 	if (e) {
 		fprintf(stderr, "sluice-perf: rewinding: %s\n", rd_kafka_error_string(e));
 		perf_stats.errors++;
