@@ -15,7 +15,10 @@
  * nothing then). consume: the partitions are dealt to the connections; each
  * connection fetches its partitions from offset 0 and counts the records of
  * every whole batch it gets back, reading batch headers with a bounded
- * cursor. Both modes count bytes of record batches as they cross the wire.
+ * cursor; with --rewind a partition read to its high watermark is read again
+ * from its start (the page cache's bytes, over and over, for a hot fetch
+ * that lasts --duration). Both modes count bytes of record batches as they
+ * cross the wire.
  * Every response's correlation id and error codes are checked. */
 #include <arpa/inet.h>
 #include <assert.h>
@@ -493,6 +496,8 @@ static void raw_handle_fetch(struct raw_conn *c, struct rcursor *rc)
 			else if (!raw_count_batches(&p->records, &c->offsets[k]))
 				raw_count_error("Fetch returned bytes that are not record batch v2",
 						p->partition_index, 0);
+			else if (c->e->a->rewind && c->offsets[k] >= p->high_watermark)
+				c->offsets[k] = p->log_start_offset > 0 ? p->log_start_offset : 0;
 		}
 	}
 	if (!raw_fetch_build(c))

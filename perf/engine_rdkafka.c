@@ -164,9 +164,30 @@ static int consumer_assign_all(rd_kafka_t *rk, const char *topic, int64_t offset
 	return 0;
 }
 
+/* --rewind: a partition read to its end is read again from its start. The
+ * seek is asynchronous (timeout 0): waiting for it stalled the other
+ * partitions' reads and, on a loaded machine, timed out; a failed seek comes
+ * back as an error from the poll. */
+static void consume_rewind(rd_kafka_t *rk, const rd_kafka_message_t *m)
+{
+	rd_kafka_topic_partition_list_t *p = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(p, rd_kafka_topic_name(m->rkt), m->partition)->offset =
+		RD_KAFKA_OFFSET_BEGINNING;
+	rd_kafka_error_t *e = rd_kafka_seek_partitions(rk, p, 0);
+	if (e) {
+		fprintf(stderr, "sluice-perf: rewinding: %s\n", rd_kafka_error_string(e));
+		perf_stats.errors++;
+		rd_kafka_error_destroy(e);
+	}
+	rd_kafka_topic_partition_list_destroy(p);
+}
+
 int perf_rdkafka_consume(const struct perf_args *a)
 {
-	rd_kafka_t *rk = perf_client_new(RD_KAFKA_CONSUMER, perf_consumer_conf(a));
+	rd_kafka_conf_t *conf = perf_consumer_conf(a);
+	if (a->rewind)
+		perf_conf_set(conf, "enable.partition.eof", "true");
+	rd_kafka_t *rk = perf_client_new(RD_KAFKA_CONSUMER, conf);
 	if (!rk)
 		return 1;
 	if (a->group) {
@@ -197,6 +218,8 @@ int perf_rdkafka_consume(const struct perf_args *a)
 				start = last = perf_now_ns();
 			perf_stats.messages++;
 			perf_stats.bytes += m->len;
+		} else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && a->rewind) {
+			consume_rewind(rk, m);
 		}
 		rd_kafka_message_destroy(m);
 		if (start)

@@ -3,7 +3,11 @@
  * are created, each subscription is a consumer group of
  * consumerPerSubscription consumers, and once every group has all of its
  * partitions assigned, topics x producersPerTopic producers share
- * producerRate (0: each sends as fast as it can). The warm-up is not
+ * producerRate. producerRate 0 asks, as in OpenMessaging Benchmark, for the
+ * highest rate the broker sustains: the workload then runs once per rate of
+ * sweep's series from OMB_SEARCH_FROM_RATE up (fresh topics each time), until
+ * a rate is not sustained by sweep's rule (sweep_rule.h), and the figures are
+ * those of the highest sustained rate. The warm-up is not
  * counted: the figures are the messages whose intended send time (publish)
  * or arrival (consume) falls in the test window. Publish latency is the
  * delivery report minus the intended send time, end-to-end latency the
@@ -25,6 +29,7 @@
 #include "perf.h"
 #include "rdkafka_client.h"
 #include "run.h"
+#include "sweep_rule.h"
 
 enum {
 	OMB_ASSIGN_WAIT_MS = 30000, /* for every group to have its partitions */
@@ -32,6 +37,8 @@ enum {
 	OMB_FLUSH_MS = 30000,
 	OMB_NAME_BYTES = 256,       /* topic and group names */
 	OMB_PATH_BYTES = 4096,
+	OMB_SEARCH_FROM_RATE = 1000, /* msg/s, the search's first rate, as sweep's */
+	OMB_SEARCH_STEPS_MAX = 40,   /* 1000 x the series' 1.5-2x steps reach PERF_RATE_MAX sooner */
 };
 
 /* The test window, set once the groups are assigned; until then nothing
@@ -45,7 +52,7 @@ struct omb_producer {
 	pthread_t th;
 	rd_kafka_t *rk;
 	char topic[OMB_NAME_BYTES];
-	double rate;             /* msg/s; 0: unpaced */
+	double rate;             /* msg/s */
 	const char *payload;
 	long size;
 	struct omb_window *win;
@@ -92,7 +99,7 @@ static void *omb_produce(void *arg)
 	memcpy(payload, p->payload, (size_t)p->size);
 	uint64_t start = perf_now_ns(), end = atomic_load(&p->win->end_ns), sent = 0;
 	while (!perf_stop) {
-		uint64_t intended = p->rate > 0 ? start + (uint64_t)((double)sent * 1e9 / p->rate) : perf_now_ns();
+		uint64_t intended = start + (uint64_t)((double)sent * 1e9 / p->rate);
 		if (intended >= end)
 			break;
 		perf_sleep_until(intended);
@@ -110,8 +117,6 @@ static void *omb_produce(void *arg)
 			break;
 		}
 		sent++;
-		if (p->rate <= 0 && perf_now_ns() >= end)
-			break;
 	}
 	if (rd_kafka_flush(p->rk, OMB_FLUSH_MS))
 		p->errors += (uint64_t)rd_kafka_outq_len(p->rk);
@@ -186,7 +191,8 @@ struct omb_run {
 	struct omb_producer *producers;
 	struct omb_consumer *consumers;
 	int producer_count, consumer_count;
-	char *payload;
+	const char *payload;
+	double rate; /* msg/s over all producers */
 };
 
 static void omb_topic_name(const struct omb_run *r, long t, char *out, size_t n)
@@ -279,7 +285,7 @@ static int omb_start_producers(struct omb_run *r)
 	for (int i = 0; i < r->producer_count; i++) {
 		struct omb_producer *p = &r->producers[i];
 		omb_topic_name(r, i / r->w.producers_per_topic, p->topic, sizeof(p->topic));
-		p->rate = r->w.producer_rate / r->producer_count;
+		p->rate = r->rate / r->producer_count;
 		p->payload = r->payload;
 		p->size = r->w.message_size;
 		p->win = &r->win;
@@ -373,42 +379,54 @@ static void omb_abandon(struct omb_run *r)
 			rd_kafka_destroy(r->producers[i].rk);
 }
 
-/* Joins every thread, merges their figures and reports them. */
-static int omb_finish(struct omb_run *r, double window_s)
+/* One run's figures over its test window. */
+struct omb_figures {
+	struct histogram pub, e2e;
+	uint64_t pub_msgs, pub_bytes, con_msgs, con_bytes, errors;
+	double window_s;
+};
+
+/* Joins every thread and merges their figures into `f`. */
+static void omb_collect(struct omb_run *r, double window_s, struct omb_figures *f)
 {
-	struct histogram *pub = calloc(1, sizeof(*pub)), *e2e = calloc(1, sizeof(*e2e));
-	uint64_t pm = 0, pb = 0, cm = 0, cb = 0, errors = 0;
+	memset(f, 0, sizeof(*f));
+	f->window_s = window_s;
 	for (int i = 0; i < r->producer_count; i++) {
 		struct omb_producer *p = &r->producers[i];
 		pthread_join(p->th, NULL);
-		histogram_merge(pub, &p->latency_us);
-		pm += p->messages;
-		pb += p->bytes;
-		errors += p->errors;
+		histogram_merge(&f->pub, &p->latency_us);
+		f->pub_msgs += p->messages;
+		f->pub_bytes += p->bytes;
+		f->errors += p->errors;
 		rd_kafka_destroy(p->rk);
 	}
 	for (int i = 0; i < r->consumer_count; i++) {
 		struct omb_consumer *c = &r->consumers[i];
 		pthread_join(c->th, NULL);
-		histogram_merge(e2e, &c->latency_us);
-		cm += c->messages;
-		cb += c->bytes;
+		histogram_merge(&f->e2e, &c->latency_us);
+		f->con_msgs += c->messages;
+		f->con_bytes += c->bytes;
 		rd_kafka_destroy(c->rk);
 	}
-	omb_report(r, stdout, false, window_s, pub, e2e, pm, pb, cm, cb, errors);
-	int rc = errors ? 1 : 0;
+}
+
+/* Reports `f` on stdout and in --json; 1 when it had errors. */
+static int omb_output(const struct omb_run *r, const struct omb_figures *f)
+{
+	omb_report(r, stdout, false, f->window_s, &f->pub, &f->e2e, f->pub_msgs, f->pub_bytes, f->con_msgs,
+		   f->con_bytes, f->errors);
+	int rc = f->errors ? 1 : 0;
 	if (r->a->json) {
-		FILE *f = fopen(r->a->json, "w");
-		if (f) {
-			omb_report(r, f, true, window_s, pub, e2e, pm, pb, cm, cb, errors);
-			fclose(f);
+		FILE *out = fopen(r->a->json, "w");
+		if (out) {
+			omb_report(r, out, true, f->window_s, &f->pub, &f->e2e, f->pub_msgs, f->pub_bytes,
+				   f->con_msgs, f->con_bytes, f->errors);
+			fclose(out);
 		} else {
 			fprintf(stderr, "sluice-perf: --json %s: %s\n", r->a->json, strerror(errno));
 			rc = 1;
 		}
 	}
-	free(pub);
-	free(e2e);
 	return rc;
 }
 
@@ -423,6 +441,75 @@ static void omb_durations(const struct perf_args *a, const struct omb_workload *
 	*warm_s = w->warmup_duration_minutes * 60 * scale;
 }
 
+/* Runs the workload once at `r->rate` on topics named after `r->prefix`
+ * into `f`; -1 when it could not start. */
+static int omb_once(struct omb_run *r, struct omb_figures *f)
+{
+	atomic_store(&r->win.measure_ns, UINT64_MAX);
+	atomic_store(&r->win.end_ns, UINT64_MAX);
+	r->producer_count = r->consumer_count = 0;
+	memset(r->producers, 0, OMB_PRODUCERS_MAX * sizeof(*r->producers));
+	memset(r->consumers, 0, OMB_CONSUMERS_MAX * sizeof(*r->consumers));
+	if (omb_create_topics(r) != 0 || omb_start_consumers(r) != 0 || omb_wait_assigned(r) != 0) {
+		omb_abandon(r);
+		return -1;
+	}
+	double test_s, warm_s;
+	omb_durations(r->a, &r->w, &test_s, &warm_s);
+	uint64_t measure = perf_now_ns() + (uint64_t)(warm_s * 1e9);
+	atomic_store(&r->win.measure_ns, measure);
+	atomic_store(&r->win.end_ns, measure + (uint64_t)(test_s * 1e9));
+	fprintf(stderr, "sluice-perf: omb %s: %.0f msg/s, warm-up %.1f s, test %.1f s on topics %s-*\n", r->w.name,
+		r->rate, warm_s, test_s, r->prefix);
+	if (omb_start_producers(r) != 0) {
+		omb_abandon(r);
+		return -1;
+	}
+	omb_collect(r, test_s, f);
+	return 0;
+}
+
+/* producerRate 0: runs the workload at sweep's rates from
+ * OMB_SEARCH_FROM_RATE until one is not sustained, one line per rate, and
+ * reports the highest sustained one (rc 1 when none was). */
+static int omb_search(struct omb_run *r, const char *base)
+{
+	struct omb_figures *step = calloc(1, sizeof(*step)), *best = calloc(1, sizeof(*best));
+	double best_rate = 0;
+	int rc = 0;
+	r->rate = OMB_SEARCH_FROM_RATE;
+	for (int i = 0; i < OMB_SEARCH_STEPS_MAX && r->rate <= PERF_RATE_MAX && !perf_stop; i++) {
+		snprintf(r->prefix, sizeof(r->prefix), "%s-r%.0f", base, r->rate);
+		if (omb_once(r, step) != 0) {
+			rc = 1;
+			break;
+		}
+		double pub = (double)step->pub_msgs / step->window_s, con = (double)step->con_msgs / step->window_s;
+		bool sustained = sweep_sustained(r->rate, pub, con, step->errors);
+		printf("omb search: %.0f msg/s: publish %.1f msg/s, consume %.1f msg/s, %" PRIu64 " errors: %s\n",
+		       r->rate, pub, con, step->errors, sustained ? "sustained" : "not sustained");
+		if (!sustained)
+			break;
+		best_rate = r->rate;
+		struct omb_figures *t = best;
+		best = step;
+		step = t;
+		r->rate = sweep_next_rate(r->rate);
+	}
+	if (rc == 0 && best_rate > 0) {
+		printf("omb search: maximum sustained rate %.0f msg/s (published and consumed >= %.0f%% of it, nothing lost)\n",
+		       best_rate, SWEEP_SUSTAINED_FRACTION * 100);
+		r->rate = best_rate;
+		rc = omb_output(r, best);
+	} else if (rc == 0) {
+		printf("omb search: no rate was sustained\n");
+		rc = 1;
+	}
+	free(step);
+	free(best);
+	return rc;
+}
+
 int perf_omb(const struct perf_args *a)
 {
 	struct omb_run *r = calloc(1, sizeof(*r));
@@ -433,32 +520,27 @@ int perf_omb(const struct perf_args *a)
 		free(r);
 		return 2;
 	}
+	char base[OMB_NAME_BYTES / 4];
 	if (a->topic)
-		snprintf(r->prefix, sizeof(r->prefix), "%s", a->topic);
+		snprintf(base, sizeof(base), "%s", a->topic);
 	else
-		snprintf(r->prefix, sizeof(r->prefix), "omb-%d-%" PRIu64, (int)getpid(), perf_now_ns() / 1000000);
-	atomic_store(&r->win.measure_ns, UINT64_MAX);
-	atomic_store(&r->win.end_ns, UINT64_MAX);
+		snprintf(base, sizeof(base), "omb-%d-%" PRIu64, (int)getpid(), perf_now_ns() / 1000000);
 	r->producers = calloc(OMB_PRODUCERS_MAX, sizeof(*r->producers));
 	r->consumers = calloc(OMB_CONSUMERS_MAX, sizeof(*r->consumers));
-	r->payload = omb_payload(&r->w, a->workload);
+	char *payload = omb_payload(&r->w, a->workload);
+	r->payload = payload;
 	int rc = 1;
-	if (r->payload && omb_create_topics(r) == 0 && omb_start_consumers(r) == 0 && omb_wait_assigned(r) == 0) {
-		double test_s, warm_s;
-		omb_durations(a, &r->w, &test_s, &warm_s);
-		uint64_t measure = perf_now_ns() + (uint64_t)(warm_s * 1e9);
-		atomic_store(&r->win.measure_ns, measure);
-		atomic_store(&r->win.end_ns, measure + (uint64_t)(test_s * 1e9));
-		fprintf(stderr, "sluice-perf: omb %s: warm-up %.1f s, test %.1f s on topics %s-*\n", r->w.name,
-			warm_s, test_s, r->prefix);
-		if (omb_start_producers(r) == 0)
-			rc = omb_finish(r, test_s);
-		else
-			omb_abandon(r);
-	} else {
-		omb_abandon(r);
+	if (payload && r->w.producer_rate > 0) {
+		struct omb_figures *f = calloc(1, sizeof(*f));
+		snprintf(r->prefix, sizeof(r->prefix), "%s", base);
+		r->rate = r->w.producer_rate;
+		if (omb_once(r, f) == 0)
+			rc = omb_output(r, f);
+		free(f);
+	} else if (payload) {
+		rc = omb_search(r, base);
 	}
-	free(r->payload);
+	free(payload);
 	free(r->producers);
 	free(r->consumers);
 	free(r);

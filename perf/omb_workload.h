@@ -26,7 +26,7 @@ struct omb_workload {
 	long subscriptions_per_topic;
 	long consumer_per_subscription;
 	long producers_per_topic;
-	double producer_rate;          /* msg/s over all producers; 0: as fast as they go */
+	double producer_rate;          /* msg/s over all producers; 0: the highest sustained, searched */
 	double consumer_backlog_size_gb;
 	double test_duration_minutes;
 	double warmup_duration_minutes; /* OMB's default: 1 */

@@ -53,6 +53,7 @@ struct perf_args {
 	long request_bytes;      /* raw: bytes of record batches per Produce / asked per Fetch */
 	long inflight;           /* raw: requests in flight per connection */
 	const char *json;
+	bool rewind;             /* consume: at a partition's end, read it again from its start */
 	/* sweep: the rates given (--rates), or the series from rate_from up */
 	double rates[PERF_SWEEP_RATES_MAX];
 	int rates_count;

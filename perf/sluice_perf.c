@@ -49,7 +49,9 @@ static _Noreturn void perf_usage(const char *why)
 		"  produce:     [--transactional-id ID [--txn-records N]]  transactions of N records\n"
 		"               (default 100), each committed; rdkafka engine, --acks all\n"
 		"               [--keys N] [--headers N]\n"
-		"  consume:     [--from earliest|latest] [--group G]\n"
+		"  consume:     [--from earliest|latest] [--group G] [--rewind true|false]\n"
+		"               --rewind true: at a partition's end read it again from its start\n"
+		"               (a hot fetch that lasts --duration)\n"
 		"  raw:         [--connections N] [--request-bytes B] [--inflight N]\n"
 		"  sweep:       --csv FILE [--rates R1,R2,...|--from R] [--step-seconds S] [--size B]\n"
 		"               e2e at each rate (default from 1000 up until one is not sustained)\n"
@@ -155,6 +157,7 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		else if (!strcmp(f, "--compression")) a->compression = v;
 		else if (!strcmp(f, "--linger-ms")) a->linger_ms = perf_long(f, v, 0, PERF_LINGER_MS_MAX);
 		else if (!strcmp(f, "--idempotence")) a->idempotence = perf_bool(f, v);
+		else if (!strcmp(f, "--rewind")) a->rewind = perf_bool(f, v);
 		else if (!strcmp(f, "--transactional-id")) a->transactional_id = v;
 		else if (!strcmp(f, "--txn-records")) a->txn_records = perf_long(f, v, 1, PERF_TXN_RECORDS_MAX);
 		else if (!strcmp(f, "--batch-bytes")) a->batch_bytes = perf_long(f, v, 1, PERF_BATCH_BYTES_MAX);
@@ -192,6 +195,8 @@ static void perf_parse(int argc, char **argv, struct perf_args *a)
 		perf_usage("sweep: each rate runs --step-seconds; --count, --duration, --rate and --json are not its");
 	if (sweep && !a->csv)
 		perf_usage("sweep needs --csv FILE");
+	if (a->rewind && (strcmp(a->mode, "consume") || a->group || a->duration_s <= 0))
+		perf_usage("--rewind: consume by assignment with --duration");
 	if (!sweep && (a->csv || a->rates_count))
 		perf_usage("--csv and --rates belong to sweep");
 	if (!sweep && !omb && !a->count && a->duration_s <= 0)

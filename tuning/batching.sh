@@ -9,7 +9,7 @@
 #   bash tuning/batching.sh [--quick] [--out DIR] [--linger "0 2 10 50"]
 #       [--batch "16384 131072 1048576"] [--acks "1 all"] [--rate MSG_PER_S] [--seconds S]
 STUDY=batching
-STUDY_FLAGS='[--linger LIST] [--batch LIST] [--acks LIST] [--rate MSG_PER_S] [--seconds S]'
+STUDY_FLAGS='[--linger LIST] [--batch LIST] [--acks LIST] [--rate MSG_PER_S]'
 source "$(dirname "$0")/lib.sh"
 
 LINGER="0 2 10 50"
@@ -17,6 +17,7 @@ BATCH="16384 131072 1048576"
 ACKS="1 all"
 RATE=5000
 RUN_S=3
+QUICK_RUN_S=1
 SIZE=1024
 study_flag() {
   case "$1" in
@@ -24,12 +25,11 @@ study_flag() {
     --batch) BATCH=$2 ;;
     --acks) ACKS=$2 ;;
     --rate) RATE=$2 ;;
-    --seconds) RUN_S=$2 ;;
     *) return 1 ;;
   esac
 }
 tuning_parse "$@"
-if ((QUICK)); then LINGER="0 10"; BATCH="16384 1048576"; RUN_S=1; fi
+if ((QUICK)); then LINGER="0 10"; BATCH="16384 1048576"; fi
 tuning_setup
 
 CSV="$OUT/$STUDY.csv"

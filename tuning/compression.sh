@@ -14,23 +14,22 @@
 #   bash tuning/compression.sh [--quick] [--out DIR] [--codecs "none gzip snappy lz4 zstd"]
 #       [--seconds S] [--partitions N]
 STUDY=compression
-STUDY_FLAGS='[--codecs LIST] [--seconds S] [--partitions N]'
+STUDY_FLAGS='[--codecs LIST] [--partitions N]'
 source "$(dirname "$0")/lib.sh"
 
 CODECS="none gzip snappy lz4 zstd"
 RUN_S=5
+QUICK_RUN_S=2
 PARTITIONS=6
 SIZE=1024
 study_flag() {
   case "$1" in
     --codecs) CODECS=$2 ;;
-    --seconds) RUN_S=$2 ;;
     --partitions) PARTITIONS=$2 ;;
     *) return 1 ;;
   esac
 }
 tuning_parse "$@"
-if ((QUICK)); then RUN_S=2; fi
 tuning_setup
 
 # The codec of a segment's first batch (attributes, bits 0-2, at byte 22 of

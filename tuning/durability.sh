@@ -9,23 +9,23 @@
 #
 #   bash tuning/durability.sh [--quick] [--out DIR] [--producers "1 2 4 8 16"] [--seconds S]
 STUDY=durability
-STUDY_FLAGS='[--producers LIST] [--seconds S]'
+STUDY_FLAGS='[--producers LIST]'
 source "$(dirname "$0")/lib.sh"
 
 PRODUCERS="1 2 4 8 16"
 RUN_S=4
+QUICK_RUN_S=1.5
 SIZE=1024
 REQUEST_BYTES=16384
 INFLIGHT=5
 study_flag() {
   case "$1" in
     --producers) PRODUCERS=$2 ;;
-    --seconds) RUN_S=$2 ;;
     *) return 1 ;;
   esac
 }
 tuning_parse "$@"
-if ((QUICK)); then PRODUCERS="1 4 16"; RUN_S=1.5; fi
+if ((QUICK)); then PRODUCERS="1 4 16"; fi
 tuning_setup
 
 CSV="$OUT/$STUDY.csv"

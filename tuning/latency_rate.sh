@@ -18,23 +18,23 @@
 # DIR/layout.csv (tuning/layout.sh), else 1+1: when the default layout is
 # the best, the comparison is with the runner-up.
 STUDY=latency_rate
-STUDY_FLAGS='[--best N+M] [--rates LIST] [--seconds S]'
+STUDY_FLAGS='[--best N+M] [--rates LIST]'
 source "$(dirname "$0")/lib.sh"
 
 BEST=""
 RATES=""
 RUN_S=5
+QUICK_RUN_S=1
 SIZE=1024
 study_flag() {
   case "$1" in
     --best) BEST=$2 ;;
     --rates) RATES=$2 ;;
-    --seconds) RUN_S=$2 ;;
     *) return 1 ;;
   esac
 }
 tuning_parse "$@"
-if ((QUICK)); then RATES="1000 5000 20000 50000"; RUN_S=1; fi
+if ((QUICK)); then RATES="1000 5000 20000 50000"; fi
 tuning_setup
 
 # The layout ("N+M") other than $2 with the highest median MB/s over the

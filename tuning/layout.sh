@@ -11,7 +11,7 @@
 # The thread lists default to 1, 2, 4 ... up to this machine's CPU count, so
 # the grid grows with the machine; give longer lists on a bigger one.
 STUDY=layout
-STUDY_FLAGS='[--network LIST] [--io LIST] [--connections LIST] [--partitions LIST] [--seconds S]'
+STUDY_FLAGS='[--network LIST] [--io LIST] [--connections LIST] [--partitions LIST]'
 source "$(dirname "$0")/lib.sh"
 
 powers_to_cpus() { local n=1 out=""; while ((n <= $(nproc))); do out+="$n "; n=$((n * 2)); done; echo "${out% }"; }
@@ -20,6 +20,7 @@ IO=$NETWORK
 CONNECTIONS="1 4 16"
 PARTITIONS="1 6 24"
 RUN_S=3
+QUICK_RUN_S=1
 SIZE=1024
 REQUEST_BYTES=65536
 INFLIGHT=2
@@ -29,12 +30,11 @@ study_flag() {
     --io) IO=$2 ;;
     --connections) CONNECTIONS=$2 ;;
     --partitions) PARTITIONS=$2 ;;
-    --seconds) RUN_S=$2 ;;
     *) return 1 ;;
   esac
 }
 tuning_parse "$@"
-if ((QUICK)); then CONNECTIONS="1 8"; PARTITIONS="1 8"; RUN_S=1; fi
+if ((QUICK)); then CONNECTIONS="1 8"; PARTITIONS="1 8"; fi
 tuning_setup
 
 CSV="$OUT/$STUDY.csv"

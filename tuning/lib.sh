@@ -6,9 +6,11 @@
 # SLUICE_BIN and SLUICE_PERF_BIN (both, as ctest sets them) name binaries to
 # use instead of building the Release ones in build-rel/.
 #
-# A study sets STUDY and calls `tuning_parse "$@"` with its own flags handled
-# by a function `study_flag` (returns 1 for a flag it does not know), then
-# `tuning_setup`.
+# A study sets STUDY, its run length RUN_S and the shorter QUICK_RUN_S of
+# --quick, and calls `tuning_parse "$@"` with its own flags handled by a
+# function `study_flag` (returns 1 for a flag it does not know), then
+# `tuning_setup`. The flags every study has (--quick, --out DIR, --seconds S)
+# are parsed here only.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source perf/common.sh
@@ -28,16 +30,22 @@ else
 fi
 
 tuning_usage() {
-  echo "usage: bash tuning/$STUDY.sh [--quick] [--out DIR] $STUDY_FLAGS" >&2
+  echo "usage: bash tuning/$STUDY.sh [--quick] [--out DIR] [--seconds S] $STUDY_FLAGS" >&2
   exit 2
 }
 
-# Parses --quick and --out; every other flag goes to study_flag NAME VALUE.
+# Parses --quick, --out and --seconds; every other flag goes to study_flag
+# NAME VALUE. --quick shortens the runs to QUICK_RUN_S unless --seconds
+# says how long they last.
 tuning_parse() {
+  local seconds=""
   while (($#)); do
     case "$1" in
       --quick) QUICK=1; shift ;;
       --out) [[ $# -ge 2 ]] || tuning_usage; OUT=$2; shift 2 ;;
+      --seconds)
+        [[ $# -ge 2 && $2 =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "$STUDY.sh: --seconds takes a number of seconds" >&2; tuning_usage; }
+        seconds=$2; shift 2 ;;
       --help|-h) tuning_usage ;;
       *) [[ $# -ge 2 ]] || tuning_usage
          study_flag "$1" "$2" || { echo "$STUDY.sh: unknown flag $1" >&2; tuning_usage; }
@@ -45,6 +53,7 @@ tuning_parse() {
     esac
   done
   OUT=${OUT:-tuning/results}
+  if [[ -n $seconds ]]; then RUN_S=$seconds; elif ((QUICK)); then RUN_S=$QUICK_RUN_S; fi
 }
 
 # Debian's matplotlib, for /usr/bin/python3; installed when missing. Returns

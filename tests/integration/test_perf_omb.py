@@ -3,10 +3,12 @@ two partitions, one producer, one subscription of two consumers in a group)
 runs in seconds with --minutes, creates its topic, and reports OMB's figures
 (publish and consume rates, publish and end-to-end latency percentiles, in
 non-decreasing order) with no errors; a payloadFile is read beside the
-workload; a malformed workload is refused with its line named, before any
-client starts. No latency value is asserted."""
+workload; producerRate 0 searches the highest sustained rate; a malformed
+workload is refused with its line named, before any client starts. No
+latency value is asserted."""
 import json
 import os
+import re
 import subprocess
 
 from conftest import run
@@ -66,3 +68,37 @@ def test_omb_refuses_bad_workloads(tmp_path):
                       (["omb", "w.yaml", "--brokers", "x", "--rate", "5"], "omb: the workload file sets")]:
         p = subprocess.run([PERF] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
         assert p.returncode == 2 and why.encode() in p.stderr, (args, p.stderr)
+
+
+SEARCH = TINY.replace("name: tiny", "name: search").replace("messageSize: 128", "messageSize: 16384") \
+    .replace("producerRate: 300", "producerRate: 0").format(payload="")
+SEARCH_LINE = r"omb search: ([0-9]+) msg/s: publish ([0-9.]+) msg/s, consume ([0-9.]+) msg/s, ([0-9]+) errors: (sustained|not sustained)"
+
+
+def test_omb_rate_zero_searches_the_maximum(broker, tmp_path):
+    """producerRate 0 is OMB's "the highest rate the broker sustains": the
+    workload runs at sweep's rates from 1000 msg/s up (1, 1.5, 2, 3, 5, 7 x
+    10^k) until one is not sustained (published and consumed >= 95%, nothing
+    lost), and reports the figures of the highest sustained rate. 16 KiB
+    messages make that rate low enough for a few steps."""
+    wl = tmp_path / "search.yaml"
+    wl.write_text(SEARCH)
+    out = tmp_path / "omb.json"
+    # --minutes 0.02: each rate runs 1.2 s after a 0.6 s warm-up.
+    text = run([PERF, "omb", str(wl), "--brokers", broker.bootstrap, "--topic", "search", "--minutes", "0.02",
+                "--json", str(out)], timeout=600).decode()
+    steps = [(float(r), float(p), float(c), int(e), s) for r, p, c, e, s in re.findall(SEARCH_LINE, text)]
+    assert len(steps) >= 2, text
+    series = [1000.0]
+    while len(series) < len(steps):
+        k, m = divmod(len(series), 6)
+        series.append([1, 1.5, 2, 3, 5, 7][m] * 1000 * 10 ** k)
+    assert [s[0] for s in steps] == series, text
+    assert all(s[4] == "sustained" for s in steps[:-1]) and steps[-1][4] == "not sustained", text
+    for rate, pub, con, errors, verdict in steps:
+        assert (verdict == "sustained") == (errors == 0 and pub >= 0.95 * rate and con >= 0.95 * rate), text
+    best = steps[-2][0]
+    assert f"omb search: maximum sustained rate {best:.0f} msg/s" in text, text
+    res = json.loads(out.read_text())
+    assert res["workload"] == "search" and res["errors"] == 0
+    assert res["publishRate"] >= 0.95 * best and res["consumeRate"] >= 0.95 * best

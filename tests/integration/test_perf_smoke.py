@@ -154,3 +154,25 @@ def test_perf_bad_flags():
                        (["fly"], "the first argument is produce, consume, e2e")]:
         p = subprocess.run([PERF] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
         assert p.returncode == 2 and flag.encode() in p.stderr
+
+
+def test_perf_consume_rewind(broker, tmp_path):
+    """--rewind: both engines read a partition again from its start once they
+    reach its end, so a fetch run lasts --duration on a small topic: more
+    messages come back than the topic holds, in whole copies of it plus a
+    part. Without --rewind the same run returns the topic once."""
+    run([PERF, "produce", "--brokers", broker.bootstrap, "--topic", "rew", "--partitions", "1",
+         "--size", "64", "--count", "500", "--acks", "1"], timeout=120)
+    for engine in ("rdkafka", "raw"):
+        out = tmp_path / f"{engine}.json"
+        run([PERF, "consume", "--engine", engine, "--brokers", broker.bootstrap, "--topic", "rew",
+             "--duration", "2", "--rewind", "true", "--connections", "1", "--json", str(out)], timeout=120)
+        res = json.loads(out.read_text())
+        assert res["errors"] == 0 and res["messages"] > 500, (engine, res)
+    out = tmp_path / "once.json"
+    run([PERF, "consume", "--engine", "raw", "--brokers", broker.bootstrap, "--topic", "rew",
+         "--duration", "2", "--connections", "1", "--json", str(out)], timeout=120)
+    assert json.loads(out.read_text())["messages"] == 500
+    p = subprocess.run([PERF, "consume", "--brokers", "x", "--topic", "t", "--count", "5", "--rewind", "true"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    assert p.returncode == 2 and b"--rewind: consume by assignment with --duration" in p.stderr

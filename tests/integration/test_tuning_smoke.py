@@ -30,3 +30,31 @@ def test_layout_study_quick(tmp_path):
     assert all(line.split(",")[6] for line in lines[1:]), lines  # every cell measured
     for png in ("layout_throughput.png", "layout_p99.png"):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+STUDY_OWN_FLAGS = {
+    "layout": "--partitions LIST",
+    "batching": "--linger LIST",
+    "compression": "--codecs LIST",
+    "durability": "--producers LIST",
+    "latency_rate": "--best N+M",
+}
+
+
+def test_every_study_parses_the_shared_flags(tmp_path):
+    """--quick, --out and --seconds are parsed once, in tuning/lib.sh: every
+    study refuses a --seconds that is not a number and an unknown flag, before
+    it builds or starts anything, with a usage line naming the shared flags and
+    its own."""
+    for study, own in STUDY_OWN_FLAGS.items():
+        script = str(SOURCE / f"tuning/{study}.sh")
+        for args, why in ((["--seconds", "soon"], "--seconds takes a number"),
+                          (["--quick", "--no-such-flag", "1"], "unknown flag --no-such-flag")):
+            p = subprocess.run(["bash", script, "--out", str(tmp_path)] + args,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+            text = p.stdout.decode()
+            assert p.returncode == 2, (study, text)
+            assert why in text, (study, text)
+            assert f"usage: bash tuning/{study}.sh [--quick] [--out DIR] [--seconds S]" in text, text
+            assert own in text, (study, text)
+        assert not (tmp_path / f"{study}.meta").exists()
