@@ -11,7 +11,9 @@ import os
 import re
 import subprocess
 
-from conftest import run
+import pytest
+
+from conftest import LAYOUT, run
 
 PERF = os.environ.get("SLUICE_PERF_BIN", "build/perf/sluice-perf")
 
@@ -75,6 +77,9 @@ SEARCH = TINY.replace("name: tiny", "name: search").replace("messageSize: 128", 
 SEARCH_LINE = r"omb search: ([0-9]+) msg/s: publish ([0-9.]+) msg/s, consume ([0-9.]+) msg/s, ([0-9]+) errors: (sustained|not sustained)"
 
 
+# The search is sluice-perf's logic and takes minutes: once per build, not
+# again under each core layout scripts/test.sh runs integration/ in.
+@pytest.mark.skipif(bool(LAYOUT), reason="runs once per build, in the default layout")
 def test_omb_rate_zero_searches_the_maximum(broker, tmp_path):
     """producerRate 0 is OMB's "the highest rate the broker sustains": the
     workload runs at sweep's rates from 1000 msg/s up (1, 1.5, 2, 3, 5, 7 x

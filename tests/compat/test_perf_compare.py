@@ -9,6 +9,10 @@ import pathlib
 import re
 import subprocess
 
+import pytest
+
+from conftest import SANITIZED
+
 SOURCE = pathlib.Path(os.environ.get("SLUICE_SOURCE_DIR", pathlib.Path(__file__).parents[2]))
 # Seven loopback series, six produce and eight fetch figures, three e2e ones,
 # each 3 x 3 s, plus Kafka's start: a few minutes on a busy machine.
@@ -28,6 +32,9 @@ def row(table, name):
     return [cell.strip() for cell in lines[0].strip().strip("|").split("|")][1:]
 
 
+# Under ASan a benchmark's figures mean nothing and its minutes are better
+# spent on the tests that look for memory errors.
+@pytest.mark.skipif(SANITIZED, reason="a benchmark under ASan measures the sanitizer")
 def test_compare_smallest_run():
     env = dict(os.environ)
     env.setdefault("SLUICE_BIN", str(SOURCE / "build/sluice"))
