@@ -144,9 +144,22 @@ def data_dir():
         yield os.path.join(d, "data")
 
 
+BROKER_LOG_LINES_ON_FAILURE = 60
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item, so that a fixture's
+    teardown knows whether the test failed."""
+    outcome = yield
+    setattr(item, "report_" + call.when, outcome.get_result())
+
+
 @pytest.fixture
-def make_broker(data_dir):
-    """Factory: make_broker(settings) -> a started Broker; all are stopped after."""
+def make_broker(data_dir, request):
+    """Factory: make_broker(settings) -> a started Broker; all are stopped after.
+    When the test failed, each broker's log tail is printed (pytest shows it
+    under the test's captured output): the log dies with the data directory."""
     started = []
 
     def make(settings=None):
@@ -156,6 +169,11 @@ def make_broker(data_dir):
 
     yield make
     errors = []
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        for b in started:
+            print(f"--- broker on port {b.port}, last {BROKER_LOG_LINES_ON_FAILURE} log lines ---")
+            print(b.log_tail(BROKER_LOG_LINES_ON_FAILURE))
     for b in started:
         if b.alive():
             rc = b.stop()
