@@ -282,10 +282,15 @@ def partition_batches(bootstrap, topic, partition):
 
 
 def batches(records):
-    """(base offset, total bytes) of each batch in a records blob."""
+    """(base offset, total bytes) of each batch in a records blob or a
+    segment file. A batch's length is never 0: where one reads 0 the zeros
+    of an active segment begin (sparse up to segment.bytes while mapped
+    appends write it, and left so by kill -9), and the batches end."""
     out, pos = [], 0
     while pos + 12 <= len(records):
         base, length = struct.unpack(">qi", records[pos:pos + 12])
+        if length <= 0:
+            break
         out.append((base, length + 12))
         pos += length + 12
     return out

@@ -85,20 +85,10 @@ def read_all(bootstrap, topic, partition, max_wait_ms=5000):
     raise AssertionError(f"{topic}-{partition}: stuck at offset {offset}")
 
 
-BATCH_LENGTH_AT, BATCH_PREFIX_BYTES = 8, 12  # baseOffset int64, batchLength int32
-
-
 def batches_in_file(path):
-    """A segment file's batches: the active segment is sparse up to
-    segment.bytes while mapped appends write it, so the batches end where
-    the first zero batch length is."""
-    data, end = open(path, "rb").read(), 0
-    while end + BATCH_PREFIX_BYTES <= len(data):
-        length = struct.unpack(">i", data[end + BATCH_LENGTH_AT:end + BATCH_PREFIX_BYTES])[0]
-        if length <= 0:
-            break
-        end += BATCH_PREFIX_BYTES + length
-    return data[:end]
+    """A segment file's batches, without the zeros after them (see batches())."""
+    data = open(path, "rb").read()
+    return data[:sum(total for _, total in batches(data))]
 
 
 def on_disk(broker, topic, partition):
