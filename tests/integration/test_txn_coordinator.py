@@ -7,7 +7,7 @@ import struct
 import time
 
 from group_wire import Reader, cstring as compact_string
-from kafka_wire import Conn, metadata_v4, string, uvarint
+from kafka_wire import Conn, batches, metadata_v4, string, uvarint
 
 NONE = 0
 UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -323,7 +323,10 @@ def append_state(data_dir, txn_id, offset, pid, epoch, status, topic):
     value = struct.pack(">hqhib", 0, pid, epoch, 60000, status) + struct.pack(">i", 1) + string(topic)
     value += struct.pack(">ii", 1, 0) + struct.pack(">qq", now, now - 10)
     log = os.path.join(data_dir, f"__transaction_state-{part}", "00000000000000000000.log")
-    with open(log, "ab") as f:
+    with open(log, "r+b") as f:
+        # After the batches, not at the file's end: a killed broker's active
+        # segment is sparse up to segment.bytes (mapped appends).
+        f.seek(sum(total for _, total in batches(f.read())))
         f.write(keyed_batch(offset, key, value))
 
 
