@@ -296,6 +296,12 @@ def batches(records):
     return out
 
 
+def batches_end(data):
+    """Where a segment file's batches end (see batches(): the zeros of a
+    sparse active segment are not batches)."""
+    return sum(total for _, total in batches(data))
+
+
 def list_offsets_v7(conn, topic, partition, timestamp, isolation_level=0):
     """ListOffsets v7 (flexible): returns (error, timestamp, offset)."""
     body = struct.pack(">ib", -1, isolation_level) + uvarint(2) + uvarint(len(topic) + 1)

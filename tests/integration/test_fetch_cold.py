@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from kafka_wire import Conn, batches, fetch_v4, fetch_v4_partitions, metadata_v4, produce_v3, \
+from kafka_wire import Conn, batches, batches_end, fetch_v4, fetch_v4_partitions, metadata_v4, produce_v3, \
     record_batch
 
 BATCH_VALUES = 8
@@ -88,7 +88,7 @@ def read_all(bootstrap, topic, partition, max_wait_ms=5000):
 def batches_in_file(path):
     """A segment file's batches, without the zeros after them (see batches())."""
     data = open(path, "rb").read()
-    return data[:sum(total for _, total in batches(data))]
+    return data[:batches_end(data)]
 
 
 def on_disk(broker, topic, partition):

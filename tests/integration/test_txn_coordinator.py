@@ -7,7 +7,7 @@ import struct
 import time
 
 from group_wire import Reader, cstring as compact_string
-from kafka_wire import Conn, batches, metadata_v4, string, uvarint
+from kafka_wire import Conn, batches_end, metadata_v4, string, uvarint
 
 NONE = 0
 UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -326,7 +326,7 @@ def append_state(data_dir, txn_id, offset, pid, epoch, status, topic):
     with open(log, "r+b") as f:
         # After the batches, not at the file's end: a killed broker's active
         # segment is sparse up to segment.bytes (mapped appends).
-        f.seek(sum(total for _, total in batches(f.read())))
+        f.seek(batches_end(f.read()))
         f.write(keyed_batch(offset, key, value))
 
 
