@@ -1,6 +1,7 @@
 /* sluice: `sluice [--config server.properties] [--set key=value ...]`.
  * Loads the configuration (file, then --set overrides in order), starts the
- * broker, and runs it until SIGTERM or SIGINT. */
+ * broker, and runs it until SIGTERM or SIGINT, telling systemd (a
+ * `Type=notify` unit) when it serves and when it stops. */
 #include <errno.h>
 #include <signal.h>
 #ifdef SLUICE_JEMALLOC
@@ -14,6 +15,7 @@
 #include "core/broker.h"
 #include "core/config.h"
 #include "core/slog.h"
+#include "io/sd_notify.h"
 
 static struct broker the_broker;
 
@@ -29,11 +31,13 @@ static void main_usage(FILE *out)
 		"usage: sluice [--config FILE] [--set key=value ...]\n"
 		"  --config FILE     a server.properties file (Kafka's key names)\n"
 		"  --set key=value   override one setting; later ones win\n"
+		"  --version         the version\n"
 		"  --help            this text\n"
 		"Defaults: listeners=PLAINTEXT://127.0.0.1:9092, log.dirs=/tmp/sluice-logs.\n");
 }
 
-/* Applies the command line; returns 0, 1 for --help, or -1 after a message. */
+/* Applies the command line; returns 0, 1 for --help or --version, or -1
+ * after a message. */
 static int main_parse_args(struct broker_config *cfg, int argc, char **argv)
 {
 	char err[512];
@@ -41,6 +45,10 @@ static int main_parse_args(struct broker_config *cfg, int argc, char **argv)
 		const char *arg = argv[i];
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
 			main_usage(stdout);
+			return 1;
+		}
+		if (strcmp(arg, "--version") == 0) {
+			printf("sluice %s\n", SLUICE_VERSION);
 			return 1;
 		}
 		bool takes_value = strcmp(arg, "--config") == 0 || strcmp(arg, "--set") == 0;
@@ -84,6 +92,20 @@ static int main_parse_args(struct broker_config *cfg, int argc, char **argv)
 		return -1;
 	}
 	return 0;
+}
+
+/* A failure to notify never stops the broker: systemd's start timeout
+ * reports it, and the log says why. */
+static void main_notify(const char *state)
+{
+	int rc = sd_notify_send(state);
+	if (rc < 0)
+		slog_warn("broker", "cannot notify systemd (%s): %s", state, strerror(-rc));
+}
+
+static void main_on_serving(void)
+{
+	main_notify("READY=1\nSTATUS=serving");
 }
 
 #ifdef SLUICE_JEMALLOC
@@ -134,6 +156,7 @@ int main(int argc, char **argv)
 #ifdef SLUICE_JEMALLOC
 	b->rt.thread_init = main_shard_arena;
 #endif
+	b->rt.serving = main_on_serving;
 	config_defaults(&b->rt.cfg);
 	int rc = main_parse_args(&b->rt.cfg, argc, argv);
 	if (rc != 0)
@@ -150,6 +173,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = broker_run(b);
+	main_notify("STOPPING=1");
 	broker_stop(b);
 	return rc == 0 ? 0 : 1;
 }

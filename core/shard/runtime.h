@@ -137,6 +137,7 @@ struct runtime {
 				       * the groups of their __consumer_offsets partitions);
 				       * shard 0 is also the control shard (the registry) */
 	cpu_set_t worker_cpus;        /* cpu.affinity: where io_uring workers may run */
+	_Atomic bool worker_cpus_refused; /* the kernel refused worker_cpus (logged once) */
 	struct mailbox *mailboxes;    /* shard_count x shard_count, [from][to] */
 	bool mailboxes_ready;
 	_Atomic uint32_t shards_running; /* shard threads not yet finished */
@@ -147,6 +148,9 @@ struct runtime {
 	/* Runs first on every shard's thread (the executable gives each shard
 	 * its own allocator arena). */
 	void (*thread_init)(uint32_t shard);
+	/* Runs once, on the control shard, when every shard has passed the start
+	 * barrier: from then on the broker serves (the executable tells systemd). */
+	void (*serving)(void);
 	bool shards_running_loops;    /* set before the shard threads start */
 	struct sync_snapshot *_Atomic snapshot; /* published by the control shard */
 	struct metadata_sync sync;    /* the control shard's rounds */

@@ -75,13 +75,15 @@ static void shard_turn(struct shard *s)
 
 /* The shard's thread stays on its CPU, but the kernel workers that copy its
  * buffered appends into the page cache may run on any of cpu.affinity:
- * confined to the shard's CPU they would queue behind it. */
+ * confined to the shard's CPU they would queue behind it. A kernel that
+ * refuses the setting refuses it for every shard: one line says so. */
 static void shard_free_workers(struct shard *s)
 {
 	int rc = reactor_set_worker_cpus(s->reactor, &s->rt->worker_cpus);
-	if (rc != 0)
-		slog_warn("shard", "shard %u: io_uring workers stay on CPU %d: %s", s->id, s->cpu,
-			  strerror(-rc));
+	if (rc != 0 && !atomic_exchange(&s->rt->worker_cpus_refused, true))
+		slog_info("shard", "io_uring workers stay on their shard's CPU (the kernel refused "
+			  "cpu.affinity for them: %s): harmless; buffered appends only wait a little "
+			  "longer behind a busy shard", strerror(-rc));
 }
 
 /* The start barrier: nothing may be posted to a shard before its ring is
@@ -140,8 +142,11 @@ void shard_run(struct shard *s)
 	shard_self = s;
 	shard_free_workers(s);
 	shard_mail_attach(s);
-	if (shard_wait_for_all(s))
+	if (shard_wait_for_all(s)) {
+		if (s->id == SHARD_CONTROL && s->rt->serving)
+			s->rt->serving();
 		shard_serve(s);
+	}
 	shard_mail_detach(s);
 	while (!shard_mail_detached(s) || reactor_inflight(s->reactor) > 0)
 		reactor_run_once(s->reactor, SHARD_POLL_NS);
