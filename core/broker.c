@@ -3,6 +3,7 @@
  * shards and the services wired into them, and periodic checkpoints. */
 #include "core/broker.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -57,6 +58,20 @@ static int broker_mkdirs(const char *dir)
 	if (mkdir(path, 0755) != 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/* A log dir that is missing or empty: a first start, which has nothing to
+ * recover and must not be reported as an unclean shutdown. */
+static bool broker_log_dir_is_new(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT;
+	bool empty = true;
+	for (struct dirent *e; empty && (e = readdir(d));)
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
 }
 
 static void broker_marker_path(const struct broker *b, char *out, size_t cap)
@@ -350,6 +365,7 @@ int broker_start(struct broker *b)
 {
 	broker_wire_services(b);
 	io_timer_init(&b->housekeeping_timer);
+	bool fresh = broker_log_dir_is_new(b->rt.cfg.log_dir);
 	int rc = broker_mkdirs(b->rt.cfg.log_dir);
 	if (rc != 0) {
 		slog_error("broker", "log.dirs: cannot create %s: %s", b->rt.cfg.log_dir, strerror(-rc));
@@ -360,8 +376,11 @@ int broker_start(struct broker *b)
 		slog_error("broker", "%s", err);
 		return -1;
 	}
-	bool clean = broker_take_clean_marker(b);
-	if (!clean)
+	bool clean = broker_take_clean_marker(b) || fresh;
+	if (fresh)
+		slog_info("broker", "log.dirs %s is new: a first start, nothing to recover",
+			  b->rt.cfg.log_dir);
+	else if (!clean)
 		slog_info("broker", "no clean-shutdown marker in %s: recovering logs after their "
 			  "recovery points", b->rt.cfg.log_dir);
 	struct runtime *rt = &b->rt;
