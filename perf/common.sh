@@ -5,7 +5,11 @@ ticks_per_s=$(getconf CLK_TCK)
 # User and system CPU ticks of a process, from /proc.
 user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
+# a / b to two places; "-" when either is not a number (a figure that failed: "n/a").
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN { num = "^[0-9]+([.][0-9]*)?$"
+    if (a ~ num && b ~ num && b > 0) printf "%.2f", a / b; else printf "-" }'
+}
 # The MB/s and the byte count of a sluice-perf summary line.
 mbps() { local v; v=$(sed -nE 's/.* ([0-9.]+) MB\/s.*/\1/p' <<<"$1"); echo "${v:-n/a}"; }
 bytes_of() { sed -nE 's/.* messages, ([0-9]+) bytes.*/\1/p' <<<"$1"; }

@@ -84,10 +84,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-source perf/common.sh
-mkdir -p "$WORK/fig"
+FIG=$WORK/fig
+source perf/compare_report.sh
+mkdir -p "$FIG"
 
-# Each figure keeps one summary line per run in $WORK/fig/NAME.I.
+# Each figure keeps one summary line per run in $FIG/NAME.I.
 PERF_RUN_MAX_S=120 # bound on a run that is not timed by --duration S
 perf_line() {
   local out
@@ -99,27 +100,12 @@ perf_line() {
 # or :) before each.
 figure() {
   local name=$1 hook=$2; shift 2
-  for i in $(seq "$RUNS"); do $hook; perf_line "$@" >"$WORK/fig/$name.$i"; done
-}
-# The MB/s of each run of a figure, one a line.
-runs_mbps() { for f in "$WORK/fig/$1".*; do mbps "$(<"$f")"; done | grep -v n/a || true; }
-med() { runs_mbps "$1" | median; }
-# "median MB/s (min-max)" of a figure.
-spread() {
-  local v; v=$(runs_mbps "$1")
-  [[ -n $v ]] || { echo "failed: $(head -c 200 "$WORK/fig/$1.1")"; return; }
-  echo "$(median <<<"$v") MB/s ($(sort -n <<<"$v" | head -1)-$(sort -n <<<"$v" | tail -1))"
+  for i in $(seq "$RUNS"); do $hook; perf_line "$@" >"$FIG/$name.$i"; done
 }
 # Bytes and seconds over all runs of a figure.
-sum_bytes() { for f in "$WORK/fig/$1".*; do bytes_of "$(<"$f")"; done | awk '{ s += $1 } END { print s + 0 }'; }
-runs_seconds() { for f in "$WORK/fig/$1".*; do sed -nE 's/.* bytes in ([0-9.]+) s.*/\1/p' "$f"; done; }
-sum_messages() { for f in "$WORK/fig/$1".*; do sed -nE 's/^[a-z0-9]+: ([0-9]+) messages.*/\1/p' "$f"; done | awk '{ s += $1 } END { print s + 0 }'; }
-# A figure measured against a limit: "RATIO of WHAT", flagged above 1.0.
-of_limit() {
-  local r; r=$(ratio "$1" "$2")
-  awk -v r="$r" -v what="$3" 'BEGIN { printf "%s of %s", r, what
-    if (r != "-" && r > 1.0) printf " (MEASUREMENT PROBLEM: above the limit)" }'
-}
+sum_bytes() { for f in "$FIG/$1".*; do bytes_of "$(<"$f")"; done | awk '{ s += $1 } END { print s + 0 }'; }
+runs_seconds() { for f in "$FIG/$1".*; do sed -nE 's/.* bytes in ([0-9.]+) s.*/\1/p' "$f"; done; }
+sum_messages() { for f in "$FIG/$1".*; do sed -nE 's/^[a-z0-9]+: ([0-9]+) messages.*/\1/p' "$f"; done | awk '{ s += $1 } END { print s + 0 }'; }
 # A note when a figure's runs were shorter than RUN_S (cold reads of all the data).
 short_note() {
   local min; min=$(runs_seconds "$1" | sort -n | head -1)
@@ -161,7 +147,7 @@ loopback() {
   for i in $(seq "$RUNS"); do
     iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -P "$p" -l "$LOOPBACK_BLOCK" -t "$RUN_S" "$@" -J |
       python3 -c 'import json,sys; print("iperf3: %.0f MB/s" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8e6))' \
-      >"$WORK/fig/$name.$i"
+      >"$FIG/$name.$i"
   done
 }
 loopback loopback-1 1
@@ -176,7 +162,7 @@ loopback loopback-fetch "$PARTITIONS" -Z
 splice_loopback() {
   for i in $(seq "$RUNS"); do
     python3 perf/loopback.py --streams "$2" --seconds "$RUN_S" --block "$FETCH_REQUEST_BYTES" --dir "$WORK" \
-      >"$WORK/fig/$1.$i" 2>>"$WORK/loopback.err" || echo "failed: $(tail -1 "$WORK/loopback.err")" >"$WORK/fig/$1.$i"
+      >"$FIG/$1.$i" 2>>"$WORK/loopback.err" || echo "failed: $(tail -1 "$WORK/loopback.err")" >"$FIG/$1.$i"
   done
 }
 splice_loopback loopback-splice-1 1
@@ -237,18 +223,10 @@ for i in $(seq "$RUNS"); do
   fio --name=seqwrite --directory="$WORK" --rw=write --bs=1M --size="${FIO_MIB}M" --ioengine=psync \
     --end_fsync=0 --output-format=json 2>/dev/null |
     python3 -c 'import json,sys; print("fio: %.0f MB/s" % (json.load(sys.stdin)["jobs"][0]["write"]["bw_bytes"] / 1e6))' \
-    >"$WORK/fig/disk.$i"
+    >"$FIG/disk.$i"
   rm -f "$WORK"/seqwrite*
 done
 echo "buffered sequential write of $FIO_MIB MiB (fio): $(spread disk)"
-LOOPBACK_RAW=$(med loopback-raw)
-largest() { printf '%s\n' "$@" | { grep -v n/a || true; } | sort -n | tail -1; }
-LOOPBACK_FETCH=$(largest "$(med loopback-fetch)" "$(med loopback-copy-fetch)" "$(med loopback-splice)")
-LOOPBACK_FETCH_ONE=$(largest "$(med loopback-fetch-1)" "$(med loopback-1)" "$(med loopback-splice-1)")
-LOOPBACK_ONE=$(med loopback-1)
-DISK=$(med disk)
-LIMIT=$(awk -v a="$LOOPBACK_RAW" -v b="$DISK" 'BEGIN { print (a < b) ? a : b }')
-LIMIT_ONE=$(awk -v a="$LOOPBACK_ONE" -v b="$DISK" 'BEGIN { print (a < b) ? a : b }')
 
 echo "== fetch from the page cache (each run re-reads the topic from its start for $RUN_S s)"
 HOT="--duration $RUN_S --rewind true"
@@ -295,67 +273,15 @@ e2e() {
   local name=$1 b=$2; shift 2
   for i in $(seq "$RUNS"); do
     "$PERF_BIN" e2e --brokers "$b" --topic e2e --size "$SIZE" --rate "$E2E_RATE" \
-      --duration "$E2E_S" "$@" 2>/dev/null | sed -n 2p >"$WORK/fig/$name.$i" || true
+      --duration "$E2E_S" "$@" 2>/dev/null | sed -n 2p >"$FIG/$name.$i" || true
   done
 }
 e2e s-e2e "$S" --partitions 1
 e2e k-e2e "$K" --partitions 1
 e2e m-e2e "$M"
-pct() { sed -nE "s/.* $1 ([0-9]+) .*/\1/p" <<<"$2"; }
-# The median of percentile Q (p50, p99, ...) over a figure's runs, in us; and
-# "median ms (min-max)".
-pct_med() { for f in "$WORK/fig/$1".*; do pct "$2" "$(<"$f")"; done | median; }
-pct_spread() {
-  local v; v=$(for f in "$WORK/fig/$1".*; do pct "$2" "$(<"$f")"; done)
-  [[ -n $v ]] || { echo "-"; return; }
-  awk -v m="$(median <<<"$v")" -v lo="$(sort -n <<<"$v" | head -1)" -v hi="$(sort -n <<<"$v" | tail -1)" \
-    'BEGIN { printf "%.2f ms (%.2f-%.2f)", m / 1000, lo / 1000, hi / 1000 }'
-}
-for n in s-e2e k-e2e m-e2e; do echo "$n: $(cat "$WORK/fig/$n".* | head -1)"; done
+for n in s-e2e k-e2e m-e2e; do echo "$n: $(cat "$FIG/$n".* | head -1)"; done
 
-# sluice and Kafka side by side: MB/s where higher is better, latency and
-# CPU where lower is; the ratio is always sluice / Kafka, of the medians.
-# Throughput and latency cells are "median (min-max of the runs)".
 echo
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $RUNS runs of each figure, ${RUN_S} s each (e2e ${E2E_S} s)"
 echo
-echo "| figure | sluice | Kafka $KAFKA_VERSION | sluice / Kafka |"
-echo "| --- | --- | --- | --- |"
-row() { echo "| $1 | $(spread "s-$2") | $(spread "k-$2") | $(ratio "$(med "s-$2")" "$(med "k-$2")") |"; }
-prow() { echo "| e2e $1 at $E2E_RATE msg/s | $(pct_spread s-e2e "$1") | $(pct_spread k-e2e "$1") | $(ratio "$(pct_med s-e2e "$1")" "$(pct_med k-e2e "$1")") |"; }
-crow() { echo "| $1 | $2 s | $3 s | $(ratio "$2" "$3") |"; }
-row "raw produce, 1 MiB requests, acks=1" raw
-row "rdkafka produce, $SIZE B messages" produce
-row "raw hot fetch" raw-hot
-row "rdkafka hot fetch" hot
-row "raw cold fetch" raw-cold
-row "rdkafka cold fetch" cold
-prow p50
-prow p99
-prow p99.9
-crow "broker CPU per GB produced (rdkafka)" "$PRODUCE_CPU" "$K_PRODUCE_CPU"
-crow "broker CPU per GB produced (raw)" "$RAW_PRODUCE_CPU" "$K_RAW_PRODUCE_CPU"
-crow "broker user CPU per GB fetched (raw, hot)" "$RAW_FETCH_USER" "$K_RAW_FETCH_USER"
-crow "broker system CPU per GB fetched (raw, hot)" "$RAW_FETCH_SYS" "$K_RAW_FETCH_SYS"
-
-# sluice against the machine's limits and the mock broker. A ratio above 1.0
-# of a limit cannot be a real figure: it is flagged as a measurement problem.
-S_RAW=$(med s-raw); S_PRODUCE=$(med s-produce); S_RAW_HOT=$(med s-raw-hot); S_HOT=$(med s-hot)
-echo
-echo "| figure | sluice | limit or peer | ratio | target |"
-echo "| --- | --- | --- | --- | --- |"
-echo "| loopback TCP (iperf3 -l $LOOPBACK_BLOCK, copying, 1 / $RAW_CONNECTIONS / $PARTITIONS streams) | | $(spread loopback-1) / $(spread loopback-raw) / $(spread loopback-copy-fetch) | | |"
-echo "| loopback TCP (iperf3 -l $LOOPBACK_BLOCK -Z, sendfile, 1 / $PARTITIONS streams) | | $(spread loopback-fetch-1) / $(spread loopback-fetch) | | |"
-echo "| loopback TCP (perf/loopback.py, sendfile of $FETCH_REQUEST_BYTES B to recv_into, 1 / $PARTITIONS streams) | | $(spread loopback-splice-1) / $(spread loopback-splice) | | |"
-echo "| buffered sequential write (fio, $FIO_MIB MiB) | | $(spread disk) | | |"
-echo "| raw produce, 1 MiB requests, acks=1, $RAW_CONNECTIONS connections | $(spread s-raw) | lower limit $LIMIT MB/s; mock $(med m-raw) MB/s | $(of_limit "$S_RAW" "$LIMIT" limit); $(ratio "$S_RAW" "$(med m-raw)") of mock | >= 0.70 of limit |"
-echo "| rdkafka produce, $SIZE B messages | $(spread s-produce) | lower limit $LIMIT_ONE MB/s; mock $(med m-produce) MB/s | $(of_limit "$S_PRODUCE" "$LIMIT_ONE" limit); $(ratio "$S_PRODUCE" "$(med m-produce)") of mock | >= 2.0 of mock |"
-echo "| raw hot fetch, $PARTITIONS connections | $(spread s-raw-hot) | loopback $LOOPBACK_FETCH MB/s ($PARTITIONS streams, the largest of the three) | $(of_limit "$S_RAW_HOT" "$LOOPBACK_FETCH" loopback) | >= 0.80 |"
-echo "| rdkafka hot fetch | $(spread s-hot) | loopback $LOOPBACK_FETCH_ONE MB/s (1 stream, the largest of the three) | $(of_limit "$S_HOT" "$LOOPBACK_FETCH_ONE" loopback) | |"
-echo "| raw cold fetch | $(spread s-raw-cold) | raw hot | $(ratio "$(med s-raw-cold)" "$S_RAW_HOT") of hot | |"
-echo "| rdkafka cold fetch | $(spread s-cold) | rdkafka hot | $(ratio "$(med s-cold)" "$S_HOT") of hot | |"
-echo "| e2e p99 at $E2E_RATE msg/s | $(pct_spread s-e2e p99) | mock $(pct_spread m-e2e p99) | $(ratio "$(pct_med s-e2e p99)" "$(pct_med m-e2e p99)") of mock | < 1 ms |"
-echo "| e2e p99.9 at $E2E_RATE msg/s | $(pct_spread s-e2e p99.9) | mock $(pct_spread m-e2e p99.9) | $(ratio "$(pct_med s-e2e p99.9)" "$(pct_med m-e2e p99.9)") of mock | < 2 ms |"
-echo "| broker CPU per GB produced (rdkafka) | ${PRODUCE_CPU} s | | | |"
-echo "| broker CPU per GB produced (raw) | ${RAW_PRODUCE_CPU} s | | | <= 0.4 s |"
-echo "| broker CPU per GB fetched (raw, hot) | user ${RAW_FETCH_USER} s, system ${RAW_FETCH_SYS} s | | | user near 0 |"
+report_tables

@@ -1,9 +1,13 @@
 """perf/compare.sh end to end with its smallest settings (3 runs of 3 s per
 figure, e2e 3 s), against the built binaries and an Apache Kafka from
 scripts/kafka-peer.sh: it prints every limit, both tables with every row
-measured (a median and the min-max of the runs, no failed figure), the load
-average, and raises no "above the limit" flag but where the limit itself is
-shown low (see the flag's check below)."""
+measured (a median and the min-max of the runs, no failed figure) and the
+load average. This is the benchmark itself, run by hand
+(`ctest -R compat/test_perf_compare`, ~5 min): the suite skips it under
+ASan, where CI runs compat/, since a benchmark there measures the
+sanitizer. Whether a figure is flagged depends on what was measured; the
+tables' shape and the flag rule are checked on fixed figures, in CI, by
+tests/perf/test_compare_report.py."""
 import os
 import pathlib
 import re
@@ -60,13 +64,3 @@ def test_compare_smallest_run():
         sluice, _, ratio, _ = row(limit_table, name)
         assert re.fullmatch(SPREAD + "|[0-9.]+ ms \\([0-9.]+-[0-9.]+\\)", sluice), (name, sluice)
         assert re.match(r"[0-9.]+ of ", ratio), (name, ratio)
-    # A sluice figure above its limit is flagged; the one flag this machine
-    # may show is on raw hot fetch, where no loopback tool reaches what the
-    # brokers move (perf/compare.sh says why), and then only if Kafka's raw
-    # hot fetch beat the same limit: the limit was low, not sluice's count.
-    flagged = [line for line in text.splitlines() if "MEASUREMENT PROBLEM" in line]
-    for line in flagged:
-        assert line.startswith("| raw hot fetch, 6 connections |"), line
-        limit = float(re.search(r"\| loopback ([0-9.]+) MB/s", line).group(1))
-        kafka = float(row(kafka_table, "raw hot fetch")[1].split()[0])
-        assert kafka > limit, (line, kafka)
