@@ -1,0 +1,47 @@
+/* What sluice-admin prints: aligned text tables for people and a streaming
+ * JSON writer (strings escaped) for scripts, both to stdout. */
+#ifndef SLUICE_ADMIN_OUTPUT_H
+#define SLUICE_ADMIN_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TABLE_COLS_MAX 10
+/* A longer cell is cut (tables are for people; --json carries it whole). */
+#define TABLE_CELL_BYTES_MAX 256
+#define TABLE_ROWS_MAX 1000000
+#define JSON_DEPTH_MAX 16
+
+struct table {
+	size_t cols;
+	const char *headers[TABLE_COLS_MAX];
+	char **cells; /* rows * cols, each owned */
+	size_t cell_count, cell_cap;
+};
+
+/* headers: cols names; the table owns nothing of theirs (static strings). */
+void table_init(struct table *t, size_t cols, const char *const *headers);
+/* Appends one cell (printf-style) to the current row; rows fill left to
+ * right. A table over TABLE_ROWS_MAX rows drops the rest. */
+void table_cell(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the headers and rows with columns aligned, then frees the cells. */
+void table_print_free(struct table *t);
+
+struct json {
+	size_t depth;
+	bool has_items[JSON_DEPTH_MAX]; /* a comma is due before the next item */
+};
+
+/* key is NULL inside arrays and at the top, the member's name in objects. */
+void json_object_begin(struct json *j, const char *key);
+void json_object_end(struct json *j);
+void json_array_begin(struct json *j, const char *key);
+void json_array_end(struct json *j);
+/* value NULL prints null. */
+void json_string(struct json *j, const char *key, const char *value);
+void json_int(struct json *j, const char *key, int64_t value);
+void json_bool(struct json *j, const char *key, bool value);
+void json_null(struct json *j, const char *key);
+
+#endif
