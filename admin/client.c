@@ -43,6 +43,7 @@ int client_open(struct admin_ctx *ctx)
 	if (conf_set(ctx, conf, "bootstrap.servers", ctx->bootstrap) != 0 ||
 	    conf_set(ctx, conf, "client.id", "sluice-admin") != 0 ||
 	    conf_set(ctx, conf, "log_level", "0") != 0 ||
+	    conf_set(ctx, conf, "allow.auto.create.topics", "false") != 0 ||
 	    conf_set(ctx, conf, "socket.timeout.ms", timeout) != 0) {
 		rd_kafka_conf_destroy(conf);
 		return ADMIN_EXIT_USAGE;
@@ -81,14 +82,12 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The message for a request that failed as a whole: an unreachable broker
- * is named with the client's own reason when there is one. */
-static int fail_request(struct admin_ctx *ctx, const char *what, rd_kafka_resp_err_t err,
-			const char *message)
+/* The message for a request that timed out or lost its connection: the
+ * broker is named, with the client's own reason when there is one. */
+static int fail_unreachable(struct admin_ctx *ctx, const char *what, rd_kafka_resp_err_t err)
 {
 	rd_kafka_poll(ctx->rk, 0);
-	if ((err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT) &&
-	    ctx->transport_error[0]) {
+	if (ctx->transport_error[0]) {
 		fprintf(stderr, "sluice-admin: %s: cannot reach --bootstrap-server %s within %d ms (%s): %s\n",
 			ctx->command, ctx->bootstrap, ctx->timeout_ms, what, ctx->transport_error);
 		return ADMIN_EXIT_BROKER;
@@ -98,7 +97,9 @@ static int fail_request(struct admin_ctx *ctx, const char *what, rd_kafka_resp_e
 			ctx->command, ctx->bootstrap, ctx->timeout_ms, what);
 		return ADMIN_EXIT_BROKER;
 	}
-	return client_fail(ctx, what, err, message);
+	fprintf(stderr, "sluice-admin: %s: lost --bootstrap-server %s (%s): %s\n", ctx->command,
+		ctx->bootstrap, what, rd_kafka_err2str(err));
+	return ADMIN_EXIT_BROKER;
 }
 
 rd_kafka_event_t *client_wait(struct admin_ctx *ctx, rd_kafka_queue_t *q, const char *what)
@@ -110,12 +111,12 @@ rd_kafka_event_t *client_wait(struct admin_ctx *ctx, rd_kafka_queue_t *q, const 
 		rd_kafka_poll(ctx->rk, 0);
 	}
 	if (!ev) {
-		fail_request(ctx, what, RD_KAFKA_RESP_ERR__TIMED_OUT, NULL);
+		client_fail(ctx, what, RD_KAFKA_RESP_ERR__TIMED_OUT, NULL);
 		return NULL;
 	}
 	rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
 	if (err) {
-		fail_request(ctx, what, err, rd_kafka_event_error_string(ev));
+		client_fail(ctx, what, err, rd_kafka_event_error_string(ev));
 		rd_kafka_event_destroy(ev);
 		return NULL;
 	}
@@ -131,7 +132,7 @@ const rd_kafka_metadata_t *client_metadata(struct admin_ctx *ctx, const char *to
 	if (rkt)
 		rd_kafka_topic_destroy(rkt);
 	if (err) {
-		fail_request(ctx, "Metadata", err, rd_kafka_err2str(err));
+		client_fail(ctx, "Metadata", err, rd_kafka_err2str(err));
 		return NULL;
 	}
 	return md;
@@ -140,6 +141,8 @@ const rd_kafka_metadata_t *client_metadata(struct admin_ctx *ctx, const char *to
 int client_fail(struct admin_ctx *ctx, const char *resource, rd_kafka_resp_err_t err,
 		const char *message)
 {
+	if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+		return fail_unreachable(ctx, resource, err);
 	fprintf(stderr, "sluice-admin: %s: %s: %s: %s\n", ctx->command, resource,
 		rd_kafka_err2name(err), message && message[0] ? message : rd_kafka_err2str(err));
 	return ADMIN_EXIT_BROKER;
@@ -151,7 +154,7 @@ int client_offsets_for_times(struct admin_ctx *ctx, rd_kafka_topic_partition_lis
 		return ADMIN_EXIT_OK;
 	rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(ctx->rk, parts, ctx->timeout_ms);
 	if (err)
-		return fail_request(ctx, "ListOffsets", err, rd_kafka_err2str(err));
+		return client_fail(ctx, "ListOffsets", err, rd_kafka_err2str(err));
 	for (int i = 0; i < parts->cnt; i++) {
 		const rd_kafka_topic_partition_t *p = &parts->elems[i];
 		if (p->err) {

@@ -277,6 +277,12 @@ static int describe_offsets(struct admin_ctx *ctx, const rd_kafka_ConsumerGroupD
 		groups_committed(ctx, rd_kafka_ConsumerGroupDescription_group_id(d));
 	if (!committed)
 		return ADMIN_EXIT_BROKER;
+	if (committed->cnt == 0 &&
+	    rd_kafka_ConsumerGroupDescription_state(d) == RD_KAFKA_CONSUMER_GROUP_STATE_DEAD) {
+		rd_kafka_topic_partition_list_destroy(committed);
+		return client_fail(ctx, rd_kafka_ConsumerGroupDescription_group_id(d),
+				   RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND, "the group does not exist");
+	}
 	rd_kafka_topic_partition_list_t *parts = lag_partitions(d, committed);
 	rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_copy(parts);
 	for (int i = 0; i < ends->cnt; i++)

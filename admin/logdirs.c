@@ -119,7 +119,7 @@ static int logdirs_describe(struct admin_ctx *ctx)
 	static const char *const headers[] = {"BROKER", "DIR", "TOPIC", "PARTITION", "SIZE", "OFFSET-LAG"};
 	struct table t;
 	struct json j = {0};
-	int rc = ADMIN_EXIT_OK, asked = 0;
+	int rc = ADMIN_EXIT_OK, asked = 0, answered = 0;
 	table_init(&t, 6, headers);
 	if (ctx->json) {
 		json_object_begin(&j, NULL);
@@ -131,13 +131,17 @@ static int logdirs_describe(struct admin_ctx *ctx)
 		asked++;
 		if (one_broker(ctx, &md->brokers[i], deadline, &j, &t) != ADMIN_EXIT_OK)
 			rc = ADMIN_EXIT_BROKER;
+		else
+			answered++;
 	}
 	if (ctx->json) {
 		json_array_end(&j);
 		json_object_end(&j);
-	} else {
+	} else if (answered > 0) {
 		printf("\n");
 		table_print_free(&t);
+	} else {
+		table_free(&t);
 	}
 	if (asked == 0)
 		rc = client_fail(ctx, "--broker", RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE,

@@ -63,10 +63,16 @@ void table_print_free(struct table *t)
 	for (size_t i = 0; i < t->cell_count; i++) {
 		size_t c = i % t->cols;
 		print_cell(t, c, width, t->cells[i]);
-		free(t->cells[i]);
 	}
 	if (t->cell_count % t->cols != 0)
 		printf("\n");
+	table_free(t);
+}
+
+void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->cell_count; i++)
+		free(t->cells[i]);
 	free(t->cells);
 	memset(t, 0, sizeof(*t));
 }

@@ -27,6 +27,8 @@ void table_init(struct table *t, size_t cols, const char *const *headers);
 void table_cell(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the headers and rows with columns aligned, then frees the cells. */
 void table_print_free(struct table *t);
+/* Frees the cells unprinted. */
+void table_free(struct table *t);
 
 struct json {
 	size_t depth;
