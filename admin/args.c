@@ -79,7 +79,8 @@ static int parse_one(struct args *a, int argc, char **argv, int *i)
 	}
 	if (eq)
 		return store(a, idx, eq + 1);
-	if (*i + 1 >= argc)
+	/* "--topic --json" is a forgotten value, not a topic called --json. */
+	if (*i + 1 >= argc || strncmp(argv[*i + 1], "--", 2) == 0)
 		return args_fail(a, "%s needs a value%s", s->name, NULL);
 	*i += 1;
 	return store(a, idx, argv[*i]);
