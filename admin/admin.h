@@ -43,34 +43,47 @@ struct admin_command {
 	int (*run)(struct admin_ctx *ctx);
 };
 
-extern const struct admin_command admin_topics_commands[];
-extern const size_t admin_topics_command_count;
-extern const struct admin_command admin_configs_commands[];
-extern const size_t admin_configs_command_count;
-extern const struct admin_command admin_groups_commands[];
-extern const size_t admin_groups_command_count;
-extern const struct admin_command admin_records_commands[];
-extern const size_t admin_records_command_count;
-extern const struct admin_command admin_cluster_commands[];
-extern const size_t admin_cluster_command_count;
-extern const struct admin_command admin_logdirs_commands[];
-extern const size_t admin_logdirs_command_count;
+/* A command family: its name and its sub-commands (one file each). */
+struct admin_family {
+	const char *name;
+	const struct admin_command *commands;
+	size_t count;
+};
+
+extern const struct admin_family admin_topics, admin_configs, admin_groups, admin_records,
+	admin_cluster, admin_logdirs;
 
 /* client.c */
 int client_open(struct admin_ctx *ctx);
 void client_close(struct admin_ctx *ctx);
-/* Options for op with the run's timeout as request and operation timeout. */
-rd_kafka_AdminOptions_t *client_options(struct admin_ctx *ctx, rd_kafka_admin_op_t op);
-/* Waits for the result of an admin request sent on q, to the run's deadline.
- * NULL (after printing why) on a timeout or a request-level error; else the
+/* One admin request: its result queue and its options (the run's timeout
+ * as request and operation timeout). */
+struct client_request {
+	rd_kafka_queue_t *queue;
+	rd_kafka_AdminOptions_t *options;
+};
+void client_request_begin(struct admin_ctx *ctx, rd_kafka_admin_op_t op, struct client_request *r);
+/* Waits for the request's result to the run's deadline and frees r. NULL
+ * (after printing why) on a timeout or a request-level error; else the
  * event, which the caller destroys. */
-rd_kafka_event_t *client_wait(struct admin_ctx *ctx, rd_kafka_queue_t *q, const char *what);
+rd_kafka_event_t *client_request_end(struct admin_ctx *ctx, struct client_request *r,
+				     const char *what);
 /* Metadata of one topic (topic non-NULL) or all; NULL after printing why. */
 const rd_kafka_metadata_t *client_metadata(struct admin_ctx *ctx, const char *topic);
 /* Prints "sluice-admin: <command>: <resource>: <ERR_NAME>: <message>" to
  * stderr and returns ADMIN_EXIT_BROKER. */
 int client_fail(struct admin_ctx *ctx, const char *resource, rd_kafka_resp_err_t err,
 		const char *message);
+/* One named resource's outcome in a request's answer. */
+struct client_result {
+	const char *name;
+	rd_kafka_resp_err_t err;
+	const char *message;
+};
+/* Prints "<done> <name>" per success (or {"<array_key>":[{"<name_key>":..,
+ * "error":..}]}) and each failure to stderr; ADMIN_EXIT_BROKER if any. */
+int client_report_results(struct admin_ctx *ctx, const char *array_key, const char *name_key,
+			  const struct client_result *res, size_t n, const char *done);
 /* Fills offsets[i] of parts with the offset for timestamps (or -1 latest,
  * -2 earliest) by ListOffsets. ADMIN_EXIT_OK or _BROKER (printed). */
 int client_offsets_for_times(struct admin_ctx *ctx, rd_kafka_topic_partition_list_t *parts);

@@ -64,7 +64,7 @@ void client_close(struct admin_ctx *ctx)
 	ctx->rk = NULL;
 }
 
-rd_kafka_AdminOptions_t *client_options(struct admin_ctx *ctx, rd_kafka_admin_op_t op)
+void client_request_begin(struct admin_ctx *ctx, rd_kafka_admin_op_t op, struct client_request *r)
 {
 	char err[ADMIN_ERROR_BYTES];
 	rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(ctx->rk, op);
@@ -72,7 +72,8 @@ rd_kafka_AdminOptions_t *client_options(struct admin_ctx *ctx, rd_kafka_admin_op
 	if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS ||
 	    op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS || op == RD_KAFKA_ADMIN_OP_DELETERECORDS)
 		rd_kafka_AdminOptions_set_operation_timeout(o, ctx->timeout_ms, err, sizeof(err));
-	return o;
+	r->options = o;
+	r->queue = rd_kafka_queue_new(ctx->rk);
 }
 
 static int64_t now_ms(void)
@@ -102,14 +103,17 @@ static int fail_unreachable(struct admin_ctx *ctx, const char *what, rd_kafka_re
 	return ADMIN_EXIT_BROKER;
 }
 
-rd_kafka_event_t *client_wait(struct admin_ctx *ctx, rd_kafka_queue_t *q, const char *what)
+rd_kafka_event_t *client_request_end(struct admin_ctx *ctx, struct client_request *r,
+				     const char *what)
 {
 	int64_t deadline = now_ms() + ctx->timeout_ms + CLIENT_DEADLINE_SLACK_MS;
 	rd_kafka_event_t *ev = NULL;
 	while (!ev && now_ms() < deadline) {
-		ev = rd_kafka_queue_poll(q, CLIENT_POLL_SLICE_MS);
+		ev = rd_kafka_queue_poll(r->queue, CLIENT_POLL_SLICE_MS);
 		rd_kafka_poll(ctx->rk, 0);
 	}
+	rd_kafka_AdminOptions_destroy(r->options);
+	rd_kafka_queue_destroy(r->queue);
 	if (!ev) {
 		client_fail(ctx, what, RD_KAFKA_RESP_ERR__TIMED_OUT, NULL);
 		return NULL;
@@ -210,4 +214,30 @@ rd_kafka_topic_partition_list_t *client_topic_partitions(struct admin_ctx *ctx,
 	}
 	rd_kafka_metadata_destroy(md);
 	return list;
+}
+
+int client_report_results(struct admin_ctx *ctx, const char *array_key, const char *name_key,
+			  const struct client_result *res, size_t n, const char *done)
+{
+	int rc = ADMIN_EXIT_OK;
+	struct json j = {0};
+	if (ctx->json) {
+		json_object_begin(&j, NULL);
+		json_array_begin(&j, array_key);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].err)
+			rc = client_fail(ctx, res[i].name, res[i].err, res[i].message);
+		if (ctx->json) {
+			json_object_begin(&j, NULL);
+			json_string(&j, name_key, res[i].name);
+			json_string(&j, "error", res[i].err ? rd_kafka_err2name(res[i].err) : NULL);
+			json_object_end(&j);
+		} else if (!res[i].err) {
+			printf("%s %s\n", done, res[i].name);
+		}
+	}
+	while (j.depth > 0)
+		json_end(&j);
+	return rc;
 }

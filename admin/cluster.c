@@ -8,36 +8,24 @@ static void print_cluster(struct admin_ctx *ctx, const rd_kafka_metadata_t *md,
 			  const char *cluster_id, int32_t controller)
 {
 	static const char *const headers[] = {"ID", "HOST", "PORT"};
-	struct table t;
-	struct json j = {0};
-	table_init(&t, 3, headers);
-	if (ctx->json) {
-		json_object_begin(&j, NULL);
-		json_string(&j, "cluster_id", cluster_id);
-		json_int(&j, "controller_id", controller);
-		json_array_begin(&j, "brokers");
+	struct listing l;
+	listing_begin(&l, ctx->json, NULL, 3, headers);
+	if (l.json) {
+		json_string(&l.j, "cluster_id", cluster_id);
+		json_int(&l.j, "controller_id", controller);
+		json_array_begin(&l.j, "brokers");
+	} else {
+		printf("Cluster id: %s\nController: %d\n\n", cluster_id ? cluster_id : "(none)",
+		       controller);
 	}
 	for (int i = 0; i < md->broker_cnt; i++) {
-		const rd_kafka_metadata_broker_t *b = &md->brokers[i];
-		if (ctx->json) {
-			json_object_begin(&j, NULL);
-			json_int(&j, "id", b->id);
-			json_string(&j, "host", b->host);
-			json_int(&j, "port", b->port);
-			json_object_end(&j);
-		} else {
-			table_cell(&t, "%d", b->id);
-			table_cell(&t, "%s", b->host);
-			table_cell(&t, "%d", b->port);
-		}
+		listing_row_begin(&l);
+		listing_int(&l, "id", md->brokers[i].id);
+		listing_str(&l, "host", md->brokers[i].host);
+		listing_int(&l, "port", md->brokers[i].port);
+		listing_row_end(&l);
 	}
-	if (ctx->json) {
-		json_array_end(&j);
-		json_object_end(&j);
-		return;
-	}
-	printf("Cluster id: %s\nController: %d\n\n", cluster_id ? cluster_id : "(none)", controller);
-	table_print_free(&t);
+	listing_end(&l);
 }
 
 static int cluster_describe(struct admin_ctx *ctx)
@@ -58,9 +46,8 @@ static const struct arg_spec cluster_specs[] = {
 	{NULL, 0, NULL, NULL},
 };
 
-const struct admin_command admin_cluster_commands[] = {
+static const struct admin_command commands[] = {
 	{"cluster", "describe", "the cluster's id, controller and brokers", cluster_specs, NULL,
 	 cluster_describe},
 };
-const size_t admin_cluster_command_count =
-	sizeof(admin_cluster_commands) / sizeof(admin_cluster_commands[0]);
+const struct admin_family admin_cluster = {"cluster", commands, sizeof(commands) / sizeof(commands[0])};

@@ -49,12 +49,10 @@ static rd_kafka_event_t *describe_entity(struct admin_ctx *ctx,
 {
 	rd_kafka_ConfigResource_t *res =
 		rd_kafka_ConfigResource_new(entity_type(ctx), args_value(&ctx->args, "--entity-name"));
-	rd_kafka_queue_t *q = rd_kafka_queue_new(ctx->rk);
-	rd_kafka_AdminOptions_t *o = client_options(ctx, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-	rd_kafka_DescribeConfigs(ctx->rk, &res, 1, o, q);
-	rd_kafka_event_t *ev = client_wait(ctx, q, "DescribeConfigs");
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_queue_destroy(q);
+	struct client_request r;
+	client_request_begin(ctx, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, &r);
+	rd_kafka_DescribeConfigs(ctx->rk, &res, 1, r.options, r.queue);
+	rd_kafka_event_t *ev = client_request_end(ctx, &r, "DescribeConfigs");
 	rd_kafka_ConfigResource_destroy(res);
 	if (!ev)
 		return NULL;
@@ -312,10 +310,10 @@ static int alter(struct admin_ctx *ctx, const struct config_change *c)
 	for (size_t i = 0; i < c->count; i++)
 		if (c->entries[i].value)
 			rd_kafka_ConfigResource_set_config(res, c->entries[i].name, c->entries[i].value);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(ctx->rk);
-	rd_kafka_AdminOptions_t *o = client_options(ctx, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
-	rd_kafka_AlterConfigs(ctx->rk, &res, 1, o, q);
-	rd_kafka_event_t *ev = client_wait(ctx, q, "AlterConfigs");
+	struct client_request r;
+	client_request_begin(ctx, RD_KAFKA_ADMIN_OP_ALTERCONFIGS, &r);
+	rd_kafka_AlterConfigs(ctx->rk, &res, 1, r.options, r.queue);
+	rd_kafka_event_t *ev = client_request_end(ctx, &r, "AlterConfigs");
 	int rc = ADMIN_EXIT_BROKER;
 	if (ev) {
 		size_t n;
@@ -328,8 +326,6 @@ static int alter(struct admin_ctx *ctx, const struct config_change *c)
 			 : ADMIN_EXIT_OK;
 		rd_kafka_event_destroy(ev);
 	}
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_queue_destroy(q);
 	rd_kafka_ConfigResource_destroy(res);
 	return rc;
 }
@@ -391,7 +387,7 @@ static const struct arg_spec unset_specs[] = {
 	{NULL, 0, NULL, NULL},
 };
 
-const struct admin_command admin_configs_commands[] = {
+static const struct admin_command commands[] = {
 	{"configs", "describe", "a topic's or broker's configs (non-default ones unless --all)",
 	 describe_specs, check_entity, configs_describe},
 	{"configs", "set", "set configs of a topic or broker", set_specs, check_set,
@@ -399,5 +395,4 @@ const struct admin_command admin_configs_commands[] = {
 	{"configs", "unset", "return configs of a topic or broker to their defaults",
 	 unset_specs, check_unset, configs_alter},
 };
-const size_t admin_configs_command_count =
-	sizeof(admin_configs_commands) / sizeof(admin_configs_commands[0]);
+const struct admin_family admin_configs = {"configs", commands, sizeof(commands) / sizeof(commands[0])};

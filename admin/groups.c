@@ -20,40 +20,23 @@ static void print_group_list(struct admin_ctx *ctx, struct group_row *rows, size
 {
 	qsort(rows, n, sizeof(*rows), by_group_name);
 	static const char *const headers[] = {"GROUP", "STATE"};
-	struct table t;
-	struct json j = {0};
-	table_init(&t, 2, headers);
-	if (ctx->json) {
-		json_object_begin(&j, NULL);
-		json_array_begin(&j, "groups");
-	}
+	struct listing l;
+	listing_begin(&l, ctx->json, "groups", 2, headers);
 	for (size_t i = 0; i < n; i++) {
-		if (ctx->json) {
-			json_object_begin(&j, NULL);
-			json_string(&j, "group", rows[i].name);
-			json_string(&j, "state", rows[i].state);
-			json_object_end(&j);
-		} else {
-			table_cell(&t, "%s", rows[i].name);
-			table_cell(&t, "%s", rows[i].state);
-		}
+		listing_row_begin(&l);
+		listing_str(&l, "group", rows[i].name);
+		listing_str(&l, "state", rows[i].state);
+		listing_row_end(&l);
 	}
-	if (ctx->json) {
-		json_array_end(&j);
-		json_object_end(&j);
-	} else {
-		table_print_free(&t);
-	}
+	listing_end(&l);
 }
 
 static int groups_list(struct admin_ctx *ctx)
 {
-	rd_kafka_queue_t *q = rd_kafka_queue_new(ctx->rk);
-	rd_kafka_AdminOptions_t *o = client_options(ctx, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
-	rd_kafka_ListConsumerGroups(ctx->rk, o, q);
-	rd_kafka_event_t *ev = client_wait(ctx, q, "ListGroups");
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_queue_destroy(q);
+	struct client_request r;
+	client_request_begin(ctx, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, &r);
+	rd_kafka_ListConsumerGroups(ctx->rk, r.options, r.queue);
+	rd_kafka_event_t *ev = client_request_end(ctx, &r, "ListGroups");
 	if (!ev)
 		return ADMIN_EXIT_BROKER;
 	const rd_kafka_ListConsumerGroups_result_t *res = rd_kafka_event_ListConsumerGroups_result(ev);
@@ -82,12 +65,10 @@ static int groups_list(struct admin_ctx *ctx)
 rd_kafka_event_t *groups_describe_one(struct admin_ctx *ctx, const char *group,
 				      const rd_kafka_ConsumerGroupDescription_t **out)
 {
-	rd_kafka_queue_t *q = rd_kafka_queue_new(ctx->rk);
-	rd_kafka_AdminOptions_t *o = client_options(ctx, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
-	rd_kafka_DescribeConsumerGroups(ctx->rk, &group, 1, o, q);
-	rd_kafka_event_t *ev = client_wait(ctx, q, "DescribeGroups");
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_queue_destroy(q);
+	struct client_request r;
+	client_request_begin(ctx, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, &r);
+	rd_kafka_DescribeConsumerGroups(ctx->rk, &group, 1, r.options, r.queue);
+	rd_kafka_event_t *ev = client_request_end(ctx, &r, "DescribeGroups");
 	if (!ev)
 		return NULL;
 	size_t n;
@@ -107,12 +88,10 @@ rd_kafka_event_t *groups_describe_one(struct admin_ctx *ctx, const char *group,
 rd_kafka_topic_partition_list_t *groups_committed(struct admin_ctx *ctx, const char *group)
 {
 	rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(ctx->rk);
-	rd_kafka_AdminOptions_t *o = client_options(ctx, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
-	rd_kafka_ListConsumerGroupOffsets(ctx->rk, &req, 1, o, q);
-	rd_kafka_event_t *ev = client_wait(ctx, q, "OffsetFetch");
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_queue_destroy(q);
+	struct client_request r;
+	client_request_begin(ctx, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, &r);
+	rd_kafka_ListConsumerGroupOffsets(ctx->rk, &req, 1, r.options, r.queue);
+	rd_kafka_event_t *ev = client_request_end(ctx, &r, "OffsetFetch");
 	rd_kafka_ListConsumerGroupOffsets_destroy(req);
 	if (!ev)
 		return NULL;
@@ -192,37 +171,23 @@ static void members_json(struct json *j, const rd_kafka_ConsumerGroupDescription
 	json_array_end(j);
 }
 
-static void partition_json(struct json *j, const rd_kafka_topic_partition_t *c, int64_t end,
-			   const rd_kafka_MemberDescription_t *owner)
-{
-	json_object_begin(j, NULL);
-	json_string(j, "topic", c->topic);
-	json_int(j, "partition", c->partition);
-	if (c->offset >= 0) {
-		json_int(j, "committed_offset", c->offset);
-		json_int(j, "lag", end > c->offset ? end - c->offset : 0);
-	} else {
-		json_null(j, "committed_offset");
-		json_null(j, "lag");
-	}
-	json_int(j, "end_offset", end);
-	json_string(j, "member_id", owner ? rd_kafka_MemberDescription_consumer_id(owner) : NULL);
-	json_object_end(j);
-}
-
-static void partition_row(struct table *t, const char *group, const rd_kafka_topic_partition_t *c,
+static void partition_row(struct listing *l, const char *group, const rd_kafka_topic_partition_t *c,
 			  int64_t end, const rd_kafka_MemberDescription_t *owner)
 {
-	table_cell(t, "%s", group);
-	table_cell(t, "%s", c->topic);
-	table_cell(t, "%d", c->partition);
-	table_cell(t, c->offset >= 0 ? "%lld" : "-", (long long)c->offset);
-	table_cell(t, "%lld", (long long)end);
-	table_cell(t, c->offset >= 0 ? "%lld" : "-",
-		   (long long)(end > c->offset ? end - c->offset : 0));
-	table_cell(t, "%s", owner ? rd_kafka_MemberDescription_consumer_id(owner) : "-");
-	table_cell(t, "%s", owner ? rd_kafka_MemberDescription_host(owner) : "-");
-	table_cell(t, "%s", owner ? rd_kafka_MemberDescription_client_id(owner) : "-");
+	listing_row_begin(l);
+	if (!l->json)
+		table_cell(&l->t, "%s", group);
+	listing_str(l, "topic", c->topic);
+	listing_int(l, "partition", c->partition);
+	listing_offset(l, "committed_offset", c->offset);
+	listing_int(l, "end_offset", end);
+	listing_offset(l, "lag", c->offset < 0 ? -1 : end > c->offset ? end - c->offset : 0);
+	listing_str(l, "member_id", owner ? rd_kafka_MemberDescription_consumer_id(owner) : NULL);
+	if (!l->json) {
+		table_cell(&l->t, "%s", owner ? rd_kafka_MemberDescription_host(owner) : "-");
+		table_cell(&l->t, "%s", owner ? rd_kafka_MemberDescription_client_id(owner) : "-");
+	}
+	listing_row_end(l);
 }
 
 static void print_description(struct admin_ctx *ctx, const rd_kafka_ConsumerGroupDescription_t *d,
@@ -235,39 +200,34 @@ static void print_description(struct admin_ctx *ctx, const rd_kafka_ConsumerGrou
 	static const char *const headers[] = {"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
 					      "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST",
 					      "CLIENT-ID"};
-	struct table t;
-	struct json j = {0};
+	struct listing l;
 	int64_t total = 0;
-	table_init(&t, 9, headers);
-	if (ctx->json) {
-		json_object_begin(&j, NULL);
-		json_string(&j, "group", group);
-		json_string(&j, "state", state);
-		json_string(&j, "partition_assignor", rd_kafka_ConsumerGroupDescription_partition_assignor(d));
-		json_int(&j, "coordinator", coord ? rd_kafka_Node_id(coord) : -1);
-		members_json(&j, d);
-		json_array_begin(&j, "partitions");
+	listing_begin(&l, ctx->json, NULL, 9, headers);
+	if (l.json) {
+		json_string(&l.j, "group", group);
+		json_string(&l.j, "state", state);
+		json_string(&l.j, "partition_assignor", rd_kafka_ConsumerGroupDescription_partition_assignor(d));
+		json_int(&l.j, "coordinator", coord ? rd_kafka_Node_id(coord) : -1);
+		members_json(&l.j, d);
+		json_array_begin(&l.j, "partitions");
+	} else {
+		printf("Group %s is %s with %zu member(s), coordinator %d\n\n", group, state,
+		       rd_kafka_ConsumerGroupDescription_member_count(d),
+		       coord ? rd_kafka_Node_id(coord) : -1);
 	}
 	for (int i = 0; i < parts->cnt; i++) {
 		const rd_kafka_topic_partition_t *c = &parts->elems[i];
 		int64_t end = ends->elems[i].offset;
-		const rd_kafka_MemberDescription_t *owner = assigned_to(d, c->topic, c->partition);
 		total += c->offset >= 0 && end > c->offset ? end - c->offset : 0;
-		if (ctx->json)
-			partition_json(&j, c, end, owner);
-		else
-			partition_row(&t, group, c, end, owner);
+		partition_row(&l, group, c, end, assigned_to(d, c->topic, c->partition));
 	}
-	if (ctx->json) {
-		json_array_end(&j);
-		json_int(&j, "total_lag", total);
-		json_object_end(&j);
-		return;
+	if (l.json) {
+		json_array_end(&l.j);
+		json_int(&l.j, "total_lag", total);
 	}
-	printf("Group %s is %s with %zu member(s), coordinator %d\n\n", group, state,
-	       rd_kafka_ConsumerGroupDescription_member_count(d), coord ? rd_kafka_Node_id(coord) : -1);
-	table_print_free(&t);
-	printf("\nTOTAL LAG: %lld\n", (long long)total);
+	listing_end(&l);
+	if (!l.json)
+		printf("\nTOTAL LAG: %lld\n", (long long)total);
 }
 
 /* The lag table of a described group: committed and end offsets. */
@@ -307,32 +267,17 @@ static int groups_describe(struct admin_ctx *ctx)
 	return rc;
 }
 
-static void print_deleted(struct admin_ctx *ctx, const rd_kafka_group_result_t **res, size_t n,
-			  int *rc)
+static int report_deleted(struct admin_ctx *ctx, const rd_kafka_group_result_t **res, size_t n)
 {
-	struct json j = {0};
-	if (ctx->json) {
-		json_object_begin(&j, NULL);
-		json_array_begin(&j, "groups");
-	}
-	for (size_t i = 0; i < n; i++) {
-		const char *name = rd_kafka_group_result_name(res[i]);
+	struct client_result got[ARGS_REPEATS_MAX];
+	for (size_t i = 0; i < n && i < ARGS_REPEATS_MAX; i++) {
 		const rd_kafka_error_t *err = rd_kafka_group_result_error(res[i]);
-		if (err)
-			*rc = client_fail(ctx, name, rd_kafka_error_code(err), rd_kafka_error_string(err));
-		if (ctx->json) {
-			json_object_begin(&j, NULL);
-			json_string(&j, "group", name);
-			json_string(&j, "error", err ? rd_kafka_error_name(err) : NULL);
-			json_object_end(&j);
-		} else if (!err) {
-			printf("deleted group %s\n", name);
-		}
+		got[i].name = rd_kafka_group_result_name(res[i]);
+		got[i].err = err ? rd_kafka_error_code(err) : RD_KAFKA_RESP_ERR_NO_ERROR;
+		got[i].message = err ? rd_kafka_error_string(err) : NULL;
 	}
-	if (ctx->json) {
-		json_array_end(&j);
-		json_object_end(&j);
-	}
+	n = n < ARGS_REPEATS_MAX ? n : ARGS_REPEATS_MAX;
+	return client_report_results(ctx, "groups", "group", got, n, "deleted group");
 }
 
 static int groups_delete(struct admin_ctx *ctx)
@@ -341,21 +286,18 @@ static int groups_delete(struct admin_ctx *ctx)
 	rd_kafka_DeleteGroup_t *del[ARGS_REPEATS_MAX];
 	for (size_t i = 0; i < v->count; i++)
 		del[i] = rd_kafka_DeleteGroup_new(v->values[i]);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(ctx->rk);
-	rd_kafka_AdminOptions_t *o = client_options(ctx, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
-	rd_kafka_DeleteGroups(ctx->rk, del, v->count, o, q);
-	rd_kafka_event_t *ev = client_wait(ctx, q, "DeleteGroups");
+	struct client_request r;
+	client_request_begin(ctx, RD_KAFKA_ADMIN_OP_DELETEGROUPS, &r);
+	rd_kafka_DeleteGroups(ctx->rk, del, v->count, r.options, r.queue);
+	rd_kafka_event_t *ev = client_request_end(ctx, &r, "DeleteGroups");
 	int rc = ADMIN_EXIT_BROKER;
 	if (ev) {
 		size_t n;
 		const rd_kafka_group_result_t **res =
 			rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(ev), &n);
-		rc = ADMIN_EXIT_OK;
-		print_deleted(ctx, res, n, &rc);
+		rc = report_deleted(ctx, res, n);
 		rd_kafka_event_destroy(ev);
 	}
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_queue_destroy(q);
 	rd_kafka_DeleteGroup_destroy_array(del, v->count);
 	return rc;
 }
@@ -377,7 +319,7 @@ static const struct arg_spec delete_specs[] = {
 	{NULL, 0, NULL, NULL},
 };
 
-const struct admin_command admin_groups_commands[] = {
+static const struct admin_command commands[] = {
 	{"groups", "list", "list the consumer groups and their states", list_specs, NULL,
 	 groups_list},
 	{"groups", "describe", "a group's members, assignments, offsets and lag",
@@ -387,5 +329,4 @@ const struct admin_command admin_groups_commands[] = {
 	{"groups", "reset-offsets", "move a group's committed offsets (dry run unless --execute)",
 	 groups_reset_specs, groups_reset_check, groups_reset_offsets},
 };
-const size_t admin_groups_command_count =
-	sizeof(admin_groups_commands) / sizeof(admin_groups_commands[0]);
+const struct admin_family admin_groups = {"groups", commands, sizeof(commands) / sizeof(commands[0])};

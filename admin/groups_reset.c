@@ -218,10 +218,10 @@ static int commit_targets(struct admin_ctx *ctx, const rd_kafka_topic_partition_
 {
 	const char *group = args_value(&ctx->args, "--group");
 	rd_kafka_AlterConsumerGroupOffsets_t *req = rd_kafka_AlterConsumerGroupOffsets_new(group, target);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(ctx->rk);
-	rd_kafka_AdminOptions_t *o = client_options(ctx, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
-	rd_kafka_AlterConsumerGroupOffsets(ctx->rk, &req, 1, o, q);
-	rd_kafka_event_t *ev = client_wait(ctx, q, "OffsetCommit");
+	struct client_request r;
+	client_request_begin(ctx, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, &r);
+	rd_kafka_AlterConsumerGroupOffsets(ctx->rk, &req, 1, r.options, r.queue);
+	rd_kafka_event_t *ev = client_request_end(ctx, &r, "OffsetCommit");
 	int rc = ev ? ADMIN_EXIT_OK : ADMIN_EXIT_BROKER;
 	size_t n = 0;
 	const rd_kafka_group_result_t **res = ev ? rd_kafka_AlterConsumerGroupOffsets_result_groups(
@@ -242,8 +242,6 @@ static int commit_targets(struct admin_ctx *ctx, const rd_kafka_topic_partition_
 	}
 	if (ev)
 		rd_kafka_event_destroy(ev);
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_queue_destroy(q);
 	rd_kafka_AlterConsumerGroupOffsets_destroy(req);
 	return rc;
 }

@@ -171,9 +171,8 @@ static const struct arg_spec logdirs_specs[] = {
 	{NULL, 0, NULL, NULL},
 };
 
-const struct admin_command admin_logdirs_commands[] = {
+static const struct admin_command commands[] = {
 	{"logdirs", "", "log directories and partition sizes per broker", logdirs_specs,
 	 check_logdirs, logdirs_describe},
 };
-const size_t admin_logdirs_command_count =
-	sizeof(admin_logdirs_commands) / sizeof(admin_logdirs_commands[0]);
+const struct admin_family admin_logdirs = {"logdirs", commands, sizeof(commands) / sizeof(commands[0])};

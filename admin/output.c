@@ -117,12 +117,13 @@ static void json_open(struct json *j, const char *key, char opener)
 	assert(j->depth < JSON_DEPTH_MAX);
 	json_item(j, key);
 	putchar(opener);
+	j->closer[j->depth] = opener == '{' ? '}' : ']';
 	j->has_items[j->depth++] = false;
 }
 
 static void json_close(struct json *j, char closer)
 {
-	assert(j->depth > 0);
+	assert(j->depth > 0 && j->closer[j->depth - 1] == closer);
 	j->depth--;
 	putchar(closer);
 	if (j->depth == 0)
@@ -133,6 +134,74 @@ void json_object_begin(struct json *j, const char *key) { json_open(j, key, '{')
 void json_object_end(struct json *j) { json_close(j, '}'); }
 void json_array_begin(struct json *j, const char *key) { json_open(j, key, '['); }
 void json_array_end(struct json *j) { json_close(j, ']'); }
+
+void json_end(struct json *j)
+{
+	assert(j->depth > 0);
+	json_close(j, j->closer[j->depth - 1]);
+}
+
+void listing_begin(struct listing *l, bool json, const char *key, size_t cols,
+		   const char *const *headers)
+{
+	memset(l, 0, sizeof(*l));
+	l->json = json;
+	table_init(&l->t, cols, headers);
+	if (!json)
+		return;
+	json_object_begin(&l->j, NULL);
+	if (key)
+		json_array_begin(&l->j, key);
+}
+
+void listing_end(struct listing *l)
+{
+	if (!l->json) {
+		table_print_free(&l->t);
+		return;
+	}
+	while (l->j.depth > 0)
+		json_end(&l->j);
+	table_free(&l->t);
+}
+
+void listing_row_begin(struct listing *l)
+{
+	if (l->json)
+		json_object_begin(&l->j, NULL);
+}
+
+void listing_row_end(struct listing *l)
+{
+	if (l->json)
+		json_object_end(&l->j);
+}
+
+void listing_str(struct listing *l, const char *key, const char *value)
+{
+	if (l->json)
+		json_string(&l->j, key, value);
+	else
+		table_cell(&l->t, "%s", value ? value : "-");
+}
+
+void listing_int(struct listing *l, const char *key, int64_t value)
+{
+	if (l->json)
+		json_int(&l->j, key, value);
+	else
+		table_cell(&l->t, "%" PRId64, value);
+}
+
+void listing_offset(struct listing *l, const char *key, int64_t value)
+{
+	if (value >= 0)
+		listing_int(l, key, value);
+	else if (l->json)
+		json_null(&l->j, key);
+	else
+		table_cell(&l->t, "-");
+}
 
 void json_string(struct json *j, const char *key, const char *value)
 {

@@ -33,13 +33,36 @@ void table_free(struct table *t);
 struct json {
 	size_t depth;
 	bool has_items[JSON_DEPTH_MAX]; /* a comma is due before the next item */
+	char closer[JSON_DEPTH_MAX];    /* '}' or ']' per open level */
 };
+
+/* One command's output: a JSON object (its array named key open, when key
+ * is not NULL) or a table, so that rows are added to whichever is chosen. */
+struct listing {
+	bool json;
+	struct json j;
+	struct table t;
+};
+void listing_begin(struct listing *l, bool json, const char *key, size_t cols,
+		   const char *const *headers);
+/* Closes every open JSON level, or prints the table. */
+void listing_end(struct listing *l);
+/* A row: a JSON object in the array, or the table's next cells. */
+void listing_row_begin(struct listing *l);
+void listing_row_end(struct listing *l);
+/* One field of the row: a member named key, or a cell (NULL: "-"). */
+void listing_str(struct listing *l, const char *key, const char *value);
+void listing_int(struct listing *l, const char *key, int64_t value);
+/* An offset or lag: null in JSON and "-" in tables when negative. */
+void listing_offset(struct listing *l, const char *key, int64_t value);
 
 /* key is NULL inside arrays and at the top, the member's name in objects. */
 void json_object_begin(struct json *j, const char *key);
 void json_object_end(struct json *j);
 void json_array_begin(struct json *j, const char *key);
 void json_array_end(struct json *j);
+/* Closes the innermost open object or array. */
+void json_end(struct json *j);
 /* value NULL prints null. */
 void json_string(struct json *j, const char *key, const char *value);
 void json_int(struct json *j, const char *key, int64_t value);

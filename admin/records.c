@@ -90,18 +90,16 @@ static int records_delete(struct admin_ctx *ctx)
 	if (!parts)
 		return ADMIN_EXIT_BROKER;
 	rd_kafka_DeleteRecords_t *del = rd_kafka_DeleteRecords_new(parts);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(ctx->rk);
-	rd_kafka_AdminOptions_t *o = client_options(ctx, RD_KAFKA_ADMIN_OP_DELETERECORDS);
-	rd_kafka_DeleteRecords(ctx->rk, &del, 1, o, q);
-	rd_kafka_event_t *ev = client_wait(ctx, q, "DeleteRecords");
+	struct client_request r;
+	client_request_begin(ctx, RD_KAFKA_ADMIN_OP_DELETERECORDS, &r);
+	rd_kafka_DeleteRecords(ctx->rk, &del, 1, r.options, r.queue);
+	rd_kafka_event_t *ev = client_request_end(ctx, &r, "DeleteRecords");
 	int rc = ADMIN_EXIT_BROKER;
 	if (ev) {
 		rc = print_low_watermarks(ctx, rd_kafka_DeleteRecords_result_offsets(
 						       rd_kafka_event_DeleteRecords_result(ev)));
 		rd_kafka_event_destroy(ev);
 	}
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_queue_destroy(q);
 	rd_kafka_DeleteRecords_destroy(del);
 	rd_kafka_topic_partition_list_destroy(parts);
 	return rc;
@@ -115,9 +113,8 @@ static const struct arg_spec records_delete_specs[] = {
 	{NULL, 0, NULL, NULL},
 };
 
-const struct admin_command admin_records_commands[] = {
+static const struct admin_command commands[] = {
 	{"records", "delete", "delete a topic's records before an offset", records_delete_specs,
 	 check_records_delete, records_delete},
 };
-const size_t admin_records_command_count =
-	sizeof(admin_records_commands) / sizeof(admin_records_commands[0]);
+const struct admin_family admin_records = {"records", commands, sizeof(commands) / sizeof(commands[0])};

@@ -6,29 +6,16 @@
 
 #include "admin.h"
 
-struct admin_family {
-	const char *name;
-	const struct admin_command *commands;
-	const size_t *count;
-};
-
-static const struct admin_family families[] = {
-	{"topics", admin_topics_commands, &admin_topics_command_count},
-	{"configs", admin_configs_commands, &admin_configs_command_count},
-	{"groups", admin_groups_commands, &admin_groups_command_count},
-	{"records", admin_records_commands, &admin_records_command_count},
-	{"cluster", admin_cluster_commands, &admin_cluster_command_count},
-	{"logdirs", admin_logdirs_commands, &admin_logdirs_command_count},
+static const struct admin_family *const families[] = {
+	&admin_topics, &admin_configs, &admin_groups, &admin_records, &admin_cluster, &admin_logdirs,
 };
 #define FAMILY_COUNT (sizeof(families) / sizeof(families[0]))
 
 static void print_commands(FILE *out, const char *family)
 {
 	for (size_t f = 0; f < FAMILY_COUNT; f++) {
-		for (size_t c = 0; c < *families[f].count; c++) {
-			const struct admin_command *cmd = &families[f].commands[c];
-			if (strcmp(cmd->family, families[f].name) != 0)
-				continue;
+		for (size_t c = 0; c < families[f]->count; c++) {
+			const struct admin_command *cmd = &families[f]->commands[c];
 			if (family && strcmp(family, cmd->family) != 0)
 				continue;
 			char name[64];
@@ -51,17 +38,17 @@ static void print_usage(FILE *out)
 static const struct admin_family *family_find(const char *name)
 {
 	for (size_t f = 0; f < FAMILY_COUNT; f++)
-		if (strcmp(families[f].name, name) == 0)
-			return &families[f];
+		if (strcmp(families[f]->name, name) == 0)
+			return families[f];
 	return NULL;
 }
 
 /* The command of family named action ("" for a family without actions). */
 static const struct admin_command *command_find(const struct admin_family *f, const char *action)
 {
-	for (size_t c = 0; c < *f->count; c++) {
+	for (size_t c = 0; c < f->count; c++) {
 		const struct admin_command *cmd = &f->commands[c];
-		if (strcmp(cmd->family, f->name) == 0 && strcmp(cmd->action, action) == 0)
+		if (strcmp(cmd->action, action) == 0)
 			return cmd;
 	}
 	return NULL;

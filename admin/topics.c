@@ -156,31 +156,14 @@ static int topics_describe(struct admin_ctx *ctx)
 static int report_topic_results(struct admin_ctx *ctx, const rd_kafka_topic_result_t **res,
 				size_t n, const char *done)
 {
-	int rc = ADMIN_EXIT_OK;
-	struct json j = {0};
-	if (ctx->json) {
-		json_object_begin(&j, NULL);
-		json_array_begin(&j, "topics");
-	}
+	struct client_result got[ARGS_REPEATS_MAX];
+	n = n < ARGS_REPEATS_MAX ? n : ARGS_REPEATS_MAX;
 	for (size_t i = 0; i < n; i++) {
-		const char *name = rd_kafka_topic_result_name(res[i]);
-		rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
-		if (err)
-			rc = client_fail(ctx, name, err, rd_kafka_topic_result_error_string(res[i]));
-		if (ctx->json) {
-			json_object_begin(&j, NULL);
-			json_string(&j, "name", name);
-			json_string(&j, "error", err ? rd_kafka_err2name(err) : NULL);
-			json_object_end(&j);
-		} else if (!err) {
-			printf("%s topic %s\n", done, name);
-		}
+		got[i].name = rd_kafka_topic_result_name(res[i]);
+		got[i].err = rd_kafka_topic_result_error(res[i]);
+		got[i].message = rd_kafka_topic_result_error_string(res[i]);
 	}
-	if (ctx->json) {
-		json_array_end(&j);
-		json_object_end(&j);
-	}
-	return rc;
+	return client_report_results(ctx, "topics", "name", got, n, done);
 }
 
 /* Splits each --config k=v into new_topic's configs; -1 on a bad one. */
@@ -236,20 +219,18 @@ static int topics_create(struct admin_ctx *ctx)
 		rd_kafka_NewTopic_destroy(nt);
 		return ADMIN_EXIT_USAGE;
 	}
-	rd_kafka_queue_t *q = rd_kafka_queue_new(ctx->rk);
-	rd_kafka_AdminOptions_t *o = client_options(ctx, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-	rd_kafka_CreateTopics(ctx->rk, &nt, 1, o, q);
-	rd_kafka_event_t *ev = client_wait(ctx, q, "CreateTopics");
+	struct client_request r;
+	client_request_begin(ctx, RD_KAFKA_ADMIN_OP_CREATETOPICS, &r);
+	rd_kafka_CreateTopics(ctx->rk, &nt, 1, r.options, r.queue);
+	rd_kafka_event_t *ev = client_request_end(ctx, &r, "CreateTopics");
 	int rc = ADMIN_EXIT_BROKER;
 	if (ev) {
 		size_t n;
 		const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(
 			rd_kafka_event_CreateTopics_result(ev), &n);
-		rc = report_topic_results(ctx, res, n, "created");
+		rc = report_topic_results(ctx, res, n, "created topic");
 		rd_kafka_event_destroy(ev);
 	}
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_queue_destroy(q);
 	rd_kafka_NewTopic_destroy(nt);
 	return rc;
 }
@@ -265,20 +246,18 @@ static int topics_delete(struct admin_ctx *ctx)
 	rd_kafka_DeleteTopic_t *del[ARGS_REPEATS_MAX];
 	for (size_t i = 0; i < v->count; i++)
 		del[i] = rd_kafka_DeleteTopic_new(v->values[i]);
-	rd_kafka_queue_t *q = rd_kafka_queue_new(ctx->rk);
-	rd_kafka_AdminOptions_t *o = client_options(ctx, RD_KAFKA_ADMIN_OP_DELETETOPICS);
-	rd_kafka_DeleteTopics(ctx->rk, del, v->count, o, q);
-	rd_kafka_event_t *ev = client_wait(ctx, q, "DeleteTopics");
+	struct client_request r;
+	client_request_begin(ctx, RD_KAFKA_ADMIN_OP_DELETETOPICS, &r);
+	rd_kafka_DeleteTopics(ctx->rk, del, v->count, r.options, r.queue);
+	rd_kafka_event_t *ev = client_request_end(ctx, &r, "DeleteTopics");
 	int rc = ADMIN_EXIT_BROKER;
 	if (ev) {
 		size_t n;
 		const rd_kafka_topic_result_t **res = rd_kafka_DeleteTopics_result_topics(
 			rd_kafka_event_DeleteTopics_result(ev), &n);
-		rc = report_topic_results(ctx, res, n, "deleted");
+		rc = report_topic_results(ctx, res, n, "deleted topic");
 		rd_kafka_event_destroy(ev);
 	}
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_queue_destroy(q);
 	rd_kafka_DeleteTopic_destroy_array(del, v->count);
 	return rc;
 }
@@ -301,24 +280,22 @@ static int topics_add_partitions(struct admin_ctx *ctx)
 		fprintf(stderr, "sluice-admin: %s: %s\n", ctx->command, err);
 		return ADMIN_EXIT_USAGE;
 	}
-	rd_kafka_queue_t *q = rd_kafka_queue_new(ctx->rk);
-	rd_kafka_AdminOptions_t *o = client_options(ctx, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
+	struct client_request r;
+	client_request_begin(ctx, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, &r);
 	if (args_has(&ctx->args, "--validate-only"))
-		rd_kafka_AdminOptions_set_validate_only(o, 1, err, sizeof(err));
-	rd_kafka_CreatePartitions(ctx->rk, &np, 1, o, q);
-	rd_kafka_event_t *ev = client_wait(ctx, q, "CreatePartitions");
+		rd_kafka_AdminOptions_set_validate_only(r.options, 1, err, sizeof(err));
+	rd_kafka_CreatePartitions(ctx->rk, &np, 1, r.options, r.queue);
+	rd_kafka_event_t *ev = client_request_end(ctx, &r, "CreatePartitions");
 	int rc = ADMIN_EXIT_BROKER;
 	if (ev) {
 		size_t n;
 		const rd_kafka_topic_result_t **res = rd_kafka_CreatePartitions_result_topics(
 			rd_kafka_event_CreatePartitions_result(ev), &n);
 		rc = report_topic_results(ctx, res, n,
-					  args_has(&ctx->args, "--validate-only") ? "validated"
-										  : "added partitions to");
+					  args_has(&ctx->args, "--validate-only") ? "validated topic"
+										  : "added partitions to topic");
 		rd_kafka_event_destroy(ev);
 	}
-	rd_kafka_AdminOptions_destroy(o);
-	rd_kafka_queue_destroy(q);
 	rd_kafka_NewPartitions_destroy(np);
 	return rc;
 }
@@ -350,7 +327,7 @@ static const struct arg_spec add_partitions_specs[] = {
 	{NULL, 0, NULL, NULL},
 };
 
-const struct admin_command admin_topics_commands[] = {
+static const struct admin_command commands[] = {
 	{"topics", "list", "list the topics' names", list_specs, NULL, topics_list},
 	{"topics", "describe", "partitions, leaders, replicas and ISR of topics",
 	 describe_specs, NULL, topics_describe},
@@ -360,5 +337,4 @@ const struct admin_command admin_topics_commands[] = {
 	{"topics", "add-partitions", "raise a topic's partition count",
 	 add_partitions_specs, check_add_partitions, topics_add_partitions},
 };
-const size_t admin_topics_command_count =
-	sizeof(admin_topics_commands) / sizeof(admin_topics_commands[0]);
+const struct admin_family admin_topics = {"topics", commands, sizeof(commands) / sizeof(commands[0])};
