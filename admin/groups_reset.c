@@ -173,43 +173,26 @@ static void print_plan(struct admin_ctx *ctx, const rd_kafka_topic_partition_lis
 	const char *group = args_value(&ctx->args, "--group");
 	static const char *const headers[] = {"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
 					      "NEW-OFFSET"};
-	struct table t;
-	struct json j = {0};
-	table_init(&t, 5, headers);
-	if (ctx->json) {
-		json_object_begin(&j, NULL);
-		json_string(&j, "group", group);
-		json_bool(&j, "executed", executed);
-		json_array_begin(&j, "partitions");
+	struct listing l;
+	listing_begin(&l, ctx->json, NULL, 5, headers);
+	if (l.json) {
+		json_string(&l.j, "group", group);
+		json_bool(&l.j, "executed", executed);
+		json_array_begin(&l.j, "partitions");
 	}
 	for (int i = 0; i < target->cnt; i++) {
 		const rd_kafka_topic_partition_t *p = &target->elems[i];
-		int64_t current = committed_offset(committed, p);
-		if (ctx->json) {
-			json_object_begin(&j, NULL);
-			json_string(&j, "topic", p->topic);
-			json_int(&j, "partition", p->partition);
-			if (current >= 0)
-				json_int(&j, "current_offset", current);
-			else
-				json_null(&j, "current_offset");
-			json_int(&j, "new_offset", p->offset);
-			json_object_end(&j);
-			continue;
-		}
-		table_cell(&t, "%s", group);
-		table_cell(&t, "%s", p->topic);
-		table_cell(&t, "%d", p->partition);
-		table_cell(&t, current >= 0 ? "%lld" : "-", (long long)current);
-		table_cell(&t, "%lld", (long long)p->offset);
+		listing_row_begin(&l);
+		if (!l.json)
+			table_cell(&l.t, "%s", group);
+		listing_str(&l, "topic", p->topic);
+		listing_int(&l, "partition", p->partition);
+		listing_offset(&l, "current_offset", committed_offset(committed, p));
+		listing_int(&l, "new_offset", p->offset);
+		listing_row_end(&l);
 	}
-	if (ctx->json) {
-		json_array_end(&j);
-		json_object_end(&j);
-		return;
-	}
-	table_print_free(&t);
-	if (!executed)
+	listing_end(&l);
+	if (!l.json && !executed)
 		printf("\n(dry run: nothing changed; add --execute to commit these offsets)\n");
 }
 

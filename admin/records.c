@@ -42,43 +42,24 @@ static rd_kafka_topic_partition_list_t *records_scope(struct admin_ctx *ctx, int
 
 static int print_low_watermarks(struct admin_ctx *ctx, const rd_kafka_topic_partition_list_t *res)
 {
-	static const char *const headers[] = {"TOPIC", "PARTITION", "LOW-WATERMARK"};
-	struct table t;
-	struct json j = {0};
+	static const char *const headers[] = {"TOPIC", "PARTITION", "LOW-WATERMARK", "ERROR"};
+	struct listing l;
 	int rc = ADMIN_EXIT_OK;
-	table_init(&t, 3, headers);
-	if (ctx->json) {
-		json_object_begin(&j, NULL);
-		json_array_begin(&j, "partitions");
-	}
+	listing_begin(&l, ctx->json, "partitions", 4, headers);
 	for (int i = 0; i < res->cnt; i++) {
 		const rd_kafka_topic_partition_t *p = &res->elems[i];
 		char name[ADMIN_ERROR_BYTES];
 		snprintf(name, sizeof(name), "%s-%d", p->topic, p->partition);
 		if (p->err)
 			rc = client_fail(ctx, name, p->err, NULL);
-		if (ctx->json) {
-			json_object_begin(&j, NULL);
-			json_string(&j, "topic", p->topic);
-			json_int(&j, "partition", p->partition);
-			json_string(&j, "error", p->err ? rd_kafka_err2name(p->err) : NULL);
-			if (p->err)
-				json_null(&j, "low_watermark");
-			else
-				json_int(&j, "low_watermark", p->offset);
-			json_object_end(&j);
-		} else if (!p->err) {
-			table_cell(&t, "%s", p->topic);
-			table_cell(&t, "%d", p->partition);
-			table_cell(&t, "%lld", (long long)p->offset);
-		}
+		listing_row_begin(&l);
+		listing_str(&l, "topic", p->topic);
+		listing_int(&l, "partition", p->partition);
+		listing_offset(&l, "low_watermark", p->err ? -1 : p->offset);
+		listing_str(&l, "error", p->err ? rd_kafka_err2name(p->err) : NULL);
+		listing_row_end(&l);
 	}
-	if (ctx->json) {
-		json_array_end(&j);
-		json_object_end(&j);
-	} else {
-		table_print_free(&t);
-	}
+	listing_end(&l);
 	return rc;
 }
 

@@ -250,12 +250,13 @@ def test_records_delete_before_an_offset(broker):
     admin(bs, "topics", "create", "--topic", "trim", "--partitions", "2")
     produce(bs, "trim", 2, 20)
     human = admin(bs, "records", "delete", "--topic", "trim", "--before", "5").out.splitlines()
-    assert human[0].split() == ["TOPIC", "PARTITION", "LOW-WATERMARK"]
-    assert [line.split() for line in human[1:]] == [["trim", "0", "5"], ["trim", "1", "5"]]
+    assert human[0].split() == ["TOPIC", "PARTITION", "LOW-WATERMARK", "ERROR"]
+    assert [line.split() for line in human[1:]] == [["trim", "0", "5", "-"],
+                                                    ["trim", "1", "5", "-"]]
     one = admin(bs, "records", "delete", "--topic", "trim", "--partition", "1", "--before", "-1",
                 "--json").json()
-    assert one == {"partitions": [{"topic": "trim", "partition": 1, "error": None,
-                                   "low_watermark": 20}]}
+    assert one == {"partitions": [{"topic": "trim", "partition": 1, "low_watermark": 20,
+                                   "error": None}]}
     assert watermarks(bs, "trim", 0) == (5, 20)
     assert watermarks(bs, "trim", 1) == (20, 20)
     past = admin(bs, "records", "delete", "--topic", "trim", "--partition", "0", "--before",
