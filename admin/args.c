@@ -51,8 +51,11 @@ static int store(struct args *a, int idx, const char *value)
 {
 	struct arg_values *v = &a->got[idx];
 	const struct arg_spec *s = spec_at(a, (size_t)idx);
-	if (s->kind == ARG_REPEAT && v->count == ARGS_REPEATS_MAX)
-		return args_fail(a, "%s is given more than 64 times%s", s->name, NULL);
+	if (s->kind == ARG_REPEAT && v->count == ARGS_REPEATS_MAX) {
+		snprintf(a->error, sizeof(a->error), "%s is given more than %d times", s->name,
+			 ARGS_REPEATS_MAX);
+		return -1;
+	}
 	if (s->kind != ARG_REPEAT)
 		v->count = 0;
 	v->values[v->count++] = value;

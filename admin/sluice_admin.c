@@ -112,8 +112,10 @@ static int family_without_action(const struct admin_family *f, const char *arg)
 		return ADMIN_EXIT_OK;
 	}
 	char message[ARGS_ERROR_BYTES];
-	snprintf(message, sizeof(message), arg ? "unknown sub-command '%.64s'" : "a sub-command is needed%.0s",
-		 arg ? arg : "");
+	if (arg)
+		snprintf(message, sizeof(message), "unknown sub-command '%.64s'", arg);
+	else
+		snprintf(message, sizeof(message), "a sub-command is needed");
 	return usage_error(f->name, message);
 }
 
