@@ -147,8 +147,7 @@ static int exchange(int fd, int16_t key, int16_t version, int64_t deadline_ms, u
 	return recv_all(fd, *frame, *frame_len, deadline_ms);
 }
 
-/* The highest DescribeLogDirs version both sides speak, or -1. */
-static int16_t pick_version(uint8_t *frame, uint32_t len)
+int16_t logdirs_pick_version(uint8_t *frame, uint32_t len)
 {
 	struct rcursor c;
 	rc_init(&c, frame, len);
@@ -223,7 +222,7 @@ static void decode_dir(struct rcursor *c, struct logdirs_answer *a, struct logdi
 		rc_skip_tagged_fields(c);
 }
 
-static int decode_answer(uint8_t *frame, uint32_t len, struct logdirs_answer *a)
+int logdirs_decode(uint8_t *frame, uint32_t len, struct logdirs_answer *a)
 {
 	bool flexible = a->version >= DESCRIBE_LOG_DIRS_FLEXIBLE;
 	struct rcursor c;
@@ -242,6 +241,8 @@ static int decode_answer(uint8_t *frame, uint32_t len, struct logdirs_answer *a)
 		abort();
 	for (int32_t i = 0; i < n && !c.err; i++)
 		decode_dir(&c, a, &a->dirs[a->dir_count++]);
+	if (flexible)
+		rc_skip_tagged_fields(&c);
 	return c.err ? -1 : 0;
 }
 
@@ -256,7 +257,7 @@ static int ask_on(int fd, int64_t deadline_ms, struct logdirs_answer *out, char 
 		snprintf(err, err_size, "no ApiVersions answer in time");
 		return -1;
 	}
-	out->version = pick_version(frame, len);
+	out->version = logdirs_pick_version(frame, len);
 	free(frame);
 	frame = NULL;
 	if (out->version < 0) {
@@ -265,7 +266,7 @@ static int ask_on(int fd, int64_t deadline_ms, struct logdirs_answer *out, char 
 		return -1;
 	}
 	int rc = exchange(fd, DESCRIBE_LOG_DIRS_KEY, out->version, deadline_ms, &frame, &len);
-	if (rc == 0 && decode_answer(frame, len, out) != 0) {
+	if (rc == 0 && logdirs_decode(frame, len, out) != 0) {
 		snprintf(err, err_size, "malformed DescribeLogDirs v%d answer", out->version);
 		rc = -1;
 	} else if (rc != 0) {

@@ -44,6 +44,12 @@ struct logdirs_answer {
 int logdirs_ask(const char *host, int port, int64_t deadline_ms, struct logdirs_answer *out,
 		char *err, size_t err_size);
 void logdirs_answer_free(struct logdirs_answer *a);
+/* The highest DescribeLogDirs version (1 to 4) in an ApiVersions v0 answer
+ * (frame: after its size), or -1 when none or malformed. */
+int16_t logdirs_pick_version(uint8_t *frame, uint32_t len);
+/* Decodes a DescribeLogDirs answer of version out->version (frame: after
+ * its size) into out; -1 when malformed (out still to be freed). */
+int logdirs_decode(uint8_t *frame, uint32_t len, struct logdirs_answer *out);
 int64_t logdirs_now_ms(void);
 
 #endif

@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 
+pytest.register_assert_rewrite("sluice_admin_run", "sluice_admin_scenarios")
+
 from sluice_admin_run import admin, commit, produce
 from sluice_admin_scenarios import (check_add_partitions, check_broker_configs,
                                     check_logdirs, check_topic_configs, settled)

@@ -50,20 +50,27 @@ def configs(bs, entity_type, name, *extra):
     return {c["name"]: c for c in got["configs"]}
 
 
+def has_value(listed, key, value):
+    """listed (configs()) when key's value is value (None: key not listed), else None."""
+    entry = listed.get(key)
+    return listed if (entry["value"] if entry else None) == value else None
+
+
 def check_topic_configs(bs, topic):
     admin(bs, "topics", "create", "--topic", topic, "--partitions", "1")
     t = ["--entity-type", "topics", "--entity-name", topic]
     r = admin(bs, "configs", "set", *t, "--add-config", "retention.ms=3600000,max.message.bytes=65536")
     assert r.out == f"updated configs of topics {topic}\n"
-    now = configs(bs, "topics", topic)
-    assert now["retention.ms"]["value"] == "3600000"
+    now = settled(lambda: has_value(configs(bs, "topics", topic), "retention.ms", "3600000"))
+    assert now, configs(bs, "topics", topic)
     assert now["retention.ms"]["source"] == "DYNAMIC_TOPIC_CONFIG"
     assert now["max.message.bytes"]["value"] == "65536"
     assert not now["retention.ms"]["read_only"] and not now["retention.ms"]["sensitive"]
     # A second set keeps the first one's keys.
     admin(bs, "configs", "set", *t, "--add-config", "cleanup.policy=[compact,delete]")
-    now = configs(bs, "topics", topic)
-    assert now["cleanup.policy"]["value"] == "compact,delete"
+    now = settled(lambda: has_value(configs(bs, "topics", topic), "cleanup.policy",
+                                    "compact,delete"))
+    assert now, configs(bs, "topics", topic)
     assert now["retention.ms"]["value"] == "3600000"
     human = admin(bs, "configs", "describe", *t).out.splitlines()
     assert human[0].split() == ["NAME", "VALUE", "SOURCE", "READ-ONLY"]
@@ -71,8 +78,8 @@ def check_topic_configs(bs, topic):
 
     unset = admin(bs, "configs", "unset", *t, "--delete-config", "retention.ms", "--json").json()
     assert unset == {"entity_type": "topics", "entity_name": topic, "updated": True}
-    now = configs(bs, "topics", topic)
-    assert "retention.ms" not in now and now["max.message.bytes"]["value"] == "65536"
+    now = settled(lambda: has_value(configs(bs, "topics", topic), "retention.ms", None))
+    assert now and now["max.message.bytes"]["value"] == "65536", configs(bs, "topics", topic)
     every = configs(bs, "topics", topic, "--all")
     assert every["retention.ms"]["source"] == "DEFAULT_CONFIG" and every["retention.ms"]["is_default"]
     assert every["segment.bytes"]["value"]
@@ -95,14 +102,14 @@ def check_broker_configs(bs):
     every = configs(bs, "brokers", node, "--all")
     assert every["log.retention.check.interval.ms"]["value"]
     admin(bs, "configs", "set", *b, "--add-config", "log.retention.ms=99999999")
-    now = configs(bs, "brokers", node)
-    assert now["log.retention.ms"]["value"] == "99999999"
+    now = settled(lambda: has_value(configs(bs, "brokers", node), "log.retention.ms", "99999999"))
+    assert now, configs(bs, "brokers", node)
     assert now["log.retention.ms"]["source"] == "DYNAMIC_BROKER_CONFIG"
     human = admin(bs, "configs", "describe", *b).out
     assert "log.retention.ms" in human and "99999999" in human
     admin(bs, "configs", "unset", *b, "--delete-config", "log.retention.ms")
-    now = configs(bs, "brokers", node)
-    assert "log.retention.ms" not in now or now["log.retention.ms"]["source"] != "DYNAMIC_BROKER_CONFIG"
+    assert settled(lambda: has_value(configs(bs, "brokers", node), "log.retention.ms", None)), \
+        configs(bs, "brokers", node)
 
 
 def check_logdirs(bs, topic, data_dir=None):

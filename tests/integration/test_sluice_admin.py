@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+pytest.register_assert_rewrite("sluice_admin_run")
+
 from conftest import free_port
 from sluice_admin_run import Member, admin, commit, produce, watermarks
 

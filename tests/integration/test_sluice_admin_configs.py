@@ -5,6 +5,10 @@ topic and for the broker, logdirs. The same scenarios run against Apache
 Kafka in tests/compat/test_sluice_admin_kafka.py."""
 import os
 
+import pytest
+
+pytest.register_assert_rewrite("sluice_admin_run", "sluice_admin_scenarios")
+
 from sluice_admin_scenarios import (check_add_partitions, check_broker_configs,
                                     check_logdirs, check_topic_configs)
 
