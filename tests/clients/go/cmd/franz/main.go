@@ -1,5 +1,5 @@
 // The franz-go (+ kadm) driver of tests/integration/test_modern_clients.py:
-// one scenario per run (produce CODEC, group GROUP, times, admin,
+// one scenario per run (produce CODEC, group GROUP, times, admin, ops,
 // produce_default), one JSON line of results on stdout.
 package main
 
@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"sluice.test/clients/internal/scenario"
@@ -245,6 +246,89 @@ func admin(a scenario.Args) {
 		"deleted": errName(deleted[a.Topic].Err), "after": after.Has(a.Topic)})
 }
 
+// configValue is one value of a resource's DescribeConfigs answer.
+func configValue(rs kadm.ResourceConfigs, err error, name, key string) string {
+	scenario.Check("describe configs", err)
+	r, err := rs.On(name, nil)
+	scenario.Check("describe configs of "+name, err)
+	scenario.Check("describe configs of "+name, r.Err)
+	for _, c := range r.Configs {
+		if c.Key == key {
+			return c.MaybeValue()
+		}
+	}
+	scenario.Fail(fmt.Errorf("no %s in the configs of %s", key, name))
+	return ""
+}
+
+// ops: the operator's admin calls on a topic of 2 partitions
+// (CreatePartitions, DescribeConfigs, IncrementalAlterConfigs, Metadata and
+// DescribeCluster, DescribeLogDirs, OffsetForLeaderEpoch, ElectLeaders,
+// DescribeClientQuotas).
+func ops(a scenario.Args) {
+	cl := client(a)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx := deadline(60 * time.Second)
+	grown, err := adm.UpdatePartitions(ctx, 4, a.Topic)
+	scenario.Check("update partitions", err)
+	lower, err := adm.UpdatePartitions(ctx, 3, a.Topic)
+	scenario.Check("update partitions lower", err)
+	// Kafka applies a change a moment after it answers: read until it shows.
+	partitions := scenario.Eventually(func() any {
+		listed, err := adm.ListTopics(ctx, a.Topic)
+		scenario.Check("list topics", err)
+		return len(listed[a.Topic].Partitions)
+	}, 4)
+	topicConfig := func() string {
+		rs, err := adm.DescribeTopicConfigs(ctx, a.Topic)
+		return configValue(rs, err, a.Topic, "retention.ms")
+	}
+	def := topicConfig()
+	set := func(value string) string {
+		rs, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms",
+			Value: &value}}, a.Topic)
+		scenario.Check("alter topic configs", err)
+		r, err := rs.On(a.Topic, nil)
+		scenario.Check("alter topic configs of "+a.Topic, err)
+		return errName(r.Err)
+	}
+	altered := set(scenario.OpsRetentionMs)
+	retention := scenario.Eventually(func() any { return topicConfig() }, scenario.OpsRetentionMs)
+	badConfig := set("abc")
+	md, err := adm.BrokerMetadata(ctx)
+	scenario.Check("broker metadata", err)
+	broker := md.Brokers[0].NodeID
+	rs, err := adm.DescribeBrokerConfigs(ctx, broker)
+	numPartitions := configValue(rs, err, fmt.Sprint(broker), "num.partitions")
+	described, err := kmsg.NewPtrDescribeClusterRequest().RequestWith(ctx, cl)
+	scenario.Check("describe cluster", err)
+	dirs, err := adm.DescribeBrokerLogDirs(ctx, broker, nil)
+	scenario.Check("describe log dirs", err)
+	logdirPartitions := []int{}
+	dirs.EachPartition(func(p kadm.DescribedLogDirPartition) {
+		if p.Topic == a.Topic {
+			logdirPartitions = append(logdirPartitions, int(p.Partition))
+		}
+	})
+	sort.Ints(logdirPartitions)
+	var epochs kadm.OffsetForLeaderEpochRequest
+	epochs.Add(a.Topic, 0, 0)
+	ends, err := adm.OffsetForLeaderEpoch(ctx, epochs)
+	scenario.Check("offset for leader epoch", err)
+	end := ends[a.Topic][0]
+	elected, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, kadm.TopicsSet{a.Topic: {0: {}}})
+	scenario.Check("elect leaders", err)
+	quotas, err := adm.DescribeClientQuotas(ctx, false, nil)
+	scenario.Check("describe client quotas", err)
+	scenario.Done(scenario.OpsResult(errName(grown[a.Topic].Err), errName(lower[a.Topic].Err),
+		partitions.(int), def, altered, retention.(string), badConfig, numPartitions, len(md.Brokers), md.Cluster,
+		map[string]any{"controller": md.Controller, "described_cluster_id": described.ClusterID,
+			"described_brokers": len(described.Brokers), "logdir_partitions": logdirPartitions,
+			"epoch_end": map[string]any{"epoch": end.LeaderEpoch, "end_offset": end.EndOffset, "error": errName(end.Err)},
+			"elect": errName(elected[a.Topic][0].Err), "quotas": len(quotas)}))
+}
+
 // produceDefault: the producer as franz-go configures it by default
 // (idempotent writes), bounded by a deadline.
 func produceDefault(a scenario.Args) {
@@ -272,6 +356,6 @@ func produceIdempotent(a scenario.Args) {
 func main() {
 	scenario.Run(map[string]func(scenario.Args){
 		"produce": produce, "group": group, "times": times, "admin": admin,
-		"produce_default": produceDefault, "produce_idempotent": produceIdempotent,
+		"produce_default": produceDefault, "produce_idempotent": produceIdempotent, "ops": ops,
 	})
 }
