@@ -25,6 +25,28 @@ var codecs = map[string]kgo.CompressionCodec{
 	"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression(),
 }
 
+// served: whether the pinned release (SLUICE_FRANZ_MAX_VERSIONS, if any)
+// has API key k at all; a call to an API a release lacks would fail in the
+// client before reaching the broker.
+func served(k int16) bool {
+	release := os.Getenv("SLUICE_FRANZ_MAX_VERSIONS")
+	if release == "" {
+		return true
+	}
+	_, ok := kversion.FromString(release).LookupMaxKeyVersion(k)
+	return ok
+}
+
+// pinnedBelow: whether the pinned release caps API key k below version v.
+func pinnedBelow(k, v int16) bool {
+	release := os.Getenv("SLUICE_FRANZ_MAX_VERSIONS")
+	if release == "" {
+		return false
+	}
+	max, ok := kversion.FromString(release).LookupMaxKeyVersion(k)
+	return !ok || max < v
+}
+
 // client: SLUICE_FRANZ_MAX_VERSIONS (a Kafka release, "v2.4") caps every
 // request at the versions that release knows, as for a cluster of that age.
 func client(a scenario.Args, opts ...kgo.Opt) *kgo.Client {
@@ -285,9 +307,14 @@ func ops(a scenario.Args) {
 		return configValue(rs, err, a.Topic, "retention.ms")
 	}
 	def := topicConfig()
+	// Releases before 2.3 have AlterConfigs only: the whole state is set.
+	alter := adm.AlterTopicConfigs
+	if !served(kmsg.IncrementalAlterConfigs.Int16()) {
+		alter = adm.AlterTopicConfigsState
+	}
 	set := func(value string) string {
-		rs, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms",
-			Value: &value}}, a.Topic)
+		rs, err := alter(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &value}},
+			a.Topic)
 		scenario.Check("alter topic configs", err)
 		r, err := rs.On(a.Topic, nil)
 		scenario.Check("alter topic configs of "+a.Topic, err)
@@ -301,8 +328,13 @@ func ops(a scenario.Args) {
 	broker := md.Brokers[0].NodeID
 	rs, err := adm.DescribeBrokerConfigs(ctx, broker)
 	numPartitions := configValue(rs, err, fmt.Sprint(broker), "num.partitions")
-	described, err := kmsg.NewPtrDescribeClusterRequest().RequestWith(ctx, cl)
-	scenario.Check("describe cluster", err)
+	more := map[string]any{"controller": md.Controller}
+	if served(kmsg.DescribeCluster.Int16()) {
+		described, err := kmsg.NewPtrDescribeClusterRequest().RequestWith(ctx, cl)
+		scenario.Check("describe cluster", err)
+		more["described_cluster_id"] = described.ClusterID
+		more["described_brokers"] = len(described.Brokers)
+	}
 	dirs, err := adm.DescribeBrokerLogDirs(ctx, broker, nil)
 	scenario.Check("describe log dirs", err)
 	logdirPartitions := []int{}
@@ -312,21 +344,30 @@ func ops(a scenario.Args) {
 		}
 	})
 	sort.Ints(logdirPartitions)
-	var epochs kadm.OffsetForLeaderEpochRequest
-	epochs.Add(a.Topic, 0, 0)
-	ends, err := adm.OffsetForLeaderEpoch(ctx, epochs)
-	scenario.Check("offset for leader epoch", err)
-	end := ends[a.Topic][0]
-	elected, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, kadm.TopicsSet{a.Topic: {0: {}}})
-	scenario.Check("elect leaders", err)
-	quotas, err := adm.DescribeClientQuotas(ctx, false, nil)
-	scenario.Check("describe client quotas", err)
+	more["logdir_partitions"] = logdirPartitions
+	// OffsetForLeaderEpoch v0-v1 carry no epochs back: kadm needs v2 (Kafka 2.1).
+	if !pinnedBelow(kmsg.OffsetForLeaderEpoch.Int16(), 2) {
+		var epochs kadm.OffsetForLeaderEpochRequest
+		epochs.Add(a.Topic, 0, 0)
+		ends, err := adm.OffsetForLeaderEpoch(ctx, epochs)
+		scenario.Check("offset for leader epoch", err)
+		end := ends[a.Topic][0]
+		more["epoch_end"] = map[string]any{"epoch": end.LeaderEpoch, "end_offset": end.EndOffset,
+			"error": errName(end.Err)}
+	}
+	if served(kmsg.ElectLeaders.Int16()) {
+		elected, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, kadm.TopicsSet{a.Topic: {0: {}}})
+		scenario.Check("elect leaders", err)
+		more["elect"] = errName(elected[a.Topic][0].Err)
+	}
+	if served(kmsg.DescribeClientQuotas.Int16()) {
+		quotas, err := adm.DescribeClientQuotas(ctx, false, nil)
+		scenario.Check("describe client quotas", err)
+		more["quotas"] = len(quotas)
+	}
 	scenario.Done(scenario.OpsResult(errName(grown[a.Topic].Err), errName(lower[a.Topic].Err),
 		partitions.(int), def, altered, retention.(string), badConfig, numPartitions, len(md.Brokers), md.Cluster,
-		map[string]any{"controller": md.Controller, "described_cluster_id": described.ClusterID,
-			"described_brokers": len(described.Brokers), "logdir_partitions": logdirPartitions,
-			"epoch_end": map[string]any{"epoch": end.LeaderEpoch, "end_offset": end.EndOffset, "error": errName(end.Err)},
-			"elect": errName(elected[a.Topic][0].Err), "quotas": len(quotas)}))
+		more))
 }
 
 // produceDefault: the producer as franz-go configures it by default
