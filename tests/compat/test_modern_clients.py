@@ -3,7 +3,8 @@ kafka-python 3.x (PyPI, in a virtualenv), franz-go and IBM/sarama (Go module
 proxy), kafkajs (npm), as scripts/install-clients.sh installs them. Each runs
 the scenarios the Debian clients run: produce with every codec at acks 0, 1
 and -1 and consume by assignment, a two-member consumer group (classic
-protocol) with its admin calls, offsets by time, topic admin, and the
+protocol) with its admin calls, offsets by time, topic admin, the
+operator's admin calls (partitions, configs, cluster, log dirs), and the
 producer's defaults.
 
 Every client talks to the broker through a loopback proxy that records the
@@ -138,6 +139,7 @@ class Session:
         self.proxy.upstream_port = self.broker.port
         self.proxy.start()
         self.bootstrap = f"127.0.0.1:{self.proxy.port}"
+        self.ops_topics = []
 
     def create_topic(self, name, partitions):
         """Made directly on the broker, so no client's versions count."""
@@ -145,6 +147,14 @@ class Session:
         admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap)
         admin.create_topics([NewTopic(name, partitions, 1)])
         admin.close()
+
+    def cluster_id(self):
+        from kafka.admin import KafkaAdminClient
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap)
+        try:
+            return admin.describe_cluster()["cluster_id"]
+        finally:
+            admin.close()
 
     def drive(self, client, scenario, topic, arg=None, env=None):
         cmd, env_all = command(client, scenario, self.bootstrap, topic, arg, env or {})
@@ -177,7 +187,9 @@ def session(make_broker):
 def kafka_error(name):
     """One spelling for the clients' error names: 'TopicAlreadyExistsError',
     'TOPIC_ALREADY_EXISTS', 'code 36' -> 'TOPIC_ALREADY_EXISTS'."""
-    codes = {"code 36": "TOPIC_ALREADY_EXISTS", "code 38": "INVALID_REPLICATION_FACTOR"}
+    codes = {"code 36": "TOPIC_ALREADY_EXISTS", "code 37": "INVALID_PARTITIONS",
+             "code 38": "INVALID_REPLICATION_FACTOR", "code 40": "INVALID_CONFIG",
+             "InvalidConfigurationError": "INVALID_CONFIG"}
     if name in codes:
         return codes[name]
     if name.endswith("Error"):
@@ -239,6 +251,42 @@ def admin_and_check(session, client, env=None):
     assert r["partitions"] == 2 and r["after"] is False
 
 
+ELECTION_NOT_NEEDED = 84
+
+
+OPS_TOO_OLD = {"v0.11.0", "v1.0"}
+
+
+def ops_and_check(session, client, env=None):
+    """The operator's admin calls, as each client makes them (see the
+    drivers' ops scenario): partitions raised, never lowered; a topic's
+    retention.ms described, altered and refused when it is not a number; the
+    broker's num.partitions; the cluster; and, where the client has them, log
+    dirs, leader epochs, elections and client quotas."""
+    topic = f"ops-{len(session.ops_topics)}"
+    session.ops_topics.append(topic)
+    session.create_topic(topic, 2)
+    r = session.drive(client, "ops", topic, None, env)
+    assert (r["grown"], kafka_error(r["lower"]), r["partitions"]) == ("", "INVALID_PARTITIONS", 4), r
+    assert (r["retention_default"], r["altered"], r["retention"]) == ("604800000", "", "3600000"), r
+    assert kafka_error(r["bad_config"]) == "INVALID_CONFIG", r
+    assert (r["broker_num_partitions"], r["brokers"], r["controller"]) == ("1", 1, 0), r
+    if client != "sarama":  # sarama's DescribeCluster does not return the id
+        assert r["cluster_id"] == session.cluster_id(), r
+    if "described_cluster_id" in r:
+        assert (r["described_cluster_id"], r["described_brokers"]) == (session.cluster_id(), 1), r
+    if "logdir_partitions" in r:
+        assert r["logdir_partitions"] == [0, 1, 2, 3], r
+    if "elect_codes" in r:
+        assert r["elect_codes"] == [ELECTION_NOT_NEEDED], r
+    if "elect" in r:
+        assert r["elect"] == "ELECTION_NOT_NEEDED", r
+    if "epoch_end" in r:
+        assert r["epoch_end"] == {"epoch": 0, "end_offset": 0, "error": ""}, r
+    if "quotas" in r:
+        assert r["quotas"] == 0, r
+
+
 @pytest.mark.parametrize("codec", CODECS)
 @pytest.mark.parametrize("client", CLIENTS)
 def test_produce_every_acks_and_consume_by_assignment(session, client, codec):
@@ -260,6 +308,11 @@ def test_topic_admin(session, client):
     admin_and_check(session, client)
 
 
+@pytest.mark.parametrize("client", CLIENTS)
+def test_operations(session, client):
+    ops_and_check(session, client)
+
+
 @pytest.mark.parametrize("release", PINNED_RELEASES)
 def test_franz_go_pinned_to_older_releases(session, release):
     """franz-go capped at the request versions of an older Kafka release, as
@@ -271,6 +324,9 @@ def test_franz_go_pinned_to_older_releases(session, release):
     group_and_check(session, "franz-go", env)
     times_and_check(session, "franz-go", env)
     admin_and_check(session, "franz-go", env)
+    # DescribeConfigs v0 (Kafka 1.0 and older) is served by neither Kafka 4 nor sluice.
+    if release not in OPS_TOO_OLD:
+        ops_and_check(session, "franz-go", env)
 
 
 @pytest.mark.xfail(strict=True, reason="sarama's ClusterAdmin.ListTopics asks DescribeConfigs "

@@ -1,12 +1,12 @@
 // The kafkajs driver of tests/integration/test_modern_clients.py, run with
 // NODE_PATH at the node_modules scripts/install-clients.sh filled:
 //     node driver.js SCENARIO BOOTSTRAP TOPIC [ARG]
-// SCENARIO is produce CODEC, group GROUP, times, admin, produce_default or
-// produce_idempotent.
+// SCENARIO is produce CODEC, group GROUP, times, admin, ops, produce_default
+// or produce_idempotent.
 // Prints one JSON line of results. kafkajs ships gzip only: snappy comes from
 // kafkajs-snappy, LZ4 and zstd from pure-JS/wasm libraries wired in below.
 'use strict'
-const { Kafka, CompressionTypes, CompressionCodecs, logLevel } = require('kafkajs')
+const { Kafka, CompressionTypes, CompressionCodecs, ConfigResourceTypes, logLevel } = require('kafkajs')
 const lz4 = require('lz4js')
 const zstd = require('@bokuweb/zstd-wasm')
 
@@ -25,6 +25,8 @@ const MEMBERSHIP_MIN_MS = 1500
 const ZSTD_LEVEL = 3
 // A short fetch wait: kafkajs heartbeats and leaves only between fetches.
 const FETCH_WAIT_MS = 200
+// The ops scenario's retention.ms, set on its topic.
+const OPS_RETENTION_MS = '3600000'
 
 const CODECS = {
   none: CompressionTypes.None,
@@ -204,6 +206,64 @@ async function admin (kafka, topic) {
   done({ created, again, bad_rf: badRf, partitions: md.topics[0].partitions.length, deleted, after })
 }
 
+async function eventually (read, want) {
+  const deadline = Date.now() + 10000
+  for (;;) {
+    const got = await read()
+    if (got === want || Date.now() > deadline) return got
+    await sleep(100)
+  }
+}
+
+// ops: the operator's admin calls on a topic of 2 partitions
+// (CreatePartitions, DescribeConfigs, AlterConfigs, Metadata).
+async function ops (kafka, topic) {
+  const a = kafka.admin()
+  await a.connect()
+  const attempt = async call => {
+    try {
+      await call()
+      return ''
+    } catch (e) {
+      return errorType(e)
+    }
+  }
+  const grown = await attempt(() => a.createPartitions({ topicPartitions: [{ topic, count: 4 }] }))
+  const lower = await attempt(() => a.createPartitions({ topicPartitions: [{ topic, count: 3 }] }))
+  // Kafka applies a change a moment after it answers: read until it shows.
+  const partitions = await eventually(async () =>
+    (await a.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.length, 4)
+  const config = async (type, name, key) => {
+    const r = await a.describeConfigs({ resources: [{ type, name }], includeSynonyms: false })
+    const entry = r.resources[0].configEntries.find(e => e.configName === key)
+    if (!entry) throw new Error(`no ${key} in the configs of ${name}`)
+    return entry.configValue
+  }
+  const retentionDefault = await config(ConfigResourceTypes.TOPIC, topic, 'retention.ms')
+  const set = value => attempt(() => a.alterConfigs({
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'retention.ms', value }] }]
+  }))
+  const altered = await set(OPS_RETENTION_MS)
+  const retention = await eventually(() => config(ConfigResourceTypes.TOPIC, topic, 'retention.ms'), OPS_RETENTION_MS)
+  const badConfig = await set('abc')
+  const cluster = await a.describeCluster()
+  const numPartitions = await config(ConfigResourceTypes.BROKER, String(cluster.brokers[0].nodeId), 'num.partitions')
+  await a.disconnect()
+  done({
+    grown,
+    lower,
+    partitions,
+    retention_default: retentionDefault,
+    altered,
+    retention,
+    bad_config: badConfig,
+    broker_num_partitions: numPartitions,
+    brokers: cluster.brokers.length,
+    cluster_id: cluster.clusterId,
+    controller: cluster.controller
+  })
+}
+
 async function produceDefault (kafka, topic) {
   const p = kafka.producer({ allowAutoTopicCreation: false })
   await p.connect()
@@ -239,7 +299,7 @@ async function main () {
   await zstd.init()
   wireCodecs()
   const kafka = new Kafka({ clientId: 'sluice-kafkajs', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING, retry: { retries: 3 } })
-  const scenarios = { produce, group, times, admin, produce_default: produceDefault, produce_idempotent: produceIdempotent }
+  const scenarios = { produce, group, times, admin, ops, produce_default: produceDefault, produce_idempotent: produceIdempotent }
   if (!(scenario in scenarios)) throw new Error(`unknown scenario ${scenario}`)
   await scenarios[scenario](kafka, topic, arg)
 }

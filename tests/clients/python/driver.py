@@ -4,7 +4,8 @@ run by the virtualenv's python (scripts/install-clients.sh):
     driver.py CLIENT SCENARIO BOOTSTRAP TOPIC [ARG]
 
 CLIENT is confluent-kafka or kafka-python; SCENARIO is produce CODEC, group
-GROUP, times, admin, produce_default or produce_idempotent. Prints one JSON line of results."""
+GROUP, times, admin, ops, produce_default or produce_idempotent. Prints one
+JSON line of results."""
 import json
 import sys
 import threading
@@ -142,6 +143,33 @@ class Confluent:
         after = topic in self.admin.list_topics(timeout=10).topics
         done({"created": created, "again": again, "bad_rf": bad_rf,
               "partitions": len(md.topics[topic].partitions), "deleted": deleted, "after": after})
+
+    def ops(self, topic):
+        """The operator's admin calls on TOPIC (2 partitions): see ops_result."""
+        adm, ck = self.admin_mod, self.ck
+        grown = self._error(self.admin.create_partitions([adm.NewPartitions(topic, 4)])[topic])
+        lower = self._error(self.admin.create_partitions([adm.NewPartitions(topic, 3)])[topic])
+        partitions = eventually(lambda: len(self.admin.list_topics(topic, timeout=10)
+                                            .topics[topic].partitions), 4)
+        resource = adm.ConfigResource(adm.ResourceType.TOPIC, topic)
+
+        def topic_config(key):
+            return self.admin.describe_configs([resource])[resource].result(30)[key].value
+        default = topic_config("retention.ms")
+        entry = adm.ConfigEntry("retention.ms", str(OPS_RETENTION_MS),
+                                incremental_operation=adm.AlterConfigOpType.SET)
+        altered = self._error(self.admin.incremental_alter_configs(
+            [adm.ConfigResource(adm.ResourceType.TOPIC, topic, incremental_configs=[entry])])[resource])
+        retention = eventually(lambda: topic_config("retention.ms"), str(OPS_RETENTION_MS))
+        bad = adm.ConfigEntry("retention.ms", "abc", incremental_operation=adm.AlterConfigOpType.SET)
+        bad_config = self._error(self.admin.incremental_alter_configs(
+            [adm.ConfigResource(adm.ResourceType.TOPIC, topic, incremental_configs=[bad])])[resource])
+        cluster = self.admin.describe_cluster().result(30)
+        broker = adm.ConfigResource(adm.ResourceType.BROKER, str(cluster.nodes[0].id))
+        num_partitions = self.admin.describe_configs([broker])[broker].result(30)["num.partitions"].value
+        done(ops_result(grown, lower, partitions, default, altered, retention, bad_config,
+                        num_partitions, len(cluster.nodes), cluster.cluster_id,
+                        controller=cluster.controller.id if cluster.controller else None))
 
     def produce_default(self, topic):
         p = self.ck.Producer({"bootstrap.servers": self.bootstrap, "message.timeout.ms": 15000})
@@ -320,6 +348,52 @@ class KafkaPython:
         done({"created": created, "again": again, "bad_rf": bad_rf,
               "partitions": len(described[0]["partitions"]), "deleted": deleted, "after": after})
 
+    def ops(self, topic):
+        """The operator's admin calls on TOPIC (2 partitions): see ops_result."""
+        Errors, adm = self.kafka.errors, self.admin_mod
+        admin = adm.KafkaAdminClient(bootstrap_servers=self.bootstrap)
+
+        def error(call, *args, **kwargs):
+            try:
+                call(*args, **kwargs)
+                return ""
+            except Errors.KafkaError as e:
+                return type(e).__name__
+        grown = error(admin.create_partitions, {topic: 4})
+        lower = error(admin.create_partitions, {topic: 3})
+        partitions = eventually(lambda: len(admin.describe_topics([topic])[0]["partitions"]), 4)
+        topic_type = adm.ConfigResourceType.TOPIC
+
+        def topic_config(key):
+            got = admin.describe_configs([adm.ConfigResource(topic_type, topic)], config_filter="all")
+            return got["topic"][topic][key]["value"]
+        default = topic_config("retention.ms")
+
+        def alter(value):
+            """kafka-python reports each resource as "OK" or "[Error N] Name: message"."""
+            outcome = admin.alter_configs([adm.ConfigResource(topic_type, topic,
+                                                              configs={"retention.ms": value})],
+                                          raise_on_unknown=False)["topic"][topic]
+            return "" if outcome == "OK" else outcome.split("] ", 1)[-1].split(":", 1)[0]
+        altered = alter(str(OPS_RETENTION_MS))
+        retention = eventually(lambda: topic_config("retention.ms"), str(OPS_RETENTION_MS))
+        bad_config = alter("abc")
+        cluster = admin.describe_cluster()
+        broker_id = str(cluster["brokers"][0]["broker_id"])
+        got = admin.describe_configs([adm.ConfigResource(adm.ConfigResourceType.BROKER, broker_id)],
+                                     config_filter="all")
+        num_partitions = got["broker"][broker_id]["num.partitions"]["value"]
+        logdirs = admin.describe_log_dirs([topic])
+        logdir_partitions = sorted(p["partition_index"] for d in logdirs[0]["log_dirs"]
+                                   for t in d["topics"] if t["name"] == topic for p in t["partitions"])
+        elect = admin.elect_leaders(0, {topic: [0]}, raise_errors=False)
+        elected = [p.error_code for r in elect.replica_election_results for p in r.partition_result]
+        admin.close()
+        done(ops_result(grown, lower, partitions, default, altered, retention, bad_config,
+                        num_partitions, len(cluster["brokers"]), cluster["cluster_id"],
+                        controller=cluster["controller_id"], logdir_partitions=logdir_partitions,
+                        elect_codes=elected))
+
     def produce_default(self, topic):
         p = self.kafka.KafkaProducer(bootstrap_servers=self.bootstrap, request_timeout_ms=10000,
                                      max_block_ms=15000, delivery_timeout_ms=15000)
@@ -345,6 +419,35 @@ class KafkaPython:
             error = "%s: %s" % (type(e).__name__, e)
         p.close(5)
         done({"produce_error": error, "sent": IDEMPOTENT_RECORDS})
+
+
+OPS_RETENTION_MS = 3_600_000
+
+
+EVENTUALLY_WAIT_S = 10
+
+
+def eventually(read, want):
+    """read() until it returns want, for EVENTUALLY_WAIT_S at most: Kafka
+    applies an admin change (new partitions, a config) a moment after it
+    answers the request. Returns the last value read."""
+    deadline = time.time() + EVENTUALLY_WAIT_S
+    while True:
+        got = read()
+        if got == want or time.time() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def ops_result(grown, lower, partitions, retention_default, altered, retention, bad_config,
+               broker_num_partitions, brokers, cluster_id, **more):
+    """The ops scenario's JSON, the same keys in every driver: errors as the
+    client names them ("" for none), config values as strings."""
+    return dict({"grown": grown, "lower": lower, "partitions": partitions,
+                 "retention_default": retention_default, "altered": altered,
+                 "retention": retention, "bad_config": bad_config,
+                 "broker_num_partitions": broker_num_partitions, "brokers": brokers,
+                 "cluster_id": cluster_id}, **more)
 
 
 def owned_now(members):

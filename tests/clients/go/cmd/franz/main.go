@@ -1,5 +1,5 @@
 // The franz-go (+ kadm) driver of tests/integration/test_modern_clients.py:
-// one scenario per run (produce CODEC, group GROUP, times, admin,
+// one scenario per run (produce CODEC, group GROUP, times, admin, ops,
 // produce_default), one JSON line of results on stdout.
 package main
 
@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"sluice.test/clients/internal/scenario"
@@ -22,6 +23,28 @@ import (
 var codecs = map[string]kgo.CompressionCodec{
 	"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(), "snappy": kgo.SnappyCompression(),
 	"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression(),
+}
+
+// served: whether the pinned release (SLUICE_FRANZ_MAX_VERSIONS, if any)
+// has API key k at all; a call to an API a release lacks would fail in the
+// client before reaching the broker.
+func served(k int16) bool {
+	release := os.Getenv("SLUICE_FRANZ_MAX_VERSIONS")
+	if release == "" {
+		return true
+	}
+	_, ok := kversion.FromString(release).LookupMaxKeyVersion(k)
+	return ok
+}
+
+// pinnedBelow: whether the pinned release caps API key k below version v.
+func pinnedBelow(k, v int16) bool {
+	release := os.Getenv("SLUICE_FRANZ_MAX_VERSIONS")
+	if release == "" {
+		return false
+	}
+	max, ok := kversion.FromString(release).LookupMaxKeyVersion(k)
+	return !ok || max < v
 }
 
 // client: SLUICE_FRANZ_MAX_VERSIONS (a Kafka release, "v2.4") caps every
@@ -245,6 +268,108 @@ func admin(a scenario.Args) {
 		"deleted": errName(deleted[a.Topic].Err), "after": after.Has(a.Topic)})
 }
 
+// configValue is one value of a resource's DescribeConfigs answer.
+func configValue(rs kadm.ResourceConfigs, err error, name, key string) string {
+	scenario.Check("describe configs", err)
+	r, err := rs.On(name, nil)
+	scenario.Check("describe configs of "+name, err)
+	scenario.Check("describe configs of "+name, r.Err)
+	for _, c := range r.Configs {
+		if c.Key == key {
+			return c.MaybeValue()
+		}
+	}
+	scenario.Fail(fmt.Errorf("no %s in the configs of %s", key, name))
+	return ""
+}
+
+// ops: the operator's admin calls on a topic of 2 partitions
+// (CreatePartitions, DescribeConfigs, IncrementalAlterConfigs, Metadata and
+// DescribeCluster, DescribeLogDirs, OffsetForLeaderEpoch, ElectLeaders,
+// DescribeClientQuotas).
+func ops(a scenario.Args) {
+	cl := client(a)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx := deadline(60 * time.Second)
+	grown, err := adm.UpdatePartitions(ctx, 4, a.Topic)
+	scenario.Check("update partitions", err)
+	lower, err := adm.UpdatePartitions(ctx, 3, a.Topic)
+	scenario.Check("update partitions lower", err)
+	// Kafka applies a change a moment after it answers: read until it shows.
+	partitions := scenario.Eventually(func() any {
+		listed, err := adm.ListTopics(ctx, a.Topic)
+		scenario.Check("list topics", err)
+		return len(listed[a.Topic].Partitions)
+	}, 4)
+	topicConfig := func() string {
+		rs, err := adm.DescribeTopicConfigs(ctx, a.Topic)
+		return configValue(rs, err, a.Topic, "retention.ms")
+	}
+	def := topicConfig()
+	// Releases before 2.3 have AlterConfigs only: the whole state is set.
+	alter := adm.AlterTopicConfigs
+	if !served(kmsg.IncrementalAlterConfigs.Int16()) {
+		alter = adm.AlterTopicConfigsState
+	}
+	set := func(value string) string {
+		rs, err := alter(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &value}},
+			a.Topic)
+		scenario.Check("alter topic configs", err)
+		r, err := rs.On(a.Topic, nil)
+		scenario.Check("alter topic configs of "+a.Topic, err)
+		return errName(r.Err)
+	}
+	altered := set(scenario.OpsRetentionMs)
+	retention := scenario.Eventually(func() any { return topicConfig() }, scenario.OpsRetentionMs)
+	badConfig := set("abc")
+	md, err := adm.BrokerMetadata(ctx)
+	scenario.Check("broker metadata", err)
+	broker := md.Brokers[0].NodeID
+	rs, err := adm.DescribeBrokerConfigs(ctx, broker)
+	numPartitions := configValue(rs, err, fmt.Sprint(broker), "num.partitions")
+	more := map[string]any{"controller": md.Controller}
+	if served(kmsg.DescribeCluster.Int16()) {
+		described, err := kmsg.NewPtrDescribeClusterRequest().RequestWith(ctx, cl)
+		scenario.Check("describe cluster", err)
+		more["described_cluster_id"] = described.ClusterID
+		more["described_brokers"] = len(described.Brokers)
+	}
+	dirs, err := adm.DescribeBrokerLogDirs(ctx, broker, nil)
+	scenario.Check("describe log dirs", err)
+	logdirPartitions := []int{}
+	dirs.EachPartition(func(p kadm.DescribedLogDirPartition) {
+		if p.Topic == a.Topic {
+			logdirPartitions = append(logdirPartitions, int(p.Partition))
+		}
+	})
+	sort.Ints(logdirPartitions)
+	more["logdir_partitions"] = logdirPartitions
+	// OffsetForLeaderEpoch v0-v1 carry no epochs back: kadm needs v2 (Kafka 2.1).
+	if !pinnedBelow(kmsg.OffsetForLeaderEpoch.Int16(), 2) {
+		var epochs kadm.OffsetForLeaderEpochRequest
+		epochs.Add(a.Topic, 0, 0)
+		ends, err := adm.OffsetForLeaderEpoch(ctx, epochs)
+		scenario.Check("offset for leader epoch", err)
+		end := ends[a.Topic][0]
+		more["epoch_end"] = map[string]any{"epoch": end.LeaderEpoch, "end_offset": end.EndOffset,
+			"error": errName(end.Err)}
+	}
+	if served(kmsg.ElectLeaders.Int16()) {
+		elected, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, kadm.TopicsSet{a.Topic: {0: {}}})
+		scenario.Check("elect leaders", err)
+		more["elect"] = errName(elected[a.Topic][0].Err)
+	}
+	if served(kmsg.DescribeClientQuotas.Int16()) {
+		quotas, err := adm.DescribeClientQuotas(ctx, false, nil)
+		scenario.Check("describe client quotas", err)
+		more["quotas"] = len(quotas)
+	}
+	scenario.Done(scenario.OpsResult(errName(grown[a.Topic].Err), errName(lower[a.Topic].Err),
+		partitions.(int), def, altered, retention.(string), badConfig, numPartitions, len(md.Brokers), md.Cluster,
+		more))
+}
+
 // produceDefault: the producer as franz-go configures it by default
 // (idempotent writes), bounded by a deadline.
 func produceDefault(a scenario.Args) {
@@ -272,6 +397,6 @@ func produceIdempotent(a scenario.Args) {
 func main() {
 	scenario.Run(map[string]func(scenario.Args){
 		"produce": produce, "group": group, "times": times, "admin": admin,
-		"produce_default": produceDefault, "produce_idempotent": produceIdempotent,
+		"produce_default": produceDefault, "produce_idempotent": produceIdempotent, "ops": ops,
 	})
 }

@@ -1,5 +1,5 @@
 // The IBM/sarama driver of tests/integration/test_modern_clients.py: one
-// scenario per run (produce CODEC, group GROUP, times, admin), one JSON line
+// scenario per run (produce CODEC, group GROUP, times, admin, ops), one JSON line
 // of results on stdout. cfg.Version is sarama's newest, so it sends the
 // newest request versions it knows.
 package main
@@ -266,6 +266,72 @@ func admin(a scenario.Args) {
 		"after": errors.Is(after[0].Err, sarama.ErrNoError)})
 }
 
+// topicConfig is one value of a topic's DescribeConfigs answer.
+func topicConfig(adm sarama.ClusterAdmin, typ sarama.ConfigResourceType, name, key string) string {
+	entries, err := adm.DescribeConfig(sarama.ConfigResource{Type: typ, Name: name})
+	scenario.Check("describe configs", err)
+	for _, e := range entries {
+		if e.Name == key {
+			return e.Value
+		}
+	}
+	scenario.Fail(fmt.Errorf("no %s in the configs of %s", key, name))
+	return ""
+}
+
+// ops: the operator's admin calls on a topic of 2 partitions (CreatePartitions,
+// DescribeConfigs, IncrementalAlterConfigs, DescribeCluster, DescribeLogDirs,
+// ElectLeaders, DescribeClientQuotas).
+func ops(a scenario.Args) {
+	adm, err := sarama.NewClusterAdmin(a.Brokers(), config())
+	scenario.Check("new admin", err)
+	defer adm.Close()
+	grown := errName(adm.CreatePartitions(a.Topic, 4, nil, false))
+	lower := errName(adm.CreatePartitions(a.Topic, 3, nil, false))
+	// Kafka applies a change a moment after it answers: read until it shows.
+	partitions := scenario.Eventually(func() any {
+		described, err := adm.DescribeTopics([]string{a.Topic})
+		scenario.Check("describe topics", err)
+		return len(described[0].Partitions)
+	}, 4)
+	def := topicConfig(adm, sarama.TopicResource, a.Topic, "retention.ms")
+	set := func(value string) string {
+		return errName(adm.IncrementalAlterConfig(sarama.TopicResource, a.Topic,
+			map[string]sarama.IncrementalAlterConfigsEntry{"retention.ms": {
+				Operation: sarama.IncrementalAlterConfigsOperationSet, Value: &value}}, false))
+	}
+	altered := set(scenario.OpsRetentionMs)
+	retention := scenario.Eventually(func() any {
+		return topicConfig(adm, sarama.TopicResource, a.Topic, "retention.ms")
+	}, scenario.OpsRetentionMs)
+	badConfig := set("abc")
+	brokers, controller, err := adm.DescribeCluster()
+	scenario.Check("describe cluster", err)
+	brokerID := strconv.Itoa(int(brokers[0].ID()))
+	numPartitions := topicConfig(adm, sarama.BrokerResource, brokerID, "num.partitions")
+	dirs, err := adm.DescribeLogDirs([]int32{brokers[0].ID()})
+	scenario.Check("describe log dirs", err)
+	var logdirPartitions []int
+	for _, d := range dirs[brokers[0].ID()] {
+		for _, t := range d.Topics {
+			if t.Topic == a.Topic {
+				for _, p := range t.Partitions {
+					logdirPartitions = append(logdirPartitions, int(p.PartitionID))
+				}
+			}
+		}
+	}
+	sort.Ints(logdirPartitions)
+	elected, err := adm.ElectLeaders(sarama.PreferredElection, map[string][]int32{a.Topic: {0}})
+	scenario.Check("elect leaders", err)
+	quotas, err := adm.DescribeClientQuotas(nil, false)
+	scenario.Check("describe client quotas", err)
+	scenario.Done(scenario.OpsResult(grown, lower, partitions.(int), def, altered, retention.(string),
+		badConfig, numPartitions, len(brokers), "", map[string]any{
+			"controller": controller, "logdir_partitions": logdirPartitions,
+			"elect_codes": []int{int(elected[a.Topic][0].ErrorCode)}, "quotas": len(quotas)}))
+}
+
 // listTopics: ClusterAdmin.ListTopics, which asks DescribeConfigs for every
 // topic's configuration besides Metadata.
 func listTopics(a scenario.Args) {
@@ -361,6 +427,6 @@ func main() {
 	scenario.Run(map[string]func(scenario.Args){
 		"produce": produce, "group": group, "times": times, "admin": admin,
 		"list_topics": listTopics, "produce_default": produceDefault,
-		"produce_idempotent": produceIdempotent, "produce_numbered": produceNumbered,
+		"produce_idempotent": produceIdempotent, "produce_numbered": produceNumbered, "ops": ops,
 	})
 }

@@ -27,6 +27,8 @@ const (
 	// IdempotentRecords: what the idempotent scenario sends, in order, to
 	// partition 0.
 	IdempotentRecords = 500
+	// The ops scenario's retention.ms, set on its topic.
+	OpsRetentionMs = "3600000"
 )
 
 // Args is one driver run.
@@ -114,4 +116,36 @@ func Run(scenarios map[string]func(Args)) {
 		Fail(fmt.Errorf("unknown scenario %q", a.Scenario))
 	}
 	run(a)
+}
+
+// OpsResult is the ops scenario's JSON, the same keys in every driver
+// (tests/clients/python/driver.py ops_result): errors as the client names
+// them ("" for none), config values as strings.
+func OpsResult(grown, lower string, partitions int, retentionDefault, altered, retention, badConfig,
+	brokerNumPartitions string, brokers int, clusterID string, more map[string]any) map[string]any {
+	out := map[string]any{"grown": grown, "lower": lower, "partitions": partitions,
+		"retention_default": retentionDefault, "altered": altered, "retention": retention,
+		"bad_config": badConfig, "broker_num_partitions": brokerNumPartitions, "brokers": brokers,
+		"cluster_id": clusterID}
+	for k, v := range more {
+		out[k] = v
+	}
+	return out
+}
+
+// EventuallyWait bounds Eventually: Kafka applies an admin change (new
+// partitions, a config) a moment after it answers the request.
+const EventuallyWait = 10 * time.Second
+
+// Eventually calls read until it returns want or EventuallyWait passes, and
+// returns the last value read.
+func Eventually(read func() any, want any) any {
+	deadline := time.Now().Add(EventuallyWait)
+	for {
+		got := read()
+		if got == want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
