@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 DESTDIR=$work/root cmake --install "$build" --prefix /usr >/dev/null
-for f in usr/bin/sluice usr/bin/sluice-perf etc/sluice/server.properties \
+for f in usr/bin/sluice usr/bin/sluice-perf usr/bin/sluice-admin etc/sluice/server.properties \
          usr/lib/systemd/system/sluice.service usr/share/sluice/profiles/latency.properties \
          usr/share/sluice/profiles/throughput.properties usr/share/sluice/profiles/durable.properties; do
   [[ -e $work/root/$f ]] || fail "cmake --install did not install /$f"
@@ -36,7 +36,7 @@ for lib in libc6 liburing2 libzstd1 liblz4-1 libsnappy1v5 zlib1g libisal2 librdk
   grep -qE "(^|, )$lib( |,|$)" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 contents=$(dpkg-deb -c "$deb")
-for f in ./usr/bin/sluice ./usr/bin/sluice-perf ./etc/sluice/server.properties \
+for f in ./usr/bin/sluice ./usr/bin/sluice-perf ./usr/bin/sluice-admin ./etc/sluice/server.properties \
          ./usr/lib/systemd/system/sluice.service; do
   grep -q " $f\$" <<<"$contents" || fail "the package lacks $f"
 done
