@@ -1,7 +1,8 @@
 /* The log layer's figures in the Prometheus text (see metrics_out.h): the
  * flush policy's fsyncs and the free-space floor, each partition's log
  * (offsets, size, segments, retention), the log cleaner, the producers with
- * state. Each comes from what the owning shard published. */
+ * state. Each comes from what the owning shard published. The per-partition
+ * series are left out when sluice.metrics.partition.level is false. */
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -17,10 +18,12 @@
 #include "core/shard/shard.h"
 
 /* One counter of the io shards: HELP, TYPE, then a sample per io shard whose
- * stats_of gives figures (NULL: that shard has none). */
-static void metrics_io_counter(struct metrics_out *o, struct runtime *rt, const char *name,
-			       const char *help, const void *(*stats_of)(const struct topics_shard *),
-			       size_t field_offset)
+ * stats_of gives figures (NULL: that shard has none), divided by per_unit
+ * (milliseconds exposed as seconds, as Prometheus names them). */
+static void metrics_io_counter_scaled(struct metrics_out *o, struct runtime *rt, const char *name,
+				      const char *help,
+				      const void *(*stats_of)(const struct topics_shard *),
+				      size_t field_offset, uint64_t per_unit)
 {
 	metrics_printf(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
 	for (uint32_t i = 0; i < rt->io_shards; i++) {
@@ -29,8 +32,18 @@ static void metrics_io_counter(struct metrics_out *o, struct runtime *rt, const 
 		if (!base)
 			continue;
 		uint64_t v = SHARD_COUNTER_READ(*(const uint64_t *)(base + field_offset));
-		metrics_printf(o, "%s{shard=\"%u\"} %llu\n", name, i, (unsigned long long)v);
+		if (per_unit == 1)
+			metrics_printf(o, "%s{shard=\"%u\"} %llu\n", name, i, (unsigned long long)v);
+		else
+			metrics_printf(o, "%s{shard=\"%u\"} %.3f\n", name, i, (double)v / (double)per_unit);
 	}
+}
+
+static void metrics_io_counter(struct metrics_out *o, struct runtime *rt, const char *name,
+			       const char *help, const void *(*stats_of)(const struct topics_shard *),
+			       size_t field_offset)
+{
+	metrics_io_counter_scaled(o, rt, name, help, stats_of, field_offset, 1);
 }
 
 static const void *metrics_flush_stats(const struct topics_shard *ts)
@@ -174,9 +187,15 @@ static void metrics_cleaner(struct metrics_out *o, struct runtime *rt)
 	METRICS_CLEANER(o, rt, bytes_read, "Segment bytes the log cleaner read.");
 	METRICS_CLEANER(o, rt, bytes_written, "Cleaned segment bytes the log cleaner wrote.");
 	METRICS_CLEANER(o, rt, records_dropped, "Records the log cleaner removed.");
-	METRICS_CLEANER(o, rt, duration_ms, "Milliseconds the log cleaner's passes took.");
-	METRICS_CLEANER(o, rt, throttled_ms,
-			"Milliseconds the log cleaner slept for log.cleaner.io.max.bytes.per.second.");
+	metrics_io_counter_scaled(o, rt, "sluice_log_cleaner_duration_seconds_total",
+				  "Time the log cleaner's passes took.", metrics_cleaner_stats,
+				  offsetof(struct log_cleaner_stats, duration_ms), 1000);
+	metrics_io_counter_scaled(o, rt, "sluice_log_cleaner_throttled_seconds_total",
+				  "Time the log cleaner slept for log.cleaner.io.max.bytes.per.second.",
+				  metrics_cleaner_stats, offsetof(struct log_cleaner_stats, throttled_ms),
+				  1000);
+	if (!rt->cfg.metrics_partition_level)
+		return;
 	metrics_printf(o, "# HELP sluice_log_cleaner_dirty_ratio Dirty bytes over all bytes of "
 			  "the closed segments of each compacted partition.\n"
 			  "# TYPE sluice_log_cleaner_dirty_ratio gauge\n");
@@ -236,7 +255,8 @@ void metrics_log_render(struct metrics_out *o, struct runtime *rt)
 {
 	metrics_cold_reads(o, rt);
 	metrics_flush(o, rt);
-	metrics_partition_logs(o, rt);
+	if (rt->cfg.metrics_partition_level)
+		metrics_partition_logs(o, rt);
 	metrics_producers(o, rt);
 	metrics_cleaner(o, rt);
 }

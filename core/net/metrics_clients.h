@@ -1,0 +1,19 @@
+/* KIP-511's connection counts by client software: what ApiVersions v3+ names
+ * (client_software_name, client_software_version), tallied per shard in a
+ * bounded table (counters.h) that the metrics endpoint reads. */
+#ifndef SLUICE_CORE_NET_METRICS_CLIENTS_H
+#define SLUICE_CORE_NET_METRICS_CLIENTS_H
+
+#include "proto/cursor.h"
+
+struct conn;
+
+/* On the connection's shard: `body` is an ApiVersions v3+ request body. The
+ * connection counts under the (name, version) it names from now on (a
+ * second ApiVersions moves it); a body that does not decode, or names
+ * strings Kafka would refuse, changes nothing (the handler answers it). */
+void metrics_clients_note(struct conn *c, struct rcursor body);
+/* The connection closes: it no longer counts. */
+void metrics_clients_closed(struct conn *c);
+
+#endif
