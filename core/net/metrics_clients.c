@@ -14,8 +14,7 @@ enum { METRICS_SOFTWARE_OTHER = METRICS_CLIENT_SOFTWARE_MAX + 1 };
 
 _Static_assert(METRICS_SOFTWARE_OTHER <= UINT8_MAX, "conn.software_id is a uint8_t");
 
-/* Kafka's rule for both fields: [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? */
-static bool metrics_clients_valid(struct kstr s)
+bool metrics_clients_field_valid(struct kstr s)
 {
 	if (s.len <= 0)
 		return false;
@@ -73,7 +72,8 @@ void metrics_clients_note(struct conn *c, struct rcursor body)
 {
 	struct kstr name = rc_compact_string(&body);
 	struct kstr version = rc_compact_string(&body);
-	if (body.err != RC_OK || !metrics_clients_valid(name) || !metrics_clients_valid(version))
+	if (body.err != RC_OK || !metrics_clients_field_valid(name) ||
+	    !metrics_clients_field_valid(version))
 		return;
 	struct shard_metrics *m = &conn_shard_of(c->shard)->metrics;
 	metrics_clients_closed(c);

@@ -6,7 +6,14 @@
 
 #include "proto/cursor.h"
 
+#include <stdbool.h>
+
 struct conn;
+
+/* Kafka's rule for client_software_name and client_software_version:
+ * [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? (ApiVersions answers
+ * INVALID_REQUEST otherwise). */
+bool metrics_clients_field_valid(struct kstr s);
 
 /* On the connection's shard: `body` is an ApiVersions v3+ request body. The
  * connection counts under the (name, version) it names from now on (a

@@ -42,28 +42,34 @@ static struct metrics_topic_traffic *metrics_topics_find(struct shard_metrics *m
 	return NULL;
 }
 
-void metrics_topic_in(struct shard *s, const struct topic *t, uint64_t bytes, uint64_t records)
+/* The topic's entry in shard s's table, or NULL after counting `bytes` as
+ * untracked. */
+static struct metrics_topic_traffic *metrics_topic_entry(struct shard *s, const struct topic *t,
+							 uint64_t bytes)
 {
 	struct shard_metrics *m = &conn_shard_of(s)->metrics;
 	struct metrics_topic_traffic *e = metrics_topics_find(m, &t->id, true);
-	if (!e) {
+	if (!e)
 		METRIC_ADD(m->topics_untracked, bytes);
-		return;
+	return e;
+}
+
+void metrics_topic_in(struct shard *s, const struct topic *t, uint64_t bytes, uint64_t records)
+{
+	struct metrics_topic_traffic *e = metrics_topic_entry(s, t, bytes);
+	if (e) {
+		METRIC_ADD(e->bytes_in, bytes);
+		METRIC_ADD(e->records_in, records);
 	}
-	METRIC_ADD(e->bytes_in, bytes);
-	METRIC_ADD(e->records_in, records);
 }
 
 void metrics_topic_out(struct shard *s, const struct topic *t, uint64_t bytes, uint64_t records)
 {
-	struct shard_metrics *m = &conn_shard_of(s)->metrics;
-	struct metrics_topic_traffic *e = metrics_topics_find(m, &t->id, true);
-	if (!e) {
-		METRIC_ADD(m->topics_untracked, bytes);
-		return;
+	struct metrics_topic_traffic *e = metrics_topic_entry(s, t, bytes);
+	if (e) {
+		METRIC_ADD(e->bytes_out, bytes);
+		METRIC_ADD(e->records_out, records);
 	}
-	METRIC_ADD(e->bytes_out, bytes);
-	METRIC_ADD(e->records_out, records);
 }
 
 void metrics_topic_totals(struct runtime *rt, const struct topic *t, struct metrics_topic_totals *out)
