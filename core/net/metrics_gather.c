@@ -65,7 +65,20 @@ static int metrics_gather_offset_cmp(const void *a, const void *b)
 	return c ? c : (x->partition > y->partition) - (x->partition < y->partition);
 }
 
-/* Back on the origin: sorts each group's offsets there, off the owner. */
+/* The row's lag (see metrics_gather.h), -1 when it has none. */
+static int64_t metrics_gather_lag(const struct metadata_image *im, const struct metrics_offset_row *r)
+{
+	struct topic *t = metadata_image_find(im, (struct kstr){ r->topic, (int32_t)strlen(r->topic) });
+	if (!t || r->partition < 0 || r->partition >= t->partition_count ||
+	    !t->partitions[r->partition].log)
+		return -1;
+	struct log_stats st;
+	partition_log_stats(t->partitions[r->partition].log, &st);
+	return st.high_watermark > r->committed ? st.high_watermark - r->committed : 0;
+}
+
+/* Back on the origin: sorts each group's offsets and computes their lag
+ * there, off the owner. */
 static void metrics_gather_part_done(struct shard_call *call)
 {
 	struct metrics_gather_part *p = (struct metrics_gather_part *)call;
@@ -73,6 +86,9 @@ static void metrics_gather_part_done(struct shard_call *call)
 	for (uint32_t i = 0; i < p->group_count; i++)
 		qsort(p->offsets + p->groups[i].first_offset, p->groups[i].offset_count,
 		      sizeof(*p->offsets), metrics_gather_offset_cmp);
+	struct metadata_image *im = metadata_current(call->origin->rt);
+	for (uint32_t i = 0; i < p->offset_count; i++)
+		p->offsets[i].lag = metrics_gather_lag(im, &p->offsets[i]);
 	if (--g->pending == 0)
 		g->done(g);
 }
@@ -104,19 +120,6 @@ int metrics_gather_start(struct metrics_gather *g, struct shard *origin,
 				   &g->pending))
 		done(g);
 	return 0;
-}
-
-bool metrics_gather_lag(const struct metadata_image *im, const struct metrics_offset_row *r,
-			int64_t *lag)
-{
-	struct topic *t = metadata_image_find(im, (struct kstr){ r->topic, (int32_t)strlen(r->topic) });
-	if (!t || r->partition < 0 || r->partition >= t->partition_count ||
-	    !t->partitions[r->partition].log)
-		return false;
-	struct log_stats st;
-	partition_log_stats(t->partitions[r->partition].log, &st);
-	*lag = st.high_watermark > r->committed ? st.high_watermark - r->committed : 0;
-	return true;
 }
 
 bool metrics_gather_pending(const struct metrics_gather *g)

@@ -2,7 +2,9 @@
  * coordinators: each io shard's groups (state, members) and their committed
  * offsets, copied on the shard that owns them into rows the endpoint's shard
  * allocated (one shard call per io shard), then read there. Lag is computed
- * by the reader against the log end offsets the partitions' owners publish.
+ * back on the endpoint's shard as each part returns, against the log end
+ * offsets the partitions' owners publish: the high watermark (what consumers
+ * can read up to) minus the committed offset, at least 0.
  * Rows are bounded per shard; what does not fit is counted, not copied. A
  * group's offsets come sorted by topic, then partition. */
 #ifndef SLUICE_CORE_NET_METRICS_GATHER_H
@@ -32,10 +34,10 @@ struct metrics_offset_row {
 	char topic[TOPIC_NAME_MAX + 1];
 	int32_t partition;
 	int64_t committed;
+	int64_t lag;              /* -1: no such partition, or its log is offline */
 };
 
 struct metrics_gather;
-struct metadata_image;
 
 struct metrics_gather_part {
 	struct shard_call call;
@@ -59,12 +61,6 @@ struct metrics_gather {
  * out of memory (done does not run). */
 int metrics_gather_start(struct metrics_gather *g, struct shard *origin,
 			 void (*done)(struct metrics_gather *g));
-/* The lag of a committed offset: the partition's log end offset (its high
- * watermark, what consumers can read up to) minus the offset, at least 0.
- * False when the image has no such partition or its log is offline. */
-bool metrics_gather_lag(const struct metadata_image *im, const struct metrics_offset_row *r,
-			int64_t *lag);
-
 /* Whether a gather is out (its memory must not be freed yet). */
 bool metrics_gather_pending(const struct metrics_gather *g);
 void metrics_gather_free(struct metrics_gather *g);

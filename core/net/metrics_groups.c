@@ -4,7 +4,6 @@
  * offset; from the rows gathered for this rendering (metrics_gather.h). */
 #include <string.h>
 
-#include "core/meta/metadata_image.h"
 #include "core/net/metrics.h"
 #include "core/net/metrics_gather.h"
 #include "core/net/metrics_out.h"
@@ -47,7 +46,7 @@ static void metrics_group_info(struct metrics_out *o, const struct metrics_gathe
 
 /* Per partition: committed offset and lag of each group's offsets. */
 static void metrics_group_partitions(struct metrics_out *o, const struct metrics_gather *gt,
-				     const struct metadata_image *im, bool lag)
+				     bool lag)
 {
 	const char *name = lag ? "sluice_consumer_group_lag" : "sluice_consumer_group_committed_offset";
 	metrics_printf(o, "# HELP %s %s\n# TYPE %s gauge\n", name,
@@ -60,8 +59,8 @@ static void metrics_group_partitions(struct metrics_out *o, const struct metrics
 			const struct metrics_group_row *g = &p->groups[i];
 			for (uint32_t k = 0; k < g->offset_count; k++) {
 				const struct metrics_offset_row *r = &p->offsets[g->first_offset + k];
-				int64_t v = r->committed;
-				if (lag && !metrics_gather_lag(im, r, &v))
+				int64_t v = lag ? r->lag : r->committed;
+				if (v < 0)
 					continue;
 				metrics_group_label(o, name, g);
 				metrics_topic_label(o, r->topic);
@@ -74,8 +73,7 @@ static void metrics_group_partitions(struct metrics_out *o, const struct metrics
 
 /* Per group and topic: the sum of the partitions' lag (rows come sorted by
  * topic within a group). */
-static void metrics_group_topics(struct metrics_out *o, const struct metrics_gather *gt,
-				 const struct metadata_image *im)
+static void metrics_group_topics(struct metrics_out *o, const struct metrics_gather *gt)
 {
 	const char *name = "sluice_consumer_group_topic_lag";
 	metrics_printf(o, "# HELP %s Log end offset minus committed offset, summed over the "
@@ -91,9 +89,8 @@ static void metrics_group_topics(struct metrics_out *o, const struct metrics_gat
 				uint32_t end = k;
 				bool any = false;
 				for (; end < g->offset_count && strcmp(rows[end].topic, rows[k].topic) == 0; end++) {
-					int64_t lag;
-					if (metrics_gather_lag(im, &rows[end], &lag)) {
-						sum += lag;
+					if (rows[end].lag >= 0) {
+						sum += rows[end].lag;
 						any = true;
 					}
 				}
@@ -113,13 +110,12 @@ void metrics_groups_render(struct metrics_out *o, const struct metrics_view *v)
 	const struct metrics_gather *gt = v->groups;
 	if (!gt)
 		return;
-	struct metadata_image *im = metadata_current(v->rt);
 	metrics_group_info(o, gt);
 	if (v->rt->cfg.metrics_partition_level) {
-		metrics_group_partitions(o, gt, im, false);
-		metrics_group_partitions(o, gt, im, true);
+		metrics_group_partitions(o, gt, false);
+		metrics_group_partitions(o, gt, true);
 	}
-	metrics_group_topics(o, gt, im);
+	metrics_group_topics(o, gt);
 	uint64_t dropped = 0;
 	for (uint32_t s = 0; s < gt->part_count; s++)
 		dropped += gt->parts[s].rows_dropped;

@@ -5,6 +5,7 @@
  * series are left out when sluice.metrics.partition.level is false. */
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "core/log/log_cleaner.h"
 #include "core/log/log_flush.h"
@@ -104,50 +105,79 @@ static void metrics_flush(struct metrics_out *o, struct runtime *rt)
 		       log_space_refusing(sp) ? 1 : 0);
 }
 
-/* One gauge or counter per partition with an open log, from the figures its
- * owner publishes (partition_log_stats). */
-static void metrics_logs(struct metrics_out *o, struct runtime *rt, const char *name,
-			 const char *type, const char *help, size_t field_offset, bool is_signed)
+/* One partition's published figures, read once per rendering. */
+struct metrics_log_row {
+	const struct topic *topic;
+	int32_t partition;
+	struct log_stats st;
+};
+
+/* One gauge or counter per partition with an open log, from the rows. */
+static void metrics_logs(struct metrics_out *o, const struct metrics_log_row *rows, size_t n,
+			 const char *name, const char *type, const char *help, size_t field_offset,
+			 bool is_signed)
 {
 	metrics_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	for (size_t i = 0; i < n; i++) {
+		const char *f = (const char *)&rows[i].st + field_offset;
+		long long v = is_signed ? (long long)*(const int64_t *)f : (long long)*(const uint64_t *)f;
+		metrics_printf(o, "%s{topic=\"%s\",partition=\"%d\"} %lld\n", name, rows[i].topic->name,
+			       rows[i].partition, v);
+	}
+}
+
+#define METRICS_LOG(o, rows, n, name, type, field, is_signed, help) \
+	metrics_logs(o, rows, n, "sluice_" name, type, help, offsetof(struct log_stats, field), is_signed)
+
+/* Every partition's figures, each read once from what its owner publishes
+ * (partition_log_stats); NULL when out of memory. */
+static struct metrics_log_row *metrics_log_rows(struct runtime *rt, size_t *n)
+{
 	struct metadata_image *im = metadata_current(rt);
-	for (size_t i = 0; i < im->topic_count; i++) {
+	size_t cap = 0;
+	for (size_t i = 0; i < im->topic_count; i++)
+		cap += (size_t)im->topics[i]->partition_count;
+	struct metrics_log_row *rows = malloc((cap ? cap : 1) * sizeof(*rows));
+	*n = 0;
+	for (size_t i = 0; rows && i < im->topic_count; i++) {
 		const struct topic *t = im->topics[i];
 		for (int32_t p = 0; p < t->partition_count; p++) {
 			if (!t->partitions[p].log)
 				continue;
-			struct log_stats st;
-			partition_log_stats(t->partitions[p].log, &st);
-			const char *f = (const char *)&st + field_offset;
-			long long v = is_signed ? (long long)*(const int64_t *)f
-						: (long long)*(const uint64_t *)f;
-			metrics_printf(o, "%s{topic=\"%s\",partition=\"%d\"} %lld\n", name, t->name, p, v);
+			rows[*n] = (struct metrics_log_row){ .topic = t, .partition = p };
+			partition_log_stats(t->partitions[p].log, &rows[*n].st);
+			(*n)++;
 		}
 	}
+	return rows;
 }
-
-#define METRICS_LOG(o, rt, name, type, field, is_signed, help) \
-	metrics_logs(o, rt, "sluice_" name, type, help, offsetof(struct log_stats, field), is_signed)
 
 static void metrics_partition_logs(struct metrics_out *o, struct runtime *rt)
 {
-	METRICS_LOG(o, rt, "log_start_offset", "gauge", start_offset, true,
+	size_t n;
+	struct metrics_log_row *rows = metrics_log_rows(rt, &n);
+	if (!rows) {
+		o->cut = true;
+		return;
+	}
+	METRICS_LOG(o, rows, n, "log_start_offset", "gauge", start_offset, true,
 		    "The partition's log start offset (ListOffsets earliest).");
-	METRICS_LOG(o, rt, "log_end_offset", "gauge", high_watermark, true,
+	METRICS_LOG(o, rows, n, "log_end_offset", "gauge", high_watermark, true,
 		    "The partition's high watermark (ListOffsets latest).");
-	METRICS_LOG(o, rt, "log_size_bytes", "gauge", size_bytes, false,
+	METRICS_LOG(o, rows, n, "log_size_bytes", "gauge", size_bytes, false,
 		    "Bytes of the partition's segments on disk.");
-	METRICS_LOG(o, rt, "log_segments", "gauge", segments, false,
+	METRICS_LOG(o, rows, n, "log_segments", "gauge", segments, false,
 		    "Segments of the partition's log.");
-	METRICS_LOG(o, rt, "log_appends_mapped_total", "counter", mapped_appends, false,
+	METRICS_LOG(o, rows, n, "log_appends_mapped_total", "counter", mapped_appends, false,
 		    "Appends copied into the active segment's mapping on the shard.");
-	METRICS_LOG(o, rt, "log_appends_written_total", "counter", written_appends, false,
+	METRICS_LOG(o, rows, n, "log_appends_written_total", "counter", written_appends, false,
 		    "Appends written by io_uring write (larger than "
 		    "sluice.log.append.mapped.max.bytes, or no prepared range).");
-	METRICS_LOG(o, rt, "log_retention_deleted_segments_total", "counter", deleted_segments, false,
-		    "Segments removed by retention and DeleteRecords since the broker started.");
-	METRICS_LOG(o, rt, "log_retention_deleted_bytes_total", "counter", deleted_bytes, false,
+	METRICS_LOG(o, rows, n, "log_retention_deleted_segments_total", "counter", deleted_segments,
+		    false, "Segments removed by retention and DeleteRecords since the broker started.");
+	METRICS_LOG(o, rows, n, "log_retention_deleted_bytes_total", "counter", deleted_bytes, false,
 		    "Segment bytes removed by retention and DeleteRecords since the broker started.");
+	free(rows);
 }
 
 static void metrics_count_producers(struct topic *t, void *ctx)

@@ -75,7 +75,7 @@ static const char status_page_style[] =
 	"p.sub{color:#555;margin:0}"
 	"table{border-collapse:collapse;background:#fff;min-width:40em}"
 	"th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}"
-	"th{background:#eee}td.name,th.name{text-align:left;font-family:monospace}"
+	"th{background:#eee}td.name,th.name{text-align:left}td.name{font-family:monospace}"
 	".bar{display:inline-block;height:.7em;background:#3a7;vertical-align:middle}"
 	".lag{color:#b40}.empty{color:#777;font-style:italic}";
 
@@ -214,15 +214,14 @@ static void status_page_topics(struct metrics_out *o, const struct metrics_view 
 	free(sorted);
 }
 
-static void status_page_group(struct metrics_out *o, const struct metadata_image *im,
-			      const struct metrics_gather_part *p, const struct metrics_group_row *g,
-			      uint32_t shard)
+static void status_page_group(struct metrics_out *o, const struct metrics_gather_part *p,
+			      const struct metrics_group_row *g, uint32_t shard)
 {
 	int64_t lag = 0;
 	uint32_t partitions = 0;
 	for (uint32_t k = 0; k < g->offset_count; k++) {
-		int64_t l;
-		if (metrics_gather_lag(im, &p->offsets[g->first_offset + k], &l)) {
+		int64_t l = p->offsets[g->first_offset + k].lag;
+		if (l >= 0) {
 			lag += l;
 			partitions++;
 		}
@@ -245,7 +244,6 @@ static void status_page_group(struct metrics_out *o, const struct metadata_image
 static void status_page_groups(struct metrics_out *o, const struct metrics_view *v)
 {
 	const struct metrics_gather *gt = v->groups;
-	struct metadata_image *im = metadata_current(v->rt);
 	metrics_printf(o, "<h2>Consumer groups</h2>\n<table id=\"groups\"><tr>"
 			  "<th class=\"name\">group</th><th class=\"name\">state</th><th>members</th>"
 			  "<th>coordinator shard</th><th>partitions committed</th><th>lag</th>"
@@ -254,7 +252,7 @@ static void status_page_groups(struct metrics_out *o, const struct metrics_view 
 	uint64_t dropped = 0;
 	for (uint32_t s = 0; s < gt->part_count; s++) {
 		for (uint32_t i = 0; i < gt->parts[s].group_count; i++, shown++)
-			status_page_group(o, im, &gt->parts[s], &gt->parts[s].groups[i], s);
+			status_page_group(o, &gt->parts[s], &gt->parts[s].groups[i], s);
 		dropped += gt->parts[s].rows_dropped;
 	}
 	if (shown == 0)
