@@ -329,9 +329,10 @@ void request_finish_without_response(struct request *req)
  * request's latency. */
 static void request_free(struct request *req)
 {
-	metrics_histogram_observe(&conn_shard_of(req->conn->shard)->metrics
-					   .request_latency[req->header.api_key],
-				  reactor_now_ns() - req->received_ns);
+	struct shard_metrics *m = &conn_shard_of(req->conn->shard)->metrics;
+	if ((size_t)req->header.api_key < METRICS_API_KEYS)
+		metrics_histogram_observe(&m->request_latency[req->header.api_key],
+					  reactor_now_ns() - req->received_ns);
 	for (uint32_t i = 0; i < req->out.ranges_len; i++)
 		io_close_file(req->conn->shard->reactor, req->out.ranges[i].fd);
 	budget_release(&conn_shard_of(req->conn->shard)->budget, req->frame_len);
