@@ -81,6 +81,7 @@ static const struct config_key config_keys[] = {
 	  sizeof(((struct broker_config *)0)->log_message_timestamp_type), 0, 0,
 	  "CreateTime|LogAppendTime", 0 },
 	CFG_NUM("sluice.metrics.port", CT_U16, metrics_port, 0, 65535),
+	{ "sluice.metrics.partition.level", CT_BOOL, CFG_OFF(metrics_partition_level), 0, 0, 0, NULL, 0 },
 	CFG_NUM("group.min.session.timeout.ms", CT_U32, group_min_session_timeout_ms, 0, INT32_MAX),
 	CFG_NUM("group.max.session.timeout.ms", CT_U32, group_max_session_timeout_ms, 1, INT32_MAX),
 	CFG_NUM("group.initial.rebalance.delay.ms", CT_U32, group_initial_rebalance_delay_ms, 0,
@@ -258,6 +259,7 @@ void config_defaults(struct broker_config *c)
 	/* Kafka's cleaner defaults (its io.max.bytes.per.second is
 	 * Double.MAX_VALUE: no throttle, here 0). */
 	c->log_cleaner_enable = true;
+	c->metrics_partition_level = true;
 	c->log_cleaner_threads = 1;
 	c->log_cleaner_dedupe_buffer_size = DEFAULT_CLEANER_DEDUPE_BYTES;
 	c->log_cleaner_backoff_ms = DEFAULT_CLEANER_BACKOFF_MS;

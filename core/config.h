@@ -70,6 +70,7 @@ struct broker_config {
 						request must arrive whole by then */
 	char log_message_timestamp_type[16];
 	uint16_t metrics_port;
+	bool metrics_partition_level; /* sluice.metrics.partition.level: per-partition series */
 	uint32_t group_min_session_timeout_ms;
 	uint32_t group_max_session_timeout_ms;
 	uint32_t group_initial_rebalance_delay_ms;

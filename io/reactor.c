@@ -40,6 +40,8 @@ struct reactor {
 	 * io_sendmsg does at once, so one per reactor suffices. */
 	struct msghdr msghdr;
 	struct reactor_completion batch[REACTOR_CQE_BATCH];
+	uint64_t created_ns;
+	uint64_t idle_ns; /* single writer (the loop), relaxed loads elsewhere */
 };
 
 static const uint8_t reactor_required_ops[] = {
@@ -88,6 +90,7 @@ struct reactor *reactor_create(const struct reactor_config *cfg, char *err, size
 		snprintf(err, errlen, "io_uring: out of memory");
 		return NULL;
 	}
+	r->created_ns = reactor_now_ns();
 	struct io_uring_params p;
 	memset(&p, 0, sizeof(p));
 	unsigned disabled = cfg->owner_enables ? IORING_SETUP_R_DISABLED : 0;
@@ -163,6 +166,16 @@ void reactor_destroy(struct reactor *r)
 	io_uring_queue_exit(&r->ring);
 	free(r->heap);
 	free(r);
+}
+
+uint64_t reactor_idle_ns(const struct reactor *r)
+{
+	return __atomic_load_n(&r->idle_ns, __ATOMIC_RELAXED);
+}
+
+uint64_t reactor_created_ns(const struct reactor *r)
+{
+	return r->created_ns;
 }
 
 uint32_t reactor_inflight(const struct reactor *r)
@@ -589,7 +602,10 @@ int reactor_run_once(struct reactor *r, uint64_t max_wait_ns)
 		struct __kernel_timespec ts = { .tv_sec = (long long)(wait_ns / 1000000000ull),
 						.tv_nsec = (long long)(wait_ns % 1000000000ull) };
 		struct io_uring_cqe *cqe = NULL;
+		uint64_t wait_start_ns = reactor_now_ns();
 		rc = io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, &ts, NULL);
+		__atomic_store_n(&r->idle_ns, r->idle_ns + (reactor_now_ns() - wait_start_ns),
+				 __ATOMIC_RELAXED);
 	}
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
 		fprintf(stderr, "reactor: io_uring wait: %s\n", strerror(-rc));

@@ -77,6 +77,12 @@ uint32_t reactor_inflight(const struct reactor *r);
 
 uint64_t reactor_now_ns(void);
 
+/* Any thread: nanoseconds the reactor's thread has spent waiting in
+ * reactor_run_once for a completion or a timer (idle), since the reactor was
+ * created (reactor_created_ns); the rest of the time it was busy. */
+uint64_t reactor_idle_ns(const struct reactor *r);
+uint64_t reactor_created_ns(const struct reactor *r);
+
 /* Sockets. */
 void io_accept_multishot(struct reactor *r, int listen_fd, struct io_op *op);
 void io_recv(struct reactor *r, int fd, void *buf, size_t len, struct io_op *op);

@@ -12,7 +12,7 @@ PACKAGES=(
 )
 if [[ "${1:-}" == "--tests" ]]; then
   PACKAGES+=(kcat python3-kafka python3-confluent-kafka python3-pytest iperf3 fio golang-go golang-github-shopify-sarama-dev clang libfuzzer-14-dev libclang-rt-14-dev e2fsprogs
-             openjdk-17-jdk-headless maven zookeeper zookeeper-bin)
+             openjdk-17-jdk-headless maven zookeeper zookeeper-bin prometheus chromium)
 fi
 
 missing=()

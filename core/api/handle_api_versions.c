@@ -1,27 +1,11 @@
 /* ApiVersions (key 18), v0-v4: the APIs and versions this broker serves,
  * exactly the dispatch table (with the versions it lists but refuses, where
  * Kafka lists those: api_table.c). */
-#include <ctype.h>
-
 #include "core/api/handlers.h"
+#include "core/net/metrics_clients.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
-
-/* Kafka's rule for client software names and versions (v3+):
- * [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])? */
-static bool client_software_field_valid(struct kstr s)
-{
-	if (s.len <= 0)
-		return false;
-	for (int32_t i = 0; i < s.len; i++) {
-		unsigned char ch = (unsigned char)s.ptr[i];
-		bool edge = i == 0 || i == s.len - 1;
-		if (!isalnum(ch) && (edge || (ch != '-' && ch != '.')))
-			return false;
-	}
-	return true;
-}
 
 static void api_versions_respond(struct request *req, int16_t version, int16_t error_code)
 {
@@ -53,8 +37,8 @@ void handle_api_versions(struct request *req)
 		return;
 	}
 	int16_t error_code = KERR_NONE;
-	if (version >= 3 && (!client_software_field_valid(q.client_software_name) ||
-			     !client_software_field_valid(q.client_software_version)))
+	if (version >= 3 && (!metrics_clients_field_valid(q.client_software_name) ||
+			     !metrics_clients_field_valid(q.client_software_version)))
 		error_code = KERR_INVALID_REQUEST;
 	api_versions_respond(req, version, error_code);
 }

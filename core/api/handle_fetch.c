@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "core/net/conn.h"
+#include "core/net/metrics_topics.h"
 #include "core/log/fetch_wait.h"
 #include "core/log/residency.h"
 #include "core/meta/topics_shard.h"
@@ -224,6 +225,8 @@ static void fetch_plan_partition(struct fetch_slot *slot)
 	out->records.fd = fd;
 	out->records.file_off = rd.file_off;
 	out->records.len = (int32_t)rd.len;
+	metrics_topic_out(slot->owner->call.target, slot->partition->topic, rd.len,
+			  (uint64_t)(rd.next_offset - slot->in->fetch_offset));
 }
 
 static void fetch_wake_arrived(void *arg);

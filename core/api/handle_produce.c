@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "core/net/conn.h"
+#include "core/net/metrics_topics.h"
 #include "core/api/handler_shard.h"
 #include "core/api/handlers.h"
 #include "core/meta/topics.h"
@@ -488,6 +489,7 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 	}
 	METRIC_ADD(conn_shard_of(s)->metrics.produce_bytes, (uint64_t)in->records.len);
 	METRIC_ADD(conn_shard_of(s)->metrics.produce_batches, 1);
+	metrics_topic_in(s, t, (uint64_t)in->records.len, (uint64_t)v->header.record_count);
 }
 
 /* On the helper thread: the whole validation, with the configured bound.

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/log/residency.h"
+#include "core/net/metrics_clients.h"
 #include "core/net/net.h"
 #include "core/shard/shard.h"
 #include "core/slog.h"
@@ -419,7 +420,7 @@ static void conn_parse_frames(struct conn *c)
 			slog_warn("conn", "closing %s: request size %u outside [%d, %u] "
 				  "(socket.request.max.bytes)", c->peer, size,
 				  REQUEST_HEADER_FIXED_BYTES, max);
-			METRIC_ADD(conn_shard_of(c->shard)->metrics.request_errors, 1);
+			METRIC_ADD(conn_shard_of(c->shard)->metrics.frames_refused, 1);
 			conn_close(c, NULL);
 			return;
 		}
@@ -871,6 +872,7 @@ void conn_maybe_free(struct conn *c)
 		c->next->prev = c->prev;
 	n->conn_count--;
 	METRIC_ADD(n->metrics.connections_closed, 1);
+	metrics_clients_closed(c);
 	if (c->big_frame) {
 		n->budget.partial_bytes -= c->big_frame_charged;
 		if (n->finisher == c)

@@ -186,6 +186,9 @@ struct conn {
 	uint32_t send_range;       /* index of the next file range of the head */
 	uint32_t send_range_done;  /* bytes of that range already moved to the pipe */
 
+	/* the client software its ApiVersions named (metrics_clients.h) */
+	uint8_t software_id;
+
 	/* lifetime */
 	uint32_t ops_in_flight;
 	bool closing;

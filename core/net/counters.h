@@ -2,7 +2,7 @@
  * conn.h), summed when the metrics endpoint renders them (metrics.h) with
  * the runtime's own (shard.h). One writer (the shard's thread) adds with
  * METRIC_ADD (SHARD_COUNTER_ADD); the endpoint on another shard reads with
- * relaxed atomic loads. */
+ * relaxed atomic loads. Histograms are per shard too and summed at scrape. */
 #ifndef SLUICE_CORE_NET_COUNTERS_H
 #define SLUICE_CORE_NET_COUNTERS_H
 
@@ -10,16 +10,79 @@
 #include <stdint.h>
 
 #include "core/shard/shard.h"
+#include "proto/cursor.h"
 
 /* API keys the request counters cover: Kafka's keys reach 92 (sluice
  * serves up to 66, ListTransactions). */
 enum { METRICS_API_KEYS = 128 };
 
+/* Latency buckets' upper bounds, in nanoseconds (100 us to 10 s): what
+ * Kafka's request-time percentiles span; one more bucket counts the rest. */
+enum { METRICS_LATENCY_BUCKETS = 15 };
+#define METRICS_LATENCY_BOUNDS_NS                                                              \
+	{ 100000ull, 500000ull, 1000000ull, 2500000ull, 5000000ull, 10000000ull, 25000000ull,   \
+	  50000000ull, 100000000ull, 250000000ull, 500000000ull, 1000000000ull, 2500000000ull,   \
+	  5000000000ull, 10000000000ull }
+
+struct metrics_histogram {
+	uint64_t buckets[METRICS_LATENCY_BUCKETS + 1]; /* not cumulative; the last: +Inf */
+	uint64_t sum_ns;
+};
+
+/* The bucket a duration falls in (the first bound >= ns). */
+uint32_t metrics_histogram_bucket(uint64_t ns);
+
+/* Single writer (the owning shard). */
+static inline void metrics_histogram_observe(struct metrics_histogram *h, uint64_t ns)
+{
+	SHARD_COUNTER_ADD(h->buckets[metrics_histogram_bucket(ns)], 1);
+	SHARD_COUNTER_ADD(h->sum_ns, ns);
+}
+
+/* Adds another shard's histogram into a reader's sum (relaxed loads). */
+void metrics_histogram_sum(struct metrics_histogram *acc, const struct metrics_histogram *h);
+
+/* Requests the request layer refuses, by Kafka's name for the reason. */
+enum metrics_request_error {
+	METRICS_ERR_UNSUPPORTED_VERSION, /* a version sluice does not serve */
+	METRICS_ERR_INVALID_REQUEST,     /* the header or body did not decode */
+	METRICS_REQUEST_ERRORS,
+};
+
+/* KIP-511: connections by the client software their ApiVersions v3+ named.
+ * A shard keeps at most METRICS_CLIENT_SOFTWARE_MAX distinct (name, version)
+ * pairs; later ones count as "other". An entry's strings are written once,
+ * before `software_count` publishes it (release), and never change. */
+enum { METRICS_CLIENT_SOFTWARE_MAX = 32, METRICS_CLIENT_SOFTWARE_BYTES = 64 };
+
+struct metrics_client_software {
+	char name[METRICS_CLIENT_SOFTWARE_BYTES + 1];
+	char version[METRICS_CLIENT_SOFTWARE_BYTES + 1];
+	uint64_t connections; /* open now */
+};
+
+/* Traffic by topic, per shard: an open-addressed table keyed by topic id
+ * that only grows (a deleted topic's entry stays, unread); a topic that
+ * finds no free entry counts in topics_untracked. The writer fills `id`,
+ * then publishes the entry with a release store of `used`. */
+enum { METRICS_TOPICS_MAX = 4096 }; /* a power of two */
+
+struct metrics_topic_traffic {
+	struct kuuid id;
+	uint32_t used;
+	uint64_t bytes_in;      /* record batch bytes appended by Produce */
+	uint64_t records_in;    /* records in those batches */
+	uint64_t bytes_out;     /* log bytes Fetch answered with */
+	uint64_t records_out;   /* offsets those bytes carried past the fetch offsets */
+};
+
 struct shard_metrics {
 	uint64_t connections_accepted;
 	uint64_t connections_closed;
 	uint64_t requests[METRICS_API_KEYS]; /* by API key */
-	uint64_t request_errors;        /* closed for a malformed request */
+	uint64_t requests_unserved_api;  /* an API key sluice does not serve: closed */
+	uint64_t request_errors[METRICS_API_KEYS][METRICS_REQUEST_ERRORS];
+	uint64_t frames_refused;         /* a size outside socket.request.max.bytes: closed */
 	uint64_t produce_bytes;
 	uint64_t produce_batches;
 	uint64_t produce_duplicates;      /* idempotent batches answered, not written again */
@@ -30,6 +93,15 @@ struct shard_metrics {
 	uint64_t response_bytes;
 	uint64_t receive_pauses;        /* connections paused by the byte budget */
 	uint64_t requests_forwarded;    /* handed whole to the control shard */
+	/* On the connection's shard: frame whole -> response sent, by API key. */
+	struct metrics_histogram request_latency[METRICS_API_KEYS];
+	/* On the shard running the handler: frame whole -> handler starts. */
+	struct metrics_histogram request_queue;
+	struct metrics_client_software software[METRICS_CLIENT_SOFTWARE_MAX];
+	uint32_t software_count;        /* published entries (release store) */
+	uint64_t software_other;        /* connections open now past the table's bound */
+	struct metrics_topic_traffic topics[METRICS_TOPICS_MAX];
+	uint64_t topics_untracked;      /* traffic of topics the table had no room for */
 };
 
 #define METRIC_ADD(field, n) SHARD_COUNTER_ADD(field, n)

@@ -156,7 +156,7 @@ static void net_shard_stop(struct shard *s)
 
 static bool net_shard_quiet(const struct shard *s)
 {
-	return !conn_shard_of(s)->conns;
+	return !conn_shard_of(s)->conns && (s->id != 0 || metrics_http_quiet(s->rt));
 }
 
 const struct shard_service net_shard_service = {

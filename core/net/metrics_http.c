@@ -1,9 +1,12 @@
 /* The Prometheus endpoint: accepts on its own port, reads one request head
- * within a deadline, answers it (GET /metrics: the text exposition format),
- * and closes. Slots are bounded; see metrics_http.h for who gets one. */
+ * within a deadline, answers it (GET /metrics: the text exposition format;
+ * GET /: the status page; GET /health), and closes. Slots are bounded; see
+ * metrics_http.h for who gets one. */
 #include "core/net/metrics_http.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -17,11 +20,16 @@
 #include "core/net/conn.h"
 #include "core/slog.h"
 #include "core/net/metrics.h"
+#include "core/net/metrics_gather.h"
+#include "core/net/metrics_out.h"
+#include "core/net/status_page.h"
 #include "core/shard/shard.h"
 
 enum {
 	METRICS_HTTP_REQUEST_BYTES = 4096,
-	METRICS_HTTP_BODY_BYTES = 256 * 1024,
+	/* 10,000 partitions take about 10 MiB of exposition. */
+	METRICS_HTTP_BODY_MAX_BYTES = 64 * 1024 * 1024,
+	METRICS_HTTP_ERROR_BODY_BYTES = 64,
 	METRICS_HTTP_HEADER_BYTES = 256,
 	METRICS_HTTP_CLIENTS_MAX = 16,
 	/* Evicted clients wait for their op to end before they are freed: this
@@ -112,14 +120,26 @@ enum metrics_http_head_status metrics_http_parse_head(const char *buf, size_t le
 	return METRICS_HTTP_HEAD_COMPLETE;
 }
 
-int metrics_http_route(const struct metrics_http_head *h)
+int metrics_http_route(const struct metrics_http_head *h, enum metrics_http_page *page)
 {
-	static const char path[] = "/metrics";
-	if (h->path_len != sizeof(path) - 1 || memcmp(h->path, path, h->path_len) != 0)
-		return 404;
-	if (h->method_len != 3 || memcmp(h->method, "GET", 3) != 0)
-		return 405;
-	return 200;
+	static const struct {
+		const char *path;
+		enum metrics_http_page page;
+	} routes[] = {
+		{ "/metrics", METRICS_HTTP_PAGE_METRICS },
+		{ "/", METRICS_HTTP_PAGE_STATUS },
+		{ "/health", METRICS_HTTP_PAGE_HEALTH },
+	};
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (h->path_len != strlen(routes[i].path) ||
+		    memcmp(h->path, routes[i].path, h->path_len) != 0)
+			continue;
+		if (h->method_len != 3 || memcmp(h->method, "GET", 3) != 0)
+			return 405;
+		*page = routes[i].page;
+		return 200;
+	}
+	return 404;
 }
 
 /* ---- clients ---- */
@@ -135,6 +155,9 @@ struct metrics_client {
 	char *resp;
 	size_t resp_len;
 	size_t resp_sent;
+	enum metrics_http_page page;
+	struct metrics_gather gather;       /* out while `gathering`: no op is in flight */
+	bool gathering;
 	bool sending;
 	bool closing;
 };
@@ -151,11 +174,16 @@ struct metrics_http {
 	struct metrics_client *clients;
 	uint32_t serving;                   /* clients not closing */
 	uint32_t closing;
+	uint32_t gathering;                 /* clients whose gather is out */
+	struct metrics_shard_sample *samples; /* per shard, for utilisation */
+	struct status_page_rates *rates;    /* the status page's previous figures */
 };
 
 static void metrics_client_free(struct metrics_client *c)
 {
 	struct metrics_http *m = c->server;
+	assert(!c->gathering);
+	metrics_gather_free(&c->gather);
 	if (c->closing)
 		m->closing--;
 	else
@@ -181,6 +209,7 @@ static void metrics_client_close(struct metrics_client *c)
 	c->server->serving--;
 	c->server->closing++;
 	io_timer_stop(c->server->shard->reactor, &c->deadline);
+	/* A gathering client's gather frees it when it comes back. */
 	shutdown(c->fd, SHUT_RDWR);
 }
 
@@ -197,40 +226,110 @@ static const char *metrics_http_reason(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
 	default: return "Service Unavailable";
 	}
 }
 
+static const char metrics_http_text_type[] = "text/plain; version=0.0.4; charset=utf-8";
+
 /* Writes the status line and headers for a body of body_len bytes. */
-static size_t metrics_http_header(char *out, size_t cap, int status, size_t body_len)
+static size_t metrics_http_header(char *out, size_t cap, int status, const char *type,
+				  size_t body_len)
 {
-	int n = snprintf(out, cap, "HTTP/1.0 %d %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
-			 metrics_http_reason(status), body_len);
+	int n = snprintf(out, cap, "HTTP/1.0 %d %s\r\nContent-Type: %s\r\n"
+			 "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+			 "Connection: close\r\n\r\n", status, metrics_http_reason(status), type,
+			 body_len);
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* Sends status, type and body[0, body_len) (copied); from a point where no
+ * op of the client's is in flight. */
+static void metrics_client_send(struct metrics_client *c, int status, const char *type,
+				const char *body, size_t body_len)
+{
+	char header[METRICS_HTTP_HEADER_BYTES];
+	size_t header_len = metrics_http_header(header, sizeof(header), status, type, body_len);
+	c->resp = malloc(header_len + body_len);
+	if (!c->resp) {
+		slog_error("metrics", "out of memory for a %zu-byte response", header_len + body_len);
+		metrics_client_free(c);
+		return;
+	}
+	memcpy(c->resp, header, header_len);
+	memcpy(c->resp + header_len, body, body_len);
+	c->resp_len = header_len + body_len;
+	c->sending = true;
+	io_send(c->server->shard->reactor, c->fd, c->resp, c->resp_len, 0, &c->op);
+}
+
+static void metrics_client_send_status(struct metrics_client *c, int status)
+{
+	char body[METRICS_HTTP_ERROR_BODY_BYTES];
+	int n = snprintf(body, sizeof(body), "%s\n", metrics_http_reason(status));
+	metrics_client_send(c, status, "text/plain; charset=utf-8", body, (size_t)n);
+}
+
+/* Whether the broker serves: every shard is up and no stop was asked. */
+static bool metrics_http_serving(const struct metrics_http *m)
+{
+	const struct runtime *rt = m->rt;
+	return !m->stopping && atomic_load(&rt->shards_ready) == rt->shard_count &&
+	       !atomic_load(&rt->stop_requested);
+}
+
+/* The groups are in: renders the page asked for and sends it. */
+static void metrics_client_on_gathered(struct metrics_gather *g)
+{
+	struct metrics_client *c = container_of(g, struct metrics_client, gather);
+	struct metrics_http *m = c->server;
+	c->gathering = false;
+	m->gathering--;
+	if (c->closing || m->stopping) {
+		metrics_client_free(c);
+		return;
+	}
+	metrics_sample_shards(m->rt, m->samples);
+	struct metrics_view v = { .rt = m->rt, .groups = &c->gather, .samples = m->samples };
+	struct metrics_out o;
+	metrics_out_init(&o, METRICS_HTTP_BODY_MAX_BYTES);
+	bool page = c->page == METRICS_HTTP_PAGE_STATUS;
+	if (page)
+		status_page_render(&o, &v, m->rates);
+	else
+		metrics_render(&o, &v);
+	metrics_gather_free(&c->gather);
+	if (o.cut) {
+		slog_error("metrics", "the %s did not fit in %u bytes (or memory)",
+			   page ? "status page" : "exposition", METRICS_HTTP_BODY_MAX_BYTES);
+		metrics_client_send_status(c, 500);
+	} else {
+		metrics_client_send(c, 200, page ? "text/html; charset=utf-8" : metrics_http_text_type,
+				    o.buf ? o.buf : "", o.len);
+	}
+	metrics_out_free(&o);
 }
 
 /* From the client's completion: no op of its own is in flight. */
 static void metrics_client_respond(struct metrics_client *c, int status)
 {
-	c->resp = malloc(METRICS_HTTP_HEADER_BYTES + METRICS_HTTP_BODY_BYTES);
-	if (!c->resp) {
-		slog_error("metrics", "out of memory for a response");
-		metrics_client_free(c);
+	if (status != 200) {
+		metrics_client_send_status(c, status);
 		return;
 	}
-	char *body = c->resp + METRICS_HTTP_HEADER_BYTES;
-	size_t body_len = status == 200
-				  ? metrics_render(c->server->rt, body, METRICS_HTTP_BODY_BYTES)
-				  : (size_t)snprintf(body, METRICS_HTTP_BODY_BYTES, "%s\n",
-						     metrics_http_reason(status));
-	char header[METRICS_HTTP_HEADER_BYTES];
-	size_t header_len = metrics_http_header(header, sizeof(header), status, body_len);
-	memmove(c->resp + header_len, body, body_len);
-	memcpy(c->resp, header, header_len);
-	c->resp_len = header_len + body_len;
-	c->sending = true;
-	io_send(c->server->shard->reactor, c->fd, c->resp, c->resp_len, 0, &c->op);
+	if (c->page == METRICS_HTTP_PAGE_HEALTH) {
+		int health = metrics_http_serving(c->server) ? 200 : 503;
+		metrics_client_send_status(c, health);
+		return;
+	}
+	c->gathering = true;
+	c->server->gathering++;
+	if (metrics_gather_start(&c->gather, c->server->shard, metrics_client_on_gathered) != 0) {
+		c->gathering = false;
+		c->server->gathering--;
+		metrics_client_send_status(c, 503);
+	}
 }
 
 /* More of the request head arrived: answer it, or read on. */
@@ -239,7 +338,7 @@ static void metrics_client_received(struct metrics_client *c)
 	struct metrics_http_head head;
 	switch (metrics_http_parse_head(c->req, c->req_len, &head)) {
 	case METRICS_HTTP_HEAD_COMPLETE:
-		metrics_client_respond(c, metrics_http_route(&head));
+		metrics_client_respond(c, metrics_http_route(&head, &c->page));
 		return;
 	case METRICS_HTTP_HEAD_MALFORMED:
 		metrics_client_respond(c, 400);
@@ -280,7 +379,7 @@ static struct metrics_client *metrics_http_eviction_victim(struct metrics_http *
 {
 	struct metrics_client *victim = NULL;
 	for (struct metrics_client *c = m->clients; c; c = c->next)
-		if (!c->closing && !c->sending)
+		if (!c->closing && !c->sending && !c->gathering)
 			victim = c;
 	return victim;
 }
@@ -290,7 +389,8 @@ static void metrics_http_refuse(struct metrics_http *m, int fd)
 {
 	char resp[METRICS_HTTP_HEADER_BYTES + 32];
 	const char body[] = "Service Unavailable\n";
-	size_t n = metrics_http_header(resp, sizeof(resp), 503, sizeof(body) - 1);
+	size_t n = metrics_http_header(resp, sizeof(resp), 503, "text/plain; charset=utf-8",
+				       sizeof(body) - 1);
 	memcpy(resp + n, body, sizeof(body) - 1);
 	(void)send(fd, resp, n + sizeof(body) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
@@ -389,6 +489,16 @@ int metrics_http_start(struct runtime *rt, struct shard *s, char *err, size_t er
 		free(m);
 		return -1;
 	}
+	m->samples = calloc(rt->shard_count, sizeof(*m->samples));
+	m->rates = status_page_rates_new();
+	if (!m->samples || !m->rates) {
+		snprintf(err, errlen, "sluice.metrics.port: out of memory");
+		close(fd);
+		free(m->samples);
+		status_page_rates_free(m->rates);
+		free(m);
+		return -1;
+	}
 	m->rt = rt;
 	m->shard = s;
 	m->listen_fd = fd;
@@ -398,7 +508,8 @@ int metrics_http_start(struct runtime *rt, struct shard *s, char *err, size_t er
 	m->accept_armed = true;
 	io_accept_multishot(s->reactor, fd, &m->accept_op);
 	net_of(rt)->metrics_http = m;
-	slog_info("metrics", "Prometheus metrics on http://%s:%u/metrics", host, rt->cfg.metrics_port);
+	slog_info("metrics", "Prometheus metrics on http://%s:%u/metrics, the status page on /",
+		  host, rt->cfg.metrics_port);
 	return 0;
 }
 
@@ -416,11 +527,19 @@ void metrics_http_stop(struct runtime *rt)
 		metrics_client_close(c);
 }
 
+bool metrics_http_quiet(struct runtime *rt)
+{
+	const struct metrics_http *m = net_of(rt)->metrics_http;
+	return !m || m->gathering == 0;
+}
+
 void metrics_http_free(struct runtime *rt)
 {
 	struct metrics_http *m = net_of(rt)->metrics_http;
 	if (!m)
 		return;
+	free(m->samples);
+	status_page_rates_free(m->rates);
 	close(m->listen_fd);
 	free(m);
 	net_of(rt)->metrics_http = NULL;

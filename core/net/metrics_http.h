@@ -1,6 +1,10 @@
-/* The Prometheus endpoint (`sluice.metrics.port`): GET /metrics over plain
- * HTTP/1.0 on the listener's host, served by one shard's reactor, and the
- * parser of its request heads (pure, so that a fuzz target can drive it).
+/* The Prometheus endpoint (`sluice.metrics.port`): GET /metrics (the text
+ * exposition), GET / (the status page, HTML) and GET /health (200 while the
+ * broker serves, 503 before every shard is up and once it is stopping) over
+ * plain HTTP/1.0 on the listener's host, served by one shard's reactor, and
+ * the parser of its request heads (pure, so that a fuzz target can drive
+ * it). /metrics and / first gather the groups from their coordinators
+ * (metrics_gather.h), then render.
  *
  * At most METRICS_HTTP_CLIENTS_MAX clients are served at once, each within
  * METRICS_HTTP_DEADLINE_MS from its accept to its last byte sent. A client
@@ -9,6 +13,7 @@
 #ifndef SLUICE_CORE_NET_METRICS_HTTP_H
 #define SLUICE_CORE_NET_METRICS_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct runtime;
@@ -17,6 +22,9 @@ struct shard;
 int metrics_http_start(struct runtime *rt, struct shard *s, char *err, size_t errlen);
 /* Stops accepting (from the shard's loop, before it drains its ring). */
 void metrics_http_stop(struct runtime *rt);
+/* Whether no gather of the endpoint is out on other shards (the shard may
+ * leave its loop). */
+bool metrics_http_quiet(struct runtime *rt);
 /* Releases the endpoint once the ring is drained. */
 void metrics_http_free(struct runtime *rt);
 
@@ -45,9 +53,15 @@ struct metrics_http_head {
 enum metrics_http_head_status metrics_http_parse_head(const char *buf, size_t len,
 						      struct metrics_http_head *out);
 
-/* The status the endpoint answers a complete head with: 200 for GET of
- * exactly /metrics (any query string), 405 for another method on it, 404
- * for any other path. */
-int metrics_http_route(const struct metrics_http_head *h);
+enum metrics_http_page {
+	METRICS_HTTP_PAGE_METRICS,  /* /metrics */
+	METRICS_HTTP_PAGE_STATUS,   /* / */
+	METRICS_HTTP_PAGE_HEALTH,   /* /health */
+};
+
+/* The status the endpoint answers a complete head with: for GET of exactly
+ * /metrics, / or /health (any query string) 200 and *page says which, 405
+ * for another method on one of them, 404 for any other path. */
+int metrics_http_route(const struct metrics_http_head *h, enum metrics_http_page *page);
 
 #endif

@@ -1,9 +1,11 @@
 /* The log layer's figures in the Prometheus text (see metrics_out.h): the
  * flush policy's fsyncs and the free-space floor, each partition's log
  * (offsets, size, segments, retention), the log cleaner, the producers with
- * state. Each comes from what the owning shard published. */
+ * state. Each comes from what the owning shard published. The per-partition
+ * series are left out when sluice.metrics.partition.level is false. */
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "core/log/log_cleaner.h"
 #include "core/log/log_flush.h"
@@ -17,10 +19,12 @@
 #include "core/shard/shard.h"
 
 /* One counter of the io shards: HELP, TYPE, then a sample per io shard whose
- * stats_of gives figures (NULL: that shard has none). */
-static void metrics_io_counter(struct metrics_out *o, struct runtime *rt, const char *name,
-			       const char *help, const void *(*stats_of)(const struct topics_shard *),
-			       size_t field_offset)
+ * stats_of gives figures (NULL: that shard has none), divided by per_unit
+ * (milliseconds exposed as seconds, as Prometheus names them). */
+static void metrics_io_counter_scaled(struct metrics_out *o, struct runtime *rt, const char *name,
+				      const char *help,
+				      const void *(*stats_of)(const struct topics_shard *),
+				      size_t field_offset, uint64_t per_unit)
 {
 	metrics_printf(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
 	for (uint32_t i = 0; i < rt->io_shards; i++) {
@@ -29,8 +33,18 @@ static void metrics_io_counter(struct metrics_out *o, struct runtime *rt, const 
 		if (!base)
 			continue;
 		uint64_t v = SHARD_COUNTER_READ(*(const uint64_t *)(base + field_offset));
-		metrics_printf(o, "%s{shard=\"%u\"} %llu\n", name, i, (unsigned long long)v);
+		if (per_unit == 1)
+			metrics_printf(o, "%s{shard=\"%u\"} %llu\n", name, i, (unsigned long long)v);
+		else
+			metrics_printf(o, "%s{shard=\"%u\"} %.3f\n", name, i, (double)v / (double)per_unit);
 	}
+}
+
+static void metrics_io_counter(struct metrics_out *o, struct runtime *rt, const char *name,
+			       const char *help, const void *(*stats_of)(const struct topics_shard *),
+			       size_t field_offset)
+{
+	metrics_io_counter_scaled(o, rt, name, help, stats_of, field_offset, 1);
 }
 
 static const void *metrics_flush_stats(const struct topics_shard *ts)
@@ -91,50 +105,79 @@ static void metrics_flush(struct metrics_out *o, struct runtime *rt)
 		       log_space_refusing(sp) ? 1 : 0);
 }
 
-/* One gauge or counter per partition with an open log, from the figures its
- * owner publishes (partition_log_stats). */
-static void metrics_logs(struct metrics_out *o, struct runtime *rt, const char *name,
-			 const char *type, const char *help, size_t field_offset, bool is_signed)
+/* One partition's published figures, read once per rendering. */
+struct metrics_log_row {
+	const struct topic *topic;
+	int32_t partition;
+	struct log_stats st;
+};
+
+/* One gauge or counter per partition with an open log, from the rows. */
+static void metrics_logs(struct metrics_out *o, const struct metrics_log_row *rows, size_t n,
+			 const char *name, const char *type, const char *help, size_t field_offset,
+			 bool is_signed)
 {
 	metrics_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	for (size_t i = 0; i < n; i++) {
+		const char *f = (const char *)&rows[i].st + field_offset;
+		long long v = is_signed ? (long long)*(const int64_t *)f : (long long)*(const uint64_t *)f;
+		metrics_printf(o, "%s{topic=\"%s\",partition=\"%d\"} %lld\n", name, rows[i].topic->name,
+			       rows[i].partition, v);
+	}
+}
+
+#define METRICS_LOG(o, rows, n, name, type, field, is_signed, help) \
+	metrics_logs(o, rows, n, "sluice_" name, type, help, offsetof(struct log_stats, field), is_signed)
+
+/* Every partition's figures, each read once from what its owner publishes
+ * (partition_log_stats); NULL when out of memory. */
+static struct metrics_log_row *metrics_log_rows(struct runtime *rt, size_t *n)
+{
 	struct metadata_image *im = metadata_current(rt);
-	for (size_t i = 0; i < im->topic_count; i++) {
+	size_t cap = 0;
+	for (size_t i = 0; i < im->topic_count; i++)
+		cap += (size_t)im->topics[i]->partition_count;
+	struct metrics_log_row *rows = malloc((cap ? cap : 1) * sizeof(*rows));
+	*n = 0;
+	for (size_t i = 0; rows && i < im->topic_count; i++) {
 		const struct topic *t = im->topics[i];
 		for (int32_t p = 0; p < t->partition_count; p++) {
 			if (!t->partitions[p].log)
 				continue;
-			struct log_stats st;
-			partition_log_stats(t->partitions[p].log, &st);
-			const char *f = (const char *)&st + field_offset;
-			long long v = is_signed ? (long long)*(const int64_t *)f
-						: (long long)*(const uint64_t *)f;
-			metrics_printf(o, "%s{topic=\"%s\",partition=\"%d\"} %lld\n", name, t->name, p, v);
+			rows[*n] = (struct metrics_log_row){ .topic = t, .partition = p };
+			partition_log_stats(t->partitions[p].log, &rows[*n].st);
+			(*n)++;
 		}
 	}
+	return rows;
 }
-
-#define METRICS_LOG(o, rt, name, type, field, is_signed, help) \
-	metrics_logs(o, rt, "sluice_" name, type, help, offsetof(struct log_stats, field), is_signed)
 
 static void metrics_partition_logs(struct metrics_out *o, struct runtime *rt)
 {
-	METRICS_LOG(o, rt, "log_start_offset", "gauge", start_offset, true,
+	size_t n;
+	struct metrics_log_row *rows = metrics_log_rows(rt, &n);
+	if (!rows) {
+		o->cut = true;
+		return;
+	}
+	METRICS_LOG(o, rows, n, "log_start_offset", "gauge", start_offset, true,
 		    "The partition's log start offset (ListOffsets earliest).");
-	METRICS_LOG(o, rt, "log_end_offset", "gauge", high_watermark, true,
+	METRICS_LOG(o, rows, n, "log_end_offset", "gauge", high_watermark, true,
 		    "The partition's high watermark (ListOffsets latest).");
-	METRICS_LOG(o, rt, "log_size_bytes", "gauge", size_bytes, false,
+	METRICS_LOG(o, rows, n, "log_size_bytes", "gauge", size_bytes, false,
 		    "Bytes of the partition's segments on disk.");
-	METRICS_LOG(o, rt, "log_segments", "gauge", segments, false,
+	METRICS_LOG(o, rows, n, "log_segments", "gauge", segments, false,
 		    "Segments of the partition's log.");
-	METRICS_LOG(o, rt, "log_appends_mapped_total", "counter", mapped_appends, false,
+	METRICS_LOG(o, rows, n, "log_appends_mapped_total", "counter", mapped_appends, false,
 		    "Appends copied into the active segment's mapping on the shard.");
-	METRICS_LOG(o, rt, "log_appends_written_total", "counter", written_appends, false,
+	METRICS_LOG(o, rows, n, "log_appends_written_total", "counter", written_appends, false,
 		    "Appends written by io_uring write (larger than "
 		    "sluice.log.append.mapped.max.bytes, or no prepared range).");
-	METRICS_LOG(o, rt, "log_retention_deleted_segments_total", "counter", deleted_segments, false,
-		    "Segments removed by retention and DeleteRecords since the broker started.");
-	METRICS_LOG(o, rt, "log_retention_deleted_bytes_total", "counter", deleted_bytes, false,
+	METRICS_LOG(o, rows, n, "log_retention_deleted_segments_total", "counter", deleted_segments,
+		    false, "Segments removed by retention and DeleteRecords since the broker started.");
+	METRICS_LOG(o, rows, n, "log_retention_deleted_bytes_total", "counter", deleted_bytes, false,
 		    "Segment bytes removed by retention and DeleteRecords since the broker started.");
+	free(rows);
 }
 
 static void metrics_count_producers(struct topic *t, void *ctx)
@@ -174,9 +217,15 @@ static void metrics_cleaner(struct metrics_out *o, struct runtime *rt)
 	METRICS_CLEANER(o, rt, bytes_read, "Segment bytes the log cleaner read.");
 	METRICS_CLEANER(o, rt, bytes_written, "Cleaned segment bytes the log cleaner wrote.");
 	METRICS_CLEANER(o, rt, records_dropped, "Records the log cleaner removed.");
-	METRICS_CLEANER(o, rt, duration_ms, "Milliseconds the log cleaner's passes took.");
-	METRICS_CLEANER(o, rt, throttled_ms,
-			"Milliseconds the log cleaner slept for log.cleaner.io.max.bytes.per.second.");
+	metrics_io_counter_scaled(o, rt, "sluice_log_cleaner_duration_seconds_total",
+				  "Time the log cleaner's passes took.", metrics_cleaner_stats,
+				  offsetof(struct log_cleaner_stats, duration_ms), 1000);
+	metrics_io_counter_scaled(o, rt, "sluice_log_cleaner_throttled_seconds_total",
+				  "Time the log cleaner slept for log.cleaner.io.max.bytes.per.second.",
+				  metrics_cleaner_stats, offsetof(struct log_cleaner_stats, throttled_ms),
+				  1000);
+	if (!rt->cfg.metrics_partition_level)
+		return;
 	metrics_printf(o, "# HELP sluice_log_cleaner_dirty_ratio Dirty bytes over all bytes of "
 			  "the closed segments of each compacted partition.\n"
 			  "# TYPE sluice_log_cleaner_dirty_ratio gauge\n");
@@ -236,7 +285,8 @@ void metrics_log_render(struct metrics_out *o, struct runtime *rt)
 {
 	metrics_cold_reads(o, rt);
 	metrics_flush(o, rt);
-	metrics_partition_logs(o, rt);
+	if (rt->cfg.metrics_partition_level)
+		metrics_partition_logs(o, rt);
 	metrics_producers(o, rt);
 	metrics_cleaner(o, rt);
 }

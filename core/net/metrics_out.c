@@ -1,17 +1,157 @@
-/* The metrics renderers' writer (see metrics_out.h). */
+/* The metrics renderers' writer and escapes (see metrics_out.h), and the
+ * latency histograms' buckets (counters.h). */
 #include "core/net/metrics_out.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+enum { METRICS_OUT_FIRST_BYTES = 64 * 1024 };
+
+void metrics_out_init(struct metrics_out *o, size_t max_bytes)
+{
+	*o = (struct metrics_out){ .max = max_bytes };
+}
+
+void metrics_out_free(struct metrics_out *o)
+{
+	free(o->buf);
+	*o = (struct metrics_out){ .max = o->max };
+}
+
+/* Room for `need` more bytes plus a terminating NUL; false when the bound
+ * or the memory says no (the writer is then cut). */
+static bool metrics_out_reserve(struct metrics_out *o, size_t need)
+{
+	if (o->cut)
+		return false;
+	if (o->len + need + 1 <= o->cap)
+		return true;
+	if (o->len + need + 1 > o->max) {
+		o->cut = true;
+		return false;
+	}
+	size_t cap = o->cap ? o->cap : METRICS_OUT_FIRST_BYTES;
+	while (cap < o->len + need + 1)
+		cap *= 2;
+	if (cap > o->max)
+		cap = o->max;
+	char *buf = realloc(o->buf, cap);
+	if (!buf) {
+		o->cut = true;
+		return false;
+	}
+	o->buf = buf;
+	o->cap = cap;
+	return true;
+}
+
+/* Formats in place when the text fits what is allocated (the usual case:
+ * one pass), else grows and formats again. */
 void metrics_printf(struct metrics_out *o, const char *fmt, ...)
 {
-	if (o->len >= o->cap)
+	if (o->cut)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	int n = o->buf ? vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap) : -1;
 	va_end(ap);
-	if (n > 0)
-		o->len = o->len + (size_t)n < o->cap ? o->len + (size_t)n : o->cap;
+	if (n >= 0 && o->len + (size_t)n < o->cap) {
+		o->len += (size_t)n;
+		return;
+	}
+	if (n < 0) {
+		va_start(ap, fmt);
+		n = vsnprintf(NULL, 0, fmt, ap);
+		va_end(ap);
+	}
+	if (n <= 0 || !metrics_out_reserve(o, (size_t)n)) {
+		if (o->buf)
+			o->buf[o->len] = '\0';
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	o->len += (size_t)n;
+}
+
+static void metrics_put(struct metrics_out *o, const char *s, size_t n)
+{
+	if (!metrics_out_reserve(o, n))
+		return;
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+void metrics_put_label(struct metrics_out *o, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\\')
+			metrics_put(o, "\\\\", 2);
+		else if (s[i] == '"')
+			metrics_put(o, "\\\"", 2);
+		else if (s[i] == '\n')
+			metrics_put(o, "\\n", 2);
+		else
+			metrics_put(o, s + i, 1);
+	}
+}
+
+void metrics_put_html(struct metrics_out *o, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		switch (ch) {
+		case '&': metrics_put(o, "&amp;", 5); break;
+		case '<': metrics_put(o, "&lt;", 4); break;
+		case '>': metrics_put(o, "&gt;", 4); break;
+		case '"': metrics_put(o, "&quot;", 6); break;
+		case '\'': metrics_put(o, "&#39;", 5); break;
+		default:
+			if (ch >= 0x20 && ch != 0x7f)
+				metrics_put(o, s + i, 1);
+		}
+	}
+}
+
+static const uint64_t metrics_latency_bounds_ns[METRICS_LATENCY_BUCKETS] =
+	METRICS_LATENCY_BOUNDS_NS;
+
+uint32_t metrics_histogram_bucket(uint64_t ns)
+{
+	uint32_t b = 0;
+	while (b < METRICS_LATENCY_BUCKETS && ns > metrics_latency_bounds_ns[b])
+		b++;
+	return b;
+}
+
+void metrics_histogram_sum(struct metrics_histogram *acc, const struct metrics_histogram *h)
+{
+	for (uint32_t b = 0; b <= METRICS_LATENCY_BUCKETS; b++)
+		acc->buckets[b] += METRIC_READ(h->buckets[b]);
+	acc->sum_ns += METRIC_READ(h->sum_ns);
+}
+
+void metrics_histogram_render(struct metrics_out *o, const char *name, const char *labels,
+			      const struct metrics_histogram *h)
+{
+	const char *sep = labels[0] ? "," : "";
+	uint64_t cumulative = 0;
+	for (uint32_t b = 0; b <= METRICS_LATENCY_BUCKETS; b++) {
+		cumulative += h->buckets[b];
+		if (b < METRICS_LATENCY_BUCKETS)
+			metrics_printf(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
+				       (double)metrics_latency_bounds_ns[b] / 1e9,
+				       (unsigned long long)cumulative);
+		else
+			metrics_printf(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+				       (unsigned long long)cumulative);
+	}
+	const char *lb = labels[0] ? "{" : "";
+	const char *rb = labels[0] ? "}" : "";
+	metrics_printf(o, "%s_sum%s%s%s %.9f\n%s_count%s%s%s %llu\n", name, lb, labels, rb,
+		       (double)h->sum_ns / 1e9, name, lb, labels, rb, (unsigned long long)cumulative);
 }

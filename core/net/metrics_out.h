@@ -1,19 +1,40 @@
 /* The writer the metrics renderers share (metrics.c: connections, requests,
- * shards; metrics_log.c: the log layer's figures): Prometheus text into a
- * bounded buffer, cut at its end. */
+ * shards; metrics_log.c: the log layer's figures; status_page.c: the HTML
+ * page): text into a buffer that grows up to a bound and is cut there, and
+ * the escapes its two formats need. */
 #ifndef SLUICE_CORE_NET_METRICS_OUT_H
 #define SLUICE_CORE_NET_METRICS_OUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "core/net/counters.h"
 
 struct runtime;
 
 struct metrics_out {
-	char *buf;
+	char *buf;     /* owned; NULL until the first write */
 	size_t cap;
 	size_t len;
+	size_t max;    /* the bound: text past it is dropped */
+	bool cut;      /* something was dropped (the bound, or no memory) */
 };
 
+/* An empty writer that grows up to max_bytes. */
+void metrics_out_init(struct metrics_out *o, size_t max_bytes);
+void metrics_out_free(struct metrics_out *o);
+
 void metrics_printf(struct metrics_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s[0, len) as a Prometheus label value: \ " and newline escaped. */
+void metrics_put_label(struct metrics_out *o, const char *s, size_t len);
+/* s[0, len) as HTML text or attribute value: & < > " ' escaped, control
+ * bytes dropped. */
+void metrics_put_html(struct metrics_out *o, const char *s, size_t len);
+
+/* One histogram's samples: name_bucket{labels,le="..."} (cumulative, in
+ * seconds, the last le="+Inf"), name_sum and name_count. `labels` is the
+ * series' own labels, already escaped, without braces ("" for none). */
+void metrics_histogram_render(struct metrics_out *o, const char *name, const char *labels,
+			      const struct metrics_histogram *h);
 
 #endif

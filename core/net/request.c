@@ -10,6 +10,7 @@
 #include "core/group/group_coordinator.h"
 #include "core/net/budget.h"
 #include "core/net/conn.h"
+#include "core/net/metrics_clients.h"
 #include "core/net/net.h"
 #include "core/slog.h"
 #include "core/shard/shard.h"
@@ -83,13 +84,28 @@ static void request_discard(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	free(frame);
 }
 
-/* Runs the handler on req->exec. */
+/* Counts a request the request layer refuses, on the calling shard. */
+static void request_count_error(struct shard *s, int16_t api_key, enum metrics_request_error e)
+{
+	assert(api_key >= 0 && api_key < METRICS_API_KEYS);
+	METRIC_ADD(conn_shard_of(s)->metrics.request_errors[api_key][e], 1);
+}
+
+/* Runs the handler on req->exec; its first start ends the request's queue
+ * time. */
 static void request_run(struct request *req)
 {
+	if (!req->started) {
+		req->started = true;
+		metrics_histogram_observe(&conn_shard_of(req->exec)->metrics.request_queue,
+					  reactor_now_ns() - req->received_ns);
+	}
 	bool supported = req->header.api_version >= req->api->min_version &&
 			 req->header.api_version <= req->api->max_version;
-	if (!supported)
+	if (!supported) {
+		request_count_error(req->exec, req->header.api_key, METRICS_ERR_UNSUPPORTED_VERSION);
 		net_of(req->exec->rt)->apis->unsupported_version(req);
+	}
 	else
 		req->api->handle(req);
 }
@@ -176,7 +192,7 @@ static void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	const struct api_entry *api = api_lookup(net_of(c->shard->rt)->apis, h.api_key);
 	if (!api) {
 		slog_warn("request", "closing %s: unknown API key %d", c->peer, h.api_key);
-		METRIC_ADD(conn_shard_of(c->shard)->metrics.request_errors, 1);
+		METRIC_ADD(conn_shard_of(c->shard)->metrics.requests_unserved_api, 1);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
 		return;
@@ -187,7 +203,7 @@ static void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 		slog_warn("request", "closing %s: %s v%d is not supported (v%d-v%d)%s", c->peer,
 			  api->name, h.api_version, api->min_version, api->max_version,
 			  listed ? ", though ApiVersions lists it as Kafka does" : "");
-		METRIC_ADD(conn_shard_of(c->shard)->metrics.request_errors, 1);
+		request_count_error(c->shard, h.api_key, METRICS_ERR_UNSUPPORTED_VERSION);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
 		return;
@@ -196,7 +212,7 @@ static void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	if (rc.err != RC_OK && supported) {
 		slog_warn("request", "closing %s: malformed %s v%d request header: %s at byte %zu",
 			  c->peer, api->name, h.api_version, rc_error_name(rc.err), rc.err_off);
-		METRIC_ADD(conn_shard_of(c->shard)->metrics.request_errors, 1);
+		request_count_error(c->shard, h.api_key, METRICS_ERR_INVALID_REQUEST);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
 		return;
@@ -215,10 +231,13 @@ static void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	req->frame_len = frame_len;
 	req->body = rc;
 	req->body_start = rc;
+	req->received_ns = reactor_now_ns();
 	arena_init(&req->arena, api->arena_bytes_max);
 	request_enqueue(c, req);
 	if ((size_t)h.api_key < sizeof(conn_shard_of(c->shard)->metrics.requests) / sizeof(uint64_t))
 		METRIC_ADD(conn_shard_of(c->shard)->metrics.requests[h.api_key], 1);
+	if (h.api_key == API_API_VERSIONS && h.api_version >= 3 && supported)
+		metrics_clients_note(c, rc);
 	req->exec = c->shard;
 	uint32_t home = request_home(req);
 	if (home != req->exec->id) {
@@ -241,7 +260,7 @@ static void request_close_rejected(struct request *req)
 	slog_warn("request", "closing %s: malformed %s v%d request: %s (%s) at byte %zu", c->peer,
 		  req->api->name, req->header.api_version, rc_error_name(req->body.err),
 		  req->body.err_what ? req->body.err_what : "?", req->body.err_off);
-	METRIC_ADD(conn_shard_of(c->shard)->metrics.request_errors, 1);
+	request_count_error(c->shard, req->header.api_key, METRICS_ERR_INVALID_REQUEST);
 	conn_close(c, NULL);
 }
 
@@ -306,8 +325,14 @@ void request_finish_without_response(struct request *req)
 	request_mark_done(req);
 }
 
+/* On the connection's shard, once the response is sent or dropped: ends the
+ * request's latency. */
 static void request_free(struct request *req)
 {
+	struct shard_metrics *m = &conn_shard_of(req->conn->shard)->metrics;
+	if ((size_t)req->header.api_key < METRICS_API_KEYS)
+		metrics_histogram_observe(&m->request_latency[req->header.api_key],
+					  reactor_now_ns() - req->received_ns);
 	for (uint32_t i = 0; i < req->out.ranges_len; i++)
 		io_close_file(req->conn->shard->reactor, req->out.ranges[i].fd);
 	budget_release(&conn_shard_of(req->conn->shard)->budget, req->frame_len);

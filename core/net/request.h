@@ -82,6 +82,8 @@ struct request {
 	bool rejected;             /* malformed: the connection closes when it returns */
 	void (*relay)(struct request *req); /* what runs next, on the shard it travels to */
 	void *handler_ctx;         /* the handler's state while the request travels */
+	uint64_t received_ns;      /* the frame was whole (metrics: queue time, latency) */
+	bool started;              /* its handler has started once */
 };
 
 /* Handlers' view of where they run (timers, metrics, owned data). */

@@ -3,7 +3,7 @@
  * bytes received so far. Checks what the endpoint relies on: views stay
  * inside the input, a complete head ends at its empty line and is complete
  * at no shorter length, more bytes never change a verdict, and the route is
- * one of the three answers. */
+ * one of the three answers (200 naming the page at exactly its path). */
 #include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,8 +30,19 @@ static void fuzz_check_complete(const char *buf, size_t len, const struct metric
 		assert(h->query == h->path + h->path_len + 1);
 	}
 	assert(h->head_len >= 2 && h->head_len <= len && buf[h->head_len - 1] == '\n');
-	int status = metrics_http_route(h);
+	enum metrics_http_page page = (enum metrics_http_page)-1;
+	int status = metrics_http_route(h, &page);
 	assert(status == 200 || status == 404 || status == 405);
+	/* 200 names one of the three pages, each at exactly its path. */
+	static const char *const paths[] = { [METRICS_HTTP_PAGE_METRICS] = "/metrics",
+					     [METRICS_HTTP_PAGE_STATUS] = "/",
+					     [METRICS_HTTP_PAGE_HEALTH] = "/health" };
+	if (status == 200) {
+		assert(page == METRICS_HTTP_PAGE_METRICS || page == METRICS_HTTP_PAGE_STATUS ||
+		       page == METRICS_HTTP_PAGE_HEALTH);
+		assert(h->path_len == strlen(paths[page]) &&
+		       memcmp(h->path, paths[page], h->path_len) == 0);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
