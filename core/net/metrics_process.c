@@ -12,11 +12,6 @@
 #include "core/net/metrics.h"
 #include "core/net/metrics_out.h"
 
-/* The build may name its version (-DSLUICE_VERSION="..."); else this. */
-#ifndef SLUICE_VERSION
-#define SLUICE_VERSION "0.1.0"
-#endif
-
 const char *metrics_version(void)
 {
 	return SLUICE_VERSION;
