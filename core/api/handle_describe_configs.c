@@ -1,0 +1,219 @@
+/* DescribeConfigs (key 32), v1-v4: a topic's every config key (its value in
+ * force, where it comes from: the topic's override, the broker's file, or
+ * the default) and the broker's settings, each with its synonyms when
+ * include_synonyms and its documentation when include_documentation. The
+ * broker is named by this node's id; "" (the cluster's dynamic defaults)
+ * has none on sluice. Broker loggers answer INVALID_REQUEST. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/api/config_resource.h"
+#include "core/api/handlers.h"
+#include "core/config.h"
+#include "core/meta/topics.h"
+#include "core/net/request.h"
+#include "proto/kafka_errors.h"
+#include "proto/messages.h"
+
+typedef struct describe_configs_response_describe_configs_resource_result dc_entry;
+typedef struct describe_configs_response_describe_configs_synonym dc_synonym;
+typedef struct describe_configs_response_describe_configs_result dc_result;
+
+enum { DESCRIBE_CONFIGS_VALUE_BYTES = CONFIG_PATH_BYTES, DESCRIBE_CONFIGS_SYNONYMS_MAX = 3 };
+
+/* What one resource's answer is built from. */
+struct dc_ctx {
+	struct request *req;
+	const struct describe_configs_request *q;
+	const struct describe_configs_request_describe_configs_resource *res;
+	dc_result *out;
+};
+
+static bool dc_wanted(const struct dc_ctx *c, const char *name)
+{
+	if (c->res->configuration_keys_count < 0 || !c->res->configuration_keys)
+		return true;
+	for (int32_t i = 0; i < c->res->configuration_keys_count; i++)
+		if (kstr_eq_cstr(c->res->configuration_keys[i], name))
+			return true;
+	return false;
+}
+
+/* Appends an entry (synonyms: an array of up to SYNONYMS_MAX, filled by the
+ * caller when include_synonyms). NULL when out of memory. */
+static dc_entry *dc_add(struct dc_ctx *c, const char *name, const char *value, int8_t source,
+			int8_t type, const char *doc, bool read_only)
+{
+	dc_entry *e = &c->out->configs[c->out->configs_count];
+	describe_configs_response_describe_configs_resource_result_init(e);
+	e->name = kstr_from_cstr(name);
+	e->value = config_resource_copy(c->req, value);
+	e->read_only = read_only;
+	e->config_source = source;
+	e->is_sensitive = false;
+	e->config_type = type;
+	e->documentation = c->q->include_documentation && doc ? kstr_from_cstr(doc)
+								: (struct kstr){ NULL, -1 };
+	e->synonyms = request_alloc(c->req, DESCRIBE_CONFIGS_SYNONYMS_MAX, sizeof(*e->synonyms));
+	if (!e->synonyms || (value && !e->value.ptr))
+		return NULL;
+	c->out->configs_count++;
+	return e;
+}
+
+static void dc_synonym_add(struct dc_ctx *c, dc_entry *e, const char *name, const char *value,
+			   int8_t source)
+{
+	if (!c->q->include_synonyms || e->synonyms_count >= DESCRIBE_CONFIGS_SYNONYMS_MAX)
+		return;
+	dc_synonym *s = &e->synonyms[e->synonyms_count++];
+	describe_configs_response_describe_configs_synonym_init(s);
+	s->name = kstr_from_cstr(name);
+	s->value = config_resource_copy(c->req, value);
+	s->source = source;
+}
+
+static const char *dc_override(const struct topic *t, const char *key)
+{
+	for (size_t i = 0; i < t->override_count; i++)
+		if (strcmp(t->overrides[i].key, key) == 0)
+			return t->overrides[i].value;
+	return NULL;
+}
+
+/* One topic key: its value in force, and its synonyms from the most
+ * specific (the topic's override) to the broker's default. */
+static int dc_topic_key(struct dc_ctx *c, const struct topic *t, const struct topic_config_key *k,
+			const struct broker_config *defaults)
+{
+	const struct broker_config *b = &request_runtime(c->req)->cfg;
+	const char *over = dc_override(t, k->name);
+	int row = k->broker_key ? config_key_row(k->broker_key) : -1;
+	bool given = row >= 0 && config_key_given(b, (size_t)row);
+	char value[DESCRIBE_CONFIGS_VALUE_BYTES], broker_value[DESCRIBE_CONFIGS_VALUE_BYTES];
+	char default_value[DESCRIBE_CONFIGS_VALUE_BYTES];
+	if (k->stored_default)
+		snprintf(value, sizeof(value), "%s", over ? over : k->stored_default);
+	else
+		topic_config_value(topic_config_current(t), k->name, value, sizeof(value));
+	int8_t source = over ? CONFIG_SOURCE_DYNAMIC_TOPIC
+			     : given ? CONFIG_SOURCE_STATIC_BROKER : CONFIG_SOURCE_DEFAULT;
+	dc_entry *e = dc_add(c, k->name, value, source, (int8_t)k->type, k->doc, false);
+	if (!e)
+		return -1;
+	if (over)
+		dc_synonym_add(c, e, k->name, value, CONFIG_SOURCE_DYNAMIC_TOPIC);
+	if (row < 0) {
+		if (k->broker_key || !over)
+			dc_synonym_add(c, e, k->broker_key ? k->broker_key : k->name,
+				       k->stored_default ? k->stored_default : value,
+				       CONFIG_SOURCE_DEFAULT);
+		return 0;
+	}
+	config_key_format(b, (size_t)row, broker_value, sizeof(broker_value));
+	config_key_format(defaults, (size_t)row, default_value, sizeof(default_value));
+	if (given)
+		dc_synonym_add(c, e, k->broker_key, broker_value, CONFIG_SOURCE_STATIC_BROKER);
+	dc_synonym_add(c, e, k->broker_key, default_value, CONFIG_SOURCE_DEFAULT);
+	return 0;
+}
+
+static int16_t dc_topic(struct dc_ctx *c, const struct broker_config *defaults, char *msg,
+			size_t msglen)
+{
+	int16_t err;
+	struct topic *t = config_resource_topic(c->req, c->res->resource_name, &err, msg, msglen);
+	if (!t)
+		return err;
+	size_t n = topic_config_key_count();
+	c->out->configs = request_alloc(c->req, n + 1, sizeof(*c->out->configs));
+	if (!c->out->configs)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	for (size_t i = 0; i < n; i++) {
+		const struct topic_config_key *k = topic_config_key_at(i);
+		if (dc_wanted(c, k->name) && dc_topic_key(c, t, k, defaults) != 0)
+			return KERR_UNKNOWN_SERVER_ERROR;
+	}
+	return KERR_NONE;
+}
+
+/* The broker's settings: each as given in its file or by --set, or its
+ * default; none of them changes while the broker runs (read-only). */
+static int16_t dc_broker(struct dc_ctx *c, const struct broker_config *defaults, char *msg,
+			 size_t msglen)
+{
+	int16_t err = config_resource_broker_check(c->req, c->res->resource_name, true, msg, msglen);
+	if (err != KERR_NONE || c->res->resource_name.len <= 0)
+		return err;
+	const struct broker_config *b = &request_runtime(c->req)->cfg;
+	size_t n = config_key_count();
+	c->out->configs = request_alloc(c->req, n + 1, sizeof(*c->out->configs));
+	if (!c->out->configs)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	char value[DESCRIBE_CONFIGS_VALUE_BYTES], default_value[DESCRIBE_CONFIGS_VALUE_BYTES];
+	for (size_t row = 0; row < n; row++) {
+		const char *name = config_key_name(row);
+		if (!dc_wanted(c, name))
+			continue;
+		bool given = config_key_given(b, row);
+		config_key_format(b, row, value, sizeof(value));
+		config_key_format(defaults, row, default_value, sizeof(default_value));
+		dc_entry *e = dc_add(c, name, value,
+				     given ? CONFIG_SOURCE_STATIC_BROKER : CONFIG_SOURCE_DEFAULT,
+				     (int8_t)config_key_type(row), NULL, true);
+		if (!e)
+			return KERR_UNKNOWN_SERVER_ERROR;
+		if (given)
+			dc_synonym_add(c, e, name, value, CONFIG_SOURCE_STATIC_BROKER);
+		dc_synonym_add(c, e, name, default_value, CONFIG_SOURCE_DEFAULT);
+	}
+	return KERR_NONE;
+}
+
+static void dc_one(struct dc_ctx *c, const struct broker_config *defaults)
+{
+	char msg[CONFIG_RESOURCE_MESSAGE_BYTES] = "";
+	dc_result *out = c->out;
+	describe_configs_response_describe_configs_result_init(out);
+	out->resource_type = c->res->resource_type;
+	out->resource_name = c->res->resource_name;
+	out->error_message = (struct kstr){ NULL, -1 };
+	if (c->res->resource_type == CONFIG_RESOURCE_TOPIC)
+		out->error_code = dc_topic(c, defaults, msg, sizeof(msg));
+	else if (c->res->resource_type == CONFIG_RESOURCE_BROKER)
+		out->error_code = dc_broker(c, defaults, msg, sizeof(msg));
+	else
+		out->error_code = config_resource_unsupported(c->res->resource_type, msg, sizeof(msg));
+	if (out->error_code != KERR_NONE) {
+		out->configs_count = 0;
+		out->error_message = msg[0] ? config_resource_copy(c->req, msg) : (struct kstr){ NULL, -1 };
+	}
+}
+
+void handle_describe_configs(struct request *req)
+{
+	int16_t version = req->header.api_version;
+	struct describe_configs_request q;
+	struct describe_configs_response r;
+	struct broker_config *defaults = request_alloc(req, 1, sizeof(*defaults));
+	if (describe_configs_request_decode(&req->body, version, &req->arena, &q) != 0 || !defaults) {
+		request_reject_malformed(req);
+		return;
+	}
+	config_defaults(defaults);
+	describe_configs_response_init(&r);
+	r.results = request_alloc(req, (size_t)q.resources_count + 1, sizeof(*r.results));
+	if (!r.results) {
+		req->body.err = RC_ALLOC;
+		request_reject_malformed(req);
+		return;
+	}
+	for (int32_t i = 0; i < q.resources_count; i++) {
+		struct dc_ctx c = { .req = req, .q = &q, .res = &q.resources[i], .out = &r.results[i] };
+		dc_one(&c, defaults);
+		r.results_count++;
+	}
+	size_t size = describe_configs_response_size(&r, version);
+	describe_configs_response_encode(request_response_begin(req, size, 0, 0), version, &r);
+	request_finish(req);
+}

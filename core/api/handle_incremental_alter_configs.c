@@ -1,0 +1,240 @@
+/* IncrementalAlterConfigs (key 44), v0-v1: per key SET, DELETE (back to the
+ * default), APPEND or SUBTRACT (list keys only: cleanup.policy and the
+ * throttled-replica lists) applied to a topic's overrides; the result is
+ * validated (INVALID_CONFIG naming the key), recorded and put in force at
+ * once (topic_alter.h); validate_only changes nothing. A key named twice in
+ * one resource is INVALID_REQUEST, as Kafka answers. The broker's settings
+ * cannot change while it runs: a broker resource answers INVALID_REQUEST. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/api/config_resource.h"
+#include "core/api/handlers.h"
+#include "core/meta/topic_alter.h"
+#include "core/meta/topics.h"
+#include "core/net/request.h"
+#include "proto/kafka_errors.h"
+#include "proto/messages.h"
+
+typedef struct incremental_alter_configs_request_alter_configs_resource iac_resource;
+typedef struct incremental_alter_configs_request_alterable_config iac_config;
+
+enum { IAC_SET = 0, IAC_DELETE = 1, IAC_APPEND = 2, IAC_SUBTRACT = 3,
+       IAC_KEY_BYTES = 128, IAC_VALUE_BYTES = 1024 };
+
+/* The topic's overrides as the operations change them. */
+struct iac_set {
+	struct request *req;
+	const struct topic *topic;
+	struct kstr *keys, *values;
+	size_t count;
+};
+
+static ssize_t iac_find(const struct iac_set *s, struct kstr key)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (kstr_eq(s->keys[i], key))
+			return (ssize_t)i;
+	return -1;
+}
+
+static void iac_put(struct iac_set *s, struct kstr key, struct kstr value)
+{
+	ssize_t i = iac_find(s, key);
+	if (i < 0)
+		i = (ssize_t)s->count++;
+	s->keys[i] = key;
+	s->values[i] = value;
+}
+
+static void iac_remove(struct iac_set *s, struct kstr key)
+{
+	ssize_t i = iac_find(s, key);
+	if (i < 0)
+		return;
+	s->keys[i] = s->keys[s->count - 1];
+	s->values[i] = s->values[s->count - 1];
+	s->count--;
+}
+
+/* Whether `item` is one of the comma-separated list's items. */
+static bool iac_list_has(const char *list, const char *item, size_t item_len)
+{
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == item_len && memcmp(p, item, n) == 0)
+			return true;
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
+/* The list a key has now: the override, or the value in force. */
+static void iac_list_now(const struct iac_set *s, const char *key, struct kstr k, char *out,
+			 size_t cap)
+{
+	ssize_t i = iac_find(s, k);
+	const struct topic_config_key *known = topic_config_key_find(key);
+	if (i >= 0)
+		snprintf(out, cap, "%.*s", s->values[i].len, s->values[i].ptr);
+	else if (known->stored_default)
+		snprintf(out, cap, "%s", known->stored_default);
+	else
+		topic_config_value(topic_config_current(s->topic), key, out, cap);
+}
+
+/* APPEND adds the value's items not in the list yet; SUBTRACT removes them. */
+static int16_t iac_list_op(struct iac_set *s, const iac_config *c, const char *key, char *msg,
+			   size_t msglen)
+{
+	const struct topic_config_key *known = topic_config_key_find(key);
+	if (!known || known->type != CONFIG_KAFKA_LIST) {
+		snprintf(msg, msglen, "Config value %s is not allowed for config key: %s",
+			 c->config_operation == IAC_APPEND ? "append" : "subtract", key);
+		return KERR_INVALID_CONFIG;
+	}
+	char now[IAC_VALUE_BYTES], items[IAC_VALUE_BYTES], next[IAC_VALUE_BYTES] = "";
+	iac_list_now(s, key, c->name, now, sizeof(now));
+	snprintf(items, sizeof(items), "%.*s", c->value.len > 0 ? c->value.len : 0, c->value.ptr);
+	size_t used = 0;
+	for (const char *p = now; *p;) {
+		size_t n = strcspn(p, ",");
+		bool keep = c->config_operation == IAC_APPEND || !iac_list_has(items, p, n);
+		if (keep && n)
+			used += (size_t)snprintf(next + used, sizeof(next) - used, "%s%.*s",
+						 used ? "," : "", (int)n, p);
+		p += n + (p[n] == ',');
+	}
+	for (const char *p = items; c->config_operation == IAC_APPEND && *p;) {
+		size_t n = strcspn(p, ",");
+		if (n && !iac_list_has(now, p, n) && used < sizeof(next))
+			used += (size_t)snprintf(next + used, sizeof(next) - used, "%s%.*s",
+						 used ? "," : "", (int)n, p);
+		p += n + (p[n] == ',');
+	}
+	if (used >= sizeof(next)) {
+		snprintf(msg, msglen, "Invalid value for configuration %s: the list is too long", key);
+		return KERR_INVALID_CONFIG;
+	}
+	struct kstr v = config_resource_copy(s->req, next);
+	if (!v.ptr)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	iac_put(s, c->name, v);
+	return KERR_NONE;
+}
+
+static int16_t iac_apply(struct iac_set *s, const iac_config *c, char *msg, size_t msglen)
+{
+	char key[IAC_KEY_BYTES];
+	snprintf(key, sizeof(key), "%.*s", c->name.len > 0 ? c->name.len : 0, c->name.ptr);
+	switch (c->config_operation) {
+	case IAC_SET:
+		iac_put(s, c->name, c->value);
+		return KERR_NONE;
+	case IAC_DELETE:
+		iac_remove(s, c->name);
+		return KERR_NONE;
+	case IAC_APPEND:
+	case IAC_SUBTRACT:
+		return iac_list_op(s, c, key, msg, msglen);
+	default:
+		snprintf(msg, msglen, "Unknown config operation type %d for %s", c->config_operation, key);
+		return KERR_INVALID_REQUEST;
+	}
+}
+
+static bool iac_has_duplicates(const iac_resource *res)
+{
+	for (int32_t i = 1; i < res->configs_count; i++)
+		for (int32_t k = 0; k < i; k++)
+			if (kstr_eq(res->configs[i].name, res->configs[k].name))
+				return true;
+	return false;
+}
+
+static int16_t iac_topic(struct request *req, const iac_resource *res, bool validate_only,
+			 char *msg, size_t msglen)
+{
+	int16_t err;
+	struct topic *t = config_resource_topic(req, res->resource_name, &err, msg, msglen);
+	if (!t)
+		return err;
+	size_t cap = t->override_count + (size_t)res->configs_count + 1;
+	struct iac_set s = { .req = req, .topic = t,
+			     .keys = request_alloc(req, cap, sizeof(struct kstr)),
+			     .values = request_alloc(req, cap, sizeof(struct kstr)) };
+	if (!s.keys || !s.values)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	for (size_t i = 0; i < t->override_count; i++)
+		iac_put(&s, kstr_from_cstr(t->overrides[i].key), kstr_from_cstr(t->overrides[i].value));
+	for (int32_t i = 0; i < res->configs_count; i++) {
+		err = iac_apply(&s, &res->configs[i], msg, msglen);
+		if (err != KERR_NONE)
+			return err;
+	}
+	return topic_alter(request_runtime(req), t, s.count, s.keys, s.values, validate_only, msg,
+			   msglen);
+}
+
+static int16_t iac_broker(struct request *req, const iac_resource *res, char *msg, size_t msglen)
+{
+	int16_t err = config_resource_broker_check(req, res->resource_name, true, msg, msglen);
+	if (err != KERR_NONE)
+		return err;
+	size_t used = (size_t)snprintf(msg, msglen, "Cannot update these configs dynamically: Set(");
+	for (int32_t i = 0; i < res->configs_count && used < msglen; i++)
+		used += (size_t)snprintf(msg + used, msglen - used, "%s%.*s", i ? ", " : "",
+					 res->configs[i].name.len, res->configs[i].name.ptr);
+	if (used < msglen)
+		snprintf(msg + used, msglen - used, ")");
+	return KERR_INVALID_REQUEST;
+}
+
+static int16_t iac_one(struct request *req, const iac_resource *res, bool validate_only, char *msg,
+		       size_t msglen)
+{
+	if (iac_has_duplicates(res)) {
+		snprintf(msg, msglen, "Error due to duplicate config keys");
+		return KERR_INVALID_REQUEST;
+	}
+	if (res->resource_type == CONFIG_RESOURCE_TOPIC)
+		return iac_topic(req, res, validate_only, msg, msglen);
+	if (res->resource_type == CONFIG_RESOURCE_BROKER)
+		return iac_broker(req, res, msg, msglen);
+	return config_resource_unsupported(res->resource_type, msg, msglen);
+}
+
+void handle_incremental_alter_configs(struct request *req)
+{
+	int16_t version = req->header.api_version;
+	struct incremental_alter_configs_request q;
+	if (incremental_alter_configs_request_decode(&req->body, version, &req->arena, &q) != 0) {
+		request_reject_malformed(req);
+		return;
+	}
+	struct incremental_alter_configs_response r;
+	incremental_alter_configs_response_init(&r);
+	r.responses = request_alloc(req, (size_t)q.resources_count + 1, sizeof(*r.responses));
+	if (!r.responses) {
+		req->body.err = RC_ALLOC;
+		request_reject_malformed(req);
+		return;
+	}
+	for (int32_t i = 0; i < q.resources_count; i++) {
+		const iac_resource *res = &q.resources[i];
+		struct incremental_alter_configs_response_alter_configs_resource_response *out =
+			&r.responses[i];
+		char msg[CONFIG_RESOURCE_MESSAGE_BYTES] = "";
+		incremental_alter_configs_response_alter_configs_resource_response_init(out);
+		out->resource_type = res->resource_type;
+		out->resource_name = res->resource_name;
+		out->error_code = iac_one(req, res, q.validate_only, msg, sizeof(msg));
+		out->error_message = out->error_code != KERR_NONE && msg[0]
+					     ? config_resource_copy(req, msg)
+					     : (struct kstr){ NULL, -1 };
+		r.responses_count++;
+	}
+	size_t size = incremental_alter_configs_response_size(&r, version);
+	incremental_alter_configs_response_encode(request_response_begin(req, size, 0, 0), version, &r);
+	request_finish(req);
+}
