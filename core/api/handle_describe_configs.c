@@ -19,7 +19,8 @@ typedef struct describe_configs_response_describe_configs_resource_result dc_ent
 typedef struct describe_configs_response_describe_configs_synonym dc_synonym;
 typedef struct describe_configs_response_describe_configs_result dc_result;
 
-enum { DESCRIBE_CONFIGS_VALUE_BYTES = CONFIG_PATH_BYTES, DESCRIBE_CONFIGS_SYNONYMS_MAX = 3 };
+enum { DESCRIBE_CONFIGS_VALUE_BYTES = CONFIG_PATH_BYTES, DESCRIBE_CONFIGS_NAME_BYTES = 128,
+       DESCRIBE_CONFIGS_SYNONYMS_MAX = 5 };
 
 /* What one resource's answer is built from. */
 struct dc_ctx {
@@ -27,6 +28,7 @@ struct dc_ctx {
 	const struct describe_configs_request *q;
 	const struct describe_configs_request_describe_configs_resource *res;
 	dc_result *out;
+	struct topic_config default_topic; /* a topic's config on a broker of defaults */
 };
 
 static bool dc_wanted(const struct dc_ctx *c, const char *name)
@@ -68,7 +70,7 @@ static void dc_synonym_add(struct dc_ctx *c, dc_entry *e, const char *name, cons
 		return;
 	dc_synonym *s = &e->synonyms[e->synonyms_count++];
 	describe_configs_response_describe_configs_synonym_init(s);
-	s->name = kstr_from_cstr(name);
+	s->name = config_resource_copy(c->req, name);
 	s->value = config_resource_copy(c->req, value);
 	s->source = source;
 }
@@ -81,21 +83,52 @@ static const char *dc_override(const struct topic *t, const char *key)
 	return NULL;
 }
 
+/* The topic key's broker synonyms: each given in the broker's file (their
+ * source), and the last one's default. Returns whether any was given. */
+static bool dc_broker_synonyms(struct dc_ctx *c, dc_entry *e, const struct topic_config_key *k,
+			       const struct broker_config *defaults)
+{
+	const struct broker_config *b = &request_runtime(c->req)->cfg;
+	char name[DESCRIBE_CONFIGS_NAME_BYTES], text[DESCRIBE_CONFIGS_VALUE_BYTES];
+	const char *chain = k->broker_keys ? k->broker_keys : k->name;
+	bool given = false;
+	int row = -1;
+	for (const char *p = chain; *p;) {
+		size_t n = strcspn(p, ",");
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		p += n + (p[n] == ',');
+		row = config_key_row(name);
+		if (row >= 0 && config_key_given(b, (size_t)row)) {
+			given = true;
+			config_key_format(b, (size_t)row, text, sizeof(text));
+			if (e)
+				dc_synonym_add(c, e, name, text, CONFIG_SOURCE_STATIC_BROKER);
+		}
+	}
+	if (!e)
+		return given;
+	if (row >= 0)
+		config_key_format(defaults, (size_t)row, text, sizeof(text));
+	else if (k->stored_default)
+		snprintf(text, sizeof(text), "%s", k->stored_default);
+	else
+		topic_config_value(&c->default_topic, k->name, text, sizeof(text));
+	dc_synonym_add(c, e, name, text, CONFIG_SOURCE_DEFAULT);
+	return given;
+}
+
 /* One topic key: its value in force, and its synonyms from the most
  * specific (the topic's override) to the broker's default. */
 static int dc_topic_key(struct dc_ctx *c, const struct topic *t, const struct topic_config_key *k,
 			const struct broker_config *defaults)
 {
-	const struct broker_config *b = &request_runtime(c->req)->cfg;
 	const char *over = dc_override(t, k->name);
-	int row = k->broker_key ? config_key_row(k->broker_key) : -1;
-	bool given = row >= 0 && config_key_given(b, (size_t)row);
-	char value[DESCRIBE_CONFIGS_VALUE_BYTES], broker_value[DESCRIBE_CONFIGS_VALUE_BYTES];
-	char default_value[DESCRIBE_CONFIGS_VALUE_BYTES];
-	if (k->stored_default)
+	char value[DESCRIBE_CONFIGS_VALUE_BYTES];
+	if (over || k->stored_default)
 		snprintf(value, sizeof(value), "%s", over ? over : k->stored_default);
 	else
 		topic_config_value(topic_config_current(t), k->name, value, sizeof(value));
+	bool given = dc_broker_synonyms(c, NULL, k, defaults);
 	int8_t source = over ? CONFIG_SOURCE_DYNAMIC_TOPIC
 			     : given ? CONFIG_SOURCE_STATIC_BROKER : CONFIG_SOURCE_DEFAULT;
 	dc_entry *e = dc_add(c, k->name, value, source, (int8_t)k->type, k->doc, false);
@@ -103,18 +136,7 @@ static int dc_topic_key(struct dc_ctx *c, const struct topic *t, const struct to
 		return -1;
 	if (over)
 		dc_synonym_add(c, e, k->name, value, CONFIG_SOURCE_DYNAMIC_TOPIC);
-	if (row < 0) {
-		if (k->broker_key || !over)
-			dc_synonym_add(c, e, k->broker_key ? k->broker_key : k->name,
-				       k->stored_default ? k->stored_default : value,
-				       CONFIG_SOURCE_DEFAULT);
-		return 0;
-	}
-	config_key_format(b, (size_t)row, broker_value, sizeof(broker_value));
-	config_key_format(defaults, (size_t)row, default_value, sizeof(default_value));
-	if (given)
-		dc_synonym_add(c, e, k->broker_key, broker_value, CONFIG_SOURCE_STATIC_BROKER);
-	dc_synonym_add(c, e, k->broker_key, default_value, CONFIG_SOURCE_DEFAULT);
+	dc_broker_synonyms(c, e, k, defaults);
 	return 0;
 }
 
@@ -200,7 +222,11 @@ void handle_describe_configs(struct request *req)
 		request_reject_malformed(req);
 		return;
 	}
+	/* The defaults with their derived values (log.retention.ms from
+	 * log.retention.hours, ...); they always pass config_finish. */
+	char finish_err[CONFIG_RESOURCE_MESSAGE_BYTES];
 	config_defaults(defaults);
+	config_finish(defaults, finish_err, sizeof(finish_err));
 	describe_configs_response_init(&r);
 	r.results = request_alloc(req, (size_t)q.resources_count + 1, sizeof(*r.results));
 	if (!r.results) {
@@ -209,8 +235,15 @@ void handle_describe_configs(struct request *req)
 		return;
 	}
 	for (int32_t i = 0; i < q.resources_count; i++) {
-		struct dc_ctx c = { .req = req, .q = &q, .res = &q.resources[i], .out = &r.results[i] };
-		dc_one(&c, defaults);
+		struct dc_ctx *c = request_alloc(req, 1, sizeof(*c));
+		if (!c) {
+			req->body.err = RC_ALLOC;
+			request_reject_malformed(req);
+			return;
+		}
+		*c = (struct dc_ctx){ .req = req, .q = &q, .res = &q.resources[i], .out = &r.results[i] };
+		topic_config_from_broker(&c->default_topic, defaults);
+		dc_one(c, defaults);
 		r.results_count++;
 	}
 	size_t size = describe_configs_response_size(&r, version);

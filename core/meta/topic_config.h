@@ -53,13 +53,13 @@ int16_t topic_config_set(struct topic_config *t, const char *key, size_t key_len
  * reason, to be logged at topic creation; NULL otherwise. */
 const char *topic_config_not_enforced(const char *key, const char *value);
 
-/* One of Kafka's topic keys: its type, the broker setting it defaults to,
- * and, for a key sluice stores and describes but does not act on yet, its
+/* One of Kafka's topic keys: its type, the broker settings it defaults to
+ * (comma-separated, most specific first, as Kafka lists its synonyms), and, for a key sluice stores and describes but does not act on yet, its
  * default value (NULL for a key topic_config carries). */
 struct topic_config_key {
 	const char *name;
 	enum config_kafka_type type;
-	const char *broker_key;
+	const char *broker_keys;
 	const char *stored_default;
 	const char *doc;
 };
