@@ -25,32 +25,57 @@ struct kstr config_resource_copy(struct request *req, const char *s)
 	return k;
 }
 
-int16_t config_resource_broker_check(struct request *req, struct kstr name, bool allow_default,
-				     char *msg, size_t msglen)
+/* The broker id a resource names: this node's, or -1 (not a number: -2). */
+static long config_resource_broker_id(struct kstr name)
 {
-	int32_t node = request_runtime(req)->cfg.node_id;
-	int len = name.len > 0 ? name.len : 0;
-	if (len == 0 && allow_default)
-		return KERR_NONE;
 	char text[CONFIG_RESOURCE_ID_BYTES];
+	if (name.len <= 0 || (size_t)name.len >= sizeof(text))
+		return -2;
+	memcpy(text, name.ptr, (size_t)name.len);
+	text[name.len] = '\0';
 	char *end = NULL;
-	long id = -1;
-	if (len > 0 && (size_t)len < sizeof(text)) {
-		memcpy(text, name.ptr, (size_t)len);
-		text[len] = '\0';
-		errno = 0;
-		id = strtol(text, &end, 10);
-		if (errno || *end)
-			id = -2;
-	}
-	if (id == node)
-		return KERR_NONE;
-	if (id == -2 || len == 0 || (size_t)len >= sizeof(text))
-		snprintf(msg, msglen, "Broker id must be an integer, but it is: %.*s",
+	errno = 0;
+	long id = strtol(text, &end, 10);
+	return errno || *end || id < 0 ? -2 : id;
+}
+
+/* Kafka's words for a broker resource that names another node (its two
+ * paths word it differently: "Broker id" to describe, "Node id" to alter). */
+static int16_t config_resource_other_broker(struct request *req, struct kstr name, long id,
+					    const char *what, const char *or_empty, char *msg,
+					    size_t msglen)
+{
+	int len = name.len > 0 ? name.len : 0;
+	if (id == -2)
+		snprintf(msg, msglen, "%s id must be an integer, but it is: %.*s", what,
 			 len < 64 ? len : 64, name.ptr);
 	else
-		snprintf(msg, msglen, "Unexpected broker id, expected %d%s, but received %ld", node,
-			 allow_default ? " or empty string" : "", id);
+		snprintf(msg, msglen, "Unexpected broker id, expected %d%s, but received %ld",
+			 request_runtime(req)->cfg.node_id, or_empty, id);
+	return KERR_INVALID_REQUEST;
+}
+
+int16_t config_resource_broker_check(struct request *req, struct kstr name, char *msg,
+				     size_t msglen)
+{
+	long id = config_resource_broker_id(name);
+	if (name.len <= 0 || id == request_runtime(req)->cfg.node_id)
+		return KERR_NONE;
+	return config_resource_other_broker(req, name, id, "Broker", " or empty string", msg, msglen);
+}
+
+int16_t config_resource_broker_alter(struct request *req, struct kstr name, const struct kstr *keys,
+				     size_t count, char *msg, size_t msglen)
+{
+	long id = config_resource_broker_id(name);
+	if (name.len > 0 && id != request_runtime(req)->cfg.node_id)
+		return config_resource_other_broker(req, name, id, "Node", "", msg, msglen);
+	size_t used = (size_t)snprintf(msg, msglen, "Cannot update these configs dynamically: [");
+	for (size_t i = 0; i < count && used < msglen; i++)
+		used += (size_t)snprintf(msg + used, msglen - used, "%s%.*s", i ? ", " : "",
+					 keys[i].len > 0 ? keys[i].len : 0, keys[i].ptr);
+	if (used < msglen)
+		snprintf(msg + used, msglen - used, "]");
 	return KERR_INVALID_REQUEST;
 }
 
@@ -59,17 +84,11 @@ struct topic *config_resource_topic(struct request *req, struct kstr name, int16
 {
 	struct runtime *rt = request_runtime(req);
 	struct topic *t = name.len > 0 ? topics_find(topics_registry(rt), name) : NULL;
-	*err = KERR_NONE;
-	if (t)
-		return t;
-	if (topic_name_invalid(name)) {
-		*err = KERR_INVALID_TOPIC_EXCEPTION;
-		snprintf(msg, msglen, "%s", topic_name_invalid(name));
-		return NULL;
-	}
-	*err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-	snprintf(msg, msglen, "The topic '%.*s' does not exist.", name.len, name.ptr);
-	return NULL;
+	*err = t ? KERR_NONE : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	if (!t)
+		snprintf(msg, msglen, "The topic '%.*s' does not exist.", name.len > 0 ? name.len : 0,
+			 name.ptr);
+	return t;
 }
 
 int16_t config_resource_unsupported(int8_t type, char *msg, size_t msglen)
@@ -77,6 +96,8 @@ int16_t config_resource_unsupported(int8_t type, char *msg, size_t msglen)
 	if (type == CONFIG_RESOURCE_BROKER_LOGGER)
 		snprintf(msg, msglen, "Broker loggers are not configured through this API on sluice");
 	else
-		snprintf(msg, msglen, "Unsupported resource type %d", type);
+		snprintf(msg, msglen, "This most likely occurs because of a request being malformed by "
+			 "the client library or the message was sent to an incompatible broker. See "
+			 "the broker logs for more details.");
 	return KERR_INVALID_REQUEST;
 }

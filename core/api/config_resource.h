@@ -30,13 +30,20 @@ enum { CONFIG_RESOURCE_MESSAGE_BYTES = 512 };
 /* A copy of s in the request's arena (null on allocation failure). */
 struct kstr config_resource_copy(struct request *req, const char *s);
 
-/* A broker resource's name: "" (the cluster's defaults) when allow_default,
- * or this node's id. Returns NONE or INVALID_REQUEST with Kafka's message. */
-int16_t config_resource_broker_check(struct request *req, struct kstr name, bool allow_default,
-				     char *msg, size_t msglen);
+/* A broker resource's name, as DescribeConfigs takes it: "" (the cluster's
+ * defaults) or this node's id. Returns NONE or INVALID_REQUEST with Kafka's
+ * message. */
+int16_t config_resource_broker_check(struct request *req, struct kstr name, char *msg,
+				     size_t msglen);
 
-/* A topic resource: the topic, or NULL with UNKNOWN_TOPIC_OR_PARTITION (or
- * INVALID_TOPIC_EXCEPTION for a name Kafka could never have) in *err. */
+/* An alteration of the broker's settings (named by "" or this node's id):
+ * sluice changes none of them while it runs, so every key is refused with
+ * INVALID_REQUEST in Kafka's words for a key that cannot change. */
+int16_t config_resource_broker_alter(struct request *req, struct kstr name, const struct kstr *keys,
+				     size_t count, char *msg, size_t msglen);
+
+/* A topic resource: the topic, or NULL with UNKNOWN_TOPIC_OR_PARTITION in
+ * *err and Kafka's message. */
 struct topic *config_resource_topic(struct request *req, struct kstr name, int16_t *err, char *msg,
 				    size_t msglen);
 

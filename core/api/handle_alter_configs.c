@@ -54,16 +54,13 @@ static int16_t ac_topic(struct request *req, const ac_resource *res, bool valida
 
 static int16_t ac_broker(struct request *req, const ac_resource *res, char *msg, size_t msglen)
 {
-	int16_t err = config_resource_broker_check(req, res->resource_name, true, msg, msglen);
-	if (err != KERR_NONE)
-		return err;
-	size_t used = (size_t)snprintf(msg, msglen, "Cannot update these configs dynamically: Set(");
-	for (int32_t i = 0; i < res->configs_count && used < msglen; i++)
-		used += (size_t)snprintf(msg + used, msglen - used, "%s%.*s", i ? ", " : "",
-					 res->configs[i].name.len, res->configs[i].name.ptr);
-	if (used < msglen)
-		snprintf(msg + used, msglen - used, ")");
-	return KERR_INVALID_REQUEST;
+	struct kstr *keys = request_alloc(req, (size_t)res->configs_count + 1, sizeof(*keys));
+	if (!keys)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	for (int32_t i = 0; i < res->configs_count; i++)
+		keys[i] = res->configs[i].name;
+	return config_resource_broker_alter(req, res->resource_name, keys,
+					    (size_t)res->configs_count, msg, msglen);
 }
 
 void handle_alter_configs(struct request *req)

@@ -105,7 +105,9 @@ static bool dc_broker_synonyms(struct dc_ctx *c, dc_entry *e, const struct topic
 				dc_synonym_add(c, e, name, text, CONFIG_SOURCE_STATIC_BROKER);
 		}
 	}
-	if (!e)
+	/* Kafka lists the default of a one-key chain only: the first key of a
+	 * longer one (log.retention.ms, ...) has no default of its own. */
+	if (!e || strchr(chain, ','))
 		return given;
 	if (row >= 0)
 		config_key_format(defaults, (size_t)row, text, sizeof(text));
@@ -145,8 +147,10 @@ static int16_t dc_topic(struct dc_ctx *c, const struct broker_config *defaults, 
 {
 	int16_t err;
 	struct topic *t = config_resource_topic(c->req, c->res->resource_name, &err, msg, msglen);
-	if (!t)
+	if (!t) {
+		msg[0] = '\0'; /* Kafka's message for an unknown topic here is empty */
 		return err;
+	}
 	size_t n = topic_config_key_count();
 	c->out->configs = request_alloc(c->req, n + 1, sizeof(*c->out->configs));
 	if (!c->out->configs)
@@ -164,7 +168,7 @@ static int16_t dc_topic(struct dc_ctx *c, const struct broker_config *defaults, 
 static int16_t dc_broker(struct dc_ctx *c, const struct broker_config *defaults, char *msg,
 			 size_t msglen)
 {
-	int16_t err = config_resource_broker_check(c->req, c->res->resource_name, true, msg, msglen);
+	int16_t err = config_resource_broker_check(c->req, c->res->resource_name, msg, msglen);
 	if (err != KERR_NONE || c->res->resource_name.len <= 0)
 		return err;
 	const struct broker_config *b = &request_runtime(c->req)->cfg;
@@ -199,7 +203,7 @@ static void dc_one(struct dc_ctx *c, const struct broker_config *defaults)
 	describe_configs_response_describe_configs_result_init(out);
 	out->resource_type = c->res->resource_type;
 	out->resource_name = c->res->resource_name;
-	out->error_message = (struct kstr){ NULL, -1 };
+	out->error_message = kstr_from_cstr(""); /* Kafka's, also on success */
 	if (c->res->resource_type == CONFIG_RESOURCE_TOPIC)
 		out->error_code = dc_topic(c, defaults, msg, sizeof(msg));
 	else if (c->res->resource_type == CONFIG_RESOURCE_BROKER)
@@ -208,7 +212,7 @@ static void dc_one(struct dc_ctx *c, const struct broker_config *defaults)
 		out->error_code = config_resource_unsupported(c->res->resource_type, msg, sizeof(msg));
 	if (out->error_code != KERR_NONE) {
 		out->configs_count = 0;
-		out->error_message = msg[0] ? config_resource_copy(c->req, msg) : (struct kstr){ NULL, -1 };
+		out->error_message = config_resource_copy(c->req, msg);
 	}
 }
 

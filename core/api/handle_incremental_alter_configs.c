@@ -89,8 +89,8 @@ static int16_t iac_list_op(struct iac_set *s, const iac_config *c, const char *k
 {
 	const struct topic_config_key *known = topic_config_key_find(key);
 	if (!known || known->type != CONFIG_KAFKA_LIST) {
-		snprintf(msg, msglen, "Config value %s is not allowed for config key: %s",
-			 c->config_operation == IAC_APPEND ? "append" : "subtract", key);
+		snprintf(msg, msglen, "Can't %s to key %s because its type is not LIST.",
+			 c->config_operation == IAC_APPEND ? "APPEND" : "SUBTRACT", key);
 		return KERR_INVALID_CONFIG;
 	}
 	char now[IAC_VALUE_BYTES], items[IAC_VALUE_BYTES], next[IAC_VALUE_BYTES] = "";
@@ -178,16 +178,13 @@ static int16_t iac_topic(struct request *req, const iac_resource *res, bool vali
 
 static int16_t iac_broker(struct request *req, const iac_resource *res, char *msg, size_t msglen)
 {
-	int16_t err = config_resource_broker_check(req, res->resource_name, true, msg, msglen);
-	if (err != KERR_NONE)
-		return err;
-	size_t used = (size_t)snprintf(msg, msglen, "Cannot update these configs dynamically: Set(");
-	for (int32_t i = 0; i < res->configs_count && used < msglen; i++)
-		used += (size_t)snprintf(msg + used, msglen - used, "%s%.*s", i ? ", " : "",
-					 res->configs[i].name.len, res->configs[i].name.ptr);
-	if (used < msglen)
-		snprintf(msg + used, msglen - used, ")");
-	return KERR_INVALID_REQUEST;
+	struct kstr *keys = request_alloc(req, (size_t)res->configs_count + 1, sizeof(*keys));
+	if (!keys)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	for (int32_t i = 0; i < res->configs_count; i++)
+		keys[i] = res->configs[i].name;
+	return config_resource_broker_alter(req, res->resource_name, keys,
+					    (size_t)res->configs_count, msg, msglen);
 }
 
 static int16_t iac_one(struct request *req, const iac_resource *res, bool validate_only, char *msg,

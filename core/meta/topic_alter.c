@@ -175,7 +175,7 @@ static int16_t topic_alter_validate(struct runtime *rt, size_t n, const struct k
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (values[i].len < 0) {
-			snprintf(msg, msglen, "Null value not supported for topic configs: %.*s",
+			snprintf(msg, msglen, "Null value not supported for : %.*s",
 				 keys[i].len, keys[i].ptr);
 			return KERR_INVALID_REQUEST;
 		}

@@ -64,9 +64,10 @@ static int topic_config_apply(struct topic_config *t, const char *k, const char 
 {
 	int64_t n;
 	if (strcmp(k, "cleanup.policy") == 0) {
+		/* Empty: neither (Kafka 4 takes it: nothing is ever removed). */
 		bool c = strcmp(v, "compact") == 0, d = strcmp(v, "delete") == 0;
 		bool both = strcmp(v, "compact,delete") == 0 || strcmp(v, "delete,compact") == 0;
-		if (!c && !d && !both)
+		if (!c && !d && !both && v[0])
 			return -1;
 		t->cleanup_compact = c || both;
 		t->cleanup_delete = d || both;
@@ -164,8 +165,7 @@ static const struct topic_config_key topic_config_keys[] = {
 	   "Whether fetches of old formats are converted down."),
 	KS("message.format.version", STRING, "log.message.format.version", "3.0-IV1",
 	   "The message format version (ignored since Kafka 3.0)."),
-	KS("message.timestamp.after.max.ms", LONG, "log.message.timestamp.after.max.ms",
-	   "9223372036854775807", "How far after the broker's time a record's timestamp may be."),
+	KS("message.timestamp.after.max.ms", LONG, "log.message.timestamp.after.max.ms", "3600000", "How far after the broker's time a record's timestamp may be."),
 	KS("message.timestamp.before.max.ms", LONG, "log.message.timestamp.before.max.ms",
 	   "9223372036854775807", "How far before the broker's time a record's timestamp may be."),
 	KS("message.timestamp.difference.max.ms", LONG, "log.message.timestamp.difference.max.ms",
@@ -234,6 +234,25 @@ static int topic_config_check_stored(const struct topic_config_key *k, const cha
 	}
 }
 
+/* Kafka's words after a value that is not of the key's type. */
+static const char *topic_config_type_mismatch(const struct topic_config_key *k, const char *v)
+{
+	int64_t n;
+	bool b;
+	if (!k)
+		return "";
+	switch (k->type) {
+	case CONFIG_KAFKA_INT:
+		return topic_config_int(v, INT32_MIN, INT32_MAX, &n) ? ": Not a number of type INT" : "";
+	case CONFIG_KAFKA_LONG:
+		return topic_config_int(v, INT64_MIN, INT64_MAX, &n) ? ": Not a number of type LONG" : "";
+	case CONFIG_KAFKA_BOOLEAN:
+		return topic_config_bool(v, &b) ? ": Expected value to be either true or false" : "";
+	default:
+		return "";
+	}
+}
+
 int16_t topic_config_set(struct topic_config *t, const char *key, size_t key_len,
 			 const char *value, size_t value_len, char *err, size_t errlen)
 {
@@ -255,7 +274,8 @@ int16_t topic_config_set(struct topic_config *t, const char *key, size_t key_len
 		return KERR_INVALID_CONFIG;
 	}
 	if (rc != 0) {
-		snprintf(err, errlen, "Invalid value %s for configuration %s", v, k);
+		snprintf(err, errlen, "Invalid value %s for configuration %s%s", v, k,
+			 topic_config_type_mismatch(known, v));
 		return KERR_INVALID_CONFIG;
 	}
 	return KERR_NONE;
@@ -271,7 +291,7 @@ size_t topic_config_list(const struct topic_config *t, struct topic_config_entry
 		n++;                                                                   \
 	}
 	TOPIC_ENTRY("cleanup.policy", "%s", t->cleanup_compact && t->cleanup_delete ? "compact,delete"
-				: t->cleanup_compact ? "compact" : "delete")
+				: t->cleanup_compact ? "compact" : t->cleanup_delete ? "delete" : "")
 	TOPIC_ENTRY("compression.type", "%s", t->compression_type)
 	TOPIC_ENTRY("retention.ms", "%" PRId64, t->retention_ms)
 	TOPIC_ENTRY("retention.bytes", "%" PRId64, t->retention_bytes)
