@@ -90,8 +90,10 @@ static bool dc_broker_synonyms(struct dc_ctx *c, dc_entry *e, const struct topic
 {
 	const struct broker_config *b = &request_runtime(c->req)->cfg;
 	char name[DESCRIBE_CONFIGS_NAME_BYTES], text[DESCRIBE_CONFIGS_VALUE_BYTES];
-	const char *chain = k->broker_keys ? k->broker_keys : k->name;
+	const char *chain = k->broker_keys;
 	bool given = false;
+	if (!chain)
+		return false; /* a key of topics only: Kafka lists no synonym */
 	int row = -1;
 	for (const char *p = chain; *p;) {
 		size_t n = strcspn(p, ",");
