@@ -159,6 +159,8 @@ static int16_t dc_topic(struct dc_ctx *c, const struct broker_config *defaults, 
 		return KERR_UNKNOWN_SERVER_ERROR;
 	for (size_t i = 0; i < n; i++) {
 		const struct topic_config_key *k = topic_config_key_at(i);
+		if (k->described_when_set && !dc_override(t, k->name))
+			continue;
 		if (dc_wanted(c, k->name) && dc_topic_key(c, t, k, defaults) != 0)
 			return KERR_UNKNOWN_SERVER_ERROR;
 	}

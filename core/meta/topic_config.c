@@ -126,8 +126,10 @@ static int topic_config_apply(struct topic_config *t, const char *k, const char 
 	return -2;
 }
 
-#define K_(name, type, broker, doc) { name, CONFIG_KAFKA_##type, broker, NULL, doc }
-#define KS(name, type, broker, dflt, doc) { name, CONFIG_KAFKA_##type, broker, dflt, doc }
+#define K_(name, type, broker, doc) { name, CONFIG_KAFKA_##type, broker, NULL, doc, false }
+#define KS(name, type, broker, dflt, doc) { name, CONFIG_KAFKA_##type, broker, dflt, doc, false }
+/* Keys Kafka 4 still takes but no longer describes unless a topic sets them. */
+#define KL(name, type, broker, dflt, doc) { name, CONFIG_KAFKA_##type, broker, dflt, doc, true }
 static const struct topic_config_key topic_config_keys[] = {
 	K_("cleanup.policy", LIST, "log.cleanup.policy",
 	   "What happens to old segments: delete (by retention), compact (keep the last record "
@@ -142,6 +144,8 @@ static const struct topic_config_key topic_config_keys[] = {
 	   "The zstd level when compression.type is zstd."),
 	K_("delete.retention.ms", LONG, "log.cleaner.delete.retention.ms",
 	   "How long a compacted topic keeps tombstones (and transaction markers)."),
+	KS("errors.deadletterqueue.group.enable", BOOLEAN, NULL, "false",
+	   "Whether share groups may use the topic as a dead-letter queue."),
 	K_("file.delete.delay.ms", LONG, "log.segment.delete.delay.ms",
 	   "How long a removed segment's files stay on disk before they are deleted."),
 	K_("flush.messages", LONG, "log.flush.interval.messages",
@@ -159,16 +163,18 @@ static const struct topic_config_key topic_config_keys[] = {
 	   "Time kept locally with tiered storage; -2: retention.ms."),
 	K_("max.compaction.lag.ms", LONG, "log.cleaner.max.compaction.lag.ms",
 	   "The longest a record stays uncompacted."),
+	KS("max.decompressed.message.bytes", INT, "max.decompressed.message.bytes", "2147483639",
+	   "The largest a single record may decompress to."),
 	K_("max.message.bytes", INT, "message.max.bytes",
 	   "The largest record batch the topic accepts."),
-	KS("message.downconversion.enable", BOOLEAN, "log.message.downconversion.enable", "true",
+	KL("message.downconversion.enable", BOOLEAN, "log.message.downconversion.enable", "true",
 	   "Whether fetches of old formats are converted down."),
-	KS("message.format.version", STRING, "log.message.format.version", "3.0-IV1",
+	KL("message.format.version", STRING, "log.message.format.version", "3.0-IV1",
 	   "The message format version (ignored since Kafka 3.0)."),
 	KS("message.timestamp.after.max.ms", LONG, "log.message.timestamp.after.max.ms", "3600000", "How far after the broker's time a record's timestamp may be."),
 	KS("message.timestamp.before.max.ms", LONG, "log.message.timestamp.before.max.ms",
 	   "9223372036854775807", "How far before the broker's time a record's timestamp may be."),
-	KS("message.timestamp.difference.max.ms", LONG, "log.message.timestamp.difference.max.ms",
+	KL("message.timestamp.difference.max.ms", LONG, "log.message.timestamp.difference.max.ms",
 	   "9223372036854775807", "How far from the broker's time a record's timestamp may be."),
 	K_("message.timestamp.type", STRING, "log.message.timestamp.type",
 	   "CreateTime (the producer's) or LogAppendTime (the broker's) timestamps."),
@@ -180,6 +186,10 @@ static const struct topic_config_key topic_config_keys[] = {
 	   "In-sync replicas an acks=all produce needs."),
 	KS("preallocate", BOOLEAN, "log.preallocate", "false",
 	   "Whether new segment files are preallocated."),
+	KS("remote.copy.lag.bytes", LONG, "log.remote.copy.lag.bytes", "-1",
+	   "Bytes of newer local data after which a segment may be copied to tiered storage."),
+	KS("remote.copy.lag.ms", LONG, "log.remote.copy.lag.ms", "0",
+	   "Time after which a segment may be copied to tiered storage."),
 	KS("remote.log.copy.disable", BOOLEAN, NULL, "false",
 	   "Whether copying segments to tiered storage is stopped."),
 	KS("remote.log.delete.on.disable", BOOLEAN, NULL, "false",
@@ -200,6 +210,7 @@ static const struct topic_config_key topic_config_keys[] = {
 };
 #undef K_
 #undef KS
+#undef KL
 
 enum { TOPIC_CONFIG_KEYS = sizeof(topic_config_keys) / sizeof(topic_config_keys[0]) };
 

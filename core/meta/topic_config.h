@@ -62,6 +62,7 @@ struct topic_config_key {
 	const char *broker_keys;
 	const char *stored_default;
 	const char *doc;
+	bool described_when_set; /* Kafka 4 describes it only when a topic sets it */
 };
 
 size_t topic_config_key_count(void);
