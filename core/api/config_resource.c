@@ -65,15 +65,17 @@ int16_t config_resource_broker_check(struct request *req, struct kstr name, char
 }
 
 int16_t config_resource_broker_alter(struct request *req, struct kstr name, const struct kstr *keys,
-				     size_t count, char *msg, size_t msglen)
+				     size_t stride, size_t count, char *msg, size_t msglen)
 {
 	long id = config_resource_broker_id(name);
 	if (name.len > 0 && id != request_runtime(req)->cfg.node_id)
 		return config_resource_other_broker(req, name, id, "Node", "", msg, msglen);
 	size_t used = (size_t)snprintf(msg, msglen, "Cannot update these configs dynamically: [");
-	for (size_t i = 0; i < count && used < msglen; i++)
+	for (size_t i = 0; i < count && used < msglen; i++) {
+		const struct kstr *k = (const struct kstr *)((const char *)keys + i * stride);
 		used += (size_t)snprintf(msg + used, msglen - used, "%s%.*s", i ? ", " : "",
-					 keys[i].len > 0 ? keys[i].len : 0, keys[i].ptr);
+					 k->len > 0 ? k->len : 0, k->ptr);
+	}
 	if (used < msglen)
 		snprintf(msg + used, msglen - used, "]");
 	return KERR_INVALID_REQUEST;
@@ -89,6 +91,13 @@ struct topic *config_resource_topic(struct request *req, struct kstr name, int16
 		snprintf(msg, msglen, "The topic '%.*s' does not exist.", name.len > 0 ? name.len : 0,
 			 name.ptr);
 	return t;
+}
+
+struct kstr config_resource_message(struct request *req, int16_t error_code, const char *msg)
+{
+	if (error_code == KERR_NONE || !msg[0])
+		return (struct kstr){ NULL, -1 };
+	return config_resource_copy(req, msg);
 }
 
 int16_t config_resource_unsupported(int8_t type, char *msg, size_t msglen)

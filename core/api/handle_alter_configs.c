@@ -54,50 +54,23 @@ static int16_t ac_topic(struct request *req, const ac_resource *res, bool valida
 
 static int16_t ac_broker(struct request *req, const ac_resource *res, char *msg, size_t msglen)
 {
-	struct kstr *keys = request_alloc(req, (size_t)res->configs_count + 1, sizeof(*keys));
-	if (!keys)
-		return KERR_UNKNOWN_SERVER_ERROR;
-	for (int32_t i = 0; i < res->configs_count; i++)
-		keys[i] = res->configs[i].name;
-	return config_resource_broker_alter(req, res->resource_name, keys,
-					    (size_t)res->configs_count, msg, msglen);
+	return config_resource_broker_alter(req, res->resource_name,
+					    res->configs_count > 0 ? &res->configs[0].name : NULL,
+					    sizeof(res->configs[0]), (size_t)res->configs_count, msg,
+					    msglen);
+}
+
+static int16_t ac_one(struct request *req, const ac_resource *res, bool validate_only, char *msg,
+		      size_t msglen)
+{
+	if (res->resource_type == CONFIG_RESOURCE_TOPIC)
+		return ac_topic(req, res, validate_only, msg, msglen);
+	if (res->resource_type == CONFIG_RESOURCE_BROKER)
+		return ac_broker(req, res, msg, msglen);
+	return config_resource_unsupported(res->resource_type, msg, msglen);
 }
 
 void handle_alter_configs(struct request *req)
 {
-	int16_t version = req->header.api_version;
-	struct alter_configs_request q;
-	if (alter_configs_request_decode(&req->body, version, &req->arena, &q) != 0) {
-		request_reject_malformed(req);
-		return;
-	}
-	struct alter_configs_response r;
-	alter_configs_response_init(&r);
-	r.responses = request_alloc(req, (size_t)q.resources_count + 1, sizeof(*r.responses));
-	if (!r.responses) {
-		req->body.err = RC_ALLOC;
-		request_reject_malformed(req);
-		return;
-	}
-	for (int32_t i = 0; i < q.resources_count; i++) {
-		const ac_resource *res = &q.resources[i];
-		struct alter_configs_response_alter_configs_resource_response *out = &r.responses[i];
-		char msg[CONFIG_RESOURCE_MESSAGE_BYTES] = "";
-		alter_configs_response_alter_configs_resource_response_init(out);
-		out->resource_type = res->resource_type;
-		out->resource_name = res->resource_name;
-		if (res->resource_type == CONFIG_RESOURCE_TOPIC)
-			out->error_code = ac_topic(req, res, q.validate_only, msg, sizeof(msg));
-		else if (res->resource_type == CONFIG_RESOURCE_BROKER)
-			out->error_code = ac_broker(req, res, msg, sizeof(msg));
-		else
-			out->error_code = config_resource_unsupported(res->resource_type, msg, sizeof(msg));
-		out->error_message = out->error_code != KERR_NONE && msg[0]
-					     ? config_resource_copy(req, msg)
-					     : (struct kstr){ NULL, -1 };
-		r.responses_count++;
-	}
-	size_t size = alter_configs_response_size(&r, version);
-	alter_configs_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	CONFIG_RESOURCE_ALTER_HANDLER(req, alter_configs, alter_configs_response_alter_configs_resource_response_init, ac_one);
 }

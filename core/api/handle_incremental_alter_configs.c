@@ -178,13 +178,10 @@ static int16_t iac_topic(struct request *req, const iac_resource *res, bool vali
 
 static int16_t iac_broker(struct request *req, const iac_resource *res, char *msg, size_t msglen)
 {
-	struct kstr *keys = request_alloc(req, (size_t)res->configs_count + 1, sizeof(*keys));
-	if (!keys)
-		return KERR_UNKNOWN_SERVER_ERROR;
-	for (int32_t i = 0; i < res->configs_count; i++)
-		keys[i] = res->configs[i].name;
-	return config_resource_broker_alter(req, res->resource_name, keys,
-					    (size_t)res->configs_count, msg, msglen);
+	return config_resource_broker_alter(req, res->resource_name,
+					    res->configs_count > 0 ? &res->configs[0].name : NULL,
+					    sizeof(res->configs[0]), (size_t)res->configs_count, msg,
+					    msglen);
 }
 
 static int16_t iac_one(struct request *req, const iac_resource *res, bool validate_only, char *msg,
@@ -203,35 +200,5 @@ static int16_t iac_one(struct request *req, const iac_resource *res, bool valida
 
 void handle_incremental_alter_configs(struct request *req)
 {
-	int16_t version = req->header.api_version;
-	struct incremental_alter_configs_request q;
-	if (incremental_alter_configs_request_decode(&req->body, version, &req->arena, &q) != 0) {
-		request_reject_malformed(req);
-		return;
-	}
-	struct incremental_alter_configs_response r;
-	incremental_alter_configs_response_init(&r);
-	r.responses = request_alloc(req, (size_t)q.resources_count + 1, sizeof(*r.responses));
-	if (!r.responses) {
-		req->body.err = RC_ALLOC;
-		request_reject_malformed(req);
-		return;
-	}
-	for (int32_t i = 0; i < q.resources_count; i++) {
-		const iac_resource *res = &q.resources[i];
-		struct incremental_alter_configs_response_alter_configs_resource_response *out =
-			&r.responses[i];
-		char msg[CONFIG_RESOURCE_MESSAGE_BYTES] = "";
-		incremental_alter_configs_response_alter_configs_resource_response_init(out);
-		out->resource_type = res->resource_type;
-		out->resource_name = res->resource_name;
-		out->error_code = iac_one(req, res, q.validate_only, msg, sizeof(msg));
-		out->error_message = out->error_code != KERR_NONE && msg[0]
-					     ? config_resource_copy(req, msg)
-					     : (struct kstr){ NULL, -1 };
-		r.responses_count++;
-	}
-	size_t size = incremental_alter_configs_response_size(&r, version);
-	incremental_alter_configs_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	CONFIG_RESOURCE_ALTER_HANDLER(req, incremental_alter_configs, incremental_alter_configs_response_alter_configs_resource_response_init, iac_one);
 }

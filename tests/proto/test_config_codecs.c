@@ -38,6 +38,16 @@ enum { ARENA_BYTES = 1 << 20 };
 		assert_int_equal(w.pos - w.start, len);      \
 	} while (0)
 
+/* Decodes the whole buffer into `out` with arena `a` (released by the caller). */
+#define DECODE(type, buf, len, version, a, out)                                   \
+	do {                                                                      \
+		struct rcursor c;                                                 \
+		arena_init(&(a), ARENA_BYTES);                                    \
+		rc_init(&c, (buf), (len));                                        \
+		assert_int_equal(type##_decode(&c, (version), &(a), (out)), 0);  \
+		assert_int_equal(rc_left(&c), 0);                                 \
+	} while (0)
+
 static void test_describe_configs_request(void **state)
 {
 	(void)state;
@@ -68,11 +78,8 @@ static void test_describe_configs_request(void **state)
 		ENCODE(describe_configs_request, &q, v, buf, len);
 		EXPECT_PREFIXES_FAIL(describe_configs_request, buf, len, v);
 		struct arena a;
-		arena_init(&a, ARENA_BYTES);
-		struct rcursor c;
-		rc_init(&c, buf, len);
 		struct describe_configs_request back;
-		assert_int_equal(describe_configs_request_decode(&c, v, &a, &back), 0);
+		DECODE(describe_configs_request, buf, len, v, a, &back);
 		assert_int_equal(back.resources_count, 2);
 		assert_int_equal(back.resources[0].configuration_keys_count, 2);
 		assert_true(kstr_eq_cstr(back.resources[0].configuration_keys[1], "segment.ms"));
@@ -118,11 +125,8 @@ static void test_describe_configs_response(void **state)
 		ENCODE(describe_configs_response, &r, v, buf, len);
 		EXPECT_PREFIXES_FAIL(describe_configs_response, buf, len, v);
 		struct arena a;
-		arena_init(&a, ARENA_BYTES);
-		struct rcursor c;
-		rc_init(&c, buf, len);
 		struct describe_configs_response back;
-		assert_int_equal(describe_configs_response_decode(&c, v, &a, &back), 0);
+		DECODE(describe_configs_response, buf, len, v, a, &back);
 		const struct describe_configs_response_describe_configs_resource_result *b =
 			&back.results[0].configs[0];
 		assert_true(b->value.len < 0);
@@ -165,11 +169,8 @@ static void test_alter_requests(void **state)
 		ENCODE(incremental_alter_configs_request, &q, v, buf, len);
 		EXPECT_PREFIXES_FAIL(incremental_alter_configs_request, buf, len, v);
 		struct arena a;
-		arena_init(&a, ARENA_BYTES);
-		struct rcursor c;
-		rc_init(&c, buf, len);
 		struct incremental_alter_configs_request back;
-		assert_int_equal(incremental_alter_configs_request_decode(&c, v, &a, &back), 0);
+		DECODE(incremental_alter_configs_request, buf, len, v, a, &back);
 		assert_int_equal(back.resources[0].configs[0].config_operation, 2);
 		assert_true(back.resources[0].configs[1].value.len < 0);
 		arena_release(&a);
