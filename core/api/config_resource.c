@@ -64,21 +64,14 @@ int16_t config_resource_broker_check(struct request *req, struct kstr name, char
 	return config_resource_other_broker(req, name, id, "Broker", " or empty string", msg, msglen);
 }
 
-int16_t config_resource_broker_alter(struct request *req, struct kstr name, const struct kstr *keys,
-				     size_t stride, size_t count, char *msg, size_t msglen)
+int16_t config_resource_broker_level(struct request *req, struct kstr name,
+				     enum meta_broker_level *level, char *msg, size_t msglen)
 {
 	long id = config_resource_broker_id(name);
+	*level = name.len > 0 ? META_BROKER_NODE : META_BROKER_CLUSTER;
 	if (name.len > 0 && id != request_runtime(req)->cfg.node_id)
 		return config_resource_other_broker(req, name, id, "Node", "", msg, msglen);
-	size_t used = (size_t)snprintf(msg, msglen, "Cannot update these configs dynamically: [");
-	for (size_t i = 0; i < count && used < msglen; i++) {
-		const struct kstr *k = (const struct kstr *)((const char *)keys + i * stride);
-		used += (size_t)snprintf(msg + used, msglen - used, "%s%.*s", i ? ", " : "",
-					 k->len > 0 ? k->len : 0, k->ptr);
-	}
-	if (used < msglen)
-		snprintf(msg + used, msglen - used, "]");
-	return KERR_INVALID_REQUEST;
+	return KERR_NONE;
 }
 
 struct topic *config_resource_topic(struct request *req, struct kstr name, int16_t *err, char *msg,

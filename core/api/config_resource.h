@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/meta/metadata_store.h"
 #include "proto/cursor.h"
 
 struct request;
@@ -21,6 +22,8 @@ enum config_resource_type {
 /* Kafka's ConfigSource numbers. */
 enum config_source {
 	CONFIG_SOURCE_DYNAMIC_TOPIC = 1,
+	CONFIG_SOURCE_DYNAMIC_BROKER = 2,
+	CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER = 3,
 	CONFIG_SOURCE_STATIC_BROKER = 4,
 	CONFIG_SOURCE_DEFAULT = 5,
 };
@@ -36,13 +39,11 @@ struct kstr config_resource_copy(struct request *req, const char *s);
 int16_t config_resource_broker_check(struct request *req, struct kstr name, char *msg,
 				     size_t msglen);
 
-/* An alteration of the broker's settings (named by "" or this node's id):
- * sluice changes none of them while it runs, so every key is refused with
- * INVALID_REQUEST in Kafka's words for a key that cannot change. The keys:
- * `count` names, each `stride` bytes after the one before (the name field of
- * either request's config array; NULL when count is 0). */
-int16_t config_resource_broker_alter(struct request *req, struct kstr name, const struct kstr *keys,
-				     size_t stride, size_t count, char *msg, size_t msglen);
+/* An alteration's broker resource: "" names the cluster's defaults, this
+ * node's id its own configs. Returns NONE with *level, or INVALID_REQUEST
+ * with Kafka's message. */
+int16_t config_resource_broker_level(struct request *req, struct kstr name,
+				     enum meta_broker_level *level, char *msg, size_t msglen);
 
 /* A topic resource: the topic, or NULL with UNKNOWN_TOPIC_OR_PARTITION in
  * *err and Kafka's message. */

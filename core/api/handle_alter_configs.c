@@ -1,13 +1,15 @@
 /* AlterConfigs (key 33), v0-v2: a topic's whole set of overrides replaced
  * by the request's (every key left out returns to its default), validated
  * first (INVALID_CONFIG naming the key), recorded and put in force at once
- * (topic_alter.h); validate_only changes nothing. The broker's settings
- * cannot change while it runs: a broker resource answers INVALID_REQUEST. */
+ * (topic_alter.h); validate_only changes nothing. A broker resource ("" for
+ * the cluster's defaults, or this node's id) replaces that level's dynamic
+ * configs (broker_dynamic.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/api/config_resource.h"
 #include "core/api/handlers.h"
+#include "core/meta/broker_dynamic.h"
 #include "core/meta/topic_alter.h"
 #include "core/meta/topics.h"
 #include "core/net/request.h"
@@ -52,12 +54,19 @@ static int16_t ac_topic(struct request *req, const ac_resource *res, bool valida
 			   msglen);
 }
 
-static int16_t ac_broker(struct request *req, const ac_resource *res, char *msg, size_t msglen)
+static int16_t ac_broker(struct request *req, const ac_resource *res, bool validate_only,
+			 char *msg, size_t msglen)
 {
-	return config_resource_broker_alter(req, res->resource_name,
-					    res->configs_count > 0 ? &res->configs[0].name : NULL,
-					    sizeof(res->configs[0]), (size_t)res->configs_count, msg,
-					    msglen);
+	enum meta_broker_level level;
+	int16_t err = config_resource_broker_level(req, res->resource_name, &level, msg, msglen);
+	if (err != KERR_NONE)
+		return err;
+	struct kstr *keys, *values;
+	int32_t n = ac_collect(req, res, &keys, &values);
+	if (n < 0)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	return broker_dynamic_alter(request_runtime(req), level, (size_t)n, keys, values,
+				    validate_only, msg, msglen);
 }
 
 static int16_t ac_one(struct request *req, const ac_resource *res, bool validate_only, char *msg,
@@ -66,7 +75,7 @@ static int16_t ac_one(struct request *req, const ac_resource *res, bool validate
 	if (res->resource_type == CONFIG_RESOURCE_TOPIC)
 		return ac_topic(req, res, validate_only, msg, msglen);
 	if (res->resource_type == CONFIG_RESOURCE_BROKER)
-		return ac_broker(req, res, msg, msglen);
+		return ac_broker(req, res, validate_only, msg, msglen);
 	return config_resource_unsupported(res->resource_type, msg, msglen);
 }
 

@@ -2,14 +2,15 @@
  * force, where it comes from: the topic's override, the broker's file, or
  * the default) and the broker's settings, each with its synonyms when
  * include_synonyms and its documentation when include_documentation. The
- * broker is named by this node's id; "" (the cluster's dynamic defaults)
- * has none on sluice. Broker loggers answer INVALID_REQUEST. */
+ * broker is named by this node's id; "" lists the cluster's dynamic
+ * defaults. Broker loggers answer INVALID_REQUEST. */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/api/config_resource.h"
 #include "core/api/handlers.h"
 #include "core/config.h"
+#include "core/meta/broker_dynamic.h"
 #include "core/meta/topics.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
@@ -83,34 +84,59 @@ static const char *dc_override(const struct topic *t, const char *key)
 	return NULL;
 }
 
-/* The topic key's broker synonyms: each given in the broker's file (their
- * source), and the last one's default. Returns whether any was given. */
-static bool dc_broker_synonyms(struct dc_ctx *c, dc_entry *e, const struct topic_config_key *k,
-			       const struct broker_config *defaults)
+/* One broker key's synonyms set above its default, most specific first
+ * (this node's dynamic config, the cluster's, the static file), added to e
+ * when given. Returns the most specific source, or 0 for none; its value in
+ * `value`. */
+static int8_t dc_broker_key_synonyms(struct dc_ctx *c, dc_entry *e, const char *name, int row,
+				     char *value, size_t cap)
 {
-	const struct broker_config *b = &request_runtime(c->req)->cfg;
+	struct runtime *rt = request_runtime(c->req);
+	const char *node = broker_dynamic_value(rt, META_BROKER_NODE, name);
+	const char *cluster = broker_dynamic_value(rt, META_BROKER_CLUSTER, name);
+	bool given = row >= 0 && config_key_given(&rt->cfg, (size_t)row);
+	char text[DESCRIBE_CONFIGS_VALUE_BYTES];
+	if (node && e)
+		dc_synonym_add(c, e, name, node, CONFIG_SOURCE_DYNAMIC_BROKER);
+	if (cluster && e)
+		dc_synonym_add(c, e, name, cluster, CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+	if (given) {
+		config_key_format(&rt->cfg, (size_t)row, text, sizeof(text));
+		if (e)
+			dc_synonym_add(c, e, name, text, CONFIG_SOURCE_STATIC_BROKER);
+	}
+	const char *top = node ? node : cluster ? cluster : given ? text : NULL;
+	if (top && value)
+		snprintf(value, cap, "%s", top);
+	return node ? CONFIG_SOURCE_DYNAMIC_BROKER : cluster ? CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER
+		     : given ? CONFIG_SOURCE_STATIC_BROKER : 0;
+}
+
+/* The topic key's broker synonyms: each set on the broker (dynamically or in
+ * its file), and the last one's default. Returns the most specific source
+ * of the chain's first key that is set, or 0. */
+static int8_t dc_broker_synonyms(struct dc_ctx *c, dc_entry *e, const struct topic_config_key *k,
+				 const struct broker_config *defaults)
+{
 	char name[DESCRIBE_CONFIGS_NAME_BYTES], text[DESCRIBE_CONFIGS_VALUE_BYTES];
 	const char *chain = k->broker_keys;
-	bool given = false;
+	int8_t source = 0;
 	if (!chain)
-		return false; /* a key of topics only: Kafka lists no synonym */
+		return 0; /* a key of topics only: Kafka lists no synonym */
 	int row = -1;
 	for (const char *p = chain; *p;) {
 		size_t n = strcspn(p, ",");
 		snprintf(name, sizeof(name), "%.*s", (int)n, p);
 		p += n + (p[n] == ',');
 		row = config_key_row(name);
-		if (row >= 0 && config_key_given(b, (size_t)row)) {
-			given = true;
-			config_key_format(b, (size_t)row, text, sizeof(text));
-			if (e)
-				dc_synonym_add(c, e, name, text, CONFIG_SOURCE_STATIC_BROKER);
-		}
+		int8_t here = dc_broker_key_synonyms(c, e, name, row, NULL, 0);
+		if (!source)
+			source = here;
 	}
 	/* Kafka lists the default of a one-key chain only: the first key of a
 	 * longer one (log.retention.ms, ...) has no default of its own. */
 	if (!e || strchr(chain, ','))
-		return given;
+		return source;
 	if (row >= 0)
 		config_key_format(defaults, (size_t)row, text, sizeof(text));
 	else if (k->stored_default)
@@ -118,7 +144,7 @@ static bool dc_broker_synonyms(struct dc_ctx *c, dc_entry *e, const struct topic
 	else
 		topic_config_value(&c->default_topic, k->name, text, sizeof(text));
 	dc_synonym_add(c, e, name, text, CONFIG_SOURCE_DEFAULT);
-	return given;
+	return source;
 }
 
 /* One topic key: its value in force, and its synonyms from the most
@@ -132,9 +158,9 @@ static int dc_topic_key(struct dc_ctx *c, const struct topic *t, const struct to
 		snprintf(value, sizeof(value), "%s", over ? over : k->stored_default);
 	else
 		topic_config_value(topic_config_current(t), k->name, value, sizeof(value));
-	bool given = dc_broker_synonyms(c, NULL, k, defaults);
+	int8_t inherited = dc_broker_synonyms(c, NULL, k, defaults);
 	int8_t source = over ? CONFIG_SOURCE_DYNAMIC_TOPIC
-			     : given ? CONFIG_SOURCE_STATIC_BROKER : CONFIG_SOURCE_DEFAULT;
+			     : inherited ? inherited : CONFIG_SOURCE_DEFAULT;
 	dc_entry *e = dc_add(c, k->name, value, source, (int8_t)k->type, k->doc, false);
 	if (!e)
 		return -1;
@@ -167,15 +193,39 @@ static int16_t dc_topic(struct dc_ctx *c, const struct broker_config *defaults, 
 	return KERR_NONE;
 }
 
-/* The broker's settings: each as given in its file or by --set, or its
- * default; none of them changes while the broker runs (read-only). */
+/* The cluster's dynamic defaults (resource name ""). */
+static int16_t dc_cluster_defaults(struct dc_ctx *c)
+{
+	size_t n;
+	const struct meta_kv *kv = broker_dynamic_configs(request_runtime(c->req),
+							  META_BROKER_CLUSTER, &n);
+	c->out->configs = request_alloc(c->req, n + 1, sizeof(*c->out->configs));
+	if (!c->out->configs)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	for (size_t i = 0; i < n; i++) {
+		int row = config_key_row(kv[i].key);
+		if (!dc_wanted(c, kv[i].key))
+			continue;
+		dc_entry *e = dc_add(c, kv[i].key, kv[i].value, CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER,
+				     row >= 0 ? (int8_t)config_key_type((size_t)row) : 0, NULL, false);
+		if (!e)
+			return KERR_UNKNOWN_SERVER_ERROR;
+		dc_synonym_add(c, e, kv[i].key, kv[i].value, CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+	}
+	return KERR_NONE;
+}
+
+/* The broker's settings: each from this node's or the cluster's dynamic
+ * configs, its file or --set, or its default; read-only unless it may
+ * change while the broker runs (broker_dynamic.h). */
 static int16_t dc_broker(struct dc_ctx *c, const struct broker_config *defaults, char *msg,
 			 size_t msglen)
 {
 	int16_t err = config_resource_broker_check(c->req, c->res->resource_name, msg, msglen);
-	if (err != KERR_NONE || c->res->resource_name.len <= 0)
+	if (err != KERR_NONE)
 		return err;
-	const struct broker_config *b = &request_runtime(c->req)->cfg;
+	if (c->res->resource_name.len <= 0)
+		return dc_cluster_defaults(c);
 	size_t n = config_key_count();
 	c->out->configs = request_alloc(c->req, n + 1, sizeof(*c->out->configs));
 	if (!c->out->configs)
@@ -185,16 +235,14 @@ static int16_t dc_broker(struct dc_ctx *c, const struct broker_config *defaults,
 		const char *name = config_key_name(row);
 		if (!dc_wanted(c, name))
 			continue;
-		bool given = config_key_given(b, row);
-		config_key_format(b, row, value, sizeof(value));
 		config_key_format(defaults, row, default_value, sizeof(default_value));
-		dc_entry *e = dc_add(c, name, value,
-				     given ? CONFIG_SOURCE_STATIC_BROKER : CONFIG_SOURCE_DEFAULT,
-				     (int8_t)config_key_type(row), NULL, true);
+		config_key_format(&request_runtime(c->req)->cfg, row, value, sizeof(value));
+		int8_t source = dc_broker_key_synonyms(c, NULL, name, (int)row, value, sizeof(value));
+		dc_entry *e = dc_add(c, name, value, source ? source : CONFIG_SOURCE_DEFAULT,
+				     (int8_t)config_key_type(row), NULL, !broker_dynamic_key(name));
 		if (!e)
 			return KERR_UNKNOWN_SERVER_ERROR;
-		if (given)
-			dc_synonym_add(c, e, name, value, CONFIG_SOURCE_STATIC_BROKER);
+		dc_broker_key_synonyms(c, e, name, (int)row, NULL, 0);
 		dc_synonym_add(c, e, name, default_value, CONFIG_SOURCE_DEFAULT);
 	}
 	return KERR_NONE;

@@ -3,13 +3,14 @@
  * throttled-replica lists) applied to a topic's overrides; the result is
  * validated (INVALID_CONFIG naming the key), recorded and put in force at
  * once (topic_alter.h); validate_only changes nothing. A key named twice in
- * one resource is INVALID_REQUEST, as Kafka answers. The broker's settings
- * cannot change while it runs: a broker resource answers INVALID_REQUEST. */
+ * one resource is INVALID_REQUEST, as Kafka answers. A broker resource ("" or
+ * this node's id) changes that level's dynamic configs (broker_dynamic.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/api/config_resource.h"
 #include "core/api/handlers.h"
+#include "core/meta/broker_dynamic.h"
 #include "core/meta/topic_alter.h"
 #include "core/meta/topics.h"
 #include "core/net/request.h"
@@ -29,6 +30,13 @@ struct iac_set {
 	struct kstr *keys, *values;
 	size_t count;
 };
+
+static int iac_set_alloc(struct iac_set *s, size_t cap)
+{
+	s->keys = request_alloc(s->req, cap, sizeof(struct kstr));
+	s->values = request_alloc(s->req, cap, sizeof(struct kstr));
+	return s->keys && s->values ? 0 : -1;
+}
 
 static ssize_t iac_find(const struct iac_set *s, struct kstr key)
 {
@@ -159,11 +167,8 @@ static int16_t iac_topic(struct request *req, const iac_resource *res, bool vali
 	struct topic *t = config_resource_topic(req, res->resource_name, &err, msg, msglen);
 	if (!t)
 		return err;
-	size_t cap = t->override_count + (size_t)res->configs_count + 1;
-	struct iac_set s = { .req = req, .topic = t,
-			     .keys = request_alloc(req, cap, sizeof(struct kstr)),
-			     .values = request_alloc(req, cap, sizeof(struct kstr)) };
-	if (!s.keys || !s.values)
+	struct iac_set s = { .req = req, .topic = t };
+	if (iac_set_alloc(&s, t->override_count + (size_t)res->configs_count + 1) != 0)
 		return KERR_UNKNOWN_SERVER_ERROR;
 	for (size_t i = 0; i < t->override_count; i++)
 		iac_put(&s, kstr_from_cstr(t->overrides[i].key), kstr_from_cstr(t->overrides[i].value));
@@ -176,12 +181,36 @@ static int16_t iac_topic(struct request *req, const iac_resource *res, bool vali
 			   msglen);
 }
 
-static int16_t iac_broker(struct request *req, const iac_resource *res, char *msg, size_t msglen)
+/* The broker's dynamic configs of one level: SET and DELETE (none of its
+ * dynamic keys is a list). */
+static int16_t iac_broker(struct request *req, const iac_resource *res, bool validate_only,
+			  char *msg, size_t msglen)
 {
-	return config_resource_broker_alter(req, res->resource_name,
-					    res->configs_count > 0 ? &res->configs[0].name : NULL,
-					    sizeof(res->configs[0]), (size_t)res->configs_count, msg,
-					    msglen);
+	struct runtime *rt = request_runtime(req);
+	enum meta_broker_level level;
+	int16_t err = config_resource_broker_level(req, res->resource_name, &level, msg, msglen);
+	if (err != KERR_NONE)
+		return err;
+	size_t now;
+	const struct meta_kv *kv = broker_dynamic_configs(rt, level, &now);
+	struct iac_set s = { .req = req };
+	if (iac_set_alloc(&s, now + (size_t)res->configs_count + 1) != 0)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	for (size_t i = 0; i < now; i++)
+		iac_put(&s, kstr_from_cstr(kv[i].key), kstr_from_cstr(kv[i].value));
+	for (int32_t i = 0; i < res->configs_count; i++) {
+		const iac_config *c = &res->configs[i];
+		if (c->config_operation == IAC_APPEND || c->config_operation == IAC_SUBTRACT) {
+			snprintf(msg, msglen, "Can't %s to key %.*s because its type is not LIST.",
+				 c->config_operation == IAC_APPEND ? "APPEND" : "SUBTRACT",
+				 c->name.len, c->name.ptr);
+			return KERR_INVALID_CONFIG;
+		}
+		err = iac_apply(&s, c, msg, msglen);
+		if (err != KERR_NONE)
+			return err;
+	}
+	return broker_dynamic_alter(rt, level, s.count, s.keys, s.values, validate_only, msg, msglen);
 }
 
 static int16_t iac_one(struct request *req, const iac_resource *res, bool validate_only, char *msg,
@@ -194,7 +223,7 @@ static int16_t iac_one(struct request *req, const iac_resource *res, bool valida
 	if (res->resource_type == CONFIG_RESOURCE_TOPIC)
 		return iac_topic(req, res, validate_only, msg, msglen);
 	if (res->resource_type == CONFIG_RESOURCE_BROKER)
-		return iac_broker(req, res, msg, msglen);
+		return iac_broker(req, res, validate_only, msg, msglen);
 	return config_resource_unsupported(res->resource_type, msg, msglen);
 }
 

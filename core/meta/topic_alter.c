@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/log/partition_log.h"
+#include "core/meta/broker_dynamic.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/topics.h"
 #include "core/shard/metadata_sync.h"
@@ -89,28 +90,36 @@ static int topic_alter_push_logs(struct runtime *rt, struct topic *t, const stru
 	return 0;
 }
 
-/* Publishes cfg as t's config in force; the one it replaces is freed once
- * every shard has moved past the image published with it. */
-static int topic_alter_publish(struct runtime *rt, struct topic *t, const struct topic_config *cfg)
+/* Makes cfg t's config in force for every shard that loads it from now on.
+ * Returns the config it replaces, to be retired once the next published
+ * image's round completes (topic_alter_retire); NULL when there was none,
+ * or (*failed) when out of memory. */
+static struct topic_config *topic_alter_swap(struct topic *t, const struct topic_config *cfg,
+					     bool *failed)
 {
 	struct topic_config *fresh = malloc(sizeof(*fresh));
-	struct topic_alter_retired *retired = malloc(sizeof(*retired));
-	if (!fresh || !retired) {
-		free(fresh);
-		free(retired);
-		return -1;
-	}
+	*failed = !fresh;
+	if (!fresh)
+		return NULL;
 	*fresh = *cfg;
-	retired->cfg = (struct topic_config *)atomic_exchange_explicit(&t->altered_cfg, fresh,
-									memory_order_acq_rel);
-	metadata_publish(rt);
-	if (!retired->cfg) {
-		free(retired);
-	} else {
-		retired->sync.done = topic_alter_retired_free;
-		metadata_sync_wait(rt, &retired->sync);
+	return (struct topic_config *)atomic_exchange_explicit(&t->altered_cfg, fresh,
+								memory_order_acq_rel);
+}
+
+/* After the publish that followed the swap: old is freed once every shard
+ * has moved past the images that may have led to it. */
+static void topic_alter_retire(struct runtime *rt, struct topic_config *old)
+{
+	if (!old)
+		return;
+	struct topic_alter_retired *retired = malloc(sizeof(*retired));
+	if (!retired) {
+		slog_error("topics", "out of memory retiring a topic config: kept until exit");
+		return;
 	}
-	return 0;
+	retired->cfg = old;
+	retired->sync.done = topic_alter_retired_free;
+	metadata_sync_wait(rt, &retired->sync);
 }
 
 static void topic_overrides_free(struct topic_override *o, size_t n)
@@ -168,7 +177,7 @@ static int16_t topic_alter_validate(struct runtime *rt, size_t n, const struct k
 				    const struct kstr *values, struct topic_config *cfg, char *msg,
 				    size_t msglen)
 {
-	topic_config_from_broker(cfg, &rt->cfg);
+	topic_config_from_broker(cfg, broker_dynamic_effective(rt));
 	if (n > TOPIC_CONFIGS_MAX) {
 		snprintf(msg, msglen, "too many topic configs (%zu > %d)", n, TOPIC_CONFIGS_MAX);
 		return KERR_INVALID_CONFIG;
@@ -212,8 +221,67 @@ int16_t topic_alter(struct runtime *rt, struct topic *t, size_t n, const struct 
 	}
 	topic_overrides_free(old, old_count);
 	topic_alter_note_stored(t);
-	if (topic_alter_publish(rt, t, &cfg) != 0 || topic_alter_push_logs(rt, t, &cfg) != 0)
+	bool failed;
+	struct topic_config *replaced = topic_alter_swap(t, &cfg, &failed);
+	metadata_publish(rt);
+	topic_alter_retire(rt, replaced);
+	if (failed || topic_alter_push_logs(rt, t, &cfg) != 0)
 		slog_error("topics", "topic %s: out of memory putting altered configs in force; "
 			   "they are recorded and apply after a restart", t->name);
 	return KERR_NONE;
+}
+
+/* The config a topic has under the broker's dynamic defaults and its own
+ * overrides (each checked when it was set). */
+static void topic_alter_recompute(struct runtime *rt, const struct topic *t, struct topic_config *cfg)
+{
+	char msg[TOPIC_ALTER_STORED_NOTE_BYTES];
+	topic_config_from_broker(cfg, broker_dynamic_effective(rt));
+	for (size_t i = 0; i < t->override_count; i++)
+		if (topic_config_set(cfg, t->overrides[i].key, strlen(t->overrides[i].key),
+				     t->overrides[i].value, strlen(t->overrides[i].value), msg,
+				     sizeof(msg)) != KERR_NONE)
+			slog_warn("topics", "topic %s: %s", t->name, msg);
+}
+
+struct topic_alter_refresh {
+	struct runtime *rt;
+	struct topic_config **replaced; /* per topic visited, to retire */
+	size_t count, cap;
+	bool failed;
+};
+
+static void topic_alter_refresh_one(struct topic *t, void *ctx)
+{
+	struct topic_alter_refresh *r = ctx;
+	struct topic_config cfg;
+	topic_alter_recompute(r->rt, t, &cfg);
+	bool failed;
+	struct topic_config *old = topic_alter_swap(t, &cfg, &failed);
+	if (failed || topic_alter_push_logs(r->rt, t, &cfg) != 0)
+		r->failed = true;
+	if (old && r->count < r->cap)
+		r->replaced[r->count++] = old;
+	else if (old)
+		r->failed = true; /* kept until exit rather than freed under a reader */
+}
+
+void topic_alter_refresh_all(struct runtime *rt)
+{
+	struct topic_registry *reg = topics_registry(rt);
+	struct topic_alter_refresh r = { .rt = rt, .cap = reg->count };
+	r.replaced = calloc(r.cap + 1, sizeof(*r.replaced));
+	if (!r.replaced) {
+		slog_error("topics", "out of memory putting broker configs in force on topics; "
+			   "they are recorded and apply after a restart");
+		return;
+	}
+	topics_for_each(reg, topic_alter_refresh_one, &r);
+	metadata_publish(rt);
+	for (size_t i = 0; i < r.count; i++)
+		topic_alter_retire(rt, r.replaced[i]);
+	free(r.replaced);
+	if (r.failed)
+		slog_error("topics", "out of memory putting broker configs in force on some topics; "
+			   "they are recorded and apply after a restart");
 }

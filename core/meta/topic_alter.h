@@ -23,4 +23,8 @@ struct topic;
 int16_t topic_alter(struct runtime *rt, struct topic *t, size_t n, const struct kstr *keys,
 		    const struct kstr *values, bool validate_only, char *msg, size_t msglen);
 
+/* Control shard: after the broker's dynamic configs changed, puts every
+ * topic's config under the new defaults in force (its overrides kept). */
+void topic_alter_refresh_all(struct runtime *rt);
+
 #endif

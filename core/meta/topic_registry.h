@@ -71,6 +71,10 @@ struct topic_registry {
 	size_t count;
 	struct metadata_store *store; /* where the registry is persisted */
 	struct log_space space;       /* log.dirs' free-space floor, read by every shard */
+	/* The broker's settings with its dynamic configs applied, what topics
+	 * default to (broker_dynamic.h); built at first use. */
+	struct broker_config dynamic_cfg;
+	bool dynamic_cfg_built;
 };
 
 /* The registry, from any layer that has the runtime (RUNTIME_SLOT_TOPICS). */

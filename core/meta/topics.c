@@ -21,6 +21,7 @@
 #include "core/meta/metadata_store.h"
 #include "core/shard/metadata_sync.h"
 #include "core/log/partition_log.h"
+#include "core/meta/broker_dynamic.h"
 #include "core/shard/shard.h"
 #include "core/shard/shard_call.h"
 #include "proto/kafka_errors.h"
@@ -240,7 +241,7 @@ static int16_t topics_apply_configs(struct runtime *rt, struct topic *t, size_t 
 				    const struct kstr *keys, const struct kstr *values, char *msg,
 				    size_t msglen)
 {
-	topic_config_from_broker(&t->cfg, &rt->cfg);
+	topic_config_from_broker(&t->cfg, broker_dynamic_effective(rt));
 	if (n > TOPIC_CONFIGS_MAX) {
 		snprintf(msg, msglen, "too many topic configs (%zu > %d)", n, TOPIC_CONFIGS_MAX);
 		return KERR_INVALID_CONFIG;

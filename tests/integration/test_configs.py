@@ -5,7 +5,9 @@ and synonyms; AlterConfigs and IncrementalAlterConfigs (SET, DELETE, APPEND,
 SUBTRACT) recorded across a restart and in force at once (max.message.bytes
 on the next produce, segment.bytes and retention.ms on the log); bad values
 and keys refused with INVALID_CONFIG naming the key; the broker's settings
-described and refused for change."""
+described; those Kafka lets change while it runs changed (this node's and
+the cluster's defaults), in force on every topic that inherits them and kept
+across a restart, the others refused as Kafka refuses them."""
 import glob
 import os
 import time
@@ -212,12 +214,61 @@ def test_bad_values_name_the_key(broker, key, value):
     assert describe(broker, "bad")["retention.ms"].source == SOURCE_DEFAULT
 
 
-def test_broker_settings_cannot_change(broker):
+def test_static_broker_settings_cannot_change(broker):
     r = ConfigResource("broker", "0", set_config={"log.dirs": "/elsewhere"})
     with pytest.raises(KafkaException) as e:
         alter_resource(broker, r)
     assert e.value.args[0].code() == INVALID_REQUEST
-    assert "log.dirs" in e.value.args[0].str()
+    assert e.value.args[0].str() == "Cannot update these configs dynamically: [log.dirs]"
+    r = incremental(broker, RESOURCE_BROKER, "0", [("message.max.bytes", SET, "abc")])
+    assert r["error_code"] == INVALID_REQUEST and "message.max.bytes" in r["error_message"]
+    r = incremental(broker, RESOURCE_BROKER, "1", [("message.max.bytes", SET, "1000")])
+    assert r["error_code"] == INVALID_REQUEST
+
+
+def broker_entry(broker, name, key):
+    return {c["name"]: c for c in describe_wire(broker, RESOURCE_BROKER, name)["configs"]}.get(key)
+
+
+def test_dynamic_broker_configs_live_and_kept(make_broker):
+    """log.retention.ms set on the cluster's defaults and then on this node:
+    every topic without its own retention.ms takes it at once (a topic that
+    sets one keeps it), DescribeConfigs names where it comes from, and it
+    survives a restart; DELETE returns to the static value."""
+    b = make_broker()
+    create(b, "inherits")
+    create(b, "overrides", config={"retention.ms": "5000"})
+    assert incremental(b, RESOURCE_BROKER, "", [("log.retention.ms", SET, "7200000")]
+                       )["error_code"] == 0
+    d = describe(b, "inherits")
+    assert d["retention.ms"].value == "7200000"
+    assert d["retention.ms"].source == 3  # DYNAMIC_DEFAULT_BROKER_CONFIG
+    assert describe(b, "overrides")["retention.ms"].value == "5000"
+    cluster = describe_wire(b, RESOURCE_BROKER, "")["configs"]
+    assert [(c["name"], c["value"], c["config_source"]) for c in cluster] == [
+        ("log.retention.ms", "7200000", 3)]
+    r = ConfigResource("broker", "0", set_config={"log.retention.ms": "3600000",
+                                                 "message.max.bytes": "200000"})
+    alter_resource(b, r)
+    entry = broker_entry(b, "0", "log.retention.ms")
+    assert entry["value"] == "3600000" and entry["config_source"] == 2
+    assert entry["read_only"] is False
+    assert [s["source"] for s in entry["synonyms"]][:2] == [2, 3]
+    assert broker_entry(b, "0", "log.dirs")["read_only"] is True
+    assert describe(b, "inherits")["retention.ms"].value == "3600000"
+    assert describe(b, "inherits")["max.message.bytes"].value == "200000"
+    err = produce_one(b, "inherits", 300_000)
+    assert err is not None and err.name() == "MSG_SIZE_TOO_LARGE"
+    b.stop()
+    b.start()
+    assert describe(b, "inherits")["retention.ms"].value == "3600000"
+    assert describe(b, "inherits")["retention.ms"].source == 2  # DYNAMIC_BROKER_CONFIG
+    assert produce_one(b, "inherits", 300_000).name() == "MSG_SIZE_TOO_LARGE"
+    assert incremental(b, RESOURCE_BROKER, "0", [("log.retention.ms", DELETE, None),
+                                                 ("message.max.bytes", DELETE, None)]
+                       )["error_code"] == 0
+    assert describe(b, "inherits")["retention.ms"].value == "7200000"
+    assert produce_one(b, "inherits", 300_000) is None
 
 
 def produce_one(broker, topic, size):
