@@ -120,6 +120,18 @@ def test_describe_topic_defaults_and_static_broker(make_broker):
         ("segment.bytes", SOURCE_TOPIC), ("log.segment.bytes", SOURCE_DEFAULT)]
 
 
+def test_create_topics_takes_every_kafka_key(broker):
+    """Issue 16, item 6: the keys Kafka's CreateTopics takes that sluice does
+    not act on yet are stored, described, and named in a warning."""
+    create(broker, "all-keys", config=STORED_ONLY)
+    d = describe(broker, "all-keys")
+    for key, value in STORED_ONLY.items():
+        assert d[key].value == value and d[key].source == SOURCE_TOPIC, key
+    log = broker.log_text()
+    for key in STORED_ONLY:
+        assert key in log, key
+
+
 def test_describe_unknown_topic_and_resources(broker):
     r = ConfigResource("topic", "no-such-topic")
     with pytest.raises(KafkaException) as e:
