@@ -1,8 +1,9 @@
 """Config APIs through clients other than Debian's: kafkajs
 (tests/clients/node/admin_configs.js: DescribeConfigs, AlterConfigs on a
-topic and on the broker) and confluent-kafka 2.x from the clients' venv
+topic and on the broker), confluent-kafka 2.x from the clients' venv
 (tests/clients/python/admin_configs.py: IncrementalAlterConfigs SET, APPEND,
-DELETE on a topic and the broker), both installed by
+DELETE on a topic and the broker) and sarama's ClusterAdmin
+(tests/clients/go/cmd/sarama_configs), all installed by
 scripts/install-clients.sh, against sluice."""
 import json
 import os
@@ -19,6 +20,7 @@ NODE_MODULES = os.path.join(CLIENTS_DIR, "node", "app", "node_modules")
 VENV_PYTHON = os.path.join(CLIENTS_DIR, "python", "venv", "bin", "python")
 JS_DRIVER = os.path.join(ROOT, "tests", "clients", "node", "admin_configs.js")
 PY_DRIVER = os.path.join(ROOT, "tests", "clients", "python", "admin_configs.py")
+GO_DRIVER = os.path.join(CLIENTS_DIR, "go", "bin", "sarama_configs")
 DRIVER_TIMEOUT_S = 120
 NODE_ID = "0"
 SOURCE_TOPIC, SOURCE_BROKER, SOURCE_DEFAULT = 1, 2, 5
@@ -26,9 +28,9 @@ SOURCE_TOPIC, SOURCE_BROKER, SOURCE_DEFAULT = 1, 2, 5
 
 def drive(cmd, env=None):
     if not os.path.exists(cmd[0]) and cmd[0] != "node":
-        pytest.skip(f"{cmd[0]} is missing: run scripts/install-clients.sh")
+        pytest.fail(f"{cmd[0]} is missing: run scripts/install-clients.sh")
     if cmd[0] == "node" and not os.path.isdir(NODE_MODULES):
-        pytest.skip("kafkajs is missing: run scripts/install-clients.sh")
+        pytest.fail("kafkajs is missing: run scripts/install-clients.sh")
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=DRIVER_TIMEOUT_S, env=dict(os.environ, **(env or {})))
     lines = p.stdout.decode(errors="replace").strip().splitlines()
@@ -75,3 +77,18 @@ def test_confluent_incremental_alter(make_broker):
     assert r["append_long"] == "INVALID_CONFIG"
     assert r["broker_set"] == "" and r["broker_delete"] == ""
     assert r["broker"]["value"] == "2000000" and r["broker"]["source"] == SOURCE_BROKER
+
+
+def test_sarama_describe_and_alter(make_broker):
+    b = make_broker()
+    topic = topic_name("go")
+    r = drive([GO_DRIVER, "configs", b.bootstrap, topic, NODE_ID])
+    assert r["alter"] == "" and r["incremental"] == ""
+    assert r["altered"]["retention.ms"] == ["99000", SOURCE_TOPIC, False]
+    assert r["altered"]["cleanup.policy"] == ["compact", SOURCE_TOPIC, False]
+    assert r["incremented"]["retention.ms"] == ["604800000", SOURCE_DEFAULT, False]
+    assert r["incremented"]["segment.ms"] == ["600000", SOURCE_TOPIC, False]
+    assert "Invalid value later for configuration segment.ms" in r["bad"]
+    assert r["broker"]["log.dirs"][2] is True
+    assert r["broker"]["log.retention.ms"][2] is False
+    assert f"The topic '{topic}-missing' does not exist." in r["unknown_topic"]
