@@ -1,7 +1,8 @@
 // The IBM/sarama driver of tests/compat/test_admin_configs.py: DescribeConfigs,
 // AlterConfigs and IncrementalAlterConfigs through sarama's ClusterAdmin on a
 // topic and on the broker (ARG: its node id), one JSON line of results.
-//     sarama_configs configs BOOTSTRAP TOPIC NODE_ID
+//
+//	sarama_configs configs BOOTSTRAP TOPIC NODE_ID
 package main
 
 import (
