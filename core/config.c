@@ -348,7 +348,64 @@ static int config_apply(struct broker_config *c, const struct config_key *k, con
 	}
 	if (k->set_flag)
 		*((bool *)((char *)c + k->set_flag)) = true;
+	size_t row = (size_t)(k - config_keys);
+	c->given[row / 64] |= 1ull << (row % 64);
 	return 0;
+}
+
+enum { CONFIG_ROWS = sizeof(config_keys) / sizeof(config_keys[0]) };
+_Static_assert(CONFIG_ROWS <= CONFIG_GIVEN_WORDS * 64, "broker_config.given holds every row");
+
+size_t config_key_count(void)
+{
+	return CONFIG_ROWS;
+}
+
+const char *config_key_name(size_t row)
+{
+	return row < CONFIG_ROWS ? config_keys[row].key : NULL;
+}
+
+int config_key_row(const char *key)
+{
+	for (size_t i = 0; i < CONFIG_ROWS; i++)
+		if (strcmp(config_keys[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+enum config_kafka_type config_key_type(size_t row)
+{
+	switch (config_keys[row].type) {
+	case CT_BOOL: return CONFIG_KAFKA_BOOLEAN;
+	case CT_I16: return CONFIG_KAFKA_SHORT;
+	case CT_I32: case CT_U16: case CT_U32: return CONFIG_KAFKA_INT;
+	case CT_I64: case CT_U64: return CONFIG_KAFKA_LONG;
+	case CT_F64: return CONFIG_KAFKA_DOUBLE;
+	default: return CONFIG_KAFKA_STRING;
+	}
+}
+
+bool config_key_given(const struct broker_config *c, size_t row)
+{
+	return row < CONFIG_ROWS && (c->given[row / 64] >> (row % 64) & 1);
+}
+
+void config_key_format(const struct broker_config *c, size_t row, char *out, size_t cap)
+{
+	const struct config_key *k = &config_keys[row];
+	const char *f = (const char *)c + k->offset;
+	switch (k->type) {
+	case CT_BOOL: snprintf(out, cap, "%s", *(const bool *)f ? "true" : "false"); break;
+	case CT_I16: snprintf(out, cap, "%d", *(const int16_t *)f); break;
+	case CT_I32: snprintf(out, cap, "%" PRId32, *(const int32_t *)f); break;
+	case CT_I64: snprintf(out, cap, "%" PRId64, *(const int64_t *)f); break;
+	case CT_U16: snprintf(out, cap, "%u", *(const uint16_t *)f); break;
+	case CT_U32: snprintf(out, cap, "%" PRIu32, *(const uint32_t *)f); break;
+	case CT_U64: snprintf(out, cap, "%" PRIu64, *(const uint64_t *)f); break;
+	case CT_F64: snprintf(out, cap, "%g", *(const double *)f); break;
+	default: snprintf(out, cap, "%s", f); break;
+	}
 }
 
 int config_set(struct broker_config *c, const char *key, const char *value, char *err,

@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 enum { CONFIG_HOST_BYTES = 256, CONFIG_PATH_BYTES = 4096, CONFIG_LISTENER_BYTES = 512,
-       CONFIG_CPUS_MAX = 1024,
+       CONFIG_CPUS_MAX = 1024, CONFIG_GIVEN_WORDS = 4,
        /* The smallest key map worth a pass: a few hundred keys. */
        LOG_CLEANER_DEDUPE_MIN_BYTES = 4096 };
 
@@ -117,6 +117,9 @@ struct broker_config {
 	int64_t log_cleaner_delete_retention_ms;
 	int64_t log_cleaner_min_compaction_lag_ms;
 	int64_t log_cleaner_max_compaction_lag_ms;
+	/* per row of the settings table: given in the file or by --set
+	 * (DescribeConfigs tells a static setting from a default by it) */
+	uint64_t given[CONFIG_GIVEN_WORDS];
 	/* keys given explicitly (to tell "unset" from "default") */
 	bool set_log_dir, set_node_id, set_broker_id, set_roll_ms, set_roll_jitter_ms, set_retention_ms,
 		set_retention_minutes, set_advertised;
@@ -132,6 +135,23 @@ int config_set(struct broker_config *c, const char *key, const char *value, char
 /* Cross-field checks and derived values (listeners, ids, time units). */
 int config_finish(struct broker_config *c, char *err, size_t errlen);
 void config_log(const struct broker_config *c, FILE *out);
+
+/* Kafka's ConfigType numbers (DescribeConfigs' config_type). */
+enum config_kafka_type {
+	CONFIG_KAFKA_BOOLEAN = 1, CONFIG_KAFKA_STRING = 2, CONFIG_KAFKA_INT = 3,
+	CONFIG_KAFKA_SHORT = 4, CONFIG_KAFKA_LONG = 5, CONFIG_KAFKA_DOUBLE = 6,
+	CONFIG_KAFKA_LIST = 7,
+};
+
+/* The settings table, row by row, for describing the broker: how many rows,
+ * a row's key (or -1 for a key not in the table), its Kafka type, whether
+ * it was given, and its value as text. */
+size_t config_key_count(void);
+const char *config_key_name(size_t row);
+int config_key_row(const char *key);
+enum config_kafka_type config_key_type(size_t row);
+bool config_key_given(const struct broker_config *c, size_t row);
+void config_key_format(const struct broker_config *c, size_t row, char *out, size_t cap);
 /* The CPUs shards are pinned to, in order: cpu.affinity, or every CPU the
  * process may run on. Returns how many (>= 1), or -1 with a message naming
  * the key in err. */

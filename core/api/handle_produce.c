@@ -253,9 +253,9 @@ static void produce_on_append(struct log_append *a, int16_t error_code)
 static struct batch_limits produce_limits(const struct shard *s, const struct topic *t)
 {
 	return (struct batch_limits){
-		.max_batch_bytes = t->cfg.max_message_bytes,
+		.max_batch_bytes = topic_config_current(t)->max_message_bytes,
 		.max_inflated_bytes = (size_t)s->rt->cfg.batch_inflated_max_bytes,
-		.keys_required = t->cfg.cleanup_compact,
+		.keys_required = topic_config_current(t)->cleanup_compact,
 	};
 }
 
@@ -474,7 +474,7 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 	if (producer_batch_idempotent(&v->header) && !produce_check_producer(s, part, &v->header))
 		return;
 	part->append.log_append_time = -1;
-	if (t->cfg.message_timestamp_type_log_append) {
+	if (topic_config_current(t)->message_timestamp_type_log_append) {
 		int64_t now = produce_now_ms();
 		record_batch_set_log_append_time(in->records.mem, (size_t)in->records.len, now);
 		part->append.log_append_time = now;
@@ -712,7 +712,7 @@ static void produce_route(struct produce_ctx *ctx, struct topic *t, struct kstr 
 		out->error_code = in->records.len == 0 ? KERR_INVALID_RECORD : KERR_CORRUPT_MESSAGE;
 		return;
 	}
-	if (ctx->acks_all && t->cfg.min_insync_replicas > 1) {
+	if (ctx->acks_all && topic_config_current(t)->min_insync_replicas > 1) {
 		/* One replica can never satisfy a larger min.insync.replicas. */
 		out->error_code = KERR_NOT_ENOUGH_REPLICAS;
 		return;

@@ -42,6 +42,9 @@ void handle_end_txn(struct request *req);
 void handle_describe_transactions(struct request *req);
 void handle_list_transactions(struct request *req);
 void handle_txn_offset_commit(struct request *req);
+void handle_describe_configs(struct request *req);
+void handle_alter_configs(struct request *req);
+void handle_incremental_alter_configs(struct request *req);
 
 /* ApiVersions at a version we do not serve: answered in v0 with
  * UNSUPPORTED_VERSION and our ranges, as Kafka does. */

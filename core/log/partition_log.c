@@ -133,6 +133,15 @@ void partition_log_set_advance_hook(struct partition_log *l, void (*hook)(void *
 	l->hook_ctx = ctx;
 }
 
+void partition_log_set_config(struct partition_log *l, const struct log_config *cfg)
+{
+	l->cfg = *cfg;
+	if (l->cfg.flush_messages <= 0)
+		l->cfg.flush_messages = INT64_MAX;
+	if (l->cfg.flush_ms < 0)
+		l->cfg.flush_ms = INT64_MAX;
+}
+
 int64_t partition_log_recovery_point(const struct partition_log *l)
 {
 	return l->recovery_point;

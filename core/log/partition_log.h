@@ -122,6 +122,11 @@ uint32_t partition_log_ops_in_flight(const struct partition_log *l);
  * append callbacks; the owner wakes waiting fetches from it. */
 void partition_log_set_advance_hook(struct partition_log *l, void (*hook)(void *ctx), void *ctx);
 
+/* The owning shard: replaces the log's config (an altered topic's). Segments
+ * roll, flush and go by the new values from the next append or check on;
+ * segments already open keep their size. */
+void partition_log_set_config(struct partition_log *l, const struct log_config *cfg);
+
 /* Appends one validated batch (header from record_batch_validate). Rewrites the
  * batch's baseOffset and partitionLeaderEpoch in place, sets a->base_offset,
  * and submits the write; `batch` must stay valid until a->done runs. Rolls

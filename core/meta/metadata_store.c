@@ -22,6 +22,7 @@ enum {
 	META_TOPIC_DELETED = 2,
 	META_LAYOUT = 3,
 	META_PRODUCER_ID_BLOCK = 4,
+	META_BROKER_CONFIGS = 5,
 	/* Producer ids handed out per block record (Kafka's
 	 * ProducerIdManager allocates blocks of 1000 too). */
 	META_PRODUCER_ID_BLOCK_SIZE = 1000,
@@ -52,15 +53,22 @@ struct metadata_store {
 	int64_t producer_id_next, producer_id_block_end;
 	struct kuuid deleted[META_DELETED_IDS_MAX];
 	size_t deleted_count, deleted_next;
+	struct meta_kv *broker_configs[META_BROKER_LEVELS];
+	size_t broker_config_count[META_BROKER_LEVELS];
 };
+
+static void meta_kv_free(struct meta_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
 
 static void meta_topic_free(struct meta_topic *t)
 {
-	for (size_t i = 0; i < t->config_count; i++) {
-		free(t->configs[i].key);
-		free(t->configs[i].value);
-	}
-	free(t->configs);
+	meta_kv_free(t->configs, t->config_count);
 	free(t->partition_shard);
 }
 
@@ -294,6 +302,37 @@ static int meta_replay_created(struct metadata_store *ms, struct rcursor *c)
 	return meta_add(ms, &t);
 }
 
+/* Makes kv (owned, count n) the level's set. */
+static void meta_broker_set(struct metadata_store *ms, uint8_t level, struct meta_kv *kv, size_t n)
+{
+	meta_kv_free(ms->broker_configs[level], ms->broker_config_count[level]);
+	ms->broker_configs[level] = kv;
+	ms->broker_config_count[level] = n;
+}
+
+static int meta_replay_broker_configs(struct metadata_store *ms, struct rcursor *c)
+{
+	uint8_t level = (uint8_t)rc_int8(c);
+	uint32_t n = rc_uint32(c);
+	/* A config takes at least 8 bytes: nothing is allocated beyond that. */
+	if (c->err != RC_OK || level >= META_BROKER_LEVELS || n > META_CONFIGS_MAX ||
+	    rc_left(c) < (size_t)n * 8)
+		return -1;
+	struct meta_kv *kv = calloc(n + 1, sizeof(*kv));
+	if (!kv)
+		return -1;
+	for (uint32_t i = 0; i < n && c->err == RC_OK; i++) {
+		kv[i].key = meta_take_str(c);
+		kv[i].value = meta_take_str(c);
+	}
+	if (c->err != RC_OK) {
+		meta_kv_free(kv, n);
+		return -1;
+	}
+	meta_broker_set(ms, level, kv, n);
+	return 0;
+}
+
 static int meta_replay_record(struct metadata_store *ms, uint8_t *p, size_t len)
 {
 	struct rcursor c;
@@ -315,6 +354,8 @@ static int meta_replay_record(struct metadata_store *ms, uint8_t *p, size_t len)
 		ms->producer_id_next = ms->producer_id_block_end = end;
 		return 0;
 	}
+	if (type == META_BROKER_CONFIGS)
+		return meta_replay_broker_configs(ms, &c);
 	if (type == META_TOPIC_DELETED) {
 		char *name = meta_take_str(&c);
 		if (!name)
@@ -407,6 +448,8 @@ void metadata_store_close(struct metadata_store *ms)
 	for (size_t i = 0; i < ms->count; i++)
 		meta_topic_free(&ms->topics[i]);
 	free(ms->topics);
+	for (int level = 0; level < META_BROKER_LEVELS; level++)
+		meta_kv_free(ms->broker_configs[level], ms->broker_config_count[level]);
 	if (ms->fd >= 0)
 		close(ms->fd);
 	free(ms);
@@ -514,6 +557,45 @@ int metadata_store_producer_id_take(struct metadata_store *ms, int64_t *id)
 	}
 	*id = ms->producer_id_next++;
 	return 0;
+}
+
+int metadata_store_set_broker_configs(struct metadata_store *ms, enum meta_broker_level level,
+				      const struct meta_kv *kv, size_t count)
+{
+	if (count > META_CONFIGS_MAX)
+		return -E2BIG;
+	struct meta_buf b = { 0 };
+	uint8_t head[2] = { META_BROKER_CONFIGS, (uint8_t)level };
+	mb_put(&b, head, sizeof(head));
+	mb_u32(&b, (uint32_t)count);
+	for (size_t i = 0; i < count; i++) {
+		mb_str(&b, kv[i].key);
+		mb_str(&b, kv[i].value);
+	}
+	int rc = meta_append(ms, &b);
+	free(b.p);
+	if (rc != 0)
+		return rc;
+	struct meta_kv *copy = calloc(count + 1, sizeof(*copy));
+	for (size_t i = 0; copy && i < count; i++) {
+		copy[i].key = strdup(kv[i].key);
+		copy[i].value = strdup(kv[i].value);
+		if (!copy[i].key || !copy[i].value) {
+			meta_kv_free(copy, count);
+			copy = NULL;
+		}
+	}
+	if (!copy)
+		return -ENOMEM;
+	meta_broker_set(ms, (uint8_t)level, copy, count);
+	return 0;
+}
+
+const struct meta_kv *metadata_store_broker_configs(const struct metadata_store *ms,
+						    enum meta_broker_level level, size_t *count)
+{
+	*count = ms->broker_config_count[level];
+	return ms->broker_configs[level];
 }
 
 uint32_t metadata_store_layout(const struct metadata_store *ms)

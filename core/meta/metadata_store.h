@@ -1,7 +1,7 @@
 /* The embedded single-node metadata store: `meta.properties` (Kafka's cluster
  * and node identity) and `__sluice_metadata.log`, an append-only log of
  * CRC-checked records (topic created, topic deleted, core layout, producer
- * id blocks) replayed at
+ * id blocks, dynamic broker configs) replayed at
  * start. A topic recorded again (its partitions placed anew) replaces the
  * earlier record. This is
  * the control path: appends are synchronous and fdatasync'd before returning. */
@@ -55,6 +55,16 @@ int metadata_store_set_layout(struct metadata_store *ms, uint32_t io_shards);
  * out) never hands it out again; the rest of a block is skipped after a
  * restart. Returns 0 or -errno (the record could not be written). */
 int metadata_store_producer_id_take(struct metadata_store *ms, int64_t *id);
+
+/* Dynamic broker configs (AlterConfigs on a broker resource) of one level:
+ * this node's own, or the cluster's defaults. Each change records the
+ * level's whole set again; the last record of a level wins. */
+enum meta_broker_level { META_BROKER_NODE = 0, META_BROKER_CLUSTER = 1, META_BROKER_LEVELS = 2 };
+int metadata_store_set_broker_configs(struct metadata_store *ms, enum meta_broker_level level,
+				      const struct meta_kv *kv, size_t count);
+/* The level's set, valid until the next change. */
+const struct meta_kv *metadata_store_broker_configs(const struct metadata_store *ms,
+						    enum meta_broker_level level, size_t *count);
 
 /* Current topics, in creation order. Valid until the next change. */
 const struct meta_topic *metadata_store_topics(struct metadata_store *ms, size_t *count);

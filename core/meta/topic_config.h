@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct broker_config;
+#include "core/config.h"
+
+struct log_config;
 
 struct topic_config {
 	bool cleanup_compact;
@@ -50,6 +52,28 @@ int16_t topic_config_set(struct topic_config *t, const char *key, size_t key_len
  * yet (broker-side recompression): the
  * reason, to be logged at topic creation; NULL otherwise. */
 const char *topic_config_not_enforced(const char *key, const char *value);
+
+/* One of Kafka's topic keys: its type, the broker settings it defaults to
+ * (comma-separated, most specific first, as Kafka lists its synonyms), and, for a key sluice stores and describes but does not act on yet, its
+ * default value (NULL for a key topic_config carries). */
+struct topic_config_key {
+	const char *name;
+	enum config_kafka_type type;
+	const char *broker_keys;
+	const char *stored_default;
+	const char *doc;
+	bool described_when_set; /* Kafka 4 describes it only when a topic sets it */
+};
+
+size_t topic_config_key_count(void);
+const struct topic_config_key *topic_config_key_at(size_t i);
+const struct topic_config_key *topic_config_key_find(const char *name);
+/* The effective value of a key topic_config carries, as text. */
+void topic_config_value(const struct topic_config *t, const char *key, char *out, size_t cap);
+/* The partition log's share of a topic's config (the broker's append
+ * settings alongside). */
+void topic_config_to_log(const struct topic_config *t, const struct broker_config *b,
+			 struct log_config *out);
 
 /* Every setting with its effective value; returns the count. */
 size_t topic_config_list(const struct topic_config *t, struct topic_config_entry *out, size_t max);

@@ -8,6 +8,7 @@
 #ifndef SLUICE_CORE_META_TOPIC_REGISTRY_H
 #define SLUICE_CORE_META_TOPIC_REGISTRY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,17 +49,32 @@ struct topic {
 	struct kuuid id;
 	int32_t partition_count;
 	struct partition *partitions;
-	struct topic_config cfg;
+	struct topic_config cfg;      /* as created or loaded */
+	/* The config in force since an alteration (topic_alter.h), read by any
+	 * shard through topic_config_current; NULL: cfg. */
+	_Atomic(const struct topic_config *) altered_cfg;
 	size_t override_count;
 	struct topic_override *overrides;
 	bool internal;
 };
+
+/* Any shard: the topic's config in force, valid until the caller returns to
+ * its loop (as the image it found the topic in). */
+static inline const struct topic_config *topic_config_current(const struct topic *t)
+{
+	const struct topic_config *c = atomic_load_explicit(&t->altered_cfg, memory_order_acquire);
+	return c ? c : &t->cfg;
+}
 
 struct topic_registry {
 	struct topic *buckets[TOPIC_REGISTRY_BUCKETS];
 	size_t count;
 	struct metadata_store *store; /* where the registry is persisted */
 	struct log_space space;       /* log.dirs' free-space floor, read by every shard */
+	/* The broker's settings with its dynamic configs applied, what topics
+	 * default to (broker_dynamic.h); built at first use. */
+	struct broker_config dynamic_cfg;
+	bool dynamic_cfg_built;
 };
 
 /* The registry, from any layer that has the runtime (RUNTIME_SLOT_TOPICS). */

@@ -21,6 +21,7 @@
 #include "core/meta/metadata_store.h"
 #include "core/shard/metadata_sync.h"
 #include "core/log/partition_log.h"
+#include "core/meta/broker_dynamic.h"
 #include "core/shard/shard.h"
 #include "core/shard/shard_call.h"
 #include "proto/kafka_errors.h"
@@ -75,24 +76,8 @@ static int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i,
 				 const struct topics_checkpoints *cp, char *err, size_t errlen)
 {
 	char dir[PATH_MAX + 320];
-	struct log_config lc = {
-		.segment_bytes = t->cfg.segment_bytes,
-		.segment_ms = (uint64_t)t->cfg.segment_ms,
-		.index_interval_bytes = t->cfg.index_interval_bytes,
-		.segment_index_bytes = t->cfg.segment_index_bytes,
-		.flush_messages = t->cfg.flush_messages,
-		.flush_ms = t->cfg.flush_ms,
-		.segment_jitter_ms = (uint64_t)t->cfg.segment_jitter_ms,
-		.delete_enabled = t->cfg.cleanup_delete,
-		.retention_ms = t->cfg.retention_ms,
-		.retention_bytes = t->cfg.retention_bytes,
-		.file_delete_delay_ms = (uint64_t)t->cfg.file_delete_delay_ms,
-		.producer_id_expiration_ms = rt->cfg.producer_id_expiration_ms,
-		.producer_id_expiration_check_interval_ms = rt->cfg.producer_id_expiration_check_interval_ms,
-		.compact = t->cfg.cleanup_compact,
-		.mapped_append_max_bytes = rt->cfg.log_append_mapped_max_bytes,
-		.prefault_max_bytes = rt->cfg.log_append_prefault_max_bytes,
-	};
+	struct log_config lc;
+	topic_config_to_log(topic_config_current(t), &rt->cfg, &lc);
 	struct partition *p = &t->partitions[i];
 	if (topics_partition_dir(rt, t, i, dir, sizeof(dir)) != 0) {
 		snprintf(err, errlen, "%s/%s-%d: directory name too long", rt->cfg.log_dir, t->name, i);
@@ -236,6 +221,7 @@ static void topic_free(struct topic *t)
 		free(t->overrides[i].value);
 	}
 	free(t->overrides);
+	free((void *)atomic_load(&t->altered_cfg));
 	free(t->partitions);
 	free(t);
 }
@@ -255,7 +241,7 @@ static int16_t topics_apply_configs(struct runtime *rt, struct topic *t, size_t 
 				    const struct kstr *keys, const struct kstr *values, char *msg,
 				    size_t msglen)
 {
-	topic_config_from_broker(&t->cfg, &rt->cfg);
+	topic_config_from_broker(&t->cfg, broker_dynamic_effective(rt));
 	if (n > TOPIC_CONFIGS_MAX) {
 		snprintf(msg, msglen, "too many topic configs (%zu > %d)", n, TOPIC_CONFIGS_MAX);
 		return KERR_INVALID_CONFIG;
@@ -337,7 +323,7 @@ void topics_random_id(struct kuuid *id)
 	} while (kuuid_is_zero(*id));
 }
 
-static int topics_persist(struct runtime *rt, const struct topic *t)
+int topics_persist(struct runtime *rt, const struct topic *t)
 {
 	struct meta_topic mt;
 	memset(&mt, 0, sizeof(mt));

@@ -96,6 +96,11 @@ int topics_load(struct runtime *rt, bool clean_shutdown);
  * fails the start: what cannot be adopted is logged and left alone. */
 void topics_adopt_dirs(struct runtime *rt);
 
+/* Control shard: records the topic (again) in the metadata store, with its
+ * placement and overrides; a new record replaces the earlier one. Returns 0
+ * or -errno. */
+int topics_persist(struct runtime *rt, const struct topic *t);
+
 /* Removes a directory and everything in it (missing: 0). Returns 0 or -errno. */
 int topics_remove_tree(const char *dir);
 void topics_close_all(struct runtime *rt);

@@ -24,13 +24,14 @@ struct topics_cleaner_round {
 static void topics_offer_compacted(struct topic *t, void *ctx)
 {
 	struct topics_cleaner_round *r = ctx;
-	if (!t->cfg.cleanup_compact)
+	const struct topic_config *cfg = topic_config_current(t);
+	if (!cfg->cleanup_compact)
 		return;
 	struct log_cleaner_policy pol = {
-		.min_cleanable_ratio = t->cfg.min_cleanable_dirty_ratio,
-		.min_compaction_lag_ms = t->cfg.min_compaction_lag_ms,
-		.max_compaction_lag_ms = t->cfg.max_compaction_lag_ms,
-		.delete_retention_ms = t->cfg.delete_retention_ms,
+		.min_cleanable_ratio = cfg->min_cleanable_dirty_ratio,
+		.min_compaction_lag_ms = cfg->min_compaction_lag_ms,
+		.max_compaction_lag_ms = cfg->max_compaction_lag_ms,
+		.delete_retention_ms = cfg->delete_retention_ms,
 	};
 	for (int32_t i = 0; i < t->partition_count; i++)
 		if (t->partitions[i].shard == r->shard->id && t->partitions[i].log)

@@ -143,6 +143,49 @@ static void test_producer_ids_never_reused(void **state)
 	metadata_store_close(ms);
 }
 
+/* Dynamic broker configs: each level's last record wins across a restart,
+ * levels apart, and topics recorded again replace the earlier record. */
+static void test_broker_configs_and_topic_rerecorded(void **state)
+{
+	(void)state;
+	struct metadata_store *ms = open_store();
+	struct meta_kv first[2] = { { "log.retention.ms", "1000" }, { "message.max.bytes", "5" } };
+	struct meta_kv second[1] = { { "log.retention.ms", "2000" } };
+	struct meta_kv cluster[1] = { { "log.segment.bytes", "30000" } };
+	assert_int_equal(metadata_store_set_broker_configs(ms, META_BROKER_NODE, first, 2), 0);
+	assert_int_equal(metadata_store_set_broker_configs(ms, META_BROKER_CLUSTER, cluster, 1), 0);
+	assert_int_equal(metadata_store_set_broker_configs(ms, META_BROKER_NODE, second, 1), 0);
+	int32_t shards[4] = { 0, 1, 0, 1 };
+	struct meta_kv kv[2] = { { "cleanup.policy", "compact" }, { "retention.ms", "9" } };
+	struct meta_topic t = { .partition_count = 4, .partition_shard = shards, .config_count = 2,
+				.configs = kv };
+	snprintf(t.name, sizeof(t.name), "alpha");
+	memset(t.id.b, 'a', sizeof(t.id.b));
+	assert_int_equal(metadata_store_topic_create(ms, &t), 0);
+	metadata_store_close(ms);
+
+	ms = open_store();
+	size_t n;
+	const struct meta_kv *got = metadata_store_broker_configs(ms, META_BROKER_NODE, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(got[0].key, "log.retention.ms");
+	assert_string_equal(got[0].value, "2000");
+	got = metadata_store_broker_configs(ms, META_BROKER_CLUSTER, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(got[0].value, "30000");
+	expect_topics(ms, (const char *const[]){ "charl", "alpha" }, 2);
+	size_t count;
+	const struct meta_topic *topics = metadata_store_topics(ms, &count);
+	assert_int_equal(topics[1].config_count, 2);
+	assert_string_equal(topics[1].configs[1].value, "9");
+	assert_int_equal(metadata_store_set_broker_configs(ms, META_BROKER_NODE, NULL, 0), 0);
+	metadata_store_close(ms);
+	ms = open_store();
+	metadata_store_broker_configs(ms, META_BROKER_NODE, &n);
+	assert_int_equal(n, 0);
+	metadata_store_close(ms);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -163,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_failed_append_is_not_replayed),
 		cmocka_unit_test(test_torn_last_record_truncated),
 		cmocka_unit_test(test_producer_ids_never_reused),
+		cmocka_unit_test(test_broker_configs_and_topic_rerecorded),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

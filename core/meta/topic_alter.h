@@ -1,0 +1,30 @@
+/* Altering an existing topic's configs (AlterConfigs, IncrementalAlterConfigs):
+ * the new set of overrides is validated, recorded in the metadata store (the
+ * topic recorded again), and put in force without a restart: a new config
+ * object is published for every shard (the old one is freed once every shard
+ * has moved past it), and each io shard owning a partition of the topic gets
+ * its partitions' new log config by message. */
+#ifndef SLUICE_CORE_META_TOPIC_ALTER_H
+#define SLUICE_CORE_META_TOPIC_ALTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/cursor.h"
+
+struct runtime;
+struct topic;
+
+/* Control shard: makes keys[i]=values[i] (count n) the topic's whole set of
+ * overrides; every key not in it takes its default. Returns a Kafka error
+ * code, INVALID_CONFIG with a message naming the key for a bad key or
+ * value; with validate_only nothing changes. */
+int16_t topic_alter(struct runtime *rt, struct topic *t, size_t n, const struct kstr *keys,
+		    const struct kstr *values, bool validate_only, char *msg, size_t msglen);
+
+/* Control shard: after the broker's dynamic configs changed, puts every
+ * topic's config under the new defaults in force (its overrides kept). */
+void topic_alter_refresh_all(struct runtime *rt);
+
+#endif
