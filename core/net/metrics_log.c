@@ -232,7 +232,7 @@ static void metrics_cleaner(struct metrics_out *o, struct runtime *rt)
 	struct metadata_image *im = metadata_current(rt);
 	for (size_t i = 0; i < im->topic_count; i++) {
 		const struct topic *t = im->topics[i];
-		if (!t->cfg.cleanup_compact)
+		if (!topic_config_current(t)->cleanup_compact)
 			continue;
 		for (int32_t p = 0; p < t->partition_count; p++) {
 			if (!t->partitions[p].log)
