@@ -20,6 +20,7 @@
 struct partition_log;
 struct fetch_waiter;
 struct metadata_store;
+struct topic_growth;
 
 enum {
 	TOPIC_NAME_MAX = 249,
@@ -59,6 +60,7 @@ struct topic_registry {
 	size_t count;
 	struct metadata_store *store; /* where the registry is persisted */
 	struct log_space space;       /* log.dirs' free-space floor, read by every shard */
+	struct topic_growth *growths; /* partition count raises in flight (topic_partitions.h) */
 };
 
 /* The registry, from any layer that has the runtime (RUNTIME_SLOT_TOPICS). */
