@@ -3,9 +3,11 @@
  * count not above the current one, too many partitions, manual assignments
  * (one replica, this node, one per new partition), unknown topics, a topic
  * named twice (one INVALID_REQUEST result, listed first, as Kafka does);
- * validate_only checks everything and changes nothing. The response waits
+ * validate_only checks everything and changes nothing. A timeout_ms of 0 or
+ * less is REQUEST_TIMED_OUT for every topic, checked or not, as Kafka's
+ * controller answers a deadline already past; otherwise the response waits
  * for every growth to be recorded and published, which takes no longer than
- * opening the new logs: the request's timeout never expires first.
+ * opening the new logs.
  * Internal topics keep the partition count their coordinators hash over
  * (offsets.topic.num.partitions, transaction.state.log.num.partitions):
  * growing one is refused (Kafka allows it and moves groups). */
@@ -120,6 +122,10 @@ static void create_partitions_one(struct create_partitions_ctx *ctx,
 	const struct create_partitions_request_create_partitions_topic *ct = &q->topics[index];
 	struct create_partitions_response_create_partitions_topic_result *out = item->out;
 	char msg[TOPIC_GROWTH_MESSAGE_BYTES] = "";
+	if (q->timeout_ms <= 0) {
+		out->error_code = KERR_REQUEST_TIMED_OUT;
+		return;
+	}
 	struct topic *t = topics_find(topics_registry(rt), ct->name);
 	if (!t) {
 		out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
