@@ -219,9 +219,16 @@ static void topic_growth_open_here(struct shard_call *call)
 	for (int32_t i = g->old->partition_count; i < g->grown->partition_count && oc->rc == 0; i++) {
 		if (!topic_growth_is_new(g, i, self))
 			continue;
-		oc->rc = topics_open_partition(g->rt, g->grown, i, true, NULL, oc->why,
-					       sizeof(oc->why));
 		oc->failed = i;
+		/* A directory already there is a growth a crash cut short before
+		 * its record: nothing was ever written to it. */
+		oc->rc = topics_remove_partition_dir(g->rt, g->grown, i);
+		if (oc->rc != 0)
+			snprintf(oc->why, sizeof(oc->why), "%s-%d: cannot remove a stale directory",
+				 g->grown->name, i);
+		else
+			oc->rc = topics_open_partition(g->rt, g->grown, i, true, NULL, oc->why,
+						       sizeof(oc->why));
 	}
 	if (oc->rc != 0)
 		topic_growth_discard_here(g, self);

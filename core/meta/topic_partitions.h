@@ -5,7 +5,8 @@
  * shards, the new ones are placed over the io shards as creation places
  * them and their logs are opened on their owning shards. Only then is the
  * topic recorded again in the metadata store (a crash before leaves the old
- * record and unrecorded directories, which topics_adopt_dirs handles), it
+ * record and empty directories past its count, which the broker keeps and
+ * the next growth of the topic removes before it opens its logs), it
  * replaces the old object in the registry and a new image is published. The
  * old object is retired once every shard has moved past the images that had
  * it: each owner moves its partitions' waiting fetches and log hooks to the

@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic  # noqa: 
 from kafka.admin import KafkaAdminClient, NewPartitions as KpNewPartitions  # noqa: E402
 from kafka.errors import InvalidPartitionsError  # noqa: E402
 
+import kafka_wire  # noqa: E402
 from conftest import KAFKA_PYTHON_PROBE, run, scaled  # noqa: E402
 
 ADMIN_TIMEOUT_S = 30
@@ -218,3 +219,23 @@ def test_rdkafka_c_create_partitions(broker):
     exe = os.path.join(os.environ.get("SLUICE_TEST_BIN_DIR", "build/tests"),
                        "create_partitions_client")
     run([exe, broker.bootstrap, "cp-c"], timeout=120)
+
+
+def test_stale_directory_of_cut_growth(make_broker):
+    """A crash between opening the new logs and recording the topic leaves
+    directories past the recorded count: the next growth starts them anew."""
+    b = make_broker()
+    admin = admin_of(b)
+    create_topic(admin, "cp-stale", 1)
+    b.stop()
+    stale = os.path.join(b.data_dir, "cp-stale-1")
+    os.makedirs(stale)
+    with open(os.path.join(stale, "00000000000000000000.log"), "wb") as f:
+        f.write(kafka_wire.record_batch([b"stale"]))
+    b.start()
+    admin = admin_of(b)
+    assert partition_count(admin, "cp-stale") == 1
+    assert result_of(admin.create_partitions([NewPartitions("cp-stale", 2)]), "cp-stale") is None
+    produce_to_each(b.bootstrap, "cp-stale", 2, 5, b"s")
+    got = consume_all(b.bootstrap, "cp-stale", 2, 10)
+    assert sorted(v for _, v in got) == sorted(b"s-%d" % i for i in range(10))
