@@ -139,9 +139,14 @@ static bool topic_growth_is_new(const struct topic_growth *g, int32_t i, uint32_
 /* Every call of the current phase has returned. */
 typedef void (*topic_growth_phase_fn)(struct topic_growth *g);
 
+static struct topic_growth *topic_growth_of_call(struct shard_call *call)
+{
+	return ((struct topic_growth_call *)call)->growth;
+}
+
 static void topic_growth_call_done(struct shard_call *call)
 {
-	struct topic_growth *g = ((struct topic_growth_call *)call)->growth;
+	struct topic_growth *g = topic_growth_of_call(call);
 	if (--g->pending == 0)
 		g->phase_done(g);
 }
@@ -185,11 +190,6 @@ static bool topic_growth_owns_old(const struct topic_growth *g, uint32_t shard)
 		if (g->old->partitions[i].shard == shard)
 			return true;
 	return false;
-}
-
-static struct topic_growth *topic_growth_of_call(struct shard_call *call)
-{
-	return ((struct topic_growth_call *)call)->growth;
 }
 
 /* ---- opening the new partitions' logs, on their owners ---- */
