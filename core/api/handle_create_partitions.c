@@ -142,11 +142,15 @@ static void create_partitions_one(struct create_partitions_ctx *ctx,
 	if (out->error_code == KERR_NONE)
 		out->error_code = create_partitions_check_assignments(req, ct, t, msg, sizeof(msg));
 	if (out->error_code == KERR_NONE && !q->validate_only) {
+		/* Counted first: the growth may be answered before it returns. */
 		item->ctx = ctx;
-		out->error_code = topic_partitions_grow(rt, t, ct->count, create_partitions_grown, item,
-							msg, sizeof(msg));
-		if (out->error_code == KERR_NONE)
-			ctx->pending++;
+		ctx->pending++;
+		int16_t err = topic_partitions_grow(rt, t, ct->count, create_partitions_grown, item,
+						    msg, sizeof(msg));
+		if (err == KERR_NONE)
+			return;
+		ctx->pending--;
+		out->error_code = err;
 	}
 	if (out->error_code != KERR_NONE)
 		out->error_message = create_partitions_copy(req, msg);

@@ -239,3 +239,18 @@ def test_stale_directory_of_cut_growth(make_broker):
     produce_to_each(b.bootstrap, "cp-stale", 2, 5, b"s")
     got = consume_all(b.bootstrap, "cp-stale", 2, 10)
     assert sorted(v for _, v in got) == sorted(b"s-%d" % i for i in range(10))
+
+
+def test_growth_answered_at_once(make_broker):
+    """With one io shard, the control shard's own, every new log opens
+    before the growth call returns: the answer is still sent once."""
+    b = make_broker({"num.network.threads": "2", "num.io.threads": "1"})
+    admin = admin_of(b)
+    create_topic(admin, "cp-local", 1)
+    for count in (2, 3):
+        fs = admin.create_partitions([NewPartitions("cp-local", count)])
+        assert result_of(fs, "cp-local") is None
+    assert partition_count(admin, "cp-local") == 3
+    produce_to_each(b.bootstrap, "cp-local", 3, 5, b"l")
+    got = consume_all(b.bootstrap, "cp-local", 3, 15)
+    assert sorted(v for _, v in got) == sorted(b"l-%d" % i for i in range(15))
