@@ -5,8 +5,10 @@ current one is INVALID_PARTITIONS, a consumer group consuming while the topic
 grows rebalances onto the new partitions and loses nothing, and the count
 survives a restart and a kill -9 right after the answer."""
 import os
+import re
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -254,3 +256,25 @@ def test_growth_answered_at_once(make_broker):
     produce_to_each(b.bootstrap, "cp-local", 3, 5, b"l")
     got = consume_all(b.bootstrap, "cp-local", 3, 15)
     assert sorted(v for _, v in got) == sorted(b"l-%d" % i for i in range(15))
+
+
+def shard_partitions(b):
+    """sluice_partitions per io shard, from the metrics page."""
+    body = urllib.request.urlopen(f"http://127.0.0.1:{b.metrics_port}/metrics",
+                                  timeout=ADMIN_TIMEOUT_S).read().decode()
+    return {int(k): int(v) for k, v in re.findall(r'^sluice_partitions\{shard="(\d+)"\} (\d+)$',
+                                                    body, re.M)}
+
+
+@pytest.mark.parametrize("io_shards", [2, 3])
+def test_new_partitions_balanced_over_io_shards(make_broker, io_shards):
+    """New partitions go to the least-loaded io shards, as creation's do."""
+    b = make_broker({"num.network.threads": "1", "num.io.threads": str(io_shards)})
+    admin = admin_of(b)
+    create_topic(admin, "cp-balance", 1)
+    for count in (2, 5, 8):
+        assert result_of(admin.create_partitions([NewPartitions("cp-balance", count)]),
+                         "cp-balance") is None
+        load = shard_partitions(b)
+        assert sorted(load) == list(range(io_shards)) and sum(load.values()) == count, load
+        assert max(load.values()) - min(load.values()) <= 1, load
