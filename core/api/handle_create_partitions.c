@@ -3,7 +3,9 @@
  * count not above the current one, too many partitions, manual assignments
  * (one replica, this node, one per new partition), unknown topics, a topic
  * named twice (one INVALID_REQUEST result, listed first, as Kafka does);
- * validate_only checks everything and changes nothing. A timeout_ms of 0 or
+ * validate_only checks everything and changes nothing. A topic being grown
+ * by another request is checked once that growth is answered, as Kafka's
+ * controller applies one change after the other. A timeout_ms of 0 or
  * less is REQUEST_TIMED_OUT for every topic, checked or not, as Kafka's
  * controller answers a deadline already past; otherwise the response waits
  * for every growth to be recorded and published, which takes no longer than
@@ -23,13 +25,17 @@
 
 struct create_partitions_ctx {
 	struct request *req;
+	struct create_partitions_request q;
 	struct create_partitions_response resp;
 	uint32_t pending;
 };
 
-/* One growth's answer lands in its result. */
+/* One topic of the request: its growth's answer lands in its result; while
+ * another growth of the topic is in flight, it waits for that one. */
 struct create_partitions_item {
 	struct create_partitions_ctx *ctx;
+	int32_t index;
+	struct topic_growth_waiter waiter;
 	struct create_partitions_response_create_partitions_topic_result *out;
 };
 
@@ -111,15 +117,24 @@ static int16_t create_partitions_check_assignments(struct request *req,
 	return KERR_NONE;
 }
 
-/* Checks one topic's request; on success and not validate_only, starts its
- * growth (answered through item). */
-static void create_partitions_one(struct create_partitions_ctx *ctx,
-				  const struct create_partitions_request *q, int32_t index,
-				  struct create_partitions_item *item)
+static void create_partitions_one(struct create_partitions_item *item);
+
+static void create_partitions_retry(struct topic_growth_waiter *w)
 {
+	struct create_partitions_item *item = container_of(w, struct create_partitions_item, waiter);
+	create_partitions_one(item);
+	create_partitions_settle(item->ctx);
+}
+
+/* Checks one topic's request (once no other growth of the topic is in
+ * flight); on success and not validate_only, starts its growth. */
+static void create_partitions_one(struct create_partitions_item *item)
+{
+	struct create_partitions_ctx *ctx = item->ctx;
+	const struct create_partitions_request *q = &ctx->q;
 	struct request *req = ctx->req;
 	struct runtime *rt = request_runtime(req);
-	const struct create_partitions_request_create_partitions_topic *ct = &q->topics[index];
+	const struct create_partitions_request_create_partitions_topic *ct = &q->topics[item->index];
 	struct create_partitions_response_create_partitions_topic_result *out = item->out;
 	char msg[TOPIC_GROWTH_MESSAGE_BYTES] = "";
 	if (q->timeout_ms <= 0) {
@@ -138,12 +153,17 @@ static void create_partitions_one(struct create_partitions_ctx *ctx,
 		out->error_message = create_partitions_copy(req, msg);
 		return;
 	}
+	if (topic_partitions_busy(rt, t)) {
+		item->waiter.ready = create_partitions_retry;
+		ctx->pending++;
+		topic_partitions_wait(rt, t, &item->waiter);
+		return;
+	}
 	out->error_code = topic_partitions_check(t, ct->count, msg, sizeof(msg));
 	if (out->error_code == KERR_NONE)
 		out->error_code = create_partitions_check_assignments(req, ct, t, msg, sizeof(msg));
 	if (out->error_code == KERR_NONE && !q->validate_only) {
 		/* Counted first: the growth may be answered before it returns. */
-		item->ctx = ctx;
 		ctx->pending++;
 		int16_t err = topic_partitions_grow(rt, t, ct->count, create_partitions_grown, item,
 						    msg, sizeof(msg));
@@ -203,13 +223,13 @@ static void create_partitions_duplicates(struct create_partitions_ctx *ctx,
 void handle_create_partitions(struct request *req)
 {
 	int16_t version = req->header.api_version;
-	struct create_partitions_request q;
 	struct create_partitions_ctx *ctx = request_alloc(req, 1, sizeof(*ctx));
-	if (!ctx || create_partitions_request_decode(&req->body, version, &req->arena, &q) != 0) {
+	if (!ctx || create_partitions_request_decode(&req->body, version, &req->arena, &ctx->q) != 0) {
 		request_reject_malformed(req);
 		return;
 	}
-	size_t count = (size_t)(q.topics_count > 0 ? q.topics_count : 0);
+	const struct create_partitions_request *q = &ctx->q;
+	size_t count = (size_t)(q->topics_count > 0 ? q->topics_count : 0);
 	ctx->req = req;
 	create_partitions_response_init(&ctx->resp);
 	ctx->resp.results = request_alloc(req, count + 1, sizeof(*ctx->resp.results));
@@ -219,14 +239,15 @@ void handle_create_partitions(struct request *req)
 		request_reject_malformed(req);
 		return;
 	}
-	create_partitions_duplicates(ctx, &q);
+	create_partitions_duplicates(ctx, q);
 	/* One count for the loop itself: growths may answer before it ends. */
 	ctx->pending = 1;
-	for (int32_t i = 0; i < q.topics_count; i++) {
-		if (create_partitions_name_count(&q, q.topics[i].name) > 1)
+	for (int32_t i = 0; i < q->topics_count; i++) {
+		if (create_partitions_name_count(q, q->topics[i].name) > 1)
 			continue;
-		items[i].out = create_partitions_result(ctx, q.topics[i].name);
-		create_partitions_one(ctx, &q, i, &items[i]);
+		items[i] = (struct create_partitions_item){
+			.ctx = ctx, .index = i, .out = create_partitions_result(ctx, q->topics[i].name) };
+		create_partitions_one(&items[i]);
 	}
 	create_partitions_settle(ctx);
 }

@@ -48,6 +48,7 @@ struct topic_growth {
 	topic_growth_done_fn done;
 	void *ctx;
 	void (*phase_done)(struct topic_growth *g);
+	struct topic_growth_waiter *waiters; /* newest first */
 };
 
 int16_t topic_partitions_check(const struct topic *t, int32_t count, char *msg, size_t msglen)
@@ -79,6 +80,45 @@ static struct topic_growth *topic_growth_of(struct topic_registry *r, const stru
 		if (g->old == t)
 			return g;
 	return NULL;
+}
+
+bool topic_partitions_busy(struct runtime *rt, const struct topic *t)
+{
+	return topic_growth_of(topics_registry(rt), t) != NULL;
+}
+
+void topic_partitions_wait(struct runtime *rt, const struct topic *t,
+			   struct topic_growth_waiter *w)
+{
+	struct topic_growth *g = topic_growth_of(topics_registry(rt), t);
+	assert(g);
+	w->next = g->waiters;
+	g->waiters = w;
+}
+
+/* Takes the growth's waiters, oldest first. */
+static struct topic_growth_waiter *topic_growth_take_waiters(struct topic_growth *g)
+{
+	struct topic_growth_waiter *oldest = NULL;
+	while (g->waiters) {
+		struct topic_growth_waiter *w = g->waiters;
+		g->waiters = w->next;
+		w->next = oldest;
+		oldest = w;
+	}
+	return oldest;
+}
+
+/* Runs the waiters in the order they came (each may start a growth, and
+ * the next then waits for that one). */
+static void topic_growth_release(struct topic_growth_waiter *w)
+{
+	while (w) {
+		struct topic_growth_waiter *next = w->next;
+		w->next = NULL;
+		w->ready(w);
+		w = next;
+	}
 }
 
 static void topic_growth_unlist(struct topic_registry *r, struct topic_growth *g)
@@ -299,8 +339,10 @@ static void topic_growth_discarded(struct topic_growth *g)
 {
 	topic_growth_unlist(topics_registry(g->rt), g);
 	topic_growth_drop_grown(g);
+	struct topic_growth_waiter *waiting = topic_growth_take_waiters(g);
 	topic_growth_answer(g);
 	topic_growth_free(g);
+	topic_growth_release(waiting);
 }
 
 static void topic_growth_fail(struct topic_growth *g, int16_t error, const char *msg)
@@ -355,9 +397,11 @@ static void topic_growth_opened(struct topic_growth *g)
 	topic_growth_unlist(r, g);
 	slog_info("topics", "topic %s: %d partition(s), was %d", g->grown->name,
 		  g->grown->partition_count, g->old->partition_count);
+	struct topic_growth_waiter *waiting = topic_growth_take_waiters(g);
 	topic_growth_answer(g);
 	g->sync.done = topic_growth_synced;
 	metadata_sync_wait(rt, &g->sync);
+	topic_growth_release(waiting);
 }
 
 int16_t topic_partitions_grow(struct runtime *rt, struct topic *t, int32_t count,
@@ -366,10 +410,7 @@ int16_t topic_partitions_grow(struct runtime *rt, struct topic *t, int32_t count
 	assert(shard_current() == NULL || shard_current()->id == SHARD_CONTROL);
 	assert(count > t->partition_count && count <= TOPIC_PARTITIONS_MAX);
 	struct topic_registry *r = topics_registry(rt);
-	if (topic_growth_of(r, t)) {
-		snprintf(msg, msglen, "Partitions are being added to topic %s; retry later.", t->name);
-		return KERR_REQUEST_TIMED_OUT;
-	}
+	assert(!topic_growth_of(r, t));
 	struct topic_growth *g = calloc(1, sizeof(*g));
 	struct topic_growth_call *owners = calloc(rt->io_shards, sizeof(*owners));
 	struct topic *grown = g && owners ? topic_growth_build(rt, t, count) : NULL;

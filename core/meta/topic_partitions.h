@@ -14,6 +14,7 @@
 #ifndef SLUICE_CORE_META_TOPIC_PARTITIONS_H
 #define SLUICE_CORE_META_TOPIC_PARTITIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,11 +38,24 @@ int16_t topic_partitions_check(const struct topic *t, int32_t count, char *msg, 
  * and message (empty on success). */
 typedef void (*topic_growth_done_fn)(void *ctx, int16_t error, const char *msg);
 
-/* Control shard: grows t to `count` partitions (checked first with
- * topic_partitions_check). Returns NONE and calls done once (possibly before
- * returning), or an error code with a message without calling done (a growth
- * of the same topic still in flight: REQUEST_TIMED_OUT, which clients retry).
- * A growth that
+/* A request waiting for the growth of its topic in flight to end. */
+struct topic_growth_waiter {
+	struct topic_growth_waiter *next;
+	void (*ready)(struct topic_growth_waiter *w);
+};
+
+/* Control shard: whether t has a growth in flight, and waiting for it: once
+ * that growth was answered (the registry then holds the grown topic, or t
+ * still), w->ready runs. Kafka's controller applies one change after the
+ * other: a request for a topic being grown is checked once it has grown. */
+bool topic_partitions_busy(struct runtime *rt, const struct topic *t);
+void topic_partitions_wait(struct runtime *rt, const struct topic *t,
+			   struct topic_growth_waiter *w);
+
+/* Control shard: grows t, which is not busy, to `count` partitions (checked
+ * first with topic_partitions_check). Returns NONE and calls done once
+ * (possibly before returning), or an error code with a message without
+ * calling done. A growth that
  * fails on the way (KAFKA_STORAGE_ERROR; the topic deleted meanwhile:
  * UNKNOWN_TOPIC_OR_PARTITION) leaves neither a record nor new files. */
 int16_t topic_partitions_grow(struct runtime *rt, struct topic *t, int32_t count,

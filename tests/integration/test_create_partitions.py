@@ -6,6 +6,7 @@ grows rebalances onto the new partitions and loses nothing, and the count
 survives a restart and a kill -9 right after the answer."""
 import os
 import re
+import struct
 import threading
 import time
 import urllib.request
@@ -278,3 +279,38 @@ def test_new_partitions_balanced_over_io_shards(make_broker, io_shards):
         load = shard_partitions(b)
         assert sorted(load) == list(range(io_shards)) and sum(load.values()) == count, load
         assert max(load.values()) - min(load.values()) <= 1, load
+
+
+def create_partitions_v1_frame(corr, topic, count):
+    body = (struct.pack(">i", 1) + kafka_wire.string(topic) + struct.pack(">ii", count, -1)
+            + struct.pack(">ib", ADMIN_TIMEOUT_S * 1000, 0))
+    frame = struct.pack(">hhi", 37, 1, corr) + kafka_wire.string("it") + body
+    return struct.pack(">i", len(frame)) + frame
+
+
+def create_partitions_v1_result(frame):
+    """(error code, message) of a one-topic v1 response."""
+    pos = 4 + 4 + 4  # correlation id, throttle time, results count
+    name_len = struct.unpack(">h", frame[pos:pos + 2])[0]
+    pos += 2 + name_len
+    code, msg_len = struct.unpack(">hh", frame[pos:pos + 4])
+    msg = None if msg_len < 0 else frame[pos + 4:pos + 4 + msg_len].decode()
+    return code, msg
+
+
+def test_pipelined_growths_of_one_topic(make_broker):
+    """Requests for a topic being grown are checked once it has grown, one
+    after the other, as Kafka's controller applies them: the second asking
+    for the same count is INVALID_PARTITIONS, the third grows it further."""
+    b = make_broker({"num.network.threads": "2", "num.io.threads": "2"})
+    admin = admin_of(b)
+    create_topic(admin, "cp-queue", 1)
+    conn = kafka_wire.Conn(b.bootstrap, timeout=ADMIN_TIMEOUT_S)
+    try:
+        conn.send_raw(b"".join(create_partitions_v1_frame(corr, "cp-queue", count)
+                               for corr, count in ((1, 2), (2, 2), (3, 4))))
+        results = [create_partitions_v1_result(conn.response()) for _ in range(3)]
+    finally:
+        conn.close()
+    assert results == [(0, None), (37, "Topic already has 2 partition(s)."), (0, None)]
+    assert partition_count(admin, "cp-queue") == 4
