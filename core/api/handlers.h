@@ -21,6 +21,7 @@ void handle_metadata(struct request *req);
 void handle_api_versions(struct request *req);
 void handle_create_topics(struct request *req);
 void handle_delete_topics(struct request *req);
+void handle_create_partitions(struct request *req);
 void handle_delete_records(struct request *req);
 void handle_find_coordinator(struct request *req);
 void handle_join_group(struct request *req);

@@ -21,6 +21,7 @@
 struct partition_log;
 struct fetch_waiter;
 struct metadata_store;
+struct topic_growth;
 
 enum {
 	TOPIC_NAME_MAX = 249,
@@ -75,6 +76,7 @@ struct topic_registry {
 	 * default to (broker_dynamic.h); built at first use. */
 	struct broker_config dynamic_cfg;
 	bool dynamic_cfg_built;
+	struct topic_growth *growths; /* partition count raises in flight (topic_partitions.h) */
 };
 
 /* The registry, from any layer that has the runtime (RUNTIME_SLOT_TOPICS). */

@@ -1,6 +1,7 @@
 /* Topics' lives: lookups in the image, creation with Kafka's rules,
  * deletion, and loading every topic's logs at start. See topics.h. */
 #include "core/meta/topics.h"
+#include "core/meta/topics_impl.h"
 #include "core/meta/topics_shard.h"
 
 #include <assert.h>
@@ -39,7 +40,7 @@ struct topic *topics_lookup_id(struct runtime *rt, struct kuuid id)
 /* Directories nftw may hold open while removing a failed creation's files. */
 enum { TOPICS_DISCARD_FDS = 4 };
 
-static void topics_on_advance(void *ctx)
+void topics_on_advance(void *ctx)
 {
 	fetch_waiters_wake(&((struct partition *)ctx)->waiters);
 }
@@ -72,7 +73,7 @@ static int64_t topics_checkpointed(const struct checkpoint_entry *e, size_t n, c
 
 /* Opens (creating when new) the log of t's partition i. Returns 0, or
  * -errno with the reason, naming the directory, in err. */
-static int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i, bool clean_shutdown,
+int topics_open_partition(struct runtime *rt, struct topic *t, int32_t i, bool clean_shutdown,
 				 const struct topics_checkpoints *cp, char *err, size_t errlen)
 {
 	char dir[PATH_MAX + 320];
@@ -126,7 +127,7 @@ int topics_remove_tree(const char *dir)
 
 /* Removes the directory of t's partition i and what it holds, for a
  * partition without an open log. */
-static int topics_remove_partition_dir(struct runtime *rt, const struct topic *t, int32_t i)
+int topics_remove_partition_dir(struct runtime *rt, const struct topic *t, int32_t i)
 {
 	char dir[PATH_MAX + 320];
 	if (topics_partition_dir(rt, t, i, dir, sizeof(dir)) != 0)
@@ -152,11 +153,8 @@ static void topics_discard_logs(struct runtime *rt, struct topic *t, int32_t upt
 	}
 }
 
-/* A partition whose recorded shard is not an io shard of this layout. */
-static const uint32_t TOPICS_UNPLACED = UINT32_MAX;
-
 /* Placed partitions per io shard, of every topic in the registry but `skip`. */
-static uint32_t *topics_shard_load(struct runtime *rt, const struct topic *skip)
+uint32_t *topics_shard_load(struct runtime *rt, const struct topic *skip)
 {
 	uint32_t *load = calloc(rt->shard_count, sizeof(*load));
 	if (!load)
@@ -169,7 +167,7 @@ static uint32_t *topics_shard_load(struct runtime *rt, const struct topic *skip)
 	return load;
 }
 
-static uint32_t topics_least_loaded(const struct runtime *rt, const uint32_t *load)
+uint32_t topics_least_loaded(const struct runtime *rt, const uint32_t *load)
 {
 	uint32_t best = 0;
 	for (uint32_t s = 1; s < rt->io_shards; s++)
@@ -193,7 +191,7 @@ static int topics_place(struct runtime *rt, struct topic *t)
 	return 0;
 }
 
-static struct topic *topic_alloc(const char *name, size_t name_len, int32_t partitions)
+struct topic *topic_alloc(const char *name, size_t name_len, int32_t partitions)
 {
 	struct topic *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -214,7 +212,7 @@ static struct topic *topic_alloc(const char *name, size_t name_len, int32_t part
 	return t;
 }
 
-static void topic_free(struct topic *t)
+void topic_free(struct topic *t)
 {
 	for (size_t i = 0; i < t->override_count; i++) {
 		free(t->overrides[i].key);

@@ -70,6 +70,10 @@ UNSENT = {
     (21, 0), (21, 1), (21, 2),
     (22, 3),                   # InitProducerId: 2.5 and 2.6 only (2.4 has v2, 2.7 v4)
     (61, 0),                   # DescribeProducers: Kafka's admin tools only (tests/differential)
+    # CreatePartitions: the drivers' admin scenarios grow no topic;
+    # tests/compat/test_create_partitions_clients.py runs it from kafkajs and
+    # sarama, tests/differential/test_create_partitions.py every version.
+    (37, 0), (37, 1), (37, 2), (37, 3),
     # The transaction APIs: the drivers' scenarios run no transactions;
     # tests/compat/test_transactions.py runs them from confluent-kafka and
     # kafkajs, and tests/differential/test_transactions.py every version.
@@ -89,7 +93,7 @@ API_NAMES = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 8: "Offs
              13: "LeaveGroup", 14: "SyncGroup", 15: "DescribeGroups", 16: "ListGroups",
              18: "ApiVersions", 19: "CreateTopics", 20: "DeleteTopics", 22: "InitProducerId",
              24: "AddPartitionsToTxn", 25: "AddOffsetsToTxn", 26: "EndTxn",
-             27: "WriteTxnMarkers", 28: "TxnOffsetCommit", 42: "DeleteGroups",
+             27: "WriteTxnMarkers", 28: "TxnOffsetCommit", 37: "CreatePartitions", 42: "DeleteGroups",
              47: "OffsetDelete", 61: "DescribeProducers", 65: "DescribeTransactions",
              66: "ListTransactions"}
 
