@@ -64,8 +64,7 @@ static void topic_alter_owner_done(struct shard_call *call)
 		free(push);
 }
 
-/* Sends each io shard that owns partitions of t their new log config. */
-static int topic_alter_push_logs(struct runtime *rt, struct topic *t, const struct topic_config *cfg)
+int topic_alter_push_logs(struct runtime *rt, struct topic *t, const struct topic_config *cfg)
 {
 	struct topic_alter_push *push =
 		calloc(1, sizeof(*push) + rt->io_shards * sizeof(push->parts[0]));

@@ -15,6 +15,7 @@
 
 struct runtime;
 struct topic;
+struct topic_config;
 
 /* Control shard: makes keys[i]=values[i] (count n) the topic's whole set of
  * overrides; every key not in it takes its default. Returns a Kafka error
@@ -22,6 +23,11 @@ struct topic;
  * value; with validate_only nothing changes. */
 int16_t topic_alter(struct runtime *rt, struct topic *t, size_t n, const struct kstr *keys,
 		    const struct kstr *values, bool validate_only, char *msg, size_t msglen);
+
+/* Control shard: sends each io shard that owns partitions of t their log
+ * config under cfg (a topic whose partitions changed hands them over).
+ * Returns 0, or -1 when out of memory. */
+int topic_alter_push_logs(struct runtime *rt, struct topic *t, const struct topic_config *cfg);
 
 /* Control shard: after the broker's dynamic configs changed, puts every
  * topic's config under the new defaults in force (its overrides kept). */

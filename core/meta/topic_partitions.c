@@ -12,6 +12,7 @@
 #include "core/log/fetch_wait.h"
 #include "core/log/partition_log.h"
 #include "core/meta/metadata_image.h"
+#include "core/meta/topic_alter.h"
 #include "core/meta/topics.h"
 #include "core/meta/topics_impl.h"
 #include "core/shard/metadata_sync.h"
@@ -145,7 +146,7 @@ static struct topic *topic_growth_build(struct runtime *rt, struct topic *t, int
 		return NULL;
 	}
 	g->id = t->id;
-	g->cfg = t->cfg;
+	g->cfg = *topic_config_current(t);
 	g->internal = t->internal;
 	g->override_count = t->override_count;
 	g->overrides = t->overrides;
@@ -384,6 +385,12 @@ static void topic_growth_opened(struct topic_growth *g)
 				  "This server does not host this topic-partition.");
 		return;
 	}
+	/* An alteration while the new logs opened (topic_alter.h) replaced the
+	 * old object's overrides and config: the grown one takes them as they
+	 * are now, and its logs get the config in force below. */
+	g->grown->cfg = *topic_config_current(g->old);
+	g->grown->overrides = g->old->overrides;
+	g->grown->override_count = g->old->override_count;
 	if (topics_persist(rt, g->grown) != 0) {
 		slog_error("topics", "cannot record %s with %d partition(s); nothing added",
 			   g->old->name, g->grown->partition_count);
@@ -394,6 +401,9 @@ static void topic_growth_opened(struct topic_growth *g)
 	topics_unlink(r, g->old);
 	topics_insert(r, g->grown);
 	metadata_publish(rt);
+	if (topic_alter_push_logs(rt, g->grown, &g->grown->cfg) != 0)
+		slog_error("topics", "topic %s: out of memory sending its new partitions their "
+			   "config; they keep the config of the growth's start", g->grown->name);
 	topic_growth_unlist(r, g);
 	slog_info("topics", "topic %s: %d partition(s), was %d", g->grown->name,
 		  g->grown->partition_count, g->old->partition_count);

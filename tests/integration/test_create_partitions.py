@@ -314,3 +314,34 @@ def test_pipelined_growths_of_one_topic(make_broker):
         conn.close()
     assert results == [(0, None), (37, "Topic already has 2 partition(s)."), (0, None)]
     assert partition_count(admin, "cp-queue") == 4
+
+
+def topic_configs(admin, name):
+    from confluent_kafka.admin import ConfigResource
+    res = ConfigResource("topic", name)
+    return {k: v.value for k, v in admin.describe_configs([res])[res].result(ADMIN_TIMEOUT_S).items()}
+
+
+def test_growth_keeps_the_configs_altered_before_it(make_broker, data_dir):
+    """A topic grown after an AlterConfigs keeps the altered configs, in
+    DescribeConfigs, across a restart, and in its new partitions' logs
+    (segment.bytes rolls the new partition's segments)."""
+    from confluent_kafka.admin import ConfigResource
+    b = make_broker()
+    admin = admin_of(b)
+    create_topic(admin, "grow-cfg", 1)
+    res = ConfigResource("topic", "grow-cfg", set_config={"retention.ms": "3600000",
+                                                          "segment.bytes": "4096"})
+    admin.alter_configs([res])[res].result(ADMIN_TIMEOUT_S)
+    assert result_of(admin.create_partitions([NewPartitions("grow-cfg", 3)]), "grow-cfg") is None
+    assert partition_count(admin, "grow-cfg") == 3
+    configs = topic_configs(admin, "grow-cfg")
+    assert (configs["retention.ms"], configs["segment.bytes"]) == ("3600000", "4096")
+    for _ in range(8):  # one batch a round: each 1 KiB, so 4 KiB segments roll
+        produce_to_each(b.bootstrap, "grow-cfg", 3, 5, b"v" * 200)
+    segments = [f for f in os.listdir(os.path.join(data_dir, "grow-cfg-2")) if f.endswith(".log")]
+    assert len(segments) > 1, segments
+    b.stop()
+    b.start()
+    configs = topic_configs(admin_of(b), "grow-cfg")
+    assert (configs["retention.ms"], configs["segment.bytes"]) == ("3600000", "4096")
