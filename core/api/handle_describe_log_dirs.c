@@ -3,76 +3,45 @@
  * as are topics with none of theirs asked, as Kafka does), offset lag 0 (the
  * high watermark is the log end on one node), never a future log, and (v4+)
  * the volume's total and usable bytes. The connection's shard picks the
- * partitions from the metadata image and asks each io shard for the sizes of
- * those it owns; the owner looks each one up again in its own image (a topic
- * deleted meanwhile answers size 0). */
+ * partitions from the metadata image; each one's size comes from its owning
+ * io shard (partition_fanout.h; a topic deleted meanwhile answers size 0). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/api/handlers.h"
+#include "core/api/partition_fanout.h"
 #include "core/log/log_space.h"
 #include "core/log/partition_log.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/topics.h"
 #include "core/net/request.h"
-#include "core/shard/shard.h"
-#include "core/shard/shard_call.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
-
-/* One partition, queued for its owner. */
-struct log_dirs_slot {
-	struct log_dirs_slot *next;
-	struct kstr topic;
-	struct describe_log_dirs_response_partition *out;
-};
-
-struct log_dirs_shard {
-	struct shard_call call;
-	struct log_dirs_ctx *ctx;
-	struct log_dirs_slot *slots;
-};
 
 struct log_dirs_ctx {
 	struct request *req;
 	struct describe_log_dirs_response resp;
 	struct describe_log_dirs_response_result *dir;
-	struct log_dirs_shard *shards; /* per io shard */
-	uint32_t pending;
-	bool failed;                   /* the arena's bound was reached */
+	struct fanout fanout;
+	bool failed; /* the arena's bound was reached */
 };
 
 /* On the owning shard. */
-static void log_dirs_partition(struct shard *s, struct log_dirs_slot *slot)
+static void log_dirs_partition(struct fanout_slot *slot, struct partition *p)
 {
-	struct topic *t = topics_lookup(s->rt, slot->topic);
-	struct partition *p = t ? topic_partition(t, slot->out->partition_index) : NULL;
-	if (p && p->shard == s->id && p->log)
-		slot->out->partition_size = (int64_t)partition_log_size_bytes(p->log);
+	struct describe_log_dirs_response_partition *out = slot->out;
+	if (p && p->log)
+		out->partition_size = (int64_t)partition_log_size_bytes(p->log);
 }
 
-static void log_dirs_shard_run(struct shard_call *call)
+static void log_dirs_respond(struct fanout *f)
 {
-	struct log_dirs_shard *ls = container_of(call, struct log_dirs_shard, call);
-	for (struct log_dirs_slot *slot = ls->slots; slot; slot = slot->next)
-		log_dirs_partition(call->target, slot);
-	shard_call_return(call);
-}
-
-static void log_dirs_respond(struct log_dirs_ctx *ctx)
-{
+	struct log_dirs_ctx *ctx = f->ctx;
 	struct request *req = ctx->req;
 	int16_t version = req->header.api_version;
 	size_t size = describe_log_dirs_response_size(&ctx->resp, version);
 	describe_log_dirs_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->resp);
 	request_finish(req);
-}
-
-static void log_dirs_shard_done(struct shard_call *call)
-{
-	struct log_dirs_shard *ls = container_of(call, struct log_dirs_shard, call);
-	if (--ls->ctx->pending == 0)
-		log_dirs_respond(ls->ctx);
 }
 
 /* Adds topic t with the partitions marked in `asked` (NULL: all), each
@@ -88,7 +57,7 @@ static void log_dirs_add_topic(struct log_dirs_ctx *ctx, struct topic *t, const 
 	describe_log_dirs_response_topic_init(out);
 	out->name = request_copy_cstr(ctx->req, t->name);
 	out->partitions = request_alloc(ctx->req, (size_t)count, sizeof(*out->partitions));
-	struct log_dirs_slot *slots = request_alloc(ctx->req, (size_t)count, sizeof(*slots));
+	struct fanout_slot *slots = request_alloc(ctx->req, (size_t)count, sizeof(*slots));
 	if (!out->partitions || !slots || out->name.len < 0) {
 		ctx->failed = true;
 		return;
@@ -97,12 +66,11 @@ static void log_dirs_add_topic(struct log_dirs_ctx *ctx, struct topic *t, const 
 		if (asked && !asked[i])
 			continue;
 		struct describe_log_dirs_response_partition *p = &out->partitions[out->partitions_count];
-		struct log_dirs_slot *slot = &slots[out->partitions_count++];
+		struct fanout_slot *slot = &slots[out->partitions_count++];
 		describe_log_dirs_response_partition_init(p);
 		p->partition_index = i;
-		struct log_dirs_shard *ls = &ctx->shards[t->partitions[i].shard];
-		*slot = (struct log_dirs_slot){ .next = ls->slots, .topic = out->name, .out = p };
-		ls->slots = slot;
+		*slot = (struct fanout_slot){ .topic = out->name, .partition = i, .out = p };
+		fanout_add(&ctx->fanout, &t->partitions[i], slot);
 	}
 }
 
@@ -181,7 +149,6 @@ static void log_dirs_fill(struct log_dirs_ctx *ctx, const struct describe_log_di
 
 void handle_describe_log_dirs(struct request *req)
 {
-	struct runtime *rt = request_runtime(req);
 	int16_t version = req->header.api_version;
 	struct describe_log_dirs_request q;
 	struct log_dirs_ctx *ctx = request_alloc(req, 1, sizeof(*ctx));
@@ -192,26 +159,17 @@ void handle_describe_log_dirs(struct request *req)
 	ctx->req = req;
 	describe_log_dirs_response_init(&ctx->resp);
 	ctx->dir = request_alloc(req, 1, sizeof(*ctx->dir));
-	ctx->shards = request_alloc(req, rt->io_shards, sizeof(*ctx->shards));
-	if (ctx->dir && ctx->shards) {
+	bool ok = ctx->dir && fanout_init(&ctx->fanout, req, log_dirs_partition, log_dirs_respond, ctx);
+	if (ok) {
 		describe_log_dirs_response_result_init(ctx->dir);
 		ctx->resp.results = ctx->dir;
 		ctx->resp.results_count = 1;
 		log_dirs_fill(ctx, &q);
 	}
-	if (!ctx->dir || !ctx->shards || ctx->failed) {
+	if (!ok || ctx->failed) {
 		req->body.err = RC_ALLOC;
 		request_reject_malformed(req);
 		return;
 	}
-	for (uint32_t k = 0; k < rt->io_shards; k++) {
-		struct log_dirs_shard *ls = &ctx->shards[k];
-		ls->ctx = ctx;
-		ls->call = (struct shard_call){ .origin = request_shard(req), .target = &rt->shards[k],
-						.run = ls->slots ? log_dirs_shard_run : NULL,
-						.done = log_dirs_shard_done };
-	}
-	if (shard_calls_start_each(&ctx->shards[0].call, sizeof(ctx->shards[0]), rt->io_shards,
-				   &ctx->pending))
-		log_dirs_respond(ctx);
+	fanout_start(&ctx->fanout);
 }

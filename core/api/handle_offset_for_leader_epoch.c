@@ -5,37 +5,18 @@
  * other than -1 is checked first against the partition's epoch: older answers
  * FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. The leader answers every
  * replica_id alike (consumers send -1, followers their id), as Kafka's does.
- * The connection's shard resolves the topics and sends each io shard the
- * partitions it owns; the owner looks each one up again in its own image. */
+ * The connection's shard resolves the topics; each partition is answered by
+ * its owning io shard (partition_fanout.h). */
 #include "core/api/handlers.h"
+#include "core/api/partition_fanout.h"
 #include "core/log/partition_log.h"
 #include "core/meta/topics.h"
 #include "core/net/request.h"
-#include "core/shard/shard.h"
-#include "core/shard/shard_call.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
 
-/* One partition, queued for its owner. */
-struct epoch_slot {
-	struct epoch_slot *next;
-	struct kstr topic;
-	const struct offset_for_leader_epoch_request_partition *in;
-	struct offset_for_leader_epoch_response_epoch_end_offset *out;
-};
-
-struct epoch_shard {
-	struct shard_call call;
-	struct epoch_ctx *ctx;
-	struct epoch_slot *slots;
-};
-
-struct epoch_ctx {
-	struct request *req;
-	struct offset_for_leader_epoch_response resp;
-	struct epoch_shard *shards; /* per io shard */
-	uint32_t pending;
-};
+typedef struct offset_for_leader_epoch_request_partition epoch_in;
+typedef struct offset_for_leader_epoch_response_epoch_end_offset epoch_out;
 
 /* Kafka's Partition.checkCurrentLeaderEpoch. */
 static int16_t epoch_check_current(int32_t current_leader_epoch)
@@ -48,75 +29,38 @@ static int16_t epoch_check_current(int32_t current_leader_epoch)
 }
 
 /* On the owning shard. */
-static void epoch_partition(struct shard *s, struct epoch_slot *slot)
+static void epoch_partition(struct fanout_slot *slot, struct partition *p)
 {
-	struct topic *t = topics_lookup(s->rt, slot->topic);
-	struct partition *p = t ? topic_partition(t, slot->in->partition) : NULL;
-	if (!p || p->shard != s->id) {
-		slot->out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-		return;
-	}
-	if (!p->log) {
-		slot->out->error_code = KERR_KAFKA_STORAGE_ERROR;
-		return;
-	}
-	slot->out->error_code = epoch_check_current(slot->in->current_leader_epoch);
-	if (slot->out->error_code == KERR_NONE)
-		partition_log_epoch_end_offset(p->log, slot->in->leader_epoch,
-					       &slot->out->leader_epoch, &slot->out->end_offset);
+	const epoch_in *in = slot->in;
+	epoch_out *out = slot->out;
+	if (!p)
+		out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	else if (!p->log)
+		out->error_code = KERR_KAFKA_STORAGE_ERROR;
+	else
+		out->error_code = epoch_check_current(in->current_leader_epoch);
+	if (out->error_code == KERR_NONE)
+		partition_log_epoch_end_offset(p->log, in->leader_epoch, &out->leader_epoch,
+					       &out->end_offset);
 }
 
-static void epoch_shard_run(struct shard_call *call)
+static void epoch_respond(struct fanout *f)
 {
-	struct epoch_shard *es = container_of(call, struct epoch_shard, call);
-	for (struct epoch_slot *slot = es->slots; slot; slot = slot->next)
-		epoch_partition(call->target, slot);
-	shard_call_return(call);
-}
-
-static void epoch_respond(struct epoch_ctx *ctx)
-{
-	struct request *req = ctx->req;
+	struct request *req = f->req;
+	const struct offset_for_leader_epoch_response *r = f->ctx;
 	int16_t version = req->header.api_version;
-	size_t size = offset_for_leader_epoch_response_size(&ctx->resp, version);
-	offset_for_leader_epoch_response_encode(request_response_begin(req, size, 0, 0), version,
-						&ctx->resp);
+	size_t size = offset_for_leader_epoch_response_size(r, version);
+	offset_for_leader_epoch_response_encode(request_response_begin(req, size, 0, 0), version, r);
 	request_finish(req);
 }
 
-static void epoch_shard_done(struct shard_call *call)
+/* The response's topics, each partition answered (an unknown topic or
+ * partition) or queued for its owner; false when the request's arena bound
+ * was reached. */
+static bool epoch_route_all(struct fanout *f, const struct offset_for_leader_epoch_request *q,
+			    struct offset_for_leader_epoch_response *r)
 {
-	struct epoch_shard *es = container_of(call, struct epoch_shard, call);
-	if (--es->ctx->pending == 0)
-		epoch_respond(es->ctx);
-}
-
-/* Answers what the connection's shard knows (an unknown topic or partition)
- * and queues the rest for the owner. */
-static void epoch_route(struct epoch_ctx *ctx, struct topic *t, struct kstr topic,
-			const struct offset_for_leader_epoch_request_partition *in,
-			struct offset_for_leader_epoch_response_epoch_end_offset *out,
-			struct epoch_slot *slot)
-{
-	offset_for_leader_epoch_response_epoch_end_offset_init(out);
-	out->partition = in->partition;
-	struct partition *p = t ? topic_partition(t, in->partition) : NULL;
-	if (!p) {
-		out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-		return;
-	}
-	struct epoch_shard *es = &ctx->shards[p->shard];
-	*slot = (struct epoch_slot){ .next = es->slots, .topic = topic, .in = in, .out = out };
-	es->slots = slot;
-}
-
-/* The response's topics, each partition answered or queued; false when the
- * request's arena bound was reached. */
-static bool epoch_route_all(struct request *req, struct epoch_ctx *ctx,
-			    const struct offset_for_leader_epoch_request *q)
-{
-	struct runtime *rt = request_runtime(req);
-	struct offset_for_leader_epoch_response *r = &ctx->resp;
+	struct request *req = f->req;
 	r->topics = request_alloc(req, (size_t)q->topics_count + 1, sizeof(*r->topics));
 	if (!r->topics)
 		return false;
@@ -128,44 +72,44 @@ static bool epoch_route_all(struct request *req, struct epoch_ctx *ctx,
 		tr->topic = qt->topic;
 		tr->partitions = request_alloc(req, (size_t)qt->partitions_count + 1,
 					       sizeof(*tr->partitions));
-		struct epoch_slot *slots = request_alloc(req, (size_t)qt->partitions_count + 1,
-							 sizeof(*slots));
+		struct fanout_slot *slots = request_alloc(req, (size_t)qt->partitions_count + 1,
+							  sizeof(*slots));
 		if (!tr->partitions || !slots)
 			return false;
 		tr->partitions_count = qt->partitions_count;
-		struct topic *t = topics_lookup(rt, qt->topic);
-		for (int32_t j = 0; j < qt->partitions_count; j++)
-			epoch_route(ctx, t, qt->topic, &qt->partitions[j], &tr->partitions[j], &slots[j]);
+		struct topic *t = topics_lookup(request_runtime(req), qt->topic);
+		for (int32_t j = 0; j < qt->partitions_count; j++) {
+			epoch_out *out = &tr->partitions[j];
+			offset_for_leader_epoch_response_epoch_end_offset_init(out);
+			out->partition = qt->partitions[j].partition;
+			struct partition *p = t ? topic_partition(t, out->partition) : NULL;
+			slots[j] = (struct fanout_slot){ .topic = qt->topic, .partition = out->partition,
+							 .in = &qt->partitions[j], .out = out };
+			if (p)
+				fanout_add(f, p, &slots[j]);
+			else
+				out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		}
 	}
 	return true;
 }
 
 void handle_offset_for_leader_epoch(struct request *req)
 {
-	struct runtime *rt = request_runtime(req);
 	int16_t version = req->header.api_version;
 	struct offset_for_leader_epoch_request q;
-	struct epoch_ctx *ctx = request_alloc(req, 1, sizeof(*ctx));
-	if (!ctx || offset_for_leader_epoch_request_decode(&req->body, version, &req->arena, &q) != 0) {
+	struct offset_for_leader_epoch_response *r = request_alloc(req, 1, sizeof(*r));
+	struct fanout *f = request_alloc(req, 1, sizeof(*f));
+	if (!r || !f ||
+	    offset_for_leader_epoch_request_decode(&req->body, version, &req->arena, &q) != 0) {
 		request_reject_malformed(req);
 		return;
 	}
-	ctx->req = req;
-	offset_for_leader_epoch_response_init(&ctx->resp);
-	ctx->shards = request_alloc(req, rt->io_shards, sizeof(*ctx->shards));
-	if (!ctx->shards || !epoch_route_all(req, ctx, &q)) {
+	offset_for_leader_epoch_response_init(r);
+	if (!fanout_init(f, req, epoch_partition, epoch_respond, r) || !epoch_route_all(f, &q, r)) {
 		req->body.err = RC_ALLOC;
 		request_reject_malformed(req);
 		return;
 	}
-	for (uint32_t k = 0; k < rt->io_shards; k++) {
-		struct epoch_shard *es = &ctx->shards[k];
-		es->ctx = ctx;
-		es->call = (struct shard_call){ .origin = request_shard(req), .target = &rt->shards[k],
-						.run = es->slots ? epoch_shard_run : NULL,
-						.done = epoch_shard_done };
-	}
-	if (shard_calls_start_each(&ctx->shards[0].call, sizeof(ctx->shards[0]), rt->io_shards,
-				   &ctx->pending))
-		epoch_respond(ctx);
+	fanout_start(f);
 }
