@@ -1,9 +1,10 @@
 """The cluster APIs of issue 16 against a running broker: DescribeCluster and
-topics' authorized operations from confluent-kafka and kafka-python (the
-PyPI clients of scripts/install-clients.sh: Debian's are too old for these
-calls), DescribeLogDirs sizes against the files on disk, OffsetForLeaderEpoch
-on the wire (epoch 0 ends at the log end, the current-epoch checks), and an
-unserved API logged by its Kafka name."""
+topics' authorized operations from confluent-kafka, kafka-python and kafkajs
+(the clients of scripts/install-clients.sh: Debian's Python clients are too
+old for these calls), DescribeLogDirs sizes against the files on disk (also
+from sarama), OffsetForLeaderEpoch on the wire and from franz-go (epoch 0
+ends at the log end, the current-epoch checks), and an unserved API logged
+by its Kafka name."""
 import glob
 import json
 import os
@@ -22,7 +23,12 @@ import kafka_codec as codec  # noqa: E402
 CLIENTS_DIR = os.environ.get("SLUICE_CLIENTS_DIR") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sluice", "clients")
 VENV_PYTHON = os.path.join(CLIENTS_DIR, "python", "venv", "bin", "python")
+GO_SOURCE = os.path.join(HERE, "..", "clients", "go")
+GO_DRIVER = os.path.join(CLIENTS_DIR, "go", "bin", "cluster")
+NODE_MODULES = os.path.join(CLIENTS_DIR, "node", "app", "node_modules")
+NODE_DRIVER = os.path.join(HERE, "..", "clients", "node", "cluster.js")
 CLIENT_TIMEOUT_S = 120
+GO_BUILD_TIMEOUT_S = 300
 
 CLUSTER_OPERATIONS = ["ALTER", "ALTER_CONFIGS", "CLUSTER_ACTION", "CREATE", "DESCRIBE",
                       "DESCRIBE_CONFIGS", "IDEMPOTENT_WRITE"]
@@ -43,6 +49,31 @@ def client(call, bootstrap, topic="-"):
                          timeout=CLIENT_TIMEOUT_S)
     assert out.returncode == 0, out.stderr.decode()[-2000:]
     return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
+def go_driver(tmp_path_factory):
+    """tests/clients/go/cmd/cluster: installed by scripts/install-clients.sh,
+    or built here from its module cache (offline) when an older install
+    lacks it."""
+    if os.path.exists(GO_DRIVER):
+        return GO_DRIVER
+    mod = os.path.join(CLIENTS_DIR, "go", "mod")
+    if not os.path.isdir(mod):
+        pytest.skip(f"no Go module cache in {CLIENTS_DIR}: run scripts/install-clients.sh")
+    out = str(tmp_path_factory.mktemp("go-bin"))
+    env = dict(os.environ, GOMODCACHE=mod, GOCACHE=os.path.join(CLIENTS_DIR, "go", "build"),
+               GOFLAGS="-mod=mod", GOTOOLCHAIN="local", GOPROXY="off")
+    subprocess.run(["go", "build", "-o", out + "/", "./cmd/cluster"], cwd=GO_SOURCE, env=env,
+                   check=True, timeout=GO_BUILD_TIMEOUT_S)
+    return os.path.join(out, "cluster")
+
+
+def go(tmp_path_factory, *args):
+    out = subprocess.run([go_driver(tmp_path_factory), *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=CLIENT_TIMEOUT_S)
+    result = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    assert out.returncode == 0, (result, out.stderr.decode()[-2000:])
+    return result
 
 
 def call(conn, api, version, body):
@@ -90,6 +121,15 @@ def test_describe_cluster_clients(broker, conn):
                          "operations": CLUSTER_OPERATIONS}
     kp = client("kafka_python_describe_cluster", broker.bootstrap)
     assert kp == {"cluster_id": cluster_id, "controller": 0, "nodes": [node]}
+    if not os.path.isdir(NODE_MODULES):
+        pytest.skip(f"no kafkajs in {NODE_MODULES}: run scripts/install-clients.sh")
+    js = subprocess.run(["node", NODE_DRIVER, broker.bootstrap], stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, timeout=CLIENT_TIMEOUT_S,
+                        env=dict(os.environ, NODE_PATH=NODE_MODULES))
+    assert js.returncode == 0, js.stdout.decode() + js.stderr.decode()[-2000:]
+    assert json.loads(js.stdout.decode().strip().splitlines()[-1]) == {
+        "clusterId": cluster_id, "controller": 0,
+        "brokers": [{"nodeId": 0, "host": "127.0.0.1", "port": broker.port}]}
 
 
 def test_describe_cluster_wire(conn):
@@ -153,6 +193,25 @@ def test_describe_log_dirs_sizes(broker, conn):
     every = client("kafka_python_describe_log_dirs", broker.bootstrap)
     names = {t["name"] for t in every[0]["log_dirs"][0]["topics"]}
     assert {"dirs", "other"} <= names
+
+
+def test_describe_log_dirs_sarama(broker, conn, tmp_path_factory):
+    create_topic(conn, "sarama-dirs", 2)
+    produce(conn, "sarama-dirs", 1, [[b"s" * 500] * 3])
+    (d,) = go(tmp_path_factory, "sarama_log_dirs", broker.bootstrap, "sarama-dirs")["dirs"]
+    assert (d["broker"], d["error"], d["path"]) == (0, 0, os.path.realpath(broker.data_dir))
+    assert d["sizes"] == {str(i): bytes_on_disk(broker.data_dir, "sarama-dirs", i) for i in (0, 1)}
+    assert d["sizes"]["1"] > 1500 and 0 < d["usable"] <= d["total"]
+
+
+def test_offset_for_leader_epoch_franz(broker, conn, tmp_path_factory):
+    create_topic(conn, "franz-epochs", 2)
+    end = produce(conn, "franz-epochs", 0, [[b"a"] * 4, [b"b"] * 3])
+    got = go(tmp_path_factory, "franz_epochs", broker.bootstrap, "franz-epochs", "2")
+    assert got == {"epoch 0": {"0": {"epoch": 0, "end": end, "err": ""},
+                               "1": {"epoch": 0, "end": 0, "err": ""}},
+                   "epoch 1": {"0": {"epoch": -1, "end": -1, "err": ""},
+                               "1": {"epoch": -1, "end": -1, "err": ""}}}
 
 
 def test_describe_log_dirs_wire(broker, conn):
