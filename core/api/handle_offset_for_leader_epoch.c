@@ -5,6 +5,8 @@
  * other than -1 is checked first against the partition's epoch: older answers
  * FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. The leader answers every
  * replica_id alike (consumers send -1, followers their id), as Kafka's does.
+ * An offline partition (its log not opened, or a failed fsync) answers
+ * KAFKA_STORAGE_ERROR.
  * The connection's shard resolves the topics; each partition is answered by
  * its owning io shard (partition_fanout.h). */
 #include "core/api/handlers.h"
@@ -35,7 +37,7 @@ static void epoch_partition(struct fanout_slot *slot, struct partition *p)
 	epoch_out *out = slot->out;
 	if (!p)
 		out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-	else if (!p->log)
+	else if (!p->log || partition_log_offline(p->log))
 		out->error_code = KERR_KAFKA_STORAGE_ERROR;
 	else
 		out->error_code = epoch_check_current(in->current_leader_epoch);
