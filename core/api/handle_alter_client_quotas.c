@@ -55,8 +55,9 @@ enum { QUOTA_KEY_COUNT = sizeof(QUOTA_KEYS) / sizeof(QUOTA_KEYS[0]) };
  * 2^52 up have no fraction. */
 static const double QUOTA_FRACTION_EPSILON = 1e-10;
 static const double QUOTA_INTEGRAL_FROM = 0x1p52;
-/* Room for a message's words around the peer's strings. */
-enum { QUOTA_MESSAGE_EXTRA_BYTES = 96, QUOTA_INET_BYTES = 16 };
+/* Room for a message's words around the peer's strings; for an IPv6
+ * address; for a key's "len:len:" before each type. */
+enum { QUOTA_MESSAGE_EXTRA_BYTES = 96, QUOTA_INET_BYTES = 16, QUOTA_KEY_LENGTHS_BYTES = 16 };
 
 static const char QUOTA_NOT_STORED[] =
 	"sluice does not store or enforce client quotas yet: nothing was changed for this entity";
@@ -65,7 +66,7 @@ static const char QUOTA_NOT_STORED[] =
  * keeps its last name), and the key that makes it comparable with others. */
 struct quota_item {
 	const quota_entry *in;
-	const quota_entity **types; /* distinct types, in the request's order */
+	const quota_entity **types; /* distinct types, in Kafka's order */
 	int32_t type_count;
 	struct kbytes key;          /* types sorted, with their names */
 	int32_t position;
@@ -85,14 +86,26 @@ static const quota_entity *quota_type(const struct quota_item *it, const char *t
 	return NULL;
 }
 
+static int kstr_order(struct kstr x, struct kstr y)
+{
+	int32_t len = x.len < y.len ? x.len : y.len;
+	int c = len > 0 ? memcmp(x.ptr, y.ptr, (size_t)len) : 0;
+	return c ? c : (x.len > y.len) - (x.len < y.len);
+}
+
+/* By type, and within a type the later listing first. */
 static int quota_entity_order(const void *a, const void *b)
 {
 	const quota_entity *x = *(const quota_entity *const *)a, *y = *(const quota_entity *const *)b;
-	int32_t len = x->entity_type.len < y->entity_type.len ? x->entity_type.len : y->entity_type.len;
-	int c = memcmp(x->entity_type.ptr, y->entity_type.ptr, (size_t)len);
-	if (c)
-		return c;
-	return (x->entity_type.len > y->entity_type.len) - (x->entity_type.len < y->entity_type.len);
+	int c = kstr_order(x->entity_type, y->entity_type);
+	return c ? c : (x < y) - (x > y);
+}
+
+static int quota_op_order(const void *a, const void *b)
+{
+	const struct alter_client_quotas_request_op *x = *(const void *const *)a;
+	const struct alter_client_quotas_request_op *y = *(const void *const *)b;
+	return kstr_order(x->key, y->key);
 }
 
 /* Puts the types in the order Kafka's entity map iterates them (its
@@ -112,37 +125,19 @@ static void quota_kafka_order(struct quota_item *it)
 			}
 }
 
-/* The entity's distinct types (the last name of each, in Kafka's order)
- * and its key. */
-static bool quota_item_build(struct request *req, const quota_entry *in, int32_t position,
-			     struct quota_item *it)
+/* The entity's key: its types in order, each with its name. */
+static bool quota_item_key(struct request *req, struct quota_item *it)
 {
-	*it = (struct quota_item){ .in = in, .position = position };
-	it->types = request_alloc(req, (size_t)in->entity_count + 1, sizeof(*it->types));
-	if (!it->types)
-		return false;
-	for (int32_t i = in->entity_count - 1; i >= 0; i--) {
-		const quota_entity *e = &in->entity[i];
-		bool later = false;
-		for (int32_t j = 0; j < it->type_count && !later; j++)
-			later = kstr_eq(it->types[j]->entity_type, e->entity_type);
-		if (!later)
-			it->types[it->type_count++] = e;
-	}
-	quota_kafka_order(it);
-	const quota_entity **sorted = request_alloc(req, (size_t)it->type_count + 1, sizeof(*sorted));
 	size_t bytes = 0;
 	for (int32_t i = 0; i < it->type_count; i++)
-		bytes += 10 + (size_t)it->types[i]->entity_type.len +
+		bytes += QUOTA_KEY_LENGTHS_BYTES + (size_t)it->types[i]->entity_type.len +
 			 (size_t)(it->types[i]->entity_name.len > 0 ? it->types[i]->entity_name.len : 0);
 	uint8_t *key = request_alloc(req, bytes + 1, 1);
-	if (!sorted || !key)
+	if (!key)
 		return false;
-	memcpy(sorted, it->types, (size_t)it->type_count * sizeof(*sorted));
-	qsort(sorted, (size_t)it->type_count, sizeof(*sorted), quota_entity_order);
 	size_t at = 0;
 	for (int32_t i = 0; i < it->type_count; i++) {
-		struct kstr t = sorted[i]->entity_type, n = sorted[i]->entity_name;
+		struct kstr t = it->types[i]->entity_type, n = it->types[i]->entity_name;
 		at += (size_t)snprintf((char *)key + at, bytes + 1 - at, "%d:%d:", t.len, n.len);
 		memcpy(key + at, t.ptr, (size_t)t.len);
 		at += (size_t)t.len;
@@ -151,6 +146,35 @@ static bool quota_item_build(struct request *req, const quota_entry *in, int32_t
 		at += n.len > 0 ? (size_t)n.len : 0;
 	}
 	it->key = (struct kbytes){ key, (int32_t)at };
+	return true;
+}
+
+/* The entity's distinct types (the last name of each, in Kafka's order),
+ * its key, and whether it sets a key twice; sorting keeps it
+ * O(n log n) in what the peer sent. */
+static bool quota_item_build(struct request *req, const quota_entry *in, int32_t position,
+			     struct quota_item *it)
+{
+	*it = (struct quota_item){ .in = in, .position = position };
+	it->types = request_alloc(req, (size_t)in->entity_count + 1, sizeof(*it->types));
+	const struct alter_client_quotas_request_op **ops =
+		request_alloc(req, (size_t)in->ops_count + 1, sizeof(*ops));
+	if (!it->types || !ops)
+		return false;
+	for (int32_t i = 0; i < in->entity_count; i++)
+		it->types[i] = &in->entity[i];
+	qsort(it->types, (size_t)in->entity_count, sizeof(*it->types), quota_entity_order);
+	for (int32_t i = 0; i < in->entity_count; i++)
+		if (i == 0 || !kstr_eq(it->types[i]->entity_type, it->types[it->type_count - 1]->entity_type))
+			it->types[it->type_count++] = it->types[i];
+	if (!quota_item_key(req, it))
+		return false;
+	quota_kafka_order(it);
+	for (int32_t i = 0; i < in->ops_count; i++)
+		ops[i] = &in->ops[i];
+	qsort(ops, (size_t)in->ops_count, sizeof(*ops), quota_op_order);
+	for (int32_t i = 1; i < in->ops_count && !it->duplicate; i++)
+		it->duplicate = kstr_eq(ops[i]->key, ops[i - 1]->key);
 	return true;
 }
 
@@ -164,31 +188,20 @@ static int quota_item_order(const void *a, const void *b)
 	return c ? c : (x->position > y->position) - (x->position < y->position);
 }
 
-static bool quota_ops_repeat_key(const quota_entry *in)
-{
-	for (int32_t i = 0; i < in->ops_count; i++)
-		for (int32_t j = 0; j < i; j++)
-			if (kstr_eq(in->ops[i].key, in->ops[j].key))
-				return true;
-	return false;
-}
-
 static bool quota_same_entity(const struct quota_item *x, const struct quota_item *y)
 {
 	return x->key.len == y->key.len && memcmp(x->key.ptr, y->key.ptr, (size_t)x->key.len) == 0;
 }
 
-/* Marks the entries whose entity is listed again (sorting by key) or that
- * set a key twice: the first of an entity answers for all its listings. */
+/* Marks the entries whose entity is listed again (sorting by key): the
+ * first of an entity answers for all its listings. */
 static bool quota_mark_duplicates(struct request *req, struct quota_item *items, int32_t count)
 {
 	struct quota_item **sorted = request_alloc(req, (size_t)count + 1, sizeof(*sorted));
 	if (!sorted)
 		return false;
-	for (int32_t i = 0; i < count; i++) {
+	for (int32_t i = 0; i < count; i++)
 		sorted[i] = &items[i];
-		items[i].duplicate = quota_ops_repeat_key(items[i].in);
-	}
 	qsort(sorted, (size_t)count, sizeof(*sorted), quota_item_order);
 	for (int32_t i = 0; i < count;) {
 		int32_t j = i + 1;

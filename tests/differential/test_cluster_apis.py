@@ -235,6 +235,12 @@ def test_alter_client_quotas_invalid(peers, v):
             {"entity": entity(("user", "a")), "ops": [op("consumer_byte_rate", -2.0)]},
             {"entity": entity(("user", "b")), "ops": [op("producer_byte_rate", 0.5)]}]},
             quota_entries_sorted)
+        recorded(c, "an entity twice, its types in another order and repeated", "AlterClientQuotas",
+                 v, {"validate_only": True, "entries": [
+                     {"entity": entity(("user", "x"), ("client-id", "c"), ("user", "a")),
+                      "ops": [op("producer_byte_rate", 2.0)]},
+                     {"entity": entity(("client-id", "c"), ("user", "a")),
+                      "ops": [op("request_percentage", 5.0)]}]}, quota_entries_sorted)
         c.call("AlterClientQuotas", v, {"validate_only": False, "entries": [
             {"entity": entity(("client-id", "c")), "ops": [op("consumer_byte_rate", remove=True)]},
             {"entity": entity(("user", "a")), "ops": []}]}, label="removals only")
