@@ -1,18 +1,18 @@
 /* Metadata (key 3), v0-v12: brokers, the cluster id, and topics with their
  * partitions. A single node leads every partition; topics named in the
  * request are auto-created when both the broker and the request allow it.
+ * Authorized operations, when asked, are every operation (handlers.h), on
+ * each topic answered, as Kafka without an authorizer.
  * Runs on the connection's shard from the metadata image; a topic to create
  * sends the request to the control shard, which owns the registry. */
 #include "core/api/handlers.h"
+#include "core/log/partition_log.h"
 #include "core/meta/topics.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/metadata_store.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
-
-/* Kafka's "no authorized operations were requested" value. */
-static const int32_t AUTHORIZED_OPERATIONS_OMITTED = INT32_MIN;
 
 struct metadata_fill {
 	struct request *req;
@@ -29,7 +29,6 @@ static void metadata_topic_fill(struct metadata_fill *f, struct metadata_respons
 	out->name.len = (int32_t)t->name_len;
 	out->topic_id = t->id;
 	out->is_internal = t->internal;
-	out->topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
 	out->partitions = request_alloc(f->req, (size_t)t->partition_count, sizeof(*out->partitions));
 	if (!out->partitions) {
 		f->failed = true;
@@ -41,7 +40,7 @@ static void metadata_topic_fill(struct metadata_fill *f, struct metadata_respons
 		metadata_response_metadata_response_partition_init(p);
 		p->partition_index = i;
 		p->leader_id = f->self[0];
-		p->leader_epoch = 0;
+		p->leader_epoch = PARTITION_LOG_LEADER_EPOCH;
 		p->replica_nodes = f->self;
 		p->replica_nodes_count = 1;
 		p->isr_nodes = f->self;
@@ -68,7 +67,6 @@ static void metadata_requested_topic(struct metadata_fill *f, const struct metad
 	metadata_response_metadata_response_topic_init(out);
 	out->name = tr->name;
 	out->topic_id = tr->topic_id;
-	out->topic_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
 	if (tr->name.len < 0) {
 		struct topic *t = topics_lookup_id(rt, tr->topic_id);
 		if (!t)
@@ -162,7 +160,8 @@ void handle_metadata(struct request *req)
 	r.brokers[0].port = rt->cfg.advertised_port;
 	r.cluster_id = kstr_from_cstr(metadata_store_cluster_id(topics_registry(rt)->store));
 	r.controller_id = rt->cfg.node_id;
-	r.cluster_authorized_operations = AUTHORIZED_OPERATIONS_OMITTED;
+	if (q.include_cluster_authorized_operations)
+		r.cluster_authorized_operations = API_CLUSTER_OPERATIONS_ALL;
 
 	/* v0 sends an empty list for "all topics"; v1+ sends null. */
 	bool all = q.topics_count < 0 || (version == 0 && q.topics_count == 0);
@@ -188,6 +187,8 @@ void handle_metadata(struct request *req)
 		request_reject_malformed(req);
 		return;
 	}
+	for (int32_t i = 0; q.include_topic_authorized_operations && i < r.topics_count; i++)
+		r.topics[i].topic_authorized_operations = API_TOPIC_OPERATIONS_ALL;
 	size_t size = metadata_response_size(&r, version);
 	metadata_response_encode(request_response_begin(req, size, 0, 0), version, &r);
 	request_finish(req);

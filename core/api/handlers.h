@@ -4,6 +4,7 @@
 #define SLUICE_CORE_API_HANDLERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct request;
 struct api_entry;
@@ -46,6 +47,31 @@ void handle_txn_offset_commit(struct request *req);
 void handle_describe_configs(struct request *req);
 void handle_alter_configs(struct request *req);
 void handle_incremental_alter_configs(struct request *req);
+void handle_offset_for_leader_epoch(struct request *req);
+void handle_describe_log_dirs(struct request *req);
+void handle_elect_leaders(struct request *req);
+void handle_describe_client_quotas(struct request *req);
+void handle_alter_client_quotas(struct request *req);
+void handle_describe_cluster(struct request *req);
+
+/* Authorized operations, Kafka's 32-bit fields (bit n: AclOperation code n):
+ * with no authorizer Kafka grants every operation a resource type supports
+ * (AclEntry.supportedOperations), and sluice has no ACLs yet. */
+enum api_acl_operation {
+	API_ACL_READ = 3, API_ACL_WRITE = 4, API_ACL_CREATE = 5, API_ACL_DELETE = 6,
+	API_ACL_ALTER = 7, API_ACL_DESCRIBE = 8, API_ACL_CLUSTER_ACTION = 9,
+	API_ACL_DESCRIBE_CONFIGS = 10, API_ACL_ALTER_CONFIGS = 11, API_ACL_IDEMPOTENT_WRITE = 12,
+};
+#define API_ACL_BIT(op) (1 << (op))
+static const int32_t API_CLUSTER_OPERATIONS_ALL =
+	API_ACL_BIT(API_ACL_CREATE) | API_ACL_BIT(API_ACL_CLUSTER_ACTION) |
+	API_ACL_BIT(API_ACL_DESCRIBE_CONFIGS) | API_ACL_BIT(API_ACL_ALTER_CONFIGS) |
+	API_ACL_BIT(API_ACL_IDEMPOTENT_WRITE) | API_ACL_BIT(API_ACL_ALTER) |
+	API_ACL_BIT(API_ACL_DESCRIBE);
+static const int32_t API_TOPIC_OPERATIONS_ALL =
+	API_ACL_BIT(API_ACL_READ) | API_ACL_BIT(API_ACL_WRITE) | API_ACL_BIT(API_ACL_CREATE) |
+	API_ACL_BIT(API_ACL_DESCRIBE) | API_ACL_BIT(API_ACL_DELETE) | API_ACL_BIT(API_ACL_ALTER) |
+	API_ACL_BIT(API_ACL_DESCRIBE_CONFIGS) | API_ACL_BIT(API_ACL_ALTER_CONFIGS);
 
 /* ApiVersions at a version we do not serve: answered in v0 with
  * UNSUPPORTED_VERSION and our ranges, as Kafka does. */

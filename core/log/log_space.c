@@ -1,10 +1,12 @@
 /* The free-space floor of log.dirs: measuring it on a timer and the
- * verdict every shard reads (see log_space.h). */
+ * verdict every shard reads; and the volume DescribeLogDirs reports (see
+ * log_space.h). */
 #include "core/log/log_space.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
@@ -29,6 +31,23 @@ void log_space_init(struct log_space *s, const char *dir, int64_t min_free_bytes
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	s->min_free_bytes = min_free_bytes;
 	io_timer_init(&s->timer);
+}
+
+int log_space_describe(const struct log_space *s, struct log_space_volume *out)
+{
+	snprintf(out->path, sizeof(out->path), "%s", s->dir);
+	out->total_bytes = 0;
+	out->usable_bytes = 0;
+	char abs[PATH_MAX];
+	if (!realpath(s->dir, abs))
+		return -errno;
+	snprintf(out->path, sizeof(out->path), "%s", abs);
+	struct statvfs st;
+	if (statvfs(abs, &st) != 0)
+		return -errno;
+	out->total_bytes = (uint64_t)st.f_blocks * st.f_frsize;
+	out->usable_bytes = (uint64_t)st.f_bavail * st.f_frsize;
+	return 0;
 }
 
 int log_space_check(struct log_space *s)

@@ -57,6 +57,18 @@ int log_space_check(struct log_space *s);
 void log_space_start(struct log_space *s, struct reactor *r);
 void log_space_stop(struct log_space *s);
 
+/* The log dir as DescribeLogDirs reports it: its absolute path and its
+ * filesystem's total bytes and the bytes an unprivileged writer may use. */
+struct log_space_volume {
+	char path[PATH_MAX];
+	uint64_t total_bytes;
+	uint64_t usable_bytes;
+};
+
+/* Any shard: measures the log dir now (realpath, statvfs). Returns 0 or
+ * -errno (out->path is then the configured dir). */
+int log_space_describe(const struct log_space *s, struct log_space_volume *out);
+
 /* Any shard: whether produce is refused for lack of space. */
 static inline bool log_space_refusing(const struct log_space *s)
 {

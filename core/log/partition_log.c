@@ -174,7 +174,7 @@ static void log_refuse(struct partition_log *l, int64_t from, const char *path, 
 }
 
 /* Kafka's epoch file holds "epoch startOffset" lines under the checkpoint
- * header; a single node has one epoch (0) from the log start. */
+ * header; a single node has one epoch from the log start. */
 static void log_write_epoch_checkpoint(struct partition_log *l)
 {
 	char path[PATH_MAX + 32];
@@ -184,7 +184,7 @@ static void log_write_epoch_checkpoint(struct partition_log *l)
 		slog_warn("log", "cannot write %s: %s", path, strerror(errno));
 		return;
 	}
-	fprintf(f, "0\n1\n%d %" PRId64 "\n", 0, partition_log_start_offset(l));
+	fprintf(f, "0\n1\n%d %" PRId64 "\n", PARTITION_LOG_LEADER_EPOCH, partition_log_start_offset(l));
 	fclose(f);
 	l->epoch_written = true;
 }
@@ -531,7 +531,7 @@ int16_t partition_log_append(struct partition_log *l, uint8_t *batch, size_t len
 	if (log_txns_note(l, batch, h, base, max_ts) != 0)
 		return KERR_KAFKA_STORAGE_ERROR;
 	log_producers_publish(l);
-	record_batch_assign_offset(batch, base, 0);
+	record_batch_assign_offset(batch, base, PARTITION_LOG_LEADER_EPOCH);
 	struct record_batch_header placed = *h;
 	placed.base_offset = base;
 	if (a->log_append_time >= 0)

@@ -45,6 +45,14 @@
 
 struct partition_log;
 
+/* A single node leads every partition in one leader epoch: appends stamp it
+ * in each batch's partitionLeaderEpoch, and `leader-epoch-checkpoint` names
+ * it from the log start. */
+enum { PARTITION_LOG_LEADER_EPOCH = 0 };
+/* Kafka's UNDEFINED_EPOCH and UNDEFINED_EPOCH_OFFSET. */
+enum { PARTITION_LOG_NO_EPOCH = -1 };
+static const int64_t PARTITION_LOG_NO_EPOCH_OFFSET = -1;
+
 struct log_config {
 	uint64_t segment_bytes;        /* log.segment.bytes / segment.bytes */
 	uint64_t segment_ms;           /* log.roll.ms / segment.ms */
@@ -288,6 +296,19 @@ void partition_log_stats(const struct partition_log *l, struct log_stats *out);
  * synchronously (at shutdown, once the loops have stopped) and advances the
  * recovery point. */
 int partition_log_sync(struct partition_log *l);
+
+/* On the owning shard: the bytes of every segment's batches (Kafka's
+ * log.size; an active segment's file may be longer, mapped appends write
+ * into a file sized to segment.bytes). */
+uint64_t partition_log_size_bytes(const struct partition_log *l);
+
+/* On the owning shard: Kafka's LeaderEpochFileCache.endOffsetFor over the
+ * log's one epoch (PARTITION_LOG_LEADER_EPOCH, from the log start): that
+ * epoch answers itself and the log end offset; an epoch below it answers
+ * itself and the log start (the data before was removed); NO_EPOCH and an
+ * epoch above it answer NO_EPOCH / NO_EPOCH_OFFSET. */
+void partition_log_epoch_end_offset(const struct partition_log *l, int32_t epoch,
+				    int32_t *found_epoch, int64_t *end_offset);
 
 
 #endif

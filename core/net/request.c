@@ -15,6 +15,7 @@
 #include "core/slog.h"
 #include "core/shard/shard.h"
 #include "core/shard/shard_mail.h"
+#include "proto/api_names.h"
 #include "proto/messages.h"
 
 struct shard *request_shard(const struct request *req)
@@ -191,7 +192,8 @@ static void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	request_header_read_fixed(&rc, &h);
 	const struct api_entry *api = api_lookup(net_of(c->shard->rt)->apis, h.api_key);
 	if (!api) {
-		slog_warn("request", "closing %s: unknown API key %d", c->peer, h.api_key);
+		slog_warn("request", "closing %s: %s (%d) is not served", c->peer,
+			  proto_api_name(h.api_key), h.api_key);
 		METRIC_ADD(conn_shard_of(c->shard)->metrics.requests_unserved_api, 1);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
