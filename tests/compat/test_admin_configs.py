@@ -5,40 +5,16 @@ topic and on the broker), confluent-kafka 2.x from the clients' venv
 DELETE on a topic and the broker) and sarama's ClusterAdmin
 (tests/clients/go/cmd/sarama_configs), all installed by
 scripts/install-clients.sh, against sluice."""
-import json
 import os
-import subprocess
 import uuid
 
-import pytest
+from client_drivers import GO_BIN, VENV_PYTHON, drive, source
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-CLIENTS_DIR = os.environ.get("SLUICE_CLIENTS_DIR") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sluice", "clients")
-NODE_MODULES = os.path.join(CLIENTS_DIR, "node", "app", "node_modules")
-VENV_PYTHON = os.path.join(CLIENTS_DIR, "python", "venv", "bin", "python")
-JS_DRIVER = os.path.join(ROOT, "tests", "clients", "node", "admin_configs.js")
-PY_DRIVER = os.path.join(ROOT, "tests", "clients", "python", "admin_configs.py")
-GO_DRIVER = os.path.join(CLIENTS_DIR, "go", "bin", "sarama_configs")
-DRIVER_TIMEOUT_S = 120
+JS_DRIVER = source("node", "admin_configs.js")
+PY_DRIVER = source("python", "admin_configs.py")
+GO_DRIVER = os.path.join(GO_BIN, "sarama_configs")
 NODE_ID = "0"
 SOURCE_TOPIC, SOURCE_BROKER, SOURCE_DEFAULT = 1, 2, 5
-
-
-def drive(cmd, env=None):
-    if not os.path.exists(cmd[0]) and cmd[0] != "node":
-        pytest.fail(f"{cmd[0]} is missing: run scripts/install-clients.sh")
-    if cmd[0] == "node" and not os.path.isdir(NODE_MODULES):
-        pytest.fail("kafkajs is missing: run scripts/install-clients.sh")
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=DRIVER_TIMEOUT_S, env=dict(os.environ, **(env or {})))
-    lines = p.stdout.decode(errors="replace").strip().splitlines()
-    result = json.loads(lines[-1]) if lines else {}
-    if p.returncode != 0 or "error" in result:
-        raise AssertionError(f"{os.path.basename(cmd[1])} failed ({p.returncode}): "
-                             f"{result.get('error')}\n{p.stderr.decode(errors='replace')[-3000:]}")
-    return result
 
 
 def topic_name(what):
@@ -47,8 +23,7 @@ def topic_name(what):
 
 def test_kafkajs_describe_and_alter(make_broker):
     b = make_broker()
-    r = drive(["node", JS_DRIVER, b.bootstrap, topic_name("js"), NODE_ID],
-              {"NODE_PATH": NODE_MODULES})
+    r = drive(["node", JS_DRIVER, b.bootstrap, topic_name("js"), NODE_ID])
     assert r["before"]["retention.ms"]["source"] == SOURCE_DEFAULT
     assert r["after"]["retention.ms"]["value"] == "12345"
     assert r["after"]["retention.ms"]["source"] == SOURCE_TOPIC

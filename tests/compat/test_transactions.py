@@ -26,16 +26,10 @@ import uuid
 import pytest
 
 import kafka_peer
+from client_drivers import DRIVER_TIMEOUT_S, ROOT, VENV_PYTHON, drive, source
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-CLIENTS_DIR = os.environ.get("SLUICE_CLIENTS_DIR") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sluice", "clients")
-VENV_PYTHON = os.path.join(CLIENTS_DIR, "python", "venv", "bin", "python")
-NODE_MODULES = os.path.join(CLIENTS_DIR, "node", "app", "node_modules")
-PY_DRIVER = os.path.join(ROOT, "tests", "clients", "python", "transactions.py")
-JS_DRIVER = os.path.join(ROOT, "tests", "clients", "node", "transactions.js")
-DRIVER_TIMEOUT_S = 120
+PY_DRIVER = source("python", "transactions.py")
+JS_DRIVER = source("node", "transactions.js")
 READ_WAIT_S = 30
 # After the expected records, how long a reader goes on looking for more.
 EXTRA_WAIT_S = 1
@@ -116,19 +110,6 @@ def committed_offset(bootstrap, group, topic):
         c.close()
 
 
-def drive(cmd, env=None):
-    if not os.path.exists(cmd[0]) and cmd[0] != "node":
-        pytest.fail(f"{cmd[0]} is missing: run scripts/install-clients.sh")
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=DRIVER_TIMEOUT_S,
-                       env=dict(os.environ, **(env or {})))
-    lines = p.stdout.decode(errors="replace").strip().splitlines()
-    result = json.loads(lines[-1]) if lines else {}
-    if p.returncode != 0 or "error" in result:
-        raise AssertionError(f"{os.path.basename(cmd[1])} failed ({p.returncode}): "
-                             f"{result.get('error')}\n{p.stderr.decode(errors='replace')[-3000:]}")
-    return result
-
-
 def python_of(client):
     return VENV_PYTHON if client == "confluent-kafka" else "/usr/bin/python3"
 
@@ -165,10 +146,7 @@ def test_kafkajs_commit_and_abort(bootstrap):
     committed transaction, then in an aborted one."""
     topic, group = unique("js"), unique("js-group")
     create_topics(bootstrap, topic)
-    if not os.path.isdir(NODE_MODULES):
-        pytest.fail(f"kafkajs is not installed in {CLIENTS_DIR}: run scripts/install-clients.sh")
-    r = drive(["node", JS_DRIVER, bootstrap, topic, group, unique("js-tid")],
-              {"NODE_PATH": NODE_MODULES})
+    r = drive(["node", JS_DRIVER, bootstrap, topic, group, unique("js-tid")])
     committed, aborted = r["committed"], r["aborted"]
     assert read_values(bootstrap, topic, "read_committed", len(committed)) == committed
     assert read_values(bootstrap, topic, "read_uncommitted", len(committed + aborted)) == committed + aborted
