@@ -70,7 +70,13 @@ UNSENT = {
     (21, 0), (21, 1), (21, 2),
     (22, 3),                   # InitProducerId: 2.5 and 2.6 only (2.4 has v2, 2.7 v4)
     (61, 0),                   # DescribeProducers: Kafka's admin tools only (tests/differential)
-    # UNSENT-NEW
+    # The admin APIs' versions no driver's scenario reaches: AlterConfigs v2
+    # (the clients here use IncrementalAlterConfigs, or AlterConfigs v0-v1);
+    # no pinned release stops at DescribeLogDirs v3 or ElectLeaders v1;
+    # AlterClientQuotas would store quotas. tests/differential/test_configs.py
+    # and test_cluster_apis.py send every version, tests/integration/
+    # test_cluster_apis.py AlterClientQuotas on the wire.
+    (33, 2), (35, 3), (43, 1), (49, 0), (49, 1),
     # The transaction APIs: the drivers' scenarios run no transactions;
     # tests/compat/test_transactions.py runs them from confluent-kafka and
     # kafkajs, and tests/differential/test_transactions.py every version.
