@@ -65,8 +65,8 @@ static int16_t ac_broker(struct request *req, const ac_resource *res, bool valid
 	int32_t n = ac_collect(req, res, &keys, &values);
 	if (n < 0)
 		return KERR_UNKNOWN_SERVER_ERROR;
-	return broker_dynamic_alter(request_runtime(req), level, (size_t)n, keys, values,
-				    validate_only, msg, msglen);
+	return topic_alter_broker(request_runtime(req), level, (size_t)n, keys, values,
+				  validate_only, msg, msglen);
 }
 
 static int16_t ac_one(struct request *req, const ac_resource *res, bool validate_only, char *msg,

@@ -210,7 +210,7 @@ static int16_t iac_broker(struct request *req, const iac_resource *res, bool val
 		if (err != KERR_NONE)
 			return err;
 	}
-	return broker_dynamic_alter(rt, level, s.count, s.keys, s.values, validate_only, msg, msglen);
+	return topic_alter_broker(rt, level, s.count, s.keys, s.values, validate_only, msg, msglen);
 }
 
 static int16_t iac_one(struct request *req, const iac_resource *res, bool validate_only, char *msg,

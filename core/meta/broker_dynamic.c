@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "core/config.h"
-#include "core/meta/topic_alter.h"
 #include "core/meta/topics.h"
 #include "core/slog.h"
 #include "proto/kafka_errors.h"
@@ -196,6 +195,5 @@ int16_t broker_dynamic_alter(struct runtime *rt, enum meta_broker_level level, s
 		return KERR_KAFKA_STORAGE_ERROR;
 	}
 	broker_dynamic_build(rt);
-	topic_alter_refresh_all(rt);
 	return KERR_NONE;
 }

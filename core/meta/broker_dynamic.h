@@ -36,7 +36,8 @@ const struct meta_kv *broker_dynamic_configs(struct runtime *rt, enum meta_broke
 /* Control shard: makes keys[i]=values[i] (count n) the level's whole set.
  * Returns a Kafka error code: INVALID_REQUEST, in Kafka's words, for a key
  * that cannot change while the broker runs or a bad value; with
- * validate_only nothing changes. */
+ * validate_only nothing changes. The topics' configs do not follow until
+ * topic_alter_broker (topic_alter.h), which calls this, refreshes them. */
 int16_t broker_dynamic_alter(struct runtime *rt, enum meta_broker_level level, size_t n,
 			     const struct kstr *keys, const struct kstr *values, bool validate_only,
 			     char *msg, size_t msglen);

@@ -265,7 +265,7 @@ static void topic_alter_refresh_one(struct topic *t, void *ctx)
 		r->failed = true; /* kept until exit rather than freed under a reader */
 }
 
-void topic_alter_refresh_all(struct runtime *rt)
+static void topic_alter_refresh_all(struct runtime *rt)
 {
 	struct topic_registry *reg = topics_registry(rt);
 	struct topic_alter_refresh r = { .rt = rt, .cap = reg->count };
@@ -283,4 +283,14 @@ void topic_alter_refresh_all(struct runtime *rt)
 	if (r.failed)
 		slog_error("topics", "out of memory putting broker configs in force on some topics; "
 			   "they are recorded and apply after a restart");
+}
+
+int16_t topic_alter_broker(struct runtime *rt, enum meta_broker_level level, size_t n,
+			   const struct kstr *keys, const struct kstr *values, bool validate_only,
+			   char *msg, size_t msglen)
+{
+	int16_t rc = broker_dynamic_alter(rt, level, n, keys, values, validate_only, msg, msglen);
+	if (rc == KERR_NONE && !validate_only)
+		topic_alter_refresh_all(rt);
+	return rc;
 }

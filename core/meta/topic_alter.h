@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/meta/metadata_store.h"
 #include "proto/cursor.h"
 
 struct runtime;
@@ -29,8 +30,11 @@ int16_t topic_alter(struct runtime *rt, struct topic *t, size_t n, const struct 
  * Returns 0, or -1 when out of memory. */
 int topic_alter_push_logs(struct runtime *rt, struct topic *t, const struct topic_config *cfg);
 
-/* Control shard: after the broker's dynamic configs changed, puts every
- * topic's config under the new defaults in force (its overrides kept). */
-void topic_alter_refresh_all(struct runtime *rt);
+/* Control shard: alters the broker's dynamic configs at `level`
+ * (broker_dynamic_alter, same arguments and answers) and puts every topic's
+ * config under the new defaults in force, its overrides kept. */
+int16_t topic_alter_broker(struct runtime *rt, enum meta_broker_level level, size_t n,
+			   const struct kstr *keys, const struct kstr *values, bool validate_only,
+			   char *msg, size_t msglen);
 
 #endif

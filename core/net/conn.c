@@ -872,7 +872,7 @@ void conn_maybe_free(struct conn *c)
 		c->next->prev = c->prev;
 	n->conn_count--;
 	METRIC_ADD(n->metrics.connections_closed, 1);
-	metrics_clients_closed(c);
+	metrics_clients_closed(&conn_shard_of(c->shard)->metrics, &c->software_id);
 	if (c->big_frame) {
 		n->budget.partial_bytes -= c->big_frame_charged;
 		if (n->finisher == c)

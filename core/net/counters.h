@@ -9,38 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/net/metrics_histogram.h"
 #include "core/shard/shard.h"
 #include "proto/cursor.h"
 
 /* API keys the request counters cover: Kafka's keys reach 92 (sluice
  * serves up to 66, ListTransactions). */
 enum { METRICS_API_KEYS = 128 };
-
-/* Latency buckets' upper bounds, in nanoseconds (100 us to 10 s): what
- * Kafka's request-time percentiles span; one more bucket counts the rest. */
-enum { METRICS_LATENCY_BUCKETS = 15 };
-#define METRICS_LATENCY_BOUNDS_NS                                                              \
-	{ 100000ull, 500000ull, 1000000ull, 2500000ull, 5000000ull, 10000000ull, 25000000ull,   \
-	  50000000ull, 100000000ull, 250000000ull, 500000000ull, 1000000000ull, 2500000000ull,   \
-	  5000000000ull, 10000000000ull }
-
-struct metrics_histogram {
-	uint64_t buckets[METRICS_LATENCY_BUCKETS + 1]; /* not cumulative; the last: +Inf */
-	uint64_t sum_ns;
-};
-
-/* The bucket a duration falls in (the first bound >= ns). */
-uint32_t metrics_histogram_bucket(uint64_t ns);
-
-/* Single writer (the owning shard). */
-static inline void metrics_histogram_observe(struct metrics_histogram *h, uint64_t ns)
-{
-	SHARD_COUNTER_ADD(h->buckets[metrics_histogram_bucket(ns)], 1);
-	SHARD_COUNTER_ADD(h->sum_ns, ns);
-}
-
-/* Adds another shard's histogram into a reader's sum (relaxed loads). */
-void metrics_histogram_sum(struct metrics_histogram *acc, const struct metrics_histogram *h);
 
 /* Requests the request layer refuses, by Kafka's name for the reason. */
 enum metrics_request_error {

@@ -8,11 +8,11 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "core/net/conn.h"
+#include "core/net/counters.h"
 
 enum { METRICS_SOFTWARE_OTHER = METRICS_CLIENT_SOFTWARE_MAX + 1 };
 
-_Static_assert(METRICS_SOFTWARE_OTHER <= UINT8_MAX, "conn.software_id is a uint8_t");
+_Static_assert(METRICS_SOFTWARE_OTHER <= UINT8_MAX, "a connection's software id is a uint8_t");
 
 bool metrics_clients_field_valid(struct kstr s)
 {
@@ -68,24 +68,22 @@ static uint64_t *metrics_clients_gauge(struct shard_metrics *m, uint8_t id)
 	return id == METRICS_SOFTWARE_OTHER ? &m->software_other : &m->software[id - 1].connections;
 }
 
-void metrics_clients_note(struct conn *c, struct rcursor body)
+void metrics_clients_note(struct shard_metrics *m, uint8_t *software_id, struct rcursor body)
 {
 	struct kstr name = rc_compact_string(&body);
 	struct kstr version = rc_compact_string(&body);
 	if (body.err != RC_OK || !metrics_clients_field_valid(name) ||
 	    !metrics_clients_field_valid(version))
 		return;
-	struct shard_metrics *m = &conn_shard_of(c->shard)->metrics;
-	metrics_clients_closed(c);
-	c->software_id = metrics_clients_id(m, name, version);
-	METRIC_ADD(*metrics_clients_gauge(m, c->software_id), 1);
+	metrics_clients_closed(m, software_id);
+	*software_id = metrics_clients_id(m, name, version);
+	METRIC_ADD(*metrics_clients_gauge(m, *software_id), 1);
 }
 
-void metrics_clients_closed(struct conn *c)
+void metrics_clients_closed(struct shard_metrics *m, uint8_t *software_id)
 {
-	if (c->software_id == 0)
+	if (*software_id == 0)
 		return;
-	uint64_t *g = metrics_clients_gauge(&conn_shard_of(c->shard)->metrics, c->software_id);
-	METRIC_ADD(*g, (uint64_t)-1);
-	c->software_id = 0;
+	METRIC_ADD(*metrics_clients_gauge(m, *software_id), (uint64_t)-1);
+	*software_id = 0;
 }

@@ -8,8 +8,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/net/counters.h"
-
 struct runtime;
 
 struct metrics_out {
@@ -30,11 +28,5 @@ void metrics_put_label(struct metrics_out *o, const char *s, size_t len);
 /* s[0, len) as HTML text or attribute value: & < > " ' escaped, control
  * bytes dropped. */
 void metrics_put_html(struct metrics_out *o, const char *s, size_t len);
-
-/* One histogram's samples: name_bucket{labels,le="..."} (cumulative, in
- * seconds, the last le="+Inf"), name_sum and name_count. `labels` is the
- * series' own labels, already escaped, without braces ("" for none). */
-void metrics_histogram_render(struct metrics_out *o, const char *name, const char *labels,
-			      const struct metrics_histogram *h);
 
 #endif

@@ -239,7 +239,7 @@ static void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	if ((size_t)h.api_key < sizeof(conn_shard_of(c->shard)->metrics.requests) / sizeof(uint64_t))
 		METRIC_ADD(conn_shard_of(c->shard)->metrics.requests[h.api_key], 1);
 	if (h.api_key == API_API_VERSIONS && h.api_version >= 3 && supported)
-		metrics_clients_note(c, rc);
+		metrics_clients_note(&conn_shard_of(c->shard)->metrics, &c->software_id, rc);
 	req->exec = c->shard;
 	uint32_t home = request_home(req);
 	if (home != req->exec->id) {

@@ -8,10 +8,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/net/metrics_histogram.h"
 #include "core/net/metrics_out.h"
 
 static void test_bucket_bounds(void **state)
