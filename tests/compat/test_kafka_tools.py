@@ -448,8 +448,12 @@ def test_sluice_serves_a_log_dir_kafka_wrote(kafka_log_dir, data_dir, make_broke
 
     # adopt-cfg keeps Kafka's configs: records over its max.message.bytes are
     # refused, the others get LogAppendTime; local.retention.ms (tiered
-    # storage) is named in a warning and dropped.
-    assert re.search(r"adopt-cfg: Kafka's config local\.retention\.ms=-2 is not taken", broker.log_text())
+    # storage) is kept and described, and a warning says sluice does not act on it.
+    assert re.search(r"topic adopt-cfg: local\.retention\.ms=-2: sluice stores and describes this "
+                     r"setting but does not act on it yet", broker.log_text())
+    out = tools.ok("configs", "--bootstrap-server", broker.bootstrap, "--describe",
+                   "--entity-type", "topics", "--entity-name", "adopt-cfg")
+    assert "local.retention.ms=-2" in out, out
     rc, out, err, _ = tools.run("console-producer", "--bootstrap-server", broker.bootstrap,
                                 "--topic", "adopt-cfg", *NO_IDEMPOTENCE,
                                 "--producer-property", "retries=0",
