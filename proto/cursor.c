@@ -2,6 +2,8 @@
 #include "proto/cursor.h"
 
 #include <assert.h>
+#include <stdlib.h>
+#include <string.h>
 
 const char *rc_error_name(enum rc_error err)
 {
@@ -333,4 +335,17 @@ bool kuuid_parse(const char *text, size_t len, struct kuuid *out)
 		acc &= (1u << bits) - 1;
 	}
 	return o == sizeof(out->b) && acc == 0;
+}
+
+char *kstr_dup(struct kstr s)
+{
+	if (s.len < 0)
+		return NULL;
+	char *p = malloc((size_t)s.len + 1);
+	if (p) {
+		if (s.len > 0)
+			memcpy(p, s.ptr, (size_t)s.len);
+		p[s.len] = '\0';
+	}
+	return p;
 }

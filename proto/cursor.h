@@ -312,6 +312,10 @@ static inline struct kstr kstr_from_cstr(const char *s)
 	return k;
 }
 
+/* A NUL-terminated copy of s (malloc'd, the caller frees it); NULL for a
+ * null string or when out of memory. */
+char *kstr_dup(struct kstr s);
+
 static inline bool kstr_eq(struct kstr a, struct kstr b)
 {
 	return a.len == b.len && (a.len <= 0 || memcmp(a.ptr, b.ptr, (size_t)a.len) == 0);

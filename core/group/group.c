@@ -37,19 +37,6 @@ int group_state_parse(struct kstr name)
 	return -1;
 }
 
-char *group_strdup(struct kstr s)
-{
-	if (s.len < 0)
-		return NULL;
-	char *p = malloc((size_t)s.len + 1);
-	if (p) {
-		if (s.len > 0)
-			memcpy(p, s.ptr, (size_t)s.len);
-		p[s.len] = '\0';
-	}
-	return p;
-}
-
 int64_t group_now_ms(void)
 {
 	struct timespec ts;
@@ -147,7 +134,7 @@ struct group *group_table_add(struct group_table *t, struct kstr id, int32_t par
 		}
 	}
 	struct group *g = calloc(1, sizeof(*g));
-	if (!g || !(g->id = group_strdup(id))) {
+	if (!g || !(g->id = kstr_dup(id))) {
 		free(g);
 		return NULL;
 	}
@@ -319,7 +306,7 @@ struct group_offset *group_offset_put(struct group_offset_table *t, struct kstr 
 		}
 	}
 	o = calloc(1, sizeof(*o));
-	if (!o || !(o->topic = group_strdup(topic))) {
+	if (!o || !(o->topic = kstr_dup(topic))) {
 		free(o);
 		return NULL;
 	}
@@ -442,7 +429,7 @@ static void txn_pending_free(struct group *g, struct group_txn_pending **p)
 bool group_offset_set(struct group_offset *dst, const struct group_offset_value *v,
 			int64_t record_offset)
 {
-	char *meta = group_strdup(v->metadata.len >= 0 ? v->metadata : kstr_from_cstr(""));
+	char *meta = kstr_dup(v->metadata.len >= 0 ? v->metadata : kstr_from_cstr(""));
 	if (!meta)
 		return false;
 	free(dst->metadata);

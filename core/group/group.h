@@ -201,8 +201,6 @@ void group_offset_for_each(struct group_offset_table *t,
 /* Frees every entry and the buckets; the table is empty afterwards. */
 void group_offset_table_clear(struct group_offset_table *t);
 
-/* Duplicates a view as a C string; NULL for a null view or no memory. */
-char *group_strdup(struct kstr s);
 /* Wall clock in milliseconds (commit timestamps, as Kafka's). */
 int64_t group_now_ms(void);
 

@@ -40,7 +40,7 @@ static void group_add_member_and_rebalance(struct group *g, char *id, const stru
 		join_answer_error(w, KERR_COORDINATOR_NOT_AVAILABLE, NULL);
 		return;
 	}
-	if (!g->protocol_type && !(g->protocol_type = group_strdup(a->protocol_type))) {
+	if (!g->protocol_type && !(g->protocol_type = kstr_dup(a->protocol_type))) {
 		group_member_free(m);
 		join_answer_error(w, KERR_COORDINATOR_NOT_AVAILABLE, NULL);
 		return;
@@ -110,7 +110,7 @@ static void group_replace_static_member(struct group *g, struct group_member *m,
 	member_answer_waiters(m, KERR_FENCED_INSTANCE_ID);
 	bool was_leader = g->leader_id && strcmp(g->leader_id, m->id) == 0;
 	bool same_protocols = member_protocols_match(m, a);
-	char *client_id = group_strdup(a->client_id.len >= 0 ? a->client_id : kstr_from_cstr(""));
+	char *client_id = kstr_dup(a->client_id.len >= 0 ? a->client_id : kstr_from_cstr(""));
 	char *leader_id = was_leader ? strdup(new_id) : NULL;
 	if (!client_id || (was_leader && !leader_id) || !member_set_protocols(m, a)) {
 		free(client_id);

@@ -69,7 +69,7 @@ static void load_offset(struct group_load *ld, const struct group_record_key *k,
 		return;
 	}
 	struct group_offset *o = group_offset_put(&g->offsets, k->topic, k->partition);
-	char *meta = group_strdup(v.metadata);
+	char *meta = kstr_dup(v.metadata);
 	if (!o || !meta) {
 		free(meta);
 		load_skip(ld, "out of memory");
@@ -97,7 +97,7 @@ static void load_members_clear(struct group *g)
 
 static char *dup_or_empty(struct kstr s)
 {
-	return group_strdup(s.len >= 0 ? s : kstr_from_cstr(""));
+	return kstr_dup(s.len >= 0 ? s : kstr_from_cstr(""));
 }
 
 static bool load_member(struct group *g, const struct group_member_value *mv, const char *protocol)
@@ -108,7 +108,7 @@ static bool load_member(struct group *g, const struct group_member_value *mv, co
 	m->group = g;
 	io_timer_init(&m->session_timer);
 	m->id = dup_or_empty(mv->member_id);
-	m->instance_id = group_strdup(mv->instance_id);
+	m->instance_id = kstr_dup(mv->instance_id);
 	m->client_id = dup_or_empty(mv->client_id);
 	m->client_host = dup_or_empty(mv->client_host);
 	m->session_timeout_ms = mv->session_timeout_ms;
@@ -176,9 +176,9 @@ static void load_metadata(struct group_load *ld, const struct group_record_key *
 	free(g->protocol_type);
 	free(g->protocol_name);
 	free(g->leader_id);
-	g->protocol_type = v.protocol_type.len > 0 ? group_strdup(v.protocol_type) : NULL;
-	g->protocol_name = group_strdup(v.protocol);
-	g->leader_id = group_strdup(v.leader);
+	g->protocol_type = v.protocol_type.len > 0 ? kstr_dup(v.protocol_type) : NULL;
+	g->protocol_name = kstr_dup(v.protocol);
+	g->leader_id = kstr_dup(v.leader);
 	g->generation = v.generation;
 	g->state_timestamp = v.state_timestamp >= 0 ? v.state_timestamp : group_now_ms();
 	bool ok = true;

@@ -47,7 +47,7 @@ bool member_set_protocols(struct group_member *m, const struct group_join_args *
 		return false;
 	for (uint32_t i = 0; i < a->protocol_count; i++) {
 		const struct group_join_protocol *in = &a->protocols[i];
-		p[i].name = group_strdup(in->name);
+		p[i].name = kstr_dup(in->name);
 		int32_t len = in->metadata.len > 0 ? in->metadata.len : 0;
 		p[i].metadata = malloc((size_t)len + 1);
 		p[i].metadata_len = len;
@@ -106,8 +106,8 @@ struct group_member *member_new(struct group *g, char *id, const struct group_jo
 	m->group = g;
 	m->id = id;
 	io_timer_init(&m->session_timer);
-	m->instance_id = group_strdup(a->instance_id);
-	m->client_id = group_strdup(a->client_id.len >= 0 ? a->client_id : kstr_from_cstr(""));
+	m->instance_id = kstr_dup(a->instance_id);
+	m->client_id = kstr_dup(a->client_id.len >= 0 ? a->client_id : kstr_from_cstr(""));
 	m->client_host = strdup(a->client_host ? a->client_host : "");
 	if ((a->instance_id.len >= 0 && !m->instance_id) || !m->client_id || !m->client_host ||
 	    !member_set_protocols(m, a)) {

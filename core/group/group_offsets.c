@@ -46,7 +46,7 @@ static void commit_written(void *ctx, int16_t err, int64_t base_offset)
 			if (p->error != KERR_NONE)
 				continue;
 			struct group_offset *o = group_offset_put(&g->offsets, p->topic, p->partition);
-			char *meta = group_strdup(p->metadata.len >= 0 ? p->metadata : kstr_from_cstr(""));
+			char *meta = kstr_dup(p->metadata.len >= 0 ? p->metadata : kstr_from_cstr(""));
 			if (!o || !meta) {
 				free(meta);
 				p->error = KERR_UNKNOWN_SERVER_ERROR;

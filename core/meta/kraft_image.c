@@ -97,16 +97,6 @@ static int kraft_fail(struct kraft_read *rd, const char *what)
 	return -1;
 }
 
-static char *kraft_strdup(struct kstr s)
-{
-	char *p = malloc((size_t)s.len + 1);
-	if (p) {
-		memcpy(p, s.ptr, (size_t)s.len);
-		p[s.len] = '\0';
-	}
-	return p;
-}
-
 static int kraft_topic_record(struct kraft_read *rd, struct rcursor *c)
 {
 	struct kstr name = rc_compact_string(c);
@@ -166,7 +156,7 @@ static int kraft_set_config(struct kraft_topic *t, struct kstr key, struct kstr 
 	if (!p)
 		return -1;
 	t->configs = p;
-	struct meta_kv kv = { kraft_strdup(key), kraft_strdup(value) };
+	struct meta_kv kv = { kstr_dup(key), kstr_dup(value) };
 	if (!kv.key || !kv.value) {
 		free(kv.key);
 		free(kv.value);

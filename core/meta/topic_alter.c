@@ -130,23 +130,13 @@ static void topic_overrides_free(struct topic_override *o, size_t n)
 	free(o);
 }
 
-static char *topic_alter_strdup(struct kstr s)
-{
-	char *p = malloc((size_t)s.len + 1);
-	if (p) {
-		memcpy(p, s.ptr, (size_t)s.len);
-		p[s.len] = '\0';
-	}
-	return p;
-}
-
 static struct topic_override *topic_overrides_make(size_t n, const struct kstr *keys,
 						   const struct kstr *values)
 {
 	struct topic_override *o = calloc(n ? n : 1, sizeof(*o));
 	for (size_t i = 0; o && i < n; i++) {
-		o[i].key = topic_alter_strdup(keys[i]);
-		o[i].value = topic_alter_strdup(values[i]);
+		o[i].key = kstr_dup(keys[i]);
+		o[i].value = kstr_dup(values[i]);
 		if (!o[i].key || !o[i].value) {
 			topic_overrides_free(o, i + 1);
 			return NULL;
