@@ -28,8 +28,9 @@ static const char *txn_index_entry_invalid(int16_t version, const struct aborted
 		return "an entry's last offset is below the segment's base offset";
 	if (t->last_offset <= prev_last)
 		return "the entries are not in offset order";
-	/* Another producer's earlier transaction may hold it below first. */
-	if (t->last_stable_offset < 0 || t->last_stable_offset > t->last_offset + 1)
+	/* Another producer's earlier transaction may hold it below first. The
+	 * bound is written as lso - 1 > last: last + 1 overflows at INT64_MAX. */
+	if (t->last_stable_offset < 0 || t->last_stable_offset - 1 > t->last_offset)
 		return "an entry's last stable offset is impossible";
 	return NULL;
 }
