@@ -316,8 +316,12 @@ def test_dump_log_decodes_compacted_segments(make_broker, tools):
             p.produce("tools-compacted", key=b"k%d" % (i % keys), value=os.urandom(40), partition=0)
             p.poll(0)
         assert p.flush(60) == 0
-    deadline = time.time() + 60
-    while time.time() < deadline and broker.metrics().get("sluice_log_cleaner_runs_total", 0) < 2:
+    # Wait on what the cleaner removed, not on its passes: under ASan its
+    # first two passes can end while the producers are still writing.
+    produced = 3000 * len(CODECS)
+    deadline = time.time() + 120
+    while time.time() < deadline and \
+            broker.metrics().get("sluice_log_cleaner_records_dropped_total", 0) < produced * 0.6:
         time.sleep(0.2)
     assert broker.stop() == 0
     part = os.path.join(broker.data_dir, "tools-compacted-0")
@@ -331,7 +335,7 @@ def test_dump_log_decodes_compacted_segments(make_broker, tools):
     assert batches and {v for *_, v in batches} == {"true"}
     records = [int(o) for o in re.findall(r"^\| offset: (\d+) ", out, re.M)]
     assert records == sorted(set(records))
-    assert len(records) < 3000 * len(CODECS) / 2, "nothing was cleaned"
+    assert len(records) < produced / 2, "nothing was cleaned"
 
 
 PER_CODEC = 2500
