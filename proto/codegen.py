@@ -4,8 +4,10 @@
 Owns: the schema file format (below), and the generated C: one struct per
 message and nested type, and per message M: M_init (schema defaults),
 M_decode (bounds-checked, arena-allocated arrays, unknown tags skipped),
-M_size (exact encoded size) and M_encode. Version and flexible-version logic
-lives only here and in what it generates.
+M_size (exact encoded size) and M_encode; per response R, R_errors, which
+visits every error code the response carries in a version (the int16 fields
+named in ERROR_FIELDS, as Kafka's errorCounts() counts them). Version and
+flexible-version logic lives only here and in what it generates.
 
 Schema format, one API per file:
     api <key> <Name> <min>-<max> flexible <N>+|none
@@ -27,6 +29,10 @@ SCALARS = {
 }
 VIEWS = {"string": "struct kstr", "bytes": "struct kbytes", "records": "struct krecords"}
 VERSION_MAX = 0x7FFF
+# A response's error codes: one per result, partition or the whole response.
+# CreateTopics' topic_config_error_code is left out: it is the config
+# describe's outcome inside a created topic, not the request's.
+ERROR_FIELDS = {"error_code", "partition_error_code"}
 
 
 class SchemaError(Exception):
@@ -231,6 +237,9 @@ class Gen:
             self.h.append(f"size_t {m.cname}_size(const struct {m.cname} *m, int16_t version);")
             self.h.append(f"void {m.cname}_encode(struct wcursor *w, int16_t version, "
                           f"const struct {m.cname} *m);\n")
+            if kind == "response":
+                self.h.append(f"void {m.cname}_errors(const struct {m.cname} *m, int16_t version, "
+                              f"proto_error_fn fn, void *ctx);\n")
 
     # ---- per-struct functions ----
     def gen_struct(self, name, fields, api):
@@ -533,6 +542,34 @@ class Gen:
             c.append("\t}")
         c.append("}\n")
 
+    # error visitor
+    def carries_errors(self, fields):
+        return any((f.name in ERROR_FIELDS and f.elem == "int16" and not f.is_array) or
+                   (f.struct and self.carries_errors(f.children)) for f in fields)
+
+    def gen_errors(self, name, fields):
+        for f in fields:
+            if f.struct and self.carries_errors(f.children):
+                self.gen_errors(f.struct, f.children)
+        c = self.c
+        c.append(f"static void {name}_errors_in(const struct {name} *m, int16_t version, "
+                 f"proto_error_fn fn, void *ctx)\n{{")
+        c.append("\t(void)version;")
+        for f in fields:
+            n = snake(f.name)
+            if f.name in ERROR_FIELDS and f.elem == "int16" and not f.is_array:
+                c.append(f"\tif ({vcond(f.versions)})")
+                c.append(f"\t\tfn(ctx, m->{n});")
+            elif f.struct and self.carries_errors(f.children):
+                c.append(f"\tif ({vcond(f.versions)}) {{")
+                if f.is_array:
+                    c.append(f"\t\tfor (int32_t k = 0; k < m->{n}_count; k++)")
+                    c.append(f"\t\t\t{f.struct}_errors_in(&m->{n}[k], version, fn, ctx);")
+                else:
+                    c.append(f"\t\t{f.struct}_errors_in(&m->{n}, version, fn, ctx);")
+                c.append("\t}")
+        c.append("}\n")
+
     def gen_message(self, m):
         api = m.api
         self.gen_struct(m.cname, m.fields, api)
@@ -550,6 +587,18 @@ class Gen:
                  f"const struct {m.cname} *m)\n{{")
         c.append(f"\t{m.cname}_encode_in(w, version, m);")
         c.append("}\n")
+        if m.kind != "response":
+            return
+        errors = self.carries_errors(m.fields)
+        if errors:
+            self.gen_errors(m.cname, m.fields)
+        c.append(f"void {m.cname}_errors(const struct {m.cname} *m, int16_t version, "
+                 f"proto_error_fn fn, void *ctx)\n{{")
+        if errors:
+            c.append(f"\t{m.cname}_errors_in(m, version, fn, ctx);")
+        else:
+            c += ["\t(void)m;", "\t(void)version;", "\t(void)fn;", "\t(void)ctx;"]
+        c.append("}\n")
 
     def run(self):
         apis = sorted(self.apis, key=lambda a: a.key)
@@ -559,6 +608,8 @@ class Gen:
                    '#include "proto/arena.h"', '#include "proto/cursor.h"', "",
                    "/* Bound on every decoded array's element count. */",
                    "#define PROTO_ARRAY_MAX 100000", "",
+                   "/* Called once per error code a response carries (R_errors). */",
+                   "typedef void (*proto_error_fn)(void *ctx, int16_t error_code);", "",
                    "/* ApiVersions responses always use response header v0. */",
                    "enum api_key {"]
         for a in apis:

@@ -88,9 +88,7 @@ int16_t config_resource_unsupported(int8_t type, char *msg, size_t msglen);
 				config_resource_message((req), r_.responses[i_].error_code, text_); \
 			r_.responses_count++;                                                   \
 		}                                                                               \
-		size_t size_ = msg##_response_size(&r_, version_);                              \
-		msg##_response_encode(request_response_begin((req), size_, 0, 0), version_, &r_); \
-		request_finish(req);                                                            \
+		REQUEST_RESPOND((req), msg, version_, &r_);                                     \
 	} while (0)
 
 #endif

@@ -27,9 +27,7 @@ static void add_offsets_respond(struct request *req, int16_t err)
 	struct add_offsets_to_txn_response r;
 	add_offsets_to_txn_response_init(&r);
 	r.error_code = txn_route_error_for_version(err, version, ADD_OFFSETS_FENCED_FROM);
-	size_t size = add_offsets_to_txn_response_size(&r, version);
-	add_offsets_to_txn_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, add_offsets_to_txn, version, &r);
 }
 
 static void add_offsets_done(struct txn_reply *r)

@@ -201,9 +201,7 @@ static void add_respond(struct add_ctx *ctx)
 		request_reject_malformed(req);
 		return;
 	}
-	size_t size = add_partitions_to_txn_response_size(&r, version);
-	add_partitions_to_txn_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, add_partitions_to_txn, version, &r);
 }
 
 /* Runs on the shard coordinating transaction ctx->next, moving there when

@@ -366,7 +366,5 @@ void handle_alter_client_quotas(struct request *req)
 		request_reject_malformed(req);
 		return;
 	}
-	size_t size = alter_client_quotas_response_size(&r, version);
-	alter_client_quotas_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, alter_client_quotas, version, &r);
 }

@@ -23,9 +23,7 @@ static void api_versions_respond(struct request *req, int16_t version, int16_t e
 			r.api_keys[i].max_version = apis[i].max_version;
 		}
 	}
-	size_t size = api_versions_response_size(&r, version);
-	api_versions_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, api_versions, version, &r);
 }
 
 void handle_api_versions(struct request *req)

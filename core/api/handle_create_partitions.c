@@ -55,10 +55,7 @@ static void create_partitions_settle(struct create_partitions_ctx *ctx)
 		return;
 	struct request *req = ctx->req;
 	int16_t version = req->header.api_version;
-	size_t size = create_partitions_response_size(&ctx->resp, version);
-	create_partitions_response_encode(request_response_begin(req, size, 0, 0), version,
-					  &ctx->resp);
-	request_finish(req);
+	REQUEST_RESPOND(req, create_partitions, version, &ctx->resp);
 }
 
 static void create_partitions_grown(void *arg, int16_t error, const char *msg)

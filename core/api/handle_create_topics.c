@@ -198,7 +198,5 @@ void handle_create_topics(struct request *req)
 	for (int32_t i = 0; i < q.topics_count; i++)
 		if (!create_topics_named_before(&q, i))
 			create_topics_one(req, &q, i, &r.topics[r.topics_count++]);
-	size_t size = create_topics_response_size(&r, version);
-	create_topics_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, create_topics, version, &r);
 }

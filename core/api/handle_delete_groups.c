@@ -44,9 +44,7 @@ static void delete_respond(struct delete_ctx *ctx)
 		r.results[i].group_id = ctx->q.groups_names[i];
 		r.results[i].error_code = ctx->parts[i].error;
 	}
-	size_t size = delete_groups_response_size(&r, version);
-	delete_groups_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, delete_groups, version, &r);
 }
 
 static void delete_continue(struct request *req);

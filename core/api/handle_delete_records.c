@@ -67,9 +67,7 @@ static void delete_records_respond(struct delete_records_ctx *ctx)
 {
 	struct request *req = ctx->req;
 	int16_t version = req->header.api_version;
-	size_t size = delete_records_response_size(&ctx->resp, version);
-	delete_records_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->resp);
-	request_finish(req);
+	REQUEST_RESPOND(req, delete_records, version, &ctx->resp);
 }
 
 static void delete_records_shard_done(struct shard_call *call)

@@ -36,9 +36,7 @@ static void delete_topics_settle(struct delete_topics_ctx *ctx)
 		return;
 	struct request *req = ctx->req;
 	int16_t version = req->header.api_version;
-	size_t size = delete_topics_response_size(&ctx->resp, version);
-	delete_topics_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->resp);
-	request_finish(req);
+	REQUEST_RESPOND(req, delete_topics, version, &ctx->resp);
 }
 
 static void delete_topics_item_done(struct topic_deletion *d)

@@ -67,7 +67,5 @@ void handle_describe_cluster(struct request *req)
 		request_reject_malformed(req);
 		return;
 	}
-	size_t size = describe_cluster_response_size(&r, version);
-	describe_cluster_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, describe_cluster, version, &r);
 }

@@ -302,7 +302,5 @@ void handle_describe_configs(struct request *req)
 		dc_one(c, defaults);
 		r.results_count++;
 	}
-	size_t size = describe_configs_response_size(&r, version);
-	describe_configs_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, describe_configs, version, &r);
 }

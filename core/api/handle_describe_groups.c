@@ -76,9 +76,7 @@ static void describe_continue(struct request *req)
 		return;
 	}
 	int16_t version = req->header.api_version;
-	size_t size = describe_groups_response_size(&ctx->r, version);
-	describe_groups_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->r);
-	request_finish(req);
+	REQUEST_RESPOND(req, describe_groups, version, &ctx->r);
 }
 
 void handle_describe_groups(struct request *req)

@@ -39,9 +39,7 @@ static void log_dirs_respond(struct fanout *f)
 	struct log_dirs_ctx *ctx = f->ctx;
 	struct request *req = ctx->req;
 	int16_t version = req->header.api_version;
-	size_t size = describe_log_dirs_response_size(&ctx->resp, version);
-	describe_log_dirs_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->resp);
-	request_finish(req);
+	REQUEST_RESPOND(req, describe_log_dirs, version, &ctx->resp);
 }
 
 /* Adds topic t with the partitions marked in `asked` (NULL: all), each

@@ -64,9 +64,7 @@ static void describe_producers_partition(struct request *req, struct partition *
 static void describe_producers_respond(struct request *req, struct describe_producers_ctx *ctx)
 {
 	int16_t version = req->header.api_version;
-	size_t size = describe_producers_response_size(&ctx->resp, version);
-	describe_producers_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->resp);
-	request_finish(req);
+	REQUEST_RESPOND(req, describe_producers, version, &ctx->resp);
 }
 
 /* Answers the partitions this shard owns, then goes on to the next io shard

@@ -68,9 +68,7 @@ static void describe_respond(struct request *req)
 {
 	struct describe_txn_ctx *ctx = req->handler_ctx;
 	int16_t version = req->header.api_version;
-	size_t size = describe_transactions_response_size(&ctx->r, version);
-	describe_transactions_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->r);
-	request_finish(req);
+	REQUEST_RESPOND(req, describe_transactions, version, &ctx->r);
 }
 
 /* Describes this shard's ids, then moves on to the next owner or answers. */

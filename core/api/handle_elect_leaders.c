@@ -106,7 +106,5 @@ void handle_elect_leaders(struct request *req)
 		request_reject_malformed(req);
 		return;
 	}
-	size_t size = elect_leaders_response_size(&r, version);
-	elect_leaders_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, elect_leaders, version, &r);
 }

@@ -29,9 +29,7 @@ static void end_respond(struct request *req, const struct txn_reply *rep)
 	r.error_code = txn_route_error_for_version(rep->error, version, END_TXN_FENCED_FROM);
 	r.producer_id = rep->error == KERR_NONE ? rep->producer_id : -1;
 	r.producer_epoch = rep->error == KERR_NONE ? rep->producer_epoch : -1;
-	size_t size = end_txn_response_size(&r, version);
-	end_txn_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, end_txn, version, &r);
 }
 
 static void end_done(struct txn_reply *r)

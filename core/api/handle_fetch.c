@@ -347,6 +347,7 @@ static void fetch_respond(struct fetch_ctx *ctx)
 	struct wcursor *w = request_response_begin(req, size, ctx->planned_bytes,
 						   ctx->planned_ranges);
 	fetch_response_encode(w, version, &ctx->resp);
+	fetch_response_errors(&ctx->resp, version, request_count_response_error, req);
 	request_finish(req);
 }
 

@@ -93,7 +93,5 @@ void handle_find_coordinator(struct request *req)
 			c->port = a.port;
 		}
 	}
-	size_t size = find_coordinator_response_size(&r, version);
-	find_coordinator_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, find_coordinator, version, &r);
 }

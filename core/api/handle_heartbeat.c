@@ -27,7 +27,5 @@ void handle_heartbeat(struct request *req)
 		r.error_code = group_heartbeat(gc, q.group_id, q.member_id,
 					       version >= 3 ? q.group_instance_id : (struct kstr){ NULL, -1 },
 					       q.generation_id);
-	size_t size = heartbeat_response_size(&r, version);
-	heartbeat_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, heartbeat, version, &r);
 }

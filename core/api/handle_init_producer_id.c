@@ -39,9 +39,7 @@ static void init_respond(struct request *req, int16_t err, int64_t producer_id, 
 	r.error_code = txn_route_error_for_version(err, version, INIT_PRODUCER_ID_FENCED_FROM);
 	r.producer_id = err == KERR_NONE ? producer_id : NO_PRODUCER_ID;
 	r.producer_epoch = err == KERR_NONE ? epoch : NO_PRODUCER_EPOCH;
-	size_t size = init_producer_id_response_size(&r, version);
-	init_producer_id_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, init_producer_id, version, &r);
 }
 
 static void init_done(struct txn_reply *r)

@@ -71,9 +71,7 @@ static void join_respond(struct group_join_waiter *w, const struct group_join_re
 			}
 		}
 	}
-	size_t size = join_group_response_size(&r, version);
-	join_group_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, join_group, version, &r);
 }
 
 void handle_join_group(struct request *req)

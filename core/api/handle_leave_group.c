@@ -51,7 +51,5 @@ void handle_leave_group(struct request *req)
 		r.members[i].group_instance_id = lm[i].instance_id;
 		r.members[i].error_code = r.error_code != KERR_NONE ? r.error_code : lm[i].error;
 	}
-	size_t size = leave_group_response_size(&r, version);
-	leave_group_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, leave_group, version, &r);
 }

@@ -93,9 +93,7 @@ static void list_respond(struct request *req, struct list_ctx *ctx)
 	for (uint32_t k = 0; k < rt->io_shards; k++)
 		for (int32_t i = 0; i < ctx->chunk_counts[k]; i++)
 			r.groups[r.groups_count++] = ctx->chunks[k][i];
-	size_t size = list_groups_response_size(&r, version);
-	list_groups_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, list_groups, version, &r);
 }
 
 /* Lists this shard's groups, then goes on to the next io shard or answers. */

@@ -332,9 +332,7 @@ static void list_offsets_respond(struct list_offsets_ctx *ctx)
 	struct request *req = ctx->req;
 	int16_t version = req->header.api_version;
 	list_offsets_unfound_epochs(&ctx->resp);
-	size_t size = list_offsets_response_size(&ctx->resp, version);
-	list_offsets_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->resp);
-	request_finish(req);
+	REQUEST_RESPOND(req, list_offsets, version, &ctx->resp);
 }
 
 static void list_offsets_shard_done(struct shard_call *call)

@@ -90,9 +90,7 @@ static void list_continue(struct request *req)
 		return;
 	}
 	int16_t version = req->header.api_version;
-	size_t size = list_transactions_response_size(&ctx->r, version);
-	list_transactions_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->r);
-	request_finish(req);
+	REQUEST_RESPOND(req, list_transactions, version, &ctx->r);
 }
 
 void handle_list_transactions(struct request *req)

@@ -117,9 +117,7 @@ static void metadata_reject_nameless(struct request *req, const struct metadata_
 		out->topic_id = q->topics[i].topic_id;
 	}
 	int16_t version = req->header.api_version;
-	size_t size = metadata_response_size(&r, version);
-	metadata_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, metadata, version, &r);
 }
 
 void handle_metadata(struct request *req)
@@ -189,7 +187,5 @@ void handle_metadata(struct request *req)
 	}
 	for (int32_t i = 0; q.include_topic_authorized_operations && i < r.topics_count; i++)
 		r.topics[i].topic_authorized_operations = API_TOPIC_OPERATIONS_ALL;
-	size_t size = metadata_response_size(&r, version);
-	metadata_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, metadata, version, &r);
 }

@@ -50,9 +50,7 @@ static void commit_respond(struct group_done *d, int16_t err)
 			rt->partitions[j].error_code = err != KERR_NONE ? err : ctx->args.parts[k].error;
 		}
 	}
-	size_t size = offset_commit_response_size(&r, version);
-	offset_commit_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, offset_commit, version, &r);
 }
 
 void handle_offset_commit(struct request *req)

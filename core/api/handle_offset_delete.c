@@ -52,9 +52,7 @@ static void offset_delete_respond(struct group_done *d, int16_t err)
 			}
 		}
 	}
-	size_t size = offset_delete_response_size(&r, version);
-	offset_delete_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, offset_delete, version, &r);
 }
 
 void handle_offset_delete(struct request *req)

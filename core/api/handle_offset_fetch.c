@@ -253,9 +253,7 @@ struct offset_fetch_ctx {
 static void offset_fetch_respond(struct request *req, struct offset_fetch_response *r)
 {
 	int16_t version = req->header.api_version;
-	size_t size = offset_fetch_response_size(r, version);
-	offset_fetch_response_encode(request_response_begin(req, size, 0, 0), version, r);
-	request_finish(req);
+	REQUEST_RESPOND(req, offset_fetch, version, r);
 }
 
 /* v8+: answers the groups this shard coordinates, then goes on or answers. */

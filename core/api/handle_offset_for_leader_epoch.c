@@ -51,9 +51,7 @@ static void epoch_respond(struct fanout *f)
 	struct request *req = f->req;
 	const struct offset_for_leader_epoch_response *r = f->ctx;
 	int16_t version = req->header.api_version;
-	size_t size = offset_for_leader_epoch_response_size(r, version);
-	offset_for_leader_epoch_response_encode(request_response_begin(req, size, 0, 0), version, r);
-	request_finish(req);
+	REQUEST_RESPOND(req, offset_for_leader_epoch, version, r);
 }
 
 /* The response's topics, each partition answered (an unknown topic or

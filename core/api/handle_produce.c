@@ -169,9 +169,7 @@ static void produce_respond(struct produce_ctx *ctx)
 		return;
 	}
 	int16_t version = req->header.api_version;
-	size_t size = produce_response_size(&ctx->resp, version);
-	produce_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->resp);
-	request_finish(req);
+	REQUEST_RESPOND(req, produce, version, &ctx->resp);
 }
 
 /* On the connection's shard: one io shard's partitions are done. */

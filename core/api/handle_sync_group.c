@@ -24,9 +24,7 @@ static void sync_respond(struct group_sync_waiter *w, const struct group_sync_re
 	r.protocol_type = res->protocol_type ? kstr_from_cstr(res->protocol_type) : (struct kstr){ NULL, -1 };
 	r.protocol_name = res->protocol_name ? kstr_from_cstr(res->protocol_name) : (struct kstr){ NULL, -1 };
 	r.assignment = res->assignment.len >= 0 ? res->assignment : (struct kbytes){ NULL, 0 };
-	size_t size = sync_group_response_size(&r, version);
-	sync_group_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, sync_group, version, &r);
 }
 
 void handle_sync_group(struct request *req)

@@ -92,9 +92,7 @@ static void txn_commit_respond(struct group_done *d, int16_t err)
 		for (int32_t p = 0; p < r.topics[t].partitions_count; p++)
 			if (r.topics[t].partitions[p].error_code == KERR_COORDINATOR_LOAD_IN_PROGRESS)
 				r.topics[t].partitions[p].error_code = KERR_COORDINATOR_NOT_AVAILABLE;
-	size_t size = txn_offset_commit_response_size(&r, version);
-	txn_offset_commit_response_encode(request_response_begin(req, size, 0, 0), version, &r);
-	request_finish(req);
+	REQUEST_RESPOND(req, txn_offset_commit, version, &r);
 }
 
 /* The coordinator's answer: the commit goes on, or every partition that

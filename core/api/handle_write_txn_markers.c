@@ -32,9 +32,7 @@ static void write_markers_respond(struct write_markers_ctx *ctx)
 {
 	struct request *req = ctx->req;
 	int16_t version = req->header.api_version;
-	size_t size = write_txn_markers_response_size(&ctx->resp, version);
-	write_txn_markers_response_encode(request_response_begin(req, size, 0, 0), version, &ctx->resp);
-	request_finish(req);
+	REQUEST_RESPOND(req, write_txn_markers, version, &ctx->resp);
 }
 
 static void write_markers_release(struct write_markers_ctx *ctx)

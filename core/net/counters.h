@@ -6,23 +6,30 @@
 #ifndef SLUICE_CORE_NET_COUNTERS_H
 #define SLUICE_CORE_NET_COUNTERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/net/metrics_histogram.h"
 #include "core/shard/shard.h"
 #include "proto/cursor.h"
+#include "proto/kafka_errors.h"
 
 /* API keys the request counters cover: Kafka's keys reach 92 (sluice
  * serves up to 66, ListTransactions). */
 enum { METRICS_API_KEYS = 128 };
 
-/* Requests the request layer refuses, by Kafka's name for the reason. */
-enum metrics_request_error {
-	METRICS_ERR_UNSUPPORTED_VERSION, /* a version sluice does not serve */
-	METRICS_ERR_INVALID_REQUEST,     /* the header or body did not decode */
-	METRICS_REQUEST_ERRORS,
-};
+/* Error codes counted per API, at slot code + 1: -1 (UNKNOWN_SERVER_ERROR)
+ * up to METRICS_ERROR_SLOTS - 2. A code outside that range or without a name
+ * in proto/kafka_errors.h counts as UNKNOWN_SERVER_ERROR, as Kafka's
+ * Errors.forCode reads a code it does not know. */
+enum { METRICS_ERROR_SLOTS = 128 };
+
+static inline size_t metrics_error_slot(int16_t code)
+{
+	bool known = code >= -1 && code <= METRICS_ERROR_SLOTS - 2 && kafka_error_name(code);
+	return known ? (size_t)(code + 1) : (size_t)(KERR_UNKNOWN_SERVER_ERROR + 1);
+}
 
 /* KIP-511: connections by the client software their ApiVersions v3+ named.
  * A shard keeps at most METRICS_CLIENT_SOFTWARE_MAX distinct (name, version)
@@ -56,7 +63,9 @@ struct shard_metrics {
 	uint64_t connections_closed;
 	uint64_t requests[METRICS_API_KEYS]; /* by API key */
 	uint64_t requests_unserved_api;  /* an API key sluice does not serve: closed */
-	uint64_t request_errors[METRICS_API_KEYS][METRICS_REQUEST_ERRORS];
+	/* By API key and error slot: the request layer's refusals and every
+	 * error code in handlers' responses but NONE. */
+	uint64_t request_errors[METRICS_API_KEYS][METRICS_ERROR_SLOTS];
 	uint64_t frames_refused;         /* a size outside socket.request.max.bytes: closed */
 	uint64_t produce_bytes;
 	uint64_t produce_batches;

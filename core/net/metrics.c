@@ -143,14 +143,10 @@ static void metrics_topics(struct metrics_out *o, struct runtime *rt)
 		       (unsigned long long)metrics_topics_untracked(rt));
 }
 
-/* Requests by API: counts, the request layer's refusals by Kafka error name,
- * and latency (frame whole to response sent) summed over shards. */
+/* Requests by API: counts, errors by Kafka error name, and latency (frame
+ * whole to response sent) summed over shards. */
 static void metrics_requests(struct metrics_out *o, struct runtime *rt)
 {
-	static const char *const error_names[METRICS_REQUEST_ERRORS] = {
-		[METRICS_ERR_UNSUPPORTED_VERSION] = "UNSUPPORTED_VERSION",
-		[METRICS_ERR_INVALID_REQUEST] = "INVALID_REQUEST",
-	};
 	const struct api_table *apis = net_of(rt)->apis;
 	metrics_head(o, "sluice_requests_total", "counter", "Requests received, by API.");
 	for (size_t k = 0; k < apis->count; k++) {
@@ -163,19 +159,27 @@ static void metrics_requests(struct metrics_out *o, struct runtime *rt)
 			       (unsigned long long)v);
 	}
 	metrics_head(o, "sluice_request_errors_total", "counter",
-		     "Requests of a served API that the request layer refused, by Kafka error: "
-		     "UNSUPPORTED_VERSION for a version sluice does not serve (ApiVersions is "
-		     "answered with it, other APIs close the connection), INVALID_REQUEST for a "
-		     "header or body that did not decode (the connection closes). Errors that "
-		     "handlers put in their responses are not counted here.");
+		     "Error codes other than NONE, by API and Kafka error name: one per error code a "
+		     "response carries (per partition, topic, group or resource, and the whole "
+		     "response's, as Kafka's ErrorsPerSec counts them), and the request layer's "
+		     "refusals: UNSUPPORTED_VERSION for a version sluice does not serve (other APIs "
+		     "than ApiVersions close the connection), INVALID_REQUEST for a header or body "
+		     "that did not decode (the connection closes). Series appear once counted, "
+		     "except those two, which every served API has from the start.");
 	for (size_t k = 0; k < apis->count; k++) {
 		int16_t key = apis->entries[k].key;
-		for (uint32_t e = 0; e < METRICS_REQUEST_ERRORS; e++) {
+		for (int16_t code = -1; code <= METRICS_ERROR_SLOTS - 2; code++) {
+			const char *name = kafka_error_name(code);
+			if (!name || code == KERR_NONE)
+				continue;
 			uint64_t v = 0;
 			for (uint32_t i = 0; i < rt->shard_count; i++)
-				v += METRIC_READ(conn_shard_of(&rt->shards[i])->metrics.request_errors[key][e]);
-			metrics_printf(o, "sluice_request_errors_total{api=\"%s\",error=\"%s\"} %llu\n",
-				       apis->entries[k].name, error_names[e], (unsigned long long)v);
+				v += METRIC_READ(conn_shard_of(&rt->shards[i])
+							 ->metrics.request_errors[key][metrics_error_slot(code)]);
+			bool always = code == KERR_UNSUPPORTED_VERSION || code == KERR_INVALID_REQUEST;
+			if (v || always)
+				metrics_printf(o, "sluice_request_errors_total{api=\"%s\",error=\"%s\"} "
+					       "%llu\n", apis->entries[k].name, name, (unsigned long long)v);
 		}
 	}
 	metrics_head(o, "sluice_request_latency_seconds", "histogram",

@@ -85,11 +85,19 @@ static void request_discard(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	free(frame);
 }
 
-/* Counts a request the request layer refuses, on the calling shard. */
-static void request_count_error(struct shard *s, int16_t api_key, enum metrics_request_error e)
+/* Counts an error code for an API on s, the calling shard. */
+static void request_count_error(struct shard *s, int16_t api_key, int16_t error_code)
 {
 	assert(api_key >= 0 && api_key < METRICS_API_KEYS);
-	METRIC_ADD(conn_shard_of(s)->metrics.request_errors[api_key][e], 1);
+	assert(s == shard_current());
+	METRIC_ADD(conn_shard_of(s)->metrics.request_errors[api_key][metrics_error_slot(error_code)], 1);
+}
+
+void request_count_response_error(void *ctx, int16_t error_code)
+{
+	const struct request *req = ctx;
+	if (error_code != KERR_NONE)
+		request_count_error(shard_current(), req->header.api_key, error_code);
 }
 
 /* Runs the handler on req->exec; its first start ends the request's queue
@@ -103,10 +111,8 @@ static void request_run(struct request *req)
 	}
 	bool supported = req->header.api_version >= req->api->min_version &&
 			 req->header.api_version <= req->api->max_version;
-	if (!supported) {
-		request_count_error(req->exec, req->header.api_key, METRICS_ERR_UNSUPPORTED_VERSION);
+	if (!supported)
 		net_of(req->exec->rt)->apis->unsupported_version(req);
-	}
 	else
 		req->api->handle(req);
 }
@@ -205,7 +211,7 @@ static void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 		slog_warn("request", "closing %s: %s v%d is not supported (v%d-v%d)%s", c->peer,
 			  api->name, h.api_version, api->min_version, api->max_version,
 			  listed ? ", though ApiVersions lists it as Kafka does" : "");
-		request_count_error(c->shard, h.api_key, METRICS_ERR_UNSUPPORTED_VERSION);
+		request_count_error(c->shard, h.api_key, KERR_UNSUPPORTED_VERSION);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
 		return;
@@ -214,7 +220,7 @@ static void request_dispatch(struct conn *c, uint8_t *frame, uint32_t frame_len)
 	if (rc.err != RC_OK && supported) {
 		slog_warn("request", "closing %s: malformed %s v%d request header: %s at byte %zu",
 			  c->peer, api->name, h.api_version, rc_error_name(rc.err), rc.err_off);
-		request_count_error(c->shard, h.api_key, METRICS_ERR_INVALID_REQUEST);
+		request_count_error(c->shard, h.api_key, KERR_INVALID_REQUEST);
 		request_discard(c, frame, frame_len);
 		conn_close(c, NULL);
 		return;
@@ -262,7 +268,7 @@ static void request_close_rejected(struct request *req)
 	slog_warn("request", "closing %s: malformed %s v%d request: %s (%s) at byte %zu", c->peer,
 		  req->api->name, req->header.api_version, rc_error_name(req->body.err),
 		  req->body.err_what ? req->body.err_what : "?", req->body.err_off);
-	request_count_error(c->shard, req->header.api_key, METRICS_ERR_INVALID_REQUEST);
+	request_count_error(c->shard, req->header.api_key, KERR_INVALID_REQUEST);
 	conn_close(c, NULL);
 }
 

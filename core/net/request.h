@@ -100,6 +100,23 @@ struct wcursor *request_response_begin(struct request *req, size_t body_wire_byt
  * buffer exactly: a mismatch is our bug. */
 void request_finish(struct request *req);
 void request_finish_without_response(struct request *req);
+/* For R_errors (proto/messages.h), ctx the request: counts one error code of
+ * its response for sluice_request_errors_total, on the calling shard (NONE
+ * is not counted). */
+void request_count_response_error(void *ctx, int16_t error_code);
+/* Encodes `resp`, a struct <api>_response, as req's response in `version`,
+ * counts the error codes it carries, and finishes req. */
+#define REQUEST_RESPOND(req, api, version, resp)                                                   \
+	do {                                                                                       \
+		struct request *rq_ = (req);                                                       \
+		const struct api##_response *rs_ = (resp);                                         \
+		int16_t rv_ = (version);                                                           \
+		api##_response_encode(request_response_begin(rq_, api##_response_size(rs_, rv_), 0, \
+							     0),                                   \
+				      rv_, rs_);                                                   \
+		api##_response_errors(rs_, rv_, request_count_response_error, rq_);               \
+		request_finish(rq_);                                                               \
+	} while (0)
 /* The body did not decode (req->body.err says why): one log line naming the
  * peer, API and offset, then the connection closes. */
 void request_reject_malformed(struct request *req);

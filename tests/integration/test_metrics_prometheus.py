@@ -192,6 +192,35 @@ def test_unsupported_versions_are_counted_apart_from_unknown_apis(broker):
     assert sum(samples(text, "sluice_requests_unserved_api_total").values()) == 1
 
 
+def test_handlers_error_codes_are_counted_by_api_and_name(broker):
+    """Every error code a response carries counts once (per topic here),
+    under its API and Kafka's name; NONE is not counted."""
+    from confluent_kafka import KafkaException
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    for f in admin.create_topics([NewTopic("counted", 3, 1)]).values():
+        f.result(20)
+    before = samples(scrape(broker)[1], "sluice_request_errors_total")
+    assert not any("error=\"NONE\"" in k for k in before)
+    for f in admin.create_topics([NewTopic("counted", 3, 1)]).values():
+        with pytest.raises(KafkaException):
+            f.result(20)
+    for f in admin.delete_topics(["absent-1", "absent-2"]).values():
+        with pytest.raises(KafkaException):
+            f.result(20)
+    after = samples(scrape(broker)[1], "sluice_request_errors_total")
+
+    def grew(api, error):
+        key = f'{{api="{api}",error="{error}"}}'
+        return after.get(key, 0) - before.get(key, 0)
+    assert grew("CreateTopics", "TOPIC_ALREADY_EXISTS") == 1
+    assert grew("DeleteTopics", "UNKNOWN_TOPIC_OR_PARTITION") == 2
+    assert grew("CreateTopics", "UNKNOWN_TOPIC_OR_PARTITION") == 0
+    assert all(v >= 0 for v in after.values())
+    # The request layer's two codes are there for every served API.
+    assert after['{api="Produce",error="INVALID_REQUEST"}'] == 0
+    assert '{api="Fetch",error="UNSUPPORTED_VERSION"}' in after
+
+
 def test_partition_level_off_keeps_topic_series(make_broker):
     b = make_broker({"sluice.metrics.partition.level": "false"})
     half_consumed(b.bootstrap)

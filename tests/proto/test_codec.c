@@ -353,6 +353,52 @@ static void test_api_table(void **state)
 		assert_true(proto_apis[i - 1].key < proto_apis[i].key);
 }
 
+/* R_errors visits each error code the response carries in that version:
+ * Fetch's top-level code exists from v7, its partitions' in every version. */
+struct seen_codes {
+	int16_t codes[8];
+	size_t n;
+};
+
+static void note_code(void *ctx, int16_t code)
+{
+	struct seen_codes *s = ctx;
+	assert_true(s->n < sizeof(s->codes) / sizeof(s->codes[0]));
+	s->codes[s->n++] = code;
+}
+
+static void test_response_errors_visit_each_code(void **state)
+{
+	(void)state;
+	struct fetch_response_partition_data parts[3];
+	for (int i = 0; i < 3; i++) {
+		fetch_response_partition_data_init(&parts[i]);
+		parts[i].error_code = (int16_t)(i == 1 ? 3 : 0);
+	}
+	struct fetch_response_fetchable_topic_response topic;
+	fetch_response_fetchable_topic_response_init(&topic);
+	topic.partitions = parts;
+	topic.partitions_count = 3;
+	struct fetch_response r;
+	fetch_response_init(&r);
+	r.error_code = 71;
+	r.responses = &topic;
+	r.responses_count = 1;
+	struct seen_codes v13 = { .n = 0 }, v6 = { .n = 0 };
+	fetch_response_errors(&r, 13, note_code, &v13);
+	fetch_response_errors(&r, 6, note_code, &v6);
+	assert_int_equal(v13.n, 4);
+	assert_int_equal(v13.codes[0], 71);
+	assert_int_equal(v13.codes[2], 3);
+	assert_int_equal(v6.n, 3);
+	assert_int_equal(v6.codes[1], 3);
+	/* A null array visits nothing. */
+	r.responses_count = -1;
+	struct seen_codes none = { .n = 0 };
+	fetch_response_errors(&r, 6, note_code, &none);
+	assert_int_equal(none.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +410,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fetch_response_every_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metadata_response_every_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api_table, setup, teardown),
+		cmocka_unit_test(test_response_errors_visit_each_code),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
