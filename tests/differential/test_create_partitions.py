@@ -4,7 +4,7 @@ named twice, too many added partitions, manual assignments (right, too few,
 an unknown broker, a broker twice, an empty list) and timeout_ms 0."""
 import pytest
 
-from differ import check
+from differ import Known, check
 from peers import schema_versions
 
 VERSIONS = schema_versions("CreatePartitions")
@@ -140,3 +140,16 @@ def test_create_partitions_no_time(peers, timeout_ms):
              label="same count, validate_only")
         metadata(c, name, "still 1")
     check(comparable(peers.run(scenario), {}))
+
+
+def test_create_partitions_internal(peers):
+    """Kafka would grow __consumer_offsets; sluice refuses (KD-50). Only
+    validated, so that the peer's offsets topic keeps its partitions."""
+    v = max(peers.versions("CreatePartitions"))
+
+    def scenario(c):
+        # the offsets topic exists once a group coordinator was asked for
+        c.call("FindCoordinator", 3, {"key": peers.name("cp-internal"), "key_type": 0}, record=False)
+        c.wait_leaders("__consumer_offsets", None)
+        grow(c, v, [wanted("__consumer_offsets", 500)], validate_only=True)
+    check(peers.run(scenario), Known("KD-50", "*:results[0].error_*"))
