@@ -13,12 +13,11 @@ import confluent_kafka
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-import txn_wire
+from test_configs import RESOURCE_BROKER, describe_wire, incremental
 
 WAIT_S = 60
 QUIET_S = 3
 SET, DELETE = 0, 1
-RESOURCE_BROKER = 4
 INVALID_REQUEST = 42
 CLEANER_KEYS = ["log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
                 "log.cleaner.dedupe.buffer.size", "log.cleaner.backoff.ms"]
@@ -39,33 +38,17 @@ def kafka_refusal(words):
             "for configuration Invalid dynamic configuration")
 
 
-def incremental(broker, name, ops, validate_only=False):
-    c = txn_wire.Conn(broker.bootstrap)
-    try:
-        resp = c.call("IncrementalAlterConfigs", 1, {
-            "resources": [{"resource_type": RESOURCE_BROKER, "resource_name": name,
-                           "configs": [{"name": k, "config_operation": op, "value": v}
-                                       for k, op, v in ops]}],
-            "validate_only": validate_only})
-    finally:
-        c.close()
-    r = resp["responses"][0]
+def alter(broker, name, ops, validate_only=False):
+    r = incremental(broker, RESOURCE_BROKER, name, ops, validate_only)
     return r["error_code"], r["error_message"]
 
 
 def set_threads(broker, n, validate_only=False):
-    return incremental(broker, "0", [("log.cleaner.threads", SET, str(n))], validate_only)
+    return alter(broker, "0", [("log.cleaner.threads", SET, str(n))], validate_only)
 
 
 def described(broker, keys):
-    c = txn_wire.Conn(broker.bootstrap)
-    try:
-        resp = c.call("DescribeConfigs", 4, {
-            "resources": [{"resource_type": RESOURCE_BROKER, "resource_name": "0",
-                           "configuration_keys": keys}]})
-    finally:
-        c.close()
-    return {e["name"]: e for e in resp["results"][0]["configs"]}
+    return {e["name"]: e for e in describe_wire(broker, RESOURCE_BROKER, "0", keys)["configs"]}
 
 
 def doubled(n):
@@ -87,19 +70,19 @@ def test_threads_refused_in_kafkas_words(make_broker):
     assert set_threads(b, 4) == (0, None)
     assert set_threads(b, 1) == (INVALID_REQUEST, kafka_refusal(
         "Log cleaner threads cannot be reduced to less than half the current value 4"))
-    assert incremental(b, "0", [("log.cleaner.dedupe.buffer.size", SET, "4194304")]) == (
+    assert alter(b, "0", [("log.cleaner.dedupe.buffer.size", SET, "4194304")]) == (
         INVALID_REQUEST,
         "requirement failed: log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner "
         "thread.")
     # The node's own count is in force: the cluster's default does not change it.
-    assert incremental(b, "", [("log.cleaner.threads", SET, "64")]) == (0, None)
+    assert alter(b, "", [("log.cleaner.threads", SET, "64")]) == (0, None)
     b.stop()
     b.start()
     entry = described(b, ["log.cleaner.threads"])["log.cleaner.threads"]
     assert (entry["value"], entry["config_source"]) == ("4", 2)
     assert set_threads(b, 9) == doubled(4)
     # Without the node's own count, the cluster's 64 would be sixteen times it.
-    assert incremental(b, "0", [("log.cleaner.threads", DELETE, None)]) == doubled(4)
+    assert alter(b, "0", [("log.cleaner.threads", DELETE, None)]) == doubled(4)
 
 
 @pytest.mark.parametrize("settings, accepted", [
@@ -148,7 +131,7 @@ def test_backoff_lowered_live(make_broker):
     time.sleep(QUIET_S)
     m = b.metrics()
     assert m.get("sluice_log_cleaner_runs_total", 0) == 0
-    assert incremental(b, "0", [("log.cleaner.backoff.ms", SET, "50")]) == (0, None)
+    assert alter(b, "0", [("log.cleaner.backoff.ms", SET, "50")]) == (0, None)
     wait_metric(b, "sluice_log_cleaner_records_dropped_total", "backoff lowered to 50 ms")
 
 
@@ -161,7 +144,7 @@ def test_io_rate_lowered_live_and_kept(make_broker):
     produce(b, "rate")
     wait_metric(b, "sluice_log_cleaner_runs_total", "unthrottled")
     assert b.metrics().get("sluice_log_cleaner_throttled_seconds_total", 0) == 0
-    assert incremental(b, "", [("log.cleaner.io.max.bytes.per.second", SET,
+    assert alter(b, "", [("log.cleaner.io.max.bytes.per.second", SET,
                                 SLOW_BYTES_PER_SECOND)]) == (0, None)
     produce(b, "rate", RECORDS)
     wait_metric(b, "sluice_log_cleaner_throttled_seconds_total", "rate lowered")

@@ -98,16 +98,24 @@ static void finish(struct log_cleaner *c)
 	partition_log_close(the_log);
 }
 
+/* A cleaner over RECORDS records of 4 keys that has not cleaned them in
+ * QUIET_MS. */
+static struct log_cleaner *idle_cleaner(const struct log_cleaner_config *cfg)
+{
+	struct log_cleaner *c = start_cleaner(cfg);
+	append_keyed(the_log, 0, RECORDS, 4);
+	run_until(c, 1, QUIET_MS);
+	assert_int_equal(log_cleaner_stats(c)->runs, 0);
+	return c;
+}
+
 /* Long.MAX_VALUE ms waits (it once wrapped the deadline and fired at once);
  * 10 ms, set meanwhile, cleans. */
 static void test_backoff_lowered_ends_the_wait(void **state)
 {
 	(void)state;
 	struct log_cleaner_config cfg = config(LONG_MAX_MS);
-	struct log_cleaner *c = start_cleaner(&cfg);
-	append_keyed(the_log, 0, RECORDS, 4);
-	run_until(c, 1, QUIET_MS);
-	assert_int_equal(log_cleaner_stats(c)->runs, 0);
+	struct log_cleaner *c = idle_cleaner(&cfg);
 	cfg.backoff_ms = 10;
 	log_cleaner_reconfigure(c, &cfg);
 	run_until(c, 1, WAIT_MS);
@@ -122,10 +130,7 @@ static void test_threads_raised_take_a_slot(void **state)
 	(void)state;
 	atomic_store(&cleaning, 1);
 	struct log_cleaner_config cfg = config(10);
-	struct log_cleaner *c = start_cleaner(&cfg);
-	append_keyed(the_log, 0, RECORDS, 4);
-	run_until(c, 1, QUIET_MS);
-	assert_int_equal(log_cleaner_stats(c)->runs, 0);
+	struct log_cleaner *c = idle_cleaner(&cfg);
 	cfg.threads = 2;
 	log_cleaner_reconfigure(c, &cfg);
 	run_until(c, 1, WAIT_MS);
