@@ -3,6 +3,7 @@
  * back (see log_cleaner.h). */
 #include "core/log/log_cleaner.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,6 +26,10 @@ enum {
 	LOG_CLEANER_NICE = 10,
 };
 static const uint64_t NS_PER_MS = 1000000;
+/* log.cleaner.backoff.ms goes up to Long.MAX_VALUE; in nanoseconds beyond
+ * this (about 146 years) it would wrap the clock's deadline: a longer wait
+ * is this one. */
+static const uint64_t CLEANER_BACKOFF_NS_MAX = UINT64_MAX / 4;
 
 /* A pass and, after its swap, the unlinking of what it replaced. */
 struct cleaner_job {
@@ -45,6 +50,8 @@ struct log_cleaner {
 	void *each_ctx;
 	struct log_cleaner_map map;
 	bool map_ready;
+	uint64_t map_bytes;         /* what map was made for */
+	uint64_t map_refused_bytes; /* a resize that failed, logged once */
 	atomic_bool cancel;
 	bool stopped;
 	uint32_t in_flight;         /* jobs handed to the helper */
@@ -258,19 +265,35 @@ static struct cleaner_job *cleaner_job_new(struct log_cleaner *c, struct partiti
 }
 
 /* The key map, allocated at the first pass (a broker without compacted
- * topics never pays for it). Kafka divides the dedupe buffer among its
- * cleaner threads. */
+ * topics never pays for it) and made anew at a pass after the size changed
+ * (nothing is in flight then). Kafka divides the dedupe buffer among its
+ * cleaner threads. A resize that cannot be allocated keeps the old map. */
 static bool cleaner_map_ready(struct log_cleaner *c)
 {
-	if (c->map_ready)
-		return true;
+	assert(c->in_flight == 0 && c->cfg.threads > 0);
 	uint64_t map_bytes = c->cfg.dedupe_buffer_bytes / c->cfg.threads;
-	if (log_cleaner_map_init(&c->map, (size_t)map_bytes) != 0) {
-		slog_error("cleaner", "cannot allocate log.cleaner.dedupe.buffer.size / "
-			   "log.cleaner.threads = %" PRIu64 " bytes; retrying in "
-			   "log.cleaner.backoff.ms", map_bytes);
-		return false;
+	if (c->map_ready && c->map_bytes == map_bytes)
+		return true;
+	struct log_cleaner_map fresh;
+	if (log_cleaner_map_init(&fresh, (size_t)map_bytes) != 0) {
+		if (!c->map_ready) {
+			slog_error("cleaner", "cannot allocate log.cleaner.dedupe.buffer.size / "
+				   "log.cleaner.threads = %" PRIu64 " bytes; retrying in "
+				   "log.cleaner.backoff.ms", map_bytes);
+			return false;
+		}
+		if (c->map_refused_bytes != map_bytes)
+			slog_error("cleaner", "cannot allocate log.cleaner.dedupe.buffer.size / "
+				   "log.cleaner.threads = %" PRIu64 " bytes; cleaning goes on with "
+				   "the %" PRIu64 " bytes it had", map_bytes, c->map_bytes);
+		c->map_refused_bytes = map_bytes;
+		return true;
 	}
+	if (c->map_ready)
+		log_cleaner_map_free(&c->map);
+	c->map = fresh;
+	c->map_bytes = map_bytes;
+	c->map_refused_bytes = 0;
 	c->map_ready = true;
 	return true;
 }
@@ -301,8 +324,11 @@ static void cleaner_on_timer(struct io_timer *t)
 
 static void cleaner_arm(struct log_cleaner *c)
 {
+	uint64_t backoff_ns = c->cfg.backoff_ms < CLEANER_BACKOFF_NS_MAX / NS_PER_MS
+				      ? c->cfg.backoff_ms * NS_PER_MS
+				      : CLEANER_BACKOFF_NS_MAX;
 	if (!io_timer_armed(&c->timer))
-		io_timer_arm(c->reactor, &c->timer, c->cfg.backoff_ms * NS_PER_MS, cleaner_on_timer);
+		io_timer_arm(c->reactor, &c->timer, backoff_ns, cleaner_on_timer);
 }
 
 struct log_cleaner *log_cleaner_create(struct reactor *owner, const struct log_cleaner_config *cfg,
@@ -342,6 +368,21 @@ void log_cleaner_start(struct log_cleaner *c)
 {
 	if (c->cfg.enable && !c->stopped)
 		cleaner_arm(c);
+}
+
+void log_cleaner_reconfigure(struct log_cleaner *c, const struct log_cleaner_config *cfg)
+{
+	bool backoff_changed = cfg->backoff_ms != c->cfg.backoff_ms;
+	c->cfg.threads = cfg->threads;
+	/* A pass in flight keeps the rate it was handed (cleaner_job_new). */
+	c->cfg.io_max_bytes_per_second = cfg->io_max_bytes_per_second;
+	c->cfg.dedupe_buffer_bytes = cfg->dedupe_buffer_bytes;
+	c->cfg.backoff_ms = cfg->backoff_ms;
+	/* The wait under way was the old backoff's: the new one starts now. */
+	if (backoff_changed && io_timer_armed(&c->timer)) {
+		io_timer_stop(c->reactor, &c->timer);
+		cleaner_arm(c);
+	}
 }
 
 void log_cleaner_stop(struct log_cleaner *c)

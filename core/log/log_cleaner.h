@@ -80,6 +80,11 @@ void log_cleaner_start(struct log_cleaner *c);
 /* Owner's thread, inside `each`: one compacted log and its settings. */
 void log_cleaner_offer(struct log_cleaner *c, struct partition_log *l,
 		       const struct log_cleaner_policy *pol);
+/* Owner's thread: the broker's new settings (enable and inflated_max are
+ * not reconfigured): threads at the next slot taken, backoff from now (a
+ * wait under way starts anew), the I/O rate from the next pass, the dedupe
+ * map's size at the next pass. */
+void log_cleaner_reconfigure(struct log_cleaner *c, const struct log_cleaner_config *cfg);
 /* Owner's thread: no more rounds; a pass in flight is cancelled. */
 void log_cleaner_stop(struct log_cleaner *c);
 /* Whether nothing is in flight. */

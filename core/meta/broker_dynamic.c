@@ -15,8 +15,13 @@
 enum { BROKER_DYNAMIC_KEY_BYTES = 128, BROKER_DYNAMIC_VALUE_BYTES = 1024,
        BROKER_DYNAMIC_CONFIGS_MAX = 256 };
 
-/* The topics' defaults Kafka lets change at run time (its DynamicLogConfig
- * keys that sluice has), each a synonym of a topic key. */
+/* Kafka's floor under the dedupe buffer each cleaner thread gets (its
+ * KafkaConfig requires more than this). */
+static const uint64_t BROKER_DYNAMIC_DEDUPE_PER_THREAD_MIN = 1024 * 1024;
+
+/* What Kafka lets change at run time and sluice has: the topics' defaults
+ * (its DynamicLogConfig keys, each a synonym of a topic key), then the log
+ * cleaner's (its LogCleaner.ReconfigurableConfigs). */
 static const char *const broker_dynamic_keys[] = {
 	"log.retention.ms", "log.retention.bytes", "log.segment.bytes", "log.roll.ms",
 	"log.roll.jitter.ms", "log.index.interval.bytes", "log.index.size.max.bytes",
@@ -24,6 +29,8 @@ static const char *const broker_dynamic_keys[] = {
 	"message.max.bytes", "log.message.timestamp.type", "log.cleaner.min.cleanable.ratio",
 	"log.cleaner.delete.retention.ms", "log.cleaner.min.compaction.lag.ms",
 	"log.cleaner.max.compaction.lag.ms",
+	"log.cleaner.threads", "log.cleaner.io.max.bytes.per.second",
+	"log.cleaner.dedupe.buffer.size", "log.cleaner.backoff.ms",
 };
 
 bool broker_dynamic_key(const char *key)
@@ -124,14 +131,62 @@ static const char *broker_dynamic_reason(const char *key, const char *value, con
 	return strncmp(why, key, prefix) == 0 && why[prefix] == ':' ? why + prefix + 2 : why;
 }
 
-/* Checks every value on a scratch copy of the broker's settings. */
-static int16_t broker_dynamic_validate(struct runtime *rt, size_t n, const struct kstr *keys,
-				       const struct kstr *values, char *msg, size_t msglen)
+/* Kafka's checks of the cleaner's settings (its KafkaConfig's, then its
+ * LogCleaner's validateReconfiguration, which exists only while the cleaner
+ * is enabled), made when the settings in force would change. Kafka answers
+ * a thread count below 1 with "/ by zero", from dividing the dedupe buffer
+ * by it before its own check (known_differences.md KD-64): sluice gives
+ * that check's words. */
+static int16_t broker_dynamic_check_cleaner(const struct broker_config *now,
+					    const struct broker_config *next, char *msg,
+					    size_t msglen)
+{
+	static const char refused[] = "Invalid value org.apache.kafka.common.config."
+				      "ConfigException: %s for configuration Invalid dynamic "
+				      "configuration";
+	char why[128];
+	uint32_t current = now->log_cleaner_threads, threads = next->log_cleaner_threads;
+	if (threads == current &&
+	    next->log_cleaner_dedupe_buffer_size == now->log_cleaner_dedupe_buffer_size)
+		return KERR_NONE;
+	if (threads < 1) {
+		snprintf(msg, msglen, refused, "Log cleaner threads should be at least 1");
+		return KERR_INVALID_REQUEST;
+	}
+	if (next->log_cleaner_dedupe_buffer_size / threads <= BROKER_DYNAMIC_DEDUPE_PER_THREAD_MIN) {
+		snprintf(msg, msglen, "requirement failed: log.cleaner.dedupe.buffer.size must be "
+			 "at least 1MB per cleaner thread.");
+		return KERR_INVALID_REQUEST;
+	}
+	if (!now->log_cleaner_enable)
+		return KERR_NONE;
+	if (threads < current / 2)
+		snprintf(why, sizeof(why), "Log cleaner threads cannot be reduced to less than half "
+			 "the current value %u", current);
+	else if ((uint64_t)threads > (uint64_t)current * 2)
+		snprintf(why, sizeof(why), "Log cleaner threads cannot be increased to more than "
+			 "double the current value %u", current);
+	else
+		return KERR_NONE;
+	snprintf(msg, msglen, refused, why);
+	return KERR_INVALID_REQUEST;
+}
+
+/* Checks every value on a scratch copy of the broker's settings as they
+ * would be with the level's new set (the node's over the cluster's), then
+ * the whole against the settings in force. */
+static int16_t broker_dynamic_validate(struct runtime *rt, enum meta_broker_level level, size_t n,
+				       const struct kstr *keys, const struct kstr *values,
+				       char *msg, size_t msglen)
 {
 	struct broker_config *scratch = malloc(sizeof(*scratch));
 	if (!scratch)
 		return KERR_UNKNOWN_SERVER_ERROR;
 	*scratch = rt->cfg;
+	size_t stored;
+	const struct meta_kv *cluster = broker_dynamic_configs(rt, META_BROKER_CLUSTER, &stored);
+	if (level == META_BROKER_NODE)
+		broker_dynamic_apply(scratch, cluster, stored);
 	int16_t rc = KERR_NONE;
 	for (size_t i = 0; i < n && rc == KERR_NONE; i++) {
 		char key[BROKER_DYNAMIC_KEY_BYTES], value[BROKER_DYNAMIC_VALUE_BYTES], why[256];
@@ -149,6 +204,11 @@ static int16_t broker_dynamic_validate(struct runtime *rt, size_t n, const struc
 			rc = KERR_INVALID_REQUEST;
 		}
 	}
+	const struct meta_kv *node = broker_dynamic_configs(rt, META_BROKER_NODE, &stored);
+	if (level == META_BROKER_CLUSTER)
+		broker_dynamic_apply(scratch, node, stored);
+	if (rc == KERR_NONE)
+		rc = broker_dynamic_check_cleaner(broker_dynamic_effective(rt), scratch, msg, msglen);
 	free(scratch);
 	return rc;
 }
@@ -187,7 +247,7 @@ int16_t broker_dynamic_alter(struct runtime *rt, enum meta_broker_level level, s
 	}
 	int16_t rc = broker_dynamic_refuse(n, keys, msg, msglen);
 	if (rc == KERR_NONE)
-		rc = broker_dynamic_validate(rt, n, keys, values, msg, msglen);
+		rc = broker_dynamic_validate(rt, level, n, keys, values, msg, msglen);
 	if (rc != KERR_NONE || validate_only)
 		return rc;
 	if (!topics_registry(rt)->store || broker_dynamic_record(rt, level, n, keys, values) != 0) {

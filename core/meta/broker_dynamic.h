@@ -1,10 +1,12 @@
 /* The broker's dynamic configs: the settings Kafka lets change while the
  * broker runs (AlterConfigs, IncrementalAlterConfigs on a broker resource)
  * and that sluice applies: the defaults every topic takes for a key it does
- * not override. Two levels, as Kafka's: this node's own (resource name: its
- * id) over the cluster's defaults (resource name ""). They are recorded in
+ * not override, and the log cleaner's threads, I/O rate, dedupe buffer and
+ * backoff (checked as Kafka checks them, against those in force). Two
+ * levels, as Kafka's: this node's own (resource name: its id) over the
+ * cluster's defaults (resource name ""). They are recorded in
  * the metadata store, survive restarts, and are put in force at once on
- * every topic (topic_alter.h). The control shard owns them. */
+ * every topic and cleaner (topic_alter.h). The control shard owns them. */
 #ifndef SLUICE_CORE_META_BROKER_DYNAMIC_H
 #define SLUICE_CORE_META_BROKER_DYNAMIC_H
 

@@ -11,6 +11,7 @@
 #include "core/meta/broker_dynamic.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/topics.h"
+#include "core/meta/topics_shard.h"
 #include "core/shard/metadata_sync.h"
 #include "core/slog.h"
 #include "io/reactor.h"
@@ -280,7 +281,11 @@ int16_t topic_alter_broker(struct runtime *rt, enum meta_broker_level level, siz
 			   char *msg, size_t msglen)
 {
 	int16_t rc = broker_dynamic_alter(rt, level, n, keys, values, validate_only, msg, msglen);
-	if (rc == KERR_NONE && !validate_only)
-		topic_alter_refresh_all(rt);
+	if (rc != KERR_NONE || validate_only)
+		return rc;
+	topic_alter_refresh_all(rt);
+	if (topics_cleaners_reconfigure(rt, broker_dynamic_effective(rt)) != 0)
+		slog_error("topics", "out of memory putting the log cleaner's configs in force; "
+			   "they are recorded and apply after a restart");
 	return rc;
 }

@@ -32,7 +32,8 @@ int topic_alter_push_logs(struct runtime *rt, struct topic *t, const struct topi
 
 /* Control shard: alters the broker's dynamic configs at `level`
  * (broker_dynamic_alter, same arguments and answers) and puts every topic's
- * config under the new defaults in force, its overrides kept. */
+ * config under the new defaults in force, its overrides kept, and the log
+ * cleaners' new settings (topics_cleaners_reconfigure). */
 int16_t topic_alter_broker(struct runtime *rt, enum meta_broker_level level, size_t n,
 			   const struct kstr *keys, const struct kstr *values, bool validate_only,
 			   char *msg, size_t msglen);

@@ -1,5 +1,6 @@
 /* Each io shard's part of topic storage (see topics_shard.h): making it at
- * start, with the shard's flush scheduler and log cleaner; the retention
+ * start, with the shard's flush scheduler and log cleaner; the cleaners'
+ * settings changed while the broker runs; the retention
  * check on its timer; and the topics service's hooks on the shard's loop
  * (serve, turn, quiet, stop). */
 #include "core/meta/topics_shard.h"
@@ -11,9 +12,11 @@
 #include "core/log/fetch_wait.h"
 #include "core/log/log_cleaner.h"
 #include "core/log/partition_log.h"
+#include "core/meta/broker_dynamic.h"
 #include "core/meta/metadata_image.h"
 #include "core/meta/topic_registry.h"
 #include "core/shard/shard.h"
+#include "core/shard/shard_call.h"
 #include "core/slog.h"
 
 struct topics_cleaner_round {
@@ -48,11 +51,9 @@ static void topics_cleaner_each(struct log_cleaner *c, void *ctx)
 		topics_offer_compacted(im->topics[i], &r);
 }
 
-static struct log_cleaner *topics_cleaner_create(struct runtime *rt, uint32_t k,
-						 _Atomic uint32_t *cleaning)
+static void topics_cleaner_config(const struct broker_config *b, struct log_cleaner_config *cc)
 {
-	const struct broker_config *b = &rt->cfg;
-	struct log_cleaner_config cc = {
+	*cc = (struct log_cleaner_config){
 		.enable = b->log_cleaner_enable,
 		.threads = b->log_cleaner_threads,
 		.io_max_bytes_per_second = (uint64_t)b->log_cleaner_io_max_bytes_per_second,
@@ -60,6 +61,15 @@ static struct log_cleaner *topics_cleaner_create(struct runtime *rt, uint32_t k,
 		.backoff_ms = b->log_cleaner_backoff_ms,
 		.inflated_max = (size_t)b->batch_inflated_max_bytes,
 	};
+}
+
+/* With the settings in force: the static ones under the dynamic configs
+ * recorded before the last stop. */
+static struct log_cleaner *topics_cleaner_create(struct runtime *rt, uint32_t k,
+						 _Atomic uint32_t *cleaning)
+{
+	struct log_cleaner_config cc;
+	topics_cleaner_config(broker_dynamic_effective(rt), &cc);
 	char err[256];
 	struct log_cleaner *c = log_cleaner_create(rt->shards[k].reactor, &cc, cleaning,
 						   &rt->worker_cpus, k, topics_cleaner_each,
@@ -67,6 +77,55 @@ static struct log_cleaner *topics_cleaner_create(struct runtime *rt, uint32_t k,
 	if (!c)
 		slog_error("topics", "shard %u: cannot start the log cleaner: %s", k, err);
 	return c;
+}
+
+/* One io shard's part of a reconfiguration: the settings, by copy. */
+struct topics_cleaner_part {
+	struct shard_call call;
+	struct log_cleaner_config cfg;
+	struct topics_cleaner_push *push;
+};
+
+struct topics_cleaner_push {
+	uint32_t pending;
+	struct topics_cleaner_part parts[];
+};
+
+static void topics_cleaner_on_owner(struct shard_call *call)
+{
+	struct topics_cleaner_part *part = (struct topics_cleaner_part *)call;
+	struct topics_shard *ts = topics_shard_of(call->target);
+	if (ts && ts->cleaner)
+		log_cleaner_reconfigure(ts->cleaner, &part->cfg);
+	shard_call_return(call);
+}
+
+static void topics_cleaner_owner_done(struct shard_call *call)
+{
+	struct topics_cleaner_push *push = ((struct topics_cleaner_part *)call)->push;
+	if (--push->pending == 0)
+		free(push);
+}
+
+int topics_cleaners_reconfigure(struct runtime *rt, const struct broker_config *b)
+{
+	struct topics_cleaner_push *push =
+		calloc(1, sizeof(*push) + rt->io_shards * sizeof(push->parts[0]));
+	if (!push)
+		return -1;
+	for (uint32_t k = 0; k < rt->io_shards; k++) {
+		struct topics_cleaner_part *part = &push->parts[k];
+		part->call = (struct shard_call){ .origin = &rt->shards[SHARD_CONTROL],
+						  .target = &rt->shards[k],
+						  .run = topics_cleaner_on_owner,
+						  .done = topics_cleaner_owner_done };
+		topics_cleaner_config(b, &part->cfg);
+		part->push = push;
+	}
+	if (shard_calls_start_each(&push->parts[0].call, sizeof(push->parts[0]), rt->io_shards,
+				   &push->pending))
+		free(push);
+	return 0;
 }
 
 int topics_shards_create(struct runtime *rt)

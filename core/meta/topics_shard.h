@@ -13,6 +13,7 @@
 #include "core/shard/shard.h"
 
 struct runtime;
+struct broker_config;
 struct log_grave;
 struct log_cleaner;
 
@@ -38,7 +39,12 @@ static inline struct topics_shard *topics_shard_of(const struct shard *s)
  * io shard's partitions answer. */
 extern const struct shard_service topics_shard_service;
 
-/* Every io shard's part, before the logs open. */
+/* Every io shard's part, before the logs open; the cleaners take the
+ * settings in force (broker_dynamic_effective). */
 int topics_shards_create(struct runtime *rt);
+
+/* Control shard: every io shard's cleaner takes b's settings, by message
+ * on its own thread (log_cleaner_reconfigure). -1 when out of memory. */
+int topics_cleaners_reconfigure(struct runtime *rt, const struct broker_config *b);
 
 #endif

@@ -2,12 +2,13 @@
 IncrementalAlterConfigs: a topic's configs as created and as altered (values,
 sources, synonyms, types), every version; unknown topics; bad values, keys,
 operations and duplicates; broker resources that name no broker; broker
-settings that may change while the broker runs and those that cannot."""
+settings that may change while the broker runs and those that cannot; the
+log cleaner's thread count checked against the one in force."""
 import time
 
 import pytest
 
-from differ import check
+from differ import Known, check
 from peers import schema_versions
 
 DESCRIBE_VERSIONS = schema_versions("DescribeConfigs")
@@ -161,3 +162,31 @@ def test_broker_settings_altered(peers):
         incremental(c, a, "", [("no.such.setting", SET, "1")], validate_only=True,
                     rtype=BROKER, label="a key the broker does not have")
     check(peers.run(scenario))
+
+
+def test_cleaner_settings_checked(peers):
+    """The cleaner's settings on the cluster's defaults, validated only, with
+    both brokers' cleaners at Kafka's 1 thread and 128 MiB of dedupe buffer."""
+    a = max(peers.versions("IncrementalAlterConfigs"))
+
+    def scenario(c):
+        incremental(c, a, "", [("log.cleaner.threads", SET, "3")], validate_only=True,
+                    rtype=BROKER, label="threads above double")
+        incremental(c, a, "", [("log.cleaner.threads", SET, "2"),
+                               ("log.cleaner.backoff.ms", SET, "100"),
+                               ("log.cleaner.io.max.bytes.per.second", SET, "1048576")],
+                    validate_only=True, rtype=BROKER, label="threads doubled, rate, backoff")
+        incremental(c, a, "", [("log.cleaner.dedupe.buffer.size", SET, "1048576")],
+                    validate_only=True, rtype=BROKER, label="dedupe buffer below 1MB a thread")
+        incremental(c, a, "", [("log.cleaner.backoff.ms", SET, "abc")], validate_only=True,
+                    rtype=BROKER, label="backoff not a number")
+    check(peers.run(scenario))
+
+
+def test_cleaner_threads_zero(peers):
+    a = max(peers.versions("IncrementalAlterConfigs"))
+
+    def scenario(c):
+        incremental(c, a, "", [("log.cleaner.threads", SET, "0")], validate_only=True,
+                    rtype=BROKER, label="no thread")
+    check(peers.run(scenario), Known("KD-64", "no thread:responses[0].error_message"))
