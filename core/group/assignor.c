@@ -96,8 +96,7 @@ static int range_order_compare(const void *a, const void *b)
 
 static int topic_compare(const void *a, const void *b)
 {
-	const struct assignor_topic *x = *(const struct assignor_topic *const *)a;
-	const struct assignor_topic *y = *(const struct assignor_topic *const *)b;
+	const struct assignor_topic *x = a, *y = b;
 	return assignor_uuid_compare(x->topic_id, y->topic_id);
 }
 
@@ -109,17 +108,22 @@ static int int32_compare(const void *a, const void *b)
 
 /* The spec's own metadata, sorted, for the subscription lookups. */
 struct assignor_catalog {
-	const struct assignor_topic **sorted;
+	struct assignor_topic *sorted;
 	int32_t count;
 	int32_t *group_index;  /* per sorted entry: its group topic, or -1 */
 };
 
-static int32_t catalog_find(const struct assignor_catalog *c, struct kuuid id)
+/* Both kinds of topic entry start with their id, so one search serves. */
+_Static_assert(offsetof(struct assignor_topic, topic_id) == 0, "topic id first");
+_Static_assert(offsetof(struct assignor_group_topic, id) == 0, "topic id first");
+
+static int32_t topic_search(const void *entries, int32_t count, size_t stride, struct kuuid id)
 {
-	int32_t lo = 0, hi = c->count;
+	int32_t lo = 0, hi = count;
 	while (lo < hi) {
 		int32_t mid = lo + (hi - lo) / 2;
-		int cmp = assignor_uuid_compare(c->sorted[mid]->topic_id, id);
+		const struct kuuid *at = (const void *)((const char *)entries + (size_t)mid * stride);
+		int cmp = assignor_uuid_compare(*at, id);
 		if (cmp == 0)
 			return mid;
 		if (cmp < 0)
@@ -130,20 +134,14 @@ static int32_t catalog_find(const struct assignor_catalog *c, struct kuuid id)
 	return -1;
 }
 
+static int32_t catalog_find(const struct assignor_catalog *c, struct kuuid id)
+{
+	return topic_search(c->sorted, c->count, sizeof(*c->sorted), id);
+}
+
 static int32_t group_topic_find(const struct assignor_work *w, struct kuuid id)
 {
-	int32_t lo = 0, hi = w->topic_count;
-	while (lo < hi) {
-		int32_t mid = lo + (hi - lo) / 2;
-		int cmp = assignor_uuid_compare(w->topics[mid].id, id);
-		if (cmp == 0)
-			return mid;
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return topic_search(w->topics, w->topic_count, sizeof(*w->topics), id);
 }
 
 static bool member_subscribed(const struct assignor_work *w, int32_t pos, int32_t topic)
@@ -208,14 +206,14 @@ static bool sort_catalog(struct assignor_work *w, struct assignor_catalog *c,
 	if (!c->sorted || !c->group_index)
 		return assignor_fail(w, "out of memory");
 	for (int32_t i = 0; i < c->count; i++) {
-		c->sorted[i] = &spec->topics[i];
+		c->sorted[i] = spec->topics[i];
 		c->group_index[i] = -1;
 	}
 	qsort(c->sorted, (size_t)c->count, sizeof(*c->sorted), topic_compare);
 	for (int32_t i = 1; i < c->count; i++) {
-		if (assignor_uuid_compare(c->sorted[i - 1]->topic_id, c->sorted[i]->topic_id) == 0) {
+		if (assignor_uuid_compare(c->sorted[i - 1].topic_id, c->sorted[i].topic_id) == 0) {
 			char id[KUUID_TEXT_BYTES];
-			kuuid_format(c->sorted[i]->topic_id, id);
+			kuuid_format(c->sorted[i].topic_id, id);
 			return assignor_fail(w, "topic %s is given twice in the metadata", id);
 		}
 	}
@@ -270,7 +268,7 @@ static bool build_group_topics(struct assignor_work *w, struct assignor_catalog 
 		if (c->group_index[k] < 0)
 			continue;
 		c->group_index[k] = count++;
-		slots += c->sorted[k]->partition_count;
+		slots += c->sorted[k].partition_count;
 	}
 	if (slots > ASSIGNOR_PARTITIONS_MAX)
 		return assignor_fail(w, "%lld subscribed partitions: the assignors take at most %d",
@@ -288,10 +286,10 @@ static bool build_group_topics(struct assignor_work *w, struct assignor_catalog 
 		int32_t g = c->group_index[k];
 		if (g < 0)
 			continue;
-		w->topics[g].id = c->sorted[k]->topic_id;
-		w->topics[g].partition_count = c->sorted[k]->partition_count;
+		w->topics[g].id = c->sorted[k].topic_id;
+		w->topics[g].partition_count = c->sorted[k].partition_count;
 		w->topics[g].first_slot = slot;
-		slot += c->sorted[k]->partition_count;
+		slot += c->sorted[k].partition_count;
 	}
 	for (int32_t s = 0; s < w->slot_count; s++)
 		w->owners[s] = ASSIGNOR_NO_OWNER;
@@ -382,25 +380,35 @@ static bool member_changed(const struct assignor_work *w, int32_t p, int32_t now
 	return !(kept == given && kept == now_count);
 }
 
-/* Sizes each member's share of the stores (counts[2p]: topics, [2p+1]:
- * partitions); last_topic is scratch. */
-static void count_results(const struct assignor_work *w, int32_t *counts, int32_t *last_topic)
+/* Walks the owners topic by topic. Without out, sizes each member's share
+ * of the stores (counts[2p]: topics, [2p+1]: partitions); with out, counts
+ * hold each member's next free topic and partition index and the walk fills
+ * them. last_topic: scratch, -1 for every member on entry. */
+static void walk_owners(const struct assignor_work *w, const struct assignor_spec *spec,
+			struct assignor_result *out, int32_t *counts, int32_t *last_topic)
 {
-	for (int32_t p = 0; p < w->member_count; p++) {
-		counts[2 * p] = counts[2 * p + 1] = 0;
-		last_topic[p] = -1;
-	}
 	for (int32_t g = 0; g < w->topic_count; g++) {
 		const struct assignor_group_topic *t = &w->topics[g];
 		for (int32_t part = 0; part < t->partition_count; part++) {
 			int32_t o = w->owners[t->first_slot + part];
 			if (o == ASSIGNOR_NO_OWNER)
 				continue;
-			counts[2 * o + 1]++;
 			if (last_topic[o] != g) {
 				last_topic[o] = g;
+				if (out) {
+					struct assignor_partitions *e = &out->topic_store[counts[2 * o]];
+					e->topic_id = t->id;
+					e->partitions = out->partition_store + counts[2 * o + 1];
+					e->partition_count = 0;
+					out->members[w->members[o] - spec->members].topic_count++;
+				}
 				counts[2 * o]++;
 			}
+			if (out) {
+				out->topic_store[counts[2 * o] - 1].partition_count++;
+				out->partition_store[counts[2 * o + 1]] = part;
+			}
+			counts[2 * o + 1]++;
 		}
 	}
 }
@@ -416,7 +424,11 @@ static bool build_result(struct assignor_work *w, const struct assignor_spec *sp
 	bool ok = counts && last_topic && out->members;
 	size_t topics = 0, parts = 0;
 	if (ok) {
-		count_results(w, counts, last_topic);
+		for (size_t p = 0; p < n; p++) {
+			counts[2 * p] = counts[2 * p + 1] = 0;
+			last_topic[p] = -1;
+		}
+		walk_owners(w, spec, NULL, counts, last_topic);
 		for (size_t p = 0; p < n; p++) {
 			topics += (size_t)counts[2 * p];
 			parts += (size_t)counts[2 * p + 1];
@@ -443,25 +455,7 @@ static bool build_result(struct assignor_work *w, const struct assignor_spec *sp
 		part_at += (size_t)r->partition_count;
 		last_topic[p] = -1;
 	}
-	for (int32_t g = 0; g < w->topic_count; g++) {
-		const struct assignor_group_topic *t = &w->topics[g];
-		for (int32_t part = 0; part < t->partition_count; part++) {
-			int32_t o = w->owners[t->first_slot + part];
-			if (o == ASSIGNOR_NO_OWNER)
-				continue;
-			struct assignor_member_result *r = &out->members[w->members[o] - spec->members];
-			if (last_topic[o] != g) {
-				last_topic[o] = g;
-				struct assignor_partitions *e = &out->topic_store[counts[2 * o]++];
-				e->topic_id = t->id;
-				e->partitions = out->partition_store + counts[2 * o + 1];
-				e->partition_count = 0;
-				r->topic_count++;
-			}
-			out->topic_store[counts[2 * o] - 1].partition_count++;
-			out->partition_store[counts[2 * o + 1]++] = part;
-		}
-	}
+	walk_owners(w, spec, out, counts, last_topic);
 	free(counts);
 	free(last_topic);
 	return true;

@@ -34,6 +34,13 @@
  * Then the target assignment epoch becomes the group epoch and members
  * reconcile towards their new target.
  *
+ * Order: where Kafka iterates hash maps (the members, a member's topics and
+ * partitions), these walk members by member id (Java's String order), topics
+ * by Kafka's Uuid order and partitions ascending, so that the result never
+ * depends on the input's order; it has the properties of Kafka's, but when
+ * several assignments are equally good it may pick another one than Kafka
+ * would.
+ *
  * Errors: where Kafka's assignors throw PartitionAssignorException (a member
  * subscribed to a topic missing from the metadata) and for inputs beyond the
  * limits below or inconsistent ones (a duplicate member or topic id, a

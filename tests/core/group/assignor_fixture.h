@@ -148,6 +148,24 @@ static inline void fx_remove_member(struct fx *f, const char *id)
 	*m = f->members[--f->member_count];
 }
 
+/* A group of members "A", "B", ... all subscribed to topics 1..topic_count
+ * of `partitions` partitions each. */
+static inline struct fx *fx_group(int topic_count, int32_t partitions, int member_count)
+{
+	struct fx *f = fx_new();
+	for (int t = 1; t <= topic_count; t++)
+		fx_topic(f, t, partitions);
+	for (int i = 0; i < member_count; i++) {
+		char id[2] = { (char)('A' + i), '\0' };
+		struct fx_member *m = fx_subscribe(f, id, -1);
+		m->subs = malloc((size_t)topic_count * sizeof(*m->subs));
+		assert_non_null(m->subs);
+		for (int t = 1; t <= topic_count; t++)
+			m->subs[m->sub_count++] = fx_uuid(t);
+	}
+	return f;
+}
+
 /* Adds partitions [first, first + count) of topic n to member id's current
  * target assignment. */
 static inline void fx_give(struct fx *f, const char *id, int n, int32_t first, int32_t count)

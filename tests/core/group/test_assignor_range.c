@@ -91,10 +91,7 @@ static void test_more_members_than_partitions(void **state)
 static void test_static_members_keep_their_ranges(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_topic(f, 1, 5);
-	fx_subscribe(f, "A", 1, -1);
-	fx_subscribe(f, "B", 1, -1);
+	struct fx *f = fx_group(1, 5, 2);
 	make_static(f, "A", "instance-2");
 	make_static(f, "B", "instance-1");
 	fx_run(f, ASSIGNOR_RANGE);
@@ -132,11 +129,7 @@ static void test_mixed_static_and_dynamic(void **state)
 static void test_partition_added(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_topic(f, 1, 3);
-	fx_topic(f, 2, 3);
-	fx_subscribe(f, "A", 1, 2, -1);
-	fx_subscribe(f, "B", 1, 2, -1);
+	struct fx *f = fx_group(2, 3, 2);
 	fx_run(f, ASSIGNOR_RANGE);
 	fx_topic(f, 1, 4);
 	fx_run(f, ASSIGNOR_RANGE);
@@ -152,10 +145,7 @@ static void test_partition_added(void **state)
 static void test_member_added_and_removed(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_topic(f, 1, 4);
-	fx_subscribe(f, "A", 1, -1);
-	fx_subscribe(f, "B", 1, -1);
+	struct fx *f = fx_group(1, 4, 2);
 	fx_run(f, ASSIGNOR_RANGE);
 	fx_expect(f, "A", 1, 0, 1, -1);
 	fx_expect(f, "B", 1, 2, 3, -1);
@@ -174,12 +164,7 @@ static void test_member_added_and_removed(void **state)
 static void test_subscriptions_removed(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_topic(f, 1, 3);
-	fx_topic(f, 2, 3);
-	fx_subscribe(f, "A", 1, 2, -1);
-	fx_subscribe(f, "B", 1, 2, -1);
-	fx_subscribe(f, "C", 1, 2, -1);
+	struct fx *f = fx_group(2, 3, 3);
 	fx_run(f, ASSIGNOR_RANGE);
 	fx_subscribe(f, "A", 2, -1);
 	fx_subscribe(f, "B", -1);

@@ -107,11 +107,7 @@ static void test_first_assignment_two_members_two_topics(void **state)
 static void test_more_members_than_partitions(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_topic(f, 1, 2);
-	fx_subscribe(f, "A", 1, -1);
-	fx_subscribe(f, "B", 1, -1);
-	fx_subscribe(f, "C", 1, -1);
+	struct fx *f = fx_group(1, 2, 3);
 	fx_run(f, ASSIGNOR_UNIFORM);
 	/* The extra partitions go to the last members: the first ones give up
 	 * their extra slot while enough members remain to take it. */
@@ -124,11 +120,7 @@ static void test_more_members_than_partitions(void **state)
 static void test_unbalanced_current_assignment(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_topic(f, 1, 3);
-	fx_topic(f, 2, 3);
-	fx_subscribe(f, "A", 1, 2, -1);
-	fx_subscribe(f, "B", 1, 2, -1);
+	struct fx *f = fx_group(2, 3, 2);
 	fx_give(f, "A", 1, 0, 3);
 	fx_give(f, "A", 2, 0, 2);
 	fx_give(f, "B", 2, 2, 1);
@@ -142,11 +134,7 @@ static void test_unbalanced_current_assignment(void **state)
 static void test_member_added_moves_the_minimum(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_topic(f, 1, 3);
-	fx_topic(f, 2, 3);
-	fx_subscribe(f, "A", 1, 2, -1);
-	fx_subscribe(f, "B", 1, 2, -1);
+	struct fx *f = fx_group(2, 3, 2);
 	fx_run(f, ASSIGNOR_UNIFORM);
 	fx_subscribe(f, "C", 1, 2, -1);
 	assert_int_equal(fx_run(f, ASSIGNOR_UNIFORM), 2);
@@ -160,12 +148,7 @@ static void test_member_added_moves_the_minimum(void **state)
 static void test_member_removed_keeps_the_others(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_topic(f, 1, 3);
-	fx_topic(f, 2, 3);
-	fx_subscribe(f, "A", 1, 2, -1);
-	fx_subscribe(f, "B", 1, 2, -1);
-	fx_subscribe(f, "C", 1, 2, -1);
+	struct fx *f = fx_group(2, 3, 3);
 	fx_run(f, ASSIGNOR_UNIFORM);
 	fx_remove_member(f, "B");
 	assert_int_equal(fx_run(f, ASSIGNOR_UNIFORM), 2);
@@ -179,10 +162,7 @@ static void test_member_removed_keeps_the_others(void **state)
 static void test_partitions_added(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_topic(f, 1, 3);
-	fx_subscribe(f, "A", 1, -1);
-	fx_subscribe(f, "B", 1, -1);
+	struct fx *f = fx_group(1, 3, 2);
 	fx_run(f, ASSIGNOR_UNIFORM);
 	fx_expect(f, "A", 1, 0, -1);
 	fx_expect(f, "B", 1, 1, 2, -1);
@@ -198,11 +178,7 @@ static void test_partitions_added(void **state)
 static void test_extra_partition_stays(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_topic(f, 1, 7);
-	fx_subscribe(f, "A", 1, -1);
-	fx_subscribe(f, "B", 1, -1);
-	fx_subscribe(f, "C", 1, -1);
+	struct fx *f = fx_group(1, 7, 3);
 	fx_give(f, "A", 1, 0, 2);
 	fx_give(f, "B", 1, 2, 3);
 	fx_give(f, "C", 1, 5, 2);
@@ -267,10 +243,7 @@ static void test_subscription_removed_and_topic_deleted(void **state)
 static void test_invalid_current_partitions_dropped(void **state)
 {
 	(void)state;
-	struct fx *f = fx_new();
-	fx_topic(f, 1, 2);
-	fx_subscribe(f, "A", 1, -1);
-	fx_subscribe(f, "B", 1, -1);
+	struct fx *f = fx_group(1, 2, 2);
 	fx_give(f, "A", 1, 0, 1);
 	fx_give(f, "B", 1, 0, 1);  /* claimed twice: A, first by id, keeps it */
 	fx_give(f, "B", 1, 7, 1);  /* beyond the partition count */
