@@ -6,11 +6,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
+#include "core/meta/broker_dynamic.h"
+#include "core/meta/topic_config.h"
 #include "core/meta/topics.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
 
 enum { CONFIG_RESOURCE_ID_BYTES = 16 };
+
+enum { CONFIG_RESOURCE_KEY_BYTES = 128 };
+
+int8_t config_resource_broker_source(struct runtime *rt, const char *name)
+{
+	int row = config_key_row(name);
+	if (broker_dynamic_value(rt, META_BROKER_NODE, name))
+		return CONFIG_SOURCE_DYNAMIC_BROKER;
+	if (broker_dynamic_value(rt, META_BROKER_CLUSTER, name))
+		return CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER;
+	if (row >= 0 && config_key_given(&rt->cfg, (size_t)row))
+		return CONFIG_SOURCE_STATIC_BROKER;
+	return 0;
+}
+
+int8_t config_resource_inherited_source(struct runtime *rt, const struct topic_config_key *k)
+{
+	char name[CONFIG_RESOURCE_KEY_BYTES];
+	for (const char *p = k->broker_keys; p && *p;) {
+		size_t n = strcspn(p, ",");
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		p += n + (p[n] == ',');
+		int8_t source = config_resource_broker_source(rt, name);
+		if (source)
+			return source;
+	}
+	return CONFIG_SOURCE_DEFAULT;
+}
 
 struct kstr config_resource_copy(struct request *req, const char *s)
 {

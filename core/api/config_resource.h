@@ -11,7 +11,9 @@
 #include "proto/cursor.h"
 
 struct request;
+struct runtime;
 struct topic;
+struct topic_config_key;
 
 enum config_resource_type {
 	CONFIG_RESOURCE_TOPIC = 2,
@@ -29,6 +31,14 @@ enum config_source {
 };
 
 enum { CONFIG_RESOURCE_MESSAGE_BYTES = 512 };
+
+/* Where a broker key's value in force comes from: this node's dynamic
+ * config, the cluster's, or the broker's file or --set; 0 when none sets it. */
+int8_t config_resource_broker_source(struct runtime *rt, const char *name);
+/* Where a topic key's value comes from when the topic does not set it: the
+ * source of the first of its broker synonyms that is set, else
+ * CONFIG_SOURCE_DEFAULT. */
+int8_t config_resource_inherited_source(struct runtime *rt, const struct topic_config_key *k);
 
 /* A copy of s in the request's arena (null on allocation failure). */
 struct kstr config_resource_copy(struct request *req, const char *s);

@@ -8,17 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/api/config_resource.h"
 #include "core/api/handlers.h"
+#include "core/meta/topic_config.h"
 #include "core/meta/topics.h"
 #include "core/net/request.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
 
-enum {
-	CREATE_TOPICS_MESSAGE_BYTES = 256,
-	CONFIG_SOURCE_DYNAMIC_TOPIC = 1,
-	CONFIG_SOURCE_DEFAULT = 5,
-};
+enum { CREATE_TOPICS_MESSAGE_BYTES = 256 };
 
 static struct kstr create_topics_copy(struct request *req, const char *s)
 {
@@ -63,28 +61,48 @@ static int32_t create_topics_check_assignments(struct request *req,
 	return n;
 }
 
-/* The v5+ description of a created (or validated) topic's configs. */
+/* The value the request gives a key, or NULL. */
+static const struct kstr *create_topics_given(const struct topic_create_args *a, const char *key)
+{
+	for (size_t k = 0; k < a->config_count; k++)
+		if (kstr_eq_cstr(a->config_keys[k], key))
+			return &a->config_values[k];
+	return NULL;
+}
+
+/* The v5+ description of a created (or validated) topic's configs: every
+ * key DescribeConfigs would list for it, with the same values and sources. */
 static void create_topics_describe(struct request *req, const struct topic_config *cfg,
 				   const struct topic_create_args *a,
 				   struct create_topics_response_creatable_topic_result *out)
 {
-	struct topic_config_entry entries[TOPIC_CONFIG_ENTRIES_MAX];
-	size_t n = topic_config_list(cfg, entries, TOPIC_CONFIG_ENTRIES_MAX);
+	size_t n = topic_config_key_count();
 	out->configs = request_alloc(req, n + 1, sizeof(*out->configs));
 	if (!out->configs)
 		return;
-	out->configs_count = (int32_t)n;
 	for (size_t i = 0; i < n; i++) {
-		struct create_topics_response_creatable_topic_configs *c = &out->configs[i];
+		const struct topic_config_key *k = topic_config_key_at(i);
+		const struct kstr *given = create_topics_given(a, k->name);
+		if (k->described_when_set && !given)
+			continue;
+		struct create_topics_response_creatable_topic_configs *c =
+			&out->configs[out->configs_count++];
 		create_topics_response_creatable_topic_configs_init(c);
-		c->name = kstr_from_cstr(entries[i].name);
-		c->value = create_topics_copy(req, entries[i].value);
+		c->name = kstr_from_cstr(k->name);
+		char value[TOPIC_CONFIG_VALUE_BYTES];
+		if (given) {
+			c->value = *given;
+		} else {
+			if (k->stored_default)
+				snprintf(value, sizeof(value), "%s", k->stored_default);
+			else
+				topic_config_value(cfg, k->name, value, sizeof(value));
+			c->value = create_topics_copy(req, value);
+		}
 		c->read_only = false;
 		c->is_sensitive = false;
-		c->config_source = CONFIG_SOURCE_DEFAULT;
-		for (size_t k = 0; k < a->config_count; k++)
-			if (kstr_eq_cstr(a->config_keys[k], entries[i].name))
-				c->config_source = CONFIG_SOURCE_DYNAMIC_TOPIC;
+		c->config_source = given ? CONFIG_SOURCE_DYNAMIC_TOPIC
+					 : config_resource_inherited_source(request_runtime(req), k);
 	}
 }
 

@@ -108,35 +108,30 @@ static int8_t dc_broker_key_synonyms(struct dc_ctx *c, dc_entry *e, const char *
 	const char *top = node ? node : cluster ? cluster : given ? text : NULL;
 	if (top && value)
 		snprintf(value, cap, "%s", top);
-	return node ? CONFIG_SOURCE_DYNAMIC_BROKER : cluster ? CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER
-		     : given ? CONFIG_SOURCE_STATIC_BROKER : 0;
+	return config_resource_broker_source(rt, name);
 }
 
-/* The topic key's broker synonyms: each set on the broker (dynamically or in
- * its file), and the last one's default. Returns the most specific source
- * of the chain's first key that is set, or 0. */
-static int8_t dc_broker_synonyms(struct dc_ctx *c, dc_entry *e, const struct topic_config_key *k,
-				 const struct broker_config *defaults)
+/* The topic key's broker synonyms added to e: each set on the broker
+ * (dynamically or in its file), and the last one's default. */
+static void dc_broker_synonyms(struct dc_ctx *c, dc_entry *e, const struct topic_config_key *k,
+			       const struct broker_config *defaults)
 {
 	char name[DESCRIBE_CONFIGS_NAME_BYTES], text[DESCRIBE_CONFIGS_VALUE_BYTES];
 	const char *chain = k->broker_keys;
-	int8_t source = 0;
 	if (!chain)
-		return 0; /* a key of topics only: Kafka lists no synonym */
+		return; /* a key of topics only: Kafka lists no synonym */
 	int row = -1;
 	for (const char *p = chain; *p;) {
 		size_t n = strcspn(p, ",");
 		snprintf(name, sizeof(name), "%.*s", (int)n, p);
 		p += n + (p[n] == ',');
 		row = config_key_row(name);
-		int8_t here = dc_broker_key_synonyms(c, e, name, row, NULL, 0);
-		if (!source)
-			source = here;
+		dc_broker_key_synonyms(c, e, name, row, NULL, 0);
 	}
 	/* Kafka lists the default of a one-key chain only: the first key of a
 	 * longer one (log.retention.ms, ...) has no default of its own. */
-	if (!e || strchr(chain, ','))
-		return source;
+	if (strchr(chain, ','))
+		return;
 	if (row >= 0)
 		config_key_format(defaults, (size_t)row, text, sizeof(text));
 	else if (k->stored_default)
@@ -144,7 +139,6 @@ static int8_t dc_broker_synonyms(struct dc_ctx *c, dc_entry *e, const struct top
 	else
 		topic_config_value(&c->default_topic, k->name, text, sizeof(text));
 	dc_synonym_add(c, e, name, text, CONFIG_SOURCE_DEFAULT);
-	return source;
 }
 
 /* One topic key: its value in force, and its synonyms from the most
@@ -158,9 +152,8 @@ static int dc_topic_key(struct dc_ctx *c, const struct topic *t, const struct to
 		snprintf(value, sizeof(value), "%s", over ? over : k->stored_default);
 	else
 		topic_config_value(topic_config_current(t), k->name, value, sizeof(value));
-	int8_t inherited = dc_broker_synonyms(c, NULL, k, defaults);
 	int8_t source = over ? CONFIG_SOURCE_DYNAMIC_TOPIC
-			     : inherited ? inherited : CONFIG_SOURCE_DEFAULT;
+			     : config_resource_inherited_source(request_runtime(c->req), k);
 	dc_entry *e = dc_add(c, k->name, value, source, (int8_t)k->type, k->doc, false);
 	if (!e)
 		return -1;
