@@ -24,7 +24,6 @@ enum group_state {
 };
 
 enum {
-	GROUP_ID_MAX = 32767,          /* a Kafka string */
 	GROUP_TABLE_BUCKETS_MIN = 16,
 };
 
