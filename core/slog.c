@@ -10,7 +10,10 @@
  * here), bytes that are not part of well-formed UTF-8 (overlong forms,
  * surrogates, code points past U+10FFFF, stray continuation bytes: \xNN each)
  * and the C1 controls U+0080..U+009F (their two bytes as \xNN, since some
- * terminals act on them). Well-formed UTF-8 text is kept as it is. */
+ * terminals act on them). Well-formed UTF-8 text is kept as it is. The
+ * overlong two-byte NUL (C0 80, Java's modified UTF-8 for U+0000) is printed
+ * as \x00: it is how slog_str passes a NUL of a peer's string through the
+ * formatting, where a NUL would end the message. */
 #include "core/slog.h"
 
 #include <stdarg.h>
@@ -30,6 +33,9 @@ enum {
 	/* One write(2) of at most PIPE_BUF bytes is atomic on a pipe too. */
 	SLOG_LINE_BYTES = 4096,
 };
+
+/* The overlong form of U+0000 that slog_str writes for a NUL byte. */
+static const uint8_t SLOG_NUL_LEAD = 0xc0, SLOG_NUL_TRAIL = 0x80;
 
 static enum slog_level slog_min_level = SLOG_INFO;
 
@@ -92,6 +98,9 @@ static size_t slog_escape(char *out, size_t cap, const uint8_t *in, size_t n, bo
 				  : c == '\t' ? "\\t" : NULL;
 		if (c >= 0x20 && c < 0x7f && c != '\\') {
 			esc[esc_len++] = (char)c;
+		} else if (c == SLOG_NUL_LEAD && i + 1 < n && in[i + 1] == SLOG_NUL_TRAIL) {
+			esc_len += slog_put_hex(esc, 0);
+			used = 2;
 		} else if (named) {
 			esc[esc_len++] = named[0];
 			esc[esc_len++] = named[1];
@@ -155,4 +164,33 @@ void slog(enum slog_level level, const char *component, const char *fmt, ...)
 	line[n++] = '\n';
 	ssize_t w = write(STDERR_FILENO, line, n);
 	(void)w;
+}
+
+const char *slog_str(char *buf, size_t cap, const char *ptr, int32_t len)
+{
+	static const char null_text[] = "null", cut[] = "...";
+	if (len < 0) {
+		snprintf(buf, cap, "%s", null_text);
+		return buf;
+	}
+	size_t o = 0;
+	size_t room = cap - sizeof(cut); /* for the cut marker and the final NUL */
+	int32_t i = 0;
+	for (; i < len; i++) {
+		size_t need = ptr[i] == '\0' ? 2 : 1;
+		if (o + need > room)
+			break;
+		if (ptr[i] == '\0') {
+			buf[o++] = (char)SLOG_NUL_LEAD;
+			buf[o++] = (char)SLOG_NUL_TRAIL;
+		} else {
+			buf[o++] = ptr[i];
+		}
+	}
+	if (i < len) {
+		memcpy(buf + o, cut, sizeof(cut) - 1);
+		o += sizeof(cut) - 1;
+	}
+	buf[o] = '\0';
+	return buf;
 }

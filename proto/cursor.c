@@ -349,3 +349,35 @@ char *kstr_dup(struct kstr s)
 	}
 	return p;
 }
+
+bool kstr_copy(struct kstr *out, struct kstr s)
+{
+	if (s.len < 0) {
+		*out = KSTR_NULL;
+		return true;
+	}
+	char *p = malloc((size_t)s.len + 1);
+	if (!p)
+		return false;
+	if (s.len > 0)
+		memcpy(p, s.ptr, (size_t)s.len);
+	p[s.len] = '\0';
+	*out = (struct kstr){ p, s.len };
+	return true;
+}
+
+void kstr_free(struct kstr *s)
+{
+	free((char *)s->ptr);
+	*s = KSTR_NULL;
+}
+
+bool kstr_replace(struct kstr *dst, struct kstr s)
+{
+	struct kstr copy;
+	if (!kstr_copy(&copy, s))
+		return false;
+	kstr_free(dst);
+	*dst = copy;
+	return true;
+}

@@ -313,8 +313,21 @@ static inline struct kstr kstr_from_cstr(const char *s)
 }
 
 /* A NUL-terminated copy of s (malloc'd, the caller frees it); NULL for a
- * null string or when out of memory. */
+ * null string or when out of memory. Only for strings that cannot hold a
+ * NUL (names checked against a character set): a Kafka string can, and a C
+ * string would end there. */
 char *kstr_dup(struct kstr s);
+
+/* An owned copy of s, every byte of it (NULs too), in *out: malloc'd, one
+ * NUL past the end, released with kstr_free; a null view copies as null.
+ * Returns false (out untouched) when out of memory. */
+bool kstr_copy(struct kstr *out, struct kstr s);
+/* Frees a kstr_copy'd string; it is null afterwards. */
+void kstr_free(struct kstr *s);
+/* Replaces *dst with a copy of s; false (dst unchanged) when out of memory. */
+bool kstr_replace(struct kstr *dst, struct kstr s);
+
+#define KSTR_NULL ((struct kstr){ NULL, -1 })
 
 static inline bool kstr_eq(struct kstr a, struct kstr b)
 {

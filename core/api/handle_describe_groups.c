@@ -27,9 +27,11 @@ static void describe_one(struct request *req, struct group_coordinator *gc, stru
 	if (!g)
 		return;
 	out->group_state = kstr_from_cstr(group_state_name(g->state));
-	out->protocol_type = request_copy_cstr(req, g->protocol_type ? g->protocol_type : "");
+	out->protocol_type = g->protocol_type.len >= 0 ? request_copy_kstr(req, g->protocol_type)
+						       : kstr_from_cstr("");
 	bool stable = g->state == GROUP_STABLE;
-	out->protocol_data = request_copy_cstr(req, stable && g->protocol_name ? g->protocol_name : "");
+	out->protocol_data = stable && g->protocol_name.len >= 0
+		? request_copy_kstr(req, g->protocol_name) : kstr_from_cstr("");
 	if (g->state == GROUP_DEAD)
 		return;
 	out->members = request_alloc(req, g->member_count + 1, sizeof(*out->members));
@@ -41,14 +43,14 @@ static void describe_one(struct request *req, struct group_coordinator *gc, stru
 	for (struct group_member *m = g->members; m; m = m->next) {
 		struct describe_groups_response_described_group_member *o = &out->members[n++];
 		describe_groups_response_described_group_member_init(o);
-		o->member_id = request_copy_cstr(req, m->id);
-		o->group_instance_id = request_copy_cstr(req, m->instance_id);
-		o->client_id = request_copy_cstr(req, m->client_id);
-		o->client_host = request_copy_cstr(req, m->client_host);
+		o->member_id = request_copy_kstr(req, m->id);
+		o->group_instance_id = request_copy_kstr(req, m->instance_id);
+		o->client_id = request_copy_kstr(req, m->client_id);
+		o->client_host = request_copy_kstr(req, m->client_host);
 		if (!stable)
 			continue;
 		for (uint32_t i = 0; i < m->protocol_count; i++)
-			if (g->protocol_name && strcmp(m->protocols[i].name, g->protocol_name) == 0)
+			if (g->protocol_name.len >= 0 && kstr_eq(m->protocols[i].name, g->protocol_name))
 				o->member_metadata = request_copy_bytes(req, m->protocols[i].metadata,
 									(int32_t)m->protocols[i].metadata_len);
 		o->member_assignment = request_copy_bytes(req, m->assignment,

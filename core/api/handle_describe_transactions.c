@@ -32,15 +32,15 @@ static bool describe_topics(struct request *req, const struct txn_meta *m,
 	for (uint32_t i = 0; i < ps->count; i++) {
 		bool seen = false;
 		for (int32_t k = 0; k < n && !seen; k++)
-			seen = kstr_eq_cstr(out->topics[k].topic, ps->items[i].topic);
+			seen = kstr_eq(out->topics[k].topic, ps->items[i].topic);
 		if (seen)
 			continue;
 		struct describe_transactions_response_describe_transaction_topic *t = &out->topics[n++];
 		describe_transactions_response_describe_transaction_topic_init(t);
-		t->topic = request_copy_cstr(req, ps->items[i].topic);
+		t->topic = request_copy_kstr(req, ps->items[i].topic);
 		t->partitions = &parts[used];
 		for (uint32_t j = i; j < ps->count; j++)
-			if (strcmp(ps->items[j].topic, ps->items[i].topic) == 0)
+			if (kstr_eq(ps->items[j].topic, ps->items[i].topic))
 				parts[used + t->partitions_count++] = ps->items[j].partition;
 		used += t->partitions_count;
 	}

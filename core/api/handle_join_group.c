@@ -30,11 +30,11 @@ static void join_client_host(const struct conn *c, char *out, size_t cap)
 	snprintf(out, cap, "/%.*s", len, c->peer);
 }
 
-static struct kstr join_opt_str(const char *s, bool nullable)
+static struct kstr join_opt_str(struct kstr s, bool nullable)
 {
-	if (s)
-		return kstr_from_cstr(s);
-	return nullable ? (struct kstr){ NULL, -1 } : kstr_from_cstr("");
+	if (s.len >= 0)
+		return s;
+	return nullable ? KSTR_NULL : kstr_from_cstr("");
 }
 
 static void join_respond(struct group_join_waiter *w, const struct group_join_result *res)
@@ -48,11 +48,11 @@ static void join_respond(struct group_join_waiter *w, const struct group_join_re
 	r.generation_id = res->generation;
 	r.protocol_type = join_opt_str(res->protocol_type, true);
 	r.protocol_name = join_opt_str(res->protocol_name, version >= 7);
-	r.leader = kstr_from_cstr(res->leader);
-	r.member_id = kstr_from_cstr(res->member_id);
+	r.leader = res->leader;
+	r.member_id = res->member_id;
 	/* An error for a member the coordinator does not know echoes the id the
 	 * request gave, as Kafka does. */
-	if (res->error != KERR_NONE && !res->member_id[0])
+	if (res->error != KERR_NONE && res->member_id.len <= 0)
 		r.member_id = ctx->requested_member_id;
 	r.skip_assignment = res->skip_assignment;
 	if (res->member_count) {
@@ -65,7 +65,7 @@ static void join_respond(struct group_join_waiter *w, const struct group_join_re
 			for (uint32_t i = 0; i < res->member_count; i++) {
 				struct join_group_response_join_group_response_member *m = &r.members[i];
 				join_group_response_join_group_response_member_init(m);
-				m->member_id = kstr_from_cstr(res->members[i].member_id);
+				m->member_id = res->members[i].member_id;
 				m->group_instance_id = join_opt_str(res->members[i].instance_id, true);
 				m->metadata = res->members[i].metadata;
 			}
@@ -94,8 +94,10 @@ void handle_join_group(struct request *req)
 	if (!group_route_here(req, gc))
 		return;
 	if (!gc) {
-		struct group_join_result res = { .error = err, .generation = -1, .leader = "",
-						 .member_id = "" };
+		struct group_join_result res = { .error = err, .generation = -1,
+						 .protocol_type = KSTR_NULL, .protocol_name = KSTR_NULL,
+						 .leader = kstr_from_cstr(""),
+						 .member_id = kstr_from_cstr("") };
 		join_respond(&ctx->waiter, &res);
 		return;
 	}

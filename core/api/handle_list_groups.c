@@ -69,8 +69,9 @@ static void list_one(struct group *g, void *ctx)
 	struct list_groups_response_listed_group *o = &f->out[f->n++];
 	list_groups_response_listed_group_init(o);
 	/* Copied: the response is encoded on another shard. */
-	o->group_id = request_copy_cstr(f->req, g->id);
-	o->protocol_type = request_copy_cstr(f->req, g->protocol_type ? g->protocol_type : "");
+	o->group_id = request_copy_kstr(f->req, g->id);
+	o->protocol_type = g->protocol_type.len >= 0 ? request_copy_kstr(f->req, g->protocol_type)
+						     : kstr_from_cstr("");
 	o->group_state = kstr_from_cstr(group_state_name(g->state));
 	o->group_type = kstr_from_cstr(GROUP_TYPE_CLASSIC);
 }

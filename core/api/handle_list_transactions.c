@@ -67,7 +67,7 @@ static void list_one(struct txn_meta *m, void *arg)
 	struct list_transactions_response_list_transaction_state *s =
 		&r->transaction_states[r->transaction_states_count++];
 	list_transactions_response_list_transaction_state_init(s);
-	s->transactional_id = request_copy_cstr(req, m->id);
+	s->transactional_id = request_copy_kstr(req, m->id);
 	s->producer_id = m->cur.producer_id;
 	s->transaction_state = kstr_from_cstr(txn_state_name(m->cur.state));
 	ctx->failed = req->body.err != RC_OK;

@@ -52,14 +52,14 @@ static void fetched_add(struct fetched_list *l, struct kstr topic, int32_t parti
 		.partition = partition,
 		.offset = o ? o->offset : -1,
 		.leader_epoch = o ? o->leader_epoch : -1,
-		.metadata = o ? request_copy_cstr(l->req, o->metadata) : kstr_from_cstr(""),
+		.metadata = o ? request_copy_kstr(l->req, o->metadata) : kstr_from_cstr(""),
 	};
 }
 
 static void fetched_add_offset(struct group_offset *o, void *ctx)
 {
 	struct fetched_list *l = ctx;
-	fetched_add(l, request_copy_cstr(l->req, o->topic), o->partition, o);
+	fetched_add(l, request_copy_kstr(l->req, o->topic), o->partition, o);
 }
 
 /* Groups the flat list by topic, in first-seen order. */

@@ -21,8 +21,8 @@ static void sync_respond(struct group_sync_waiter *w, const struct group_sync_re
 	struct sync_group_response r;
 	sync_group_response_init(&r);
 	r.error_code = res->error;
-	r.protocol_type = res->protocol_type ? kstr_from_cstr(res->protocol_type) : (struct kstr){ NULL, -1 };
-	r.protocol_name = res->protocol_name ? kstr_from_cstr(res->protocol_name) : (struct kstr){ NULL, -1 };
+	r.protocol_type = res->protocol_type;
+	r.protocol_name = res->protocol_name;
 	r.assignment = res->assignment.len >= 0 ? res->assignment : (struct kbytes){ NULL, 0 };
 	REQUEST_RESPOND(req, sync_group, version, &r);
 }
@@ -45,7 +45,8 @@ void handle_sync_group(struct request *req)
 	if (!group_route_here(req, gc))
 		return;
 	if (!gc) {
-		struct group_sync_result res = { .error = err };
+		struct group_sync_result res = { .error = err, .protocol_type = KSTR_NULL,
+						 .protocol_name = KSTR_NULL };
 		sync_respond(&ctx->waiter, &res);
 		return;
 	}

@@ -72,11 +72,6 @@ static uint64_t hash_bytes(const char *p, size_t n, uint64_t seed)
 	return h;
 }
 
-static bool str_eq(const char *s, const char *p, size_t n)
-{
-	return strlen(s) == n && memcmp(s, p, n) == 0;
-}
-
 /* Grows a chained table to keep chains short; on no memory it stays as is. */
 static void *buckets_grow(void **old, size_t old_count, size_t *new_count, size_t next_off,
 			  uint64_t (*hash)(const void *e))
@@ -103,7 +98,7 @@ static void *buckets_grow(void **old, size_t old_count, size_t *new_count, size_
 static uint64_t group_hash(const void *e)
 {
 	const struct group *g = e;
-	return hash_bytes(g->id, strlen(g->id), 0);
+	return hash_bytes(g->id.ptr, (size_t)g->id.len, 0);
 }
 
 struct group *group_table_find(const struct group_table *t, struct kstr id)
@@ -112,7 +107,7 @@ struct group *group_table_find(const struct group_table *t, struct kstr id)
 		return NULL;
 	size_t k = hash_bytes(id.ptr, (size_t)id.len, 0) & (t->bucket_count - 1);
 	for (struct group *g = t->buckets[k]; g; g = g->next)
-		if (str_eq(g->id, id.ptr, (size_t)id.len))
+		if (kstr_eq(g->id, id))
 			return g;
 	return NULL;
 }
@@ -134,10 +129,13 @@ struct group *group_table_add(struct group_table *t, struct kstr id, int32_t par
 		}
 	}
 	struct group *g = calloc(1, sizeof(*g));
-	if (!g || !(g->id = kstr_dup(id))) {
+	if (!g || id.len < 0 || !kstr_copy(&g->id, id)) {
 		free(g);
 		return NULL;
 	}
+	g->protocol_type = KSTR_NULL;
+	g->protocol_name = KSTR_NULL;
+	g->leader_id = KSTR_NULL;
 	g->coord = coord;
 	g->partition = partition;
 	g->state = GROUP_EMPTY;
@@ -199,22 +197,22 @@ void group_member_free(struct group_member *m)
 {
 	assert(!io_timer_armed(&m->session_timer) && !m->join_wait && !m->sync_wait);
 	for (uint32_t i = 0; i < m->protocol_count; i++) {
-		free(m->protocols[i].name);
+		kstr_free(&m->protocols[i].name);
 		free(m->protocols[i].metadata);
 	}
 	free(m->protocols);
 	free(m->assignment);
-	free(m->id);
-	free(m->instance_id);
-	free(m->client_id);
-	free(m->client_host);
+	kstr_free(&m->id);
+	kstr_free(&m->instance_id);
+	kstr_free(&m->client_id);
+	kstr_free(&m->client_host);
 	free(m);
 }
 
 static void offset_free(struct group_offset *o)
 {
-	free(o->topic);
-	free(o->metadata);
+	kstr_free(&o->topic);
+	kstr_free(&o->metadata);
 	free(o);
 }
 
@@ -231,37 +229,36 @@ void group_free(struct group *g)
 	}
 	group_offset_table_clear(&g->offsets);
 	group_txn_drop_all(g);
-	free(g->id);
-	free(g->protocol_type);
-	free(g->protocol_name);
-	free(g->leader_id);
+	kstr_free(&g->id);
+	kstr_free(&g->protocol_type);
+	kstr_free(&g->protocol_name);
+	kstr_free(&g->leader_id);
 	free(g);
 }
 
-static struct group_member *member_in(struct group_member *list, const char *id, size_t len,
-				      bool by_instance)
+static struct group_member *member_in(struct group_member *list, struct kstr id, bool by_instance)
 {
-	for (struct group_member *m = list; m; m = m->next) {
-		const char *key = by_instance ? m->instance_id : m->id;
-		if (key && str_eq(key, id, len))
+	if (id.len < 0)
+		return NULL;
+	for (struct group_member *m = list; m; m = m->next)
+		if (kstr_eq(by_instance ? m->instance_id : m->id, id))
 			return m;
-	}
 	return NULL;
 }
 
-struct group_member *group_member_find(const struct group *g, const char *id, size_t len)
+struct group_member *group_member_find(const struct group *g, struct kstr id)
 {
-	return member_in(g->members, id, len, false);
+	return member_in(g->members, id, false);
 }
 
-struct group_member *group_member_find_instance(const struct group *g, const char *id, size_t len)
+struct group_member *group_member_find_instance(const struct group *g, struct kstr id)
 {
-	return member_in(g->members, id, len, true);
+	return member_in(g->members, id, true);
 }
 
-struct group_member *group_pending_find(const struct group *g, const char *id, size_t len)
+struct group_member *group_pending_find(const struct group *g, struct kstr id)
 {
-	return member_in(g->pending_members, id, len, false);
+	return member_in(g->pending_members, id, false);
 }
 
 static uint64_t offset_hash_of(const char *topic, size_t n, int32_t partition)
@@ -272,7 +269,7 @@ static uint64_t offset_hash_of(const char *topic, size_t n, int32_t partition)
 static uint64_t offset_hash(const void *e)
 {
 	const struct group_offset *o = e;
-	return offset_hash_of(o->topic, strlen(o->topic), o->partition);
+	return offset_hash_of(o->topic.ptr, (size_t)o->topic.len, o->partition);
 }
 
 struct group_offset *group_offset_find(const struct group_offset_table *t, struct kstr topic,
@@ -282,7 +279,7 @@ struct group_offset *group_offset_find(const struct group_offset_table *t, struc
 		return NULL;
 	size_t k = offset_hash_of(topic.ptr, (size_t)topic.len, partition) & (t->bucket_count - 1);
 	for (struct group_offset *o = t->buckets[k]; o; o = o->next)
-		if (o->partition == partition && str_eq(o->topic, topic.ptr, (size_t)topic.len))
+		if (o->partition == partition && kstr_eq(o->topic, topic))
 			return o;
 	return NULL;
 }
@@ -305,11 +302,12 @@ struct group_offset *group_offset_put(struct group_offset_table *t, struct kstr 
 			return NULL;
 		}
 	}
-	o = calloc(1, sizeof(*o));
-	if (!o || !(o->topic = kstr_dup(topic))) {
+	o = topic.len >= 0 ? calloc(1, sizeof(*o)) : NULL;
+	if (!o || !kstr_copy(&o->topic, topic)) {
 		free(o);
 		return NULL;
 	}
+	o->metadata = KSTR_NULL;
 	o->partition = partition;
 	o->leader_epoch = -1;
 	o->expire_timestamp = -1;
@@ -429,11 +427,8 @@ static void txn_pending_free(struct group *g, struct group_txn_pending **p)
 bool group_offset_set(struct group_offset *dst, const struct group_offset_value *v,
 			int64_t record_offset)
 {
-	char *meta = kstr_dup(v->metadata.len >= 0 ? v->metadata : kstr_from_cstr(""));
-	if (!meta)
+	if (!kstr_replace(&dst->metadata, v->metadata.len >= 0 ? v->metadata : kstr_from_cstr("")))
 		return false;
-	free(dst->metadata);
-	dst->metadata = meta;
 	dst->offset = v->offset;
 	dst->leader_epoch = v->leader_epoch;
 	dst->commit_timestamp = v->commit_timestamp;
@@ -457,7 +452,7 @@ int group_txn_put(struct group *g, int64_t producer_id, struct kstr topic, int32
 	}
 	struct group_offset *o = group_offset_put(&(*p)->offsets, topic, partition);
 	if (!o || !group_offset_set(o, v, record_offset)) {
-		if (o && !o->metadata)
+		if (o && o->metadata.len < 0)
 			group_offset_remove(&(*p)->offsets, o);
 		if ((*p)->offsets.count == 0)
 			txn_pending_free(g, p);

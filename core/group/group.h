@@ -24,24 +24,25 @@ enum group_state {
 };
 
 enum {
-	GROUP_ID_MAX = 32767,          /* a Kafka string */
 	GROUP_TABLE_BUCKETS_MIN = 16,
 };
 
-/* Waiting JoinGroup / SyncGroup requests: the handler's callback answers. */
+/* Waiting JoinGroup / SyncGroup requests: the handler's callback answers.
+ * Every string here, as in the group, is a Kafka string: its length counts,
+ * and it may hold NUL bytes (len -1: none). */
 struct group_join_member {
-	const char *member_id;
-	const char *instance_id; /* NULL: dynamic */
+	struct kstr member_id;
+	struct kstr instance_id;    /* null: dynamic */
 	struct kbytes metadata;
 };
 
 struct group_join_result {
 	int16_t error;
 	int32_t generation;
-	const char *protocol_type;  /* NULL when none */
-	const char *protocol_name;  /* NULL when none */
-	const char *leader;
-	const char *member_id;
+	struct kstr protocol_type;  /* null when none */
+	struct kstr protocol_name;  /* null when none */
+	struct kstr leader;
+	struct kstr member_id;      /* empty: none */
 	bool skip_assignment;
 	uint32_t member_count;      /* the leader gets every member */
 	const struct group_join_member *members;
@@ -53,8 +54,8 @@ struct group_join_waiter {
 
 struct group_sync_result {
 	int16_t error;
-	const char *protocol_type;
-	const char *protocol_name;
+	struct kstr protocol_type;
+	struct kstr protocol_name;
 	struct kbytes assignment;
 };
 
@@ -62,8 +63,9 @@ struct group_sync_waiter {
 	void (*done)(struct group_sync_waiter *w, const struct group_sync_result *r);
 };
 
+/* Strings below are owned copies (kstr_copy), freed with their holder. */
 struct group_protocol {
-	char *name;
+	struct kstr name;
 	uint8_t *metadata;
 	int32_t metadata_len;
 };
@@ -73,10 +75,10 @@ struct group;
 struct group_member {
 	struct group_member *next;    /* the group's members, in join order */
 	struct group *group;
-	char *id;
-	char *instance_id;            /* NULL: dynamic */
-	char *client_id;
-	char *client_host;
+	struct kstr id;
+	struct kstr instance_id;      /* null: dynamic */
+	struct kstr client_id;
+	struct kstr client_host;
 	int32_t session_timeout_ms;
 	int32_t rebalance_timeout_ms;
 	struct group_protocol *protocols;
@@ -92,11 +94,11 @@ struct group_member {
 
 struct group_offset {
 	struct group_offset *next;
-	char *topic;
+	struct kstr topic;
 	int32_t partition;
 	int64_t offset;
 	int32_t leader_epoch;
-	char *metadata;
+	struct kstr metadata;         /* never null once set */
 	int64_t commit_timestamp;
 	int64_t expire_timestamp;
 	int64_t record_offset;        /* of its record in __consumer_offsets */
@@ -114,14 +116,14 @@ struct group_txn_pending;
 struct group {
 	struct group *next;           /* the coordinator's hash chain */
 	struct group_coordinator *coord;
-	char *id;
+	struct kstr id;
 	int32_t partition;            /* of __consumer_offsets */
 	enum group_state state;
 	int64_t state_timestamp;      /* when the state last changed (ms, wall clock) */
 	int32_t generation;
-	char *protocol_type;          /* NULL until a member joins */
-	char *protocol_name;          /* NULL unless a generation is running */
-	char *leader_id;              /* NULL when there is no leader */
+	struct kstr protocol_type;    /* null until a member joins */
+	struct kstr protocol_name;    /* null unless a generation is running */
+	struct kstr leader_id;        /* null when there is no leader */
 	struct group_member *members;
 	struct group_member *pending_members;
 	uint32_t member_count;
@@ -185,9 +187,9 @@ void group_table_for_each(const struct group_table *t, void (*fn)(struct group *
 void group_table_free(struct group_table *t);
 void group_free(struct group *g);
 
-struct group_member *group_member_find(const struct group *g, const char *id, size_t len);
-struct group_member *group_member_find_instance(const struct group *g, const char *id, size_t len);
-struct group_member *group_pending_find(const struct group *g, const char *id, size_t len);
+struct group_member *group_member_find(const struct group *g, struct kstr id);
+struct group_member *group_member_find_instance(const struct group *g, struct kstr id);
+struct group_member *group_pending_find(const struct group *g, struct kstr id);
 void group_member_free(struct group_member *m);
 
 struct group_offset *group_offset_find(const struct group_offset_table *t, struct kstr topic,

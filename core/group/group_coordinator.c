@@ -96,11 +96,11 @@ static void group_delete_written(void *ctx, int16_t err)
 	struct group *g = dw->group;
 	struct group_done *d = dw->done;
 	if (err != KERR_NONE) {
-		slog_error("group", "cannot delete group %s: error %d", g->id, err);
+		slog_error("group", "cannot delete group %s: error %d", SLOG_STR(g->id), err);
 		g->state = dw->previous;
 		err = store_error_for_client(err);
 	} else if (!g->removed) {
-		slog_info("group", "deleted group %s", g->id);
+		slog_info("group", "deleted group %s", SLOG_STR(g->id));
 		group_table_remove(&g->coord->groups, g);
 	}
 	free(dw);

@@ -21,9 +21,10 @@ struct reactor;
 
 static const uint64_t NS_PER_MS = 1000000;
 
-static inline bool kstr_is(struct kstr s, const char *c)
+/* Whether a request's string names what the group holds (neither null). */
+static inline bool kstr_is(struct kstr s, struct kstr held)
 {
-	return c && s.len >= 0 && kstr_eq_cstr(s, c);
+	return s.len >= 0 && held.len >= 0 && kstr_eq(s, held);
 }
 
 /* The error a client gets when a write to __consumer_offsets failed. */
@@ -42,16 +43,18 @@ static inline int16_t store_error_for_client(int16_t err)
 
 /* ---- group_member.c --------------------------------------------------- */
 
-/* A new member id (client id or instance id + '-' + UUID); NULL without memory. */
-char *member_id_new(struct kstr prefix);
+/* A new member id (client id or instance id + '-' + UUID) in *out; false
+ * without memory. */
+bool member_id_new(struct kstr prefix, struct kstr *out);
 /* A member taking the id (freed on failure), NULL when out of memory. */
-struct group_member *member_new(struct group *g, char *id, const struct group_join_args *a);
+struct group_member *member_new(struct group *g, struct kstr id, const struct group_join_args *a);
 /* Replaces the member's protocols and timeouts; false when out of memory. */
 bool member_set_protocols(struct group_member *m, const struct group_join_args *a);
 bool member_protocols_match(const struct group_member *m, const struct group_join_args *a);
 /* The member's protocol of that name, or NULL. */
-const struct group_protocol *member_protocol(const struct group_member *m, const char *name);
-void join_answer_error(struct group_join_waiter *w, int16_t err, const char *member_id);
+const struct group_protocol *member_protocol(const struct group_member *m, struct kstr name);
+/* member_id: null or empty when the member has none. */
+void join_answer_error(struct group_join_waiter *w, int16_t err, struct kstr member_id);
 void sync_answer_error(struct group_sync_waiter *w, int16_t err);
 /* Answers the member's waiting JoinGroup and SyncGroup, if any, with err. */
 void member_answer_waiters(struct group_member *m, int16_t err);

@@ -69,19 +69,11 @@ static void load_offset(struct group_load *ld, const struct group_record_key *k,
 		return;
 	}
 	struct group_offset *o = group_offset_put(&g->offsets, k->topic, k->partition);
-	char *meta = kstr_dup(v.metadata);
-	if (!o || !meta) {
-		free(meta);
+	if (!o || !group_offset_set(o, &v, ld->offset)) {
+		if (o && o->metadata.len < 0)
+			group_offset_remove(&g->offsets, o);
 		load_skip(ld, "out of memory");
-		return;
 	}
-	o->offset = v.offset;
-	o->leader_epoch = v.leader_epoch;
-	free(o->metadata);
-	o->metadata = meta;
-	o->commit_timestamp = v.commit_timestamp;
-	o->expire_timestamp = v.expire_timestamp;
-	o->record_offset = ld->offset;
 }
 
 static void load_members_clear(struct group *g)
@@ -95,22 +87,22 @@ static void load_members_clear(struct group *g)
 	g->member_count = 0;
 }
 
-static char *dup_or_empty(struct kstr s)
+static bool copy_or_empty(struct kstr *dst, struct kstr s)
 {
-	return kstr_dup(s.len >= 0 ? s : kstr_from_cstr(""));
+	return kstr_copy(dst, s.len >= 0 ? s : kstr_from_cstr(""));
 }
 
-static bool load_member(struct group *g, const struct group_member_value *mv, const char *protocol)
+static bool load_member(struct group *g, const struct group_member_value *mv, struct kstr protocol)
 {
 	struct group_member *m = calloc(1, sizeof(*m));
 	if (!m)
 		return false;
 	m->group = g;
 	io_timer_init(&m->session_timer);
-	m->id = dup_or_empty(mv->member_id);
-	m->instance_id = kstr_dup(mv->instance_id);
-	m->client_id = dup_or_empty(mv->client_id);
-	m->client_host = dup_or_empty(mv->client_host);
+	bool ok = copy_or_empty(&m->id, mv->member_id);
+	ok = kstr_copy(&m->instance_id, mv->instance_id) && ok;
+	ok = copy_or_empty(&m->client_id, mv->client_id) && ok;
+	ok = copy_or_empty(&m->client_host, mv->client_host) && ok;
 	m->session_timeout_ms = mv->session_timeout_ms;
 	m->rebalance_timeout_ms = mv->rebalance_timeout_ms >= 0 ? mv->rebalance_timeout_ms
 								 : mv->session_timeout_ms;
@@ -118,20 +110,19 @@ static bool load_member(struct group *g, const struct group_member_value *mv, co
 	int32_t asg = mv->assignment.len > 0 ? mv->assignment.len : 0;
 	m->protocols = calloc(1, sizeof(*m->protocols));
 	m->assignment = malloc((size_t)asg + 1);
-	if (m->protocols && protocol) {
+	bool has_protocol = protocol.len >= 0;
+	if (m->protocols && has_protocol) {
 		m->protocol_count = 1;
-		m->protocols[0].name = strdup(protocol);
+		ok = kstr_copy(&m->protocols[0].name, protocol) && ok;
 		m->protocols[0].metadata = malloc((size_t)sub + 1);
 		m->protocols[0].metadata_len = sub;
 	}
-	bool ok = m->id && m->client_id && m->client_host && m->protocols && m->assignment &&
-		  (mv->instance_id.len < 0 || m->instance_id) &&
-		  (!protocol || (m->protocols[0].name && m->protocols[0].metadata));
+	ok = ok && m->protocols && m->assignment && (!has_protocol || m->protocols[0].metadata);
 	if (!ok) {
 		group_member_free(m);
 		return false;
 	}
-	if (protocol && sub)
+	if (has_protocol && sub)
 		memcpy(m->protocols[0].metadata, mv->subscription.ptr, (size_t)sub);
 	if (asg)
 		memcpy(m->assignment, mv->assignment.ptr, (size_t)asg);
@@ -173,15 +164,14 @@ static void load_metadata(struct group_load *ld, const struct group_record_key *
 		return;
 	}
 	load_members_clear(g);
-	free(g->protocol_type);
-	free(g->protocol_name);
-	free(g->leader_id);
-	g->protocol_type = v.protocol_type.len > 0 ? kstr_dup(v.protocol_type) : NULL;
-	g->protocol_name = kstr_dup(v.protocol);
-	g->leader_id = kstr_dup(v.leader);
+	kstr_free(&g->protocol_type);
+	kstr_free(&g->protocol_name);
+	kstr_free(&g->leader_id);
+	bool ok = v.protocol_type.len <= 0 || kstr_copy(&g->protocol_type, v.protocol_type);
+	ok = kstr_copy(&g->protocol_name, v.protocol) && ok;
+	ok = kstr_copy(&g->leader_id, v.leader) && ok;
 	g->generation = v.generation;
 	g->state_timestamp = v.state_timestamp >= 0 ? v.state_timestamp : group_now_ms();
-	bool ok = true;
 	for (int32_t i = 0; i < v.member_count && ok; i++)
 		ok = load_member(g, &mv[i], g->protocol_name);
 	free(mv);
@@ -190,10 +180,10 @@ static void load_metadata(struct group_load *ld, const struct group_record_key *
 		load_skip(ld, "out of memory loading members");
 	}
 	g->state = g->members ? GROUP_STABLE : GROUP_EMPTY;
-	bool leader_present = g->leader_id && group_member_find(g, g->leader_id, strlen(g->leader_id));
-	if (!leader_present) {
-		free(g->leader_id);
-		g->leader_id = g->members ? strdup(g->members->id) : NULL;
+	if (!group_member_find(g, g->leader_id)) {
+		kstr_free(&g->leader_id);
+		if (g->members && !kstr_copy(&g->leader_id, g->members->id))
+			load_skip(ld, "out of memory choosing the group's leader");
 	}
 }
 

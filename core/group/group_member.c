@@ -16,8 +16,9 @@ enum {
 	UUID_TEXT_BYTES = 37,
 };
 
-/* Kafka's member ids: the client id (or instance id) + '-' + a random UUID. */
-char *member_id_new(struct kstr prefix)
+/* Kafka's member ids: the client id (or instance id) + '-' + a random UUID;
+ * the prefix's bytes are kept as they are, NULs too. */
+bool member_id_new(struct kstr prefix, struct kstr *out)
 {
 	uint8_t u[16];
 	if (getrandom(u, sizeof(u), 0) != (ssize_t)sizeof(u)) {
@@ -31,13 +32,15 @@ char *member_id_new(struct kstr prefix)
 		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
 		 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
 		 u[15]);
-	int plen = prefix.len > 0 ? prefix.len : 0;
+	size_t plen = prefix.len > 0 ? (size_t)prefix.len : 0;
 	if (plen > MEMBER_ID_BYTES_MAX - UUID_TEXT_BYTES - 1)
 		plen = MEMBER_ID_BYTES_MAX - UUID_TEXT_BYTES - 1;
-	char *id = malloc(MEMBER_ID_BYTES_MAX);
-	if (id)
-		snprintf(id, MEMBER_ID_BYTES_MAX, "%.*s-%s", plen, prefix.ptr ? prefix.ptr : "", uuid);
-	return id;
+	char id[MEMBER_ID_BYTES_MAX];
+	if (plen)
+		memcpy(id, prefix.ptr, plen);
+	id[plen] = '-';
+	memcpy(id + plen + 1, uuid, UUID_TEXT_BYTES - 1);
+	return kstr_copy(out, (struct kstr){ id, (int32_t)(plen + UUID_TEXT_BYTES) });
 }
 
 bool member_set_protocols(struct group_member *m, const struct group_join_args *a)
@@ -47,13 +50,13 @@ bool member_set_protocols(struct group_member *m, const struct group_join_args *
 		return false;
 	for (uint32_t i = 0; i < a->protocol_count; i++) {
 		const struct group_join_protocol *in = &a->protocols[i];
-		p[i].name = kstr_dup(in->name);
 		int32_t len = in->metadata.len > 0 ? in->metadata.len : 0;
+		bool named = kstr_copy(&p[i].name, in->name.len >= 0 ? in->name : kstr_from_cstr(""));
 		p[i].metadata = malloc((size_t)len + 1);
 		p[i].metadata_len = len;
-		if (!p[i].name || !p[i].metadata) {
+		if (!named || !p[i].metadata) {
 			for (uint32_t j = 0; j <= i; j++) {
-				free(p[j].name);
+				kstr_free(&p[j].name);
 				free(p[j].metadata);
 			}
 			free(p);
@@ -63,7 +66,7 @@ bool member_set_protocols(struct group_member *m, const struct group_join_args *
 			memcpy(p[i].metadata, in->metadata.ptr, (size_t)len);
 	}
 	for (uint32_t i = 0; i < m->protocol_count; i++) {
-		free(m->protocols[i].name);
+		kstr_free(&m->protocols[i].name);
 		free(m->protocols[i].metadata);
 	}
 	free(m->protocols);
@@ -88,45 +91,46 @@ bool member_protocols_match(const struct group_member *m, const struct group_joi
 	return true;
 }
 
-const struct group_protocol *member_protocol(const struct group_member *m, const char *name)
+const struct group_protocol *member_protocol(const struct group_member *m, struct kstr name)
 {
-	for (uint32_t i = 0; name && i < m->protocol_count; i++)
-		if (strcmp(m->protocols[i].name, name) == 0)
+	for (uint32_t i = 0; name.len >= 0 && i < m->protocol_count; i++)
+		if (kstr_eq(m->protocols[i].name, name))
 			return &m->protocols[i];
 	return NULL;
 }
 
-struct group_member *member_new(struct group *g, char *id, const struct group_join_args *a)
+struct group_member *member_new(struct group *g, struct kstr id, const struct group_join_args *a)
 {
 	struct group_member *m = calloc(1, sizeof(*m));
 	if (!m) {
-		free(id);
+		kstr_free(&id);
 		return NULL;
 	}
 	m->group = g;
 	m->id = id;
 	io_timer_init(&m->session_timer);
-	m->instance_id = kstr_dup(a->instance_id);
-	m->client_id = kstr_dup(a->client_id.len >= 0 ? a->client_id : kstr_from_cstr(""));
-	m->client_host = strdup(a->client_host ? a->client_host : "");
-	if ((a->instance_id.len >= 0 && !m->instance_id) || !m->client_id || !m->client_host ||
-	    !member_set_protocols(m, a)) {
+	bool ok = kstr_copy(&m->instance_id, a->instance_id);
+	ok = kstr_copy(&m->client_id, a->client_id.len >= 0 ? a->client_id : kstr_from_cstr("")) && ok;
+	ok = kstr_copy(&m->client_host, kstr_from_cstr(a->client_host ? a->client_host : "")) && ok;
+	if (!ok || !member_set_protocols(m, a)) {
 		group_member_free(m);
 		return NULL;
 	}
 	return m;
 }
 
-void join_answer_error(struct group_join_waiter *w, int16_t err, const char *member_id)
+void join_answer_error(struct group_join_waiter *w, int16_t err, struct kstr member_id)
 {
-	struct group_join_result r = { .error = err, .generation = -1, .leader = "",
-				       .member_id = member_id ? member_id : "" };
+	struct group_join_result r = { .error = err, .generation = -1, .protocol_type = KSTR_NULL,
+				       .protocol_name = KSTR_NULL, .leader = kstr_from_cstr(""),
+				       .member_id = member_id.len >= 0 ? member_id : kstr_from_cstr("") };
 	w->done(w, &r);
 }
 
 void sync_answer_error(struct group_sync_waiter *w, int16_t err)
 {
-	struct group_sync_result r = { .error = err, .assignment = { NULL, 0 } };
+	struct group_sync_result r = { .error = err, .protocol_type = KSTR_NULL,
+					.protocol_name = KSTR_NULL, .assignment = { NULL, 0 } };
 	w->done(w, &r);
 }
 
@@ -176,10 +180,8 @@ void member_remove_raw(struct group *g, struct group_member *m, int16_t err)
 	} else {
 		list_unlink(&g->members, m);
 		g->member_count--;
-		if (g->leader_id && strcmp(g->leader_id, m->id) == 0) {
-			free(g->leader_id);
-			g->leader_id = NULL;
-		}
+		if (kstr_is(g->leader_id, m->id))
+			kstr_free(&g->leader_id);
 	}
 	member_answer_waiters(m, err);
 	group_member_free(m);

@@ -46,20 +46,11 @@ static void commit_written(void *ctx, int16_t err, int64_t base_offset)
 			if (p->error != KERR_NONE)
 				continue;
 			struct group_offset *o = group_offset_put(&g->offsets, p->topic, p->partition);
-			char *meta = kstr_dup(p->metadata.len >= 0 ? p->metadata : kstr_from_cstr(""));
-			if (!o || !meta) {
-				free(meta);
+			if (!o || !group_offset_set(o, &cw->values[i], record++)) {
+				if (o && o->metadata.len < 0)
+					group_offset_remove(&g->offsets, o);
 				p->error = KERR_UNKNOWN_SERVER_ERROR;
-				continue;
 			}
-			const struct group_offset_value *v = &cw->values[i];
-			o->offset = v->offset;
-			o->leader_epoch = v->leader_epoch;
-			free(o->metadata);
-			o->metadata = meta;
-			o->commit_timestamp = v->commit_timestamp;
-			o->expire_timestamp = v->expire_timestamp;
-			o->record_offset = record++;
 		}
 	}
 	struct group_done *d = cw->done;
@@ -73,8 +64,7 @@ static int16_t group_commit_check(struct group *g, const struct group_commit_arg
 	if (g->state == GROUP_DEAD)
 		return KERR_COORDINATOR_NOT_AVAILABLE;
 	if (a->instance_id.len >= 0) {
-		struct group_member *by_instance =
-			group_member_find_instance(g, a->instance_id.ptr, (size_t)a->instance_id.len);
+		struct group_member *by_instance = group_member_find_instance(g, a->instance_id);
 		if (by_instance && !kstr_is(a->member_id, by_instance->id))
 			return KERR_FENCED_INSTANCE_ID;
 	}
@@ -82,8 +72,7 @@ static int16_t group_commit_check(struct group *g, const struct group_commit_arg
 		return KERR_NONE;
 	if (g->state == GROUP_COMPLETING_REBALANCE)
 		return KERR_REBALANCE_IN_PROGRESS;
-	struct group_member *m = a->member_id.len > 0
-		? group_member_find(g, a->member_id.ptr, (size_t)a->member_id.len) : NULL;
+	struct group_member *m = a->member_id.len > 0 ? group_member_find(g, a->member_id) : NULL;
 	if (!m)
 		return KERR_UNKNOWN_MEMBER_ID;
 	if (a->generation != g->generation)
@@ -184,7 +173,7 @@ static void tombstone_add(struct group_offset *o, void *ctx)
 	struct tombstone_fill *f = ctx;
 	if (f->n < f->cap && (!f->want || f->want(o, f->ctx)))
 		f->recs[f->n++] = (struct group_store_record){
-			.topic = kstr_from_cstr(o->topic), .partition = o->partition, .tombstone = true,
+			.topic = o->topic, .partition = o->partition, .tombstone = true,
 		};
 }
 
@@ -193,7 +182,7 @@ static void tombstone_add(struct group_offset *o, void *ctx)
 static void tombstone_add_pending(struct group_offset *o, void *ctx)
 {
 	struct tombstone_fill *f = ctx;
-	struct kstr topic = kstr_from_cstr(o->topic);
+	struct kstr topic = o->topic;
 	if (group_offset_find(&f->group->offsets, topic, o->partition))
 		return;
 	for (uint32_t i = 0; i < f->n; i++)
@@ -322,7 +311,7 @@ void group_offset_delete(struct group_coordinator *gc, struct kstr group_id,
 		d->fn(d, KERR_GROUP_ID_NOT_FOUND);
 		return;
 	}
-	bool consumer = g->protocol_type && strcmp(g->protocol_type, CONSUMER_PROTOCOL_TYPE) == 0;
+	bool consumer = kstr_is(kstr_from_cstr(CONSUMER_PROTOCOL_TYPE), g->protocol_type);
 	if (g->state != GROUP_EMPTY && !consumer) {
 		d->fn(d, KERR_NON_EMPTY_GROUP);
 		return;
@@ -377,7 +366,7 @@ static bool offset_expired(const struct group_offset *o, void *ctx)
 {
 	const struct expiry *e = ctx;
 	/* Not while an open transaction holds an offset of the partition. */
-	if (group_txn_has_pending(e->group, kstr_from_cstr(o->topic), o->partition))
+	if (group_txn_has_pending(e->group, o->topic, o->partition))
 		return false;
 	if (o->expire_timestamp >= 0)
 		return e->now >= o->expire_timestamp;
@@ -385,7 +374,7 @@ static bool offset_expired(const struct group_offset *o, void *ctx)
 		return false;
 	/* KIP-211: a consumer group's offsets expire together, counted from when
 	 * it became empty; a group that only commits, from each commit. */
-	int64_t base = e->group->protocol_type ? e->group->state_timestamp : o->commit_timestamp;
+	int64_t base = e->group->protocol_type.len >= 0 ? e->group->state_timestamp : o->commit_timestamp;
 	return group_elapsed(e->now, base, e->retention_ms);
 }
 
@@ -409,14 +398,15 @@ static void expiry_written(void *ctx, int16_t err)
 	struct expiry_write *ew = ctx;
 	struct group *g = ew->group;
 	if (err != KERR_NONE) {
-		slog_error("group", "cannot expire offsets of group %s: error %d", g->id, err);
+		slog_error("group", "cannot expire offsets of group %s: error %d", SLOG_STR(g->id), err);
 	} else if (!g->removed) {
 		group_offset_for_each(&g->offsets, expiry_remove, ew);
 		if (ew->e.expired)
-			slog_info("group", "removed %u expired offset(s) of group %s", ew->e.expired, g->id);
+			slog_info("group", "removed %u expired offset(s) of group %s", ew->e.expired,
+				  SLOG_STR(g->id));
 		if (ew->group_too && g->offsets.count == 0 && g->state == GROUP_EMPTY &&
 		    !g->members && !g->pending_members && !g->txn_pending) {
-			slog_info("group", "group %s is empty and has no offsets: removed", g->id);
+			slog_info("group", "group %s is empty and has no offsets: removed", SLOG_STR(g->id));
 			group_table_remove(&g->coord->groups, g);
 		}
 	}
@@ -445,7 +435,7 @@ static void group_expire(struct group *g, void *ctx)
 	int16_t err = group_write_tombstones(g, ew->group_too, false, offset_expired, &ew->e,
 					     expiry_written, ew, &n);
 	if (err != KERR_NONE)
-		slog_error("group", "cannot expire offsets of group %s: error %d", g->id, err);
+		slog_error("group", "cannot expire offsets of group %s: error %d", SLOG_STR(g->id), err);
 	if (err != KERR_NONE || n == 0)
 		free(ew);
 }

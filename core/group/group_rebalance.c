@@ -18,7 +18,7 @@
 void group_set_state(struct group *g, enum group_state s)
 {
 	if (g->state != s)
-		slog_debug("group", "group %s: %s -> %s", g->id, group_state_name(g->state),
+		slog_debug("group", "group %s: %s -> %s", SLOG_STR(g->id), group_state_name(g->state),
 			   group_state_name(s));
 	g->state = s;
 	g->state_timestamp = group_now_ms();
@@ -45,12 +45,12 @@ static void store_logged_done(void *ctx, int16_t err)
 /* Persists the group's metadata without waiting for anyone. */
 static void group_store_metadata_async(struct group *g)
 {
-	char *what = malloc(GROUP_ID_MAX + 64);
+	char *what = malloc(SLOG_STR_BYTES + 64);
 	if (!what) {
-		slog_error("group", "out of memory persisting group %s", g->id);
+		slog_error("group", "out of memory persisting group %s", SLOG_STR(g->id));
 		return;
 	}
-	snprintf(what, GROUP_ID_MAX + 64, "metadata of group %s", g->id);
+	snprintf(what, SLOG_STR_BYTES + 64, "metadata of group %s", SLOG_STR(g->id));
 	struct group_store_record rec = { .is_metadata = true };
 	int16_t err = group_store_append(g, &rec, 1, store_logged_done, what);
 	if (err != KERR_NONE)
@@ -118,7 +118,7 @@ void group_prepare_rebalance(struct group *g, const char *reason)
 		g->initial_delay_left_ms = rebalance_ms > (int64_t)initial ? rebalance_ms - (int64_t)initial : 0;
 	}
 	slog_info("group", "preparing to rebalance group %s in state %s with old generation %d (%s)",
-		  g->id, group_state_name(g->state), g->generation, reason);
+		  SLOG_STR(g->id), group_state_name(g->state), g->generation, reason);
 	group_set_state(g, GROUP_PREPARING_REBALANCE);
 	io_timer_arm(r, &g->rebalance_timer, delay_ms * NS_PER_MS, group_on_rebalance_timer);
 	group_check_join_complete(g);
@@ -135,7 +135,7 @@ void group_maybe_prepare_rebalance(struct group *g, const char *reason)
 void group_member_gone(struct group *g, struct group_member *m, const char *reason)
 {
 	bool was_pending = m->pending;
-	slog_info("group", "member %s left group %s (%s)", m->id, g->id, reason);
+	slog_info("group", "member %s left group %s (%s)", SLOG_STR(m->id), SLOG_STR(g->id), reason);
 	member_remove_raw(g, m, KERR_UNKNOWN_MEMBER_ID);
 	if (was_pending) {
 		group_check_join_complete(g);
@@ -170,13 +170,13 @@ static void member_on_session_expired(struct io_timer *t)
 /* Kafka's protocol selection: among the protocols every member supports, each
  * member votes for its most preferred; most votes wins (ties: the first
  * member's preference order). */
-static const char *group_select_protocol(const struct group *g)
+static struct kstr group_select_protocol(const struct group *g)
 {
 	const struct group_member *first = g->members;
-	const char *best = NULL;
+	struct kstr best = KSTR_NULL;
 	uint32_t best_votes = 0;
 	for (uint32_t i = 0; first && i < first->protocol_count; i++) {
-		const char *cand = first->protocols[i].name;
+		struct kstr cand = first->protocols[i].name;
 		bool everyone = true;
 		for (const struct group_member *m = g->members; m && everyone; m = m->next)
 			everyone = member_protocol(m, cand) != NULL;
@@ -185,13 +185,13 @@ static const char *group_select_protocol(const struct group *g)
 		uint32_t votes = 0;
 		for (const struct group_member *m = g->members; m; m = m->next) {
 			for (uint32_t j = 0; j < m->protocol_count; j++) {
-				const char *name = m->protocols[j].name;
+				struct kstr name = m->protocols[j].name;
 				bool supported = true;
 				for (const struct group_member *o = g->members; o && supported; o = o->next)
 					supported = member_protocol(o, name) != NULL;
 				if (!supported)
 					continue;
-				votes += strcmp(name, cand) == 0;
+				votes += kstr_eq(name, cand);
 				break;
 			}
 		}
@@ -231,7 +231,7 @@ void group_answer_join(struct group *g, struct group_member *m, struct group_joi
 		.generation = g->generation,
 		.protocol_type = g->protocol_type,
 		.protocol_name = g->protocol_name,
-		.leader = g->leader_id ? g->leader_id : "",
+		.leader = g->leader_id.len >= 0 ? g->leader_id : kstr_from_cstr(""),
 		.member_id = m->id,
 		.member_count = n,
 		.members = list,
@@ -247,29 +247,28 @@ static void group_complete_join(struct group *g)
 	for (struct group_member *m = g->members; m;) {
 		struct group_member *next = m->next;
 		if (!m->join_wait) {
-			slog_info("group", "member %s of group %s did not rejoin in time", m->id, g->id);
+			slog_info("group", "member %s of group %s did not rejoin in time", SLOG_STR(m->id),
+				  SLOG_STR(g->id));
 			member_remove_raw(g, m, KERR_UNKNOWN_MEMBER_ID);
 		}
 		m = next;
 	}
 	g->generation++;
-	free(g->protocol_name);
-	g->protocol_name = NULL;
+	kstr_free(&g->protocol_name);
 	if (!g->members) {
-		free(g->leader_id);
-		g->leader_id = NULL;
+		kstr_free(&g->leader_id);
 		group_set_state(g, GROUP_EMPTY);
-		slog_info("group", "group %s with generation %d is now empty", g->id, g->generation);
+		slog_info("group", "group %s with generation %d is now empty", SLOG_STR(g->id),
+			  g->generation);
 		group_store_metadata_async(g);
 		return;
 	}
-	const char *proto = group_select_protocol(g);
-	g->protocol_name = proto ? strdup(proto) : NULL;
-	if (!g->leader_id)
-		g->leader_id = strdup(g->members->id);
-	if (!g->protocol_name || !g->leader_id) {
+	struct kstr proto = group_select_protocol(g);
+	bool ok = proto.len >= 0 && kstr_copy(&g->protocol_name, proto);
+	ok = (g->leader_id.len >= 0 || kstr_copy(&g->leader_id, g->members->id)) && ok;
+	if (!ok) {
 		/* Our memory ran out mid-rebalance: fail the round, keep the group. */
-		slog_error("group", "out of memory completing the rebalance of group %s", g->id);
+		slog_error("group", "out of memory completing the rebalance of group %s", SLOG_STR(g->id));
 		for (struct group_member *m = g->members; m; m = m->next) {
 			struct group_join_waiter *w = m->join_wait;
 			m->join_wait = NULL;
@@ -279,13 +278,13 @@ static void group_complete_join(struct group *g)
 		return;
 	}
 	group_set_state(g, GROUP_COMPLETING_REBALANCE);
-	slog_info("group", "stabilized group %s generation %d (protocol %s, %u members)", g->id,
-		  g->generation, g->protocol_name, g->member_count);
+	slog_info("group", "stabilized group %s generation %d (protocol %s, %u members)",
+		  SLOG_STR(g->id), g->generation, SLOG_STR(g->protocol_name), g->member_count);
 	for (struct group_member *m = g->members; m; m = m->next) {
 		struct group_join_waiter *w = m->join_wait;
 		m->join_wait = NULL;
 		m->synced = false;
-		group_answer_join(g, m, w, strcmp(m->id, g->leader_id) == 0);
+		group_answer_join(g, m, w, kstr_is(m->id, g->leader_id));
 		member_arm_session(m);
 	}
 	io_timer_arm(group_reactor(g), &g->rebalance_timer,
@@ -299,7 +298,8 @@ static void group_on_sync_deadline(struct group *g)
 	for (struct group_member *m = g->members; m;) {
 		struct group_member *next = m->next;
 		if (!m->synced) {
-			slog_info("group", "member %s of group %s did not sync in time", m->id, g->id);
+			slog_info("group", "member %s of group %s did not sync in time", SLOG_STR(m->id),
+				  SLOG_STR(g->id));
 			member_remove_raw(g, m, KERR_UNKNOWN_MEMBER_ID);
 			removed = true;
 		}

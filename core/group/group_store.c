@@ -105,15 +105,12 @@ static uint8_t *group_metadata_encode(const struct group *g, size_t *len)
 		return NULL;
 	int32_t n = 0;
 	for (const struct group_member *m = g->members; m; m = m->next) {
-		const struct group_protocol *p = NULL;
-		for (uint32_t i = 0; g->protocol_name && i < m->protocol_count; i++)
-			if (strcmp(m->protocols[i].name, g->protocol_name) == 0)
-				p = &m->protocols[i];
+		const struct group_protocol *p = member_protocol(m, g->protocol_name);
 		mv[n++] = (struct group_member_value){
-			.member_id = kstr_from_cstr(m->id),
-			.instance_id = m->instance_id ? kstr_from_cstr(m->instance_id) : (struct kstr){ NULL, -1 },
-			.client_id = kstr_from_cstr(m->client_id),
-			.client_host = kstr_from_cstr(m->client_host),
+			.member_id = m->id,
+			.instance_id = m->instance_id,
+			.client_id = m->client_id,
+			.client_host = m->client_host,
 			.rebalance_timeout_ms = m->rebalance_timeout_ms,
 			.session_timeout_ms = m->session_timeout_ms,
 			.subscription = { p ? p->metadata : NULL, p ? p->metadata_len : 0 },
@@ -121,17 +118,17 @@ static uint8_t *group_metadata_encode(const struct group *g, size_t *len)
 		};
 	}
 	struct group_metadata_value v = {
-		.protocol_type = kstr_from_cstr(g->protocol_type ? g->protocol_type : ""),
+		.protocol_type = g->protocol_type.len >= 0 ? g->protocol_type : kstr_from_cstr(""),
 		.generation = g->generation,
-		.protocol = g->protocol_name ? kstr_from_cstr(g->protocol_name) : (struct kstr){ NULL, -1 },
-		.leader = g->leader_id ? kstr_from_cstr(g->leader_id) : (struct kstr){ NULL, -1 },
+		.protocol = g->protocol_name,
+		.leader = g->leader_id,
 		.state_timestamp = g->state_timestamp,
 		.member_count = n,
 		.members = mv,
 	};
 	if (!group_metadata_value_fits(&v)) {
 		slog_error("group", "group %s: a member's or protocol's name is longer than %d bytes; "
-			   "its metadata cannot be recorded", g->id, INT16_MAX);
+			   "its metadata cannot be recorded", SLOG_STR(g->id), INT16_MAX);
 		free(mv);
 		return NULL;
 	}
@@ -172,11 +169,11 @@ static int16_t store_append(struct group *g, const struct group_store_record *re
 	 * Release builds too. */
 	if (&rt->shards[p->shard] != g->coord->shard) {
 		slog_error("group", "group %s: %s-%d is owned by shard %u, not by the coordinator's "
-			   "shard %u; append refused", g->id, GROUP_STORE_TOPIC, g->partition,
+			   "shard %u; append refused", SLOG_STR(g->id), GROUP_STORE_TOPIC, g->partition,
 			   p->shard, g->coord->shard->id);
 		return KERR_NOT_COORDINATOR;
 	}
-	struct kstr gid = kstr_from_cstr(g->id);
+	struct kstr gid = g->id;
 	/* The records' keys and values have int16 string lengths: a longer
 	 * string would be written as a record that never replays. */
 	bool fits = group_record_str_fits(gid);
@@ -184,8 +181,8 @@ static int16_t store_append(struct group *g, const struct group_store_record *re
 		fits = recs[i].is_metadata || (group_record_str_fits(recs[i].topic) &&
 						(recs[i].tombstone || group_offset_value_fits(recs[i].offset)));
 	if (!fits) {
-		slog_error("group", "group %.64s%s: an id, topic or metadata string is longer than %d "
-			   "bytes; not recorded", g->id, strlen(g->id) > 64 ? "..." : "", INT16_MAX);
+		slog_error("group", "group %s: an id, topic or metadata string is longer than %d "
+			   "bytes; not recorded", SLOG_STR(g->id), INT16_MAX);
 		return KERR_INVALID_REQUEST;
 	}
 	size_t meta_len = 0;

@@ -48,7 +48,8 @@ static void sync_stored(void *ctx, int16_t err)
 	struct group *g = s->group;
 	if (g->state == GROUP_COMPLETING_REBALANCE && g->generation == s->generation) {
 		if (err != KERR_NONE) {
-			slog_error("group", "cannot persist the assignment of group %s: error %d", g->id, err);
+			slog_error("group", "cannot persist the assignment of group %s: error %d",
+				   SLOG_STR(g->id), err);
 			group_reset_assignments(g, store_error_for_client(err));
 			group_prepare_rebalance(g, "the assignment could not be persisted");
 		} else {
@@ -72,7 +73,7 @@ static bool group_take_assignment(struct group *g, const struct group_sync_args 
 		const struct group_sync_assignment *as = &a->assignments[i];
 		if (as->member_id.len < 0)
 			continue;
-		struct group_member *m = group_member_find(g, as->member_id.ptr, (size_t)as->member_id.len);
+		struct group_member *m = group_member_find(g, as->member_id);
 		if (!m)
 			continue;
 		int32_t len = as->assignment.len > 0 ? as->assignment.len : 0;
@@ -101,15 +102,13 @@ void group_sync(struct group_coordinator *gc, const struct group_sync_args *a,
 		return;
 	}
 	if (a->instance_id.len >= 0) {
-		struct group_member *by_instance =
-			group_member_find_instance(g, a->instance_id.ptr, (size_t)a->instance_id.len);
+		struct group_member *by_instance = group_member_find_instance(g, a->instance_id);
 		if (by_instance && !kstr_is(a->member_id, by_instance->id)) {
 			sync_answer_error(w, KERR_FENCED_INSTANCE_ID);
 			return;
 		}
 	}
-	struct group_member *m = a->member_id.len > 0
-		? group_member_find(g, a->member_id.ptr, (size_t)a->member_id.len) : NULL;
+	struct group_member *m = a->member_id.len > 0 ? group_member_find(g, a->member_id) : NULL;
 	if (!m) {
 		sync_answer_error(w, KERR_UNKNOWN_MEMBER_ID);
 		return;
@@ -136,7 +135,7 @@ void group_sync(struct group_coordinator *gc, const struct group_sync_args *a,
 		m->sync_wait = w;
 		m->synced = true;
 		member_arm_session(m);
-		if (strcmp(m->id, g->leader_id) != 0)
+		if (!kstr_is(m->id, g->leader_id))
 			return;
 		struct sync_store *s = malloc(sizeof(*s));
 		if (!s || !group_take_assignment(g, a)) {
@@ -183,15 +182,13 @@ int16_t group_heartbeat(struct group_coordinator *gc, struct kstr group_id, stru
 	if (g->state == GROUP_DEAD)
 		return KERR_COORDINATOR_NOT_AVAILABLE;
 	if (instance_id.len >= 0) {
-		struct group_member *by_instance =
-			group_member_find_instance(g, instance_id.ptr, (size_t)instance_id.len);
+		struct group_member *by_instance = group_member_find_instance(g, instance_id);
 		if (by_instance && !kstr_is(member_id, by_instance->id))
 			return KERR_FENCED_INSTANCE_ID;
 	}
 	if (g->state == GROUP_EMPTY)
 		return KERR_UNKNOWN_MEMBER_ID;
-	struct group_member *m = member_id.len > 0
-		? group_member_find(g, member_id.ptr, (size_t)member_id.len) : NULL;
+	struct group_member *m = member_id.len > 0 ? group_member_find(g, member_id) : NULL;
 	if (!m)
 		return KERR_UNKNOWN_MEMBER_ID;
 	if (generation != g->generation)
@@ -204,15 +201,15 @@ static int16_t group_leave_one(struct group *g, struct group_leave_member *lm)
 {
 	struct group_member *m = NULL;
 	if (lm->instance_id.len >= 0) {
-		m = group_member_find_instance(g, lm->instance_id.ptr, (size_t)lm->instance_id.len);
+		m = group_member_find_instance(g, lm->instance_id);
 		if (!m)
 			return KERR_UNKNOWN_MEMBER_ID;
 		if (lm->member_id.len > 0 && !kstr_is(lm->member_id, m->id))
 			return KERR_FENCED_INSTANCE_ID;
 	} else if (lm->member_id.len > 0) {
-		m = group_pending_find(g, lm->member_id.ptr, (size_t)lm->member_id.len);
+		m = group_pending_find(g, lm->member_id);
 		if (!m)
-			m = group_member_find(g, lm->member_id.ptr, (size_t)lm->member_id.len);
+			m = group_member_find(g, lm->member_id);
 	}
 	if (!m)
 		return KERR_UNKNOWN_MEMBER_ID;

@@ -26,7 +26,7 @@ struct materialize {
 static void materialize_one(struct group_offset *p, void *ctx)
 {
 	struct materialize *m = ctx;
-	struct kstr topic = kstr_from_cstr(p->topic);
+	struct kstr topic = p->topic;
 	struct group_offset *cur = group_offset_find(&m->group->offsets, topic, p->partition);
 	if (cur && cur->record_offset > p->record_offset) {
 		m->skipped++;
@@ -36,12 +36,12 @@ static void materialize_one(struct group_offset *p, void *ctx)
 	struct group_offset_value v = {
 		.offset = p->offset,
 		.leader_epoch = p->leader_epoch,
-		.metadata = kstr_from_cstr(p->metadata),
+		.metadata = p->metadata,
 		.commit_timestamp = p->commit_timestamp,
 		.expire_timestamp = p->expire_timestamp,
 	};
 	if (!o || !group_offset_set(o, &v, p->record_offset)) {
-		if (o && !o->metadata)
+		if (o && o->metadata.len < 0)
 			group_offset_remove(&m->group->offsets, o);
 		m->failed++;
 	}
@@ -62,7 +62,8 @@ void group_txn_complete(struct group_coordinator *gc, int32_t partition,
 			group_offset_for_each(pending, materialize_one, &m);
 			if (m.failed)
 				slog_error("group", "group %s: out of memory committing %u transactional "
-					   "offset(s) of producer %lld", g->id, m.failed, (long long)producer_id);
+					   "offset(s) of producer %lld", SLOG_STR(g->id), m.failed,
+					   (long long)producer_id);
 		}
 		group_txn_pending_end(g, producer_id);
 	}
@@ -82,15 +83,13 @@ static int16_t txn_commit_check_member(const struct group *g, const struct group
 	if (a->generation < 0 && a->member_id.len <= 0 && a->instance_id.len < 0)
 		return KERR_NONE;
 	if (a->instance_id.len >= 0) {
-		const struct group_member *s =
-			group_member_find_instance(g, a->instance_id.ptr, (size_t)a->instance_id.len);
+		const struct group_member *s = group_member_find_instance(g, a->instance_id);
 		if (!s)
 			return KERR_UNKNOWN_MEMBER_ID;
 		if (!kstr_is(a->member_id, s->id))
 			return KERR_FENCED_INSTANCE_ID;
 	}
-	if (a->member_id.len <= 0 ||
-	    !group_member_find(g, a->member_id.ptr, (size_t)a->member_id.len))
+	if (a->member_id.len <= 0 || !group_member_find(g, a->member_id))
 		return KERR_UNKNOWN_MEMBER_ID;
 	if (a->generation != g->generation)
 		return KERR_ILLEGAL_GENERATION;

@@ -259,6 +259,25 @@ static const char *topic_config_type_mismatch(const struct topic_config_key *k, 
 	}
 }
 
+/* The key and value are Kafka strings, checked above as C strings (cut at
+ * a NUL). No key has a NUL: a key with one is unknown, not the key before
+ * it. Kafka checks a value trimmed of the bytes up to ' ' at both ends (Java's
+ * String.trim), so a NUL there is taken, and one inside makes the value none
+ * of its key's type. */
+static bool topic_config_nul_inside(const char *value, size_t len)
+{
+	const char *nul = memchr(value, '\0', len);
+	if (!nul)
+		return false;
+	size_t start = 0;
+	while (start < len && (unsigned char)value[start] <= ' ')
+		start++;
+	size_t end = len;
+	while (end > start && (unsigned char)value[end - 1] <= ' ')
+		end--;
+	return memchr(value + start, '\0', end - start) != NULL;
+}
+
 int16_t topic_config_set(struct topic_config *t, const char *key, size_t key_len,
 			 const char *value, size_t value_len, char *err, size_t errlen)
 {
@@ -275,6 +294,10 @@ int16_t topic_config_set(struct topic_config *t, const char *key, size_t key_len
 	const struct topic_config_key *known = topic_config_key_find(k);
 	int rc = known && known->stored_default ? topic_config_check_stored(known, v)
 						: topic_config_apply(t, k, v);
+	if (memchr(key, '\0', key_len))
+		rc = -2;
+	else if (rc == 0 && topic_config_nul_inside(value, value_len))
+		rc = -1;
 	if (rc == -2) {
 		snprintf(err, errlen, "Unknown topic config name: %s", k);
 		return KERR_INVALID_CONFIG;

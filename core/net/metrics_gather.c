@@ -26,7 +26,10 @@ static void metrics_gather_offset(struct group_offset *o, void *ctx)
 		return;
 	}
 	struct metrics_offset_row *r = &p->offsets[p->offset_count++];
-	metrics_gather_copy(r->topic, sizeof(r->topic), o->topic);
+	/* OffsetCommit takes offsets of existing topics only, whose names are
+	 * of Kafka's legal characters; a NUL could come only from a hand-made
+	 * log, and cuts the name here. */
+	metrics_gather_copy(r->topic, sizeof(r->topic), o->topic.ptr);
 	r->partition = o->partition;
 	r->committed = o->offset;
 	p->groups[p->group_count - 1].offset_count++;
@@ -40,7 +43,10 @@ static void metrics_gather_group(struct group *g, void *ctx)
 		return;
 	}
 	struct metrics_group_row *r = &p->groups[p->group_count++];
-	metrics_gather_copy(r->id, sizeof(r->id), g->id);
+	r->id_len = (uint32_t)g->id.len < METRICS_GROUP_ID_BYTES ? (uint32_t)g->id.len
+								  : METRICS_GROUP_ID_BYTES;
+	memcpy(r->id, g->id.ptr, r->id_len);
+	r->id[r->id_len] = '\0';
 	r->state = group_state_name(g->state);
 	r->members = g->member_count;
 	r->first_offset = p->offset_count;

@@ -23,7 +23,8 @@ enum {
 };
 
 struct metrics_group_row {
-	char id[METRICS_GROUP_ID_BYTES + 1];
+	char id[METRICS_GROUP_ID_BYTES + 1]; /* a Kafka string: NULs may be in it */
+	uint32_t id_len;
 	const char *state;        /* Kafka's name, a static string */
 	uint32_t members;
 	uint32_t first_offset;    /* its rows in the part's offsets */

@@ -13,7 +13,7 @@ static void metrics_group_label(struct metrics_out *o, const char *name,
 				const struct metrics_group_row *g)
 {
 	metrics_printf(o, "%s{group=\"", name);
-	metrics_put_label(o, g->id, strlen(g->id));
+	metrics_put_label(o, g->id, g->id_len);
 }
 
 /* A committed offset's topic is the peer's string: escaped. */

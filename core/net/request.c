@@ -33,18 +33,15 @@ void *request_alloc(struct request *req, size_t count, size_t size)
 	return arena_calloc(&req->arena, count, size);
 }
 
+struct kstr request_copy_kstr(struct request *req, struct kstr s)
+{
+	struct kbytes b = request_copy_bytes(req, (const uint8_t *)s.ptr, s.len);
+	return (struct kstr){ (const char *)b.ptr, b.len };
+}
+
 struct kstr request_copy_cstr(struct request *req, const char *s)
 {
-	if (!s)
-		return (struct kstr){ NULL, -1 };
-	size_t len = strlen(s);
-	char *copy = request_alloc(req, len + 1, 1);
-	if (!copy) {
-		req->body.err = RC_ALLOC;
-		return (struct kstr){ NULL, -1 };
-	}
-	memcpy(copy, s, len);
-	return (struct kstr){ copy, (int32_t)len };
+	return request_copy_kstr(req, s ? kstr_from_cstr(s) : KSTR_NULL);
 }
 
 struct kbytes request_copy_bytes(struct request *req, const uint8_t *p, int32_t len)

@@ -137,9 +137,11 @@ void request_relay(struct request *req, uint32_t to, void (*fn)(struct request *
  * the handler's own bookkeeping. Returns NULL past the API's bound. */
 void *request_alloc(struct request *req, size_t count, size_t size);
 
-/* Copies into the request's arena: a C string (NULL: a null string), bytes
- * (len < 0: null). Out of the arena's bound, req->body.err becomes RC_ALLOC. */
+/* Copies into the request's arena: a C string (NULL: a null string), a
+ * Kafka string (every byte of it; len < 0: null), bytes (len < 0: null).
+ * Out of the arena's bound, req->body.err becomes RC_ALLOC. */
 struct kstr request_copy_cstr(struct request *req, const char *s);
+struct kstr request_copy_kstr(struct request *req, struct kstr s);
 struct kbytes request_copy_bytes(struct request *req, const uint8_t *p, int32_t len);
 
 /* What the connection hands the request layer: each complete frame (owned

@@ -227,7 +227,7 @@ static void status_page_group(struct metrics_out *o, const struct metrics_gather
 		}
 	}
 	metrics_printf(o, "<tr><td class=\"name\">");
-	status_page_html(o, g->id);
+	metrics_put_html(o, g->id, g->id_len);
 	metrics_printf(o, "</td><td class=\"name\">%s</td><td>%u</td><td>%u</td><td>%u</td>"
 			  "<td%s>%lld</td><td class=\"name\">", g->state, g->members, shard,
 		       partitions, lag ? " class=\"lag\"" : "", (long long)lag);

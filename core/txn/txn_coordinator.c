@@ -32,7 +32,7 @@ static void expired_written(struct txn_coordinator *tc, struct txn_meta *m, void
 	if (err != KERR_NONE)
 		return;
 	SHARD_COUNTER_ADD(tc->ids_expired, 1);
-	slog_info("txn", "transactional id %.64s expired", m->id);
+	slog_info("txn", "transactional id %s expired", SLOG_STR(m->id));
 	txn_table_remove(&tc->ids, m);
 }
 
@@ -276,8 +276,8 @@ void txn_add_partitions(struct txn_coordinator *tc, const struct txn_add_args *a
 	}
 	bool ongoing = m->cur.state == TXN_STATUS_ONGOING;
 	if ((ongoing ? m->cur.partitions.count : 0) + a->count > TXN_PARTITIONS_MAX) {
-		slog_warn("txn", "transactional id %.64s: more than %d partitions in one transaction "
-			  "refused", m->id, TXN_PARTITIONS_MAX);
+		slog_warn("txn", "transactional id %s: more than %d partitions in one transaction "
+			  "refused", SLOG_STR(m->id), TXN_PARTITIONS_MAX);
 		r->error = KERR_INVALID_REQUEST;
 		r->done(r);
 		return;

@@ -102,7 +102,7 @@ static void end_completed(struct txn_coordinator *tc, struct txn_meta *m, void *
 	SHARD_COUNTER_ADD(*(op->commit ? &tc->committed : &tc->aborted), 1);
 	if (op->timed_out)
 		SHARD_COUNTER_ADD(tc->aborted_by_timeout, 1);
-	slog_debug("txn", "transactional id %.64s: %s", m->id, txn_state_name(m->cur.state));
+	slog_debug("txn", "transactional id %s: %s", SLOG_STR(m->id), txn_state_name(m->cur.state));
 	end_free(op);
 }
 
@@ -132,8 +132,8 @@ static void end_markers_done(struct txn_markers_write *w)
 		if (marker_retriable(t->error)) {
 			w->targets[keep++] = *t;
 		} else if (t->error != KERR_NONE && t->error != KERR_UNKNOWN_TOPIC_OR_PARTITION) {
-			slog_warn("txn", "transactional id %.64s: %s marker for %.*s-%d refused (error %d)",
-				  op->m->id, op->commit ? "COMMIT" : "ABORT", (int)t->topic.len,
+			slog_warn("txn", "transactional id %s: %s marker for %.*s-%d refused (error %d)",
+				  SLOG_STR(op->m->id), op->commit ? "COMMIT" : "ABORT", (int)t->topic.len,
 				  t->topic.ptr, t->partition, t->error);
 		}
 	}
@@ -144,8 +144,8 @@ static void end_markers_done(struct txn_markers_write *w)
 		return;
 	}
 	if (op->rounds++ % 20 == 0)
-		slog_warn("txn", "transactional id %.64s: %u marker(s) not written yet (error %d); "
-			  "retrying every %d ms", op->m->id, keep, w->targets[0].error, TXN_MARKER_RETRY_MS);
+		slog_warn("txn", "transactional id %s: %u marker(s) not written yet (error %d); "
+			  "retrying every %d ms", SLOG_STR(op->m->id), keep, w->targets[0].error, TXN_MARKER_RETRY_MS);
 	w->count = keep;
 	end_retry_later(op);
 }
@@ -174,13 +174,13 @@ static void end_after_prepare(struct txn_end_op *op)
 		.count = ps->count,
 	};
 	if (!op->targets) {
-		slog_warn("txn", "transactional id %.64s: out of memory for its markers; retrying",
-			  m->id);
+		slog_warn("txn", "transactional id %s: out of memory for its markers; retrying",
+			  SLOG_STR(m->id));
 		end_retry_later(op);
 		return;
 	}
 	for (uint32_t i = 0; i < ps->count; i++)
-		op->targets[i] = (struct txn_marker_target){ kstr_from_cstr(ps->items[i].topic),
+		op->targets[i] = (struct txn_marker_target){ ps->items[i].topic,
 							     ps->items[i].partition, KERR_NONE };
 	if (ps->count == 0)
 		end_complete(op);
@@ -254,8 +254,8 @@ int16_t txn_abort_fenced(struct txn_coordinator *tc, struct txn_meta *m, bool ti
 	int16_t epoch = m->cur.epoch < TXN_EPOCH_EXHAUSTED ? (int16_t)(m->cur.epoch + 1) : m->cur.epoch;
 	if (epoch != m->cur.epoch)
 		SHARD_COUNTER_ADD(tc->fenced, 1);
-	slog_info("txn", "transactional id %.64s: aborting its transaction (%s), producer %lld "
-		  "fenced at epoch %d", m->id, timed_out ? "timed out" : "a newer producer",
+	slog_info("txn", "transactional id %s: aborting its transaction (%s), producer %lld "
+		  "fenced at epoch %d", SLOG_STR(m->id), timed_out ? "timed out" : "a newer producer",
 		  (long long)m->cur.producer_id, epoch);
 	return end_prepare(tc, m, false, epoch, m->cur.producer_id, NULL, timed_out);
 }
@@ -264,10 +264,10 @@ void txn_resume(struct txn_coordinator *tc, struct txn_meta *m)
 {
 	struct txn_end_op *op = end_op_new(tc, m, m->cur.state == TXN_STATUS_PREPARE_COMMIT);
 	if (!op) {
-		slog_error("txn", "transactional id %.64s: out of memory resuming its markers", m->id);
+		slog_error("txn", "transactional id %s: out of memory resuming its markers", SLOG_STR(m->id));
 		return;
 	}
-	slog_info("txn", "transactional id %.64s: resuming its %s markers", m->id,
+	slog_info("txn", "transactional id %s: resuming its %s markers", SLOG_STR(m->id),
 		  op->commit ? "COMMIT" : "ABORT");
 	end_after_prepare(op);
 }
@@ -280,8 +280,8 @@ static void abort_if_timed_out(struct txn_meta *m, void *ctx)
 	    __builtin_sub_overflow(txn_now_ms(), m->cur.start_ms, &age) || age <= m->cur.timeout_ms)
 		return;
 	if (txn_abort_fenced(tc, m, true) != KERR_NONE)
-		slog_warn("txn", "transactional id %.64s: timed out, abort not started (out of memory)",
-			  m->id);
+		slog_warn("txn", "transactional id %s: timed out, abort not started (out of memory)",
+			  SLOG_STR(m->id));
 }
 
 void txn_abort_timed_out(struct txn_coordinator *tc)

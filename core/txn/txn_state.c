@@ -53,7 +53,7 @@ bool txn_state_has_partitions(enum txn_status s)
 bool txn_partitions_has(const struct txn_partitions *ps, struct kstr topic, int32_t partition)
 {
 	for (uint32_t i = 0; i < ps->count; i++)
-		if (ps->items[i].partition == partition && kstr_eq_cstr(topic, ps->items[i].topic))
+		if (ps->items[i].partition == partition && kstr_eq(topic, ps->items[i].topic))
 			return true;
 	return false;
 }
@@ -72,11 +72,9 @@ bool txn_partitions_add(struct txn_partitions *ps, struct kstr topic, int32_t pa
 		ps->items = items;
 		ps->cap = cap;
 	}
-	char *name = malloc((size_t)topic.len + 1);
-	if (!name)
+	struct kstr name;
+	if (!kstr_copy(&name, topic))
 		return false;
-	memcpy(name, topic.ptr, (size_t)topic.len);
-	name[topic.len] = 0;
 	ps->items[ps->count++] = (struct txn_partition){ name, partition };
 	return true;
 }
@@ -85,7 +83,7 @@ bool txn_partitions_copy(struct txn_partitions *dst, const struct txn_partitions
 {
 	*dst = (struct txn_partitions){ 0 };
 	for (uint32_t i = 0; i < src->count; i++) {
-		if (!txn_partitions_add(dst, kstr_from_cstr(src->items[i].topic), src->items[i].partition)) {
+		if (!txn_partitions_add(dst, src->items[i].topic, src->items[i].partition)) {
 			txn_partitions_free(dst);
 			return false;
 		}
@@ -96,7 +94,7 @@ bool txn_partitions_copy(struct txn_partitions *dst, const struct txn_partitions
 void txn_partitions_free(struct txn_partitions *ps)
 {
 	for (uint32_t i = 0; i < ps->count; i++)
-		free(ps->items[i].topic);
+		kstr_free(&ps->items[i].topic);
 	free(ps->items);
 	*ps = (struct txn_partitions){ 0 };
 }
@@ -135,7 +133,7 @@ int txn_table_init(struct txn_table *t)
 struct txn_meta *txn_table_find(const struct txn_table *t, struct kstr id)
 {
 	for (struct txn_meta *m = t->buckets[id_hash(id) % t->bucket_count]; m; m = m->next)
-		if (kstr_eq_cstr(id, m->id))
+		if (kstr_eq(id, m->id))
 			return m;
 	return NULL;
 }
@@ -151,7 +149,7 @@ static void table_grow(struct txn_table *t)
 	for (size_t i = 0; i < t->bucket_count; i++) {
 		for (struct txn_meta *m = t->buckets[i], *next; m; m = next) {
 			next = m->next;
-			size_t k = id_hash(kstr_from_cstr(m->id)) % n;
+			size_t k = id_hash(m->id) % n;
 			m->next = b[k];
 			b[k] = m;
 		}
@@ -165,15 +163,10 @@ struct txn_meta *txn_table_add(struct txn_table *t, struct kstr id, int32_t stat
 {
 	assert(id.len >= 0 && !txn_table_find(t, id));
 	struct txn_meta *m = calloc(1, sizeof(*m));
-	char *name = malloc((size_t)id.len + 1);
-	if (!m || !name) {
+	if (!m || !kstr_copy(&m->id, id)) {
 		free(m);
-		free(name);
 		return NULL;
 	}
-	memcpy(name, id.ptr, (size_t)id.len);
-	name[id.len] = 0;
-	m->id = name;
 	m->state_partition = state_partition;
 	m->cur = (struct txn_transit){
 		.state = TXN_STATUS_EMPTY,
@@ -196,13 +189,13 @@ struct txn_meta *txn_table_add(struct txn_table *t, struct kstr id, int32_t stat
 void txn_meta_free(struct txn_meta *m)
 {
 	txn_partitions_free(&m->cur.partitions);
-	free(m->id);
+	kstr_free(&m->id);
 	free(m);
 }
 
 void txn_table_remove(struct txn_table *t, struct txn_meta *m)
 {
-	struct txn_meta **p = &t->buckets[id_hash(kstr_from_cstr(m->id)) % t->bucket_count];
+	struct txn_meta **p = &t->buckets[id_hash(m->id) % t->bucket_count];
 	while (*p != m) {
 		assert(*p);
 		p = &(*p)->next;

@@ -27,7 +27,7 @@ enum {
 };
 
 struct txn_partition {
-	char *topic;
+	struct kstr topic;            /* an owned copy (kstr_copy) */
 	int32_t partition;
 };
 
@@ -54,7 +54,7 @@ struct txn_transit {
 };
 
 struct txn_meta {
-	char *id;
+	struct kstr id;           /* an owned copy: every byte, NULs too */
 	int32_t state_partition;  /* of __transaction_state */
 	struct txn_transit cur;   /* as last written */
 	bool pending;             /* a write or the markers are in flight */

@@ -64,15 +64,15 @@ static uint8_t *value_encode(const struct txn_transit *t, size_t *len)
 	int32_t tc = 0;
 	uint32_t used = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		const char *name = t->partitions.items[i].topic;
+		struct kstr name = t->partitions.items[i].topic;
 		bool seen = false;
 		for (int32_t k = 0; k < tc && !seen; k++)
-			seen = strcmp(topics[k].topic.ptr, name) == 0;
+			seen = kstr_eq(topics[k].topic, name);
 		if (seen)
 			continue;
-		topics[tc] = (struct txn_log_topic){ kstr_from_cstr(name), 0, &parts[used] };
+		topics[tc] = (struct txn_log_topic){ name, 0, &parts[used] };
 		for (uint32_t j = i; j < n; j++)
-			if (strcmp(t->partitions.items[j].topic, name) == 0)
+			if (kstr_eq(t->partitions.items[j].topic, name))
 				parts[used + (uint32_t)topics[tc].partition_count++] =
 					t->partitions.items[j].partition;
 		used += (uint32_t)topics[tc].partition_count;
@@ -122,7 +122,7 @@ int16_t txn_store_append(struct txn_coordinator *tc, const struct txn_meta *m,
 			   "append refused", TXN_STORE_TOPIC, m->state_partition, p->shard, tc->shard->id);
 		return KERR_NOT_COORDINATOR;
 	}
-	struct kstr id = kstr_from_cstr(m->id);
+	struct kstr id = m->id;
 	if (id.len > INT16_MAX)
 		return KERR_INVALID_REQUEST;
 	size_t key_len = txn_log_key_size(id);

@@ -52,7 +52,7 @@ static void txn_written(void *ctx, int16_t err)
 		txn_ongoing_count(tc, op->next.state, 1);
 		txn_state_apply(m, &op->next);
 	} else {
-		slog_error("txn", "transactional id %.64s: state %s not recorded (error %d)", m->id,
+		slog_error("txn", "transactional id %s: state %s not recorded (error %d)", SLOG_STR(m->id),
 			   txn_state_name(op->next.state), err);
 		txn_partitions_free(&op->next.partitions);
 	}

@@ -101,6 +101,26 @@ static void test_long_message_cut_at_escape(void **state)
 	free(got);
 }
 
+/* A peer's string with a NUL, through slog_str: the NUL is printed as \x00
+ * and what follows it is kept; a long one is cut and marked; null says so.
+ * An overlong NUL from a peer reads as the NUL it encodes. */
+static void test_view_with_nul(void **state)
+{
+	(void)state;
+	char buf[SLOG_STR_BYTES];
+	char *got = logged("group", slog_str(buf, sizeof(buf), "g\0a\\", 4));
+	assert_string_equal(got, "group: group g\\x00a\\\\ joined\n");
+	free(got);
+	assert_string_equal(slog_str(buf, sizeof(buf), NULL, -1), "null");
+	char nuls[SLOG_STR_BYTES * 2] = { 0 };
+	const char *cut = slog_str(buf, sizeof(buf), nuls, (int32_t)sizeof(nuls));
+	size_t n = strlen(cut);
+	assert_true(n < sizeof(buf));
+	assert_string_equal(cut + n - 3, "...");
+	assert_int_equal((n - 3) % 2, 0); /* whole two-byte NULs only */
+	expect_logged("\xc0\x80", "\\x00");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +128,7 @@ int main(void)
 		cmocka_unit_test(test_control_bytes_escaped),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_long_message_cut_at_escape),
+		cmocka_unit_test(test_view_with_nul),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

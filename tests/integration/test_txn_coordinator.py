@@ -577,3 +577,32 @@ def test_confluent_kafka_commit_abort_and_fencing(broker):
     newer.commit_transaction(WAIT_S)
     committed = read_values(broker.bootstrap, topic, "read_committed", 11)
     assert "zombie" not in committed and "newer" in committed
+
+
+def test_transactional_ids_with_nul_are_kept_whole(make_broker):
+    """A transactional id is a Kafka string: ids that differ after a NUL are
+    two ids (Kafka takes them), named whole in DescribeTransactions and
+    ListTransactions, and replayed whole from __transaction_state."""
+    b = make_broker()
+    c = Conn(b.bootstrap)
+    assert metadata_v4(c, "txn-nul") == 0
+    a, z = "t\x00a", "t\x00z"
+    _, pid_a, epoch_a = init_producer_id(c, a)
+    _, pid_z, _ = init_producer_id(c, z)
+    assert pid_a != pid_z
+    assert init_producer_id(c, a)[1:] == (pid_a, epoch_a + 1)
+    assert add_partitions_v(c, 2, a, pid_a, epoch_a + 1, {"txn-nul": [0]}) == {("txn-nul", 0): NONE}
+    da, dz, none = describe_transactions(c, [a, z, "t"])
+    assert (da["id"], da["state"], da["pid"]) == (a, "Ongoing", pid_a)
+    assert (dz["id"], dz["state"], dz["pid"]) == (z, "Empty", pid_z)
+    assert none["error"] == 105
+    assert list_transactions(c)[2] == sorted([(a, pid_a, "Ongoing"), (z, pid_z, "Empty")])
+    assert end_txn(c, a, pid_a, epoch_a + 1, True) == NONE
+    until(lambda: (describe_transactions(c, [a])[0]["state"],), "CompleteCommit", "commit")
+    c.close()
+    assert b.stop() == 0
+    b.start()
+    c = Conn(b.bootstrap)
+    until(lambda: (describe_transactions(c, [a])[0]["state"],), "CompleteCommit", "replayed")
+    assert describe_transactions(c, [z])[0]["pid"] == pid_z
+    assert init_producer_id(c, a)[1:] == (pid_a, epoch_a + 2)

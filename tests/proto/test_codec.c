@@ -341,6 +341,28 @@ static void test_metadata_response_every_version(void **state)
 	}
 }
 
+/* An owned copy keeps every byte of a string, NULs too, and tells null from
+ * empty; a replaced one takes the new bytes. */
+static void test_kstr_copy_keeps_nul(void **state)
+{
+	(void)state;
+	struct kstr s;
+	assert_true(kstr_copy(&s, (struct kstr){ "seven\0bytes", 11 }));
+	assert_int_equal(s.len, 11);
+	assert_memory_equal(s.ptr, "seven\0bytes", 12);
+	assert_false(kstr_eq(s, kstr_from_cstr("seven")));
+	assert_true(kstr_replace(&s, (struct kstr){ "\0", 1 }));
+	assert_true(kstr_eq(s, ((struct kstr){ "\0", 1 })));
+	kstr_free(&s);
+	assert_int_equal(s.len, -1);
+	assert_true(kstr_copy(&s, KSTR_NULL));
+	assert_int_equal(s.len, -1);
+	assert_true(kstr_copy(&s, kstr_from_cstr("")));
+	assert_int_equal(s.len, 0);
+	assert_non_null(s.ptr);
+	kstr_free(&s);
+}
+
 static void test_api_table(void **state)
 {
 	(void)state;
@@ -403,6 +425,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_api_versions_requests, setup, teardown),
+		cmocka_unit_test(test_kstr_copy_keeps_nul),
 		cmocka_unit_test_setup_teardown(test_metadata_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_produce_v3_and_v9, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_v13_topic_id_and_cluster_tag, setup, teardown),

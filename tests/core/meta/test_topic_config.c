@@ -102,6 +102,29 @@ static void test_acted_keys(void **state)
 	assert_int_equal(lc.mapped_append_max_bytes, b.log_append_mapped_max_bytes);
 }
 
+/* Keys and values are Kafka strings: a key with a NUL is unknown (not the
+ * key before it); a value with a NUL inside is none of its key's type, as
+ * in Kafka, which trims bytes up to ' ' at both ends first. */
+static void test_nul_in_key_or_value(void **state)
+{
+	(void)state;
+	struct topic_config t;
+	struct broker_config b;
+	config_defaults(&b);
+	topic_config_from_broker(&t, &b);
+	char err[256];
+	assert_int_equal(topic_config_set(&t, "retention.ms\0x", 14, "5", 1, err, sizeof(err)),
+			 KERR_INVALID_CONFIG);
+	assert_int_equal(topic_config_set(&t, "retention.ms", 12, "1000\0x", 6, err, sizeof(err)),
+			 KERR_INVALID_CONFIG);
+	assert_int_equal(topic_config_set(&t, "cleanup.policy", 14, "compact\0delete", 14, err,
+					  sizeof(err)),
+			 KERR_INVALID_CONFIG);
+	assert_int_equal(topic_config_set(&t, "retention.ms", 12, "1000\0", 5, err, sizeof(err)),
+			 KERR_NONE);
+	assert_int_equal(t.retention_ms, 1000);
+}
+
 static void test_broker_rows(void **state)
 {
 	(void)state;
@@ -131,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_issue_keys_are_known),
 		cmocka_unit_test(test_stored_keys_validated_by_type),
 		cmocka_unit_test(test_acted_keys),
+		cmocka_unit_test(test_nul_in_key_or_value),
 		cmocka_unit_test(test_broker_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,7 +30,7 @@ static void test_table_find_add_remove(void **state)
 		snprintf(id, sizeof(id), "txn-%d", i);
 		struct txn_meta *m = txn_table_find(&t, kstr_from_cstr(id));
 		assert_non_null(m);
-		assert_string_equal(m->id, id);
+		assert_true(kstr_eq_cstr(m->id, id));
 		assert_int_equal(m->state_partition, i % 50);
 	}
 	assert_null(txn_table_find(&t, kstr_from_cstr("txn-")));
@@ -38,6 +38,27 @@ static void test_table_find_add_remove(void **state)
 	assert_null(txn_table_find(&t, kstr_from_cstr("txn-7")));
 	assert_non_null(txn_table_find(&t, kstr_from_cstr("txn-8")));
 	assert_int_equal(t.count, IDS - 1);
+	txn_table_free(&t);
+}
+
+/* Transactional ids are Kafka strings: a NUL is one of their bytes, and ids
+ * that differ after it are two ids. */
+static void test_ids_with_nul_are_distinct(void **state)
+{
+	(void)state;
+	struct txn_table t;
+	assert_int_equal(txn_table_init(&t), 0);
+	struct kstr a = { "tx\0a", 4 }, z = { "tx\0z", 4 }, prefix = { "tx", 2 };
+	struct txn_meta *ma = txn_table_add(&t, a, 1);
+	assert_non_null(ma);
+	assert_null(txn_table_find(&t, z));
+	assert_null(txn_table_find(&t, prefix));
+	struct txn_meta *mz = txn_table_add(&t, z, 2);
+	assert_non_null(mz);
+	assert_ptr_equal(txn_table_find(&t, a), ma);
+	assert_ptr_equal(txn_table_find(&t, z), mz);
+	assert_int_equal(ma->id.len, 4);
+	assert_memory_equal(ma->id.ptr, "tx\0a", 4);
 	txn_table_free(&t);
 }
 
@@ -67,7 +88,7 @@ static void test_partitions_and_transit(void **state)
 	txn_partitions_free(&tr.partitions);
 	assert_true(txn_transit_from(&tr, m, true));
 	assert_int_equal(tr.partitions.count, 3);
-	assert_ptr_not_equal(tr.partitions.items[0].topic, m->cur.partitions.items[0].topic);
+	assert_ptr_not_equal(tr.partitions.items[0].topic.ptr, m->cur.partitions.items[0].topic.ptr);
 	txn_partitions_free(&tr.partitions);
 	txn_table_free(&t);
 }
@@ -92,6 +113,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_find_add_remove),
+		cmocka_unit_test(test_ids_with_nul_are_distinct),
 		cmocka_unit_test(test_partitions_and_transit),
 		cmocka_unit_test(test_state_names),
 	};
