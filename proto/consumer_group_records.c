@@ -69,36 +69,6 @@ static struct kstr *read_strings(struct rcursor *c, struct arena *a, int32_t *co
 	return v;
 }
 
-/* Reads one tagged field it knows from a cursor over exactly its bytes and
- * returns true, or returns false for a tag it does not know. */
-typedef bool (*tag_reader)(struct rcursor *field, uint32_t tag, void *ctx);
-
-/* A tagged-field section: known tags through on_tag (NULL: none known),
- * which must use their whole size; unknown ones skipped, as Kafka does. */
-static void read_tagged_fields(struct rcursor *c, tag_reader on_tag, void *ctx)
-{
-	uint32_t n = rc_uvarint(c);
-	if (c->err == RC_OK && n > rc_left(c)) {
-		rc_fail(c, RC_SHORT, "tagged field count");
-		return;
-	}
-	for (uint32_t i = 0; i < n && c->err == RC_OK; i++) {
-		uint32_t tag = rc_uvarint(c);
-		uint32_t size = rc_uvarint(c);
-		uint8_t *p = rc_take(c, size, "tagged field");
-		if (!p)
-			return;
-		struct rcursor field;
-		rc_init(&field, p, size);
-		if (!on_tag || !on_tag(&field, tag, ctx))
-			continue;
-		if (field.err != RC_OK)
-			rc_fail(c, field.err, field.err_what);
-		else if (rc_left(&field) != 0)
-			rc_fail(c, RC_INVALID, "tagged field longer than its value");
-	}
-}
-
 static bool metadata_tag(struct rcursor *f, uint32_t tag, void *ctx)
 {
 	if (tag != TAG_METADATA_HASH)
@@ -141,7 +111,7 @@ static struct cg_topic_partitions *read_topic_partitions(struct rcursor *c, stru
 		tp->topic_id = rc_uuid(c);
 		tp->partitions = read_int32s(c, a, false, &tp->partition_count, "partitions");
 		struct epochs_ctx e = { tp, a };
-		read_tagged_fields(c, with_epochs ? epochs_tag : NULL, &e);
+		rc_read_tagged_fields(c, with_epochs ? epochs_tag : NULL, &e);
 	}
 	return v;
 }
@@ -150,7 +120,7 @@ static void read_metadata(struct rcursor *c, struct cg_metadata_value *v)
 {
 	v->epoch = rc_int32(c);
 	v->metadata_hash = 0;
-	read_tagged_fields(c, metadata_tag, v);
+	rc_read_tagged_fields(c, metadata_tag, v);
 }
 
 static void read_partition_metadata(struct rcursor *c, struct arena *a, struct cg_partition_metadata_value *v)
@@ -168,11 +138,11 @@ static void read_partition_metadata(struct rcursor *c, struct arena *a, struct c
 			struct cg_partition_racks *p = &t->partitions[k];
 			p->partition = rc_int32(c);
 			p->racks = read_strings(c, a, &p->rack_count, "racks");
-			read_tagged_fields(c, NULL, NULL);
+			rc_skip_tagged_fields(c);
 		}
-		read_tagged_fields(c, NULL, NULL);
+		rc_skip_tagged_fields(c);
 	}
-	read_tagged_fields(c, NULL, NULL);
+	rc_skip_tagged_fields(c);
 }
 
 struct member_ctx {
@@ -196,9 +166,9 @@ static bool member_tag(struct rcursor *f, uint32_t tag, void *ctx)
 	for (int32_t i = 0; m->classic_protocols && i < m->classic_protocol_count && f->err == RC_OK; i++) {
 		m->classic_protocols[i].name = rc_compact_string(f);
 		m->classic_protocols[i].metadata = rc_compact_bytes(f);
-		read_tagged_fields(f, NULL, NULL);
+		rc_skip_tagged_fields(f);
 	}
-	read_tagged_fields(f, NULL, NULL);
+	rc_skip_tagged_fields(f);
 	return true;
 }
 
@@ -218,20 +188,20 @@ static void read_member(struct rcursor *c, struct arena *a, struct cg_member_val
 	m->classic_protocol_count = 0;
 	m->classic_protocols = NULL;
 	struct member_ctx mc = { m, a };
-	read_tagged_fields(c, member_tag, &mc);
+	rc_read_tagged_fields(c, member_tag, &mc);
 }
 
 static void read_target_metadata(struct rcursor *c, struct cg_target_metadata_value *v)
 {
 	v->assignment_epoch = rc_int32(c);
 	v->assignment_timestamp_ms = 0;
-	read_tagged_fields(c, target_metadata_tag, v);
+	rc_read_tagged_fields(c, target_metadata_tag, v);
 }
 
 static void read_target_member(struct rcursor *c, struct arena *a, struct cg_target_member_value *v)
 {
 	v->topics = read_topic_partitions(c, a, false, &v->topic_count);
-	read_tagged_fields(c, NULL, NULL);
+	rc_skip_tagged_fields(c);
 }
 
 static void read_current_assignment(struct rcursor *c, struct arena *a, struct cg_current_assignment_value *v)
@@ -241,7 +211,7 @@ static void read_current_assignment(struct rcursor *c, struct arena *a, struct c
 	v->state = rc_int8(c);
 	v->assigned = read_topic_partitions(c, a, true, &v->assigned_count);
 	v->pending_revocation = read_topic_partitions(c, a, true, &v->pending_revocation_count);
-	read_tagged_fields(c, NULL, NULL);
+	rc_skip_tagged_fields(c);
 }
 
 static void read_regex(struct rcursor *c, struct arena *a, struct cg_regex_value *v)
@@ -249,7 +219,7 @@ static void read_regex(struct rcursor *c, struct arena *a, struct cg_regex_value
 	v->topics = read_strings(c, a, &v->topic_count, "resolved topics");
 	v->version = rc_int64(c);
 	v->timestamp_ms = rc_int64(c);
-	read_tagged_fields(c, NULL, NULL);
+	rc_skip_tagged_fields(c);
 }
 
 static bool is_key_with_member(int16_t type)
