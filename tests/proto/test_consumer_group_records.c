@@ -1,9 +1,10 @@
 /* Consumer-protocol group records (proto/consumer_group_records.h) against
- * the bytes Kafka 4.4 writes: the vectors below are the keys and values of
- * records Kafka's own GroupCoordinatorRecordHelpers built and its
- * GroupCoordinatorRecordSerde serialized (PARTITION_METADATA, which 4.4 only
- * reads, built from its generated message as 4.0 wrote it). Each must decode to
- * the fields Kafka was given and encode back to the same bytes. */
+ * the bytes Kafka 4.4 writes: keys and values of records Kafka's own
+ * GroupCoordinatorRecordHelpers built and its GroupCoordinatorRecordSerde
+ * serialized (PARTITION_METADATA, which 4.4 only reads, built from its
+ * generated message as 4.0 wrote it), and records a live Kafka 4.4 broker
+ * wrote. Each must decode to the fields Kafka was given and encode back to
+ * the same bytes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -149,29 +150,80 @@ static const uint8_t regex_value[] = {
 	0x8b, 0xcf, 0xe5, 0x69, 0xc8, 0x00,
 };
 
+/* Written by a live Kafka 4.4 broker to __consumer_offsets for group cg-test:
+ * two Java 4.4 consumers with group.protocol=consumer, one subscribed to
+ * cgfoo, one static (instance static-1, rack rack-x) to the regex cg.*; the
+ * static one's current assignment after it left (epoch -2). */
+
+static const uint8_t live_static_member_key[] = {
+	0x00, 0x05, 0x00, 0x07, 0x63, 0x67, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x00,
+	0x16, 0x72, 0x37, 0x74, 0x72, 0x75, 0x74, 0x4b, 0x65, 0x51, 0x57, 0x47,
+	0x6c, 0x38, 0x51, 0x73, 0x69, 0x45, 0x5f, 0x79, 0x6e, 0x64, 0x41,
+};
+
+static const uint8_t live_static_member_value[] = {
+	0x00, 0x00, 0x09, 0x73, 0x74, 0x61, 0x74, 0x69, 0x63, 0x2d, 0x31, 0x07,
+	0x72, 0x61, 0x63, 0x6b, 0x2d, 0x78, 0x0b, 0x63, 0x67, 0x63, 0x6c, 0x69,
+	0x65, 0x6e, 0x74, 0x2d, 0x31, 0x0b, 0x2f, 0x31, 0x32, 0x37, 0x2e, 0x30,
+	0x2e, 0x30, 0x2e, 0x31, 0x01, 0x05, 0x63, 0x67, 0x2e, 0x2a, 0x00, 0x04,
+	0x93, 0xe0, 0x00, 0x01, 0x00, 0x01, 0x00,
+};
+
+static const uint8_t live_regex_key[] = {
+	0x00, 0x10, 0x00, 0x07, 0x63, 0x67, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x00,
+	0x04, 0x63, 0x67, 0x2e, 0x2a,
+};
+
+static const uint8_t live_regex_value[] = {
+	0x00, 0x00, 0x03, 0x06, 0x63, 0x67, 0x62, 0x61, 0x72, 0x06, 0x63, 0x67,
+	0x66, 0x6f, 0x6f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xac, 0x00,
+	0x00, 0x01, 0xa2, 0x38, 0x1d, 0xd3, 0x92, 0x00,
+};
+
+static const uint8_t live_static_left_key[] = {
+	0x00, 0x08, 0x00, 0x07, 0x63, 0x67, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x00,
+	0x16, 0x72, 0x37, 0x74, 0x72, 0x75, 0x74, 0x4b, 0x65, 0x51, 0x57, 0x47,
+	0x6c, 0x38, 0x51, 0x73, 0x69, 0x45, 0x5f, 0x79, 0x6e, 0x64, 0x41,
+};
+
+static const uint8_t live_static_left_value[] = {
+	0x00, 0x00, 0xff, 0xff, 0xff, 0xfe, 0x00, 0x00, 0x00, 0x03, 0x00, 0x03,
+	0xc3, 0x8d, 0x94, 0x83, 0x65, 0x6d, 0x43, 0x7e, 0xa1, 0x5c, 0xc2, 0xfd,
+	0xca, 0xfa, 0x37, 0x07, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x01, 0x00, 0x00, 0x00, 0x02, 0x01, 0x00, 0x0d, 0x04, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xea, 0x4f, 0x27,
+	0xc7, 0x3e, 0x55, 0x41, 0x73, 0x89, 0x48, 0x79, 0xc0, 0x73, 0x8c, 0x7d,
+	0xf4, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x00,
+	0x09, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+};
+
 struct vector {
 	const uint8_t *key;
 	size_t key_len;
 	const uint8_t *value;
 	size_t value_len;
 	int16_t type;
+	const char *group;
 };
 
-#define VECTOR(name, t) { name##_key, sizeof(name##_key), name##_value, sizeof(name##_value), t }
+#define VECTOR(name, t, g) { name##_key, sizeof(name##_key), name##_value, sizeof(name##_value), t, g }
 
 static const struct vector vectors[] = {
-	VECTOR(metadata, CG_RECORD_METADATA),
+	VECTOR(metadata, CG_RECORD_METADATA, "grp"),
 	{ metadata_key, sizeof(metadata_key), metadata_nohash_value, sizeof(metadata_nohash_value),
-	  CG_RECORD_METADATA },
-	VECTOR(partition_metadata, CG_RECORD_PARTITION_METADATA),
-	VECTOR(member, CG_RECORD_MEMBER_METADATA),
-	VECTOR(member_minimal, CG_RECORD_MEMBER_METADATA),
-	VECTOR(member_classic, CG_RECORD_MEMBER_METADATA),
-	VECTOR(target_metadata, CG_RECORD_TARGET_ASSIGNMENT_METADATA),
-	VECTOR(target_member, CG_RECORD_TARGET_ASSIGNMENT_MEMBER),
-	VECTOR(current, CG_RECORD_CURRENT_MEMBER_ASSIGNMENT),
-	VECTOR(current_stable, CG_RECORD_CURRENT_MEMBER_ASSIGNMENT),
-	VECTOR(regex, CG_RECORD_REGULAR_EXPRESSION),
+	  CG_RECORD_METADATA, "grp" },
+	VECTOR(partition_metadata, CG_RECORD_PARTITION_METADATA, "grp"),
+	VECTOR(member, CG_RECORD_MEMBER_METADATA, "grp"),
+	VECTOR(member_minimal, CG_RECORD_MEMBER_METADATA, "grp"),
+	VECTOR(member_classic, CG_RECORD_MEMBER_METADATA, "grp"),
+	VECTOR(target_metadata, CG_RECORD_TARGET_ASSIGNMENT_METADATA, "grp"),
+	VECTOR(target_member, CG_RECORD_TARGET_ASSIGNMENT_MEMBER, "grp"),
+	VECTOR(current, CG_RECORD_CURRENT_MEMBER_ASSIGNMENT, "grp"),
+	VECTOR(current_stable, CG_RECORD_CURRENT_MEMBER_ASSIGNMENT, "grp"),
+	VECTOR(regex, CG_RECORD_REGULAR_EXPRESSION, "grp"),
+	VECTOR(live_static_member, CG_RECORD_MEMBER_METADATA, "cg-test"),
+	VECTOR(live_regex, CG_RECORD_REGULAR_EXPRESSION, "cg-test"),
+	VECTOR(live_static_left, CG_RECORD_CURRENT_MEMBER_ASSIGNMENT, "cg-test"),
 };
 
 static struct kbytes view(const uint8_t *p, size_t n)
@@ -218,7 +270,7 @@ static void test_kafka_vectors_round_trip(void **state)
 		const char *reason = NULL;
 		assert_int_equal(cg_record_key_read(view(t->key, t->key_len), &k, &reason), CG_RECORD_OK);
 		assert_int_equal(k.type, t->type);
-		assert_true(kstr_eq_cstr(k.group_id, "grp"));
+		assert_true(kstr_eq_cstr(k.group_id, t->group));
 		assert_true(cg_record_key_fits(&k));
 		uint8_t key[64];
 		size_t n = cg_record_key_size(&k);
@@ -311,6 +363,38 @@ static void test_kafka_vectors_fields(void **state)
 	assert_int_equal(v.regex.topic_count, 2);
 	assert_true(str_is(v.regex.topics[1], "foo2") && v.regex.version == 12 &&
 		    v.regex.timestamp_ms == INT64_C(1700000000456));
+	arena_release(&a);
+}
+
+static void test_live_broker_records(void **state)
+{
+	(void)state;
+	struct arena a;
+	arena_init(&a, TEST_ARENA_BYTES);
+	struct cg_record_key k;
+	const char *reason = NULL;
+	assert_int_equal(cg_record_key_read(view(live_static_member_key, sizeof(live_static_member_key)), &k, &reason),
+			 CG_RECORD_OK);
+	assert_true(kstr_eq_cstr(k.member_id, "r7trutKeQWGl8QsiE_yndA"));
+	struct cg_record_value v = read_ok(CG_RECORD_MEMBER_METADATA, live_static_member_value,
+					   sizeof(live_static_member_value), &a);
+	const struct cg_member_value *m = &v.member;
+	assert_true(str_is(m->instance_id, "static-1") && str_is(m->rack_id, "rack-x"));
+	assert_true(m->topic_count == 0 && str_is(m->subscribed_topic_regex, "cg.*"));
+	assert_true(str_is(m->server_assignor, NULL) && m->rebalance_timeout_ms == 300000 && !m->classic);
+
+	v = read_ok(CG_RECORD_REGULAR_EXPRESSION, live_regex_value, sizeof(live_regex_value), &a);
+	assert_int_equal(v.regex.topic_count, 2);
+	assert_true(str_is(v.regex.topics[0], "cgbar") && str_is(v.regex.topics[1], "cgfoo"));
+
+	/* A static member that left keeps its record, at epoch -2. */
+	v = read_ok(CG_RECORD_CURRENT_MEMBER_ASSIGNMENT, live_static_left_value, sizeof(live_static_left_value), &a);
+	const struct cg_current_assignment_value *c = &v.current_assignment;
+	assert_true(c->member_epoch == -2 && c->previous_member_epoch == 3 && c->state == 0);
+	assert_int_equal(c->assigned_count, 2);
+	assert_int_equal(c->assigned[0].partition_count, 3);
+	assert_int_equal(c->assigned[0].epoch_count, 3);
+	assert_int_equal(c->pending_revocation_count, 0);
 	arena_release(&a);
 }
 
@@ -453,6 +537,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kafka_vectors_round_trip),
 		cmocka_unit_test(test_kafka_vectors_fields),
+		cmocka_unit_test(test_live_broker_records),
 		cmocka_unit_test(test_tombstones),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_other_types_and_versions),
