@@ -11,9 +11,9 @@
  * whose value is null is a tombstone: how Kafka deletes the key.
  *
  * What Kafka 4.4 writes and reads: it writes every type here except
- * PARTITION_METADATA, whose values it only reads (4.0 wrote them; 4.1 replaced
- * them by the metadata hash in the group's METADATA value) and deletes by
- * tombstone. Values it cannot read (an unknown version) stop its load of the
+ * PARTITION_METADATA, whose values it only reads (4.0 wrote them; KIP-1101
+ * replaced them by the metadata hash in the group's METADATA value) and
+ * deletes by tombstone. Values it cannot read (an unknown version) stop its load of the
  * partition; record types it does not know are skipped. The decoders here do
  * the same: an unknown value version is refused with a reason, an unknown
  * record type is reported so that the caller skips it.
