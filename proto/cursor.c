@@ -177,6 +177,30 @@ void rc_skip_tagged_fields(struct rcursor *c)
 	}
 }
 
+void rc_read_tagged_fields(struct rcursor *c, rc_tag_reader on_tag, void *ctx)
+{
+	uint32_t n = rc_uvarint(c);
+	if (c->err == RC_OK && n > rc_left(c)) {
+		rc_fail(c, RC_SHORT, "tagged field count");
+		return;
+	}
+	for (uint32_t i = 0; i < n && c->err == RC_OK; i++) {
+		uint32_t tag = rc_uvarint(c);
+		uint32_t size = rc_uvarint(c);
+		uint8_t *p = rc_take(c, size, "tagged field");
+		if (!p)
+			return;
+		struct rcursor field;
+		rc_init(&field, p, size);
+		if (!on_tag || !on_tag(&field, tag, ctx))
+			continue;
+		if (field.err != RC_OK)
+			rc_fail(c, field.err, field.err_what);
+		else if (rc_left(&field) != 0)
+			rc_fail(c, RC_SHORT, "known tagged field of the wrong size");
+	}
+}
+
 static void wc_leb128(struct wcursor *w, uint64_t v)
 {
 	do {

@@ -204,6 +204,15 @@ int32_t rc_compact_array_len(struct rcursor *c, bool nullable, uint32_t max, siz
  * {tag, size, bytes} each, checking bounds. */
 void rc_skip_tagged_fields(struct rcursor *c);
 
+/* Reads one tagged field it knows from a cursor over exactly its bytes and
+ * returns true, or returns false for a tag it does not know. */
+typedef bool (*rc_tag_reader)(struct rcursor *field, uint32_t tag, void *ctx);
+
+/* A tagged-field section whose known tags on_tag reads (NULL: none known);
+ * a known field must use exactly its size, else the section is malformed.
+ * Unknown tags are skipped, as Kafka skips them. */
+void rc_read_tagged_fields(struct rcursor *c, rc_tag_reader on_tag, void *ctx);
+
 /* A file range placed between memory bytes of one response. */
 struct wfile_range {
 	size_t mem_pos; /* memory bytes written before this range */

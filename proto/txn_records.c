@@ -41,36 +41,21 @@ void txn_log_key_write(struct wcursor *w, struct kstr transactional_id)
 	wc_string(w, transactional_id);
 }
 
-static void value_tags_read(struct rcursor *c, struct txn_log_value *out)
+static bool value_tag_read(struct rcursor *f, uint32_t tag, void *ctx)
 {
-	uint32_t n = rc_uvarint(c);
-	if (n > rc_left(c)) {
-		rc_fail(c, RC_SHORT, "tagged field count");
-		return;
-	}
-	for (uint32_t i = 0; i < n && c->err == RC_OK; i++) {
-		uint32_t tag = rc_uvarint(c);
-		uint32_t size = rc_uvarint(c);
-		uint8_t *p = rc_take(c, size, "tagged field");
-		if (!p)
-			return;
-		struct rcursor f;
-		rc_init(&f, p, size);
-		switch (tag) {
-		case TAG_PREVIOUS_PRODUCER_ID:
-			out->previous_producer_id = rc_int64(&f);
-			break;
-		case TAG_NEXT_PRODUCER_ID:
-			out->next_producer_id = rc_int64(&f);
-			break;
-		case TAG_CLIENT_TRANSACTION_VERSION:
-			out->client_transaction_version = rc_int16(&f);
-			break;
-		default:
-			continue;
-		}
-		if (f.err != RC_OK || rc_left(&f) != 0)
-			rc_fail(c, RC_SHORT, "known tagged field of the wrong size");
+	struct txn_log_value *out = ctx;
+	switch (tag) {
+	case TAG_PREVIOUS_PRODUCER_ID:
+		out->previous_producer_id = rc_int64(f);
+		return true;
+	case TAG_NEXT_PRODUCER_ID:
+		out->next_producer_id = rc_int64(f);
+		return true;
+	case TAG_CLIENT_TRANSACTION_VERSION:
+		out->client_transaction_version = rc_int16(f);
+		return true;
+	default:
+		return false;
 	}
 }
 
@@ -114,7 +99,7 @@ int txn_log_value_read(struct kbytes value, struct txn_log_value *out, txn_log_p
 	out->last_update_ms = rc_int64(&c);
 	out->start_ms = rc_int64(&c);
 	if (flex)
-		value_tags_read(&c, out);
+		rc_read_tagged_fields(&c, value_tag_read, out);
 	if (c.err != RC_OK || out->status < 0 || out->status >= TXN_STATUS_COUNT)
 		return -1;
 	return 0;
