@@ -177,6 +177,8 @@ struct metrics_http {
 	uint32_t gathering;                 /* clients whose gather is out */
 	struct metrics_shard_sample *samples; /* per shard, for utilisation */
 	struct status_page_rates *rates;    /* the status page's previous figures */
+	size_t last_exposition_len;         /* the sizes of the last renderings */
+	size_t last_status_page_len;
 };
 
 static void metrics_client_free(struct metrics_client *c)
@@ -264,6 +266,29 @@ static void metrics_client_send(struct metrics_client *c, int status, const char
 	io_send(c->server->shard->reactor, c->fd, c->resp, c->resp_len, 0, &c->op);
 }
 
+/* Sends a rendering whose head room holds the header: its allocation becomes
+ * the response, uncopied. */
+static void metrics_client_send_rendered(struct metrics_client *c, const char *type,
+					 struct metrics_out *o)
+{
+	char header[METRICS_HTTP_HEADER_BYTES];
+	size_t header_len = metrics_http_header(header, sizeof(header), 200, type, o->len);
+	size_t body_len = o->len;
+	assert(o->head == METRICS_HTTP_HEADER_BYTES && header_len <= o->head);
+	char *mem = metrics_out_take(o);
+	if (!mem) {
+		metrics_client_send(c, 200, type, "", 0);
+		return;
+	}
+	size_t start = METRICS_HTTP_HEADER_BYTES - header_len;
+	memcpy(mem + start, header, header_len);
+	c->resp = mem;
+	c->resp_sent = start;
+	c->resp_len = METRICS_HTTP_HEADER_BYTES + body_len;
+	c->sending = true;
+	io_send(c->server->shard->reactor, c->fd, c->resp + start, c->resp_len - start, 0, &c->op);
+}
+
 static void metrics_client_send_status(struct metrics_client *c, int status)
 {
 	char body[METRICS_HTTP_ERROR_BODY_BYTES];
@@ -292,9 +317,10 @@ static void metrics_client_on_gathered(struct metrics_gather *g)
 	}
 	metrics_sample_shards(m->rt, m->samples);
 	struct metrics_view v = { .rt = m->rt, .groups = &c->gather, .samples = m->samples };
-	struct metrics_out o;
-	metrics_out_init(&o, METRICS_HTTP_BODY_MAX_BYTES);
 	bool page = c->page == METRICS_HTTP_PAGE_STATUS;
+	size_t *last_len = page ? &m->last_status_page_len : &m->last_exposition_len;
+	struct metrics_out o;
+	metrics_out_init(&o, METRICS_HTTP_BODY_MAX_BYTES, METRICS_HTTP_HEADER_BYTES, *last_len);
 	if (page)
 		status_page_render(&o, &v, m->rates);
 	else
@@ -305,8 +331,10 @@ static void metrics_client_on_gathered(struct metrics_gather *g)
 			   page ? "status page" : "exposition", METRICS_HTTP_BODY_MAX_BYTES);
 		metrics_client_send_status(c, 500);
 	} else {
-		metrics_client_send(c, 200, page ? "text/html; charset=utf-8" : metrics_http_text_type,
-				    o.buf ? o.buf : "", o.len);
+		/* A little over the last size: the next rendering is usually as long. */
+		*last_len = o.len + o.len / 16;
+		metrics_client_send_rendered(c, page ? "text/html; charset=utf-8"
+						     : metrics_http_text_type, &o);
 	}
 	metrics_out_free(&o);
 }

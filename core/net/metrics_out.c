@@ -8,15 +8,25 @@
 
 enum { METRICS_OUT_FIRST_BYTES = 64 * 1024 };
 
-void metrics_out_init(struct metrics_out *o, size_t max_bytes)
+void metrics_out_init(struct metrics_out *o, size_t max_bytes, size_t head_bytes,
+		      size_t expect_bytes)
 {
-	*o = (struct metrics_out){ .max = max_bytes };
+	*o = (struct metrics_out){ .max = max_bytes, .head = head_bytes,
+				   .expect = expect_bytes < max_bytes ? expect_bytes : max_bytes };
 }
 
 void metrics_out_free(struct metrics_out *o)
 {
-	free(o->buf);
-	*o = (struct metrics_out){ .max = o->max };
+	free(o->mem);
+	metrics_out_init(o, o->max, o->head, o->expect);
+}
+
+char *metrics_out_take(struct metrics_out *o)
+{
+	char *mem = o->mem;
+	o->mem = NULL;
+	metrics_out_free(o);
+	return mem;
 }
 
 /* Room for `need` more bytes plus a terminating NUL; false when the bound
@@ -31,17 +41,19 @@ static bool metrics_out_reserve(struct metrics_out *o, size_t need)
 		o->cut = true;
 		return false;
 	}
-	size_t cap = o->cap ? o->cap : METRICS_OUT_FIRST_BYTES;
+	size_t cap = o->cap ? o->cap
+			    : o->expect > METRICS_OUT_FIRST_BYTES ? o->expect : METRICS_OUT_FIRST_BYTES;
 	while (cap < o->len + need + 1)
 		cap *= 2;
 	if (cap > o->max)
 		cap = o->max;
-	char *buf = realloc(o->buf, cap);
-	if (!buf) {
+	char *mem = realloc(o->mem, o->head + cap);
+	if (!mem) {
 		o->cut = true;
 		return false;
 	}
-	o->buf = buf;
+	o->mem = mem;
+	o->buf = mem + o->head;
 	o->cap = cap;
 	return true;
 }

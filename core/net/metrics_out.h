@@ -11,16 +11,27 @@
 struct runtime;
 
 struct metrics_out {
-	char *buf;     /* owned; NULL until the first write */
-	size_t cap;
+	char *mem;     /* owned; NULL until the first write */
+	char *buf;     /* the text: mem + head */
+	size_t head;   /* bytes kept free before the text */
+	size_t cap;    /* of the text */
 	size_t len;
 	size_t max;    /* the bound: text past it is dropped */
+	size_t expect; /* the text's first allocation */
 	bool cut;      /* something was dropped (the bound, or no memory) */
 };
 
-/* An empty writer that grows up to max_bytes. */
-void metrics_out_init(struct metrics_out *o, size_t max_bytes);
+/* An empty writer that grows up to max_bytes of text. `head_bytes` stay free
+ * before the text, for what is written in front of it once its length is
+ * known (an HTTP header), and the first write makes room for
+ * `expect_bytes` (the last rendering's length: a scrape of 10,000
+ * partitions then neither regrows nor copies its 7 MB). */
+void metrics_out_init(struct metrics_out *o, size_t max_bytes, size_t head_bytes,
+		      size_t expect_bytes);
 void metrics_out_free(struct metrics_out *o);
+/* The allocation (head, then the text) for the caller to own and free;
+ * the writer is left empty. NULL when nothing was written. */
+char *metrics_out_take(struct metrics_out *o);
 
 void metrics_printf(struct metrics_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* s[0, len) as a Prometheus label value: \ " and newline escaped. */

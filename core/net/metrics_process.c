@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/net/metrics.h"
@@ -17,10 +18,16 @@ const char *metrics_version(void)
 	return SLUICE_VERSION;
 }
 
-/* Descriptors open now: the entries of /proc/self/fd, less the one that
- * reads it; -1 when it cannot be read. */
+/* Descriptors open now; -1 when they cannot be counted. Linux 6.2+ gives
+ * the count as the size of /proc/self/fd, which costs nothing; listing the
+ * directory (older kernels) took a fifth of a scrape's time with 10,000
+ * partitions' files open. */
 static long metrics_open_fds(void)
 {
+	struct stat st;
+	if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0)
+		return (long)st.st_size;
+	/* The entries, less the one that reads them. */
 	DIR *d = opendir("/proc/self/fd");
 	if (!d)
 		return -1;

@@ -39,7 +39,7 @@ static void test_histogram_summed_and_rendered(void **state)
 	metrics_histogram_sum(&sum, &shard1);
 	assert_int_equal(sum.sum_ns, 50000 + 2000000 + 20000000000ull);
 	struct metrics_out o;
-	metrics_out_init(&o, 1 << 20);
+	metrics_out_init(&o, 1 << 20, 0, 0);
 	metrics_histogram_render(&o, "x_seconds", "api=\"Produce\"", &sum);
 	assert_false(o.cut);
 	assert_non_null(strstr(o.buf, "x_seconds_bucket{api=\"Produce\",le=\"0.0001\"} 1\n"));
@@ -50,7 +50,7 @@ static void test_histogram_summed_and_rendered(void **state)
 	assert_non_null(strstr(o.buf, "x_seconds_sum{api=\"Produce\"} 20.002050000\n"));
 	assert_non_null(strstr(o.buf, "x_seconds_count{api=\"Produce\"} 3\n"));
 	metrics_out_free(&o);
-	metrics_out_init(&o, 1 << 20);
+	metrics_out_init(&o, 1 << 20, 0, 0);
 	metrics_histogram_render(&o, "y", "", &sum);
 	assert_non_null(strstr(o.buf, "y_bucket{le=\"+Inf\"} 3\ny_sum 20.002050000\ny_count 3\n"));
 	metrics_out_free(&o);
@@ -60,7 +60,7 @@ static void test_grows_then_cuts_at_bound(void **state)
 {
 	(void)state;
 	struct metrics_out o;
-	metrics_out_init(&o, 1 << 20);
+	metrics_out_init(&o, 1 << 20, 0, 0);
 	char line[101];
 	memset(line, 'a', 99);
 	line[99] = '\n';
@@ -71,7 +71,7 @@ static void test_grows_then_cuts_at_bound(void **state)
 	assert_int_equal(o.len, 500000);
 	assert_int_equal(strlen(o.buf), o.len);
 	metrics_out_free(&o);
-	metrics_out_init(&o, 1000);
+	metrics_out_init(&o, 1000, 0, 0);
 	for (int i = 0; i < 20; i++)
 		metrics_printf(&o, "%s", line);
 	assert_true(o.cut);
@@ -83,11 +83,36 @@ static void test_grows_then_cuts_at_bound(void **state)
 	metrics_out_free(&o);
 }
 
+/* The head room stays before the text, the expected size is allocated at
+ * once, and take hands the whole allocation over. */
+static void test_head_room_expect_and_take(void **state)
+{
+	(void)state;
+	struct metrics_out o;
+	metrics_out_init(&o, 1 << 20, 64, 300000);
+	metrics_printf(&o, "%s", "first");
+	assert_int_equal(o.cap, 300000);
+	assert_ptr_equal(o.buf, o.mem + 64);
+	for (int i = 0; i < 20000; i++)
+		metrics_printf(&o, "%s", "0123456789");
+	assert_int_equal(o.cap, 300000); /* 200,005 bytes fit: never regrown */
+	size_t len = o.len;
+	char *mem = metrics_out_take(&o);
+	assert_non_null(mem);
+	assert_memory_equal(mem + 64, "first0123", 9);
+	assert_int_equal(strlen(mem + 64), len);
+	assert_null(o.mem);
+	assert_int_equal(o.len, 0);
+	free(mem);
+	assert_null(metrics_out_take(&o));
+	metrics_out_free(&o);
+}
+
 static void test_label_escape(void **state)
 {
 	(void)state;
 	struct metrics_out o;
-	metrics_out_init(&o, 4096);
+	metrics_out_init(&o, 4096, 0, 0);
 	const char s[] = "a\"b\\c\nd";
 	metrics_put_label(&o, s, sizeof(s) - 1);
 	assert_string_equal(o.buf, "a\\\"b\\\\c\\nd");
@@ -98,7 +123,7 @@ static void test_html_escape(void **state)
 {
 	(void)state;
 	struct metrics_out o;
-	metrics_out_init(&o, 4096);
+	metrics_out_init(&o, 4096, 0, 0);
 	const char s[] = "<script>&'\"\x01\x7f ok";
 	metrics_put_html(&o, s, sizeof(s) - 1);
 	assert_string_equal(o.buf, "&lt;script&gt;&amp;&#39;&quot; ok");
@@ -111,6 +136,7 @@ int main(void)
 		cmocka_unit_test(test_bucket_bounds),
 		cmocka_unit_test(test_histogram_summed_and_rendered),
 		cmocka_unit_test(test_grows_then_cuts_at_bound),
+		cmocka_unit_test(test_head_room_expect_and_take),
 		cmocka_unit_test(test_label_escape),
 		cmocka_unit_test(test_html_escape),
 	};
