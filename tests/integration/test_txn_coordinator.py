@@ -346,10 +346,12 @@ def test_prepared_transaction_resumes_after_restart(make_broker, data_dir):
     b.kill9()
     append_state(data_dir, "t-res", 2, pid, epoch, 2, "txn-res")  # after Empty and Ongoing
     b.start()
-    assert "resuming its COMMIT markers" in b.log_text()
     c = Conn(b.bootstrap)
     until(lambda: (describe_transactions(c, ["t-res"])[0]["state"],), "CompleteCommit",
           "the resumed commit")
+    # The coordinator loads its partitions after the listener opens: the line
+    # is certain only once the commit it announces has completed.
+    assert "resuming its COMMIT markers" in b.log_text()
     assert list_offsets_v7(c, "txn-res", 0, -1)[2] == end_before + 1  # the COMMIT marker
 
 
