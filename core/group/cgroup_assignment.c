@@ -188,6 +188,8 @@ static const char *record_topic_problem(const struct cg_topic_partitions *t, int
 {
 	if (t->partition_count < 0 || t->epoch_count < 0)
 		return "negative array length";
+	assert(t->partition_count == 0 || t->partitions);
+	assert(t->epoch_count == 0 || t->assignment_epochs);
 	if (total + t->partition_count > CG_ASSIGNMENT_PARTITIONS_MAX)
 		return "too many partitions";
 	for (int32_t i = 0; i < t->partition_count; i++)
@@ -196,7 +198,7 @@ static const char *record_topic_problem(const struct cg_topic_partitions *t, int
 	return NULL;
 }
 
-static int qsort_uuid(const void *x, const void *y)
+int cg_topic_id_compare(const void *x, const void *y)
 {
 	return assignor_uuid_compare(*(const struct kuuid *)x, *(const struct kuuid *)y);
 }
@@ -213,7 +215,7 @@ static enum cg_assignment_load duplicate_topic(const struct cg_topic_partitions 
 		return CG_LOAD_NOMEM;
 	for (int32_t t = 0; t < topic_count; t++)
 		ids[t] = topics[t].topic_id;
-	qsort(ids, (size_t)topic_count, sizeof(*ids), qsort_uuid);
+	qsort(ids, (size_t)topic_count, sizeof(*ids), cg_topic_id_compare);
 	enum cg_assignment_load r = CG_LOAD_OK;
 	for (int32_t t = 1; t < topic_count && r == CG_LOAD_OK; t++)
 		if (memcmp(ids[t - 1].b, ids[t].b, 16) == 0) {

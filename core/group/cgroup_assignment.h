@@ -62,6 +62,8 @@ void cg_assignment_clear(struct cg_assignment *a);
 
 /* The set order: topic id (Kafka's Uuid order), then partition. */
 int cg_tp_compare(const struct cg_tp *a, const struct cg_tp *b);
+/* Kafka's Uuid order over two struct kuuid, for qsort and bsearch. */
+int cg_topic_id_compare(const void *a, const void *b);
 
 int cg_assignment_copy(struct cg_assignment *dst, const struct cg_assignment *src);
 

@@ -179,30 +179,19 @@ static enum cg_epochs_result conflict(char *err, size_t err_len, const char *wha
 	return CG_EPOCHS_CONFLICT;
 }
 
-/* The first partition of a that is already held, as a refusal. */
-static enum cg_epochs_result check_free(const struct cg_epochs *m, int32_t owner, int32_t epoch,
-					const struct cg_assignment *a, char *err, size_t err_len)
+/* The first partition of a that breaks the expectation, as a refusal:
+ * taking needs each free, releasing needs each held by owner at epoch. */
+static enum cg_epochs_result check(const struct cg_epochs *m, bool take, int32_t owner,
+				   int32_t epoch, const struct cg_assignment *a, char *err,
+				   size_t err_len)
 {
 	for (int32_t i = 0; i < a->count; i++) {
 		int32_t held_owner = SLOT_EMPTY;
 		int32_t held = cg_epochs_get(m, a->tps[i].topic_id, a->tps[i].partition, &held_owner);
-		if (held != CG_EPOCHS_FREE)
-			return conflict(err, err_len, "take", &a->tps[i], epoch, owner, held,
-					held_owner);
-	}
-	return CG_EPOCHS_OK;
-}
-
-/* The first partition of a not held by owner at epoch, as a refusal. */
-static enum cg_epochs_result check_held(const struct cg_epochs *m, int32_t owner, int32_t epoch,
-					const struct cg_assignment *a, char *err, size_t err_len)
-{
-	for (int32_t i = 0; i < a->count; i++) {
-		int32_t held_owner = SLOT_EMPTY;
-		int32_t held = cg_epochs_get(m, a->tps[i].topic_id, a->tps[i].partition, &held_owner);
-		if (held != epoch || held_owner != owner)
-			return conflict(err, err_len, "release", &a->tps[i], epoch, owner, held,
-					held_owner);
+		bool ok = take ? held == CG_EPOCHS_FREE : held == epoch && held_owner == owner;
+		if (!ok)
+			return conflict(err, err_len, take ? "take" : "release", &a->tps[i], epoch,
+					owner, held, held_owner);
 	}
 	return CG_EPOCHS_OK;
 }
@@ -226,7 +215,7 @@ enum cg_epochs_result cg_epochs_add(struct cg_epochs *m, int32_t owner, int32_t 
 				    const struct cg_assignment *a, char *err, size_t err_len)
 {
 	assert(m && a && owner >= 0);
-	enum cg_epochs_result r = check_free(m, owner, epoch, a, err, err_len);
+	enum cg_epochs_result r = check(m, true, owner, epoch, a, err, err_len);
 	if (r == CG_EPOCHS_OK)
 		r = reserve(m, (int64_t)m->count + a->count);
 	if (r == CG_EPOCHS_OK)
@@ -238,7 +227,7 @@ enum cg_epochs_result cg_epochs_remove(struct cg_epochs *m, int32_t owner, int32
 				       const struct cg_assignment *a, char *err, size_t err_len)
 {
 	assert(m && a && owner >= 0);
-	enum cg_epochs_result r = check_held(m, owner, epoch, a, err, err_len);
+	enum cg_epochs_result r = check(m, false, owner, epoch, a, err, err_len);
 	if (r == CG_EPOCHS_OK && a->count > 0)
 		remove_all(m, a);
 	return r;
@@ -258,9 +247,9 @@ enum cg_epochs_result cg_epochs_update_member(struct cg_epochs *m, int32_t owner
 	assert(!new_ma || !cg_assignment_intersects(&new_ma->assigned, &new_ma->pending_revocation));
 	enum cg_epochs_result r = CG_EPOCHS_OK;
 	if (old_ma) {
-		r = check_held(m, owner, old_ma->member_epoch, &old_ma->assigned, err, err_len);
+		r = check(m, false, owner, old_ma->member_epoch, &old_ma->assigned, err, err_len);
 		if (r == CG_EPOCHS_OK)
-			r = check_held(m, owner, old_ma->member_epoch, &old_ma->pending_revocation,
+			r = check(m, false, owner, old_ma->member_epoch, &old_ma->pending_revocation,
 				       err, err_len);
 	}
 	int64_t added = new_ma ? (int64_t)new_ma->assigned.count + new_ma->pending_revocation.count : 0;
@@ -273,9 +262,9 @@ enum cg_epochs_result cg_epochs_update_member(struct cg_epochs *m, int32_t owner
 		remove_all(m, &old_ma->pending_revocation);
 	}
 	if (new_ma) {
-		r = check_free(m, owner, new_ma->member_epoch, &new_ma->assigned, err, err_len);
+		r = check(m, true, owner, new_ma->member_epoch, &new_ma->assigned, err, err_len);
 		if (r == CG_EPOCHS_OK)
-			r = check_free(m, owner, new_ma->member_epoch, &new_ma->pending_revocation,
+			r = check(m, true, owner, new_ma->member_epoch, &new_ma->pending_revocation,
 				       err, err_len);
 		if (r == CG_EPOCHS_OK) {
 			add_all(m, owner, new_ma->member_epoch, &new_ma->assigned);

@@ -5,7 +5,7 @@
 #include "core/group/cgroup_reconcile.h"
 
 #include <assert.h>
-#include <string.h>
+#include <stdlib.h>
 
 #include "core/group/assignor_internal.h"
 
@@ -32,18 +32,8 @@ static void step_free(struct step *s)
 
 static bool subscribed(const struct cgroup_reconcile_group *g, struct kuuid t)
 {
-	int32_t lo = 0, hi = g->subscribed_count;
-	while (lo < hi) {
-		int32_t mid = lo + (hi - lo) / 2;
-		int c = assignor_uuid_compare(g->subscribed[mid], t);
-		if (c == 0)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	return g->subscribed_count > 0 && bsearch(&t, g->subscribed, (size_t)g->subscribed_count,
+						  sizeof(t), cg_topic_id_compare);
 }
 
 /* Kafka's ownsRevokedPartitions: a heartbeat that did not list its
