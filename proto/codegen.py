@@ -13,10 +13,19 @@ Schema format, one API per file:
     api <key> <Name> <min>-<max> flexible <N>+|none
     request | response            (a section; fields follow, indented)
     <name> <type> [versions] [null=<versions>] [tag=<n>] [tagged=<versions>] [=<default>]
+    struct <Type>                 (in a section, after its fields: a common
+                                   struct, its fields indented below)
 Types: int8 int16 int32 int64 uint16 uint32 float64 bool string bytes records
-uuid, a struct type name (Capitalised, its fields indented below), or
-[]<type> for arrays. Versions: N, N+ or N-M (default: all). Lines starting
-with # are comments.
+uuid, a struct type name (Capitalised, its fields indented below, or none
+when it names a common struct of the section, which any number of fields may
+share), or []<type> for arrays. Versions: N, N+ or N-M (default: all). Lines
+starting with # are comments.
+
+A nullable struct that is not an array (null=, as Kafka's nullableVersions)
+carries a bool <name>_present beside it and is encoded as Kafka's generated
+code does: int8 -1 for null, else int8 1 and the struct; a decoder takes any
+negative marker for null. Such a field cannot be tagged (no Kafka schema has
+one).
 """
 import argparse
 import re
@@ -79,11 +88,18 @@ class Field:
     def is_struct(self):
         return self.elem not in SCALARS and self.elem not in VIEWS
 
+    @property
+    def nullable_struct(self):
+        """A single (not array) struct that may be null: it has _present."""
+        return self.nullable is not None and self.is_struct and not self.is_array
+
 
 class Message:
     def __init__(self, api, kind):
         self.api, self.kind, self.fields = api, kind, []
         self.cname = f"{api.snake}_{kind}"
+        self.common = {}   # common struct type name -> its fields
+        self.defined = {}  # struct type name -> where it was defined
 
 
 class Api:
@@ -114,6 +130,8 @@ def parse_field(tokens, where):
         f.tagged = f.versions
     if f.elem not in SCALARS and f.elem not in VIEWS and not re.fullmatch(r"[A-Z]\w*", f.elem):
         raise SchemaError(f"{where}: unknown type '{f.type}'")
+    if f.nullable_struct and f.tagged is not None:
+        raise SchemaError(f"{where}: a nullable struct cannot be tagged")
     return f
 
 
@@ -141,6 +159,14 @@ def parse_file(path):
                 api.messages[tokens[0]] = msg
                 stack = [(0, msg.fields)]
                 continue
+            if indent == 0 and tokens[0] == "struct" and msg is not None:
+                if len(tokens) != 2 or not re.fullmatch(r"[A-Z]\w*", tokens[1]):
+                    raise SchemaError(f"{where}: expected 'struct Type'")
+                if tokens[1] in msg.common:
+                    raise SchemaError(f"{where}: struct {tokens[1]} defined twice")
+                msg.common[tokens[1]] = []
+                stack = [(0, msg.common[tokens[1]])]
+                continue
             if msg is None or indent == 0:
                 raise SchemaError(f"{where}: a field outside a request/response section")
             while stack and indent <= stack[-1][0] and len(stack) > 1:
@@ -153,19 +179,36 @@ def parse_file(path):
     if api is None or set(api.messages) != {"request", "response"}:
         raise SchemaError(f"{path}: needs an api line, a request and a response")
     for m in api.messages.values():
-        name_structs(m.cname, m.fields, m)
+        for name, fields in m.common.items():
+            if not fields:
+                raise SchemaError(f"{path}: common struct {name} has no fields")
+            m.defined[name] = f"{path}: struct {name}"
+        for fields in m.common.values():
+            name_structs(fields, m)
+        name_structs(m.fields, m)
     return api
 
 
-def name_structs(prefix, fields, msg):
+def name_structs(fields, msg):
+    """Names every struct field's C type. A struct field with fields defines
+    its type (once per message); one without names a common struct and shares
+    its fields."""
     for f in fields:
-        if f.is_struct:
-            if not f.children:
+        if not f.is_struct:
+            if f.children:
+                raise SchemaError(f"{f.where}: only struct types have nested fields")
+            continue
+        f.struct = f"{msg.cname}_{snake(f.elem)}"
+        if not f.children:
+            if f.elem not in msg.common:
                 raise SchemaError(f"{f.where}: struct type {f.elem} has no fields")
-            f.struct = f"{msg.cname}_{snake(f.elem)}"
-            name_structs(f.struct, f.children, msg)
-        elif f.children:
-            raise SchemaError(f"{f.where}: only struct types have nested fields")
+            f.children = msg.common[f.elem]
+            continue
+        if f.elem in msg.defined:
+            raise SchemaError(f"{f.where}: struct type {f.elem} is already defined "
+                              f"({msg.defined[f.elem]}): name a common struct without fields")
+        msg.defined[f.elem] = f.where
+        name_structs(f.children, msg)
 
 
 def vcond(rng, var="version"):
@@ -202,10 +245,12 @@ class Gen:
         self.h, self.c = [], []
 
     # ---- declarations ----
-    def structs_postorder(self, fields, out):
+    def structs_postorder(self, fields, out, seen):
+        """Every struct type under fields, once, each after those it holds."""
         for f in fields:
-            if f.struct:
-                self.structs_postorder(f.children, out)
+            if f.struct and f.struct not in seen:
+                seen.add(f.struct)
+                self.structs_postorder(f.children, out, seen)
                 out.append((f.struct, f.children))
 
     def member_decls(self, f):
@@ -213,6 +258,8 @@ class Gen:
         if f.is_array:
             et = f.struct and f"struct {f.struct}" or SCALARS.get(f.elem, (VIEWS.get(f.elem),))[0]
             return [f"\tint32_t {n}_count;", f"\t{et} *{n};"]
+        if f.nullable_struct:
+            return [f"\tstruct {f.struct} {n};", f"\tbool {n}_present;"]
         if f.struct:
             return [f"\tstruct {f.struct} {n};"]
         t = SCALARS[f.elem][0] if f.elem in SCALARS else VIEWS[f.elem]
@@ -222,7 +269,7 @@ class Gen:
         for kind in ("request", "response"):
             m = api.messages[kind]
             structs = []
-            self.structs_postorder(m.fields, structs)
+            self.structs_postorder(m.fields, structs, set())
             structs.append((m.cname, m.fields))
             for name, fields in structs:
                 self.h.append(f"struct {name} {{")
@@ -242,10 +289,11 @@ class Gen:
                               f"proto_error_fn fn, void *ctx);\n")
 
     # ---- per-struct functions ----
-    def gen_struct(self, name, fields, api):
+    def gen_struct(self, name, fields, api, seen):
         for f in fields:
-            if f.struct:
-                self.gen_struct(f.struct, f.children, api)
+            if f.struct and f.struct not in seen:
+                seen.add(f.struct)
+                self.gen_struct(f.struct, f.children, api, seen)
         self.gen_init(name, fields)
         self.gen_is_default(name, fields)
         self.gen_decode(name, fields, api)
@@ -263,6 +311,8 @@ class Gen:
                     c.append(f"\tm->{n}_count = -1;")
             elif f.struct:
                 c.append(f"\t{f.struct}_init(&m->{n});")
+                if f.nullable_struct and f.default != "null":
+                    c.append(f"\tm->{n}_present = true;")
             elif f.elem in ("string", "bytes"):
                 if f.default == "null":
                     c.append(f"\tm->{n}.len = -1;")
@@ -283,6 +333,10 @@ class Gen:
         """C expression that is true when the field differs from its default."""
         if f.is_array:
             return f"{ref}_count != {'-1' if f.default == 'null' else '0'}"
+        if f.nullable_struct and f.default == "null":
+            return f"{ref}_present"
+        if f.nullable_struct:
+            return f"(!{ref}_present || !{f.struct}_is_default(&{ref}))"
         if f.struct:
             return f"!{f.struct}_is_default(&{ref})"
         if f.elem in ("string", "bytes"):
@@ -322,6 +376,13 @@ class Gen:
                 c.append(f"{i}\t{elem_ref}.mem = (uint8_t *)b.ptr;")
                 c.append(f"{i}\t{elem_ref}.len = b.len;")
                 c.append(f"{i}\t{elem_ref}.fd = -1;")
+            c.append(f"{i}}}")
+        elif f.nullable_struct and nullable != "false":
+            c.append(f"{i}if ({nullable} && rc_int8(c) < 0) {{")
+            c.append(f"{i}\t{elem_ref}_present = false;")
+            c.append(f"{i}}} else {{")
+            c.append(f"{i}\t{elem_ref}_present = true;")
+            c.append(f"{i}\t{f.struct}_decode_in(c, version, a, &{elem_ref});")
             c.append(f"{i}}}")
         else:
             c.append(f"{i}{f.struct}_decode_in(c, version, a, &{elem_ref});")
@@ -422,6 +483,11 @@ class Gen:
     def size_field(self, f):
         n = snake(f.name)
         ref = f"m->{n}"
+        if f.nullable_struct:
+            return [f"if ({vcond(f.nullable)})",
+                    "\tn += 1;",
+                    f"if ({ref}_present)",
+                    f"\tn += {self.size_value(f, ref, None)};"]
         if not f.is_array:
             return [f"n += {self.size_value(f, ref, None)};"]
         lines = [f"n += flex ? uvarint_size((uint32_t)({ref}_count < 0 ? 0 : {ref}_count + 1)) : 4;",
@@ -497,6 +563,9 @@ class Gen:
         i = "\t" * indent
         n = snake(f.name)
         ref = f"m->{n}"
+        if f.nullable_struct:
+            self.encode_nullable_struct(f, ref, indent)
+            return
         if not f.is_array:
             self.encode_value(f, ref, indent)
             return
@@ -507,6 +576,22 @@ class Gen:
         c.append(f"{i}for (int32_t k = 0; k < {ref}_count; k++) {{")
         self.encode_value(f, f"{ref}[k]", indent + 1)
         c.append(f"{i}}}")
+
+    def encode_nullable_struct(self, f, ref, indent):
+        """The null marker in nullable versions; in the others the struct must
+        be there (null would be our bug, as Kafka refuses to write it)."""
+        c = self.c
+        i = "\t" * indent
+        covers = f.nullable[0] <= f.versions[0] and f.nullable[1] >= f.versions[1]
+        if covers:
+            c.append(f"{i}wc_int8(w, {ref}_present ? 1 : -1);")
+        else:
+            c.append(f"{i}if ({vcond(f.nullable)})")
+            c.append(f"{i}\twc_int8(w, {ref}_present ? 1 : -1);")
+            c.append(f"{i}else")
+            c.append(f"{i}\tassert({ref}_present);")
+        c.append(f"{i}if ({ref}_present)")
+        c.append(f"{i}\t{f.struct}_encode_in(w, version, &{ref});")
 
     def gen_encode(self, name, fields, api):
         c = self.c
@@ -547,10 +632,11 @@ class Gen:
         return any((f.name in ERROR_FIELDS and f.elem == "int16" and not f.is_array) or
                    (f.struct and self.carries_errors(f.children)) for f in fields)
 
-    def gen_errors(self, name, fields):
+    def gen_errors(self, name, fields, seen):
         for f in fields:
-            if f.struct and self.carries_errors(f.children):
-                self.gen_errors(f.struct, f.children)
+            if f.struct and f.struct not in seen and self.carries_errors(f.children):
+                seen.add(f.struct)
+                self.gen_errors(f.struct, f.children, seen)
         c = self.c
         c.append(f"static void {name}_errors_in(const struct {name} *m, int16_t version, "
                  f"proto_error_fn fn, void *ctx)\n{{")
@@ -565,6 +651,9 @@ class Gen:
                 if f.is_array:
                     c.append(f"\t\tfor (int32_t k = 0; k < m->{n}_count; k++)")
                     c.append(f"\t\t\t{f.struct}_errors_in(&m->{n}[k], version, fn, ctx);")
+                elif f.nullable_struct:
+                    c.append(f"\t\tif (m->{n}_present)")
+                    c.append(f"\t\t\t{f.struct}_errors_in(&m->{n}, version, fn, ctx);")
                 else:
                     c.append(f"\t\t{f.struct}_errors_in(&m->{n}, version, fn, ctx);")
                 c.append("\t}")
@@ -572,7 +661,7 @@ class Gen:
 
     def gen_message(self, m):
         api = m.api
-        self.gen_struct(m.cname, m.fields, api)
+        self.gen_struct(m.cname, m.fields, api, set())
         c = self.c
         c.append(f"int {m.cname}_decode(struct rcursor *c, int16_t version, struct arena *a, "
                  f"struct {m.cname} *out)\n{{")
@@ -591,7 +680,7 @@ class Gen:
             return
         errors = self.carries_errors(m.fields)
         if errors:
-            self.gen_errors(m.cname, m.fields)
+            self.gen_errors(m.cname, m.fields, set())
         c.append(f"void {m.cname}_errors(const struct {m.cname} *m, int16_t version, "
                  f"proto_error_fn fn, void *ctx)\n{{")
         if errors:
@@ -626,7 +715,7 @@ class Gen:
                    "extern const size_t proto_apis_len;",
                    "const struct proto_api_info *proto_api_find(int16_t key);", ""]
         self.c += ["/* Generated by proto/codegen.py from the schema files in proto/schema: do not edit. */",
-                   '#include "proto/messages.h"', "", "#include <string.h>", ""]
+                   '#include "proto/messages.h"', "", "#include <assert.h>", "#include <string.h>", ""]
         for a in apis:
             self.declare(a)
         for a in apis:

@@ -8,7 +8,8 @@ version; response headers v0, or v1 from it, except ApiVersions' (always v0).
 
 Values: ints and bools as Python ints/bools, strings as str (None = null),
 bytes and records as bytes (None = null), uuids as 16 bytes, arrays as lists
-(None = null), structs as dicts. A field missing from a request dict takes its
+(None = null), structs as dicts (None = null: a nullable struct is an int8
+marker, -1 for null or 1 before the struct, as Kafka's generated code does). A field missing from a request dict takes its
 schema default. A decoded dict holds exactly the fields of that version, and
 `_unknown_tags` ({tag: bytes}) when the peer sent tags the schema lacks."""
 import glob
@@ -122,6 +123,8 @@ def default_value(f):
     d = f.default
     if f.is_array:
         return None if d == "null" else []
+    if f.nullable_struct and d == "null":
+        return None
     if f.is_struct:
         return {c.name: default_value(c) for c in f.children}
     e = f.elem
@@ -168,6 +171,10 @@ def _encode_value(f, value, version, flex, nullable, out):
         else:
             out += struct.pack(">h" if e == "string" else ">i", len(raw))
         out += raw
+    elif f.nullable_struct and nullable:
+        out += struct.pack(">b", -1 if value is None else 1)
+        if value is not None:
+            _encode_struct(f.children, value, version, flex, out)
     else:
         _encode_struct(f.children, value, version, flex, out)
 
@@ -261,6 +268,8 @@ def _decode_value(f, r, version, flex, nullable):
             return None
         raw = r.take(n, f.name)
         return raw.decode() if e == "string" else raw
+    if f.nullable_struct and nullable and r.fixed(">b", f.name) < 0:
+        return None
     return _decode_struct(f.children, r, version, flex)
 
 

@@ -136,3 +136,20 @@ def test_non_nullable_null_refused():
     # a v0 string of length -1 where the field is not nullable
     with pytest.raises(codec.CodecError):
         codec.decode_body(12, 0, "request", struct.pack(">h", -1))
+
+
+def test_consumer_group_heartbeat_v1_response_assignment_bytes():
+    # throttle 0, error 0, error_message null, member_id "m", epoch 1,
+    # interval 5000, then the nullable Assignment struct: int8 -1 for null,
+    # or int8 1 and [topic_partitions [topic id, partitions [0]], tags]; tags
+    head = "00000000" "0000" "00" "026d" "00000001" "00001388"
+    values = {"member_id": "m", "member_epoch": 1, "heartbeat_interval_ms": 5000}
+    null = bytes.fromhex(head + "ff" "00")
+    assert codec.encode_body(68, 1, "response", values) == null
+    assert codec.decode_body(68, 1, "response", null)["assignment"] is None
+    tp = {"topic_id": bytes(range(16)), "partitions": [0]}
+    present = bytes.fromhex(head + "01" "02" + bytes(range(16)).hex() + "02" "00000000" "00"
+                            "00" "00")
+    body = dict(values, assignment={"topic_partitions": [tp]})
+    assert codec.encode_body(68, 1, "response", body) == present
+    assert codec.decode_body(68, 1, "response", present)["assignment"] == {"topic_partitions": [tp]}
