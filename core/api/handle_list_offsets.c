@@ -208,6 +208,25 @@ static void list_offsets_by_time(struct shard *s, struct list_offsets_shard *ls,
 	offload_submit(s->offload, &se->job);
 }
 
+/* On the owner: Kafka (since KAFKA-16310) answers the first record that
+ * holds the largest timestamp, not the last offset of its batch: the first
+ * record at or after that timestamp, in the first batch whose max timestamp
+ * it is (a LogAppendTime batch's first record: all of them carry it). With
+ * no timestamp above -1 (records without timestamps), -1 is the largest:
+ * the first record of the log answers, with timestamp -1, as Kafka's. What
+ * read_committed may not see is not answered, as Kafka's. */
+static void list_offsets_max_timestamp(struct shard *s, struct list_offsets_shard *ls,
+				       struct list_offsets_slot *slot)
+{
+	struct partition_log *log = slot->partition->log;
+	int64_t offset = -1, timestamp = -1;
+	partition_log_max_timestamp(log, &offset, &timestamp);
+	assert(timestamp >= -1 && (timestamp == -1) == (offset == -1));
+	if (ls->ctx->read_committed && offset >= partition_log_last_stable_offset(log))
+		return;
+	list_offsets_by_time(s, ls, slot, timestamp);
+}
+
 /* On the owning shard. */
 static void list_offsets_partition(struct shard *s, struct list_offsets_shard *ls,
 				   struct list_offsets_slot *slot)
@@ -230,17 +249,7 @@ static void list_offsets_partition(struct shard *s, struct list_offsets_shard *l
 		out->offset = partition_log_start_offset(log);
 		break;
 	case LIST_OFFSETS_MAX_TIMESTAMP:
-		/* Kafka (since KAFKA-16310) answers the first record that holds the
-		 * largest timestamp, not the last offset of its batch: the first
-		 * record at or after that timestamp. */
-		partition_log_max_timestamp(log, &out->offset, &out->timestamp);
-		if (ls->ctx->read_committed && out->offset >= partition_log_last_stable_offset(log)) {
-			/* Kafka's: what read_committed may not see is not answered. */
-			out->offset = -1;
-			out->timestamp = -1;
-		}
-		if (out->timestamp >= 0)
-			list_offsets_by_time(s, ls, slot, out->timestamp);
+		list_offsets_max_timestamp(s, ls, slot);
 		break;
 	case LIST_OFFSETS_LATEST_TIERED:
 		/* Nothing is tiered: there is no such offset. */
