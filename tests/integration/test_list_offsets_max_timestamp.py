@@ -1,0 +1,73 @@
+"""ListOffsets MAX_TIMESTAMP (-3) over the wire: the first record that carries
+the partition's largest timestamp, inside its batch (plain and gzip), over
+several segments; a batch whose header max timestamp its records do not bear
+out is stored with theirs (as Kafka's LogValidator writes it, CRC and all);
+the answer is the same after a clean stop and after kill -9, when the largest
+timestamps come back from the time indexes and the recovered tail."""
+import os
+import struct
+import time
+
+from kafka_wire import (Conn, crc32c, list_offsets_v7, partition_batches, produce_v3,
+                        record_batch_timed)
+
+MAX_TIMESTAMP = -3
+TOPIC = "maxts"
+# A minute in the past: neither retention nor the future bound touches it.
+BASE_TS = (int(time.time()) - 60) * 1000
+# Small segments: the batches below spread over several of them.
+SETTINGS = {"log.segment.bytes": "300", "log.index.interval.bytes": "1"}
+
+
+def timed(deltas, **kw):
+    return record_batch_timed([b"v%d" % i for i in range(len(deltas))],
+                              [BASE_TS + d for d in deltas], **kw)
+
+
+# (timestamp deltas of a batch's records, how it is made, the answer after it
+# was appended: (timestamp delta, offset)).
+APPENDS = [
+    ([0, 30, 10], {}, (30, 1)),
+    ([5, 70, 70, 20], {"gzip_records": True}, (70, 4)),
+    ([70], {}, (70, 4)),                                   # a tie in a later batch
+    ([1, 2], {}, (70, 4)),
+    ([5, 90, 1], {"max_ts": BASE_TS}, (90, 11)),           # header below its records
+    ([90, 3], {"max_ts": BASE_TS + 500}, (90, 11)),        # above: the first 90 stays
+    ([6, 95, 95, 4], {"gzip_records": True, "max_ts": BASE_TS + 7}, (95, 16)),
+]
+
+
+def max_timestamp(conn):
+    err, ts, off = list_offsets_v7(conn, TOPIC, 0, MAX_TIMESTAMP)
+    assert err == 0, err
+    return (ts - BASE_TS, off)
+
+
+def test_max_timestamp_inside_batches_and_across_restarts(make_broker):
+    b = make_broker(SETTINGS)
+    c = Conn(b.bootstrap)
+    offset = 0
+    for deltas, kw, want in APPENDS:
+        assert produce_v3(c, TOPIC, 0, timed(deltas, **kw)) == (0, offset)
+        offset += len(deltas)
+        assert max_timestamp(c) == want, f"after the batch {deltas} {kw}"
+    c.close()
+    want = APPENDS[-1][2]
+    segments = [f for f in os.listdir(os.path.join(b.data_dir, f"{TOPIC}-0")) if f.endswith(".log")]
+    assert len(segments) >= 3, f"the batches should span several segments: {segments}"
+
+    stored = partition_batches(b.bootstrap, TOPIC, 0)
+    assert len(stored) == len(APPENDS)
+    for (deltas, kw, _), got in zip(APPENDS, stored):
+        assert struct.unpack(">q", got[35:43])[0] == BASE_TS + max(deltas), f"{deltas} {kw}"
+        assert struct.unpack(">I", got[17:21])[0] == crc32c(got[21:]), f"CRC of {deltas} {kw}"
+
+    for restart in ("clean", "kill -9"):
+        if restart == "clean":
+            assert b.stop() == 0
+        else:
+            b.kill9()
+        b.start()
+        c = Conn(b.bootstrap)
+        assert max_timestamp(c) == want, f"after a {restart} restart"
+        c.close()
