@@ -3,13 +3,14 @@ the partition's largest timestamp, inside its batch (plain and gzip), over
 several segments; a batch whose header max timestamp its records do not bear
 out is stored with theirs (as Kafka's LogValidator writes it, CRC and all);
 the answer is the same after a clean stop and after kill -9, when the largest
-timestamps come back from the time indexes and the recovered tail."""
+timestamps come back from the time indexes and the recovered tail; and after
+DeleteRecords removed the segment that held it."""
 import os
 import struct
 import time
 
 from kafka_wire import (Conn, crc32c, list_offsets_v7, partition_batches, produce_v3,
-                        record_batch_timed)
+                        record_batch_timed, string)
 
 MAX_TIMESTAMP = -3
 TOPIC = "maxts"
@@ -71,3 +72,52 @@ def test_max_timestamp_inside_batches_and_across_restarts(make_broker):
         c = Conn(b.bootstrap)
         assert max_timestamp(c) == want, f"after a {restart} restart"
         c.close()
+
+
+def delete_records_v0(conn, topic, partition, offset):
+    """DeleteRecords v0 -> (error, low watermark)."""
+    body = struct.pack(">i", 1) + string(topic) + struct.pack(">iiqi", 1, partition, offset, 30000)
+    conn.request(21, 0, body)
+    r = conn.response()
+    pos = 4 + 4 + 4               # correlation id, throttle time, topics count
+    pos += 2 + struct.unpack(">h", r[pos:pos + 2])[0] + 4  # name, partitions count
+    _part, low, err = struct.unpack(">iqh", r[pos:pos + 14])
+    return err, low
+
+
+def segment_bases(b):
+    d = os.path.join(b.data_dir, f"{TOPIC}-0")
+    return sorted(int(f[:-4]) for f in os.listdir(d) if f.endswith(".log"))
+
+
+def test_max_timestamp_after_delete_records(make_broker):
+    """Once DeleteRecords removed the segment holding the largest timestamp,
+    the largest of the segments left answers; while the log start is only
+    inside that segment, its record still answers (below the log start), as
+    Kafka's: its segments, not its log start, bound the search."""
+    b = make_broker({**SETTINGS, "log.retention.check.interval.ms": "200"})
+    c = Conn(b.bootstrap)
+    deltas = [[100, 7], [1], [2], [50, 60, 60], [3], [4], [40, 45], [5], [6]]
+    timestamps = [d for batch in deltas for d in batch]
+    for batch in deltas:
+        assert produce_v3(c, TOPIC, 0, timed(batch))[0] == 0
+    assert max_timestamp(c) == (100, 0)
+    assert delete_records_v0(c, TOPIC, 0, 1) == (0, 1)
+    assert max_timestamp(c) == (100, 0)
+    bases = segment_bases(b)
+    assert len(bases) >= 3, bases
+    start = bases[1]
+    assert delete_records_v0(c, TOPIC, 0, start) == (0, start)
+    deadline = time.time() + 30
+    while segment_bases(b)[0] < start and time.time() < deadline:
+        time.sleep(0.05)
+    assert segment_bases(b)[0] == start, "the first segment outlived the retention check"
+    left = timestamps[start:]
+    want = (max(left), start + left.index(max(left)))
+    assert max_timestamp(c) == want
+    c.close()
+    assert b.stop() == 0
+    b.start()
+    c = Conn(b.bootstrap)
+    assert max_timestamp(c) == want, "after a restart"
+    c.close()
