@@ -76,17 +76,19 @@ def record_batch(values, ts=None, corrupt_crc=False, producer=(-1, -1, -1), attr
 
 
 def record_batch_timed(values, timestamps, attributes=0, max_ts=None, gzip_records=False,
-                       producer=(-1, -1, -1)):
+                       producer=(-1, -1, -1), key=None):
     """A record batch v2 whose records carry their own timestamps (the first
     is the batch's base timestamp, the others deltas from it); max_ts is the
     header's max timestamp (default: the largest of them, as clients write
-    it); gzip_records compresses the records (codec 1)."""
+    it); gzip_records compresses the records (codec 1); key (bytes) is every
+    record's key (None: no key)."""
     assert len(values) == len(timestamps) and values
     base = timestamps[0]
     recs = b""
     for i, (v, t) in enumerate(zip(values, timestamps)):
         v = v.encode() if isinstance(v, str) else v
-        body = b"\x00" + varint(t - base) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
+        k = varint(-1) if key is None else varint(len(key)) + key
+        body = b"\x00" + varint(t - base) + varint(i) + k + varint(len(v)) + v + varint(0)
         recs += varint(len(body)) + body
     if gzip_records:
         recs = gzip.compress(recs)

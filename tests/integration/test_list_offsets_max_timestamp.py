@@ -121,3 +121,40 @@ def test_max_timestamp_after_delete_records(make_broker):
     c = Conn(b.bootstrap)
     assert max_timestamp(c) == want, "after a restart"
     c.close()
+
+
+def init_producer_id(conn):
+    conn.request(22, 0, struct.pack(">hi", -1, 60000))
+    r = conn.response()
+    return struct.unpack(">hqh", r[8:20])
+
+
+def test_max_timestamp_in_a_batch_the_cleaner_emptied(make_broker):
+    """An idempotent producer's only batch holds the largest timestamp; a
+    later record of its key replaces it, and the cleaner keeps the batch
+    empty with its max timestamp (as Kafka's writeEmptyHeader does). Kafka
+    then answers none: the first batch with that max timestamp has no record
+    carrying it (UnifiedLog's MAX_TIMESTAMP lookup takes offsetOfMaxTimestamp
+    of that batch alone)."""
+    from test_compaction import CLEANER, TOPIC_CONFIG, create, segment_bases as bases, wait_cleaned
+    b = make_broker(CLEANER)
+    topic = f"maxts-empty-{os.getpid()}"
+    create(b.bootstrap, topic, dict(TOPIC_CONFIG, **{"segment.bytes": "4096"}))
+    c = Conn(b.bootstrap)
+    err, pid, epoch = init_producer_id(c)
+    assert err == 0
+    first = record_batch_timed([b"first"], [BASE_TS + 100], key=b"k", producer=(pid, epoch, 0))
+    assert produce_v3(c, topic, 0, first, acks=-1) == (0, 0)
+    second = record_batch_timed([b"second"], [BASE_TS + 1], key=b"k")
+    assert produce_v3(c, topic, 0, second, acks=-1) == (0, 1)
+    while len(bases(b, topic)) < 2:
+        filler = record_batch_timed([os.urandom(1500)], [BASE_TS], key=b"f")
+        assert produce_v3(c, topic, 0, filler, acks=-1)[0] == 0
+    err, ts, off = list_offsets_v7(c, topic, 0, MAX_TIMESTAMP)
+    assert (err, ts, off) == (0, BASE_TS + 100, 0)
+    wait_cleaned(b, topic, bases(b, topic)[-1])
+    stored = partition_batches(b.bootstrap, topic, 0)
+    assert struct.unpack(">i", stored[0][57:61])[0] == 0, "the first batch should be kept empty"
+    assert struct.unpack(">q", stored[0][35:43])[0] == BASE_TS + 100
+    assert list_offsets_v7(c, topic, 0, MAX_TIMESTAMP) == (0, -1, -1)
+    c.close()
