@@ -9,6 +9,8 @@ import os
 import struct
 import time
 
+import pytest
+
 from kafka_wire import (Conn, crc32c, list_offsets_v7, partition_batches, produce_v3,
                         record_batch_timed, string)
 
@@ -17,7 +19,10 @@ TOPIC = "maxts"
 # A minute in the past: neither retention nor the future bound touches it.
 BASE_TS = (int(time.time()) - 60) * 1000
 # Small segments: the batches below spread over several of them.
-SETTINGS = {"log.segment.bytes": "300", "log.index.interval.bytes": "1"}
+SETTINGS = {"log.segment.bytes": "300"}
+# An index entry after every batch, or Kafka's default (4096: the active
+# segment's largest timestamp is then in no entry until the segment is sealed).
+INDEX_INTERVALS = ["1", "4096"]
 
 
 def timed(deltas, **kw):
@@ -44,8 +49,9 @@ def max_timestamp(conn):
     return (ts - BASE_TS, off)
 
 
-def test_max_timestamp_inside_batches_and_across_restarts(make_broker):
-    b = make_broker(SETTINGS)
+@pytest.mark.parametrize("interval", INDEX_INTERVALS)
+def test_max_timestamp_inside_batches_and_across_restarts(make_broker, interval):
+    b = make_broker({**SETTINGS, "log.index.interval.bytes": interval})
     c = Conn(b.bootstrap)
     offset = 0
     for deltas, kw, want in APPENDS:
@@ -72,6 +78,27 @@ def test_max_timestamp_inside_batches_and_across_restarts(make_broker):
         c = Conn(b.bootstrap)
         assert max_timestamp(c) == want, f"after a {restart} restart"
         c.close()
+
+
+@pytest.mark.parametrize("restart", ["clean", "kill -9"])
+def test_max_timestamp_of_the_active_segment_after_restart(make_broker, restart):
+    """One segment whose largest timestamp came after its only index entry
+    (Kafka's default interval): a clean stop seals it into the time index, a
+    kill -9 leaves it to the recovery's scan; either way it answers after."""
+    b = make_broker()
+    c = Conn(b.bootstrap)
+    for deltas in ([0], [10, 50, 20], [5], [50]):
+        assert produce_v3(c, TOPIC, 0, timed(deltas))[0] == 0
+    assert max_timestamp(c) == (50, 2)
+    c.close()
+    if restart == "clean":
+        assert b.stop() == 0
+    else:
+        b.kill9()
+    b.start()
+    c = Conn(b.bootstrap)
+    assert max_timestamp(c) == (50, 2)
+    c.close()
 
 
 def delete_records_v0(conn, topic, partition, offset):
