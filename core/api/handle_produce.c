@@ -477,10 +477,12 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 		int64_t now = produce_now_ms();
 		record_batch_set_log_append_time(in->records.mem, (size_t)in->records.len, now);
 		part->append.log_append_time = now;
-	} else if (h.max_timestamp != v->records_max_timestamp) {
-		/* As Kafka's LogValidator: the header says what the records hold. */
-		record_batch_set_max_timestamp(in->records.mem, (size_t)in->records.len,
-					       v->records_max_timestamp);
+	} else if (h.max_timestamp != v->records_max_timestamp ||
+		   (h.attributes & BATCH_ATTR_LOG_APPEND_TIME)) {
+		/* As Kafka's LogValidator: the header says what the records hold,
+		 * and the topic's timestamp type. */
+		record_batch_set_create_time(in->records.mem, (size_t)in->records.len,
+					     v->records_max_timestamp);
 		record_batch_header_read(in->records.mem, &h);
 	}
 	part->owner->pending++;

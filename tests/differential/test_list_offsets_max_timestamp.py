@@ -96,6 +96,28 @@ def test_max_timestamp_header_not_borne_out(peers, header):
     check(peers.run(scenario_of(peers, f"header-{header}", batches)))
 
 
+def test_max_timestamp_log_append_time_bit_on_create_time_topic(peers):
+    """A client's batch that says LogAppendTime on a CreateTime topic: Kafka
+    reads every record's timestamp as the header's max, stores the batch as
+    CreateTime with that max, and then finds no record carrying it."""
+    name = peers.name("maxts-latbit")
+    v = version_of(peers)
+
+    def scenario(c):
+        c.create_topic(name)
+        c.produce(name, [timed([0, 30, 10], attributes=0x08, max_ts=BASE_TS + 100)])
+        max_timestamp(c, v, name, "after the append")
+        r = c.call("Fetch", 4, {"replica_id": -1, "max_wait_ms": 0, "min_bytes": 0,
+                                "max_bytes": 1 << 20, "isolation_level": 0, "topics": [
+                                    {"topic": name, "partitions": [
+                                        {"partition": 0, "fetch_offset": 0,
+                                         "partition_max_bytes": 1 << 20}]}]}, record=False)
+        stored = r["responses"][0]["partitions"][0]["records"]
+        c.note("stored attributes and max timestamp",
+               {"attributes": stored[21:23].hex(), "max": stored[35:43].hex()})
+    check(peers.run(scenario))
+
+
 def test_max_timestamp_no_timestamps(peers):
     """Records without timestamps (-1): the largest timestamp is -1."""
     check(peers.run(scenario_of(peers, "none", [timed([None, None]), timed([None])])))

@@ -70,13 +70,20 @@ def test_max_timestamp_inside_batches_and_across_restarts(make_broker, interval)
         assert struct.unpack(">I", got[17:21])[0] == crc32c(got[21:]), f"CRC of {deltas} {kw}"
 
     for restart in ("clean", "kill -9"):
-        if restart == "clean":
-            assert b.stop() == 0
-        else:
-            b.kill9()
-        b.start()
-        c = Conn(b.bootstrap)
-        assert max_timestamp(c) == want, f"after a {restart} restart"
+        assert max_timestamp_after_restart(b, restart) == want, f"after a {restart} restart"
+
+
+def max_timestamp_after_restart(b, restart):
+    """Restarts b after a clean stop or a kill -9 and asks again."""
+    if restart == "clean":
+        assert b.stop() == 0
+    else:
+        b.kill9()
+    b.start()
+    c = Conn(b.bootstrap)
+    try:
+        return max_timestamp(c)
+    finally:
         c.close()
 
 
@@ -91,14 +98,7 @@ def test_max_timestamp_of_the_active_segment_after_restart(make_broker, restart)
         assert produce_v3(c, TOPIC, 0, timed(deltas))[0] == 0
     assert max_timestamp(c) == (50, 2)
     c.close()
-    if restart == "clean":
-        assert b.stop() == 0
-    else:
-        b.kill9()
-    b.start()
-    c = Conn(b.bootstrap)
-    assert max_timestamp(c) == (50, 2)
-    c.close()
+    assert max_timestamp_after_restart(b, restart) == (50, 2)
 
 
 def delete_records_v0(conn, topic, partition, offset):
@@ -143,11 +143,7 @@ def test_max_timestamp_after_delete_records(make_broker):
     want = (max(left), start + left.index(max(left)))
     assert max_timestamp(c) == want
     c.close()
-    assert b.stop() == 0
-    b.start()
-    c = Conn(b.bootstrap)
-    assert max_timestamp(c) == want, "after a restart"
-    c.close()
+    assert max_timestamp_after_restart(b, "clean") == want
 
 
 def init_producer_id(conn):

@@ -182,7 +182,8 @@ static void validate(const struct bytes_buf *b, struct batch_verdict *v)
 /* Validation finds the records' largest timestamp wherever it is (a tie's
  * value once), whatever the header says; rewriting the header with it keeps
  * the batch valid (its CRC is recomputed) and bears it out. Records without
- * timestamps (-1) have -1. */
+ * timestamps (-1) have -1; in a LogAppendTime batch every record has the
+ * header's, until the batch is made CreateTime again. */
 static void test_records_max_timestamp(void **state)
 {
 	(void)state;
@@ -197,7 +198,7 @@ static void test_records_max_timestamp(void **state)
 		assert_int_equal(v.error_code, 0);
 		assert_int_equal(v.header.max_timestamp, 1000);
 		assert_int_equal(v.records_max_timestamp, 1090);
-		record_batch_set_max_timestamp(b.b, b.n, v.records_max_timestamp);
+		record_batch_set_create_time(b.b, b.n, v.records_max_timestamp);
 		validate(&b, &v);
 		assert_int_equal(v.error_code, 0);
 		assert_int_equal(v.header.max_timestamp, 1090);
@@ -214,10 +215,21 @@ static void test_records_max_timestamp(void **state)
 	bb_record(&recs, 0, 1, 8);
 	struct bytes_buf b = batch_make(0, &recs, 2);
 	be_store(b.b + 27, (uint64_t)-1, 8);
-	record_batch_set_max_timestamp(b.b, b.n, -1);
+	record_batch_set_create_time(b.b, b.n, -1);
 	struct batch_verdict v;
 	validate(&b, &v);
 	assert_int_equal(v.error_code, 0);
+	assert_int_equal(v.records_max_timestamp, -1);
+	/* A batch that says LogAppendTime: each record's is maxTimestamp. */
+	record_batch_set_log_append_time(b.b, b.n, 5000);
+	validate(&b, &v);
+	assert_int_equal(v.error_code, 0);
+	assert_int_equal(v.records_max_timestamp, 5000);
+	record_batch_set_create_time(b.b, b.n, 7);
+	validate(&b, &v);
+	assert_int_equal(v.error_code, 0);
+	assert_int_equal(v.header.attributes & BATCH_ATTR_LOG_APPEND_TIME, 0);
+	assert_int_equal(v.header.max_timestamp, 7);
 	assert_int_equal(v.records_max_timestamp, -1);
 	bb_free(&b);
 	bb_free(&recs);
