@@ -148,14 +148,13 @@ void record_batch_validate(const uint8_t *buf, size_t len, const struct batch_li
 		return;
 	}
 	int rc;
-	out->records_max_timestamp = -1;
-	bool log_append_time = h->attributes & BATCH_ATTR_LOG_APPEND_TIME;
+	/* In locals: the walk is a call, which could change what out points at. */
+	const uint64_t base_ts = (uint64_t)h->base_timestamp;
+	int64_t max_ts = -1;
 	while ((rc = record_walk_next(&bw.walk)) == 1) {
 		/* Wrapping, as Java's long arithmetic does: the bytes are not trusted. */
-		int64_t t = log_append_time ? h->max_timestamp :
-			(int64_t)((uint64_t)h->base_timestamp + (uint64_t)bw.walk.timestamp_delta);
-		if (t > out->records_max_timestamp)
-			out->records_max_timestamp = t;
+		int64_t t = (int64_t)(base_ts + (uint64_t)bw.walk.timestamp_delta);
+		max_ts = t > max_ts ? t : max_ts;
 		if (!lim->keys_required || !bw.walk.key_null)
 			continue;
 		if (out->keyless_count < RECORD_BATCH_KEYLESS_SHOWN)
@@ -163,6 +162,10 @@ void record_batch_validate(const uint8_t *buf, size_t len, const struct batch_li
 		out->keyless_count++;
 	}
 	batch_walk_close(&bw);
+	/* Java reads every record of a LogAppendTime batch with its max. */
+	if (h->attributes & BATCH_ATTR_LOG_APPEND_TIME)
+		max_ts = h->max_timestamp > -1 ? h->max_timestamp : -1;
+	out->records_max_timestamp = max_ts;
 	if (rc != 0)
 		out->keyless_count = 0;
 	switch (rc) {
