@@ -148,7 +148,13 @@ void record_batch_validate(const uint8_t *buf, size_t len, const struct batch_li
 		return;
 	}
 	int rc;
+	/* In locals: the walk is a call, which could change what out points at. */
+	const uint64_t base_ts = (uint64_t)h->base_timestamp;
+	int64_t max_ts = -1;
 	while ((rc = record_walk_next(&bw.walk)) == 1) {
+		/* Wrapping, as Java's long arithmetic does: the bytes are not trusted. */
+		int64_t t = (int64_t)(base_ts + (uint64_t)bw.walk.timestamp_delta);
+		max_ts = t > max_ts ? t : max_ts;
 		if (!lim->keys_required || !bw.walk.key_null)
 			continue;
 		if (out->keyless_count < RECORD_BATCH_KEYLESS_SHOWN)
@@ -156,6 +162,10 @@ void record_batch_validate(const uint8_t *buf, size_t len, const struct batch_li
 		out->keyless_count++;
 	}
 	batch_walk_close(&bw);
+	/* Java reads every record of a LogAppendTime batch with its max. */
+	if (h->attributes & BATCH_ATTR_LOG_APPEND_TIME)
+		max_ts = h->max_timestamp > -1 ? h->max_timestamp : -1;
+	out->records_max_timestamp = max_ts;
 	if (rc != 0)
 		out->keyless_count = 0;
 	switch (rc) {
@@ -206,14 +216,27 @@ void record_batch_assign_offset(uint8_t *batch, int64_t base_offset, int32_t lea
 	be_store(batch + 12, (uint32_t)leader_epoch, 4);
 }
 
-void record_batch_set_log_append_time(uint8_t *batch, size_t len, int64_t now_ms)
+/* The timestamp type and maxTimestamp, then the CRC over them. */
+static void batch_set_timestamps(uint8_t *batch, size_t len, bool log_append_time, int64_t max_ts)
 {
 	assert(len >= RECORD_BATCH_HEADER_BYTES);
 	uint16_t attrs = (uint16_t)be_load(batch + RECORD_ATTRIBUTES_OFFSET, 2);
-	be_store(batch + RECORD_ATTRIBUTES_OFFSET, attrs | BATCH_ATTR_LOG_APPEND_TIME, 2);
-	be_store(batch + RECORD_MAX_TIMESTAMP_OFFSET, (uint64_t)now_ms, 8);
+	attrs = log_append_time ? attrs | BATCH_ATTR_LOG_APPEND_TIME
+				: attrs & (uint16_t)~BATCH_ATTR_LOG_APPEND_TIME;
+	be_store(batch + RECORD_ATTRIBUTES_OFFSET, attrs, 2);
+	be_store(batch + RECORD_MAX_TIMESTAMP_OFFSET, (uint64_t)max_ts, 8);
 	uint32_t crc = crc32c(0, batch + RECORD_BATCH_CRC_START, len - RECORD_BATCH_CRC_START);
 	be_store(batch + RECORD_CRC_OFFSET, crc, 4);
+}
+
+void record_batch_set_log_append_time(uint8_t *batch, size_t len, int64_t now_ms)
+{
+	batch_set_timestamps(batch, len, true, now_ms);
+}
+
+void record_batch_set_create_time(uint8_t *batch, size_t len, int64_t max_ts)
+{
+	batch_set_timestamps(batch, len, false, max_ts);
 }
 
 enum record_scan record_batch_scan(const uint8_t *buf, size_t len, bool check_crc,

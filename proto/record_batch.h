@@ -76,6 +76,12 @@ struct batch_verdict {
 	 * and the indexes of the first few. */
 	int32_t keyless_count;
 	int32_t keyless_index[RECORD_BATCH_KEYLESS_SHOWN];
+	/* On success: the largest record timestamp (base_timestamp +
+	 * timestampDelta; in a batch that says LogAppendTime, maxTimestamp, as
+	 * Java reads every record of it), -1 when none is larger. Kafka's
+	 * LogValidator writes it into a CreateTime topic's batch, whatever the
+	 * client put there. */
+	int64_t records_max_timestamp;
 };
 
 /* Validates the records field of one partition of a Produce request, as
@@ -113,6 +119,10 @@ void record_batch_assign_offset(uint8_t *batch, int64_t base_offset, int32_t lea
 
 /* LogAppendTime: sets the timestamp-type bit and maxTimestamp, recomputes CRC. */
 void record_batch_set_log_append_time(uint8_t *batch, size_t len, int64_t now_ms);
+
+/* CreateTime: clears the timestamp-type bit, sets maxTimestamp (a validated
+ * batch's records_max_timestamp), recomputes CRC. */
+void record_batch_set_create_time(uint8_t *batch, size_t len, int64_t max_ts);
 
 /* For log recovery and scanning: looks at the batch starting at buf (len bytes
  * available). Returns RECORD_SCAN_OK with h filled when a whole batch with a

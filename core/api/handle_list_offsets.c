@@ -62,6 +62,7 @@ struct list_offsets_search {
 	uint64_t file_off;
 	uint32_t len;
 	int64_t ts;
+	bool max_timestamp;           /* for MAX_TIMESTAMP: a batch without the record answers none */
 	struct record_batch_header header;
 	int find_rc;                  /* record_batch_find_time's, or -errno of the read */
 	int64_t offset;
@@ -147,12 +148,12 @@ static void list_offsets_search_done(struct offload_job *job)
 	if (se->find_rc == 1) {
 		out->offset = se->offset;
 		out->timestamp = se->timestamp;
-	} else if (se->find_rc == 0) {
+	} else if (se->find_rc == 0 && !se->max_timestamp) {
 		/* The batch's max timestamp promised a record it does not
 		 * hold: its first offset, as for a LogAppendTime batch. */
 		out->offset = se->header.base_offset;
 		out->timestamp = se->header.max_timestamp;
-	} else {
+	} else if (se->find_rc < 0) {
 		bool corrupt = se->find_rc == -EINVAL || se->find_rc == -EMSGSIZE;
 		out->error_code = corrupt ? KERR_CORRUPT_MESSAGE : KERR_KAFKA_STORAGE_ERROR;
 		list_offsets_warn_search_failed(slot, se);
@@ -169,9 +170,11 @@ static void list_offsets_search_done(struct offload_job *job)
 
 /* On the owner: the first record at or after `timestamp`, in the batch the
  * time index points at; answered here when its records need no search, else
- * searched by the helper. */
+ * searched by the helper. With max_timestamp, a batch that holds no record
+ * with it (one the cleaner emptied, which keeps its max timestamp) answers
+ * none, as Kafka's offsetOfMaxTimestamp finds none there. */
 static void list_offsets_by_time(struct shard *s, struct list_offsets_shard *ls,
-				 struct list_offsets_slot *slot, int64_t timestamp)
+				 struct list_offsets_slot *slot, int64_t timestamp, bool max_timestamp)
 {
 	struct list_offsets_response_list_offsets_partition_response *out = slot->out;
 	bool found = false;
@@ -183,6 +186,8 @@ static void list_offsets_by_time(struct shard *s, struct list_offsets_shard *ls,
 	 * below it, one at or past it none that read_committed may see. */
 	if (ls->ctx->read_committed &&
 	    tb.header.base_offset >= partition_log_last_stable_offset(slot->partition->log))
+		return;
+	if (max_timestamp && tb.header.record_count == 0)
 		return;
 	if (!tb.search_records) {
 		out->offset = tb.header.base_offset;
@@ -200,12 +205,32 @@ static void list_offsets_by_time(struct shard *s, struct list_offsets_shard *ls,
 	}
 	*se = (struct list_offsets_search){ .ls = ls, .slot = slot, .fd = fd, .file_off = tb.file_off,
 					    .len = tb.len, .ts = timestamp,
-					    .header = tb.header };
+					    .max_timestamp = max_timestamp, .header = tb.header };
 	se->job.run = list_offsets_search_run;
 	se->job.done = list_offsets_search_done;
 	ls->searching++;
 	handler_shard_of(s)->time_searches++;
 	offload_submit(s->offload, &se->job);
+}
+
+/* On the owner: Kafka (since KAFKA-16310) answers the first record that
+ * holds the largest timestamp, not the last offset of its batch: the first
+ * record at or after that timestamp, in the first batch whose max timestamp
+ * it is (a LogAppendTime batch's first record: all of them carry it). With
+ * no timestamp above -1 (records without timestamps), -1 is the largest:
+ * the first record of the log answers, with timestamp -1, as Kafka's. What
+ * read_committed may not see is not answered, as Kafka's; nor is a batch
+ * that holds no record with its max timestamp. */
+static void list_offsets_max_timestamp(struct shard *s, struct list_offsets_shard *ls,
+				       struct list_offsets_slot *slot)
+{
+	struct partition_log *log = slot->partition->log;
+	int64_t offset = -1, timestamp = -1;
+	partition_log_max_timestamp(log, &offset, &timestamp);
+	assert(timestamp >= -1 && (timestamp == -1) == (offset == -1));
+	if (ls->ctx->read_committed && offset >= partition_log_last_stable_offset(log))
+		return;
+	list_offsets_by_time(s, ls, slot, timestamp, true);
 }
 
 /* On the owning shard. */
@@ -230,17 +255,7 @@ static void list_offsets_partition(struct shard *s, struct list_offsets_shard *l
 		out->offset = partition_log_start_offset(log);
 		break;
 	case LIST_OFFSETS_MAX_TIMESTAMP:
-		/* Kafka (since KAFKA-16310) answers the first record that holds the
-		 * largest timestamp, not the last offset of its batch: the first
-		 * record at or after that timestamp. */
-		partition_log_max_timestamp(log, &out->offset, &out->timestamp);
-		if (ls->ctx->read_committed && out->offset >= partition_log_last_stable_offset(log)) {
-			/* Kafka's: what read_committed may not see is not answered. */
-			out->offset = -1;
-			out->timestamp = -1;
-		}
-		if (out->timestamp >= 0)
-			list_offsets_by_time(s, ls, slot, out->timestamp);
+		list_offsets_max_timestamp(s, ls, slot);
 		break;
 	case LIST_OFFSETS_LATEST_TIERED:
 		/* Nothing is tiered: there is no such offset. */
@@ -252,7 +267,7 @@ static void list_offsets_partition(struct shard *s, struct list_offsets_shard *l
 			out->error_code = KERR_UNSUPPORTED_VERSION;
 			break;
 		}
-		list_offsets_by_time(s, ls, slot, in->timestamp);
+		list_offsets_by_time(s, ls, slot, in->timestamp, false);
 		break;
 	}
 }

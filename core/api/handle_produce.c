@@ -472,13 +472,21 @@ static void produce_append(struct shard *s, struct produce_part *part, const str
 	if (producer_batch_idempotent(&v->header) && !produce_check_producer(s, part, &v->header))
 		return;
 	part->append.log_append_time = -1;
+	struct record_batch_header h = v->header;
 	if (topic_config_current(t)->message_timestamp_type_log_append) {
 		int64_t now = produce_now_ms();
 		record_batch_set_log_append_time(in->records.mem, (size_t)in->records.len, now);
 		part->append.log_append_time = now;
+	} else if (h.max_timestamp != v->records_max_timestamp ||
+		   (h.attributes & BATCH_ATTR_LOG_APPEND_TIME)) {
+		/* As Kafka's LogValidator: the header says what the records hold,
+		 * and the topic's timestamp type. */
+		record_batch_set_create_time(in->records.mem, (size_t)in->records.len,
+					     v->records_max_timestamp);
+		record_batch_header_read(in->records.mem, &h);
 	}
 	part->owner->pending++;
-	int16_t err = partition_log_append(log, in->records.mem, (size_t)in->records.len, &v->header,
+	int16_t err = partition_log_append(log, in->records.mem, (size_t)in->records.len, &h,
 					   &part->append);
 	if (err != KERR_NONE) {
 		part->owner->pending--;

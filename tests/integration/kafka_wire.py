@@ -1,6 +1,7 @@
 """A minimal Kafka wire encoder/decoder for tests that need exact bytes:
 request headers, record batch v2 with CRC32C, Produce v3, Fetch v4,
 ApiVersions, Metadata. Written for the tests, from the protocol page."""
+import gzip
 import socket
 import struct
 import time
@@ -71,6 +72,31 @@ def record_batch(values, ts=None, corrupt_crc=False, producer=(-1, -1, -1), attr
     after_crc = struct.pack(">hiqqqhii", attributes, len(values) - 1, ts, ts, *producer, len(values)) + recs
     crc = crc32c(after_crc) ^ (1 if corrupt_crc else 0)
     after_len = struct.pack(">ibI", 0, 2, crc) + after_crc
+    return struct.pack(">qi", 0, len(after_len)) + after_len
+
+
+def record_batch_timed(values, timestamps, attributes=0, max_ts=None, gzip_records=False,
+                       producer=(-1, -1, -1), key=None):
+    """A record batch v2 whose records carry their own timestamps (the first
+    is the batch's base timestamp, the others deltas from it); max_ts is the
+    header's max timestamp (default: the largest of them, as clients write
+    it); gzip_records compresses the records (codec 1); key (bytes) is every
+    record's key (None: no key)."""
+    assert len(values) == len(timestamps) and values
+    base = timestamps[0]
+    recs = b""
+    for i, (v, t) in enumerate(zip(values, timestamps)):
+        v = v.encode() if isinstance(v, str) else v
+        k = varint(-1) if key is None else varint(len(key)) + key
+        body = b"\x00" + varint(t - base) + varint(i) + k + varint(len(v)) + v + varint(0)
+        recs += varint(len(body)) + body
+    if gzip_records:
+        recs = gzip.compress(recs)
+        attributes |= 1
+    max_ts = max(timestamps) if max_ts is None else max_ts
+    after_crc = struct.pack(">hiqqqhii", attributes, len(values) - 1, base, max_ts, *producer,
+                            len(values)) + recs
+    after_len = struct.pack(">ibI", 0, 2, crc32c(after_crc)) + after_crc
     return struct.pack(">qi", 0, len(after_len)) + after_len
 
 

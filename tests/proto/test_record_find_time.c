@@ -2,7 +2,8 @@
  * at or after a timestamp; and on bytes that cannot be trusted (a record
  * length of -1, truncation, payloads that inflate past the bound, garbage,
  * every single-byte corruption), which must be refused without reading
- * outside the batch (run under ASan). */
+ * outside the batch (run under ASan); and the records' largest timestamp
+ * that validation finds for the header to carry. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -172,6 +173,68 @@ static void test_every_byte_flipped(void **state)
 	bb_free(&recs);
 }
 
+static void validate(const struct bytes_buf *b, struct batch_verdict *v)
+{
+	const struct batch_limits lim = { .max_batch_bytes = 1 << 20, .max_inflated_bytes = INFLATED_MAX };
+	record_batch_validate(b->b, b->n, &lim, v);
+}
+
+/* Validation finds the records' largest timestamp wherever it is (a tie's
+ * value once), whatever the header says; rewriting the header with it keeps
+ * the batch valid (its CRC is recomputed) and bears it out. Records without
+ * timestamps (-1) have -1; in a LogAppendTime batch every record has the
+ * header's, until the batch is made CreateTime again. */
+static void test_records_max_timestamp(void **state)
+{
+	(void)state;
+	static const int64_t deltas[] = { 30, 90, 90, -5, 10 };
+	struct bytes_buf recs = { 0 };
+	for (int i = 0; i < 5; i++)
+		bb_record(&recs, deltas[i], i, 8);
+	for (int codec = 0; codec < TEST_CODECS; codec++) {
+		struct bytes_buf b = batch_make(codec, &recs, 5);
+		struct batch_verdict v;
+		validate(&b, &v);
+		assert_int_equal(v.error_code, 0);
+		assert_int_equal(v.header.max_timestamp, 1000);
+		assert_int_equal(v.records_max_timestamp, 1090);
+		record_batch_set_create_time(b.b, b.n, v.records_max_timestamp);
+		validate(&b, &v);
+		assert_int_equal(v.error_code, 0);
+		assert_int_equal(v.header.max_timestamp, 1090);
+		assert_int_equal(v.records_max_timestamp, 1090);
+		int64_t off, ts;
+		assert_int_equal(find(&b, v.header.max_timestamp, INFLATED_MAX, &off, &ts), 1);
+		assert_int_equal(off, 501);
+		assert_int_equal(ts, 1090);
+		bb_free(&b);
+	}
+	bb_free(&recs);
+	recs = (struct bytes_buf){ 0 };
+	bb_record(&recs, 0, 0, 8);
+	bb_record(&recs, 0, 1, 8);
+	struct bytes_buf b = batch_make(0, &recs, 2);
+	be_store(b.b + 27, (uint64_t)-1, 8);
+	record_batch_set_create_time(b.b, b.n, -1);
+	struct batch_verdict v;
+	validate(&b, &v);
+	assert_int_equal(v.error_code, 0);
+	assert_int_equal(v.records_max_timestamp, -1);
+	/* A batch that says LogAppendTime: each record's is maxTimestamp. */
+	record_batch_set_log_append_time(b.b, b.n, 5000);
+	validate(&b, &v);
+	assert_int_equal(v.error_code, 0);
+	assert_int_equal(v.records_max_timestamp, 5000);
+	record_batch_set_create_time(b.b, b.n, 7);
+	validate(&b, &v);
+	assert_int_equal(v.error_code, 0);
+	assert_int_equal(v.header.attributes & BATCH_ATTR_LOG_APPEND_TIME, 0);
+	assert_int_equal(v.header.max_timestamp, 7);
+	assert_int_equal(v.records_max_timestamp, -1);
+	bb_free(&b);
+	bb_free(&recs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_garbage_and_trailing_bytes),
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_every_byte_flipped),
+		cmocka_unit_test(test_records_max_timestamp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
