@@ -154,16 +154,17 @@ bool group_store_txn_open(struct runtime *rt, int32_t partition, int64_t produce
 	return producer_state_txn_open(partition_log_producers(p->log), producer_id, producer_epoch);
 }
 
-static int16_t store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
-			    const struct group_store_producer *txn, group_store_done_fn done,
-			    group_store_placed_fn placed, void *ctx)
+/* The partition the group's records go to, when the calling shard owns it
+ * (NULL with *err set otherwise). */
+static struct partition *store_partition(struct group *g, int16_t *err)
 {
-	assert(count > 0);
 	struct runtime *rt = g->coord->rt;
 	struct topic *t = topics_lookup(rt, kstr_from_cstr(GROUP_STORE_TOPIC));
 	struct partition *p = t ? topic_partition(t, g->partition) : NULL;
-	if (!p || !p->log)
-		return KERR_COORDINATOR_NOT_AVAILABLE;
+	if (!p || !p->log) {
+		*err = KERR_COORDINATOR_NOT_AVAILABLE;
+		return NULL;
+	}
 	/* Only the partition's own shard may write to its log; a coordinator
 	 * elsewhere (the topic's placement changed under it) is refused, in
 	 * Release builds too. */
@@ -171,8 +172,73 @@ static int16_t store_append(struct group *g, const struct group_store_record *re
 		slog_error("group", "group %s: %s-%d is owned by shard %u, not by the coordinator's "
 			   "shard %u; append refused", SLOG_STR(g->id), GROUP_STORE_TOPIC, g->partition,
 			   p->shard, g->coord->shard->id);
-		return KERR_NOT_COORDINATOR;
+		*err = KERR_NOT_COORDINATOR;
+		return NULL;
 	}
+	return p;
+}
+
+/* Writes the encoded records as one batch to the group's partition. */
+static int16_t append_batch(struct group *g, struct partition *p, const struct record_kv *kv,
+			    uint32_t count, const struct group_store_producer *txn,
+			    group_store_done_fn done, group_store_placed_fn placed, void *ctx)
+{
+	struct runtime *rt = g->coord->rt;
+	size_t batch_len = record_batch_build_size(kv, count);
+	int16_t err = KERR_NONE;
+	struct group_store_write *gw = NULL;
+	uint8_t *batch = NULL;
+	if (batch_len > rt->cfg.message_max_bytes) {
+		err = KERR_MESSAGE_TOO_LARGE;
+	} else if (!(gw = calloc(1, sizeof(*gw))) || !(batch = malloc(batch_len))) {
+		err = KERR_COORDINATOR_NOT_AVAILABLE;
+	} else {
+		if (txn) {
+			/* As Kafka's coordinator writes a transactional commit:
+			 * the producer's id and epoch, base sequence 0. */
+			struct record_batch_producer as = { .producer_id = txn->producer_id,
+							    .producer_epoch = txn->producer_epoch,
+							    .base_sequence = 0,
+							    .attributes = BATCH_ATTR_TRANSACTIONAL };
+			record_batch_build_as(batch, batch_len, kv, count, group_now_ms(), &as);
+		} else {
+			record_batch_build(batch, batch_len, kv, count, group_now_ms());
+		}
+		struct record_batch_header h;
+		record_batch_header_read(batch, &h);
+		*gw = (struct group_store_write){ .batch = batch, .group = g, .done = done,
+						  .placed = placed, .ctx = ctx };
+		gw->append.done = group_store_written;
+		gw->append.log_append_time = -1;
+		err = partition_log_append(p->log, batch, batch_len, &h, &gw->append);
+		if (err == KERR_NONE)
+			g->writes_in_flight++;
+	}
+	if (err != KERR_NONE) {
+		free(batch);
+		free(gw);
+	}
+	return err;
+}
+
+int16_t group_store_append_kv(struct group *g, const struct record_kv *kv, uint32_t count,
+			      group_store_done_fn done, void *ctx)
+{
+	assert(count > 0);
+	int16_t err;
+	struct partition *p = store_partition(g, &err);
+	return p ? append_batch(g, p, kv, count, NULL, done, NULL, ctx) : err;
+}
+
+static int16_t store_append(struct group *g, const struct group_store_record *recs, uint32_t count,
+			    const struct group_store_producer *txn, group_store_done_fn done,
+			    group_store_placed_fn placed, void *ctx)
+{
+	assert(count > 0);
+	int16_t perr;
+	struct partition *p = store_partition(g, &perr);
+	if (!p)
+		return perr;
 	struct kstr gid = g->id;
 	/* The records' keys and values have int16 string lengths: a longer
 	 * string would be written as a record that never replays. */
@@ -230,40 +296,7 @@ static int16_t store_append(struct group *g, const struct group_store_record *re
 		}
 	}
 	assert(!w.overflow && w.pos == w.end);
-	size_t batch_len = record_batch_build_size(kv, count);
-	int16_t err = KERR_NONE;
-	struct group_store_write *gw = NULL;
-	uint8_t *batch = NULL;
-	if (batch_len > rt->cfg.message_max_bytes) {
-		err = KERR_MESSAGE_TOO_LARGE;
-	} else if (!(gw = calloc(1, sizeof(*gw))) || !(batch = malloc(batch_len))) {
-		err = KERR_COORDINATOR_NOT_AVAILABLE;
-	} else {
-		if (txn) {
-			/* As Kafka's coordinator writes a transactional commit:
-			 * the producer's id and epoch, base sequence 0. */
-			struct record_batch_producer as = { .producer_id = txn->producer_id,
-							    .producer_epoch = txn->producer_epoch,
-							    .base_sequence = 0,
-							    .attributes = BATCH_ATTR_TRANSACTIONAL };
-			record_batch_build_as(batch, batch_len, kv, count, group_now_ms(), &as);
-		} else {
-			record_batch_build(batch, batch_len, kv, count, group_now_ms());
-		}
-		struct record_batch_header h;
-		record_batch_header_read(batch, &h);
-		*gw = (struct group_store_write){ .batch = batch, .group = g, .done = done,
-						  .placed = placed, .ctx = ctx };
-		gw->append.done = group_store_written;
-		gw->append.log_append_time = -1;
-		err = partition_log_append(p->log, batch, batch_len, &h, &gw->append);
-		if (err == KERR_NONE)
-			g->writes_in_flight++;
-	}
-	if (err != KERR_NONE) {
-		free(batch);
-		free(gw);
-	}
+	int16_t err = append_batch(g, p, kv, count, txn, done, placed, ctx);
 	free(meta);
 	free(scratch);
 	free(kv);

@@ -66,6 +66,12 @@ int16_t group_store_append_placed(struct group *g, const struct group_store_reco
 				  uint32_t count, const struct group_store_producer *txn,
 				  group_store_placed_fn placed, void *ctx);
 
+/* Appends records already encoded (a value of length -1 is a tombstone) as
+ * one batch, with group_store_append's checks and errors: what the
+ * consumer-protocol groups write (cgroup_store.h). */
+struct record_kv;
+int16_t group_store_append_kv(struct group *g, const struct record_kv *kv, uint32_t count,
+			      group_store_done_fn done, void *ctx);
 
 /* On the shard owning the partition: whether producer_id, at
  * producer_epoch, has a transaction open in __consumer_offsets partition
