@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential cmake pkg-config python3
   liburing-dev libjemalloc-dev libisal-dev libzstd-dev liblz4-dev libsnappy-dev
   zlib1g-dev libssl-dev libbenchmark-dev libcmocka-dev libzookeeper-mt-dev librdkafka-dev
+  libxxhash-dev
 )
 if [[ "${1:-}" == "--tests" ]]; then
   PACKAGES+=(kcat python3-kafka python3-confluent-kafka python3-pytest iperf3 fio golang-go golang-github-shopify-sarama-dev clang libfuzzer-14-dev libclang-rt-14-dev e2fsprogs
