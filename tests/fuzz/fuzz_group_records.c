@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "proto/group_records.h"
+#include "fuzz_record_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -148,24 +149,12 @@ static void fuzz_metadata_value(struct kbytes value)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 2)
+	struct fuzz_record r;
+	if (!fuzz_record_split(data, size, true, &r))
 		return 0;
-	size_t rest = size - 2;
-	size_t key_len = ((size_t)data[0] << 8 | data[1]) % (rest + 1);
-	/* Copies, exactly sized, so that a read past either end is caught. */
-	uint8_t *key = malloc(key_len + 1);
-	uint8_t *value = malloc(rest - key_len + 1);
-	assert(key && value);
-	memcpy(key, data + 2, key_len);
-	memcpy(value, data + 2 + key_len, rest - key_len);
-	struct kbytes k = { key, (int32_t)key_len };
-	struct kbytes v = { value, (int32_t)(rest - key_len) };
-	if (v.len == 2 && value[0] == 0xff && value[1] == 0xff)
-		v = (struct kbytes){ NULL, -1 };
-	fuzz_key(k);
-	fuzz_offset_value(v);
-	fuzz_metadata_value(v);
-	free(key);
-	free(value);
+	fuzz_key(r.key);
+	fuzz_offset_value(r.value);
+	fuzz_metadata_value(r.value);
+	fuzz_record_free(&r);
 	return 0;
 }

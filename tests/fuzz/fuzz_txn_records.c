@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "proto/txn_records.h"
+#include "fuzz_record_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -95,19 +96,11 @@ static void fuzz_value(struct kbytes value)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 2)
+	struct fuzz_record r;
+	if (!fuzz_record_split(data, size, false, &r))
 		return 0;
-	size_t rest = size - 2;
-	size_t key_len = ((size_t)data[0] << 8 | data[1]) % (rest + 1);
-	/* Copies, exactly sized, so that a read past either end is caught. */
-	uint8_t *key = malloc(key_len + 1);
-	uint8_t *value = malloc(rest - key_len + 1);
-	assert(key && value);
-	memcpy(key, data + 2, key_len);
-	memcpy(value, data + 2 + key_len, rest - key_len);
-	fuzz_key((struct kbytes){ key, (int32_t)key_len });
-	fuzz_value((struct kbytes){ value, (int32_t)(rest - key_len) });
-	free(key);
-	free(value);
+	fuzz_key(r.key);
+	fuzz_value(r.value);
+	fuzz_record_free(&r);
 	return 0;
 }
