@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/group/cgroup_hash.h"
 #include "core/slog.h"
 #include "proto/kafka_errors.h"
 
@@ -15,10 +16,6 @@ enum {
 	CGROUP_NAMES_INITIAL = 8,
 	CGROUP_EPOCHS_ERR_BYTES = 256,
 };
-
-/* FNV-1a, 64-bit. */
-static const uint64_t FNV_OFFSET = 0xcbf29ce484222325ULL;
-static const uint64_t FNV_PRIME = 0x100000001b3ULL;
 
 int cgroup_init(struct cgroup *cg)
 {
@@ -270,36 +267,28 @@ enum assignor_subscription cgroup_subscription_type(const struct cgroup *cg)
 	return t;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * FNV_PRIME;
-	return h;
-}
-
-/* The hash of one topic as the group sees it: a name without a topic
- * hashes to 0, as in Kafka. */
-static uint64_t topic_hash(const struct cgroup_topics *topics, struct kstr name)
-{
-	struct cgroup_topic t;
-	if (!topics->by_name(topics->ctx, name, &t))
-		return 0;
-	uint64_t h = fnv(FNV_OFFSET, t.id.b, sizeof(t.id.b));
-	h = fnv(h, name.ptr, (size_t)name.len);
-	return fnv(h, &t.partition_count, sizeof(t.partition_count));
-}
-
 int64_t cgroup_metadata_hash(const struct cgroup *cg, const struct cgroup_topics *topics)
 {
-	/* Combined without regard to the names' order, so that the table's
-	 * order (it moves on removal) does not matter. */
-	uint64_t h = 0;
-	for (int32_t i = 0; i < cg->name_count; i++) {
-		uint64_t t = topic_hash(topics, cg->names[i].name);
-		h += t * FNV_PRIME + (t >> 29);
+	if (cg->name_count == 0)
+		return 0;
+	struct kstr *names = malloc((size_t)cg->name_count * sizeof(*names));
+	int64_t *hashes = malloc((size_t)cg->name_count * sizeof(*hashes));
+	int64_t h = CGROUP_HASH_UNKNOWN;
+	if (names && hashes) {
+		/* Names without a topic are left out, as Kafka's are. */
+		int32_t n = 0;
+		for (int32_t i = 0; i < cg->name_count; i++) {
+			struct cgroup_topic t;
+			if (!topics->by_name(topics->ctx, cg->names[i].name, &t))
+				continue;
+			names[n] = cg->names[i].name;
+			hashes[n++] = cgroup_topic_hash(t.id, t.name, t.partition_count, NULL);
+		}
+		h = cgroup_group_hash(names, hashes, n);
 	}
-	return (int64_t)h;
+	free(names);
+	free(hashes);
+	return h;
 }
 
 /* The assignors' view of one member: its subscribed topics that exist, its

@@ -33,6 +33,9 @@ enum {
 	CGROUP_SUBSCRIBED_NAMES_MAX = 100000,
 };
 
+/* Not a hash: see cgroup_metadata_hash. */
+static const int64_t CGROUP_HASH_UNKNOWN = INT64_MIN;
+
 struct cgroup;
 
 struct cgroup_member {
@@ -124,8 +127,11 @@ int16_t cgroup_member_set_current(struct cgroup *cg, struct cgroup_member *m,
 /* Kafka's rule over the group's subscribed names (assignor.h). */
 enum assignor_subscription cgroup_subscription_type(const struct cgroup *cg);
 
-/* Kafka's hash of the subscribed topics' metadata (KIP-1101): changes when
- * a subscribed topic is created, deleted or gets partitions. */
+/* Kafka 4.4's hash of the subscribed topics' metadata (KIP-1101,
+ * cgroup_hash.h): changes when a subscribed topic is created, deleted or
+ * gets partitions. Single node: no replica has a rack. Out of memory gives
+ * CGROUP_HASH_UNKNOWN, which moves the epoch (unless the last one failed
+ * too) rather than letting a change be missed. */
 int64_t cgroup_metadata_hash(const struct cgroup *cg, const struct cgroup_topics *topics);
 
 /* Computes the target assignment of every member with `kind` (the member's

@@ -6,6 +6,7 @@
  * epoch; a leave's records are tombstones but the group's. */
 #include "cgroup_hb_fixture.h"
 
+#include "core/group/cgroup_hash.h"
 #include "core/group/cgroup_store.h"
 #include "proto/arena.h"
 
@@ -59,6 +60,11 @@ static void test_join_records_read_back(void **state)
 	assert_int_equal(rb.key.type, CG_RECORD_METADATA);
 	assert_int_equal(rb.value.metadata.epoch, 1);
 	assert_int_equal(rb.value.metadata.metadata_hash, x->cg.metadata_hash);
+	/* Kafka's hash of t1 (6 partitions) and t2 (4), no racks. */
+	const struct kstr names[] = { S("t2"), S("t1") };
+	const int64_t topic_hashes[] = { cgroup_topic_hash(cf_topic(2), S("t2"), 4, NULL),
+					 cgroup_topic_hash(cf_topic(1), S("t1"), 6, NULL) };
+	assert_int_equal(x->cg.metadata_hash, cgroup_group_hash(names, topic_hashes, 2));
 	assert_true(x->cg.metadata_hash != 0);
 
 	read_record(&e, 2, &rb);
