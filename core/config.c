@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,11 @@
 #include "core/slog.h"
 
 enum { OFFSETS_TOPIC_PARTITIONS_MAX = 10000 }; /* TOPIC_PARTITIONS_MAX in topics.h */
+
+/* Kafka 4.4's group.consumer.assignors: its class names, uniform first. */
+static const char DEFAULT_GROUP_CONSUMER_ASSIGNORS[] =
+	"org.apache.kafka.coordinator.group.assignor.UniformAssignor,"
+	"org.apache.kafka.coordinator.group.assignor.RangeAssignor";
 
 enum config_type { CT_BOOL, CT_I16, CT_I32, CT_I64, CT_U16, CT_U32, CT_U64, CT_F64, CT_STR, CT_ENUM };
 
@@ -87,6 +93,12 @@ static const struct config_key config_keys[] = {
 	CFG_NUM("group.initial.rebalance.delay.ms", CT_U32, group_initial_rebalance_delay_ms, 0,
 		INT32_MAX),
 	CFG_NUM("group.max.size", CT_U32, group_max_size, 1, INT32_MAX),
+	CFG_NUM("group.consumer.heartbeat.interval.ms", CT_U32, group_consumer_heartbeat_interval_ms, 1,
+		INT32_MAX),
+	CFG_NUM("group.consumer.session.timeout.ms", CT_U32, group_consumer_session_timeout_ms, 1,
+		INT32_MAX),
+	CFG_NUM("group.consumer.max.size", CT_U32, group_consumer_max_size, 1, INT32_MAX),
+	CFG_STR("group.consumer.assignors", group_consumer_assignors, 0),
 	CFG_NUM("offsets.topic.num.partitions", CT_U32, offsets_topic_num_partitions, 1,
 		OFFSETS_TOPIC_PARTITIONS_MAX),
 	CFG_NUM("offsets.topic.segment.bytes", CT_U64, offsets_topic_segment_bytes, 14, INT32_MAX),
@@ -172,6 +184,8 @@ enum {
 	DEFAULT_GROUP_MIN_SESSION_MS = 6000,
 	DEFAULT_GROUP_MAX_SESSION_MS = 1800000,
 	DEFAULT_GROUP_INITIAL_DELAY_MS = 3000,
+	DEFAULT_GROUP_CONSUMER_HEARTBEAT_MS = 5000,
+	DEFAULT_GROUP_CONSUMER_SESSION_MS = 45000,
 	DEFAULT_OFFSETS_PARTITIONS = 50,
 	DEFAULT_OFFSETS_SEGMENT_BYTES = 100 * 1024 * 1024,
 	DEFAULT_OFFSETS_RETENTION_MINUTES = 7 * 24 * 60,
@@ -239,6 +253,11 @@ void config_defaults(struct broker_config *c)
 	c->group_max_session_timeout_ms = DEFAULT_GROUP_MAX_SESSION_MS;
 	c->group_initial_rebalance_delay_ms = DEFAULT_GROUP_INITIAL_DELAY_MS;
 	c->group_max_size = INT32_MAX;
+	c->group_consumer_heartbeat_interval_ms = DEFAULT_GROUP_CONSUMER_HEARTBEAT_MS;
+	c->group_consumer_session_timeout_ms = DEFAULT_GROUP_CONSUMER_SESSION_MS;
+	c->group_consumer_max_size = INT32_MAX;
+	snprintf(c->group_consumer_assignors, sizeof(c->group_consumer_assignors), "%s",
+		 DEFAULT_GROUP_CONSUMER_ASSIGNORS);
 	c->offsets_topic_num_partitions = DEFAULT_OFFSETS_PARTITIONS;
 	c->offsets_topic_segment_bytes = DEFAULT_OFFSETS_SEGMENT_BYTES;
 	c->offsets_retention_minutes = DEFAULT_OFFSETS_RETENTION_MINUTES;

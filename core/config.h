@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum { CONFIG_HOST_BYTES = 256, CONFIG_PATH_BYTES = 4096, CONFIG_LISTENER_BYTES = 512,
+enum { CONFIG_HOST_BYTES = 256, CONFIG_PATH_BYTES = 4096, CONFIG_LISTENER_BYTES = 512, CONFIG_ASSIGNORS_BYTES = 512,
        CONFIG_CPUS_MAX = 1024, CONFIG_GIVEN_WORDS = 4,
        /* The smallest key map worth a pass: a few hundred keys. */
        LOG_CLEANER_DEDUPE_MIN_BYTES = 4096 };
@@ -75,6 +75,12 @@ struct broker_config {
 	uint32_t group_max_session_timeout_ms;
 	uint32_t group_initial_rebalance_delay_ms;
 	uint32_t group_max_size;
+	/* KIP-848 groups (Kafka's keys and defaults); the assignors' names are
+	 * checked by the group coordinator (core/group/group_consumer.c). */
+	uint32_t group_consumer_heartbeat_interval_ms;
+	uint32_t group_consumer_session_timeout_ms;
+	uint32_t group_consumer_max_size;
+	char group_consumer_assignors[CONFIG_ASSIGNORS_BYTES];
 	uint32_t offsets_topic_num_partitions;
 	uint64_t offsets_topic_segment_bytes;
 	uint32_t offsets_retention_minutes;

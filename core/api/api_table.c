@@ -19,6 +19,7 @@ struct api_handler_row {
 	uint32_t arena_bytes_max;
 	enum api_home home;
 	int16_t group_first_until;
+	bool unlisted;
 };
 
 enum {
@@ -83,6 +84,9 @@ static const struct api_handler_row api_handler_rows[] = {
 	{ API_DESCRIBE_PRODUCERS, handle_describe_producers, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
 	{ API_DESCRIBE_TRANSACTIONS, handle_describe_transactions, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
 	{ API_LIST_TRANSACTIONS, handle_list_transactions, ARENA_LARGE_BYTES, API_ON_CONTROL, GROUP_FIRST_EVERY_VERSION },
+	/* Unlisted until consumer-protocol groups replay at start and their
+	 * offsets, DescribeGroups and migration are as Kafka's (issue 17). */
+	{ API_CONSUMER_GROUP_HEARTBEAT, handle_consumer_group_heartbeat, ARENA_LARGE_BYTES, API_ON_GROUP, GROUP_FIRST_EVERY_VERSION, true },
 };
 
 enum { API_ROWS = sizeof(api_handler_rows) / sizeof(api_handler_rows[0]) };
@@ -109,6 +113,7 @@ const struct api_table *api_table_init(void)
 			.arena_bytes_max = api_handler_rows[i].arena_bytes_max,
 			.home = api_handler_rows[i].home,
 			.group_first_until = api_handler_rows[i].group_first_until,
+			.unlisted = api_handler_rows[i].unlisted,
 		};
 	}
 	for (size_t i = 1; i < API_ROWS; i++)

@@ -2,6 +2,9 @@
  * shards of several groups (see group_route.h). */
 #include "core/api/group_route.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "core/group/group_coordinator.h"
 #include "core/net/request.h"
 #include "core/shard/shard.h"
@@ -44,4 +47,11 @@ uint32_t group_relay_next(const struct group_relay *gr, const struct request *re
 		if (gr->owners[i] != GROUP_RELAY_NONE && gr->owners[i] > here && gr->owners[i] < next)
 			next = gr->owners[i];
 	return next;
+}
+
+void group_client_host(const struct conn *c, char *out, size_t cap)
+{
+	const char *colon = strrchr(c->peer, ':');
+	int len = colon ? (int)(colon - c->peer) : (int)strlen(c->peer);
+	snprintf(out, cap, "/%.*s", len, c->peer);
 }

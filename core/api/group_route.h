@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/net/conn.h"
 #include "proto/cursor.h"
 
 struct group_coordinator;
@@ -24,6 +25,12 @@ struct shard;
 /* For a handler of one group: true when gc (possibly NULL) may be used here;
  * otherwise the request has been sent to gc's shard to run anew there. */
 bool group_route_here(struct request *req, const struct group_coordinator *gc);
+
+enum { GROUP_CLIENT_HOST_BYTES = CONN_PEER_NAME_BYTES + 2 };
+
+/* A member's client host as Kafka reports it (Java's
+ * InetAddress.toString): "/address". */
+void group_client_host(const struct conn *c, char *out, size_t cap);
 
 enum { GROUP_RELAY_NONE = UINT32_MAX };
 

@@ -16,12 +16,15 @@ static void api_versions_respond(struct request *req, int16_t version, int16_t e
 	const struct api_entry *apis = api_entries(&n);
 	r.api_keys = request_alloc(req, n, sizeof(*r.api_keys));
 	if (r.api_keys) {
-		r.api_keys_count = (int32_t)n;
+		int32_t listed = 0;
 		for (size_t i = 0; i < n; i++) {
-			r.api_keys[i].api_key = apis[i].key;
-			r.api_keys[i].min_version = apis[i].listed_min_version;
-			r.api_keys[i].max_version = apis[i].max_version;
+			if (apis[i].unlisted)
+				continue;
+			r.api_keys[listed].api_key = apis[i].key;
+			r.api_keys[listed].min_version = apis[i].listed_min_version;
+			r.api_keys[listed++].max_version = apis[i].max_version;
 		}
+		r.api_keys_count = listed;
 	}
 	REQUEST_RESPOND(req, api_versions, version, &r);
 }

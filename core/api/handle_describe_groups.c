@@ -26,6 +26,12 @@ static void describe_one(struct request *req, struct group_coordinator *gc, stru
 	struct group *g = group_coordinator_find(gc, id);
 	if (!g)
 		return;
+	if (g->type == GROUP_TYPE_CONSUMER) {
+		/* Kafka describes consumer-protocol groups with
+		 * ConsumerGroupDescribe only. */
+		out->error_code = KERR_GROUP_ID_NOT_FOUND;
+		return;
+	}
 	out->group_state = kstr_from_cstr(group_state_name(g->state));
 	out->protocol_type = g->protocol_type.len >= 0 ? request_copy_kstr(req, g->protocol_type)
 						       : kstr_from_cstr("");

@@ -13,22 +13,12 @@
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
 
-enum { CLIENT_HOST_BYTES = CONN_PEER_NAME_BYTES + 2 };
-
 struct join_ctx {
 	struct group_join_waiter waiter;
 	struct request *req;
 	struct kstr requested_member_id; /* a view into the request's body */
-	char client_host[CLIENT_HOST_BYTES];
+	char client_host[GROUP_CLIENT_HOST_BYTES];
 };
-
-/* Kafka reports hosts as Java's InetAddress.toString: "/address". */
-static void join_client_host(const struct conn *c, char *out, size_t cap)
-{
-	const char *colon = strrchr(c->peer, ':');
-	int len = colon ? (int)(colon - c->peer) : (int)strlen(c->peer);
-	snprintf(out, cap, "/%.*s", len, c->peer);
-}
 
 static struct kstr join_opt_str(struct kstr s, bool nullable)
 {
@@ -86,7 +76,7 @@ void handle_join_group(struct request *req)
 	ctx->req = req;
 	ctx->requested_member_id = q.member_id;
 	ctx->waiter.done = join_respond;
-	join_client_host(req->conn, ctx->client_host, sizeof(ctx->client_host));
+	group_client_host(req->conn, ctx->client_host, sizeof(ctx->client_host));
 	int32_t partition;
 	int16_t err;
 	struct group_coordinator *gc = group_coordinator_route(request_runtime(req), q.group_id,

@@ -1,5 +1,5 @@
 /* ListGroups (key 16), v0-v5: every group this broker coordinates, filtered by
- * state (v4+) and type (v5+; all of sluice's groups are "classic"). The
+ * state (v4+) and type (v5+: "classic" or KIP-848's "consumer"). The
  * request visits every io shard in turn (request_relay), each listing its own
  * groups into the request's arena; the last one answers. */
 #include <assert.h>
@@ -14,7 +14,12 @@
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
 
-static const char GROUP_TYPE_CLASSIC[] = "classic";
+/* Kafka's GroupType names; a consumer-protocol group's protocol type is
+ * "consumer" too. */
+static const char *group_type_name(const struct group *g)
+{
+	return g->type == GROUP_TYPE_CONSUMER ? "consumer" : "classic";
+}
 
 struct list_ctx {
 	struct list_groups_request q;
@@ -46,8 +51,9 @@ static bool list_wanted(const struct list_groups_request *q, int16_t version, co
 		bool match = false;
 		for (int32_t i = 0; i < q->types_filter_count && !match; i++) {
 			struct kstr t = q->types_filter[i];
-			match = t.len == (int32_t)strlen(GROUP_TYPE_CLASSIC) &&
-				strncasecmp(t.ptr, GROUP_TYPE_CLASSIC, (size_t)t.len) == 0;
+			const char *name = group_type_name(g);
+			match = t.len == (int32_t)strlen(name) &&
+				strncasecmp(t.ptr, name, (size_t)t.len) == 0;
 		}
 		if (!match)
 			return false;
@@ -70,10 +76,11 @@ static void list_one(struct group *g, void *ctx)
 	list_groups_response_listed_group_init(o);
 	/* Copied: the response is encoded on another shard. */
 	o->group_id = request_copy_kstr(f->req, g->id);
-	o->protocol_type = g->protocol_type.len >= 0 ? request_copy_kstr(f->req, g->protocol_type)
-						     : kstr_from_cstr("");
+	o->protocol_type = g->type == GROUP_TYPE_CONSUMER ? kstr_from_cstr("consumer")
+			   : g->protocol_type.len >= 0 ? request_copy_kstr(f->req, g->protocol_type)
+						       : kstr_from_cstr("");
 	o->group_state = kstr_from_cstr(group_state_name(g->state));
-	o->group_type = kstr_from_cstr(GROUP_TYPE_CLASSIC);
+	o->group_type = kstr_from_cstr(group_type_name(g));
 }
 
 static void list_respond(struct request *req, struct list_ctx *ctx)

@@ -28,6 +28,7 @@ void handle_find_coordinator(struct request *req);
 void handle_join_group(struct request *req);
 void handle_sync_group(struct request *req);
 void handle_heartbeat(struct request *req);
+void handle_consumer_group_heartbeat(struct request *req);
 void handle_leave_group(struct request *req);
 void handle_offset_commit(struct request *req);
 void handle_offset_fetch(struct request *req);

@@ -90,6 +90,8 @@ struct cgroup_member *cgroup_member_add(struct cgroup *cg, struct kstr id)
 	m->client_id = m->client_host = (struct kstr){ NULL, -1 };
 	cg_member_assignment_init(&m->current);
 	cg_assignment_init(&m->target);
+	io_timer_init(&m->session_timer);
+	io_timer_init(&m->rebalance_timer);
 	struct cgroup_member **tail = &cg->members;
 	while (*tail)
 		tail = &(*tail)->next;

@@ -79,6 +79,7 @@ struct cgroup {
 	int32_t next_owner;
 	/* Called for each member just before it is freed (its timers stop). */
 	void (*on_member_free)(struct cgroup_member *m);
+	void *owner;                  /* the caller's: the struct group */
 };
 
 /* What the group needs to know of a topic from the metadata image. */

@@ -91,6 +91,8 @@ int16_t cgroup_heartbeat_validate(struct kstr group_id, const struct cgroup_hear
 		why = "InstanceId can't be empty.";
 	else if (a->rack_id.len >= 0 && blank(a->rack_id))
 		why = "RackId can't be empty.";
+	else if (a->topic_name_count > CGROUP_SUBSCRIBED_NAMES_MAX)
+		why = "SubscribedTopicNames lists more topics than this broker takes.";
 	else if (a->member_epoch == CGROUP_JOIN_EPOCH) {
 		if (a->rebalance_timeout_ms == -1)
 			why = "RebalanceTimeoutMs must be provided in first request.";

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/group/cgroup.h"
 #include "core/shard/runtime.h"
 #include "core/shard/shard.h"
 
@@ -229,6 +230,10 @@ void group_free(struct group *g)
 	}
 	group_offset_table_clear(&g->offsets);
 	group_txn_drop_all(g);
+	if (g->consumer) {
+		cgroup_free(g->consumer);
+		free(g->consumer);
+	}
 	kstr_free(&g->id);
 	kstr_free(&g->protocol_type);
 	kstr_free(&g->protocol_name);
@@ -372,6 +377,7 @@ const struct broker_config *group_cfg(const struct group *g)
 void group_drop_if_unused(struct group_coordinator *gc, struct group *g)
 {
 	if (g->state == GROUP_EMPTY && !g->members && !g->pending_members && g->offsets.count == 0 &&
+	    (!g->consumer || g->consumer->member_count == 0) &&
 	    !g->txn_pending && g->generation == 0 && g->writes_in_flight == 0 && !io_timer_armed(&g->rebalance_timer))
 		group_table_remove(&gc->groups, g);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/group/cgroup_heartbeat.h"
 #include "io/reactor.h"
 #include "proto/cursor.h"
 
@@ -25,6 +26,13 @@ enum group_state {
 
 enum {
 	GROUP_TABLE_BUCKETS_MIN = 16,
+};
+
+/* Which protocol a group speaks: the classic one (JoinGroup, SyncGroup) or
+ * KIP-848's (ConsumerGroupHeartbeat, group_consumer.h). */
+enum group_type {
+	GROUP_TYPE_CLASSIC,
+	GROUP_TYPE_CONSUMER,
 };
 
 /* Waiting JoinGroup / SyncGroup requests: the handler's callback answers.
@@ -112,12 +120,18 @@ struct group_offset_table {
 
 struct group_coordinator;
 struct group_txn_pending;
+struct cgroup;
 
 struct group {
 	struct group *next;           /* the coordinator's hash chain */
 	struct group_coordinator *coord;
 	struct kstr id;
 	int32_t partition;            /* of __consumer_offsets */
+	enum group_type type;
+	/* GROUP_TYPE_CONSUMER: its members and assignments. Its state here is
+	 * Empty without members and Stable with some, for the paths both
+	 * protocols share (retention, deletion). */
+	struct cgroup *consumer;
 	enum group_state state;
 	int64_t state_timestamp;      /* when the state last changed (ms, wall clock) */
 	int32_t generation;
@@ -158,6 +172,7 @@ struct group_coordinator {
 	struct group_table groups;
 	struct io_timer retention_timer;
 	struct group *txn_groups;     /* the groups with pending transactional offsets */
+	struct cgroup_settings consumer_settings;
 };
 
 /* An asynchronous group operation's completion. */

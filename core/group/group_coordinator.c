@@ -1,6 +1,7 @@
 /* The coordinator's life on its shard (see group_coordinator.h): start and
  * replay, find, shutdown, free, and DeleteGroups. */
 #include "core/group/group_coordinator.h"
+#include "core/group/group_consumer.h"
 
 #include <stdlib.h>
 
@@ -31,6 +32,10 @@ int group_coordinator_start(struct runtime *rt, struct shard *s)
 	gc->rt = rt;
 	gc->shard = s;
 	io_timer_init(&gc->retention_timer);
+	if (group_consumer_settings(&rt->cfg, &gc->consumer_settings) != 0) {
+		free(gc);
+		return -1;
+	}
 	s->slots[SHARD_SLOT_GROUPS] = gc;
 	if (group_load(rt, gc, &gc->groups) != 0)
 		return -1;
@@ -51,6 +56,7 @@ static void group_shutdown_one(struct group *g, void *ctx)
 	(void)ctx;
 	struct reactor *r = group_reactor(g);
 	io_timer_stop(r, &g->rebalance_timer);
+	group_consumer_shutdown(g);
 	struct group_member *lists[] = { g->members, g->pending_members };
 	for (size_t l = 0; l < 2; l++) {
 		for (struct group_member *m = lists[l]; m; m = m->next) {

@@ -272,6 +272,12 @@ void group_join(struct group_coordinator *gc, int32_t partition, const struct gr
 			return;
 		}
 	}
+	if (g->type == GROUP_TYPE_CONSUMER) {
+		/* Kafka's answer where group.consumer.migration.policy keeps
+		 * classic members out of a consumer-protocol group. */
+		join_answer_error(w, KERR_GROUP_ID_NOT_FOUND, KSTR_NULL);
+		return;
+	}
 	if (g->state == GROUP_DEAD) {
 		join_answer_error(w, KERR_COORDINATOR_NOT_AVAILABLE, KSTR_NULL);
 		return;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/meta/topics.h"
+#include "core/group/group_consumer.h"
 #include "core/group/group_internal.h"
 #include "core/group/group_offsets.h"
 #include "core/group/group_store.h"
@@ -63,6 +64,8 @@ static int16_t group_commit_check(struct group *g, const struct group_commit_arg
 {
 	if (g->state == GROUP_DEAD)
 		return KERR_COORDINATOR_NOT_AVAILABLE;
+	if (g->type == GROUP_TYPE_CONSUMER)
+		return group_consumer_commit_check(g, a->member_id, a->generation);
 	if (a->instance_id.len >= 0) {
 		struct group_member *by_instance = group_member_find_instance(g, a->instance_id);
 		if (by_instance && !kstr_is(a->member_id, by_instance->id))

@@ -93,7 +93,8 @@ void group_sync(struct group_coordinator *gc, const struct group_sync_args *a,
 		struct group_sync_waiter *w)
 {
 	struct group *g = group_table_find(&gc->groups, a->group_id);
-	if (!g) {
+	/* A consumer-protocol group has no classic members. */
+	if (!g || g->type == GROUP_TYPE_CONSUMER) {
 		sync_answer_error(w, KERR_UNKNOWN_MEMBER_ID);
 		return;
 	}
@@ -177,7 +178,7 @@ int16_t group_heartbeat(struct group_coordinator *gc, struct kstr group_id, stru
 			struct kstr instance_id, int32_t generation)
 {
 	struct group *g = group_table_find(&gc->groups, group_id);
-	if (!g)
+	if (!g || g->type == GROUP_TYPE_CONSUMER)
 		return KERR_UNKNOWN_MEMBER_ID;
 	if (g->state == GROUP_DEAD)
 		return KERR_COORDINATOR_NOT_AVAILABLE;
@@ -223,7 +224,7 @@ int16_t group_leave(struct group_coordinator *gc, struct kstr group_id,
 	struct group *g = group_table_find(&gc->groups, group_id);
 	for (uint32_t i = 0; i < count; i++)
 		members[i].error = KERR_UNKNOWN_MEMBER_ID;
-	if (!g)
+	if (!g || g->type == GROUP_TYPE_CONSUMER)
 		return KERR_NONE;
 	if (g->state == GROUP_DEAD)
 		return KERR_COORDINATOR_NOT_AVAILABLE;

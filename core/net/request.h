@@ -54,6 +54,9 @@ struct api_entry {
 	uint32_t arena_bytes_max; /* bound on decoded structures of one request */
 	enum api_home home;
 	int16_t group_first_until; /* API_ON_GROUP: versions below start with the group id */
+	/* Served but left out of ApiVersions: an API whose protocol is not yet
+	 * whole, which clients must not pick up (they use only what is listed). */
+	bool unlisted;
 };
 
 /* The dispatch table, which the API layer builds and the broker hands to the

@@ -260,8 +260,9 @@ def read_varint(buf, pos):
     return (v >> 1) ^ -(v & 1), pos
 
 
-def batch_values(batch):
-    """The record values of one uncompressed record batch v2, in order."""
+def batch_records(batch):
+    """(key, value) of each record of one uncompressed record batch v2, in
+    order (None for a null key or value)."""
     assert struct.unpack(">h", batch[21:23])[0] & 0x07 == 0, "a compressed batch"
     count = struct.unpack(">i", batch[57:61])[0]
     pos, out = 61, []
@@ -271,9 +272,10 @@ def batch_values(batch):
         for _ in range(2):                 # timestamp and offset deltas
             _, pos = read_varint(batch, pos)
         key_len, pos = read_varint(batch, pos)
+        key = batch[pos:pos + key_len] if key_len >= 0 else None
         pos += max(key_len, 0)
         value_len, pos = read_varint(batch, pos)
-        out.append(batch[pos:pos + max(value_len, 0)])
+        out.append((key, batch[pos:pos + value_len] if value_len >= 0 else None))
         pos += max(value_len, 0)
         headers, pos = read_varint(batch, pos)
         for _ in range(headers):
@@ -281,6 +283,12 @@ def batch_values(batch):
                 n, pos = read_varint(batch, pos)
                 pos += max(n, 0)
     return out
+
+
+def batch_values(batch):
+    """The record values of one uncompressed record batch v2, in order (a
+    null value as b"")."""
+    return [v or b"" for _, v in batch_records(batch)]
 
 
 def partition_batches(bootstrap, topic, partition):
