@@ -23,9 +23,9 @@
  * and the two non-ASCII code points that fold to them (U+017F, U+212A) only;
  * patterns whose program exceeds CGROUP_REGEX_PROG_MAX, nest deeper than
  * CGROUP_REGEX_DEPTH_MAX or are longer than CGROUP_REGEX_PATTERN_MAX return
- * -2. Bytes that are not UTF-8 decode to U+FFFD, one per maximal invalid
- * subpart, as Java's UTF-8 decoder turns the wire string into the String
- * that RE2/J sees. */
+ * -2. Bytes that are not UTF-8 (in the pattern or the text) become U+FFFD
+ * by the rules of Java's String(bytes, UTF_8), which is how the wire string
+ * reaches RE2/J in Kafka: such a pattern is not refused. */
 #ifndef SLUICE_CORE_GROUP_CGROUP_REGEX_H
 #define SLUICE_CORE_GROUP_CGROUP_REGEX_H
 

@@ -47,8 +47,8 @@ int rx_parse(struct kstr pattern, struct rx_tree *t, char *err, size_t err_len);
 
 void rx_tree_free(struct rx_tree *t);
 
-/* The code point at s[*i], advancing *i; an invalid sequence is one U+FFFD
- * for its maximal valid prefix (at least one byte), as Java decodes it. */
+/* The code point at s[*i], advancing *i past it; a malformed sequence is
+ * U+FFFD, for as many bytes as Java's String(bytes, UTF_8) gives one. */
 uint32_t rx_utf8_next(const uint8_t *s, size_t n, size_t *i);
 
 /* \b's word characters: ASCII letters, digits and '_'. */

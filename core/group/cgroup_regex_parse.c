@@ -52,39 +52,88 @@ static void fail(struct parser *ps, int rc, const char *msg)
 		snprintf(ps->err, ps->err_len, "%s", msg);
 }
 
+static bool is_cont(uint8_t b)
+{
+	return (b & 0xC0) == 0x80;
+}
+
+/* E0 followed by 80..9F: an overlong three-byte form. */
+static bool overlong3(uint8_t b1, uint8_t b2)
+{
+	return b1 == 0xE0 && (b2 & 0xE0) == 0x80;
+}
+
+/* F0 90..BF and F4 80..8F are the only second bytes that can start a code
+ * point <= U+10FFFF in its shortest form. */
+static bool bad4_second(uint8_t b1, uint8_t b2)
+{
+	return (b1 == 0xF0 && (b2 < 0x90 || b2 > 0xBF)) || (b1 == 0xF4 && (b2 & 0xF0) != 0x80) || !is_cont(b2);
+}
+
+static uint32_t utf8_three(const uint8_t *s, size_t n, size_t *i, uint8_t b1)
+{
+	size_t left = n - *i;
+	if (left >= 2) {
+		uint8_t b2 = s[*i], b3 = s[*i + 1];
+		if (overlong3(b1, b2) || !is_cont(b2) || !is_cont(b3)) {
+			if (!overlong3(b1, b2) && is_cont(b2))
+				(*i)++;
+			return RX_RUNE_BAD;
+		}
+		*i += 2;
+		uint32_t c = ((b1 & 0x0Fu) << 12) | ((b2 & 0x3Fu) << 6) | (b3 & 0x3Fu);
+		return c >= 0xD800 && c <= 0xDFFF ? RX_RUNE_BAD : c;
+	}
+	/* Truncated at the end: a bad second byte is read again, a good one
+	 * goes with the lead into one U+FFFD. */
+	if (left == 1 && !(overlong3(b1, s[*i]) || !is_cont(s[*i])))
+		*i = n;
+	return RX_RUNE_BAD;
+}
+
+static uint32_t utf8_four(const uint8_t *s, size_t n, size_t *i, uint8_t b1)
+{
+	size_t left = n - *i;
+	if (left >= 3) {
+		uint8_t b2 = s[*i], b3 = s[*i + 1], b4 = s[*i + 2];
+		uint32_t c = ((b1 & 0x07u) << 18) | ((b2 & 0x3Fu) << 12) | ((b3 & 0x3Fu) << 6) | (b4 & 0x3Fu);
+		if (!is_cont(b2) || !is_cont(b3) || !is_cont(b4) || c < 0x10000 || c > RX_RUNE_MAX) {
+			if (!(b1 > 0xF4 || bad4_second(b1, b2)))
+				*i += is_cont(b3) ? 2 : 1;
+			return RX_RUNE_BAD;
+		}
+		*i += 3;
+		return c;
+	}
+	if (b1 > 0xF4 || (left >= 1 && bad4_second(b1, s[*i])))
+		return RX_RUNE_BAD;
+	/* Truncated at the end after a good second byte (or none): one
+	 * U+FFFD up to a bad third byte, which is read again, or the end. */
+	if (left == 2 && !is_cont(s[*i + 1]))
+		*i += 1;
+	else
+		*i = n;
+	return RX_RUNE_BAD;
+}
+
+/* Java's String(bytes, UTF_8) replacement rules (JDK 17's decoder), as
+ * RE2/J sees the pattern and topic Kafka decoded from the wire. */
 uint32_t rx_utf8_next(const uint8_t *s, size_t n, size_t *i)
 {
 	assert(*i < n);
-	uint8_t c = s[(*i)++];
-	if (c < 0x80)
-		return c;
-	int more;
-	uint32_t r;
-	uint8_t lo = 0x80, hi = 0xBF;
-	if (c >= 0xC2 && c <= 0xDF) {
-		more = 1;
-		r = c & 0x1Fu;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		more = 2;
-		r = c & 0x0Fu;
-		lo = c == 0xE0 ? 0xA0 : 0x80;
-		hi = c == 0xED ? 0x9F : 0xBF;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		more = 3;
-		r = c & 0x07u;
-		lo = c == 0xF0 ? 0x90 : 0x80;
-		hi = c == 0xF4 ? 0x8F : 0xBF;
-	} else {
-		return RX_RUNE_BAD;
-	}
-	for (int k = 0; k < more; k++) {
-		if (*i >= n || s[*i] < lo || s[*i] > hi)
+	uint8_t b1 = s[(*i)++];
+	if (b1 < 0x80)
+		return b1;
+	if (b1 >= 0xC2 && b1 <= 0xDF) {
+		if (*i >= n || !is_cont(s[*i]))
 			return RX_RUNE_BAD;
-		r = (r << 6) | (s[(*i)++] & 0x3Fu);
-		lo = 0x80;
-		hi = 0xBF;
+		return ((b1 & 0x1Fu) << 6) | (s[(*i)++] & 0x3Fu);
 	}
-	return r;
+	if ((b1 & 0xF0) == 0xE0)
+		return utf8_three(s, n, i, b1);
+	if ((b1 & 0xF8) == 0xF0)
+		return utf8_four(s, n, i, b1);
+	return RX_RUNE_BAD;
 }
 
 static bool at_end(const struct parser *ps)
