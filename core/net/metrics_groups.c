@@ -12,14 +12,15 @@
 static void metrics_group_label(struct metrics_out *o, const char *name,
 				const struct metrics_group_row *g)
 {
-	metrics_printf(o, "%s{group=\"", name);
+	metrics_put_str(o, name);
+	metrics_put_str(o, "{group=\"");
 	metrics_put_label(o, g->id, g->id_len);
 }
 
 /* A committed offset's topic is the peer's string: escaped. */
 static void metrics_topic_label(struct metrics_out *o, const char *topic)
 {
-	metrics_printf(o, "\",topic=\"");
+	metrics_put_str(o, "\",topic=\"");
 	metrics_put_label(o, topic, strlen(topic));
 }
 
@@ -64,8 +65,11 @@ static void metrics_group_partitions(struct metrics_out *o, const struct metrics
 					continue;
 				metrics_group_label(o, name, g);
 				metrics_topic_label(o, r->topic);
-				metrics_printf(o, "\",partition=\"%d\"} %lld\n", r->partition,
-					       (long long)v);
+				metrics_put_str(o, "\",partition=\"");
+				metrics_put_i64(o, r->partition);
+				metrics_put_str(o, "\"} ");
+				metrics_put_i64(o, v);
+				metrics_put_str(o, "\n");
 			}
 		}
 	}
@@ -97,7 +101,9 @@ static void metrics_group_topics(struct metrics_out *o, const struct metrics_gat
 				if (any) {
 					metrics_group_label(o, name, g);
 					metrics_topic_label(o, rows[k].topic);
-					metrics_printf(o, "\"} %lld\n", (long long)sum);
+					metrics_put_str(o, "\"} ");
+					metrics_put_i64(o, sum);
+					metrics_put_str(o, "\n");
 				}
 				k = end;
 			}

@@ -121,8 +121,14 @@ static void metrics_logs(struct metrics_out *o, const struct metrics_log_row *ro
 	for (size_t i = 0; i < n; i++) {
 		const char *f = (const char *)&rows[i].st + field_offset;
 		long long v = is_signed ? (long long)*(const int64_t *)f : (long long)*(const uint64_t *)f;
-		metrics_printf(o, "%s{topic=\"%s\",partition=\"%d\"} %lld\n", name, rows[i].topic->name,
-			       rows[i].partition, v);
+		metrics_put_str(o, name);
+		metrics_put_str(o, "{topic=\"");
+		metrics_put_bytes(o, rows[i].topic->name, rows[i].topic->name_len);
+		metrics_put_str(o, "\",partition=\"");
+		metrics_put_i64(o, rows[i].partition);
+		metrics_put_str(o, "\"} ");
+		metrics_put_i64(o, v);
+		metrics_put_str(o, "\n");
 	}
 }
 

@@ -88,7 +88,7 @@ void metrics_printf(struct metrics_out *o, const char *fmt, ...)
 	o->len += (size_t)n;
 }
 
-static void metrics_put(struct metrics_out *o, const char *s, size_t n)
+void metrics_put_bytes(struct metrics_out *o, const char *s, size_t n)
 {
 	if (!metrics_out_reserve(o, n))
 		return;
@@ -97,18 +97,35 @@ static void metrics_put(struct metrics_out *o, const char *s, size_t n)
 	o->buf[o->len] = '\0';
 }
 
+enum { I64_DIGITS_MAX = 20 };
+
+void metrics_put_i64(struct metrics_out *o, int64_t v)
+{
+	char digits[I64_DIGITS_MAX + 1];
+	char *end = digits + sizeof(digits), *p = end;
+	/* Negated as unsigned: INT64_MIN has no positive counterpart. */
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	metrics_put_bytes(o, p, (size_t)(end - p));
+}
+
 void metrics_put_label(struct metrics_out *o, const char *s, size_t len)
 {
+	size_t run = 0; /* where the bytes not yet written start */
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\\')
-			metrics_put(o, "\\\\", 2);
-		else if (s[i] == '"')
-			metrics_put(o, "\\\"", 2);
-		else if (s[i] == '\n')
-			metrics_put(o, "\\n", 2);
-		else
-			metrics_put(o, s + i, 1);
+		const char *esc = s[i] == '\\' ? "\\\\" : s[i] == '"' ? "\\\"" : s[i] == '\n' ? "\\n" : NULL;
+		if (!esc)
+			continue;
+		metrics_put_bytes(o, s + run, i - run);
+		metrics_put_bytes(o, esc, 2);
+		run = i + 1;
 	}
+	metrics_put_bytes(o, s + run, len - run);
 }
 
 void metrics_put_html(struct metrics_out *o, const char *s, size_t len)
@@ -116,14 +133,14 @@ void metrics_put_html(struct metrics_out *o, const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		switch (ch) {
-		case '&': metrics_put(o, "&amp;", 5); break;
-		case '<': metrics_put(o, "&lt;", 4); break;
-		case '>': metrics_put(o, "&gt;", 4); break;
-		case '"': metrics_put(o, "&quot;", 6); break;
-		case '\'': metrics_put(o, "&#39;", 5); break;
+		case '&': metrics_put_bytes(o, "&amp;", 5); break;
+		case '<': metrics_put_bytes(o, "&lt;", 4); break;
+		case '>': metrics_put_bytes(o, "&gt;", 4); break;
+		case '"': metrics_put_bytes(o, "&quot;", 6); break;
+		case '\'': metrics_put_bytes(o, "&#39;", 5); break;
 		default:
 			if (ch >= 0x20 && ch != 0x7f)
-				metrics_put(o, s + i, 1);
+				metrics_put_bytes(o, s + i, 1);
 		}
 	}
 }

@@ -116,6 +116,26 @@ static void test_label_escape(void **state)
 	const char s[] = "a\"b\\c\nd";
 	metrics_put_label(&o, s, sizeof(s) - 1);
 	assert_string_equal(o.buf, "a\\\"b\\\\c\\nd");
+	/* Escapes at either end, and a run with none. */
+	const char ends[] = "\"x\"";
+	metrics_put_label(&o, ends, sizeof(ends) - 1);
+	metrics_put_label(&o, "plain", 5);
+	metrics_put_label(&o, "", 0);
+	assert_string_equal(o.buf, "a\\\"b\\\\c\\nd\\\"x\\\"plain");
+	metrics_out_free(&o);
+}
+
+static void test_integers(void **state)
+{
+	(void)state;
+	struct metrics_out o;
+	metrics_out_init(&o, 4096, 0, 0);
+	const int64_t v[] = { 0, 7, -1, 1234567890123, INT64_MAX, INT64_MIN };
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		metrics_put_i64(&o, v[i]);
+		metrics_put_str(&o, " ");
+	}
+	assert_string_equal(o.buf, "0 7 -1 1234567890123 9223372036854775807 -9223372036854775808 ");
 	metrics_out_free(&o);
 }
 
@@ -138,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_grows_then_cuts_at_bound),
 		cmocka_unit_test(test_head_room_expect_and_take),
 		cmocka_unit_test(test_label_escape),
+		cmocka_unit_test(test_integers),
 		cmocka_unit_test(test_html_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
