@@ -13,7 +13,6 @@
 #include "proto/kafka_errors.h"
 
 enum {
-	CGROUP_NAMES_INITIAL = 8,
 	CGROUP_EPOCHS_ERR_BYTES = 256,
 };
 
@@ -100,63 +99,84 @@ struct cgroup_member *cgroup_member_add(struct cgroup *cg, struct kstr id)
 	return m;
 }
 
-static struct cgroup_name_count *name_find(struct cgroup *cg, struct kstr name)
+/* Names in byte order (then length): members' lists and the group's table
+ * are kept sorted and without duplicates, so that comparing and updating
+ * them is a merge, not a search per name (a member may name up to
+ * CGROUP_SUBSCRIBED_NAMES_MAX topics). */
+static int name_order(struct kstr a, struct kstr b)
 {
-	for (int32_t i = 0; i < cg->name_count; i++)
-		if (kstr_eq(cg->names[i].name, name))
-			return &cg->names[i];
-	return NULL;
+	int32_t n = a.len < b.len ? a.len : b.len;
+	int c = n > 0 ? memcmp(a.ptr, b.ptr, (size_t)n) : 0;
+	return c ? c : (a.len > b.len) - (a.len < b.len);
 }
 
-/* Counts `delta` more subscribers of the name; a name nobody subscribes to
- * leaves the table. false when out of memory (nothing changed). */
-static bool name_count_add(struct cgroup *cg, struct kstr name, int32_t delta)
+static int name_qsort_order(const void *a, const void *b)
 {
-	struct cgroup_name_count *n = name_find(cg, name);
-	if (n) {
-		n->count += delta;
-		assert(n->count >= 0);
-		if (n->count == 0) {
-			kstr_free(&n->name);
-			*n = cg->names[--cg->name_count];
-		}
-		return true;
+	return name_order(*(const struct kstr *)a, *(const struct kstr *)b);
+}
+
+/* Sorts v and drops repeats (Kafka's subscription is a set); the new
+ * count. The dropped entries are left past it, for an owner to free. */
+static int32_t names_sort_unique(struct kstr *v, int32_t n)
+{
+	qsort(v, (size_t)n, sizeof(*v), name_qsort_order);
+	int32_t kept = 0;
+	for (int32_t i = 0; i < n; i++) {
+		if (kept && name_order(v[kept - 1], v[i]) == 0)
+			continue;
+		struct kstr t = v[kept];
+		v[kept++] = v[i];
+		v[i] = t;
 	}
-	assert(delta > 0);
-	if (cg->name_count == cg->name_cap) {
-		int32_t cap = cg->name_cap ? cg->name_cap * 2 : CGROUP_NAMES_INITIAL;
-		struct cgroup_name_count *grown = realloc(cg->names, (size_t)cap * sizeof(*grown));
-		if (!grown)
-			return false;
-		cg->names = grown;
-		cg->name_cap = cap;
-	}
-	n = &cg->names[cg->name_count];
-	if (!kstr_copy(&n->name, name))
+	return kept;
+}
+
+/* The group's table after a member moved from old to new (both sorted and
+ * unique): one merge of the three lists into a fresh table. false when out
+ * of memory (the table is unchanged). */
+static bool names_recount(struct cgroup *cg, const struct kstr *old, int32_t old_n,
+			  const struct kstr *new, int32_t new_n)
+{
+	int32_t cap = cg->name_count + new_n;
+	struct cgroup_name_count *out = cap ? calloc((size_t)cap, sizeof(*out)) : NULL;
+	if (cap && !out)
 		return false;
-	n->count = delta;
-	cg->name_count++;
-	return true;
-}
-
-/* Whether names[i] appeared before index i (a member's list counts each
- * name once, as Kafka's set does). */
-static bool name_seen_before(const struct kstr *names, int32_t i)
-{
-	for (int32_t k = 0; k < i; k++)
-		if (kstr_eq(names[k], names[i]))
-			return true;
-	return false;
-}
-
-static void names_uncount(struct cgroup *cg, const struct kstr *names, int32_t count)
-{
-	for (int32_t i = 0; i < count; i++)
-		if (!name_seen_before(names, i)) {
-			bool ok = name_count_add(cg, names[i], -1);
-			assert(ok);
-			(void)ok;
+	int32_t n = 0, t = 0, o = 0, w = 0;
+	while (t < cg->name_count || w < new_n) {
+		struct kstr next = t < cg->name_count ? cg->names[t].name : new[w];
+		if (w < new_n && name_order(new[w], next) < 0)
+			next = new[w];
+		int32_t count = 0;
+		if (t < cg->name_count && name_order(cg->names[t].name, next) == 0)
+			count = cg->names[t++].count;
+		while (o < old_n && name_order(old[o], next) < 0)
+			o++;
+		if (o < old_n && name_order(old[o], next) == 0) {
+			count--;
+			o++;
 		}
+		if (w < new_n && name_order(new[w], next) == 0) {
+			count++;
+			w++;
+		}
+		assert(count >= 0);
+		if (count == 0)
+			continue;
+		if (!kstr_copy(&out[n].name, next)) {
+			for (int32_t i = 0; i < n; i++)
+				kstr_free(&out[i].name);
+			free(out);
+			return false;
+		}
+		out[n++].count = count;
+	}
+	for (int32_t i = 0; i < cg->name_count; i++)
+		kstr_free(&cg->names[i].name);
+	free(cg->names);
+	cg->names = out;
+	cg->name_count = n;
+	cg->hash_valid = false;
+	return true;
 }
 
 bool cgroup_member_set_names(struct cgroup *cg, struct cgroup_member *m, const struct kstr *names,
@@ -167,45 +187,42 @@ bool cgroup_member_set_names(struct cgroup *cg, struct cgroup_member *m, const s
 	if (count && !copy)
 		return false;
 	int32_t copied = 0;
-	int32_t counted = 0;
 	for (; copied < count; copied++)
 		if (!kstr_copy(&copy[copied], names[copied]))
-			goto fail;
-	for (; counted < count; counted++)
-		if (!name_seen_before(copy, counted) && !name_count_add(cg, copy[counted], 1))
-			goto fail;
-	names_uncount(cg, m->topic_names, m->topic_name_count);
+			break;
+	int32_t unique = copied == count ? names_sort_unique(copy, count) : 0;
+	if (copied < count ||
+	    !names_recount(cg, m->topic_names, m->topic_name_count, copy, unique)) {
+		for (int32_t i = 0; i < copied; i++)
+			kstr_free(&copy[i]);
+		free(copy);
+		return false;
+	}
+	for (int32_t i = unique; i < count; i++)
+		kstr_free(&copy[i]);
 	for (int32_t i = 0; i < m->topic_name_count; i++)
 		kstr_free(&m->topic_names[i]);
 	free(m->topic_names);
 	m->topic_names = copy;
-	m->topic_name_count = count;
+	m->topic_name_count = unique;
 	return true;
-fail:
-	names_uncount(cg, copy, counted);
-	for (int32_t i = 0; i < copied; i++)
-		kstr_free(&copy[i]);
-	free(copy);
-	return false;
 }
 
 bool cgroup_member_names_equal(const struct cgroup_member *m, const struct kstr *names, int32_t count)
 {
-	for (int32_t i = 0; i < count; i++) {
-		bool found = false;
-		for (int32_t k = 0; k < m->topic_name_count && !found; k++)
-			found = kstr_eq(names[i], m->topic_names[k]);
-		if (!found)
-			return false;
-	}
-	for (int32_t k = 0; k < m->topic_name_count; k++) {
-		bool found = false;
-		for (int32_t i = 0; i < count && !found; i++)
-			found = kstr_eq(names[i], m->topic_names[k]);
-		if (!found)
-			return false;
-	}
-	return true;
+	if (count < m->topic_name_count)
+		return false;
+	struct kstr *v = count ? malloc((size_t)count * sizeof(*v)) : NULL;
+	if (count && !v)
+		return false; /* unequal: the caller's update then reports the shortage */
+	if (count)
+		memcpy(v, names, (size_t)count * sizeof(*v));
+	int32_t n = names_sort_unique(v, count);
+	bool equal = n == m->topic_name_count;
+	for (int32_t i = 0; equal && i < n; i++)
+		equal = name_order(v[i], m->topic_names[i]) == 0;
+	free(v);
+	return equal;
 }
 
 void cgroup_member_remove(struct cgroup *cg, struct cgroup_member *m)
@@ -220,7 +237,13 @@ void cgroup_member_remove(struct cgroup *cg, struct cgroup_member *m)
 			   SLOG_STR(m->id), err);
 		abort();
 	}
-	names_uncount(cg, m->topic_names, m->topic_name_count);
+	bool recounted = names_recount(cg, m->topic_names, m->topic_name_count, NULL, 0);
+	/* Without memory for the new table the counts of this member's names
+	 * stay one too high: the assignors then see a heterogeneous group,
+	 * which is correct for any subscriptions, only slower. */
+	if (!recounted)
+		slog_error("group", "member %s: out of memory dropping its subscription from the "
+			   "group's counts", SLOG_STR(m->id));
 	struct cgroup_member **p = &cg->members;
 	while (*p != m)
 		p = &(*p)->next;
@@ -269,8 +292,10 @@ enum assignor_subscription cgroup_subscription_type(const struct cgroup *cg)
 	return t;
 }
 
-int64_t cgroup_metadata_hash(const struct cgroup *cg, const struct cgroup_topics *topics)
+int64_t cgroup_metadata_hash(struct cgroup *cg, const struct cgroup_topics *topics)
 {
+	if (cg->hash_valid && topics->generation && topics->generation == cg->hash_generation)
+		return cg->hash_cached;
 	if (cg->name_count == 0)
 		return 0;
 	struct kstr *names = malloc((size_t)cg->name_count * sizeof(*names));
@@ -290,6 +315,9 @@ int64_t cgroup_metadata_hash(const struct cgroup *cg, const struct cgroup_topics
 	}
 	free(names);
 	free(hashes);
+	cg->hash_cached = h;
+	cg->hash_generation = topics->generation;
+	cg->hash_valid = h != CGROUP_HASH_UNKNOWN;
 	return h;
 }
 
@@ -313,12 +341,17 @@ static void assign_input_free(struct assign_input *in)
 	free(in->topics);
 }
 
+static int topic_id_order(const void *a, const void *b)
+{
+	return memcmp(((const struct assignor_topic *)a)->topic_id.b,
+		      ((const struct assignor_topic *)b)->topic_id.b, sizeof(struct kuuid));
+}
+
+/* in->topics is sorted by id once built. */
 static bool topic_listed(const struct assign_input *in, struct kuuid id)
 {
-	for (int32_t i = 0; i < in->topic_count; i++)
-		if (memcmp(in->topics[i].topic_id.b, id.b, sizeof(id.b)) == 0)
-			return true;
-	return false;
+	struct assignor_topic key = { .topic_id = id };
+	return bsearch(&key, in->topics, (size_t)in->topic_count, sizeof(key), topic_id_order);
 }
 
 /* Fills in; false when out of memory. */
@@ -341,10 +374,12 @@ static bool assign_input_build(struct assign_input *in, const struct cgroup *cg,
 		return false;
 	for (int32_t i = 0; i < cg->name_count; i++) {
 		struct cgroup_topic t;
-		if (topics->by_name(topics->ctx, cg->names[i].name, &t) && !topic_listed(in, t.id))
+		/* The names are distinct, so are their topics. */
+		if (topics->by_name(topics->ctx, cg->names[i].name, &t))
 			in->topics[in->topic_count++] =
 				(struct assignor_topic){ t.id, t.partition_count };
 	}
+	qsort(in->topics, (size_t)in->topic_count, sizeof(*in->topics), topic_id_order);
 	size_t next_id = 0, next_tp = 0, next_part = 0;
 	size_t k = 0;
 	for (const struct cgroup_member *m = cg->members; m; m = m->next, k++) {

@@ -49,7 +49,7 @@ struct cgroup_member {
 	struct kstr client_host;
 	struct kstr server_assignor;  /* null: the broker's default */
 	struct kstr topic_regex;      /* null: none */
-	struct kstr *topic_names;     /* subscribed names, as sent */
+	struct kstr *topic_names;     /* subscribed names: sorted, each once */
 	int32_t topic_name_count;
 	int32_t rebalance_timeout_ms;
 	struct cg_member_assignment current;
@@ -71,11 +71,16 @@ struct cgroup {
 	int64_t metadata_hash;        /* of the subscribed topics at group_epoch */
 	struct cgroup_member *members;
 	uint32_t member_count;
-	/* Every distinct subscribed name (also names without a topic). */
+	/* Every distinct subscribed name (also names without a topic), sorted
+	 * by bytes; members' topic_names are sorted and unique too. */
 	struct cgroup_name_count *names;
 	int32_t name_count;
-	int32_t name_cap;
 	struct cg_epochs epochs;      /* who holds each assigned partition */
+	/* cgroup_metadata_hash's last answer, valid while neither the image
+	 * generation nor the subscribed names moved. */
+	int64_t hash_cached;
+	uint64_t hash_generation;
+	bool hash_valid;
 	int32_t next_owner;
 	/* Called for each member just before it is freed (its timers stop). */
 	void (*on_member_free)(struct cgroup_member *m);
@@ -95,6 +100,9 @@ struct cgroup_topics {
 	bool (*by_name)(void *ctx, struct kstr name, struct cgroup_topic *out);
 	bool (*by_id)(void *ctx, struct kuuid id, struct cgroup_topic *out);
 	void *ctx;
+	/* Changes whenever the answers may (the metadata image's generation);
+	 * 0: unknown, nothing is cached. */
+	uint64_t generation;
 };
 
 /* 0, or -1 when out of memory. */
@@ -111,11 +119,12 @@ struct cgroup_member *cgroup_member_add(struct cgroup *cg, struct kstr id);
  * counts) and frees it; the caller stopped its timers. */
 void cgroup_member_remove(struct cgroup *cg, struct cgroup_member *m);
 
-/* Replaces the member's subscribed names, keeping the group's counts; false
- * (nothing changed) when out of memory. */
+/* Replaces the member's subscribed names (any order, repeats counted once)
+ * in O(n log n), keeping the group's counts; false (nothing changed) when
+ * out of memory. */
 bool cgroup_member_set_names(struct cgroup *cg, struct cgroup_member *m, const struct kstr *names,
 			     int32_t count);
-/* Whether the member's names are exactly these, in any order. */
+/* Whether the member's names are exactly these, as sets. */
 bool cgroup_member_names_equal(const struct cgroup_member *m, const struct kstr *names, int32_t count);
 
 /* Replaces the member's current assignment, moving its partitions in the
@@ -130,10 +139,12 @@ enum assignor_subscription cgroup_subscription_type(const struct cgroup *cg);
 
 /* Kafka 4.4's hash of the subscribed topics' metadata (KIP-1101,
  * cgroup_hash.h): changes when a subscribed topic is created, deleted or
- * gets partitions. Single node: no replica has a rack. Out of memory gives
+ * gets partitions. Single node: no replica has a rack. Computed again only
+ * when the image generation or the names changed: heartbeats ask for it
+ * every time, and it walks every subscribed partition. Out of memory gives
  * CGROUP_HASH_UNKNOWN, which moves the epoch (unless the last one failed
  * too) rather than letting a change be missed. */
-int64_t cgroup_metadata_hash(const struct cgroup *cg, const struct cgroup_topics *topics);
+int64_t cgroup_metadata_hash(struct cgroup *cg, const struct cgroup_topics *topics);
 
 /* Computes the target assignment of every member with `kind` (the member's
  * or the broker's assignor, chosen by the caller) and installs it as the

@@ -11,6 +11,7 @@
 #include "core/group/cgroup_store.h"
 #include "core/group/group_coordinator.h"
 #include "core/group/group_internal.h"
+#include "core/meta/metadata_image.h"
 #include "core/meta/topics.h"
 #include "core/slog.h"
 #include "proto/kafka_errors.h"
@@ -112,7 +113,8 @@ static bool image_by_id(void *ctx, struct kuuid id, struct cgroup_topic *out)
 
 static struct cgroup_topics image_of(struct group *g)
 {
-	return (struct cgroup_topics){ image_by_name, image_by_id, g->coord->rt };
+	struct runtime *rt = g->coord->rt;
+	return (struct cgroup_topics){ image_by_name, image_by_id, rt, metadata_current(rt)->generation };
 }
 
 /* ---- members' timeouts ---- */

@@ -374,6 +374,79 @@ static void test_topic_changes_bump_the_epoch(void **state)
 	cg_assignment_free(&empty);
 }
 
+/* Subscriptions are sets: repeats count once, order does not matter, and a
+ * member naming CGROUP_SUBSCRIBED_NAMES_MAX topics costs a sort, not a
+ * search per name (quadratic, it took minutes). */
+static void test_subscriptions_are_sets(void **state)
+{
+	struct fx *x = *state;
+	const struct kstr twice[] = { { "t2", 2 }, { "t1", 2 }, { "t2", 2 } };
+	struct cgroup_heartbeat_args a = join_args(S("A"), twice, 3, &x->owned);
+	run(x, &a);
+	assert_int_equal(x->r.error, KERR_NONE);
+	struct cgroup_member *m = x->r.member;
+	assert_int_equal(m->topic_name_count, 2);
+	assert_true(cgroup_member_names_equal(m, T12, 2));
+	assert_int_equal(x->cg.name_count, 2);
+
+	/* The same set again is no change: no record, no epoch. */
+	int32_t epoch = x->cg.group_epoch;
+	struct cgroup_heartbeat_args hb = args(S("A"), x->r.member_epoch);
+	hb.topic_names = T12;
+	hb.topic_name_count = 2;
+	run(x, &hb);
+	assert_int_equal(x->r.error, KERR_NONE);
+	expect_records(x, "");
+	assert_int_equal(x->cg.group_epoch, epoch);
+
+	enum { MANY = CGROUP_SUBSCRIBED_NAMES_MAX };
+	struct kstr *names = calloc(MANY, sizeof(*names));
+	char *text = calloc(MANY, 8);
+	assert_non_null(names);
+	assert_non_null(text);
+	for (int i = 0; i < MANY; i++) {
+		/* every name twice over the list; t1 among them */
+		int n = snprintf(text + 8 * i, 8, i == 0 ? "t1" : "x%d", i % (MANY / 2));
+		names[i] = (struct kstr){ text + 8 * i, n };
+	}
+	struct cgroup_heartbeat_args b = join_args(S("B"), names, MANY, &x->owned);
+	run(x, &b);
+	assert_int_equal(x->r.error, KERR_NONE);
+	/* x0 is named once ("t1" took its first place), the others twice */
+	assert_int_equal(x->r.member->topic_name_count, MANY / 2 + 1);
+	assert_int_equal(x->cg.name_count, MANY / 2 + 2);
+	for (int32_t i = 0; i < x->cg.name_count; i++)
+		if (kstr_eq(x->cg.names[i].name, S("t1")))
+			assert_int_equal(x->cg.names[i].count, 2);
+	struct cgroup_heartbeat_args leave = args(S("B"), -1);
+	run(x, &leave);
+	assert_int_equal(x->r.error, KERR_NONE);
+	assert_int_equal(x->cg.name_count, 2);
+	free(names);
+	free(text);
+}
+
+/* With a known image generation the hash is kept until the generation (or
+ * a subscription) moves: a partition count that changed under the same
+ * generation is not seen, one published with a new generation is. */
+static void test_metadata_hash_follows_the_generation(void **state)
+{
+	struct fx *x = *state;
+	x->topics.generation = 7;
+	struct cgroup_heartbeat_args a = join_args(S("A"), T1, 1, &x->owned);
+	run(x, &a);
+	assert_int_equal(x->cg.group_epoch, 1);
+	x->im.partitions[1] = 9;
+	struct cgroup_heartbeat_args hb = args(S("A"), 1);
+	run(x, &hb);
+	assert_int_equal(x->cg.group_epoch, 1);
+	x->topics.generation = 8;
+	run(x, &hb);
+	assert_int_equal(x->r.error, KERR_NONE);
+	assert_int_equal(x->cg.group_epoch, 2);
+	assert_int_equal(cg_assignment_count(&x->r.member->current.assigned), 9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +459,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_static_member_leaves_and_returns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_size_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_topic_changes_bump_the_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscriptions_are_sets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metadata_hash_follows_the_generation, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
