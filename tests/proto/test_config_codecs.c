@@ -9,34 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec_fixture.h"
 #include "proto/messages.h"
 
 enum { ARENA_BYTES = 1 << 20 };
-
-/* Every prefix shorter than the whole encoding fails to decode. */
-#define EXPECT_PREFIXES_FAIL(type, buf, len, version)                                 \
-	do {                                                                           \
-		for (size_t cut = 0; cut < (len); cut++) {                             \
-			struct rcursor c;                                              \
-			struct arena a;                                                \
-			struct type tmp;                                               \
-			arena_init(&a, ARENA_BYTES);                                   \
-			rc_init(&c, (buf), cut);                                       \
-			assert_int_equal(type##_decode(&c, (version), &a, &tmp), -1); \
-			arena_release(&a);                                             \
-		}                                                                      \
-	} while (0)
-
-#define ENCODE(type, msg, version, buf, len)                 \
-	do {                                                 \
-		len = type##_size((msg), (version));         \
-		buf = malloc(len);                           \
-		struct wcursor w;                            \
-		wc_init(&w, buf, len, NULL, 0);              \
-		type##_encode(&w, (version), (msg));         \
-		assert_false(w.overflow);                    \
-		assert_int_equal(w.pos - w.start, len);      \
-	} while (0)
 
 /* Decodes the whole buffer into `out` with arena `a` (released by the caller). */
 #define DECODE(type, buf, len, version, a, out)                                   \

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec_fixture.h"
 #include "proto/kafka_errors.h"
 #include "proto/messages.h"
 
@@ -24,44 +25,12 @@ enum { ARENA_BYTES = 1 << 20, ERRORS_MAX = 8 };
 
 static const struct kuuid TOPIC_ID = { { TOPIC_ID_BYTES } };
 
-/* Every prefix shorter than the whole fails to decode; each is an exactly
- * sized copy, so ASan sees any read past it. */
-#define EXPECT_PREFIXES_FAIL(type, buf, len, version)                                 \
-	do {                                                                           \
-		for (size_t cut = 0; cut < (len); cut++) {                             \
-			uint8_t *copy = malloc(cut ? cut : 1);                         \
-			assert_non_null(copy);                                         \
-			memcpy(copy, (buf), cut);                                      \
-			struct rcursor c;                                              \
-			struct arena a;                                                \
-			struct type tmp;                                               \
-			arena_init(&a, ARENA_BYTES);                                   \
-			rc_init(&c, copy, cut);                                        \
-			assert_int_equal(type##_decode(&c, (version), &a, &tmp), -1); \
-			arena_release(&a);                                             \
-			free(copy);                                                    \
-		}                                                                      \
-	} while (0)
-
 /* Releases what DECODE made: the arena and the copy its views point into. */
 static void decoded_release(struct arena *a, uint8_t *copy)
 {
 	arena_release(a);
 	free(copy);
 }
-
-/* Encodes msg into a malloc'd buffer of exactly its computed size. */
-#define ENCODE(type, msg, version, buf, len)                 \
-	do {                                                 \
-		len = type##_size((msg), (version));         \
-		buf = malloc(len ? len : 1);                 \
-		assert_non_null(buf);                        \
-		struct wcursor w;                            \
-		wc_init(&w, buf, len, NULL, 0);              \
-		type##_encode(&w, (version), (msg));         \
-		assert_false(w.overflow);                    \
-		assert_int_equal(w.pos - w.start, len);      \
-	} while (0)
 
 /* Decodes all of buf (an exactly sized copy) into out with arena a, which
  * the caller releases; the copy stays alive with the arena (views point in). */
